@@ -1,0 +1,42 @@
+#include "rollnet/rollnet.h"
+
+const char *rollnet_error_string(rollnet_error err)
+{
+    switch (err) {
+#define ROLLNET_X_CASE(name, text) \
+    case ROLLNET_ERR_##name:       \
+        return text;
+        ROLLNET_ERROR_LIST(ROLLNET_X_CASE)
+#undef ROLLNET_X_CASE
+    default:
+        return "unknown error";
+    }
+}
+
+const char *rollnet_param_string(rollnet_param p)
+{
+    switch (p) {
+    case ROLLNET_PARAM_PROTOCOL_VERSION: return "protocol_version";
+    case ROLLNET_PARAM_NUM_PLAYERS: return "num_players";
+    case ROLLNET_PARAM_INPUT_SIZE: return "input_size";
+    case ROLLNET_PARAM_INPUT_DELAY: return "input_delay";
+    case ROLLNET_PARAM_FPS: return "fps";
+    case ROLLNET_PARAM_MAX_PREDICTION: return "max_prediction";
+    case ROLLNET_PARAM_GAME_ID: return "game_id";
+    case ROLLNET_PARAM_SEED: return "seed";
+    case ROLLNET_PARAM_CHECKSUM_INTERVAL: return "checksum_interval";
+    case ROLLNET_PARAM_PLAYERS: return "players";
+    }
+    return "unknown parameter";
+}
+
+void rollnet_transport_destroy(rollnet_transport *t)
+{
+    if (t && t->vtable && t->vtable->destroy) {
+        t->vtable->destroy(t->self);
+    }
+    if (t) {
+        t->vtable = NULL;
+        t->self = NULL;
+    }
+}

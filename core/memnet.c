@@ -1,0 +1,1 @@
+/* memnet: not written yet */

@@ -1,0 +1,1 @@
+/* netsim: not written yet */

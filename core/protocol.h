@@ -1,0 +1,109 @@
+/* Wire messages: msgpack encode and validating decode. Internal.
+ *
+ * Every message is one msgpack array whose first element is the type. The
+ * decoder checks every type, length and range it can check without session
+ * state; the session checks frames against its window. */
+#ifndef RN_PROTOCOL_H
+#define RN_PROTOCOL_H
+
+#include <msgpack.h>
+
+#include "rollnet/rollnet.h"
+
+#define RN_PROTOCOL_VERSION 1
+#define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
+#define RN_MAX_INPUT_FRAMES 128   /* frames one INPUT message may carry */
+#define RN_MAX_FRAME 0x3fffffff   /* frames beyond this are out of range */
+
+typedef enum rn_msg_type {
+    RN_MSG_HELLO = 1,    /* reliable: session parameters, nonce, the sender's players */
+    RN_MSG_REFUSE = 2,   /* reliable: parameters differ; which one */
+    RN_MSG_INPUT = 3,    /* unreliable: unacked inputs, ack, frame advantage */
+    RN_MSG_CHECKSUM = 4, /* reliable: checksum of a confirmed frame */
+    RN_MSG_LOADING = 5   /* reliable: begin / end loading */
+} rn_msg_type;
+
+typedef struct rn_hello {
+    uint32_t version;
+    uint64_t nonce;
+    int32_t num_players, input_size, input_delay, fps, max_prediction, checksum_interval;
+    uint64_t game_id, seed;
+    uint32_t player_mask; /* players local to the sender */
+    bool reply;           /* this HELLO answers the receiver's */
+} rn_hello;
+
+typedef struct rn_refuse {
+    uint32_t param; /* rollnet_param */
+    int64_t local_value, remote_value; /* as seen by the sender */
+} rn_refuse;
+
+typedef struct rn_input {
+    uint16_t tag;            /* rn_nonce_tag(sender's nonce) */
+    int32_t episode;         /* sender's current episode */
+    int32_t ack_frame;       /* last receiver-input frame the sender has confirmed, -1 none */
+    int32_t start_frame;     /* first frame carried; meaningful when count > 0 */
+    int32_t count;           /* frames carried, 0..RN_MAX_INPUT_FRAMES */
+    int8_t frame_advantage;  /* sender's local frame advantage, clamped */
+    /* count * block_size bytes, frame-major; a block is the inputs of all the
+     * sender's players (handle order), block_size = players * input_size.
+     * Encode: read from here. Decode: points into the decoder's buffer. */
+    const uint8_t *inputs;
+} rn_input;
+
+typedef struct rn_checksum {
+    uint16_t tag;
+    int32_t episode;
+    int32_t frame;
+    uint64_t checksum;
+} rn_checksum;
+
+typedef struct rn_loading {
+    uint16_t tag;
+    bool loading;       /* true: begins; false: ends */
+    uint32_t grace_ms;  /* the sender's requested grace (informational) */
+} rn_loading;
+
+typedef struct rn_msg {
+    rn_msg_type type;
+    union {
+        rn_hello hello;
+        rn_refuse refuse;
+        rn_input input;
+        rn_checksum checksum;
+        rn_loading loading;
+    } u;
+} rn_msg;
+
+typedef enum rn_decode_result {
+    RN_DECODE_OK = 0,
+    RN_DECODE_MALFORMED,  /* not msgpack, wrong types, wrong lengths, out of range */
+    RN_DECODE_UNKNOWN,    /* well-formed but an unknown message type */
+    RN_DECODE_OVERSIZE    /* larger than RN_MAX_MESSAGE */
+} rn_decode_result;
+
+/* Decoder state: a zone and an input buffer sized once at init. */
+typedef struct rn_decoder {
+    msgpack_zone zone;
+    bool zone_ready;
+    uint8_t *inputs; /* RN_MAX_INPUT_FRAMES * ROLLNET_MAX_PLAYERS * ROLLNET_MAX_INPUT_SIZE */
+    const rollnet_allocator *allocator;
+} rn_decoder;
+
+rollnet_error rn_decoder_init(rn_decoder *d, const rollnet_allocator *a);
+void rn_decoder_free(rn_decoder *d);
+
+/* 16-bit tag carried by per-frame messages, derived from a nonce. */
+uint16_t rn_nonce_tag(uint64_t nonce);
+
+/* Encode into out[0..cap). Returns the size, or 0 when it does not fit or the
+ * message is invalid. `block_size` is used by INPUT (bytes per frame). Never allocates. */
+size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap);
+
+/* Decode and validate. `block_size` is the expected bytes per frame of INPUT
+ * messages from this peer (0 before the handshake: INPUT is then malformed).
+ * Pointers in *out refer to the decoder or to `data`, valid until the next
+ * decode. Never allocates after init. */
+rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int block_size,
+                           rn_msg *out);
+
+#endif

@@ -1,0 +1,59 @@
+/* Snapshot writer/reader over msgpack, checksum, text dump. Internal. */
+#ifndef RN_SNAPSHOT_H
+#define RN_SNAPSHOT_H
+
+#include <msgpack.h>
+
+#include "rollnet/rollnet.h"
+
+/* The writer packs into a fixed buffer it does not own. */
+struct rollnet_writer {
+    msgpack_packer pk;
+    uint8_t *buf;
+    size_t cap;
+    size_t len;
+    bool overflow;
+};
+
+/* Start writing into buf[0..cap). Never allocates. */
+void rn_writer_init(rollnet_writer *w, uint8_t *buf, size_t cap);
+
+#define RN_READER_MAX_DEPTH 32
+
+typedef struct rn_reader_frame {
+    const msgpack_object *items;  /* array elements, or NULL for a map */
+    const msgpack_object_kv *kv;  /* map pairs, or NULL for an array */
+    uint32_t n;                   /* values in the container (2 * pairs for a map) */
+    uint32_t i;                   /* next value */
+} rn_reader_frame;
+
+/* The reader decodes top-level values one at a time with msgpack_unpack into
+ * a zone the caller owns and sizes with rn_reader_zone_size(); the zone is
+ * cleared on init, so reading never allocates once the zone is created. */
+struct rollnet_reader {
+    const uint8_t *data;
+    size_t len;
+    size_t off;            /* next top-level value in data */
+    msgpack_zone *zone;
+    msgpack_object top;    /* the current top-level value */
+    bool top_pending;      /* `top` has not been consumed yet */
+    rn_reader_frame stack[RN_READER_MAX_DEPTH];
+    int depth;
+    bool error;
+};
+
+/* Zone chunk size that guarantees decoding `capacity` bytes never grows the zone. */
+size_t rn_reader_zone_size(size_t capacity);
+/* Start reading data[0..len). The zone must come from msgpack_zone_init with
+ * rn_reader_zone_size(>= len). */
+void rn_reader_init(rollnet_reader *r, msgpack_zone *zone, const uint8_t *data, size_t len);
+/* True when every written value has been read (no partially read container). */
+bool rn_reader_done(const rollnet_reader *r);
+
+/* Write msgpack data as readable text (one top-level value per line) into
+ * buf (NUL-terminated, truncated to cap). Returns ROLLNET_ERR_OK,
+ * BUFFER_TOO_SMALL when truncated, SNAPSHOT_READ when the data is not msgpack. */
+rollnet_error rn_snapshot_dump(msgpack_zone *zone, const uint8_t *data, size_t len, char *buf,
+                               size_t cap);
+
+#endif

@@ -1,0 +1,1 @@
+/* sync: not written yet */

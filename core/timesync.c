@@ -1,0 +1,1 @@
+/* timesync: not written yet */

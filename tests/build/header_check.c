@@ -1,0 +1,16 @@
+/* Build-only: every public header, pedantic C11. */
+#include "rollnet/rollnet.h"
+#include "rollnet/rollnet_export.h"
+#if ROLLNET_HAVE_ENET
+#include "rollnet/rollnet_enet.h"
+#endif
+#if ROLLNET_HAVE_SDL
+#include "rollnet/rollnet_sdl.h"
+#endif
+
+int main(void)
+{
+    rollnet_session_desc desc = {0};
+    (void)desc;
+    return 0;
+}

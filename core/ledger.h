@@ -16,6 +16,8 @@ typedef struct rn_ledger_slot {
     size_t size;
     uint8_t *data;       /* record_capacity bytes */
     uint8_t *inputs;     /* num_players * input_size: the inputs the frame ran with */
+    int32_t episode;     /* confirmed records only: set at promotion */
+    int32_t step;        /* confirmed records only: frame - first frame of its episode */
 } rn_ledger_slot;
 
 typedef struct rn_promote_guard {
@@ -49,16 +51,22 @@ rollnet_error rn_ledger_init(rn_ledger *l, const rollnet_allocator *a, int num_p
                              int conf_capacity);
 void rn_ledger_free(rn_ledger *l);
 
-/* Begin the record of `frame` (overwrites an earlier speculative one). */
+/* Begin the record of `frame` (overwrites an earlier speculative one). The
+ * writer is owned by the ledger and valid until rn_ledger_step_end. NULL when
+ * rn_ledger_can_store(frame) is false. */
 rollnet_writer *rn_ledger_record_begin(rn_ledger *l, int32_t frame);
 /* The frame ran with `inputs`; store its record (empty if none was begun) and
- * flags. Fails with SNAPSHOT_OVERFLOW when the record overflowed, LEDGER_FULL
- * when the speculative ring has no room for `frame`. */
+ * flags. Fails with SNAPSHOT_OVERFLOW when the record overflowed (the frame is
+ * then stored with an empty record, so its inputs and flags still count),
+ * LEDGER_FULL when the speculative ring has no room for `frame`, and
+ * INVALID_ARGUMENT for a frame that was already promoted. */
 rollnet_error rn_ledger_step_end(rn_ledger *l, int32_t frame, const uint8_t *inputs,
                                  uint32_t step_flags);
 /* A rollback to `frame`: forget the speculative records of frame and later. */
 void rn_ledger_discard_from(rn_ledger *l, int32_t frame);
-/* True when the speculative ring can take `frame` without losing an unpromoted record. */
+/* True when the speculative ring can take `frame` without losing an unpromoted
+ * record of an older frame (the session stalls otherwise). False for frames
+ * already promoted. */
 bool rn_ledger_can_store(const rn_ledger *l, int32_t frame);
 /* Promote, in frame order, every speculative record the guard allows.
  * Returns the number promoted (0 when the guard forbids). */

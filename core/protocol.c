@@ -1,1 +1,615 @@
-/* protocol: not written yet */
+/* Wire messages. Layouts (msgpack arrays, element 0 the rn_msg_type):
+ *
+ *   HELLO    [1, version, nonce, num_players, input_size, input_delay, fps,
+ *             max_prediction, checksum_interval, game_id, seed, player_mask, reply]
+ *   REFUSE   [2, param, local_value, remote_value]
+ *   INPUT    [3, tag, episode, ack_frame, start_frame - ack_frame, frame_advantage, inputs]
+ *   CHECKSUM [4, tag, episode, frame, checksum]
+ *   LOADING  [5, tag, loading, grace_ms]
+ *
+ * INPUT goes out every frame to every peer, so its start frame travels as a
+ * delta from the ack (a fixint in steady play) and its inputs as a bin
+ * compressed by rn_inputs_compress. */
+#include <limits.h>
+#include <string.h>
+
+#include "protocol.h"
+#include "rn_alloc.h"
+
+#define RN_BLOCK_MAX (ROLLNET_MAX_PLAYERS * ROLLNET_MAX_INPUT_SIZE)
+#define RN_INPUT_BUFFER ((size_t)RN_MAX_INPUT_FRAMES * RN_BLOCK_MAX)
+
+#define RN_HELLO_ELEMENTS 13
+#define RN_REFUSE_ELEMENTS 4
+#define RN_INPUT_ELEMENTS 7
+#define RN_CHECKSUM_ELEMENTS 5
+#define RN_LOADING_ELEMENTS 4
+
+/* msgpack_unpack takes a container's slots from the zone as soon as it reads
+ * the container's header. rn_scan admits only data whose every container
+ * count fits in the bytes left, so an n-byte message never asks for more than
+ * n objects in all, plus one alignment pad per container: the zone below is
+ * never outgrown by a message of RN_MAX_MESSAGE bytes. */
+#define RN_ZONE_BYTES \
+    ((size_t)RN_MAX_MESSAGE * (sizeof(msgpack_object) + MSGPACK_ZONE_ALIGN) + 64)
+
+/* msgpack-c's chunk header (zone.c): a `next` pointer ahead of the data. The
+ * decoder hands msgpack one chunk taken from the session's allocator, so the
+ * zone never calls malloc; msgpack_zone_clear keeps the oldest chunk, which
+ * is that one. */
+#define RN_ZONE_CHUNK_HEADER sizeof(void *)
+
+/* ------------------------------------------------------------------------ */
+/* Input compression                                                         */
+/* ------------------------------------------------------------------------ */
+
+static uint8_t rn_xor_at(const uint8_t *in, size_t i, size_t bs)
+{
+    return (uint8_t)(i >= bs ? in[i] ^ in[i - bs] : in[i]);
+}
+
+static bool rn_put(uint8_t *out, size_t cap, size_t *len, uint8_t v)
+{
+    if (out) {
+        if (*len >= cap) {
+            return false;
+        }
+        out[*len] = v;
+    }
+    (*len)++;
+    return true;
+}
+
+bool rn_inputs_compress(const uint8_t *inputs, int count, int block_size, uint8_t *out,
+                        size_t cap, size_t *out_len)
+{
+    if (count < 0 || block_size < 1 || (count > 0 && !inputs) || !out_len) {
+        return false;
+    }
+    size_t bs = (size_t)block_size;
+    size_t total = (size_t)count * bs;
+    size_t len = 0;
+    size_t i = 0;
+    while (i < total) {
+        uint8_t v = rn_xor_at(inputs, i, bs);
+        if (v != 0) {
+            if (!rn_put(out, cap, &len, v)) {
+                return false;
+            }
+            i++;
+            continue;
+        }
+        size_t run = 1;
+        while (run < 255 && i + run < total && rn_xor_at(inputs, i + run, bs) == 0) {
+            run++;
+        }
+        if (!rn_put(out, cap, &len, 0) || !rn_put(out, cap, &len, (uint8_t)run)) {
+            return false;
+        }
+        i += run;
+    }
+    *out_len = len;
+    return true;
+}
+
+int rn_inputs_decompress(const uint8_t *data, size_t len, int block_size, uint8_t *out,
+                         int max_frames)
+{
+    if (block_size < 1 || max_frames < 0 || (len > 0 && (!data || !out))) {
+        return -1;
+    }
+    size_t bs = (size_t)block_size;
+    size_t cap = (size_t)max_frames * bs;
+    size_t n = 0;
+    size_t i = 0;
+    while (i < len) {
+        uint8_t b = data[i++];
+        if (b != 0) {
+            if (n >= cap) {
+                return -1;
+            }
+            out[n++] = b;
+            continue;
+        }
+        if (i >= len) {
+            return -1;
+        }
+        size_t run = data[i++];
+        if (run == 0 || run > cap - n) {
+            return -1;
+        }
+        memset(out + n, 0, run);
+        n += run;
+    }
+    if (n % bs != 0) {
+        return -1;
+    }
+    for (size_t j = bs; j < n; j++) {
+        out[j] ^= out[j - bs];
+    }
+    return (int)(n / bs);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Validation shared by encode and decode                                    */
+/* ------------------------------------------------------------------------ */
+
+static bool rn_frame_ok(int64_t f)
+{
+    return f >= -1 && f <= RN_MAX_FRAME;
+}
+
+static bool rn_episode_ok(int64_t e)
+{
+    return e >= 0 && e <= RN_MAX_FRAME;
+}
+
+static bool rn_block_size_ok(int block_size)
+{
+    return block_size >= 1 && block_size <= RN_BLOCK_MAX;
+}
+
+/* The ranges a message must respect, whichever side holds it. */
+static bool rn_msg_valid(const rn_msg *m)
+{
+    switch (m->type) {
+    case RN_MSG_HELLO: {
+        const rn_hello *h = &m->u.hello;
+        return h->num_players >= 1 && h->num_players <= ROLLNET_MAX_PLAYERS &&
+               h->input_size >= 1 && h->input_size <= ROLLNET_MAX_INPUT_SIZE &&
+               h->input_delay >= 0 && h->input_delay <= ROLLNET_MAX_INPUT_DELAY &&
+               h->fps >= 1 && h->fps <= 1000 && h->max_prediction >= 1 &&
+               h->max_prediction <= 64 &&
+               (h->checksum_interval == ROLLNET_CHECKSUMS_OFF ||
+                (h->checksum_interval >= 1 && h->checksum_interval <= 65535)) &&
+               h->player_mask != 0 && h->player_mask < (1u << ROLLNET_MAX_PLAYERS);
+    }
+    case RN_MSG_REFUSE:
+        return m->u.refuse.param <= ROLLNET_PARAM_PLAYERS;
+    case RN_MSG_INPUT: {
+        const rn_input *in = &m->u.input;
+        if (!rn_episode_ok(in->episode) || !rn_frame_ok(in->ack_frame) || in->count < 0 ||
+            in->count > RN_MAX_INPUT_FRAMES) {
+            return false;
+        }
+        if (in->count == 0) {
+            return true;
+        }
+        return in->inputs != NULL && in->start_frame >= 0 &&
+               (int64_t)in->start_frame + in->count - 1 <= RN_MAX_FRAME;
+    }
+    case RN_MSG_CHECKSUM:
+        return rn_episode_ok(m->u.checksum.episode) && rn_frame_ok(m->u.checksum.frame);
+    case RN_MSG_LOADING:
+        return true;
+    }
+    return false;
+}
+
+uint16_t rn_nonce_tag(uint64_t nonce)
+{
+    uint16_t t = (uint16_t)(nonce ^ (nonce >> 16) ^ (nonce >> 32) ^ (nonce >> 48));
+    return t != 0 ? t : 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Encode                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct rn_out {
+    uint8_t *buf;
+    size_t cap, len;
+} rn_out;
+
+static int rn_out_write(void *data, const char *buf, size_t len)
+{
+    rn_out *o = data;
+    if (len > o->cap - o->len) {
+        return -1;
+    }
+    if (len > 0) {
+        memcpy(o->buf + o->len, buf, len);
+        o->len += len;
+    }
+    return 0;
+}
+
+static int rn_pack_input(msgpack_packer *pk, const rn_input *in, int block_size)
+{
+    /* Anything larger than RN_MAX_MESSAGE would be dropped by the receiver. */
+    uint8_t packed[RN_MAX_MESSAGE];
+    size_t packed_len = 0;
+    if (!rn_block_size_ok(block_size) ||
+        !rn_inputs_compress(in->inputs, in->count, block_size, packed, sizeof packed,
+                            &packed_len)) {
+        return -1;
+    }
+    int64_t delta = in->count > 0 ? (int64_t)in->start_frame - in->ack_frame : 0;
+    int r = msgpack_pack_array(pk, RN_INPUT_ELEMENTS);
+    r |= msgpack_pack_uint8(pk, RN_MSG_INPUT);
+    r |= msgpack_pack_uint16(pk, in->tag);
+    r |= msgpack_pack_int32(pk, in->episode);
+    r |= msgpack_pack_int32(pk, in->ack_frame);
+    r |= msgpack_pack_int64(pk, delta);
+    r |= msgpack_pack_int8(pk, in->frame_advantage);
+    r |= msgpack_pack_bin(pk, packed_len);
+    r |= msgpack_pack_bin_body(pk, packed, packed_len);
+    return r;
+}
+
+size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
+{
+    if (!m || !out || !rn_msg_valid(m)) {
+        return 0;
+    }
+    rn_out o = { out, cap < RN_MAX_MESSAGE ? cap : RN_MAX_MESSAGE, 0 };
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &o, rn_out_write);
+    int r = 0;
+    switch (m->type) {
+    case RN_MSG_HELLO: {
+        const rn_hello *h = &m->u.hello;
+        r |= msgpack_pack_array(&pk, RN_HELLO_ELEMENTS);
+        r |= msgpack_pack_uint8(&pk, RN_MSG_HELLO);
+        r |= msgpack_pack_uint32(&pk, h->version);
+        r |= msgpack_pack_uint64(&pk, h->nonce);
+        r |= msgpack_pack_int32(&pk, h->num_players);
+        r |= msgpack_pack_int32(&pk, h->input_size);
+        r |= msgpack_pack_int32(&pk, h->input_delay);
+        r |= msgpack_pack_int32(&pk, h->fps);
+        r |= msgpack_pack_int32(&pk, h->max_prediction);
+        r |= msgpack_pack_int32(&pk, h->checksum_interval);
+        r |= msgpack_pack_uint64(&pk, h->game_id);
+        r |= msgpack_pack_uint64(&pk, h->seed);
+        r |= msgpack_pack_uint32(&pk, h->player_mask);
+        r |= h->reply ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+        break;
+    }
+    case RN_MSG_REFUSE:
+        r |= msgpack_pack_array(&pk, RN_REFUSE_ELEMENTS);
+        r |= msgpack_pack_uint8(&pk, RN_MSG_REFUSE);
+        r |= msgpack_pack_uint32(&pk, m->u.refuse.param);
+        r |= msgpack_pack_int64(&pk, m->u.refuse.local_value);
+        r |= msgpack_pack_int64(&pk, m->u.refuse.remote_value);
+        break;
+    case RN_MSG_INPUT:
+        r |= rn_pack_input(&pk, &m->u.input, block_size);
+        break;
+    case RN_MSG_CHECKSUM:
+        r |= msgpack_pack_array(&pk, RN_CHECKSUM_ELEMENTS);
+        r |= msgpack_pack_uint8(&pk, RN_MSG_CHECKSUM);
+        r |= msgpack_pack_uint16(&pk, m->u.checksum.tag);
+        r |= msgpack_pack_int32(&pk, m->u.checksum.episode);
+        r |= msgpack_pack_int32(&pk, m->u.checksum.frame);
+        r |= msgpack_pack_uint64(&pk, m->u.checksum.checksum);
+        break;
+    case RN_MSG_LOADING:
+        r |= msgpack_pack_array(&pk, RN_LOADING_ELEMENTS);
+        r |= msgpack_pack_uint8(&pk, RN_MSG_LOADING);
+        r |= msgpack_pack_uint16(&pk, m->u.loading.tag);
+        r |= m->u.loading.loading ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+        r |= msgpack_pack_uint32(&pk, m->u.loading.grace_ms);
+        break;
+    }
+    return r == 0 ? o.len : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Decode                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t rn_read_be(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+/* Walks one msgpack value in p[0..len) by its headers only, without building
+ * it, so that msgpack_unpack is never handed a container whose declared size
+ * exceeds what the bytes could hold (see RN_ZONE_BYTES). False when the data
+ * ends early, holds the never-used byte 0xc1, or a container claims more
+ * elements than bytes remain. *end is the offset just past the value. */
+static bool rn_scan(const uint8_t *p, size_t len, size_t *end)
+{
+    size_t pos = 0;
+    uint64_t pending = 1;
+    while (pending > 0) {
+        if (pos >= len) {
+            return false;
+        }
+        uint8_t b = p[pos++];
+        pending--;
+        size_t hdr = 0;    /* bytes holding a big-endian length or count */
+        uint64_t n = 0;    /* that length or count, or the fixed one */
+        size_t extra = 0;  /* payload bytes besides n (ext type byte, scalars) */
+        int kind = 0;      /* 0: payload of n + extra bytes, 1: array of n, 2: map of n */
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+            /* fixint, nil, bool: the byte is the value */
+        } else if (b <= 0x8f) {
+            kind = 2;
+            n = b & 0x0fu;
+        } else if (b <= 0x9f) {
+            kind = 1;
+            n = b & 0x0fu;
+        } else if (b <= 0xbf) {
+            n = b & 0x1fu;
+        } else {
+            switch (b) {
+            case 0xc4: case 0xd9: hdr = 1; break;              /* bin8, str8 */
+            case 0xc5: case 0xda: hdr = 2; break;              /* bin16, str16 */
+            case 0xc6: case 0xdb: hdr = 4; break;              /* bin32, str32 */
+            case 0xc7: hdr = 1; extra = 1; break;              /* ext8 */
+            case 0xc8: hdr = 2; extra = 1; break;              /* ext16 */
+            case 0xc9: hdr = 4; extra = 1; break;              /* ext32 */
+            case 0xca: extra = 4; break;                       /* float32 */
+            case 0xcb: extra = 8; break;                       /* float64 */
+            case 0xcc: case 0xd0: extra = 1; break;            /* uint8, int8 */
+            case 0xcd: case 0xd1: extra = 2; break;
+            case 0xce: case 0xd2: extra = 4; break;
+            case 0xcf: case 0xd3: extra = 8; break;
+            case 0xd4: extra = 2; break;                       /* fixext 1..16 */
+            case 0xd5: extra = 3; break;
+            case 0xd6: extra = 5; break;
+            case 0xd7: extra = 9; break;
+            case 0xd8: extra = 17; break;
+            case 0xdc: hdr = 2; kind = 1; break;               /* array16 */
+            case 0xdd: hdr = 4; kind = 1; break;               /* array32 */
+            case 0xde: hdr = 2; kind = 2; break;               /* map16 */
+            case 0xdf: hdr = 4; kind = 2; break;               /* map32 */
+            default: return false;                             /* 0xc1 */
+            }
+        }
+        if (hdr > len - pos) {
+            return false;
+        }
+        if (hdr > 0) {
+            n = rn_read_be(p + pos, hdr);
+            pos += hdr;
+        }
+        if (kind == 0) {
+            if (n + extra > len - pos) {
+                return false;
+            }
+            pos += (size_t)(n + extra);
+        } else {
+            pending += kind == 2 ? 2 * n : n;
+            if (pending > len - pos) {
+                return false;
+            }
+        }
+    }
+    *end = pos;
+    return true;
+}
+
+static bool rn_get_uint(const msgpack_object *o, uint64_t max, uint64_t *out)
+{
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max) {
+        return false;
+    }
+    *out = o->via.u64;
+    return true;
+}
+
+static bool rn_get_int(const msgpack_object *o, int64_t min, int64_t max, int64_t *out)
+{
+    int64_t v;
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        if (o->via.u64 > (uint64_t)INT64_MAX) {
+            return false;
+        }
+        v = (int64_t)o->via.u64;
+    } else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        v = o->via.i64;
+    } else {
+        return false;
+    }
+    if (v < min || v > max) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool rn_get_i32(const msgpack_object *o, int32_t *out)
+{
+    int64_t v;
+    if (!rn_get_int(o, INT32_MIN, INT32_MAX, &v)) {
+        return false;
+    }
+    *out = (int32_t)v;
+    return true;
+}
+
+static bool rn_get_u32(const msgpack_object *o, uint32_t *out)
+{
+    uint64_t v;
+    if (!rn_get_uint(o, UINT32_MAX, &v)) {
+        return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+static bool rn_get_u16(const msgpack_object *o, uint16_t *out)
+{
+    uint64_t v;
+    if (!rn_get_uint(o, UINT16_MAX, &v)) {
+        return false;
+    }
+    *out = (uint16_t)v;
+    return true;
+}
+
+static bool rn_get_bool(const msgpack_object *o, bool *out)
+{
+    if (o->type != MSGPACK_OBJECT_BOOLEAN) {
+        return false;
+    }
+    *out = o->via.boolean;
+    return true;
+}
+
+static bool rn_parse_hello(const msgpack_object *e, rn_hello *h)
+{
+    return rn_get_u32(&e[1], &h->version) && rn_get_uint(&e[2], UINT64_MAX, &h->nonce) &&
+           rn_get_i32(&e[3], &h->num_players) && rn_get_i32(&e[4], &h->input_size) &&
+           rn_get_i32(&e[5], &h->input_delay) && rn_get_i32(&e[6], &h->fps) &&
+           rn_get_i32(&e[7], &h->max_prediction) && rn_get_i32(&e[8], &h->checksum_interval) &&
+           rn_get_uint(&e[9], UINT64_MAX, &h->game_id) &&
+           rn_get_uint(&e[10], UINT64_MAX, &h->seed) && rn_get_u32(&e[11], &h->player_mask) &&
+           rn_get_bool(&e[12], &h->reply);
+}
+
+static bool rn_parse_refuse(const msgpack_object *e, rn_refuse *r)
+{
+    return rn_get_u32(&e[1], &r->param) &&
+           rn_get_int(&e[2], INT64_MIN, INT64_MAX, &r->local_value) &&
+           rn_get_int(&e[3], INT64_MIN, INT64_MAX, &r->remote_value);
+}
+
+static bool rn_parse_input(rn_decoder *d, const msgpack_object *e, int block_size, rn_input *in)
+{
+    int64_t delta, adv;
+    if (!rn_get_u16(&e[1], &in->tag) || !rn_get_i32(&e[2], &in->episode) ||
+        !rn_get_i32(&e[3], &in->ack_frame) ||
+        !rn_get_int(&e[4], -(int64_t)RN_MAX_FRAME - 1, (int64_t)RN_MAX_FRAME + 1, &delta) ||
+        !rn_get_int(&e[5], INT8_MIN, INT8_MAX, &adv) || e[6].type != MSGPACK_OBJECT_BIN ||
+        !rn_block_size_ok(block_size)) {
+        return false;
+    }
+    int count = rn_inputs_decompress((const uint8_t *)e[6].via.bin.ptr, e[6].via.bin.size,
+                                     block_size, d->inputs, RN_MAX_INPUT_FRAMES);
+    if (count < 0 || (count == 0 && delta != 0)) {
+        return false;
+    }
+    int64_t start = (int64_t)in->ack_frame + delta;
+    if (start < INT32_MIN || start > INT32_MAX) {
+        return false;
+    }
+    in->start_frame = (int32_t)start;
+    in->count = count;
+    in->frame_advantage = (int8_t)adv;
+    in->inputs = d->inputs;
+    return true;
+}
+
+static bool rn_parse_checksum(const msgpack_object *e, rn_checksum *c)
+{
+    return rn_get_u16(&e[1], &c->tag) && rn_get_i32(&e[2], &c->episode) &&
+           rn_get_i32(&e[3], &c->frame) && rn_get_uint(&e[4], UINT64_MAX, &c->checksum);
+}
+
+static bool rn_parse_loading(const msgpack_object *e, rn_loading *l)
+{
+    return rn_get_u16(&e[1], &l->tag) && rn_get_bool(&e[2], &l->loading) &&
+           rn_get_u32(&e[3], &l->grace_ms);
+}
+
+rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int block_size,
+                           rn_msg *out)
+{
+    if (len > RN_MAX_MESSAGE) {
+        return RN_DECODE_OVERSIZE;
+    }
+    size_t end = 0;
+    if (!d || !d->zone_ready || !out || !data || !rn_scan(data, len, &end) || end != len) {
+        return RN_DECODE_MALFORMED;
+    }
+    msgpack_zone_clear(&d->zone);
+    msgpack_object root;
+    if (msgpack_unpack((const char *)data, len, NULL, &d->zone, &root) !=
+            MSGPACK_UNPACK_SUCCESS ||
+        root.type != MSGPACK_OBJECT_ARRAY || root.via.array.size == 0) {
+        return RN_DECODE_MALFORMED;
+    }
+    const msgpack_object *e = root.via.array.ptr;
+    uint32_t n = root.via.array.size;
+    if (e[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        return RN_DECODE_MALFORMED;
+    }
+    rn_msg m;
+    memset(&m, 0, sizeof m);
+    bool ok;
+    switch (e[0].via.u64) {
+    case RN_MSG_HELLO:
+        ok = n == RN_HELLO_ELEMENTS && rn_parse_hello(e, &m.u.hello);
+        break;
+    case RN_MSG_REFUSE:
+        ok = n == RN_REFUSE_ELEMENTS && rn_parse_refuse(e, &m.u.refuse);
+        break;
+    case RN_MSG_INPUT:
+        ok = n == RN_INPUT_ELEMENTS && rn_parse_input(d, e, block_size, &m.u.input);
+        break;
+    case RN_MSG_CHECKSUM:
+        ok = n == RN_CHECKSUM_ELEMENTS && rn_parse_checksum(e, &m.u.checksum);
+        break;
+    case RN_MSG_LOADING:
+        ok = n == RN_LOADING_ELEMENTS && rn_parse_loading(e, &m.u.loading);
+        break;
+    default:
+        return RN_DECODE_UNKNOWN;
+    }
+    m.type = (rn_msg_type)e[0].via.u64;
+    if (!ok || !rn_msg_valid(&m)) {
+        return RN_DECODE_MALFORMED;
+    }
+    *out = m;
+    return RN_DECODE_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Decoder lifetime                                                          */
+/* ------------------------------------------------------------------------ */
+
+static rollnet_allocator rn_decoder_allocator(const rn_decoder *d)
+{
+    rollnet_allocator a;
+    rn_allocator_resolve(d->allocator, &a);
+    return a;
+}
+
+rollnet_error rn_decoder_init(rn_decoder *d, const rollnet_allocator *a)
+{
+    if (!d) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    memset(d, 0, sizeof *d);
+    d->allocator = a;
+    rollnet_allocator al = rn_decoder_allocator(d);
+    uint8_t *chunk = rn_calloc(&al, 1, RN_ZONE_CHUNK_HEADER + RN_ZONE_BYTES);
+    d->inputs = rn_calloc(&al, 1, RN_INPUT_BUFFER);
+    if (!chunk || !d->inputs) {
+        rn_free(&al, chunk);
+        rn_free(&al, d->inputs);
+        d->inputs = NULL;
+        return ROLLNET_ERR_OUT_OF_MEMORY;
+    }
+    /* The zeroed header is the chunk's `next` = NULL; no finalizers. */
+    d->zone.chunk_list.head = (msgpack_zone_chunk *)(void *)chunk;
+    d->zone.chunk_list.ptr = (char *)chunk + RN_ZONE_CHUNK_HEADER;
+    d->zone.chunk_list.free = RN_ZONE_BYTES;
+    d->zone.chunk_size = RN_ZONE_BYTES;
+    d->zone_ready = true;
+    return ROLLNET_ERR_OK;
+}
+
+void rn_decoder_free(rn_decoder *d)
+{
+    if (!d) {
+        return;
+    }
+    rollnet_allocator al = rn_decoder_allocator(d);
+    if (d->zone_ready) {
+        /* Releases any chunk msgpack added itself (none while rn_scan holds)
+         * and leaves ours as the only one. */
+        msgpack_zone_clear(&d->zone);
+        rn_free(&al, d->zone.chunk_list.head);
+        d->zone_ready = false;
+    }
+    rn_free(&al, d->inputs);
+    d->inputs = NULL;
+}

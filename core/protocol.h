@@ -41,7 +41,7 @@ typedef struct rn_input {
     uint16_t tag;            /* rn_nonce_tag(sender's nonce) */
     int32_t episode;         /* sender's current episode */
     int32_t ack_frame;       /* last receiver-input frame the sender has confirmed, -1 none */
-    int32_t start_frame;     /* first frame carried; meaningful when count > 0 */
+    int32_t start_frame;     /* first frame carried; decoded as ack_frame when count is 0 */
     int32_t count;           /* frames carried, 0..RN_MAX_INPUT_FRAMES */
     int8_t frame_advantage;  /* sender's local frame advantage, clamped */
     /* count * block_size bytes, frame-major; a block is the inputs of all the
@@ -89,7 +89,10 @@ typedef struct rn_decoder {
     const rollnet_allocator *allocator;
 } rn_decoder;
 
+/* Takes the zone's one chunk and the input buffer from `a` (NULL or zero:
+ * malloc/free). The decoder keeps the pointer: `a` must outlive it. */
 rollnet_error rn_decoder_init(rn_decoder *d, const rollnet_allocator *a);
+/* Safe on a zeroed or already freed decoder. */
 void rn_decoder_free(rn_decoder *d);
 
 /* 16-bit tag carried by per-frame messages, derived from a nonce. */
@@ -98,6 +101,26 @@ uint16_t rn_nonce_tag(uint64_t nonce);
 /* Encode into out[0..cap). Returns the size, or 0 when it does not fit or the
  * message is invalid. `block_size` is used by INPUT (bytes per frame). Never allocates. */
 size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap);
+
+/* Frame advantage as INPUT carries it: clamped to the int8 range. */
+static inline int8_t rn_clamp_advantage(int32_t frames)
+{
+    return (int8_t)(frames < INT8_MIN ? INT8_MIN : frames > INT8_MAX ? INT8_MAX : frames);
+}
+
+/* The compression INPUT uses for its inputs: each block XORed with the one
+ * before it (the first with zeros), then zero bytes run-length encoded (a
+ * non-zero byte is itself; 0x00 n is n zero bytes, n in 1..255). Exposed so
+ * the session can measure how many frames fit, and for tests.
+ * Compress `count` blocks into out[0..cap); out may be NULL to measure only.
+ * False when the result exceeds cap (when out is set) or arguments are invalid. */
+bool rn_inputs_compress(const uint8_t *inputs, int count, int block_size, uint8_t *out,
+                        size_t cap, size_t *out_len);
+/* Decompress into out, which holds max_frames * block_size bytes. Returns the
+ * number of blocks, or -1 when the data is malformed, would pass max_frames,
+ * or does not end on a block boundary. */
+int rn_inputs_decompress(const uint8_t *data, size_t len, int block_size, uint8_t *out,
+                         int max_frames);
 
 /* Decode and validate. `block_size` is the expected bytes per frame of INPUT
  * messages from this peer (0 before the handshake: INPUT is then malformed).

@@ -1,1 +1,46 @@
-/* timesync: not written yet */
+#include <string.h>
+
+#include "timesync.h"
+
+void rn_timesync_init(rn_timesync *t)
+{
+    memset(t, 0, sizeof(*t));
+}
+
+void rn_timesync_sample(rn_timesync *t, int32_t local_advantage, int32_t remote_advantage)
+{
+    t->local[t->next] = local_advantage;
+    t->remote[t->next] = remote_advantage;
+    t->next = (t->next + 1) % RN_TIMESYNC_WINDOW;
+    if (t->count < RN_TIMESYNC_WINDOW) {
+        t->count++;
+    }
+}
+
+int rn_timesync_recommend(const rn_timesync *t)
+{
+    if (t->count < RN_TIMESYNC_WINDOW / 2) {
+        return 0;
+    }
+    int64_t l = 0, r = 0;
+    for (int i = 0; i < t->count; i++) {
+        l += t->local[i];
+        r += t->remote[i];
+    }
+    /* Positive local advantage: the remote is ahead of us. When we run
+     * ahead, our figure is negative and the remote's positive; waiting half
+     * the difference meets in the middle. Rounded toward zero, in frames. */
+    int64_t diff2 = (r - l) * 10 / (2 * t->count); /* tenths of frames */
+    int wait = (int)((diff2 + 5) / 10);
+    if (wait < RN_TIMESYNC_MIN_ADVANTAGE) {
+        return 0;
+    }
+    return wait > RN_TIMESYNC_MAX_WAIT ? RN_TIMESYNC_MAX_WAIT : wait;
+}
+
+int32_t rn_timesync_local_advantage(int32_t local_frame, int32_t remote_frame, uint32_t rtt_ms,
+                                    int fps)
+{
+    int32_t latency_frames = (int32_t)(((uint64_t)rtt_ms * (uint64_t)fps) / 2000u);
+    return remote_frame + latency_frames - local_frame;
+}

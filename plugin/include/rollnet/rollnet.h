@@ -38,7 +38,6 @@ extern "C" {
     X(INVALID_PLAYER, "player handle out of range, or not a local player")                     \
     X(INVALID_INPUT_SIZE, "input size differs from the session's input_size")                  \
     X(NO_LOCAL_INPUT, "advance called before every local player's input was added")           \
-    X(INPUT_ALREADY_ADDED, "this local player's input for the frame was already added")        \
     X(NOT_RUNNING, "the session is not running (handshake in progress or session ended)")      \
     X(PREDICTION_LIMIT, "prediction window full: waiting for remote inputs")                   \
     X(EPISODE_BARRIER, "waiting at an episode boundary for every input to be confirmed")       \
@@ -55,7 +54,8 @@ extern "C" {
     X(REFUSED, "the handshake was refused: session parameters differ")                         \
     X(LEDGER_FULL, "the confirmed ledger is full: drain it with rollnet_session_next_record")  \
     X(WRONG_SESSION_KIND, "that call does not apply to this kind of session")                  \
-    X(BUFFER_TOO_SMALL, "the output buffer is too small")
+    X(BUFFER_TOO_SMALL, "the output buffer is too small")                                      \
+    X(IO, "a file could not be opened, read or written")
 
 typedef enum rollnet_error {
 #define ROLLNET_X_ENUM(name, text) ROLLNET_ERR_##name,
@@ -324,10 +324,13 @@ void rollnet_session_destroy(rollnet_session *s);
 rollnet_error rollnet_session_poll(rollnet_session *s, uint64_t now_ms);
 
 /* Queue the input of a local player for the next frame (taking effect at
- * frame + input_delay). `size` must equal input_size. Returns
- * ROLLNET_ERR_PREDICTION_LIMIT, ROLLNET_ERR_EPISODE_BARRIER or
+ * frame + input_delay). `size` must equal input_size. Adding again before
+ * advance replaces the earlier input. Returns ROLLNET_ERR_PREDICTION_LIMIT,
+ * ROLLNET_ERR_EPISODE_BARRIER, ROLLNET_ERR_LEDGER_FULL or
  * ROLLNET_ERR_NOT_RUNNING when the session cannot advance now: skip the
- * frame and poll again. The bytes are copied. */
+ * frame and poll again. It returns OK while stalled when a rollback is
+ * pending: advance then returns that rollback alone, and the input waits for
+ * the next frame. The bytes are copied. */
 rollnet_error rollnet_session_add_local_input(rollnet_session *s, int player, const void *input,
                                               size_t size);
 
@@ -340,7 +343,9 @@ typedef enum rollnet_request_type {
 } rollnet_request_type;
 
 #define ROLLNET_REQUEST_REPLAY 0x1u      /* ADVANCE/SAVE during a rollback's replay */
-#define ROLLNET_REQUEST_FAST_FORWARD 0x2u /* ADVANCE that need not be rendered */
+/* ADVANCE of a peer that runs more than max_prediction / 2 frames behind a
+ * remote: the game may skip rendering it to catch up. */
+#define ROLLNET_REQUEST_FAST_FORWARD 0x2u
 
 typedef struct rollnet_request {
     rollnet_request_type type;

@@ -1,0 +1,120 @@
+/* The frame clock, the snapshot ring and the request list. Internal.
+ *
+ * rn_sync knows nothing of the network: it is fed confirmed inputs and turns
+ * "advance one frame" into LOAD / ADVANCE / SAVE requests, rolling back when
+ * an input queue reports a wrong prediction. A sync test session uses it
+ * with every player local and a forced rollback every frame. */
+#ifndef RN_SYNC_H
+#define RN_SYNC_H
+
+#include <msgpack.h>
+
+#include "input_queue.h"
+#include "rollnet/rollnet.h"
+#include "snapshot.h"
+
+#define ROLLNET_REQUEST_VALIDATE_ 0x4u /* internal: LOAD/SAVE of a save-load-save check */
+
+typedef struct rn_snapshot_slot {
+    int32_t frame; /* -1 when empty */
+    size_t size;
+    uint64_t checksum;
+    uint8_t *buf;
+} rn_snapshot_slot;
+
+typedef struct rn_sync_config {
+    int num_players;
+    int input_size;
+    int input_delay;
+    int max_prediction;
+    size_t snapshot_capacity;
+    rollnet_prediction prediction;
+    const uint8_t *neutral;
+    void *user_data;
+    bool keep_desync_copies; /* sync test: keep both snapshots of a mismatch */
+} rn_sync_config;
+
+typedef struct rn_sync {
+    rollnet_allocator alloc;
+    rn_sync_config cfg;
+    uint8_t neutral[ROLLNET_MAX_INPUT_SIZE];
+    int32_t frame;          /* next frame to run */
+    bool started;           /* SAVE 0 has been requested */
+
+    rn_input_queue queues[ROLLNET_MAX_PLAYERS];
+    uint8_t *queue_mem;
+    int queue_capacity;
+
+    rn_snapshot_slot *slots; /* num_slots, frame % num_slots */
+    int num_slots;
+    rn_snapshot_slot spare;  /* the buffer the next SAVE writes into */
+    rollnet_writer writer;
+    rollnet_reader reader;
+    msgpack_zone zone;
+    bool zone_ready;
+
+    /* The current request list and how far the game has carried it out. */
+    rollnet_request *reqs;
+    int req_cap, req_count, req_next;
+    uint8_t *req_inputs;     /* one block of num_players * input_size per ADVANCE */
+    int req_input_blocks;
+    int last_replay_index;   /* index of the last request of a rollback, or -1 */
+    bool writing, reading;   /* a save_begin/load_begin is open */
+
+    /* Figures. */
+    uint64_t rollbacks, frames_resimulated;
+    int32_t max_depth, last_depth;
+
+    /* Sync test: the first mismatching frame found. */
+    bool desync_found;
+    int32_t desync_frame;
+    uint64_t desync_first, desync_second;
+    uint8_t *desync_copy[2];
+    size_t desync_size[2];
+
+    /* Save-load-save validation in progress / its reference checksum. */
+    bool validation_failed;
+} rn_sync;
+
+rollnet_error rn_sync_init(rn_sync *s, const rollnet_allocator *a, const rn_sync_config *cfg);
+void rn_sync_free(rn_sync *s);
+
+/* Lowest confirmed frame over all players (a disconnected player counts as confirmed). */
+int32_t rn_sync_confirmed_frame(const rn_sync *s);
+/* First frame a wrong prediction invalidated, if it has been simulated; else -1. */
+int32_t rn_sync_first_incorrect(const rn_sync *s);
+/* True while the requests of a rollback are not all carried out. */
+bool rn_sync_rollback_in_progress(const rn_sync *s);
+/* True while the current list has requests left. */
+static inline bool rn_sync_requests_pending(const rn_sync *s)
+{
+    return s->req_next < s->req_count;
+}
+/* Can frame s->frame run without exceeding the prediction window? */
+bool rn_sync_within_window(const rn_sync *s);
+
+typedef struct rn_sync_plan {
+    bool advance;          /* run frame s->frame (else only a pending rollback, if any) */
+    int force_rollback;    /* sync test: after the frame, roll back this many frames */
+    bool validate;         /* emit LOAD + SAVE of the current frame to check save-load-save */
+    uint32_t advance_flags;/* extra flags for the new frame's ADVANCE */
+} rn_sync_plan;
+
+/* Build the request list. Local inputs for s->frame must already be in the
+ * queues when plan->advance is set. Returns the number of requests. */
+int rn_sync_build(rn_sync *s, const rn_sync_plan *plan);
+
+/* Request execution, checked against the list. */
+rollnet_error rn_sync_check_next(rn_sync *s, const rollnet_request *req, rollnet_request_type type);
+rollnet_writer *rn_sync_save_begin(rn_sync *s, const rollnet_request *req);
+rollnet_error rn_sync_save_end(rn_sync *s, const rollnet_request *req);
+rollnet_reader *rn_sync_load_begin(rn_sync *s, const rollnet_request *req);
+rollnet_error rn_sync_load_end(rn_sync *s, const rollnet_request *req);
+/* Mark the pending ADVANCE carried out. */
+rollnet_error rn_sync_advance_done(rn_sync *s, const rollnet_request *req);
+
+const rn_snapshot_slot *rn_sync_find_snapshot(const rn_sync *s, int32_t frame);
+/* Frames before this are no longer needed by any rollback. */
+void rn_sync_discard_inputs_before(rn_sync *s, int32_t frame);
+
+#endif

@@ -1,0 +1,877 @@
+/* Wire messages: round trips, INPUT size and compression, and every rule the
+ * decoder enforces on what a peer sends. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "protocol.h"
+
+#define BLOCK_MAX (ROLLNET_MAX_PLAYERS * ROLLNET_MAX_INPUT_SIZE)
+#define BIG_INPUTS (RN_MAX_INPUT_FRAMES * BLOCK_MAX)
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static int setup_decoder(void **state)
+{
+    static rn_decoder dec;
+    assert_int_equal(rn_decoder_init(&dec, NULL), ROLLNET_ERR_OK);
+    *state = &dec;
+    return 0;
+}
+
+static int teardown_decoder(void **state)
+{
+    rn_decoder_free(*state);
+    return 0;
+}
+
+static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
+{
+    assert_int_equal(a->type, b->type);
+    switch (a->type) {
+    case RN_MSG_HELLO:
+        assert_int_equal(a->u.hello.version, b->u.hello.version);
+        assert_true(a->u.hello.nonce == b->u.hello.nonce);
+        assert_int_equal(a->u.hello.num_players, b->u.hello.num_players);
+        assert_int_equal(a->u.hello.input_size, b->u.hello.input_size);
+        assert_int_equal(a->u.hello.input_delay, b->u.hello.input_delay);
+        assert_int_equal(a->u.hello.fps, b->u.hello.fps);
+        assert_int_equal(a->u.hello.max_prediction, b->u.hello.max_prediction);
+        assert_int_equal(a->u.hello.checksum_interval, b->u.hello.checksum_interval);
+        assert_true(a->u.hello.game_id == b->u.hello.game_id);
+        assert_true(a->u.hello.seed == b->u.hello.seed);
+        assert_int_equal(a->u.hello.player_mask, b->u.hello.player_mask);
+        assert_int_equal(a->u.hello.reply, b->u.hello.reply);
+        break;
+    case RN_MSG_REFUSE:
+        assert_int_equal(a->u.refuse.param, b->u.refuse.param);
+        assert_true(a->u.refuse.local_value == b->u.refuse.local_value);
+        assert_true(a->u.refuse.remote_value == b->u.refuse.remote_value);
+        break;
+    case RN_MSG_INPUT:
+        assert_int_equal(a->u.input.tag, b->u.input.tag);
+        assert_int_equal(a->u.input.episode, b->u.input.episode);
+        assert_int_equal(a->u.input.ack_frame, b->u.input.ack_frame);
+        assert_int_equal(a->u.input.count, b->u.input.count);
+        assert_int_equal(a->u.input.frame_advantage, b->u.input.frame_advantage);
+        if (a->u.input.count > 0) {
+            assert_int_equal(a->u.input.start_frame, b->u.input.start_frame);
+            assert_memory_equal(a->u.input.inputs, b->u.input.inputs,
+                                (size_t)a->u.input.count * (size_t)block_size);
+        }
+        break;
+    case RN_MSG_CHECKSUM:
+        assert_int_equal(a->u.checksum.tag, b->u.checksum.tag);
+        assert_int_equal(a->u.checksum.episode, b->u.checksum.episode);
+        assert_int_equal(a->u.checksum.frame, b->u.checksum.frame);
+        assert_true(a->u.checksum.checksum == b->u.checksum.checksum);
+        break;
+    case RN_MSG_LOADING:
+        assert_int_equal(a->u.loading.tag, b->u.loading.tag);
+        assert_int_equal(a->u.loading.loading, b->u.loading.loading);
+        assert_int_equal(a->u.loading.grace_ms, b->u.loading.grace_ms);
+        break;
+    }
+}
+
+/* Encode, decode, compare; returns the encoded size. */
+static size_t round_trip(rn_decoder *d, const rn_msg *m, int block_size)
+{
+    uint8_t buf[RN_MAX_MESSAGE];
+    size_t n = rn_encode(m, block_size, buf, sizeof buf);
+    assert_true(n > 0);
+    rn_msg back;
+    memset(&back, 0xa5, sizeof back);
+    assert_int_equal(rn_decode(d, buf, n, block_size, &back), RN_DECODE_OK);
+    assert_msg_equal(m, &back, block_size);
+    return n;
+}
+
+static rn_msg valid_hello(void)
+{
+    rn_msg m = { .type = RN_MSG_HELLO };
+    m.u.hello = (rn_hello){ .version = RN_PROTOCOL_VERSION, .nonce = 0x0123456789abcdefull,
+                            .num_players = 2, .input_size = 1, .input_delay = 2, .fps = 60,
+                            .max_prediction = 8, .checksum_interval = 30, .game_id = 77,
+                            .seed = 99, .player_mask = 0x2, .reply = true };
+    return m;
+}
+
+/* A message as a list of typed msgpack values, for building what a
+ * misbehaving peer could send. */
+typedef enum vkind { V_UINT, V_INT, V_BOOL, V_BIN, V_STR, V_NIL, V_FLOAT, V_ARRAY } vkind;
+
+typedef struct tval {
+    vkind k;
+    uint64_t u;
+    int64_t i;
+    const uint8_t *bin;
+    size_t len;
+} tval;
+
+#define U(x) ((tval){ .k = V_UINT, .u = (x) })
+#define I(x) ((tval){ .k = V_INT, .i = (x) })
+#define B(x) ((tval){ .k = V_BOOL, .u = (x) })
+#define BIN(p, n) ((tval){ .k = V_BIN, .bin = (p), .len = (n) })
+
+typedef struct fixed_out {
+    uint8_t *buf;
+    size_t cap, len;
+} fixed_out;
+
+static int fixed_write(void *data, const char *buf, size_t len)
+{
+    fixed_out *o = data;
+    if (len > o->cap - o->len) {
+        return -1;
+    }
+    if (len > 0) {
+        memcpy(o->buf + o->len, buf, len);
+        o->len += len;
+    }
+    return 0;
+}
+
+static size_t pack_values(const tval *v, int n, uint8_t *out, size_t cap)
+{
+    fixed_out o = { out, cap, 0 };
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &o, fixed_write);
+    int r = msgpack_pack_array(&pk, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        switch (v[i].k) {
+        case V_UINT: r |= msgpack_pack_uint64(&pk, v[i].u); break;
+        case V_INT: r |= msgpack_pack_int64(&pk, v[i].i); break;
+        case V_BOOL: r |= v[i].u ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk); break;
+        case V_BIN:
+            r |= msgpack_pack_bin(&pk, v[i].len);
+            r |= msgpack_pack_bin_body(&pk, v[i].bin, v[i].len);
+            break;
+        case V_STR: r |= msgpack_pack_str_with_body(&pk, "x", 1); break;
+        case V_NIL: r |= msgpack_pack_nil(&pk); break;
+        case V_FLOAT: r |= msgpack_pack_double(&pk, 1.0); break;
+        case V_ARRAY: r |= msgpack_pack_array(&pk, 1) | msgpack_pack_uint8(&pk, 1); break;
+        }
+    }
+    assert_int_equal(r, 0);
+    return o.len;
+}
+
+static const uint8_t k_one_frame[] = { 0x05 }; /* one literal byte: one 1-byte frame */
+
+/* Valid baselines as value lists (block size 1 for INPUT). */
+#define HELLO_N 13
+#define REFUSE_N 4
+#define INPUT_N 7
+#define CHECKSUM_N 5
+#define LOADING_N 4
+
+static int baseline(int type, tval *v)
+{
+    switch (type) {
+    case RN_MSG_HELLO: {
+        tval h[HELLO_N] = { U(1), U(1), U(12345), I(2), I(1), I(2), I(60), I(8), I(-1),
+                            U(7), U(8), U(1), B(0) };
+        memcpy(v, h, sizeof h);
+        return HELLO_N;
+    }
+    case RN_MSG_REFUSE: {
+        tval r[REFUSE_N] = { U(2), U(3), I(-4), I(5) };
+        memcpy(v, r, sizeof r);
+        return REFUSE_N;
+    }
+    case RN_MSG_INPUT: {
+        tval in[INPUT_N] = { U(3), U(0x1234), I(0), I(10), I(1), I(-2),
+                             BIN(k_one_frame, sizeof k_one_frame) };
+        memcpy(v, in, sizeof in);
+        return INPUT_N;
+    }
+    case RN_MSG_CHECKSUM: {
+        tval c[CHECKSUM_N] = { U(4), U(9), I(0), I(100), U(0xdeadbeefull) };
+        memcpy(v, c, sizeof c);
+        return CHECKSUM_N;
+    }
+    default: {
+        tval l[LOADING_N] = { U(5), U(9), B(1), U(60000) };
+        memcpy(v, l, sizeof l);
+        return LOADING_N;
+    }
+    }
+}
+
+static rn_decode_result decode_values(rn_decoder *d, const tval *v, int n, int block_size)
+{
+    uint8_t buf[RN_MAX_MESSAGE + 64];
+    size_t len = pack_values(v, n, buf, sizeof buf);
+    rn_msg m;
+    return rn_decode(d, buf, len, block_size, &m);
+}
+
+/* ---- round trips -------------------------------------------------------- */
+
+static void hello_round_trips_with_edge_values(void **state)
+{
+    rn_msg m = valid_hello();
+    round_trip(*state, &m, 0);
+
+    m.u.hello = (rn_hello){ .version = 0, .nonce = 0, .num_players = 1, .input_size = 1,
+                            .input_delay = 0, .fps = 1, .max_prediction = 1,
+                            .checksum_interval = ROLLNET_CHECKSUMS_OFF, .game_id = 0,
+                            .seed = 0, .player_mask = 1, .reply = false };
+    round_trip(*state, &m, 0);
+
+    m.u.hello = (rn_hello){ .version = UINT32_MAX, .nonce = UINT64_MAX,
+                            .num_players = ROLLNET_MAX_PLAYERS,
+                            .input_size = ROLLNET_MAX_INPUT_SIZE,
+                            .input_delay = ROLLNET_MAX_INPUT_DELAY, .fps = 1000,
+                            .max_prediction = 64, .checksum_interval = 65535,
+                            .game_id = UINT64_MAX, .seed = UINT64_MAX,
+                            .player_mask = (1u << ROLLNET_MAX_PLAYERS) - 1, .reply = true };
+    round_trip(*state, &m, 0);
+    m.u.hello.checksum_interval = 1;
+    round_trip(*state, &m, 0);
+}
+
+static void refuse_round_trips_with_extreme_values(void **state)
+{
+    rn_msg m = { .type = RN_MSG_REFUSE };
+    m.u.refuse = (rn_refuse){ ROLLNET_PARAM_PROTOCOL_VERSION, INT64_MIN, INT64_MAX };
+    round_trip(*state, &m, 0);
+    m.u.refuse = (rn_refuse){ ROLLNET_PARAM_PLAYERS, 0, -1 };
+    round_trip(*state, &m, 0);
+}
+
+static void input_round_trips_with_edge_frames_and_advantages(void **state)
+{
+    static uint8_t inputs[BIG_INPUTS];
+    uint64_t s = 1;
+    for (size_t i = 0; i < sizeof inputs; i++) {
+        inputs[i] = (uint8_t)((rng_next(&s) & 7) == 0 ? rng_next(&s) : 0);
+    }
+    rn_msg m = { .type = RN_MSG_INPUT };
+    m.u.input = (rn_input){ .tag = 0xffff, .episode = RN_MAX_FRAME, .ack_frame = -1,
+                            .start_frame = 0, .count = 3, .frame_advantage = INT8_MIN,
+                            .inputs = inputs };
+    round_trip(*state, &m, 1);
+
+    m.u.input = (rn_input){ .tag = 0, .episode = 0, .ack_frame = RN_MAX_FRAME,
+                            .start_frame = RN_MAX_FRAME, .count = 1,
+                            .frame_advantage = INT8_MAX, .inputs = inputs };
+    round_trip(*state, &m, 4);
+
+    /* The last frame carried is the last frame allowed. */
+    m.u.input = (rn_input){ .tag = 7, .episode = 3, .ack_frame = 0,
+                            .start_frame = RN_MAX_FRAME - RN_MAX_INPUT_FRAMES + 1,
+                            .count = RN_MAX_INPUT_FRAMES, .frame_advantage = 0,
+                            .inputs = inputs };
+    round_trip(*state, &m, 1);
+
+    /* A start far behind the ack (a resend after the ack moved on). */
+    m.u.input = (rn_input){ .tag = 7, .episode = 3, .ack_frame = RN_MAX_FRAME,
+                            .start_frame = 0, .count = 2, .inputs = inputs };
+    round_trip(*state, &m, 2);
+
+    /* Widest block at a size that still fits: all-zero inputs compress to runs. */
+    static const uint8_t zeros[BIG_INPUTS];
+    m.u.input = (rn_input){ .tag = 1, .episode = 1, .ack_frame = 100, .start_frame = 90,
+                            .count = RN_MAX_INPUT_FRAMES, .inputs = zeros };
+    round_trip(*state, &m, BLOCK_MAX);
+}
+
+static void input_without_frames_decodes_with_start_at_ack(void **state)
+{
+    rn_msg m = { .type = RN_MSG_INPUT };
+    m.u.input = (rn_input){ .tag = 5, .episode = 2, .ack_frame = 40, .start_frame = 1000,
+                            .count = 0, .frame_advantage = -3, .inputs = NULL };
+    uint8_t buf[64];
+    size_t n = rn_encode(&m, 1, buf, sizeof buf);
+    assert_true(n > 0);
+    rn_msg back;
+    assert_int_equal(rn_decode(*state, buf, n, 1, &back), RN_DECODE_OK);
+    assert_int_equal(back.u.input.count, 0);
+    assert_int_equal(back.u.input.start_frame, 40);
+    assert_int_equal(back.u.input.frame_advantage, -3);
+}
+
+static void checksum_round_trips_with_edge_values(void **state)
+{
+    rn_msg m = { .type = RN_MSG_CHECKSUM };
+    m.u.checksum = (rn_checksum){ 0xffff, RN_MAX_FRAME, RN_MAX_FRAME, UINT64_MAX };
+    round_trip(*state, &m, 0);
+    m.u.checksum = (rn_checksum){ 0, 0, -1, 0 };
+    round_trip(*state, &m, 0);
+}
+
+static void loading_round_trips_both_ways(void **state)
+{
+    rn_msg m = { .type = RN_MSG_LOADING };
+    m.u.loading = (rn_loading){ 0xffff, true, UINT32_MAX };
+    round_trip(*state, &m, 0);
+    m.u.loading = (rn_loading){ 1, false, 0 };
+    round_trip(*state, &m, 0);
+}
+
+/* ---- compression -------------------------------------------------------- */
+
+static void fill_inputs(uint8_t *buf, int count, int bs, uint64_t *s, int style)
+{
+    for (int f = 0; f < count; f++) {
+        for (int j = 0; j < bs; j++) {
+            uint8_t *b = &buf[f * bs + j];
+            if (style == 0) {
+                *b = (uint8_t)rng_next(s); /* noise */
+            } else if (f > 0 && rng_next(s) % 8 != 0) {
+                *b = buf[(f - 1) * bs + j]; /* a held button, as players do */
+            } else {
+                *b = (uint8_t)(rng_next(s) & 0x1f);
+            }
+        }
+    }
+}
+
+static void inputs_compression_round_trips_random_inputs(void **state)
+{
+    (void)state;
+    static const int sizes[] = { 1, 2, 8, 64 };
+    static uint8_t in[RN_MAX_INPUT_FRAMES * 64];
+    static uint8_t packed[RN_MAX_INPUT_FRAMES * 64 * 2];
+    static uint8_t out[RN_MAX_INPUT_FRAMES * 64];
+    uint64_t s = 42;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        int bs = sizes[k];
+        for (int count = 1; count <= RN_MAX_INPUT_FRAMES; count++) {
+            for (int style = 0; style < 2; style++) {
+                fill_inputs(in, count, bs, &s, style);
+                size_t len = 0, measured = 0;
+                assert_true(rn_inputs_compress(in, count, bs, packed, sizeof packed, &len));
+                assert_true(rn_inputs_compress(in, count, bs, NULL, 0, &measured));
+                assert_int_equal(len, measured);
+                memset(out, 0xcc, sizeof out);
+                assert_int_equal(rn_inputs_decompress(packed, len, bs, out, RN_MAX_INPUT_FRAMES),
+                                 count);
+                assert_memory_equal(in, out, (size_t)count * (size_t)bs);
+            }
+        }
+    }
+}
+
+static void input_message_round_trips_whenever_it_fits(void **state)
+{
+    static const int sizes[] = { 1, 2, 8, 64 };
+    static uint8_t in[RN_MAX_INPUT_FRAMES * 64];
+    uint64_t s = 7;
+    int fitted = 0;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        int bs = sizes[k];
+        for (int count = 1; count <= RN_MAX_INPUT_FRAMES; count++) {
+            for (int style = 0; style < 2; style++) {
+                fill_inputs(in, count, bs, &s, style);
+                rn_msg m = { .type = RN_MSG_INPUT };
+                m.u.input = (rn_input){ .tag = 0xbeef, .episode = 1, .ack_frame = 1000,
+                                        .start_frame = 1001, .count = count,
+                                        .frame_advantage = 2, .inputs = in };
+                uint8_t buf[RN_MAX_MESSAGE];
+                size_t n = rn_encode(&m, bs, buf, sizeof buf);
+                size_t packed = 0;
+                assert_true(rn_inputs_compress(in, count, bs, NULL, 0, &packed));
+                if (n == 0) {
+                    /* Only a payload near the message limit may fail to fit. */
+                    assert_true(packed > RN_MAX_MESSAGE - 32);
+                    continue;
+                }
+                assert_true(n <= RN_MAX_MESSAGE);
+                round_trip(*state, &m, bs);
+                fitted++;
+            }
+        }
+    }
+    /* Every 1-byte case and every held-button case fits. */
+    assert_true(fitted >= 2 * RN_MAX_INPUT_FRAMES + 3 * RN_MAX_INPUT_FRAMES);
+}
+
+static void input_of_four_one_byte_frames_fits_in_18_bytes(void **state)
+{
+    static const uint8_t vals[] = { 0x00, 0x01, 0x02, 0x80, 0xff };
+    size_t largest = 0;
+    for (int a = 0; a < 5; a++)
+        for (int b = 0; b < 5; b++)
+            for (int c = 0; c < 5; c++)
+                for (int e = 0; e < 5; e++) {
+                    uint8_t in[4] = { vals[a], vals[b], vals[c], vals[e] };
+                    rn_msg m = { .type = RN_MSG_INPUT };
+                    /* A 3-byte tag, small frames, a few unacked frames. */
+                    m.u.input = (rn_input){ .tag = 0xfedc, .episode = 0, .ack_frame = 60,
+                                            .start_frame = 61, .count = 4,
+                                            .frame_advantage = -5, .inputs = in };
+                    size_t n = round_trip(*state, &m, 1);
+                    largest = n > largest ? n : largest;
+                }
+    assert_true(largest <= 18);
+
+    /* Steady play: the same input held gives a run. */
+    uint8_t held[4] = { 0x10, 0x10, 0x10, 0x10 };
+    rn_msg m = { .type = RN_MSG_INPUT };
+    m.u.input = (rn_input){ .tag = 0xfedc, .ack_frame = 60, .start_frame = 61, .count = 4,
+                            .inputs = held };
+    assert_true(round_trip(*state, &m, 1) <= 14);
+}
+
+static void frame_advantage_clamps_to_int8(void **state)
+{
+    (void)state;
+    assert_int_equal(rn_clamp_advantage(1000), INT8_MAX);
+    assert_int_equal(rn_clamp_advantage(-1000), INT8_MIN);
+    assert_int_equal(rn_clamp_advantage(-7), -7);
+}
+
+/* ---- validation: one test per class ---------------------------------- */
+
+static void decode_rejects_elements_of_the_wrong_type(void **state)
+{
+    static const vkind wrong[] = { V_BOOL, V_BIN, V_STR, V_NIL, V_FLOAT, V_ARRAY, V_INT, V_UINT };
+    for (int type = RN_MSG_HELLO; type <= RN_MSG_LOADING; type++) {
+        tval v[16];
+        int n = baseline(type, v);
+        assert_int_equal(decode_values(*state, v, n, 1), RN_DECODE_OK);
+        for (int f = 0; f < n; f++) {
+            for (size_t w = 0; w < sizeof wrong / sizeof wrong[0]; w++) {
+                tval save = v[f];
+                /* Integers are wrong only as a negative where unsigned is
+                 * expected, or as a number where a bool or bin is. */
+                if (wrong[w] == save.k || (wrong[w] == V_INT && save.k != V_UINT) ||
+                    (wrong[w] == V_UINT && save.k != V_BOOL && save.k != V_BIN)) {
+                    continue;
+                }
+                v[f] = (tval){ .k = wrong[w], .u = 1, .i = -1, .bin = k_one_frame, .len = 1 };
+                assert_int_equal(decode_values(*state, v, n, 1), RN_DECODE_MALFORMED);
+                v[f] = save;
+            }
+        }
+    }
+    /* Not an array at all. */
+    uint8_t buf[16];
+    fixed_out o = { buf, sizeof buf, 0 };
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &o, fixed_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_uint8(&pk, 3);
+    msgpack_pack_uint8(&pk, 3);
+    rn_msg m;
+    assert_int_equal(rn_decode(*state, buf, o.len, 1, &m), RN_DECODE_MALFORMED);
+    o.len = 0;
+    msgpack_pack_uint8(&pk, 3);
+    assert_int_equal(rn_decode(*state, buf, o.len, 1, &m), RN_DECODE_MALFORMED);
+    assert_int_equal(rn_decode(*state, buf, 0, 1, &m), RN_DECODE_MALFORMED);
+}
+
+static void decode_rejects_the_wrong_element_count(void **state)
+{
+    for (int type = RN_MSG_HELLO; type <= RN_MSG_LOADING; type++) {
+        tval v[17];
+        int n = baseline(type, v);
+        assert_int_equal(decode_values(*state, v, n - 1, 1), RN_DECODE_MALFORMED);
+        v[n] = U(0);
+        assert_int_equal(decode_values(*state, v, n + 1, 1), RN_DECODE_MALFORMED);
+        assert_int_equal(decode_values(*state, v, 1, 1), RN_DECODE_MALFORMED);
+    }
+    assert_int_equal(decode_values(*state, NULL, 0, 1), RN_DECODE_MALFORMED);
+}
+
+typedef struct range_case {
+    int type;
+    int field;
+    tval value;
+} range_case;
+
+static void decode_rejects_values_out_of_range(void **state)
+{
+    const range_case cases[] = {
+        { RN_MSG_HELLO, 1, U(1ull << 32) },                /* version */
+        { RN_MSG_HELLO, 3, I(0) },                         /* num_players */
+        { RN_MSG_HELLO, 3, I(ROLLNET_MAX_PLAYERS + 1) },
+        { RN_MSG_HELLO, 4, I(0) },                         /* input_size */
+        { RN_MSG_HELLO, 4, I(ROLLNET_MAX_INPUT_SIZE + 1) },
+        { RN_MSG_HELLO, 5, I(-1) },                        /* input_delay */
+        { RN_MSG_HELLO, 5, I(ROLLNET_MAX_INPUT_DELAY + 1) },
+        { RN_MSG_HELLO, 6, I(0) },                         /* fps */
+        { RN_MSG_HELLO, 6, I(1001) },
+        { RN_MSG_HELLO, 7, I(0) },                         /* max_prediction */
+        { RN_MSG_HELLO, 7, I(65) },
+        { RN_MSG_HELLO, 8, I(-2) },                        /* checksum_interval */
+        { RN_MSG_HELLO, 8, I(0) },
+        { RN_MSG_HELLO, 8, I(65536) },
+        { RN_MSG_HELLO, 8, I(INT64_MIN) },
+        { RN_MSG_HELLO, 11, U(0) },                        /* player_mask */
+        { RN_MSG_HELLO, 11, U(1u << ROLLNET_MAX_PLAYERS) },
+        { RN_MSG_REFUSE, 1, U(ROLLNET_PARAM_PLAYERS + 1) },
+        { RN_MSG_REFUSE, 2, U((uint64_t)INT64_MAX + 1) },
+        { RN_MSG_INPUT, 1, U(0x10000) },                   /* tag */
+        { RN_MSG_INPUT, 2, I(-1) },                        /* episode */
+        { RN_MSG_INPUT, 2, I(RN_MAX_FRAME + 1ll) },
+        { RN_MSG_INPUT, 3, I(-2) },                        /* ack_frame */
+        { RN_MSG_INPUT, 3, I(RN_MAX_FRAME + 1ll) },
+        { RN_MSG_INPUT, 4, I(-11) },                       /* start_frame = 10 - 11 */
+        { RN_MSG_INPUT, 4, I(RN_MAX_FRAME) },              /* start_frame past the limit */
+        { RN_MSG_INPUT, 4, I(INT64_MIN) },
+        { RN_MSG_INPUT, 5, I(128) },                       /* frame_advantage */
+        { RN_MSG_INPUT, 5, I(-129) },
+        { RN_MSG_CHECKSUM, 1, U(0x10000) },
+        { RN_MSG_CHECKSUM, 2, I(-1) },
+        { RN_MSG_CHECKSUM, 3, I(-2) },
+        { RN_MSG_CHECKSUM, 3, I(RN_MAX_FRAME + 1ll) },
+        { RN_MSG_LOADING, 1, U(0x10000) },
+        { RN_MSG_LOADING, 3, U(1ull << 32) },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        tval v[16];
+        int n = baseline(cases[c].type, v);
+        v[cases[c].field] = cases[c].value;
+        if (decode_values(*state, v, n, 1) != RN_DECODE_MALFORMED) {
+            fail_msg("case %zu (type %d field %d) was accepted", c, cases[c].type,
+                     cases[c].field);
+        }
+    }
+}
+
+static void encode_rejects_values_out_of_range(void **state)
+{
+    (void)state;
+    uint8_t buf[RN_MAX_MESSAGE];
+    uint8_t in[RN_MAX_INPUT_FRAMES + 1] = { 0 };
+    rn_msg m = valid_hello();
+    m.u.hello.num_players = ROLLNET_MAX_PLAYERS + 1;
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m = valid_hello();
+    m.u.hello.player_mask = 0;
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+
+    m = (rn_msg){ .type = RN_MSG_INPUT };
+    m.u.input = (rn_input){ .ack_frame = 5, .start_frame = 6, .count = 1, .inputs = in };
+    assert_true(rn_encode(&m, 1, buf, sizeof buf) > 0);
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    assert_int_equal(rn_encode(&m, BLOCK_MAX + 1, buf, sizeof buf), 0);
+    m.u.input.count = RN_MAX_INPUT_FRAMES + 1;
+    assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
+    m.u.input.count = 1;
+    m.u.input.start_frame = -1;
+    assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
+    m.u.input.start_frame = RN_MAX_FRAME;
+    m.u.input.count = 2;
+    assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
+    m.u.input.start_frame = 6;
+    m.u.input.inputs = NULL;
+    assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
+
+    m = (rn_msg){ .type = (rn_msg_type)9 };
+    assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
+}
+
+static void decode_rejects_trailing_bytes(void **state)
+{
+    for (int type = RN_MSG_HELLO; type <= RN_MSG_LOADING; type++) {
+        tval v[16];
+        int n = baseline(type, v);
+        uint8_t buf[2 * RN_MAX_MESSAGE];
+        size_t len = pack_values(v, n, buf, sizeof buf);
+        rn_msg m;
+        assert_int_equal(rn_decode(*state, buf, len, 1, &m), RN_DECODE_OK);
+        buf[len] = 0x00;
+        assert_int_equal(rn_decode(*state, buf, len + 1, 1, &m), RN_DECODE_MALFORMED);
+        /* Two messages in one datagram. */
+        memcpy(buf + len, buf, len);
+        assert_int_equal(rn_decode(*state, buf, 2 * len, 1, &m), RN_DECODE_MALFORMED);
+    }
+}
+
+/* An INPUT of exactly `total` bytes whose bin is all literal bytes; *bs gets
+ * a block size that the payload length is a whole number of frames of, or 0. */
+static size_t input_of_size(uint8_t *buf, size_t cap, size_t total, int *bs)
+{
+    static uint8_t lit[RN_MAX_MESSAGE + 8];
+    memset(lit, 0x01, sizeof lit);
+    tval v[INPUT_N] = { U(3), U(1), I(0), I(0), I(1), I(0), BIN(lit, 0) };
+    size_t overhead = pack_values(v, INPUT_N, buf, cap) - 2; /* minus bin8 header */
+    v[6].len = total - overhead - 3;                        /* bin16 header */
+    size_t len = pack_values(v, INPUT_N, buf, cap);
+    assert_int_equal(len, total);
+    *bs = 0;
+    for (int b = 1; b <= BLOCK_MAX && *bs == 0; b++) {
+        if (v[6].len % (size_t)b == 0 && v[6].len / (size_t)b <= RN_MAX_INPUT_FRAMES) {
+            *bs = b;
+        }
+    }
+    return len;
+}
+
+static void decode_drops_messages_over_the_size_limit(void **state)
+{
+    static uint8_t buf[RN_MAX_MESSAGE + 64];
+    rn_msg m;
+    int bs;
+    size_t len = input_of_size(buf, sizeof buf, RN_MAX_MESSAGE, &bs);
+    assert_true(bs > 0);
+    assert_int_equal(rn_decode(*state, buf, len, bs, &m), RN_DECODE_OK);
+    len = input_of_size(buf, sizeof buf, RN_MAX_MESSAGE + 1, &bs);
+    assert_int_equal(rn_decode(*state, buf, len, 1, &m), RN_DECODE_OVERSIZE);
+    memset(buf, 0, sizeof buf);
+    assert_int_equal(rn_decode(*state, buf, sizeof buf, 1, &m), RN_DECODE_OVERSIZE);
+}
+
+static void decode_reports_unknown_types(void **state)
+{
+    const uint64_t types[] = { 0, 6, 127, 255, UINT64_MAX };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        tval v[3] = { U(types[i]), U(1), U(2) };
+        assert_int_equal(decode_values(*state, v, 3, 1), RN_DECODE_UNKNOWN);
+        assert_int_equal(decode_values(*state, v, 1, 1), RN_DECODE_UNKNOWN);
+    }
+    tval neg[1] = { I(-3) };
+    assert_int_equal(decode_values(*state, neg, 1, 1), RN_DECODE_MALFORMED);
+}
+
+static void decode_rejects_input_before_the_block_size_is_known(void **state)
+{
+    tval v[16];
+    int n = baseline(RN_MSG_INPUT, v);
+    assert_int_equal(decode_values(*state, v, n, 1), RN_DECODE_OK);
+    assert_int_equal(decode_values(*state, v, n, 0), RN_DECODE_MALFORMED);
+    assert_int_equal(decode_values(*state, v, n, -1), RN_DECODE_MALFORMED);
+    assert_int_equal(decode_values(*state, v, n, BLOCK_MAX + 1), RN_DECODE_MALFORMED);
+}
+
+static void decode_rejects_bad_compressed_inputs(void **state)
+{
+    tval v[16];
+    int n = baseline(RN_MSG_INPUT, v);
+    /* Zero runs that would write past the decoder's buffer. */
+    static uint8_t runs[600];
+    for (size_t i = 0; i < sizeof runs; i += 2) {
+        runs[i] = 0x00;
+        runs[i + 1] = 0xff;
+    }
+    v[6] = BIN(runs, 600);                   /* 300 runs of 255 = 76500 zero bytes */
+    assert_int_equal(decode_values(*state, v, n, BLOCK_MAX), RN_DECODE_MALFORMED);
+    /* One block past RN_MAX_INPUT_FRAMES. */
+    static const uint8_t over[] = { 0x00, RN_MAX_INPUT_FRAMES, 0x00, 1 };
+    v[6] = BIN(over, 2);
+    assert_int_equal(decode_values(*state, v, n, 1), RN_DECODE_OK);
+    v[6] = BIN(over, 4);
+    assert_int_equal(decode_values(*state, v, n, 1), RN_DECODE_MALFORMED);
+    /* Length not a multiple of the block size. */
+    static const uint8_t three[] = { 1, 2, 3 };
+    v[6] = BIN(three, 3);
+    assert_int_equal(decode_values(*state, v, n, 3), RN_DECODE_OK);
+    assert_int_equal(decode_values(*state, v, n, 2), RN_DECODE_MALFORMED);
+    /* A zero byte without its run length, and a run of zero. */
+    static const uint8_t dangling[] = { 1, 0x00 };
+    v[6] = BIN(dangling, 2);
+    assert_int_equal(decode_values(*state, v, n, 1), RN_DECODE_MALFORMED);
+    static const uint8_t empty_run[] = { 0x00, 0x00, 1 };
+    v[6] = BIN(empty_run, 3);
+    assert_int_equal(decode_values(*state, v, n, 1), RN_DECODE_MALFORMED);
+    /* No frames must come with a zero start delta. */
+    v[6] = BIN(NULL, 0);
+    v[4] = I(0);
+    assert_int_equal(decode_values(*state, v, n, 1), RN_DECODE_OK);
+    v[4] = I(1);
+    assert_int_equal(decode_values(*state, v, n, 1), RN_DECODE_MALFORMED);
+    /* The helper on its own refuses what the decoder refuses. */
+    uint8_t out[8];
+    assert_int_equal(rn_inputs_decompress(over, 4, 1, out, 8), -1);
+    assert_int_equal(rn_inputs_decompress(three, 3, 0, out, 8), -1);
+}
+
+/* ---- robustness --------------------------------------------------------- */
+
+static void truncated_messages_never_decode(void **state)
+{
+    uint8_t inputs[4 * 3] = { 1, 2, 3, 1, 2, 3, 0, 0, 9, 9, 9, 9 };
+    rn_msg msgs[5] = { valid_hello() };
+    msgs[1] = (rn_msg){ .type = RN_MSG_REFUSE };
+    msgs[1].u.refuse = (rn_refuse){ 4, -70000, 123456789012ll };
+    msgs[2] = (rn_msg){ .type = RN_MSG_INPUT };
+    msgs[2].u.input = (rn_input){ .tag = 0xabcd, .episode = 300, .ack_frame = 70000,
+                                  .start_frame = 69990, .count = 4, .frame_advantage = -9,
+                                  .inputs = inputs };
+    msgs[3] = (rn_msg){ .type = RN_MSG_CHECKSUM };
+    msgs[3].u.checksum = (rn_checksum){ 0xabcd, 2, 1234567, 0x1122334455667788ull };
+    msgs[4] = (rn_msg){ .type = RN_MSG_LOADING };
+    msgs[4].u.loading = (rn_loading){ 0xabcd, true, 60000 };
+    for (int i = 0; i < 5; i++) {
+        uint8_t buf[RN_MAX_MESSAGE];
+        size_t n = rn_encode(&msgs[i], 3, buf, sizeof buf);
+        assert_true(n > 0);
+        for (size_t cut = 0; cut < n; cut++) {
+            /* A copy of exactly `cut` bytes, so a read past it is caught by ASan. */
+            uint8_t part[RN_MAX_MESSAGE];
+            memcpy(part, buf, cut);
+            rn_msg out;
+            rn_msg before;
+            memset(&out, 0x5a, sizeof out);
+            memcpy(&before, &out, sizeof out);
+            assert_int_equal(rn_decode(*state, cut ? part : NULL, cut, 3, &out),
+                             RN_DECODE_MALFORMED);
+            assert_memory_equal(&out, &before, sizeof out);
+        }
+    }
+}
+
+static void encode_into_a_small_buffer_returns_zero(void **state)
+{
+    (void)state;
+    uint8_t inputs[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    rn_msg msgs[3] = { valid_hello() };
+    msgs[1] = (rn_msg){ .type = RN_MSG_INPUT };
+    msgs[1].u.input = (rn_input){ .tag = 3, .episode = 1, .ack_frame = 100,
+                                  .start_frame = 101, .count = 8, .inputs = inputs };
+    msgs[2] = (rn_msg){ .type = RN_MSG_CHECKSUM };
+    msgs[2].u.checksum = (rn_checksum){ 3, 1, 100, UINT64_MAX };
+    for (int i = 0; i < 3; i++) {
+        uint8_t full[RN_MAX_MESSAGE];
+        size_t n = rn_encode(&msgs[i], 1, full, sizeof full);
+        assert_true(n > 0);
+        for (size_t cap = 0; cap < n; cap++) {
+            uint8_t buf[RN_MAX_MESSAGE];
+            memset(buf, 0xee, sizeof buf);
+            assert_int_equal(rn_encode(&msgs[i], 1, buf, cap), 0);
+            for (size_t j = cap; j < sizeof buf; j++) {
+                assert_int_equal(buf[j], 0xee);
+            }
+        }
+        uint8_t exact[RN_MAX_MESSAGE];
+        assert_int_equal(rn_encode(&msgs[i], 1, exact, n), n);
+        assert_memory_equal(exact, full, n);
+    }
+}
+
+static void nonce_tag_folds_to_16_bits_and_is_never_zero(void **state)
+{
+    (void)state;
+    assert_int_equal(rn_nonce_tag(0), 1);
+    assert_int_equal(rn_nonce_tag(0x1234123400000000ull), 1);
+    assert_int_equal(rn_nonce_tag(0x0001000200040008ull), 0x000f);
+    assert_int_equal(rn_nonce_tag(0xffff), 0xffff);
+    assert_int_not_equal(rn_nonce_tag(0x0001000000000000ull), rn_nonce_tag(0x2));
+}
+
+typedef struct counting {
+    int allocs, frees;
+} counting;
+
+static void *count_alloc(size_t size, void *user)
+{
+    ((counting *)user)->allocs++;
+    return test_malloc(size);
+}
+
+static void count_free(void *p, void *user)
+{
+    ((counting *)user)->frees++;
+    test_free(p);
+}
+
+static void decoder_allocates_only_at_init_and_its_zone_never_grows(void **state)
+{
+    (void)state;
+    counting c = { 0, 0 };
+    rollnet_allocator a = { count_alloc, count_free, &c };
+    rn_decoder d;
+    assert_int_equal(rn_decoder_init(&d, &a), ROLLNET_ERR_OK);
+    int after_init = c.allocs;
+    assert_true(after_init > 0);
+    void *head = d.zone.chunk_list.head;
+
+    /* The most objects a message can hold: one array of fixints. */
+    static uint8_t buf[RN_MAX_MESSAGE];
+    fixed_out o = { buf, sizeof buf, 0 };
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &o, fixed_write);
+    msgpack_pack_array(&pk, RN_MAX_MESSAGE - 3);
+    for (int i = 0; i < RN_MAX_MESSAGE - 3; i++) {
+        msgpack_pack_uint8(&pk, 3);
+    }
+    assert_int_equal(o.len, RN_MAX_MESSAGE);
+    rn_msg m;
+    assert_int_equal(rn_decode(&d, buf, o.len, 1, &m), RN_DECODE_MALFORMED);
+    assert_ptr_equal(d.zone.chunk_list.head, head);
+
+    /* Many empty maps and arrays: one alignment pad each. */
+    o.len = 0;
+    msgpack_pack_array(&pk, (RN_MAX_MESSAGE - 3) / 2 + 1);
+    msgpack_pack_uint8(&pk, 3);
+    for (int i = 0; i < (RN_MAX_MESSAGE - 3) / 2; i++) {
+        msgpack_pack_array(&pk, 1);
+        msgpack_pack_map(&pk, 0);
+    }
+    assert_int_equal(rn_decode(&d, buf, o.len, 1, &m), RN_DECODE_MALFORMED);
+    assert_ptr_equal(d.zone.chunk_list.head, head);
+
+    /* Headers that claim far more elements than bytes follow. */
+    static const uint8_t huge_array[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x03 };
+    static const uint8_t huge_map[] = { 0x91, 0xdf, 0x7f, 0xff, 0xff, 0xff, 0x01, 0x02 };
+    static const uint8_t huge_bin[] = { 0x92, 0x03, 0xc6, 0xff, 0xff, 0xff, 0xff, 0x00 };
+    static const uint8_t reserved[] = { 0x92, 0x03, 0xc1 };
+    assert_int_equal(rn_decode(&d, huge_array, sizeof huge_array, 1, &m), RN_DECODE_MALFORMED);
+    assert_int_equal(rn_decode(&d, huge_map, sizeof huge_map, 1, &m), RN_DECODE_MALFORMED);
+    assert_int_equal(rn_decode(&d, huge_bin, sizeof huge_bin, 1, &m), RN_DECODE_MALFORMED);
+    assert_int_equal(rn_decode(&d, reserved, sizeof reserved, 1, &m), RN_DECODE_MALFORMED);
+
+    /* Deeper nesting than msgpack-c's parser stack. */
+    memset(buf, 0x91, 100);
+    buf[100] = 0x03;
+    assert_int_equal(rn_decode(&d, buf, 101, 1, &m), RN_DECODE_MALFORMED);
+
+    rn_msg hello = valid_hello();
+    size_t n = rn_encode(&hello, 0, buf, sizeof buf);
+    assert_int_equal(rn_decode(&d, buf, n, 0, &m), RN_DECODE_OK);
+    assert_ptr_equal(d.zone.chunk_list.head, head);
+    assert_int_equal(c.allocs, after_init);
+
+    rn_decoder_free(&d);
+    assert_int_equal(c.frees, c.allocs);
+    rn_decoder_free(&d);
+    assert_int_equal(c.frees, c.allocs);
+    assert_int_equal(rn_decode(&d, buf, n, 0, &m), RN_DECODE_MALFORMED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(hello_round_trips_with_edge_values),
+        cmocka_unit_test(refuse_round_trips_with_extreme_values),
+        cmocka_unit_test(input_round_trips_with_edge_frames_and_advantages),
+        cmocka_unit_test(input_without_frames_decodes_with_start_at_ack),
+        cmocka_unit_test(checksum_round_trips_with_edge_values),
+        cmocka_unit_test(loading_round_trips_both_ways),
+        cmocka_unit_test(inputs_compression_round_trips_random_inputs),
+        cmocka_unit_test(input_message_round_trips_whenever_it_fits),
+        cmocka_unit_test(input_of_four_one_byte_frames_fits_in_18_bytes),
+        cmocka_unit_test(frame_advantage_clamps_to_int8),
+        cmocka_unit_test(decode_rejects_elements_of_the_wrong_type),
+        cmocka_unit_test(decode_rejects_the_wrong_element_count),
+        cmocka_unit_test(decode_rejects_values_out_of_range),
+        cmocka_unit_test(encode_rejects_values_out_of_range),
+        cmocka_unit_test(decode_rejects_trailing_bytes),
+        cmocka_unit_test(decode_drops_messages_over_the_size_limit),
+        cmocka_unit_test(decode_reports_unknown_types),
+        cmocka_unit_test(decode_rejects_input_before_the_block_size_is_known),
+        cmocka_unit_test(decode_rejects_bad_compressed_inputs),
+        cmocka_unit_test(truncated_messages_never_decode),
+        cmocka_unit_test(encode_into_a_small_buffer_returns_zero),
+        cmocka_unit_test(nonce_tag_folds_to_16_bits_and_is_never_zero),
+        cmocka_unit_test(decoder_allocates_only_at_init_and_its_zone_never_grows),
+    };
+    return cmocka_run_group_tests(tests, setup_decoder, teardown_decoder);
+}

@@ -371,7 +371,7 @@ rollnet_error rn_session_create(const rollnet_session_desc *desc, uint64_t nonce
         .prediction = d.prediction,
         .neutral = d.neutral_input ? (const uint8_t *)d.neutral_input : zero,
         .user_data = d.user_data,
-        .keep_desync_copies = true,
+        .keep_desync_copies = d.kind == ROLLNET_SESSION_SYNCTEST,
     };
     s->desc.neutral_input = NULL;
     err = rn_sync_init(&s->sync, &alloc, &cfg);

@@ -1,0 +1,250 @@
+/* Two to four P2P sessions in one process over the memnet, each node's
+ * outgoing traffic through its own network simulator, driven by the
+ * harness's virtual clock. Node i hosts player i; a node connects to the
+ * nodes above it and accepts those below. Every confirmed record is hashed
+ * as it is read, so the peers' ledgers can be compared frame by frame.
+ *
+ * Header-only so each integration test stays one file. Not thread-safe. */
+#ifndef P2P_FIXTURE_H
+#define P2P_FIXTURE_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <xxhash.h>
+
+#include "harness.h"
+#include "rollnet/rollnet.h"
+#include "testgame.h"
+
+#define FX_MAX 4
+#define FX_MAX_RECORDS 20000
+
+typedef struct fx_opts {
+    int num_players;          /* 2..4 */
+    int input_delay;
+    int input_size;           /* default 1 */
+    size_t blob_size;
+    int32_t max_steps;        /* episode length; 0 = endless */
+    int checksum_interval;    /* 0 = default */
+    uint32_t notify_timeout_ms, disconnect_timeout_ms, loading_grace_ms, episode_timeout_ms;
+    uint64_t seed;
+    rollnet_netsim_desc sim[FX_MAX]; /* each node's outgoing link */
+    bool write_records;
+    uint64_t game_id[FX_MAX]; /* per node, to force a parameter mismatch */
+} fx_opts;
+
+typedef struct fx_records {
+    int count;
+    int32_t frame[FX_MAX_RECORDS];
+    int32_t episode[FX_MAX_RECORDS];
+    int32_t step[FX_MAX_RECORDS];
+    uint64_t hash[FX_MAX_RECORDS];
+} fx_records;
+
+typedef struct fx {
+    int n;
+    rollnet_memnet *net;
+    rollnet_transport sim[FX_MAX]; /* owned by the sessions; kept to change conditions */
+    rollnet_session *s[FX_MAX];
+    tg_game g[FX_MAX];
+    harness_peer hp[FX_MAX];
+    harness_clock clock;
+    fx_records *rec[FX_MAX];
+    char addr[FX_MAX][FX_MAX][16];
+    bool paused[FX_MAX]; /* a paused node is not ticked (a stalled process) */
+    bool gone[FX_MAX];
+    rollnet_error create_err[FX_MAX];
+} fx;
+
+static inline void fx_record_hash(fx *f, int i)
+{
+    rollnet_record r;
+    fx_records *rec = f->rec[i];
+    while (rollnet_session_next_record(f->s[i], &r)) {
+        XXH64_state_t *st = XXH64_createState();
+        XXH64_reset(st, 0);
+        XXH64_update(st, &r.frame, sizeof(r.frame));
+        XXH64_update(st, &r.episode, sizeof(r.episode));
+        XXH64_update(st, &r.step, sizeof(r.step));
+        XXH64_update(st, r.inputs, (size_t)(f->g[i].num_players * f->g[i].input_size));
+        if (r.size) {
+            XXH64_update(st, r.data, r.size);
+        }
+        uint64_t h = XXH64_digest(st);
+        XXH64_freeState(st);
+        assert_true(rec->count < FX_MAX_RECORDS);
+        /* In frame order, each exactly once. */
+        if (rec->count > 0) {
+            assert_int_equal(r.frame, rec->frame[rec->count - 1] + 1);
+        }
+        rec->frame[rec->count] = r.frame;
+        rec->episode[rec->count] = r.episode;
+        rec->step[rec->count] = r.step;
+        rec->hash[rec->count] = h;
+        rec->count++;
+    }
+}
+
+static inline void fx_init(fx *f, const fx_opts *o)
+{
+    memset(f, 0, sizeof(*f));
+    f->n = o->num_players;
+    f->net = rollnet_memnet_create(f->n, NULL);
+    assert_non_null(f->net);
+    harness_clock_init(&f->clock, 1000, 60);
+    for (int i = 0; i < f->n; i++) {
+        f->rec[i] = calloc(1, sizeof(fx_records));
+        assert_non_null(f->rec[i]);
+        rollnet_netsim_desc sd = o->sim[i];
+        if (sd.seed == 0) {
+            sd.seed = o->seed * 31 + (uint64_t)i + 1;
+        }
+        f->sim[i] = rollnet_netsim_create(rollnet_memnet_transport(f->net, i), &sd, NULL);
+        assert_non_null(f->sim[i].vtable);
+
+        rollnet_session_desc d;
+        memset(&d, 0, sizeof(d));
+        d.num_players = f->n;
+        d.input_size = o->input_size ? o->input_size : 1;
+        d.input_delay = o->input_delay;
+        d.checksum_interval = o->checksum_interval;
+        d.notify_timeout_ms = o->notify_timeout_ms;
+        d.disconnect_timeout_ms = o->disconnect_timeout_ms;
+        d.loading_grace_ms = o->loading_grace_ms;
+        d.episode_timeout_ms = o->episode_timeout_ms;
+        d.game_id = o->game_id[i];
+        d.seed = o->seed;
+        d.nonce = 0x1000u + (uint64_t)i;
+        d.transport = f->sim[i];
+        for (int j = 0; j < f->n; j++) {
+            if (j == i) {
+                d.players[j].kind = ROLLNET_PLAYER_LOCAL;
+            } else {
+                d.players[j].kind = ROLLNET_PLAYER_REMOTE;
+                if (j > i) {
+                    snprintf(f->addr[i][j], sizeof(f->addr[i][j]), "mem:%d", j);
+                    d.players[j].address = f->addr[i][j];
+                }
+            }
+        }
+        assert_true(tg_init(&f->g[i], o->seed, f->n, d.input_size, o->blob_size, o->max_steps));
+        f->g[i].write_records = o->write_records;
+        f->create_err[i] = rollnet_session_create(&d, &f->s[i]);
+        assert_int_equal(f->create_err[i], ROLLNET_ERR_OK);
+        harness_peer_init(&f->hp[i], f->s[i], &f->g[i], &d, o->seed * 7 + 3);
+    }
+}
+
+static inline void fx_free(fx *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        rollnet_session_destroy(f->s[i]);
+        free(f->rec[i]);
+    }
+    rollnet_memnet_destroy(f->net);
+}
+
+/* Tick every running node once per frame for `ticks` frames. Fails the test
+ * on any error other than a skip. */
+static inline void fx_run(fx *f, uint64_t ticks)
+{
+    for (uint64_t t = 0; t < ticks; t++) {
+        uint64_t now = harness_clock_now(&f->clock);
+        for (int i = 0; i < f->n; i++) {
+            if (f->paused[i] || f->gone[i]) {
+                continue;
+            }
+            rollnet_error err = harness_tick(&f->hp[i], now);
+            if (err != ROLLNET_ERR_OK && !harness_is_skip(err)) {
+                fprintf(stderr, "node %d: %s\n", i, rollnet_error_string(err));
+                fail();
+            }
+            fx_record_hash(f, i);
+        }
+        harness_clock_tick(&f->clock);
+    }
+}
+
+static inline bool fx_all_running(fx *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        rollnet_session_stats st;
+        rollnet_session_stats_get(f->s[i], &st);
+        if (!st.running) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Every node's ledger holds the same rows for the frames they all have, and
+ * at least `min_rows` of them. Returns the common row count. */
+static inline int fx_assert_ledgers_agree(fx *f, int min_rows)
+{
+    int common = f->rec[0]->count;
+    for (int i = 1; i < f->n; i++) {
+        if (f->rec[i]->count < common) {
+            common = f->rec[i]->count;
+        }
+    }
+    if (common < min_rows) {
+        fprintf(stderr, "only %d common confirmed rows, wanted %d\n", common, min_rows);
+    }
+    assert_true(common >= min_rows);
+    for (int i = 1; i < f->n; i++) {
+        for (int k = 0; k < common; k++) {
+            if (f->rec[i]->hash[k] != f->rec[0]->hash[k]) {
+                fprintf(stderr, "row %d (frame %d) differs between node 0 and node %d\n", k,
+                        f->rec[0]->frame[k], i);
+                fail();
+            }
+        }
+    }
+    return common;
+}
+
+/* The snapshots of a frame both nodes still hold agree. */
+static inline void fx_assert_states_agree(fx *f)
+{
+    int32_t frame = INT32_MAX;
+    for (int i = 0; i < f->n; i++) {
+        rollnet_session_stats st;
+        rollnet_session_stats_get(f->s[i], &st);
+        if (st.confirmed_frame < frame) {
+            frame = st.confirmed_frame;
+        }
+    }
+    /* The state before frame `frame + 1` is final on every node; find the
+     * newest such frame that every node still holds in its snapshot ring. */
+    for (int32_t fr = frame + 1; fr >= 0 && fr > frame - 16; fr--) {
+        uint64_t sums[FX_MAX];
+        bool all = true;
+        for (int i = 0; i < f->n && all; i++) {
+            all = rollnet_session_snapshot_checksum(f->s[i], fr, &sums[i]) == ROLLNET_ERR_OK;
+        }
+        if (!all) {
+            continue;
+        }
+        for (int i = 1; i < f->n; i++) {
+            assert_true(sums[i] == sums[0]);
+        }
+        return;
+    }
+    fail_msg("no confirmed frame is held by every node");
+}
+
+static inline rollnet_session_stats fx_stats(fx *f, int i)
+{
+    rollnet_session_stats st;
+    rollnet_session_stats_get(f->s[i], &st);
+    return st;
+}
+
+#endif

@@ -453,6 +453,15 @@ rollnet_error rollnet_netsim_set(rollnet_transport *netsim, const rollnet_netsim
     return ROLLNET_ERR_OK;
 }
 
+rollnet_error rollnet_netsim_flush(rollnet_transport *netsim, uint64_t now_ms)
+{
+    if (!netsim || netsim->vtable != &netsim_vtable || !netsim->self) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    flush_due(netsim->self, now_ms);
+    return ROLLNET_ERR_OK;
+}
+
 bool rn_netsim_counters_get(const rollnet_transport *t, rn_netsim_counters *out)
 {
     if (!t || t->vtable != &netsim_vtable || !t->self || !out) {

@@ -159,6 +159,8 @@ static inline void fx_run(fx *f, uint64_t ticks)
         uint64_t now = harness_clock_now(&f->clock);
         for (int i = 0; i < f->n; i++) {
             if (f->paused[i] || f->gone[i]) {
+                /* The process is stopped; the network still delivers what it sent. */
+                rollnet_netsim_flush(&f->sim[i], now);
                 continue;
             }
             rollnet_error err = harness_tick(&f->hp[i], now);

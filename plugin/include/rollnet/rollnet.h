@@ -245,6 +245,11 @@ rollnet_transport rollnet_netsim_create(rollnet_transport inner, const rollnet_n
                                         const rollnet_allocator *allocator);
 /* Change the conditions of a running simulator (seed is ignored). */
 rollnet_error rollnet_netsim_set(rollnet_transport *netsim, const rollnet_netsim_desc *desc);
+/* Hand every held message due by now_ms to the inner transport without
+ * receiving anything. The simulated wire lives in the sending process; call
+ * this for a process that is about to block (or, in a test, for a node that
+ * is paused) so that what it sent still arrives on time. */
+rollnet_error rollnet_netsim_flush(rollnet_transport *netsim, uint64_t now_ms);
 /* Parse "delay=50,jitter=20,loss=5,dup=1,reorder=2,seed=7" (percent values for
  * loss/dup/reorder, fractions allowed: loss=0.5). Unknown keys are an error. */
 rollnet_error rollnet_netsim_parse(const char *spec, rollnet_netsim_desc *out);

@@ -1,0 +1,178 @@
+/* Silence, loading grace and refused handshakes, on a virtual clock. */
+#include "p2p_fixture.h"
+
+static void base_opts(fx_opts *o, uint64_t seed)
+{
+    memset(o, 0, sizeof(*o));
+    o->num_players = 2;
+    o->seed = seed;
+    o->write_records = true;
+    o->sim[0].delay_ms = 10;
+    o->sim[1].delay_ms = 10;
+}
+
+/* Tick only node 0 for `ms` of virtual time. */
+static void run_alone(fx *f, int node, uint64_t ms)
+{
+    for (int i = 0; i < f->n; i++) {
+        f->paused[i] = i != node;
+    }
+    uint64_t end = harness_clock_now(&f->clock) + ms;
+    while (harness_clock_now(&f->clock) < end) {
+        fx_run(f, 1);
+    }
+    for (int i = 0; i < f->n; i++) {
+        f->paused[i] = false;
+    }
+}
+
+static void test_silent_peer_disconnects_at_the_timeout_not_before(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 31);
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    assert_true(fx_all_running(&f));
+    /* Node 1's process stops. Node 0 hears nothing from now on. */
+    run_alone(&f, 0, 700);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_INTERRUPTED], 0);
+    run_alone(&f, 0, 100); /* past 750 ms (+ the in-flight 10 ms) */
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_INTERRUPTED], 1);
+    run_alone(&f, 0, 4100); /* 4.9 s of silence */
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    run_alone(&f, 0, 200);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.reason,
+                     ROLLNET_DISCONNECT_TIMEOUT);
+    assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_DISCONNECTED].player, 1);
+    rollnet_peer_stats ps;
+    assert_int_equal(rollnet_session_peer_stats(f.s[0], 1, &ps), ROLLNET_ERR_OK);
+    assert_true(ps.disconnected);
+    fx_free(&f);
+}
+
+static void test_custom_disconnect_timeout_is_honoured(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 32);
+    o.disconnect_timeout_ms = 2000;
+    o.notify_timeout_ms = 300;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 200);
+    run_alone(&f, 0, 1900);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_INTERRUPTED], 1);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    run_alone(&f, 0, 200);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    fx_free(&f);
+}
+
+static void test_loading_peer_silent_20s_survives(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 33);
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    /* Node 1 announces loading, then blocks for 20 s. */
+    assert_int_equal(rollnet_session_begin_loading(f.s[1], harness_clock_now(&f.clock)),
+                     ROLLNET_ERR_OK);
+    run_alone(&f, 0, 20000);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_LOADING], 1);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    rollnet_peer_stats ps;
+    rollnet_session_peer_stats(f.s[0], 1, &ps);
+    assert_true(ps.loading);
+    assert_int_equal(rollnet_session_end_loading(f.s[1], harness_clock_now(&f.clock)),
+                     ROLLNET_ERR_OK);
+    fx_run(&f, 1200);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_LOADING_ENDED], 1);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    rollnet_session_peer_stats(f.s[0], 1, &ps);
+    assert_false(ps.loading);
+    /* Normal timeouts apply again after loading. */
+    fx_assert_ledgers_agree(&f, 1300);
+    fx_assert_states_agree(&f);
+    run_alone(&f, 0, 5200);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.reason,
+                     ROLLNET_DISCONNECT_TIMEOUT);
+    fx_free(&f);
+}
+
+static void test_loading_peer_silent_70s_is_dropped_at_the_grace_limit(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 34);
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    uint64_t t0 = harness_clock_now(&f.clock);
+    assert_int_equal(rollnet_session_begin_loading(f.s[1], t0), ROLLNET_ERR_OK);
+    run_alone(&f, 0, 59000);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    run_alone(&f, 0, 11000);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.reason,
+                     ROLLNET_DISCONNECT_LOADING_GRACE);
+    fx_free(&f);
+}
+
+static void test_mismatched_parameters_are_refused_with_the_parameter(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 35);
+    o.game_id[0] = 1;
+    o.game_id[1] = 2;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 120);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_REFUSED], 1);
+        assert_int_equal(f.hp[i].last_event[ROLLNET_EVENT_REFUSED].u.refused.param,
+                         ROLLNET_PARAM_GAME_ID);
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_RUNNING], 0);
+        assert_int_equal(fx_stats(&f, i).frame, 0);
+    }
+    assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_REFUSED].u.refused.local_value, 1);
+    assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_REFUSED].u.refused.remote_value, 2);
+    assert_string_equal(rollnet_param_string(ROLLNET_PARAM_GAME_ID), "game_id");
+    fx_free(&f);
+}
+
+static void test_nobody_connects_handshake_times_out(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 36);
+    static fx f;
+    fx_init(&f, &o);
+    run_alone(&f, 1, 9900); /* node 1 waits for node 0's connection */
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    run_alone(&f, 1, 200);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    assert_int_equal(f.hp[1].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.reason,
+                     ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT);
+    fx_free(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_silent_peer_disconnects_at_the_timeout_not_before),
+        cmocka_unit_test(test_custom_disconnect_timeout_is_honoured),
+        cmocka_unit_test(test_loading_peer_silent_20s_survives),
+        cmocka_unit_test(test_loading_peer_silent_70s_is_dropped_at_the_grace_limit),
+        cmocka_unit_test(test_mismatched_parameters_are_refused_with_the_parameter),
+        cmocka_unit_test(test_nobody_connects_handshake_times_out),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

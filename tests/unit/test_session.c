@@ -1,0 +1,314 @@
+/* The public session API: desc defaults and validation, and every misuse
+ * returning a clear error instead of undefined behaviour. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rollnet/rollnet.h"
+
+static rollnet_session *synctest(int players)
+{
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof(d));
+    d.kind = ROLLNET_SESSION_SYNCTEST;
+    d.num_players = players;
+    rollnet_session *s = NULL;
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    assert_non_null(s);
+    return s;
+}
+
+static void test_zero_desc_is_a_two_player_p2p_that_needs_a_transport(void **state)
+{
+    (void)state;
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof(d));
+    rollnet_session *s = (rollnet_session *)&d;
+    /* All local and no transport: a P2P session cannot be made. */
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_null(s);
+}
+
+static void test_zero_desc_synctest_uses_documented_defaults(void **state)
+{
+    (void)state;
+    rollnet_session *s = synctest(0);
+    rollnet_session_stats st;
+    assert_int_equal(rollnet_session_stats_get(s, &st), ROLLNET_ERR_OK);
+    assert_int_equal(st.frame, 0);
+    assert_true(st.running);
+    uint8_t one = 1;
+    /* input_size defaults to 1, num_players to 2. */
+    assert_int_equal(rollnet_session_add_local_input(s, 0, &one, 1), ROLLNET_ERR_OK);
+    assert_int_equal(rollnet_session_add_local_input(s, 1, &one, 1), ROLLNET_ERR_OK);
+    assert_int_equal(rollnet_session_add_local_input(s, 2, &one, 1), ROLLNET_ERR_INVALID_PLAYER);
+    rollnet_session_destroy(s);
+}
+
+static void test_out_of_range_desc_fields_are_refused(void **state)
+{
+    (void)state;
+    rollnet_session_desc base;
+    memset(&base, 0, sizeof(base));
+    base.kind = ROLLNET_SESSION_SYNCTEST;
+    rollnet_session_desc d;
+    rollnet_session *s;
+#define REFUSED(stmt)                                                                   \
+    do {                                                                                \
+        d = base;                                                                       \
+        stmt;                                                                           \
+        s = NULL;                                                                       \
+        assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_ARGUMENT); \
+        assert_null(s);                                                                 \
+    } while (0)
+    REFUSED(d.num_players = ROLLNET_MAX_PLAYERS + 1);
+    REFUSED(d.num_players = -1);
+    REFUSED(d.input_size = ROLLNET_MAX_INPUT_SIZE + 1);
+    REFUSED(d.input_delay = ROLLNET_MAX_INPUT_DELAY + 1);
+    REFUSED(d.input_delay = -1);
+    REFUSED(d.max_prediction = ROLLNET_MAX_PREDICTION + 1);
+    REFUSED(d.fps = 1001);
+    REFUSED(d.check_distance = ROLLNET_MAX_PREDICTION + 1);
+    REFUSED(d.checksum_interval = -2);
+    REFUSED(d.prediction = (rollnet_prediction)7);
+    REFUSED(d.kind = (rollnet_session_kind)9);
+    REFUSED(d.players[1].kind = ROLLNET_PLAYER_REMOTE); /* a sync test is all local */
+    assert_int_equal(rollnet_session_create(NULL, &s), ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rollnet_session_create(&base, NULL), ROLLNET_ERR_INVALID_ARGUMENT);
+#undef REFUSED
+}
+
+static void test_input_misuse_is_reported(void **state)
+{
+    (void)state;
+    rollnet_session *s = synctest(2);
+    uint8_t in[2] = {0};
+    assert_int_equal(rollnet_session_add_local_input(s, -1, in, 1), ROLLNET_ERR_INVALID_PLAYER);
+    assert_int_equal(rollnet_session_add_local_input(s, 2, in, 1), ROLLNET_ERR_INVALID_PLAYER);
+    assert_int_equal(rollnet_session_add_local_input(s, 0, in, 2), ROLLNET_ERR_INVALID_INPUT_SIZE);
+    assert_int_equal(rollnet_session_add_local_input(s, 0, in, 0), ROLLNET_ERR_INVALID_INPUT_SIZE);
+    assert_int_equal(rollnet_session_add_local_input(s, 0, NULL, 1), ROLLNET_ERR_INVALID_ARGUMENT);
+    rollnet_session_destroy(s);
+}
+
+static void test_advance_before_every_local_input_is_refused(void **state)
+{
+    (void)state;
+    rollnet_session *s = synctest(2);
+    const rollnet_request *reqs;
+    int n = -1;
+    assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_NO_LOCAL_INPUT);
+    assert_int_equal(n, 0);
+    uint8_t in = 0;
+    rollnet_session_add_local_input(s, 0, &in, 1);
+    assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_NO_LOCAL_INPUT);
+    rollnet_session_add_local_input(s, 1, &in, 1);
+    assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_OK);
+    assert_true(n > 0);
+    rollnet_session_destroy(s);
+}
+
+static void test_advance_with_requests_left_is_refused(void **state)
+{
+    (void)state;
+    rollnet_session *s = synctest(1);
+    const rollnet_request *reqs;
+    int n;
+    uint8_t in = 0;
+    rollnet_session_add_local_input(s, 0, &in, 1);
+    assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_OK);
+    rollnet_session_add_local_input(s, 0, &in, 1);
+    assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_REQUESTS_PENDING);
+    rollnet_session_destroy(s);
+}
+
+static void test_request_calls_of_the_wrong_kind_or_order_are_refused(void **state)
+{
+    (void)state;
+    rollnet_session *s = synctest(1);
+    const rollnet_request *reqs;
+    int n;
+    uint8_t in = 0;
+    rollnet_session_add_local_input(s, 0, &in, 1);
+    assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_OK);
+    assert_int_equal(reqs[0].type, ROLLNET_REQUEST_SAVE);
+    /* Not a LOAD, not an ADVANCE, and not the next one. */
+    assert_null(rollnet_session_load_begin(s, &reqs[0]));
+    assert_null(rollnet_session_record_begin(s, &reqs[0]));
+    assert_int_equal(rollnet_session_advance_end(s, &reqs[0], 0), ROLLNET_ERR_WRONG_REQUEST);
+    assert_int_equal(rollnet_session_save_end(s, &reqs[0]), ROLLNET_ERR_WRONG_REQUEST);
+    assert_null(rollnet_session_save_begin(s, &reqs[n - 1]));
+    assert_null(rollnet_session_save_begin(s, NULL));
+    rollnet_writer *w = rollnet_session_save_begin(s, &reqs[0]);
+    assert_non_null(w);
+    /* A second begin while one is open is refused. */
+    assert_null(rollnet_session_save_begin(s, &reqs[0]));
+    rollnet_session_destroy(s);
+}
+
+static void test_reading_less_than_was_written_is_an_error(void **state)
+{
+    (void)state;
+    rollnet_session *s = synctest(1);
+    const rollnet_request *reqs;
+    int n;
+    uint8_t in = 0;
+    rollnet_session_add_local_input(s, 0, &in, 1);
+    assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_OK);
+    /* SAVE 0, LOAD 0 (validation), ... */
+    rollnet_writer *w = rollnet_session_save_begin(s, &reqs[0]);
+    rollnet_write_int(w, 1);
+    rollnet_write_int(w, 2);
+    assert_int_equal(rollnet_session_save_end(s, &reqs[0]), ROLLNET_ERR_OK);
+    assert_int_equal(reqs[1].type, ROLLNET_REQUEST_LOAD);
+    rollnet_reader *r = rollnet_session_load_begin(s, &reqs[1]);
+    int64_t v;
+    assert_true(rollnet_read_int(r, &v));
+    assert_int_equal(rollnet_session_load_end(s, &reqs[1]), ROLLNET_ERR_SNAPSHOT_READ);
+    /* The session now refuses to go on, loudly. */
+    rollnet_session_add_local_input(s, 0, &in, 1);
+    assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_SNAPSHOT_READ);
+    rollnet_session_destroy(s);
+}
+
+static void test_unstable_snapshot_fails_validation_loudly(void **state)
+{
+    (void)state;
+    rollnet_session *s = synctest(1);
+    const rollnet_request *reqs;
+    int n;
+    uint8_t in = 0;
+    rollnet_session_add_local_input(s, 0, &in, 1);
+    assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_OK);
+    int counter = 0;
+    rollnet_error last = ROLLNET_ERR_OK;
+    for (int i = 0; i < n && last == ROLLNET_ERR_OK; i++) {
+        if (reqs[i].type == ROLLNET_REQUEST_SAVE) {
+            rollnet_writer *w = rollnet_session_save_begin(s, &reqs[i]);
+            rollnet_write_int(w, counter++); /* a "state" that changes on every save */
+            last = rollnet_session_save_end(s, &reqs[i]);
+        } else if (reqs[i].type == ROLLNET_REQUEST_LOAD) {
+            rollnet_reader *r = rollnet_session_load_begin(s, &reqs[i]);
+            int64_t v;
+            rollnet_read_int(r, &v);
+            last = rollnet_session_load_end(s, &reqs[i]);
+        } else {
+            last = rollnet_session_advance_end(s, &reqs[i], 0);
+        }
+    }
+    assert_int_equal(last, ROLLNET_ERR_SNAPSHOT_UNSTABLE);
+    rollnet_session_add_local_input(s, 0, &in, 1);
+    assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_SNAPSHOT_UNSTABLE);
+    rollnet_session_destroy(s);
+}
+
+static void test_p2p_calls_on_a_synctest_say_so(void **state)
+{
+    (void)state;
+    rollnet_session *s = synctest(2);
+    rollnet_peer_stats ps;
+    assert_int_equal(rollnet_session_peer_stats(s, 1, &ps), ROLLNET_ERR_WRONG_SESSION_KIND);
+    assert_int_equal(rollnet_session_begin_loading(s, 0), ROLLNET_ERR_WRONG_SESSION_KIND);
+    assert_int_equal(rollnet_session_end_loading(s, 0), ROLLNET_ERR_WRONG_SESSION_KIND);
+    rollnet_desync_info info;
+    assert_int_equal(rollnet_session_desync_info(s, &info), ROLLNET_ERR_NO_SNAPSHOT);
+    char buf[16];
+    assert_int_equal(rollnet_session_desync_dump(s, 0, buf, sizeof(buf)), ROLLNET_ERR_NO_SNAPSHOT);
+    assert_int_equal(rollnet_session_desync_dump(s, 2, buf, sizeof(buf)),
+                     ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rollnet_session_snapshot_dump(s, 5, buf, sizeof(buf)), ROLLNET_ERR_NO_SNAPSHOT);
+    rollnet_session_destroy(s);
+}
+
+static void test_null_session_is_refused_everywhere(void **state)
+{
+    (void)state;
+    const rollnet_request *reqs;
+    int n;
+    uint8_t in = 0;
+    rollnet_event ev;
+    rollnet_record rec;
+    rollnet_session_stats st;
+    assert_int_equal(rollnet_session_poll(NULL, 0), ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rollnet_session_add_local_input(NULL, 0, &in, 1), ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rollnet_session_advance(NULL, &reqs, &n), ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_false(rollnet_session_next_event(NULL, &ev));
+    assert_false(rollnet_session_next_record(NULL, &rec));
+    assert_int_equal(rollnet_session_stats_get(NULL, &st), ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_null(rollnet_session_save_begin(NULL, NULL));
+    rollnet_session_destroy(NULL);
+}
+
+static void test_error_strings_are_distinct_and_present(void **state)
+{
+    (void)state;
+    for (int i = 0; i < ROLLNET_ERR_COUNT_; i++) {
+        const char *a = rollnet_error_string((rollnet_error)i);
+        assert_non_null(a);
+        assert_true(strlen(a) > 1);
+        assert_string_not_equal(a, "unknown error");
+        for (int j = 0; j < i; j++) {
+            assert_string_not_equal(a, rollnet_error_string((rollnet_error)j));
+        }
+    }
+    assert_string_equal(rollnet_error_string(ROLLNET_ERR_COUNT_), "unknown error");
+    assert_string_equal(rollnet_error_string((rollnet_error)-1), "unknown error");
+    assert_string_equal(rollnet_error_string(ROLLNET_ERR_OK), "ok");
+    assert_string_equal(rollnet_version(), ROLLNET_VERSION_STRING);
+}
+
+static void *counting_alloc(size_t size, void *user)
+{
+    (*(int *)user)++;
+    return malloc(size);
+}
+
+static void counting_free(void *p, void *user)
+{
+    if (p) {
+        (*(int *)user)--;
+    }
+    free(p);
+}
+
+static void test_allocator_hook_receives_every_allocation_and_free(void **state)
+{
+    (void)state;
+    int live = 0;
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof(d));
+    d.kind = ROLLNET_SESSION_SYNCTEST;
+    d.allocator.alloc = counting_alloc;
+    d.allocator.free = counting_free;
+    d.allocator.user_data = &live;
+    rollnet_session *s = NULL;
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    assert_true(live > 0);
+    rollnet_session_destroy(s);
+    assert_int_equal(live, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_zero_desc_is_a_two_player_p2p_that_needs_a_transport),
+        cmocka_unit_test(test_zero_desc_synctest_uses_documented_defaults),
+        cmocka_unit_test(test_out_of_range_desc_fields_are_refused),
+        cmocka_unit_test(test_input_misuse_is_reported),
+        cmocka_unit_test(test_advance_before_every_local_input_is_refused),
+        cmocka_unit_test(test_advance_with_requests_left_is_refused),
+        cmocka_unit_test(test_request_calls_of_the_wrong_kind_or_order_are_refused),
+        cmocka_unit_test(test_reading_less_than_was_written_is_an_error),
+        cmocka_unit_test(test_unstable_snapshot_fails_validation_loudly),
+        cmocka_unit_test(test_p2p_calls_on_a_synctest_say_so),
+        cmocka_unit_test(test_null_session_is_refused_everywhere),
+        cmocka_unit_test(test_error_strings_are_distinct_and_present),
+        cmocka_unit_test(test_allocator_hook_receives_every_allocation_and_free),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -21,6 +21,7 @@
 
 #include "harness.h"
 #include "rollnet/rollnet.h"
+#include "rollnet/rollnet_export.h"
 #include "testgame.h"
 
 #define FX_MAX 4
@@ -38,6 +39,8 @@ typedef struct fx_opts {
     rollnet_netsim_desc sim[FX_MAX]; /* each node's outgoing link */
     bool write_records;
     uint64_t game_id[FX_MAX]; /* per node, to force a parameter mismatch */
+    const char *export_dir;   /* when set: each node exports its ledger to export_dir/node<i>.csv */
+    int export_episodes;      /* ...the rows of episodes 0..export_episodes-1 */
 } fx_opts;
 
 typedef struct fx_records {
@@ -46,6 +49,7 @@ typedef struct fx_records {
     int32_t episode[FX_MAX_RECORDS];
     int32_t step[FX_MAX_RECORDS];
     uint64_t hash[FX_MAX_RECORDS];
+    uint8_t first_input_byte[FX_MAX_RECORDS][FX_MAX]; /* per player */
 } fx_records;
 
 typedef struct fx {
@@ -59,8 +63,13 @@ typedef struct fx {
     fx_records *rec[FX_MAX];
     char addr[FX_MAX][FX_MAX][16];
     bool paused[FX_MAX]; /* a paused node is not ticked (a stalled process) */
+    bool catch_up;       /* a node that runs behind its peers runs extra frames per tick */
+    uint64_t catch_up_frames[FX_MAX];
     bool gone[FX_MAX];
     rollnet_error create_err[FX_MAX];
+    rollnet_exporter *exp[FX_MAX];
+    char csv_path[FX_MAX][512];
+    int export_episodes;
 } fx;
 
 static inline void fx_record_hash(fx *f, int i)
@@ -88,7 +97,13 @@ static inline void fx_record_hash(fx *f, int i)
         rec->episode[rec->count] = r.episode;
         rec->step[rec->count] = r.step;
         rec->hash[rec->count] = h;
+        for (int p = 0; p < f->g[i].num_players && p < FX_MAX; p++) {
+            rec->first_input_byte[rec->count][p] = r.inputs[p * f->g[i].input_size];
+        }
         rec->count++;
+        if (f->exp[i] && r.episode < f->export_episodes) {
+            assert_int_equal(rollnet_exporter_write(f->exp[i], &r), ROLLNET_ERR_OK);
+        }
     }
 }
 
@@ -136,15 +151,73 @@ static inline void fx_init(fx *f, const fx_opts *o)
         }
         assert_true(tg_init(&f->g[i], o->seed, f->n, d.input_size, o->blob_size, o->max_steps));
         f->g[i].write_records = o->write_records;
+        if (o->export_dir) {
+            static const char *cols[3 * ROLLNET_MAX_PLAYERS + 4];
+            f->g[i].record_rows = true;
+            f->export_episodes = o->export_episodes;
+            snprintf(f->csv_path[i], sizeof(f->csv_path[i]), "%s/node%d.csv", o->export_dir, i);
+            rollnet_export_desc ed;
+            memset(&ed, 0, sizeof(ed));
+            ed.csv_path = f->csv_path[i];
+            ed.num_columns = tg_row_columns(f->n, cols);
+            ed.columns = cols;
+            ed.num_players = f->n;
+            ed.input_size = o->input_size ? o->input_size : 1;
+            assert_int_equal(rollnet_exporter_open(&ed, NULL, &f->exp[i]), ROLLNET_ERR_OK);
+        }
         f->create_err[i] = rollnet_session_create(&d, &f->s[i]);
         assert_int_equal(f->create_err[i], ROLLNET_ERR_OK);
         harness_peer_init(&f->hp[i], f->s[i], &f->g[i], &d, o->seed * 7 + 3);
     }
 }
 
+/* Close the exporters and compare every node's files with node 0's, byte for
+ * byte (CSV and msgpack stream). Returns the CSV size. */
+static inline long fx_close_and_compare_exports(fx *f)
+{
+    long size0 = -1;
+    for (int i = 0; i < f->n; i++) {
+        assert_int_equal(rollnet_exporter_close(f->exp[i]), ROLLNET_ERR_OK);
+        f->exp[i] = NULL;
+    }
+    for (int kind = 0; kind < 2; kind++) {
+        char *first = NULL;
+        long first_len = 0;
+        for (int i = 0; i < f->n; i++) {
+            char path[600];
+            snprintf(path, sizeof(path), "%s%s", f->csv_path[i], kind ? ".msgpack" : "");
+            FILE *fp = fopen(path, "rb");
+            assert_non_null(fp);
+            fseek(fp, 0, SEEK_END);
+            long len = ftell(fp);
+            fseek(fp, 0, SEEK_SET);
+            char *buf = malloc((size_t)len + 1);
+            assert_int_equal(fread(buf, 1, (size_t)len, fp), (size_t)len);
+            fclose(fp);
+            if (i == 0) {
+                first = buf;
+                first_len = len;
+                if (kind == 0) {
+                    size0 = len;
+                }
+            } else {
+                if (len != first_len || memcmp(buf, first, (size_t)len) != 0) {
+                    fprintf(stderr, "%s differs from node 0's (%ld vs %ld bytes)\n", path, len,
+                            first_len);
+                    fail();
+                }
+                free(buf);
+            }
+        }
+        free(first);
+    }
+    return size0;
+}
+
 static inline void fx_free(fx *f)
 {
     for (int i = 0; i < f->n; i++) {
+        rollnet_exporter_close(f->exp[i]);
         rollnet_session_destroy(f->s[i]);
         free(f->rec[i]);
     }
@@ -168,10 +241,58 @@ static inline void fx_run(fx *f, uint64_t ticks)
                 fprintf(stderr, "node %d: %s\n", i, rollnet_error_string(err));
                 fail();
             }
+            /* Fast-forward after a stall: up to 4 extra frames per tick while
+             * some peer runs more than 2 frames ahead. */
+            for (int extra = 0; f->catch_up && extra < 4; extra++) {
+                int32_t behind = 0;
+                for (int p = 0; p < f->n; p++) {
+                    rollnet_peer_stats ps;
+                    if (p != i && rollnet_session_peer_stats(f->s[i], p, &ps) == ROLLNET_ERR_OK &&
+                        -ps.local_frames_ahead > behind) {
+                        behind = -ps.local_frames_ahead;
+                    }
+                }
+                if (behind <= 2) {
+                    break;
+                }
+                err = harness_tick(&f->hp[i], now);
+                if (err != ROLLNET_ERR_OK) {
+                    if (!harness_is_skip(err)) {
+                        fprintf(stderr, "node %d: %s\n", i, rollnet_error_string(err));
+                        fail();
+                    }
+                    break;
+                }
+                f->catch_up_frames[i]++;
+            }
             fx_record_hash(f, i);
         }
         harness_clock_tick(&f->clock);
     }
+}
+
+/* Run until every node has confirmed `episodes` whole episodes (rows of
+ * later episodes do not count), at most max_ticks frames. */
+static inline void fx_run_until_episodes(fx *f, int episodes, uint64_t max_ticks)
+{
+    for (uint64_t t = 0; t < max_ticks; t++) {
+        bool done = true;
+        for (int i = 0; i < f->n; i++) {
+            const fx_records *r = f->rec[i];
+            if (r->count == 0 || r->episode[r->count - 1] < episodes) {
+                done = false;
+            }
+        }
+        if (done) {
+            return;
+        }
+        fx_run(f, 1);
+    }
+    for (int i = 0; i < f->n; i++) {
+        fprintf(stderr, "node %d: %d rows, frame %d\n", i, f->rec[i]->count,
+                (int)f->hp[i].frames_advanced);
+    }
+    fail_msg("episodes not confirmed within %llu ticks", (unsigned long long)max_ticks);
 }
 
 static inline bool fx_all_running(fx *f)
@@ -184,6 +305,27 @@ static inline bool fx_all_running(fx *f)
         }
     }
     return true;
+}
+
+/* Every episode that every node completed has the same number of rows on
+ * every node, steps 0..n-1 in order. Returns the number of such episodes. */
+static inline int fx_assert_episodes_agree(fx *f, int32_t rows_per_episode)
+{
+    int common = f->rec[0]->count;
+    for (int i = 1; i < f->n; i++) {
+        if (f->rec[i]->count < common) {
+            common = f->rec[i]->count;
+        }
+    }
+    int episodes = common / rows_per_episode;
+    for (int i = 0; i < f->n; i++) {
+        const fx_records *r = f->rec[i];
+        for (int k = 0; k < episodes * rows_per_episode; k++) {
+            assert_int_equal(r->episode[k], k / rows_per_episode);
+            assert_int_equal(r->step[k], k % rows_per_episode);
+        }
+    }
+    return episodes;
 }
 
 /* Every node's ledger holds the same rows for the frames they all have, and

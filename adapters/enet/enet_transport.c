@@ -1,1 +1,402 @@
-/* not written yet */
+/*
+ * The rollnet transport over ENet. ENet does the networking work: RTT,
+ * resends, ordering, fragmentation, per-peer timeouts. This file only maps
+ * rollnet's vtable onto it.
+ *
+ * Ownership: the adapter state (struct rn_enet) comes from the caller's
+ * allocator and owns the ENetHost and, between two receive calls, the one
+ * ENetPacket whose bytes the last RECEIVE event points into.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include <enet/enet.h>
+
+#include "rn_alloc.h"
+#include "rollnet/rollnet_enet.h"
+
+/* rollnet channel -> ENet packet flags. The unreliable channel is
+ * unsequenced: ENet's plain unreliable mode drops a packet that arrives after
+ * a newer one, while rollnet's input and ack messages are redundant and
+ * order-free, so a late one is still worth delivering. Reliable messages need
+ * ENet's ordering. */
+#define RN_ENET_RELIABLE_FLAGS ENET_PACKET_FLAG_RELIABLE
+#define RN_ENET_UNRELIABLE_FLAGS ENET_PACKET_FLAG_UNSEQUENCED
+
+#define RN_ENET_MAX_HOST_NAME 255
+
+/* ENet asks for enet_initialize() before use and enet_deinitialize() after.
+ * Several transports (and threads) share one process, so the adapter counts
+ * its users: the first create initialises, the last destroy deinitialises.
+ * This is process-wide state, which is why it lives in adapters/ and not in
+ * core/; the spin lock only guards the rare create/destroy. */
+static atomic_flag rn_enet_init_lock = ATOMIC_FLAG_INIT;
+static int rn_enet_init_count;
+
+static void rn_enet_lock(void)
+{
+    while (atomic_flag_test_and_set_explicit(&rn_enet_init_lock, memory_order_acquire)) {
+    }
+}
+
+static void rn_enet_unlock(void)
+{
+    atomic_flag_clear_explicit(&rn_enet_init_lock, memory_order_release);
+}
+
+static int rn_enet_acquire(void)
+{
+    int rc = 0;
+    rn_enet_lock();
+    if (rn_enet_init_count == 0) {
+        rc = enet_initialize();
+    }
+    if (rc == 0) {
+        rn_enet_init_count++;
+    }
+    rn_enet_unlock();
+    return rc;
+}
+
+static void rn_enet_release(void)
+{
+    rn_enet_lock();
+    if (rn_enet_init_count > 0 && --rn_enet_init_count == 0) {
+        enet_deinitialize();
+    }
+    rn_enet_unlock();
+}
+
+typedef struct rn_enet {
+    ENetHost *host;
+    ENetPacket *held; /* bytes of the last RECEIVE event; destroyed at the next receive */
+    uint32_t timeout_ms;
+    rollnet_allocator allocator;
+} rn_enet;
+
+static ENetPeer *rn_enet_peer(rn_enet *t, int peer)
+{
+    if (peer < 0 || (size_t)peer >= t->host->peerCount) {
+        return NULL;
+    }
+    return &t->host->peers[peer];
+}
+
+static int rn_enet_peer_id(const rn_enet *t, const ENetPeer *p)
+{
+    return (int)(p - t->host->peers);
+}
+
+static void rn_enet_apply_timeout(ENetPeer *p, uint32_t timeout_ms)
+{
+    /* Minimum and maximum equal: the peer is dropped after timeout_ms without
+     * an acknowledgement, whatever its RTT. Limit 0 keeps ENet's resend count. */
+    enet_peer_timeout(p, 0, timeout_ms, timeout_ms);
+}
+
+static void rn_enet_release_held(rn_enet *t)
+{
+    if (t->held) {
+        enet_packet_destroy(t->held);
+        t->held = NULL;
+    }
+}
+
+/* "host:port" with a non-empty host without ':' and a decimal port 1..65535. */
+static int rn_enet_parse_address(const char *text, ENetAddress *out)
+{
+    if (!text) {
+        return -1;
+    }
+    const char *colon = strchr(text, ':');
+    if (!colon || colon == text || (size_t)(colon - text) > RN_ENET_MAX_HOST_NAME) {
+        return -1;
+    }
+    const char *digits = colon + 1;
+    uint32_t port = 0;
+    size_t n = 0;
+    for (; digits[n] != '\0'; n++) {
+        if (digits[n] < '0' || digits[n] > '9' || n >= 5) {
+            return -1;
+        }
+        port = port * 10u + (uint32_t)(digits[n] - '0');
+    }
+    if (n == 0 || port == 0 || port > 65535u) {
+        return -1;
+    }
+    char host[RN_ENET_MAX_HOST_NAME + 1];
+    size_t host_len = (size_t)(colon - text);
+    memcpy(host, text, host_len);
+    host[host_len] = '\0';
+    /* Numeric first so dotted addresses never reach the (blocking) resolver. */
+    if (enet_address_set_host_ip(out, host) != 0 && enet_address_set_host(out, host) != 0) {
+        return -1;
+    }
+    out->port = (enet_uint16)port;
+    return 0;
+}
+
+static int rn_enet_connect(void *self, const char *address, uint64_t now_ms)
+{
+    (void)now_ms;
+    rn_enet *t = self;
+    ENetAddress addr;
+    if (rn_enet_parse_address(address, &addr) != 0) {
+        return -1;
+    }
+    ENetPeer *p = enet_host_connect(t->host, &addr, ROLLNET_ENET_CHANNEL_LIMIT, 0);
+    if (!p) {
+        return -1;
+    }
+    /* Also bounds the connection attempt: an unanswered connect ends in
+     * DISCONNECTED after timeout_ms. */
+    rn_enet_apply_timeout(p, t->timeout_ms);
+    enet_host_flush(t->host);
+    return rn_enet_peer_id(t, p);
+}
+
+static int rn_enet_send(void *self, int peer, rollnet_channel channel, const void *data,
+                        size_t size, uint64_t now_ms)
+{
+    (void)now_ms;
+    rn_enet *t = self;
+    ENetPeer *p = rn_enet_peer(t, peer);
+    if (!p || (data == NULL && size > 0)) {
+        return -1;
+    }
+    enet_uint32 flags;
+    switch (channel) {
+    case ROLLNET_CHANNEL_RELIABLE:
+        flags = RN_ENET_RELIABLE_FLAGS;
+        break;
+    case ROLLNET_CHANNEL_UNRELIABLE:
+        flags = RN_ENET_UNRELIABLE_FLAGS;
+        break;
+    default:
+        return -1;
+    }
+    ENetPacket *packet = enet_packet_create(data, size, flags);
+    if (!packet) {
+        return -1;
+    }
+    if (enet_peer_send(p, (enet_uint8)channel, packet) != 0) {
+        /* ENet takes the packet only on success. */
+        if (packet->referenceCount == 0) {
+            enet_packet_destroy(packet);
+        }
+        return -1;
+    }
+    /* Sent now rather than at the next receive: the session sends inputs
+     * after its poll, and waiting a frame would add a frame of latency. */
+    enet_host_flush(t->host);
+    return 0;
+}
+
+static int rn_enet_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
+{
+    (void)now_ms;
+    rn_enet *t = self;
+    rn_enet_release_held(t);
+    for (;;) {
+        ENetEvent ev;
+        /* Timeout 0: also sends what is due (resends, pings, acks). A socket
+         * error (< 0) is reported as "nothing now"; ENet's timeouts then
+         * surface a dead link as DISCONNECTED. */
+        if (enet_host_service(t->host, &ev, 0) <= 0) {
+            return 0;
+        }
+        memset(out, 0, sizeof(*out));
+        out->peer = rn_enet_peer_id(t, ev.peer);
+        switch (ev.type) {
+        case ENET_EVENT_TYPE_CONNECT:
+            if (ev.peer->channelCount < ROLLNET_ENET_CHANNEL_LIMIT) {
+                /* Not a rollnet peer: it could not carry the unreliable channel. */
+                enet_peer_disconnect_now(ev.peer, 0);
+                continue;
+            }
+            /* Incoming peers still hold ENet's defaults (minimum != maximum,
+             * which this adapter never sets); outgoing ones got theirs at
+             * connect, possibly changed by set_timeout since. */
+            if (ev.peer->timeoutMinimum != ev.peer->timeoutMaximum) {
+                rn_enet_apply_timeout(ev.peer, t->timeout_ms);
+            }
+            out->type = ROLLNET_TRANSPORT_CONNECTED;
+            return 1;
+        case ENET_EVENT_TYPE_DISCONNECT:
+            out->type = ROLLNET_TRANSPORT_DISCONNECTED;
+            return 1;
+        case ENET_EVENT_TYPE_RECEIVE:
+            if (ev.channelID >= ROLLNET_ENET_CHANNEL_LIMIT) {
+                enet_packet_destroy(ev.packet);
+                continue;
+            }
+            t->held = ev.packet;
+            out->type = ROLLNET_TRANSPORT_RECEIVE;
+            out->channel = (rollnet_channel)ev.channelID;
+            out->data = ev.packet->data;
+            out->size = ev.packet->dataLength;
+            return 1;
+        case ENET_EVENT_TYPE_NONE:
+        default:
+            continue;
+        }
+    }
+}
+
+static void rn_enet_disconnect(void *self, int peer)
+{
+    rn_enet *t = self;
+    ENetPeer *p = rn_enet_peer(t, peer);
+    if (!p || p->state == ENET_PEER_STATE_DISCONNECTED) {
+        return;
+    }
+    /* "Later": messages already queued (a last control message, say) still
+     * go out, then ENet closes and the other side sees DISCONNECTED. */
+    enet_peer_disconnect_later(p, 0);
+    enet_host_flush(t->host);
+}
+
+static void rn_enet_set_timeout(void *self, int peer, uint32_t timeout_ms)
+{
+    rn_enet *t = self;
+    ENetPeer *p = rn_enet_peer(t, peer);
+    if (!p || p->state == ENET_PEER_STATE_DISCONNECTED) {
+        return;
+    }
+    rn_enet_apply_timeout(p, timeout_ms ? timeout_ms : t->timeout_ms);
+}
+
+/* Commands carrying message bytes, queued or sent and not yet acknowledged
+ * (a fragmented message counts once per fragment). Pings and acks carry no
+ * packet and are left out. */
+static uint32_t rn_enet_count_data_commands(ENetList *list)
+{
+    uint32_t n = 0;
+    for (ENetListIterator it = enet_list_begin(list); it != enet_list_end(list);
+         it = enet_list_next(it)) {
+        const ENetOutgoingCommand *cmd = (const ENetOutgoingCommand *)it;
+        if (cmd->packet != NULL) {
+            n++;
+        }
+    }
+    return n;
+}
+
+static int rn_enet_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
+{
+    rn_enet *t = self;
+    ENetPeer *p = rn_enet_peer(t, peer);
+    if (!p || p->state == ENET_PEER_STATE_DISCONNECTED || p->state == ENET_PEER_STATE_ZOMBIE) {
+        return -1;
+    }
+    out->rtt_ms = p->roundTripTime;
+    out->rtt_variance_ms = p->roundTripTimeVariance;
+    out->send_queue = rn_enet_count_data_commands(&p->outgoingCommands) +
+                      rn_enet_count_data_commands(&p->sentReliableCommands);
+    return 0;
+}
+
+static void rn_enet_destroy(void *self)
+{
+    rn_enet *t = self;
+    if (!t) {
+        return;
+    }
+    rn_enet_release_held(t);
+    /* Send what is queued, then say goodbye in one unacknowledged datagram
+     * per peer, so the others see DISCONNECTED now instead of after their
+     * timeout. Best effort: a lost goodbye falls back to that timeout. */
+    enet_host_flush(t->host);
+    for (size_t i = 0; i < t->host->peerCount; i++) {
+        ENetPeer *p = &t->host->peers[i];
+        if (p->state != ENET_PEER_STATE_DISCONNECTED) {
+            enet_peer_disconnect_now(p, 0);
+        }
+    }
+    enet_host_destroy(t->host);
+    rollnet_allocator a = t->allocator;
+    rn_free(&a, t);
+    rn_enet_release();
+}
+
+static const rollnet_transport_vtable rn_enet_vtable = {
+    .connect = rn_enet_connect,
+    .send = rn_enet_send,
+    .receive = rn_enet_receive,
+    .disconnect = rn_enet_disconnect,
+    .set_timeout = rn_enet_set_timeout,
+    .peer_info = rn_enet_peer_info,
+    .destroy = rn_enet_destroy,
+};
+
+rollnet_error rollnet_enet_create(const rollnet_enet_desc *desc, const rollnet_allocator *allocator,
+                                  rollnet_transport *out)
+{
+    if (!out) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    memset(out, 0, sizeof(*out));
+    rollnet_enet_desc d = {0};
+    if (desc) {
+        d = *desc;
+    }
+    int max_peers = d.max_peers ? d.max_peers : ROLLNET_MAX_PLAYERS;
+    if (max_peers < 1 || max_peers > ENET_PROTOCOL_MAXIMUM_PEER_ID) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    ENetAddress bind_addr = {.host = ENET_HOST_ANY, .port = d.port};
+    if (d.bind_address && enet_address_set_host_ip(&bind_addr, d.bind_address) != 0) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+
+    rollnet_allocator a;
+    rn_allocator_resolve(allocator, &a);
+    rn_enet *t = rn_calloc(&a, 1, sizeof(*t));
+    if (!t) {
+        return ROLLNET_ERR_OUT_OF_MEMORY;
+    }
+    t->allocator = a;
+    t->timeout_ms = d.timeout_ms ? d.timeout_ms : ROLLNET_ENET_DEFAULT_TIMEOUT_MS;
+
+    if (rn_enet_acquire() != 0) {
+        rn_free(&a, t);
+        return ROLLNET_ERR_TRANSPORT;
+    }
+    /* Always bound, port 0 included: the port is then known at once
+     * (rollnet_enet_port) rather than chosen at the first send. Bandwidth 0 =
+     * unlimited: ENet then neither throttles nor shrinks the reliable window. */
+    t->host = enet_host_create(&bind_addr, (size_t)max_peers, ROLLNET_ENET_CHANNEL_LIMIT, 0, 0);
+    if (!t->host) {
+        rn_free(&a, t);
+        rn_enet_release();
+        return ROLLNET_ERR_TRANSPORT;
+    }
+    out->vtable = &rn_enet_vtable;
+    out->self = t;
+    return ROLLNET_ERR_OK;
+}
+
+uint16_t rollnet_enet_port(const rollnet_transport *t)
+{
+    if (!t || t->vtable != &rn_enet_vtable || !t->self) {
+        return 0;
+    }
+    const rn_enet *e = t->self;
+    return e->host->address.port;
+}
+
+int rollnet_enet_wait(rollnet_transport *t, uint32_t timeout_ms)
+{
+    if (!t || t->vtable != &rn_enet_vtable || !t->self) {
+        return -1;
+    }
+    rn_enet *e = t->self;
+    if (!enet_list_empty(&e->host->dispatchQueue)) {
+        return 1;
+    }
+    enet_uint32 condition = ENET_SOCKET_WAIT_RECEIVE | ENET_SOCKET_WAIT_INTERRUPT;
+    if (enet_socket_wait(e->host->socket, &condition, timeout_ms) != 0) {
+        return -1;
+    }
+    return (condition & ENET_SOCKET_WAIT_RECEIVE) ? 1 : 0;
+}

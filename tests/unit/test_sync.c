@@ -60,7 +60,7 @@ static int execute(rn_sync *s, mini_game *g, int count)
         }
         case ROLLNET_REQUEST_ADVANCE:
             assert_int_equal(g->frame, r->frame);
-            g->sum = g->sum * 31 + r->inputs[0] * 7 + r->inputs[1];
+            g->sum = (int64_t)(((uint64_t)g->sum * 31u + r->inputs[0] * 7u + r->inputs[1]) & 0xffffffffffffu);
             g->frame++;
             assert_int_equal(rn_sync_advance_done(s, r), ROLLNET_ERR_OK);
             advances++;

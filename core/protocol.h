@@ -98,8 +98,10 @@ void rn_decoder_free(rn_decoder *d);
 /* 16-bit tag carried by per-frame messages, derived from a nonce. */
 uint16_t rn_nonce_tag(uint64_t nonce);
 
-/* Encode into out[0..cap). Returns the size, or 0 when it does not fit or the
- * message is invalid. `block_size` is used by INPUT (bytes per frame). Never allocates. */
+/* Encode into out[0..cap). Returns the size, or 0 when it does not fit (in cap
+ * or in RN_MAX_MESSAGE) or the message is out of the ranges rn_decode checks.
+ * `block_size` is used by INPUT (bytes per frame; an INPUT with count 0 ignores
+ * start_frame). Never allocates. */
 size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap);
 
 /* Frame advantage as INPUT carries it: clamped to the int8 range. */

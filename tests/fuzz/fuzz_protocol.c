@@ -1,0 +1,574 @@
+/* Fuzz target for the wire decoder.
+ *
+ * Property: whatever the bytes, rn_decode returns without crashing; when it
+ * accepts a message, re-encoding it succeeds, is no larger than the input
+ * (the encoder writes the shortest form), decodes to the same message, and
+ * encodes again to the same bytes.
+ *
+ * Built two ways: with ROLLNET_LIBFUZZER as a libFuzzer target (abort on a
+ * violation), and otherwise as a seeded standalone run registered as a test:
+ *   fuzz_protocol [--iterations N] [--seed S]
+ * which feeds random bytes, random msgpack, valid messages and mutations of
+ * valid messages, and exits non-zero on any failure. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol.h"
+
+#define BLOCK_MAX (ROLLNET_MAX_PLAYERS * ROLLNET_MAX_INPUT_SIZE)
+
+static const int k_block_sizes[] = { 1, 2, 3, 8, 64, BLOCK_MAX };
+#define NUM_BLOCK_SIZES ((int)(sizeof k_block_sizes / sizeof k_block_sizes[0]))
+
+/* Two decoders: the second checks a re-encoding while the first's input
+ * buffer still holds the message being compared. Owned by this program. */
+static rn_decoder g_dec[2];
+static bool g_ready;
+
+static void decoders_init(void)
+{
+    if (!g_ready) {
+        if (rn_decoder_init(&g_dec[0], NULL) != ROLLNET_ERR_OK ||
+            rn_decoder_init(&g_dec[1], NULL) != ROLLNET_ERR_OK) {
+            fprintf(stderr, "fuzz_protocol: decoder init failed\n");
+            abort();
+        }
+        g_ready = true;
+    }
+}
+
+static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
+{
+    if (a->type != b->type) {
+        return false;
+    }
+    switch (a->type) {
+    case RN_MSG_HELLO: {
+        const rn_hello *x = &a->u.hello, *y = &b->u.hello;
+        return x->version == y->version && x->nonce == y->nonce &&
+               x->num_players == y->num_players && x->input_size == y->input_size &&
+               x->input_delay == y->input_delay && x->fps == y->fps &&
+               x->max_prediction == y->max_prediction &&
+               x->checksum_interval == y->checksum_interval && x->game_id == y->game_id &&
+               x->seed == y->seed && x->player_mask == y->player_mask && x->reply == y->reply;
+    }
+    case RN_MSG_REFUSE:
+        return a->u.refuse.param == b->u.refuse.param &&
+               a->u.refuse.local_value == b->u.refuse.local_value &&
+               a->u.refuse.remote_value == b->u.refuse.remote_value;
+    case RN_MSG_INPUT: {
+        const rn_input *x = &a->u.input, *y = &b->u.input;
+        if (x->tag != y->tag || x->episode != y->episode || x->ack_frame != y->ack_frame ||
+            x->count != y->count || x->frame_advantage != y->frame_advantage ||
+            x->start_frame != y->start_frame) {
+            return false;
+        }
+        return x->count == 0 ||
+               memcmp(x->inputs, y->inputs, (size_t)x->count * (size_t)block_size) == 0;
+    }
+    case RN_MSG_CHECKSUM:
+        return a->u.checksum.tag == b->u.checksum.tag &&
+               a->u.checksum.episode == b->u.checksum.episode &&
+               a->u.checksum.frame == b->u.checksum.frame &&
+               a->u.checksum.checksum == b->u.checksum.checksum;
+    case RN_MSG_LOADING:
+        return a->u.loading.tag == b->u.loading.tag &&
+               a->u.loading.loading == b->u.loading.loading &&
+               a->u.loading.grace_ms == b->u.loading.grace_ms;
+    }
+    return false;
+}
+
+/* Checks the property for one input at every block size. Returns NULL, or
+ * what went wrong. `expect_ok_bs` > 0: the input is a valid message for that
+ * block size and must decode. */
+static const char *check_input(const uint8_t *data, size_t size, int expect_ok_bs,
+                               int *ok_count)
+{
+    rn_decode_result first = RN_DECODE_OK;
+    rn_msg first_msg;
+    memset(&first_msg, 0, sizeof first_msg);
+    for (int k = 0; k < NUM_BLOCK_SIZES; k++) {
+        int bs = k_block_sizes[k];
+        rn_msg m;
+        memset(&m, 0, sizeof m);
+        rn_decode_result r = rn_decode(&g_dec[0], data, size, bs, &m);
+        if (r != RN_DECODE_OK && r != RN_DECODE_MALFORMED && r != RN_DECODE_UNKNOWN &&
+            r != RN_DECODE_OVERSIZE) {
+            return "decode returned a value outside rn_decode_result";
+        }
+        if ((r == RN_DECODE_OVERSIZE) != (size > RN_MAX_MESSAGE)) {
+            return "OVERSIZE does not match the size limit";
+        }
+        if (bs == expect_ok_bs && r != RN_DECODE_OK) {
+            return "a valid encoded message did not decode";
+        }
+        /* Only INPUT depends on the block size: any other outcome must be
+         * the same at every block size. */
+        if (k == 0) {
+            first = r;
+            first_msg = m;
+        } else {
+            bool first_fixed = first == RN_DECODE_UNKNOWN || first == RN_DECODE_OVERSIZE ||
+                               (first == RN_DECODE_OK && first_msg.type != RN_MSG_INPUT);
+            bool this_fixed = r == RN_DECODE_UNKNOWN || r == RN_DECODE_OVERSIZE ||
+                              (r == RN_DECODE_OK && m.type != RN_MSG_INPUT);
+            if ((first_fixed || this_fixed) &&
+                (r != first || (r == RN_DECODE_OK && !msg_equal(&m, &first_msg, bs)))) {
+                return "a non-INPUT outcome depends on the block size";
+            }
+        }
+        if (r != RN_DECODE_OK) {
+            continue;
+        }
+        (*ok_count)++;
+        if (m.type == RN_MSG_INPUT &&
+            (m.u.input.count < 0 || m.u.input.count > RN_MAX_INPUT_FRAMES ||
+             (m.u.input.count > 0 && !m.u.input.inputs))) {
+            return "decoded INPUT out of bounds";
+        }
+        uint8_t enc[RN_MAX_MESSAGE];
+        size_t n = rn_encode(&m, bs, enc, sizeof enc);
+        if (n == 0) {
+            return "accepted message does not re-encode";
+        }
+        if (n > size) {
+            return "re-encoding is longer than the accepted input";
+        }
+        rn_msg back;
+        if (rn_decode(&g_dec[1], enc, n, bs, &back) != RN_DECODE_OK) {
+            return "re-encoded message does not decode";
+        }
+        if (!msg_equal(&m, &back, bs)) {
+            return "re-encoded message decodes to a different message";
+        }
+        uint8_t enc2[RN_MAX_MESSAGE];
+        size_t n2 = rn_encode(&back, bs, enc2, sizeof enc2);
+        if (n2 != n || memcmp(enc, enc2, n) != 0) {
+            return "encoding is not stable";
+        }
+    }
+    return NULL;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    decoders_init();
+    int ok = 0;
+    const char *why = check_input(data, size, 0, &ok);
+    if (why) {
+        fprintf(stderr, "fuzz_protocol: %s\n", why);
+        abort();
+    }
+    return 0;
+}
+
+#ifndef ROLLNET_LIBFUZZER
+
+/* ---- standalone driver -------------------------------------------------- */
+
+static uint64_t g_rng;
+
+static uint64_t rnd(void)
+{
+    uint64_t z = (g_rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t below(uint64_t n)
+{
+    return n ? rnd() % n : 0;
+}
+
+/* A random value of random magnitude. One draw per statement keeps a seed's
+ * inputs the same whatever order a compiler evaluates operands in. */
+static uint64_t shifted(unsigned max_shift)
+{
+    uint64_t v = rnd();
+    return v >> below(max_shift);
+}
+
+/* Integers near the edges that the decoder checks, lo..hi inclusive.
+ * Unsigned arithmetic: the span of the int64 range overflows int64. */
+static int64_t edgy(int64_t lo, int64_t hi)
+{
+    uint64_t span = (uint64_t)hi - (uint64_t)lo;
+    uint64_t off;
+    switch (below(6)) {
+    case 0: off = 0; break;
+    case 1: off = span; break;
+    case 2: off = below(3); break;
+    case 3: off = span - below(3); break;
+    default: off = span == UINT64_MAX ? rnd() : below(span + 1); break;
+    }
+    if (off > span) {
+        off = span;
+    }
+    return (int64_t)((uint64_t)lo + off);
+}
+
+static uint8_t g_inputs[RN_MAX_INPUT_FRAMES * BLOCK_MAX];
+
+static rn_msg random_valid_msg(int *bs)
+{
+    rn_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = (rn_msg_type)(1 + below(5));
+    *bs = k_block_sizes[below(NUM_BLOCK_SIZES)];
+    switch (m.type) {
+    case RN_MSG_HELLO:
+        m.u.hello.version = (uint32_t)rnd();
+        m.u.hello.nonce = rnd();
+        m.u.hello.num_players = (int32_t)edgy(1, ROLLNET_MAX_PLAYERS);
+        m.u.hello.input_size = (int32_t)edgy(1, ROLLNET_MAX_INPUT_SIZE);
+        m.u.hello.input_delay = (int32_t)edgy(0, ROLLNET_MAX_INPUT_DELAY);
+        m.u.hello.fps = (int32_t)edgy(1, 1000);
+        m.u.hello.max_prediction = (int32_t)edgy(1, 64);
+        m.u.hello.checksum_interval = below(4) == 0 ? ROLLNET_CHECKSUMS_OFF
+                                                    : (int32_t)edgy(1, 65535);
+        m.u.hello.game_id = shifted(64);
+        m.u.hello.seed = shifted(64);
+        m.u.hello.player_mask = (uint32_t)edgy(1, (1 << ROLLNET_MAX_PLAYERS) - 1);
+        m.u.hello.reply = below(2);
+        break;
+    case RN_MSG_REFUSE:
+        m.u.refuse.param = (uint32_t)edgy(0, ROLLNET_PARAM_PLAYERS);
+        m.u.refuse.local_value = (int64_t)(shifted(64) >> 1);
+        if (below(2)) {
+            m.u.refuse.local_value = -m.u.refuse.local_value;
+        }
+        m.u.refuse.remote_value = edgy(INT64_MIN, INT64_MAX);
+        break;
+    case RN_MSG_INPUT: {
+        rn_input *in = &m.u.input;
+        in->tag = (uint16_t)rnd();
+        in->episode = (int32_t)edgy(0, RN_MAX_FRAME);
+        in->ack_frame = (int32_t)edgy(-1, RN_MAX_FRAME);
+        in->frame_advantage = (int8_t)edgy(INT8_MIN, INT8_MAX);
+        in->count = (int32_t)edgy(0, RN_MAX_INPUT_FRAMES);
+        in->start_frame = (int32_t)edgy(0, RN_MAX_FRAME - (in->count > 0 ? in->count - 1 : 0));
+        if (below(2) && in->ack_frame >= 0 &&
+            in->ack_frame <= RN_MAX_FRAME - RN_MAX_INPUT_FRAMES) {
+            in->start_frame = in->ack_frame + 1; /* the usual case: just past the ack */
+        }
+        /* Held buttons with occasional changes, noise, or an idle player
+         * (every frame the same: long zero runs after the XOR). */
+        size_t total = (size_t)in->count * (size_t)*bs;
+        uint64_t change = below(4) == 0 ? 0 : 1 + below(16);
+        for (size_t i = 0; i < total; i++) {
+            if (i >= (size_t)*bs && (change == 0 || below(change) != 0)) {
+                g_inputs[i] = g_inputs[i - (size_t)*bs];
+            } else {
+                g_inputs[i] = (uint8_t)(below(3) == 0 ? 0 : rnd());
+            }
+        }
+        in->inputs = g_inputs;
+        if (in->count == 0) {
+            in->start_frame = in->ack_frame; /* what the decoder reports */
+        }
+        break;
+    }
+    case RN_MSG_CHECKSUM:
+        m.u.checksum.tag = (uint16_t)rnd();
+        m.u.checksum.episode = (int32_t)edgy(0, RN_MAX_FRAME);
+        m.u.checksum.frame = (int32_t)edgy(-1, RN_MAX_FRAME);
+        m.u.checksum.checksum = rnd();
+        break;
+    case RN_MSG_LOADING:
+        m.u.loading.tag = (uint16_t)rnd();
+        m.u.loading.loading = below(2);
+        m.u.loading.grace_ms = (uint32_t)(shifted(64) >> 32);
+        break;
+    }
+    return m;
+}
+
+/* A valid message, encoded; INPUTs too big to fit lose frames until they do. */
+static size_t valid_encoded(uint8_t *buf, size_t cap, int *bs, rn_msg *m)
+{
+    *m = random_valid_msg(bs);
+    for (;;) {
+        size_t n = rn_encode(m, *bs, buf, cap);
+        if (n > 0) {
+            return n;
+        }
+        if (m->type != RN_MSG_INPUT || m->u.input.count == 0) {
+            return 0;
+        }
+        m->u.input.count /= 2;
+        if (m->u.input.count == 0) {
+            m->u.input.start_frame = m->u.input.ack_frame;
+        }
+    }
+}
+
+typedef struct sink {
+    uint8_t *buf;
+    size_t cap, len;
+} sink;
+
+static int sink_write(void *data, const char *buf, size_t len)
+{
+    sink *s = data;
+    if (len > s->cap - s->len) {
+        return -1;
+    }
+    if (len > 0) {
+        memcpy(s->buf + s->len, buf, len);
+        s->len += len;
+    }
+    return 0;
+}
+
+static void pack_random_value(msgpack_packer *pk, int depth)
+{
+    static const uint8_t bytes[300] = { 1, 0, 5, 0, 0, 7 };
+    switch (below(depth < 3 ? 12 : 10)) {
+    case 0: msgpack_pack_uint64(pk, shifted(64)); break;
+    case 1: msgpack_pack_int64(pk, -(int64_t)(shifted(64) >> 1)); break;
+    case 2: msgpack_pack_int64(pk, edgy(-2, 70)); break;
+    case 3: msgpack_pack_uint64(pk, (uint64_t)edgy(0, 0x10000)); break;
+    case 4: below(2) ? msgpack_pack_true(pk) : msgpack_pack_false(pk); break;
+    case 5: msgpack_pack_nil(pk); break;
+    case 6: {
+        size_t n = below(2) ? below(8) : below(sizeof bytes);
+        msgpack_pack_bin(pk, n);
+        msgpack_pack_bin_body(pk, bytes, n);
+        break;
+    }
+    case 7: msgpack_pack_str_with_body(pk, "rollnet", below(8)); break;
+    case 8: msgpack_pack_double(pk, (double)rnd()); break;
+    case 9: {
+        size_t n = below(20);
+        msgpack_pack_ext_with_body(pk, bytes, n, (int8_t)rnd());
+        break;
+    }
+    case 10: {
+        size_t n = below(4);
+        msgpack_pack_array(pk, n);
+        for (size_t i = 0; i < n; i++) {
+            pack_random_value(pk, depth + 1);
+        }
+        break;
+    }
+    default: {
+        size_t n = below(3);
+        msgpack_pack_map(pk, n);
+        for (size_t i = 0; i < 2 * n; i++) {
+            pack_random_value(pk, depth + 1);
+        }
+        break;
+    }
+    }
+}
+
+/* An INPUT shaped right whose compressed inputs are random tokens: literals,
+ * zero runs of any length (0 included), a dangling zero. */
+static size_t random_rle_input(uint8_t *buf, size_t cap)
+{
+    static uint8_t rle[RN_MAX_MESSAGE];
+    size_t n = below(2) ? below(16) : below(sizeof rle - 16);
+    bool long_runs = below(2);
+    for (size_t i = 0; i < n; i++) {
+        if (below(3) == 0) {
+            rle[i] = (uint8_t)(1 + below(255));
+        } else {
+            rle[i++] = 0;
+            if (i < n) {
+                rle[i] = long_runs ? (uint8_t)(255 - below(4)) : (uint8_t)below(256);
+            }
+        }
+    }
+    sink s = { buf, cap, 0 };
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &s, sink_write);
+    msgpack_pack_array(&pk, 7);
+    msgpack_pack_uint8(&pk, RN_MSG_INPUT);
+    msgpack_pack_uint16(&pk, (uint16_t)rnd());
+    msgpack_pack_int32(&pk, (int32_t)edgy(0, 3));
+    msgpack_pack_int32(&pk, (int32_t)edgy(-1, 1000));
+    msgpack_pack_int32(&pk, (int32_t)edgy(-2, 3));
+    msgpack_pack_int32(&pk, (int32_t)edgy(-3, 3));
+    msgpack_pack_bin(&pk, n);
+    msgpack_pack_bin_body(&pk, rle, n);
+    return s.len;
+}
+
+/* Mostly message-shaped msgpack: an array led by a type number, with values
+ * of random types, so the decoder gets past its first checks. */
+static size_t random_msgpack(uint8_t *buf, size_t cap)
+{
+    sink s = { buf, cap, 0 };
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &s, sink_write);
+    if (below(10) == 0) {
+        pack_random_value(&pk, 0);
+        return s.len;
+    }
+    size_t n = below(16);
+    msgpack_pack_array(&pk, n);
+    if (n > 0) {
+        msgpack_pack_uint64(&pk, (uint64_t)edgy(0, 7));
+    }
+    for (size_t i = 1; i < n; i++) {
+        pack_random_value(&pk, 1);
+    }
+    return s.len;
+}
+
+static const uint8_t k_interesting[] = { 0x00, 0x01, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xc0, 0xc1,
+                                         0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xcc, 0xcd, 0xce, 0xcf,
+                                         0xd0, 0xd3, 0xdc, 0xdd, 0xde, 0xdf, 0xe0, 0xff };
+
+static size_t mutate(uint8_t *buf, size_t len, size_t cap, const uint8_t *other,
+                     size_t other_len)
+{
+    int rounds = 1 + (int)below(4);
+    for (int r = 0; r < rounds; r++) {
+        size_t pos = below(len > 0 ? len : 1);
+        switch (below(8)) {
+        case 0: /* bit flip */
+            if (len > 0) {
+                buf[pos] ^= (uint8_t)(1u << below(8));
+            }
+            break;
+        case 1: /* interesting byte */
+            if (len > 0) {
+                buf[pos] = k_interesting[below(sizeof k_interesting)];
+            }
+            break;
+        case 2: /* random byte */
+            if (len > 0) {
+                buf[pos] = (uint8_t)rnd();
+            }
+            break;
+        case 3: /* truncate */
+            len = below(len + 1);
+            break;
+        case 4: { /* insert random bytes */
+            size_t at = below(len + 1), n = 1 + below(8);
+            if (len + n <= cap) {
+                memmove(buf + at + n, buf + at, len - at);
+                for (size_t i = 0; i < n; i++) {
+                    buf[at + i] = below(2) ? (uint8_t)rnd() : k_interesting[below(sizeof k_interesting)];
+                }
+                len += n;
+            }
+            break;
+        }
+        case 5: { /* delete a range */
+            if (len > 0) {
+                size_t at = below(len), n = 1 + below(len - at);
+                memmove(buf + at, buf + at + n, len - at - n);
+                len -= n;
+            }
+            break;
+        }
+        case 6: { /* splice: our prefix, another message's suffix */
+            size_t at = below(len + 1), from = below(other_len + 1);
+            size_t n = other_len - from;
+            if (at + n <= cap) {
+                memcpy(buf + at, other + from, n);
+                len = at + n;
+            }
+            break;
+        }
+        default: { /* duplicate a range */
+            if (len > 0) {
+                size_t at = below(len), n = 1 + below(len - at);
+                if (len + n <= cap) {
+                    memmove(buf + at + n, buf + at, len - at);
+                    len += n;
+                }
+            }
+            break;
+        }
+        }
+    }
+    return len;
+}
+
+static void print_hex(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n && i < 64; i++) {
+        fprintf(stderr, "%02x", p[i]);
+    }
+    fprintf(stderr, n > 64 ? "...\n" : "\n");
+}
+
+int main(int argc, char **argv)
+{
+    unsigned long long iterations = 200000, seed = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) {
+            iterations = strtoull(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+            seed = strtoull(argv[++i], NULL, 10);
+        } else {
+            fprintf(stderr, "usage: %s [--iterations N] [--seed S]\n", argv[0]);
+            return 2;
+        }
+    }
+    g_rng = seed;
+    decoders_init();
+
+    static uint8_t buf[RN_MAX_MESSAGE + 64];
+    static uint8_t other[RN_MAX_MESSAGE];
+    unsigned long long failures = 0, accepted = 0;
+    unsigned long long kinds[4] = { 0 };
+    for (unsigned long long it = 0; it < iterations; it++) {
+        size_t len = 0;
+        int expect_bs = 0;
+        int bs;
+        rn_msg m;
+        unsigned kind = (unsigned)below(10);
+        if (kind < 1) { /* noise */
+            len = below(2) ? below(32) : below(sizeof buf + 1);
+            for (size_t i = 0; i < len; i++) {
+                buf[i] = (uint8_t)rnd();
+            }
+            kinds[0]++;
+        } else if (kind < 3) { /* message-shaped msgpack */
+            len = below(3) == 0 ? random_rle_input(buf, sizeof buf)
+                                : random_msgpack(buf, sizeof buf);
+            kinds[1]++;
+        } else if (kind < 5) { /* a valid message must decode and round trip */
+            len = valid_encoded(buf, sizeof buf, &bs, &m);
+            expect_bs = len > 0 ? bs : 0;
+            kinds[2]++;
+        } else { /* a mutated valid message */
+            len = valid_encoded(buf, sizeof buf, &bs, &m);
+            size_t olen = below(2) ? valid_encoded(other, sizeof other, &bs, &m)
+                                   : random_msgpack(other, sizeof other);
+            len = mutate(buf, len, sizeof buf, other, olen);
+            kinds[3]++;
+        }
+        int ok = 0;
+        const char *why = check_input(buf, len, expect_bs, &ok);
+        accepted += (unsigned long long)ok;
+        if (why) {
+            failures++;
+            if (failures <= 10) {
+                fprintf(stderr, "fuzz_protocol: iteration %llu: %s; input (%zu bytes): ", it,
+                        why, len);
+                print_hex(buf, len);
+            }
+        }
+    }
+    rn_decoder_free(&g_dec[0]);
+    rn_decoder_free(&g_dec[1]);
+    printf("fuzz_protocol: seed %llu: %llu noise, %llu msgpack, %llu valid, %llu mutated; "
+           "%llu decodes accepted\n",
+           seed, kinds[0], kinds[1], kinds[2], kinds[3], accepted);
+    printf("fuzz_protocol: %llu inputs, %llu failures\n", iterations, failures);
+    return failures == 0 ? 0 : 1;
+}
+
+#endif

@@ -253,7 +253,7 @@ static void test_messages_from_an_earlier_episode_are_dropped_as_stale(void **st
     for (int t = 0; t < 40; t++) {
         if (sent < 12) {
             /* A real peer labels inputs with the episodes it has completed. */
-            send_inputs(&w, sent < len ? 0 : 1, sent, 1, 2);
+            send_inputs(&w, sent / len, sent, 1, 2);
             sent++;
         }
         tick(&w, len);
@@ -264,11 +264,11 @@ static void test_messages_from_an_earlier_episode_are_dropped_as_stale(void **st
     assert_true(st.episode >= 1);
     assert_true(st.frame > len);
     uint64_t stale_before = pstats(&w).dropped_stale;
-    send_inputs(&w, 0, sent, 1, 2); /* correct frames, but claims episode 0 */
+    send_inputs(&w, st.episode - 1, sent, 1, 2); /* the right frame, an episode too old */
     rollnet_session_poll(w.s, w.now);
     assert_int_equal(pstats(&w).dropped_stale, stale_before + 1);
     assert_int_equal(pstats(&w).last_received_frame, sent - 1);
-    send_inputs(&w, 1, sent, 1, 2);
+    send_inputs(&w, st.episode, sent, 1, 2);
     rollnet_session_poll(w.s, w.now);
     assert_int_equal(pstats(&w).last_received_frame, sent);
     rollnet_session_destroy(w.s);

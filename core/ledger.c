@@ -132,6 +132,7 @@ rollnet_writer *rn_ledger_record_begin(rn_ledger *l, int32_t frame)
      * on, so it must not be promoted half-overwritten. */
     s->frame = -1;
     s->size = 0;
+    l->end_cache_valid = false;
     rn_writer_init(&l->writer, s->data, l->record_capacity);
     l->writing_frame = frame;
     l->written = 0;
@@ -168,6 +169,7 @@ rollnet_error rn_ledger_step_end(rn_ledger *l, int32_t frame, const uint8_t *inp
         memset(s->inputs, 0, ledger_inputs_size(l));
     }
     s->step_flags = step_flags;
+    l->end_cache_valid = false;
     s->episode = -1;
     s->step = -1;
     s->frame = frame;
@@ -185,6 +187,7 @@ void rn_ledger_discard_from(rn_ledger *l, int32_t frame)
             l->spec[i].frame = -1;
         }
     }
+    l->end_cache_valid = false;
     if (l->writing_frame >= frame) {
         l->writing_frame = -1;
     }
@@ -224,13 +227,19 @@ int rn_ledger_promote(rn_ledger *l, const rn_promote_guard *g)
         l->promoted++;
         moved++;
     }
+    if (moved > 0) {
+        l->end_cache_valid = false;
+    }
     return moved;
 }
 
-int32_t rn_ledger_pending_episode_end(const rn_ledger *l)
+int32_t rn_ledger_pending_episode_end(rn_ledger *l)
 {
     if (!l || !l->spec) {
         return -1;
+    }
+    if (l->end_cache_valid) {
+        return l->end_cache;
     }
     int32_t found = -1;
     for (int i = 0; i < l->spec_capacity; i++) {
@@ -240,6 +249,8 @@ int32_t rn_ledger_pending_episode_end(const rn_ledger *l)
             found = s->frame;
         }
     }
+    l->end_cache = found;
+    l->end_cache_valid = true;
     return found;
 }
 

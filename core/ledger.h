@@ -44,6 +44,8 @@ typedef struct rn_ledger {
     int32_t writing_frame;      /* frame whose record is being written, or -1 */
     size_t written;             /* size of the record written for writing_frame */
     rn_ledger_slot out;         /* last record handed out by rn_ledger_next */
+    int32_t end_cache;          /* rn_ledger_pending_episode_end's answer, while valid */
+    bool end_cache_valid;       /* cleared by every change to the speculative ring */
 } rn_ledger;
 
 rollnet_error rn_ledger_init(rn_ledger *l, const rollnet_allocator *a, int num_players,
@@ -73,7 +75,7 @@ bool rn_ledger_can_store(const rn_ledger *l, int32_t frame);
 int rn_ledger_promote(rn_ledger *l, const rn_promote_guard *g);
 /* The episode-end frame found among the speculative records at or after
  * next_promote, or -1. */
-int32_t rn_ledger_pending_episode_end(const rn_ledger *l);
+int32_t rn_ledger_pending_episode_end(rn_ledger *l);
 bool rn_ledger_next(rn_ledger *l, rollnet_record *out);
 
 #endif

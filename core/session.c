@@ -609,12 +609,16 @@ static void peer_gone(rollnet_session *s, rn_peer *peer, rollnet_disconnect_reas
     if (close_transport && peer->tp >= 0 && s->transport.vtable->disconnect) {
         s->transport.vtable->disconnect(s->transport.self, peer->tp);
     }
+    int32_t from = -1;
     if (was_running) {
         /* Its players play neutral from their first unconfirmed frame on. */
         for (int p = 0; p < s->desc.num_players; p++) {
             if (peer->player_mask & (1u << p)) {
                 rn_input_queue *q = &s->sync.queues[p];
                 rn_iq_disconnect(q, q->last_confirmed + 1);
+                if (from < 0 || q->disconnected_from < from) {
+                    from = q->disconnected_from;
+                }
             }
         }
     } else {
@@ -625,6 +629,7 @@ static void peer_gone(rollnet_session *s, rn_peer *peer, rollnet_disconnect_reas
     ev.type = ROLLNET_EVENT_DISCONNECTED;
     ev.player = peer_event_player(peer);
     ev.u.disconnected.reason = reason;
+    ev.u.disconnected.frame = from;
     push_event(s, &ev);
     log_msg(s, ROLLNET_LOG_WARN, "peer disconnected");
 }
@@ -834,7 +839,13 @@ static void on_message(rollnet_session *s, rn_peer *peer, const uint8_t *data, s
         return;
     }
     if (res != RN_DECODE_OK) {
-        peer->st.dropped_malformed++;
+        /* Unreliable inputs may overtake the peer's reliable HELLO; they are
+         * resent until acknowledged, so dropping them costs nothing. */
+        if (block == 0 && size >= 2 && data[0] == 0x97 && data[1] == RN_MSG_INPUT) {
+            peer->st.dropped_early++;
+        } else {
+            peer->st.dropped_malformed++;
+        }
         return;
     }
     /* Per-frame messages must carry the peer's tag: anything else is foreign. */
@@ -1195,6 +1206,7 @@ static void check_timers(rollnet_session *s)
             ev.type = ROLLNET_EVENT_DISCONNECTED;
             ev.player = lowest_player(missing);
             ev.u.disconnected.reason = ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT;
+            ev.u.disconnected.frame = -1;
             push_event(s, &ev);
         }
     }
@@ -1391,6 +1403,28 @@ static void update_timesync(rollnet_session *s)
     }
 }
 
+/* The rollback about to be built is charged to the peer whose player's
+ * input was mispredicted first. */
+static void attribute_rollback(rollnet_session *s)
+{
+    int32_t fi = rn_sync_first_incorrect(&s->sync);
+    if (fi < 0 || !is_p2p(s)) {
+        return;
+    }
+    for (int p = 0; p < s->desc.num_players; p++) {
+        if (s->sync.queues[p].first_incorrect == fi && s->player_peer[p] >= 0) {
+            rollnet_peer_stats *st = &s->peers[s->player_peer[p]].st;
+            int32_t depth = s->sync.frame - fi;
+            st->rollbacks++;
+            st->frames_resimulated += (uint64_t)depth;
+            if (depth > st->max_rollback_depth) {
+                st->max_rollback_depth = depth;
+            }
+            return;
+        }
+    }
+}
+
 rollnet_error rollnet_session_advance(rollnet_session *s, const rollnet_request **requests,
                                       int *count)
 {
@@ -1457,6 +1491,7 @@ rollnet_error rollnet_session_advance(rollnet_session *s, const rollnet_request 
         s->validate_next = false;
         plan.validate = true;
     }
+    attribute_rollback(s);
     *count = rn_sync_build(&s->sync, &plan);
     *requests = s->sync.reqs;
     return ROLLNET_ERR_OK;

@@ -47,6 +47,15 @@ static void run_scenario(const scenario *sc, uint64_t seed)
     }
     assert_true(a.max_rollback_depth <= ROLLNET_MAX_PREDICTION);
     assert_true(b.max_rollback_depth <= ROLLNET_MAX_PREDICTION);
+    /* With two players every rollback is charged to the one remote peer. */
+    rollnet_peer_stats pa, pb;
+    assert_int_equal(rollnet_session_peer_stats(f.s[0], 1, &pa), ROLLNET_ERR_OK);
+    assert_int_equal(rollnet_session_peer_stats(f.s[1], 0, &pb), ROLLNET_ERR_OK);
+    assert_true(pa.rollbacks == a.rollbacks && pb.rollbacks == b.rollbacks);
+    assert_true(pa.frames_resimulated == a.frames_resimulated);
+    assert_int_equal(pa.max_rollback_depth, a.max_rollback_depth);
+    assert_true(pa.rtt_ms >= 2 * sc->a_to_b.delay_ms);
+    assert_int_equal(pa.dropped_malformed + pa.dropped_foreign + pa.dropped_oversize, 0);
     /* Frames keep moving: neither peer stalls for long. */
     assert_true(a.frame > sc->frames * 8 / 10 && b.frame > sc->frames * 8 / 10);
     fx_free(&f);

@@ -47,6 +47,10 @@ static void test_silent_peer_disconnects_at_the_timeout_not_before(void **state)
     assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.reason,
                      ROLLNET_DISCONNECT_TIMEOUT);
     assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_DISCONNECTED].player, 1);
+    /* Player 1 plays neutral from its first unconfirmed frame on. */
+    int32_t from = f.hp[0].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.frame;
+    assert_true(from > 0);
+    assert_true(from <= fx_stats(&f, 0).frame);
     rollnet_peer_stats ps;
     assert_int_equal(rollnet_session_peer_stats(f.s[0], 1, &ps), ROLLNET_ERR_OK);
     assert_true(ps.disconnected);

@@ -442,7 +442,8 @@ typedef struct rollnet_event {
     int player; /* the remote player concerned (lowest handle of its peer), or -1 */
     union {
         struct { int done, total; } synchronizing;
-        struct { rollnet_disconnect_reason reason; } disconnected;
+        /* From `frame` on the player's input is neutral (and confirmed). */
+        struct { rollnet_disconnect_reason reason; int32_t frame; } disconnected;
         struct { rollnet_param param; int64_t local_value, remote_value; } refused;
         struct { int32_t frame; uint64_t local_checksum, remote_checksum; } desync;
         struct { int frames; } wait;
@@ -506,9 +507,13 @@ typedef struct rollnet_peer_stats {
     int32_t local_frames_ahead;  /* how far this peer runs ahead of the remote */
     int32_t remote_frames_ahead; /* what the remote reports of itself */
     int32_t last_received_frame;
+    uint64_t rollbacks;          /* rollbacks this peer's late inputs caused */
+    uint64_t frames_resimulated; /* frames those rollbacks replayed */
+    int32_t max_rollback_depth;
     uint64_t dropped_malformed;  /* failed to decode or out of range */
     uint64_t dropped_foreign;    /* wrong nonce or from no known peer */
     uint64_t dropped_stale;      /* from an earlier episode */
+    uint64_t dropped_early;      /* inputs that overtook the peer's handshake */
     uint64_t dropped_oversize;
 } rollnet_peer_stats;
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "protocol.h"
+#include "snapshot.h"
 #include "rn_alloc.h"
 
 #define RN_BLOCK_MAX (ROLLNET_MAX_PLAYERS * ROLLNET_MAX_INPUT_SIZE)
@@ -26,7 +27,7 @@
 #define RN_LOADING_ELEMENTS 4
 
 /* msgpack_unpack takes a container's slots from the zone as soon as it reads
- * the container's header. rn_scan admits only data whose every container
+ * the container's header. rn_msgpack_measure (core/snapshot.c) admits only data whose every container
  * count fits in the bytes left, so an n-byte message never asks for more than
  * n objects in all, plus one alignment pad per container: the zone below is
  * never outgrown by a message of RN_MAX_MESSAGE bytes. */
@@ -196,23 +197,6 @@ uint16_t rn_nonce_tag(uint64_t nonce)
 /* Encode                                                                    */
 /* ------------------------------------------------------------------------ */
 
-typedef struct rn_out {
-    uint8_t *buf;
-    size_t cap, len;
-} rn_out;
-
-static int rn_out_write(void *data, const char *buf, size_t len)
-{
-    rn_out *o = data;
-    if (len > o->cap - o->len) {
-        return -1;
-    }
-    if (len > 0) {
-        memcpy(o->buf + o->len, buf, len);
-        o->len += len;
-    }
-    return 0;
-}
 
 static int rn_pack_input(msgpack_packer *pk, const rn_input *in, int block_size)
 {
@@ -242,9 +226,10 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
     if (!m || !out || !rn_msg_valid(m)) {
         return 0;
     }
-    rn_out o = { out, cap < RN_MAX_MESSAGE ? cap : RN_MAX_MESSAGE, 0 };
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &o, rn_out_write);
+    /* The snapshot writer's packer: a fixed buffer, no allocation. */
+    rollnet_writer w;
+    rn_writer_init(&w, out, cap < RN_MAX_MESSAGE ? cap : RN_MAX_MESSAGE);
+    msgpack_packer pk = w.pk;
     int r = 0;
     switch (m->type) {
     case RN_MSG_HELLO: {
@@ -291,99 +276,12 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_uint32(&pk, m->u.loading.grace_ms);
         break;
     }
-    return r == 0 ? o.len : 0;
+    return r == 0 && !w.overflow ? w.len : 0;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Decode                                                                    */
 /* ------------------------------------------------------------------------ */
-
-static uint64_t rn_read_be(const uint8_t *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
-/* Walks one msgpack value in p[0..len) by its headers only, without building
- * it, so that msgpack_unpack is never handed a container whose declared size
- * exceeds what the bytes could hold (see RN_ZONE_BYTES). False when the data
- * ends early, holds the never-used byte 0xc1, or a container claims more
- * elements than bytes remain. *end is the offset just past the value. */
-static bool rn_scan(const uint8_t *p, size_t len, size_t *end)
-{
-    size_t pos = 0;
-    uint64_t pending = 1;
-    while (pending > 0) {
-        if (pos >= len) {
-            return false;
-        }
-        uint8_t b = p[pos++];
-        pending--;
-        size_t hdr = 0;    /* bytes holding a big-endian length or count */
-        uint64_t n = 0;    /* that length or count, or the fixed one */
-        size_t extra = 0;  /* payload bytes besides n (ext type byte, scalars) */
-        int kind = 0;      /* 0: payload of n + extra bytes, 1: array of n, 2: map of n */
-        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
-            /* fixint, nil, bool: the byte is the value */
-        } else if (b <= 0x8f) {
-            kind = 2;
-            n = b & 0x0fu;
-        } else if (b <= 0x9f) {
-            kind = 1;
-            n = b & 0x0fu;
-        } else if (b <= 0xbf) {
-            n = b & 0x1fu;
-        } else {
-            switch (b) {
-            case 0xc4: case 0xd9: hdr = 1; break;              /* bin8, str8 */
-            case 0xc5: case 0xda: hdr = 2; break;              /* bin16, str16 */
-            case 0xc6: case 0xdb: hdr = 4; break;              /* bin32, str32 */
-            case 0xc7: hdr = 1; extra = 1; break;              /* ext8 */
-            case 0xc8: hdr = 2; extra = 1; break;              /* ext16 */
-            case 0xc9: hdr = 4; extra = 1; break;              /* ext32 */
-            case 0xca: extra = 4; break;                       /* float32 */
-            case 0xcb: extra = 8; break;                       /* float64 */
-            case 0xcc: case 0xd0: extra = 1; break;            /* uint8, int8 */
-            case 0xcd: case 0xd1: extra = 2; break;
-            case 0xce: case 0xd2: extra = 4; break;
-            case 0xcf: case 0xd3: extra = 8; break;
-            case 0xd4: extra = 2; break;                       /* fixext 1..16 */
-            case 0xd5: extra = 3; break;
-            case 0xd6: extra = 5; break;
-            case 0xd7: extra = 9; break;
-            case 0xd8: extra = 17; break;
-            case 0xdc: hdr = 2; kind = 1; break;               /* array16 */
-            case 0xdd: hdr = 4; kind = 1; break;               /* array32 */
-            case 0xde: hdr = 2; kind = 2; break;               /* map16 */
-            case 0xdf: hdr = 4; kind = 2; break;               /* map32 */
-            default: return false;                             /* 0xc1 */
-            }
-        }
-        if (hdr > len - pos) {
-            return false;
-        }
-        if (hdr > 0) {
-            n = rn_read_be(p + pos, hdr);
-            pos += hdr;
-        }
-        if (kind == 0) {
-            if (n + extra > len - pos) {
-                return false;
-            }
-            pos += (size_t)(n + extra);
-        } else {
-            pending += kind == 2 ? 2 * n : n;
-            if (pending > len - pos) {
-                return false;
-            }
-        }
-    }
-    *end = pos;
-    return true;
-}
 
 static bool rn_get_uint(const msgpack_object *o, uint64_t max, uint64_t *out)
 {
@@ -516,7 +414,7 @@ rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int b
         return RN_DECODE_OVERSIZE;
     }
     size_t end = 0;
-    if (!d || !d->zone_ready || !out || !data || !rn_scan(data, len, &end) || end != len) {
+    if (!d || !d->zone_ready || !out || !data || !rn_msgpack_measure(data, len, 0, &end) || end != len) {
         return RN_DECODE_MALFORMED;
     }
     msgpack_zone_clear(&d->zone);
@@ -604,7 +502,7 @@ void rn_decoder_free(rn_decoder *d)
     }
     rollnet_allocator al = rn_decoder_allocator(d);
     if (d->zone_ready) {
-        /* Releases any chunk msgpack added itself (none while rn_scan holds)
+        /* Releases any chunk msgpack added itself (none while rn_msgpack_measure holds)
          * and leaves ours as the only one. */
         msgpack_zone_clear(&d->zone);
         rn_free(&al, d->zone.chunk_list.head);

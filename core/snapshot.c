@@ -141,91 +141,85 @@ rollnet_error rollnet_writer_error(const rollnet_writer *w)
  * passes, every element msgpack reserves is backed by at least one input
  * byte, which is what rn_reader_zone_size() relies on. */
 
-static uint32_t rn_be(const uint8_t *p, unsigned n)
+static uint64_t rn_read_be(const uint8_t *p, size_t n)
 {
-    uint32_t v = 0;
-    for (unsigned i = 0; i < n; i++) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
         v = (v << 8) | p[i];
     }
     return v;
 }
 
-static bool rn_value_fits(const uint8_t *data, size_t len, size_t off)
+bool rn_msgpack_measure(const uint8_t *p, size_t len, size_t off, size_t *end)
 {
-    uint64_t need = 1; /* values still to be measured */
-    while (need > 0) {
-        if (off >= len) {
+    size_t pos = off;
+    uint64_t pending = 1;
+    while (pending > 0) {
+        if (pos >= len) {
             return false;
         }
-        uint8_t b = data[off++];
-        need--;
-        size_t skip = 0;   /* fixed bytes after the type byte */
-        unsigned lenw = 0; /* width of a big-endian length or count */
-        uint64_t extra = 0;
-        int kind = 0; /* 0 scalar, 1 payload (str/bin/ext), 2 array, 3 map */
+        uint8_t b = p[pos++];
+        pending--;
+        size_t hdr = 0;    /* bytes holding a big-endian length or count */
+        uint64_t n = 0;    /* that length or count, or the fixed one */
+        size_t extra = 0;  /* payload bytes besides n (ext type byte, scalars) */
+        int kind = 0;      /* 0: payload of n + extra bytes, 1: array of n, 2: map of n */
         if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
-            /* fixints, nil, bools: the type byte is the whole value */
+            /* fixint, nil, bool: the byte is the value */
         } else if (b <= 0x8f) {
-            kind = 3;
-            extra = b & 0x0fu;
-        } else if (b <= 0x9f) {
             kind = 2;
-            extra = b & 0x0fu;
-        } else if (b <= 0xbf) {
+            n = b & 0x0fu;
+        } else if (b <= 0x9f) {
             kind = 1;
-            extra = b & 0x1fu;
+            n = b & 0x0fu;
+        } else if (b <= 0xbf) {
+            n = b & 0x1fu;
         } else {
             switch (b) {
-            case 0xc4: kind = 1; lenw = 1; break;             /* bin 8 */
-            case 0xc5: kind = 1; lenw = 2; break;             /* bin 16 */
-            case 0xc6: kind = 1; lenw = 4; break;             /* bin 32 */
-            case 0xc7: kind = 1; lenw = 1; skip = 1; break;   /* ext 8 + type */
-            case 0xc8: kind = 1; lenw = 2; skip = 1; break;   /* ext 16 + type */
-            case 0xc9: kind = 1; lenw = 4; skip = 1; break;   /* ext 32 + type */
-            case 0xca: skip = 4; break;                       /* float 32 */
-            case 0xcb: skip = 8; break;                       /* float 64 */
-            case 0xcc: case 0xd0: skip = 1; break;            /* (u)int 8 */
-            case 0xcd: case 0xd1: skip = 2; break;            /* (u)int 16 */
-            case 0xce: case 0xd2: skip = 4; break;            /* (u)int 32 */
-            case 0xcf: case 0xd3: skip = 8; break;            /* (u)int 64 */
-            case 0xd4: skip = 1 + 1; break;                   /* fixext 1 */
-            case 0xd5: skip = 1 + 2; break;                   /* fixext 2 */
-            case 0xd6: skip = 1 + 4; break;                   /* fixext 4 */
-            case 0xd7: skip = 1 + 8; break;                   /* fixext 8 */
-            case 0xd8: skip = 1 + 16; break;                  /* fixext 16 */
-            case 0xd9: kind = 1; lenw = 1; break;             /* str 8 */
-            case 0xda: kind = 1; lenw = 2; break;             /* str 16 */
-            case 0xdb: kind = 1; lenw = 4; break;             /* str 32 */
-            case 0xdc: kind = 2; lenw = 2; break;             /* array 16 */
-            case 0xdd: kind = 2; lenw = 4; break;             /* array 32 */
-            case 0xde: kind = 3; lenw = 2; break;             /* map 16 */
-            case 0xdf: kind = 3; lenw = 4; break;             /* map 32 */
-            default: return false;                            /* 0xc1: never used */
+            case 0xc4: case 0xd9: hdr = 1; break;              /* bin8, str8 */
+            case 0xc5: case 0xda: hdr = 2; break;              /* bin16, str16 */
+            case 0xc6: case 0xdb: hdr = 4; break;              /* bin32, str32 */
+            case 0xc7: hdr = 1; extra = 1; break;              /* ext8 */
+            case 0xc8: hdr = 2; extra = 1; break;              /* ext16 */
+            case 0xc9: hdr = 4; extra = 1; break;              /* ext32 */
+            case 0xca: extra = 4; break;                       /* float32 */
+            case 0xcb: extra = 8; break;                       /* float64 */
+            case 0xcc: case 0xd0: extra = 1; break;            /* uint8, int8 */
+            case 0xcd: case 0xd1: extra = 2; break;
+            case 0xce: case 0xd2: extra = 4; break;
+            case 0xcf: case 0xd3: extra = 8; break;
+            case 0xd4: extra = 2; break;                       /* fixext 1..16 */
+            case 0xd5: extra = 3; break;
+            case 0xd6: extra = 5; break;
+            case 0xd7: extra = 9; break;
+            case 0xd8: extra = 17; break;
+            case 0xdc: hdr = 2; kind = 1; break;               /* array16 */
+            case 0xdd: hdr = 4; kind = 1; break;               /* array32 */
+            case 0xde: hdr = 2; kind = 2; break;               /* map16 */
+            case 0xdf: hdr = 4; kind = 2; break;               /* map32 */
+            default: return false;                             /* 0xc1 */
             }
         }
-        if (lenw > 0) {
-            if (lenw > len - off) {
-                return false;
-            }
-            extra = rn_be(data + off, lenw);
-            off += lenw;
-        }
-        if (skip > len - off) {
+        if (hdr > len - pos) {
             return false;
         }
-        off += skip;
-        if (kind == 1) {
-            if (extra > len - off) {
+        if (hdr > 0) {
+            n = rn_read_be(p + pos, hdr);
+            pos += hdr;
+        }
+        if (kind == 0) {
+            if (n + extra > len - pos) {
                 return false;
             }
-            off += (size_t)extra;
-        } else if (kind >= 2) {
-            need += kind == 3 ? 2 * extra : extra;
-            if (need > len - off) {
+            pos += (size_t)(n + extra);
+        } else {
+            pending += kind == 2 ? 2 * n : n;
+            if (pending > len - pos) {
                 return false;
             }
         }
     }
+    *end = pos;
     return true;
 }
 
@@ -235,7 +229,8 @@ static bool rn_unpack_one(const uint8_t *data, size_t len, size_t *off, msgpack_
 {
     uint8_t b = data[*off];
     bool container = (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
-    if (container && !rn_value_fits(data, len, *off)) {
+    size_t end;
+    if (container && !rn_msgpack_measure(data, len, *off, &end)) {
         return false;
     }
     size_t next = *off;

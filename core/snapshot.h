@@ -50,6 +50,13 @@ void rn_reader_init(rollnet_reader *r, msgpack_zone *zone, const uint8_t *data, 
 /* True when every written value has been read (no partially read container). */
 bool rn_reader_done(const rollnet_reader *r);
 
+/* Measure (without decoding) the msgpack value at p[off..len) by its headers
+ * only. False when it runs past the end, holds the never-used byte 0xc1, or
+ * a container announces more elements than bytes remain: msgpack-c reserves
+ * zone space for a container's elements as soon as it reads the header, so
+ * every decoder checks this first. *end is the offset just past the value. */
+bool rn_msgpack_measure(const uint8_t *p, size_t len, size_t off, size_t *end);
+
 /* Write msgpack data as readable text (one top-level value per line) into
  * buf (NUL-terminated, truncated to cap). Returns ROLLNET_ERR_OK,
  * BUFFER_TOO_SMALL when truncated, SNAPSHOT_READ when the data is not msgpack. */

@@ -147,12 +147,18 @@ static void push_event(rollnet_session *s, const rollnet_event *ev)
     s->ev_count++;
 }
 
-static void simple_event(rollnet_session *s, rollnet_event_type type, int player)
+static rollnet_event make_event(rollnet_event_type type, int player)
 {
     rollnet_event ev;
     memset(&ev, 0, sizeof(ev));
     ev.type = type;
     ev.player = player;
+    return ev;
+}
+
+static void simple_event(rollnet_session *s, rollnet_event_type type, int player)
+{
+    rollnet_event ev = make_event(type, player);
     push_event(s, &ev);
 }
 
@@ -183,48 +189,26 @@ static rollnet_error resolve_desc(const rollnet_session_desc *in, rollnet_sessio
     if (d->kind != ROLLNET_SESSION_P2P && d->kind != ROLLNET_SESSION_SYNCTEST) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
-    if (d->num_players == 0) {
-        d->num_players = 2;
+    /* Zero means "the documented default" (rollnet.h). */
+#define RN_DEFAULT(field, value) \
+    if (d->field == 0) {          \
+        d->field = (value);       \
     }
-    if (d->input_size == 0) {
-        d->input_size = 1;
-    }
-    if (d->max_prediction == 0) {
-        d->max_prediction = ROLLNET_MAX_PREDICTION;
-    }
-    if (d->fps == 0) {
-        d->fps = 60;
-    }
-    if (d->check_distance == 0) {
-        d->check_distance = 1;
-    }
-    if (d->checksum_interval == 0) {
-        d->checksum_interval = 16;
-    }
-    if (d->handshake_timeout_ms == 0) {
-        d->handshake_timeout_ms = 10000;
-    }
-    if (d->notify_timeout_ms == 0) {
-        d->notify_timeout_ms = 750;
-    }
-    if (d->disconnect_timeout_ms == 0) {
-        d->disconnect_timeout_ms = 5000;
-    }
-    if (d->loading_grace_ms == 0) {
-        d->loading_grace_ms = 60000;
-    }
-    if (d->episode_timeout_ms == 0) {
-        d->episode_timeout_ms = 5000;
-    }
-    if (d->snapshot_capacity == 0) {
-        d->snapshot_capacity = 65536;
-    }
-    if (d->record_capacity == 0) {
-        d->record_capacity = 1024;
-    }
-    if (d->ledger_capacity == 0) {
-        d->ledger_capacity = 4096;
-    }
+    RN_DEFAULT(num_players, 2);
+    RN_DEFAULT(input_size, 1);
+    RN_DEFAULT(max_prediction, ROLLNET_MAX_PREDICTION);
+    RN_DEFAULT(fps, 60);
+    RN_DEFAULT(check_distance, 1);
+    RN_DEFAULT(checksum_interval, 16);
+    RN_DEFAULT(handshake_timeout_ms, 10000);
+    RN_DEFAULT(notify_timeout_ms, 750);
+    RN_DEFAULT(disconnect_timeout_ms, 5000);
+    RN_DEFAULT(loading_grace_ms, 60000);
+    RN_DEFAULT(episode_timeout_ms, 5000);
+    RN_DEFAULT(snapshot_capacity, 65536);
+    RN_DEFAULT(record_capacity, 1024);
+    RN_DEFAULT(ledger_capacity, 4096);
+#undef RN_DEFAULT
     if (d->num_players < 1 || d->num_players > ROLLNET_MAX_PLAYERS || d->input_size < 1 ||
         d->input_size > ROLLNET_MAX_INPUT_SIZE || d->input_delay < 0 ||
         d->input_delay > ROLLNET_MAX_INPUT_DELAY || d->max_prediction < 1 ||
@@ -624,10 +608,7 @@ static void peer_gone(rollnet_session *s, rn_peer *peer, rollnet_disconnect_reas
     } else {
         s->handshake_failed = true;
     }
-    rollnet_event ev;
-    memset(&ev, 0, sizeof(ev));
-    ev.type = ROLLNET_EVENT_DISCONNECTED;
-    ev.player = peer_event_player(peer);
+    rollnet_event ev = make_event(ROLLNET_EVENT_DISCONNECTED, peer_event_player(peer));
     ev.u.disconnected.reason = reason;
     ev.u.disconnected.frame = from;
     push_event(s, &ev);
@@ -644,10 +625,7 @@ static void refuse(rollnet_session *s, rn_peer *peer, rollnet_param param, int64
     m.u.refuse.local_value = local;
     m.u.refuse.remote_value = remote;
     send_msg(s, peer, &m, ROLLNET_CHANNEL_RELIABLE, 0);
-    rollnet_event ev;
-    memset(&ev, 0, sizeof(ev));
-    ev.type = ROLLNET_EVENT_REFUSED;
-    ev.player = peer_event_player(peer);
+    rollnet_event ev = make_event(ROLLNET_EVENT_REFUSED, peer_event_player(peer));
     ev.u.refused.param = param;
     ev.u.refused.local_value = local;
     ev.u.refused.remote_value = remote;
@@ -717,10 +695,7 @@ static void on_hello(rollnet_session *s, rn_peer *peer, const rn_hello *h)
     if (s->transport.vtable->set_timeout) {
         s->transport.vtable->set_timeout(s->transport.self, peer->tp, d->disconnect_timeout_ms);
     }
-    rollnet_event ev;
-    memset(&ev, 0, sizeof(ev));
-    ev.type = ROLLNET_EVENT_SYNCHRONIZING;
-    ev.player = peer_event_player(peer);
+    rollnet_event ev = make_event(ROLLNET_EVENT_SYNCHRONIZING, peer_event_player(peer));
     ev.u.synchronizing.done = 1;
     ev.u.synchronizing.total = 1;
     push_event(s, &ev);
@@ -747,10 +722,7 @@ static void compare_checksum(rollnet_session *s, int32_t frame)
                 s->desync.first_checksum = l->sum;
                 s->desync.second_checksum = r->sum;
             }
-            rollnet_event ev;
-            memset(&ev, 0, sizeof(ev));
-            ev.type = ROLLNET_EVENT_DESYNC;
-            ev.player = peer_event_player(peer);
+            rollnet_event ev = make_event(ROLLNET_EVENT_DESYNC, peer_event_player(peer));
             ev.u.desync.frame = frame;
             ev.u.desync.local_checksum = l->sum;
             ev.u.desync.remote_checksum = r->sum;
@@ -889,10 +861,7 @@ static void on_message(rollnet_session *s, rn_peer *peer, const uint8_t *data, s
         on_hello(s, peer, &m.u.hello);
         break;
     case RN_MSG_REFUSE: {
-        rollnet_event ev;
-        memset(&ev, 0, sizeof(ev));
-        ev.type = ROLLNET_EVENT_REFUSED;
-        ev.player = peer_event_player(peer);
+        rollnet_event ev = make_event(ROLLNET_EVENT_REFUSED, peer_event_player(peer));
         ev.u.refused.param = (rollnet_param)m.u.refuse.param;
         ev.u.refused.local_value = m.u.refuse.remote_value;
         ev.u.refused.remote_value = m.u.refuse.local_value;
@@ -969,10 +938,7 @@ static void on_connected(rollnet_session *s, int tp)
     peer->last_recv_ms = s->now;
     peer->st.connected = true;
     peer->rate_start_ms = s->now;
-    rollnet_event ev;
-    memset(&ev, 0, sizeof(ev));
-    ev.type = ROLLNET_EVENT_SYNCHRONIZING;
-    ev.player = peer_event_player(peer);
+    rollnet_event ev = make_event(ROLLNET_EVENT_SYNCHRONIZING, peer_event_player(peer));
     ev.u.synchronizing.done = 0;
     ev.u.synchronizing.total = 1;
     push_event(s, &ev);
@@ -1078,10 +1044,7 @@ static void update_barrier(rollnet_session *s)
     promote(s);
     while (s->ledger.episode > before) {
         /* An episode's last record went to the confirmed ledger. */
-        rollnet_event ev;
-        memset(&ev, 0, sizeof(ev));
-        ev.type = ROLLNET_EVENT_EPISODE_COMPLETE;
-        ev.player = -1;
+        rollnet_event ev = make_event(ROLLNET_EVENT_EPISODE_COMPLETE, -1);
         ev.u.episode.episode = before;
         ev.u.episode.end_frame = s->ledger.episode_start - 1;
         push_event(s, &ev);
@@ -1106,10 +1069,7 @@ static void update_barrier(rollnet_session *s)
         s->barrier_since = s->now;
     } else if (s->now - s->barrier_since >= s->desc.episode_timeout_ms) {
         /* Play goes on; records still promote only when confirmed. */
-        rollnet_event ev;
-        memset(&ev, 0, sizeof(ev));
-        ev.type = ROLLNET_EVENT_EPISODE_TIMEOUT;
-        ev.player = -1;
+        rollnet_event ev = make_event(ROLLNET_EVENT_EPISODE_TIMEOUT, -1);
         ev.u.episode.episode = s->ledger.episode;
         ev.u.episode.end_frame = e;
         push_event(s, &ev);
@@ -1201,10 +1161,7 @@ static void check_timers(rollnet_session *s)
         uint32_t missing = s->remote_mask & ~claimed;
         if (missing) {
             s->handshake_failed = true;
-            rollnet_event ev;
-            memset(&ev, 0, sizeof(ev));
-            ev.type = ROLLNET_EVENT_DISCONNECTED;
-            ev.player = lowest_player(missing);
+            rollnet_event ev = make_event(ROLLNET_EVENT_DISCONNECTED, lowest_player(missing));
             ev.u.disconnected.reason = ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT;
             ev.u.disconnected.frame = -1;
             push_event(s, &ev);
@@ -1314,10 +1271,7 @@ static void set_stalled(rollnet_session *s, rollnet_error why)
     s->stalled = true;
     s->stall_reason = reason;
     s->stalls++;
-    rollnet_event ev;
-    memset(&ev, 0, sizeof(ev));
-    ev.type = ROLLNET_EVENT_STALLED;
-    ev.player = -1;
+    rollnet_event ev = make_event(ROLLNET_EVENT_STALLED, -1);
     ev.u.stall.reason = reason;
     ev.u.stall.frame = s->sync.frame;
     push_event(s, &ev);
@@ -1329,10 +1283,7 @@ static void clear_stalled(rollnet_session *s)
         return;
     }
     s->stalled = false;
-    rollnet_event ev;
-    memset(&ev, 0, sizeof(ev));
-    ev.type = ROLLNET_EVENT_STALL_ENDED;
-    ev.player = -1;
+    rollnet_event ev = make_event(ROLLNET_EVENT_STALL_ENDED, -1);
     ev.u.stall.reason = s->stall_reason;
     ev.u.stall.frame = s->sync.frame;
     push_event(s, &ev);
@@ -1394,10 +1345,7 @@ static void update_timesync(rollnet_session *s)
     s->recommended_wait = wait;
     if (wait > 0 && s->sync.frame - s->last_wait_event_frame >= RN_WAIT_EVENT_INTERVAL) {
         s->last_wait_event_frame = s->sync.frame;
-        rollnet_event ev;
-        memset(&ev, 0, sizeof(ev));
-        ev.type = ROLLNET_EVENT_WAIT_RECOMMENDED;
-        ev.player = -1;
+        rollnet_event ev = make_event(ROLLNET_EVENT_WAIT_RECOMMENDED, -1);
         ev.u.wait.frames = wait;
         push_event(s, &ev);
     }
@@ -1527,10 +1475,7 @@ rollnet_error rollnet_session_save_end(rollnet_session *s, const rollnet_request
         return err;
     }
     if (err == ROLLNET_ERR_DESYNC) {
-        rollnet_event ev;
-        memset(&ev, 0, sizeof(ev));
-        ev.type = ROLLNET_EVENT_DESYNC;
-        ev.player = -1;
+        rollnet_event ev = make_event(ROLLNET_EVENT_DESYNC, -1);
         ev.u.desync.frame = s->sync.desync_frame;
         ev.u.desync.local_checksum = s->sync.desync_first;
         ev.u.desync.remote_checksum = s->sync.desync_second;

@@ -29,14 +29,45 @@
  *                            snapshot's bytes (out and back), same run.
  *   core.allocs_per_frame    allocator calls per frame in steady state, with
  *                            bots that force rollbacks. Must be 0.
+ *   p2p.<delay>.<loss>.<state>.<checksums>.<figure>
+ *                            two P2P sessions over the memnet, each node's
+ *                            outgoing side through a rollnet_netsim, on a
+ *                            virtual 60 fps clock (workload, delay rule and
+ *                            wire model at "P2P group" below). delay d0|d3|d6
+ *                            (one-way, frames), loss l0|l5 (% of unreliable
+ *                            messages), state s64|s16k (snapshot bytes),
+ *                            checksums csdefault|csevery|csoff (interval 16, 1,
+ *                            off). Figures, per session-frame (totals of both
+ *                            sessions over the frames both went ahead):
+ *       lib_ns        mean library time (rollnet calls only; the transport
+ *                     under them, memnet + netsim, is inside those calls)
+ *       payload_bytes bytes the session handed its transport, per peer
+ *       msgs          messages it sent, per peer
+ *       wire_bytes    payload plus modelled ENet and UDP/IPv4 headers and
+ *                     ENet acknowledgements, per peer
+ *       rollbacks     rollbacks per frame
+ *       resim         frames resimulated per frame
+ *       mean_depth    frames resimulated / rollbacks
+ *       max_depth     deepest rollback
+ *       agree         1 when both confirmed ledgers hold the same records
+ *                     over their common prefix and that prefix covers at
+ *                     least 90 % of the frames run
+ *   p2p.allocs_per_frame     calls to the session allocator during the
+ *                            counted frames of every P2P configuration run,
+ *                            per session-frame. Must be 0. Asked for alone, it
+ *                            runs d0/d3/d6 with l5.s16k.csevery.
  *
  * Timing uses CLOCK_MONOTONIC around each library call; the cost of reading
  * the clock, measured at start-up, is subtracted. Frame and rollback figures
  * are medians over frames, snapshot figures medians over batches of 100, so
  * a preempted frame on a busy machine does not move them. The rollback
  * figures come from ticks of exactly one rollback of that depth; rollbacks of
- * another depth are reported on stderr. The session's time sync is ignored
- * (WAIT_RECOMMENDED is not obeyed), as the figures are about library cost.
+ * another depth are reported on stderr. p2p.*.lib_ns is a mean instead: its
+ * frames differ on purpose (rollbacks, checksums) and a median would hide the
+ * dear ones; the spread of ticks is printed on stderr. On a busy machine it
+ * moves with the load; the instruction count below does not. The session's
+ * time sync is ignored (WAIT_RECOMMENDED is not obeyed), as the figures are
+ * about library cost.
  *
  * Under callgrind every library call goes through a noinline bench_lib_*
  * wrapper, so collection can be limited to the library:
@@ -46,6 +77,21 @@
  *
  * When built with <valgrind/callgrind.h>, instrumentation is also switched on
  * only while a figure is measured; add --instr-atstart=no to skip the set-up.
+ *
+ * Library instructions per session-frame of one P2P configuration: the P2P
+ * handshake calls rollnet directly (no wrapper), so only counted frames are
+ * collected, and the bench prints the number of session-frames on stderr:
+ *
+ *   valgrind --tool=callgrind --toggle-collect='bench_lib_*' \
+ *       build/tests/bench/rollnet-bench --frames 2000 \
+ *       --filter p2p.d3.l0.s64.csdefault
+ *
+ *   Ir per session-frame = "Collected" / the session-frames on stderr.
+ *
+ * That includes the test transport running inside the calls (the counting
+ * decorator, netsim and memnet). Add --toggle-collect='bench_wire_*' to leave
+ * it out: collection then switches off inside the decorator's vtable
+ * functions and back on when they return.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -1438,7 +1484,6 @@ static void p2p_run_config(const bench_opts *o, const p2p_config *c, p2p_totals 
             rollnet_error err = p2p_tick(&node[i], now);
             bench_meter m = bench_meter_since(&node[i].bp.lib, &before);
             bench_samples_add(&tick_ns, bench_meter_ns(o, &m));
-            if (bench_meter_ns(o, &m) > 50000) fprintf(stderr, "SLOW tick %llu node %d %.0f\n", (unsigned long long)(tick-first_tick), i, bench_meter_ns(o, &m));
             if (err != ROLLNET_ERR_OK && !bench_is_skip(err)) {
                 BENCH_MEASURE_END();
                 bench_fail("p2p tick", err);

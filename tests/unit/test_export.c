@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "counting_alloc.h"
 #include <msgpack.h>
 
 #include "rollnet/rollnet_export.h"
@@ -570,21 +572,6 @@ static void open_rejects_bad_desc_and_unwritable_path(void **state)
     assert_int_equal(rollnet_peerlog_close(NULL), ROLLNET_ERR_OK);
 }
 
-typedef struct counting_alloc {
-    int allocs, frees;
-} counting_alloc;
-
-static void *count_alloc(size_t size, void *user_data)
-{
-    ((counting_alloc *)user_data)->allocs++;
-    return malloc(size);
-}
-
-static void count_free(void *ptr, void *user_data)
-{
-    ((counting_alloc *)user_data)->frees++;
-    free(ptr);
-}
 
 static void exporter_and_log_release_what_they_take(void **state)
 {

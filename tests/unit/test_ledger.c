@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "counting_alloc.h"
 #include <msgpack.h>
 
 #include "ledger.h"
@@ -17,21 +19,6 @@
 #define TAG_PREDICTED 1
 #define TAG_CORRECTED 2
 
-typedef struct counting_alloc {
-    int allocs, frees;
-} counting_alloc;
-
-static void *count_alloc(size_t size, void *user_data)
-{
-    ((counting_alloc *)user_data)->allocs++;
-    return malloc(size);
-}
-
-static void count_free(void *ptr, void *user_data)
-{
-    ((counting_alloc *)user_data)->frees++;
-    free(ptr);
-}
 
 static rn_promote_guard clear_guard(int32_t confirmed_frame)
 {

@@ -8,24 +8,11 @@
 
 #include <cmocka.h>
 
+#include "counting_alloc.h"
+
 #include "memnet_internal.h"
 #include "rollnet/rollnet.h"
 
-typedef struct counting_alloc {
-    int allocs, frees;
-} counting_alloc;
-
-static void *count_alloc(size_t size, void *user_data)
-{
-    ((counting_alloc *)user_data)->allocs++;
-    return malloc(size);
-}
-
-static void count_free(void *ptr, void *user_data)
-{
-    ((counting_alloc *)user_data)->frees++;
-    free(ptr);
-}
 
 static int tx_connect(rollnet_transport t, const char *address)
 {

@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "counting_alloc.h"
+
 #include "memnet_internal.h"
 #include "netsim_internal.h"
 #include "rollnet/rollnet.h"
@@ -616,21 +618,6 @@ static void disconnect_discards_what_is_in_flight_to_that_peer_only(void **state
     free(r);
 }
 
-typedef struct counting_alloc {
-    int allocs, frees;
-} counting_alloc;
-
-static void *count_alloc(size_t size, void *user_data)
-{
-    ((counting_alloc *)user_data)->allocs++;
-    return malloc(size);
-}
-
-static void count_free(void *ptr, void *user_data)
-{
-    ((counting_alloc *)user_data)->frees++;
-    free(ptr);
-}
 
 static void memory_is_taken_at_creation_and_destroy_releases_inner(void **state)
 {

@@ -1592,8 +1592,10 @@ static void p2p_run_config(const bench_opts *o, const p2p_config *c, p2p_totals 
     rollnet_memnet_destroy(net);
 }
 
-static void p2p_for_each(const bench_opts *o, p2p_totals *totals, bool all, int loss_only,
-                         const char *state_only, const char *cs_only)
+/* Runs every configuration `want` accepts. */
+static void p2p_for_each(const bench_opts *o, p2p_totals *totals,
+                         bool (*want)(const bench_opts *o, const p2p_config *c,
+                                      const char *prefix))
 {
     for (size_t di = 0; di < sizeof p2p_delays / sizeof p2p_delays[0]; di++) {
         for (size_t li = 0; li < sizeof p2p_losses / sizeof p2p_losses[0]; li++) {
@@ -1610,11 +1612,7 @@ static void p2p_for_each(const bench_opts *o, p2p_totals *totals, bool all, int 
                     char prefix[64];
                     snprintf(prefix, sizeof prefix, "p2p.d%d.l%d.%s.%s.", c.delay, c.loss_pct,
                              c.state_label, c.cs_label);
-                    bool run = all ? true
-                                   : c.loss_pct == loss_only &&
-                                         strcmp(c.state_label, state_only) == 0 &&
-                                         strcmp(c.cs_label, cs_only) == 0;
-                    if (all ? bench_selected(o, prefix) : run) {
+                    if (want(o, &c, prefix)) {
                         p2p_run_config(o, &c, totals);
                     }
                 }
@@ -1623,15 +1621,28 @@ static void p2p_for_each(const bench_opts *o, p2p_totals *totals, bool all, int 
     }
 }
 
+/* A configuration runs only when the filter can match one of its figures. */
+static bool p2p_want_filtered(const bench_opts *o, const p2p_config *c, const char *prefix)
+{
+    (void)c;
+    return bench_selected(o, prefix);
+}
+
+/* The lossy, 16 KiB, checksum-every-frame configuration at every delay: it
+ * goes through rollbacks, resends and checksums. */
+static bool p2p_want_alloc_check(const bench_opts *o, const p2p_config *c, const char *prefix)
+{
+    (void)o;
+    (void)prefix;
+    return c->loss_pct == 5 && strcmp(c->state_label, "s16k") == 0 && c->checksum_interval == 1;
+}
+
 static void bench_p2p(const bench_opts *o)
 {
     p2p_totals totals = {0};
-    p2p_for_each(o, &totals, true, 0, NULL, NULL);
+    p2p_for_each(o, &totals, p2p_want_filtered);
     if (totals.frames == 0 && bench_wants(o, "p2p.allocs_per_frame")) {
-        /* Only the allocation figure was asked for: take it from the lossy,
-         * 16 KiB, checksum-every-frame configuration at every delay, which
-         * goes through rollbacks, resends and checksums. */
-        p2p_for_each(o, &totals, false, 5, "s16k", "csevery");
+        p2p_for_each(o, &totals, p2p_want_alloc_check);
     }
     if (totals.frames > 0) {
         bench_report_fmt(o, "%s %g %s\n", "p2p.allocs_per_frame",

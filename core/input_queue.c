@@ -130,11 +130,3 @@ void rn_iq_disconnect(rn_input_queue *q, int32_t frame)
     }
     q->disconnected_from = frame;
 }
-
-int32_t rn_iq_confirmed(const rn_input_queue *q)
-{
-    if (q->disconnected_from >= 0) {
-        return RN_IQ_CONFIRMED_FOREVER;
-    }
-    return q->last_confirmed;
-}

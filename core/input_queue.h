@@ -52,7 +52,10 @@ void rn_iq_discard_before(rn_input_queue *q, int32_t frame);
 void rn_iq_disconnect(rn_input_queue *q, int32_t frame);
 #define RN_IQ_CONFIRMED_FOREVER 0x3fffffff
 /* Highest confirmed frame, treating a disconnected player as confirmed forever. */
-int32_t rn_iq_confirmed(const rn_input_queue *q);
+static inline int32_t rn_iq_confirmed(const rn_input_queue *q)
+{
+    return q->disconnected_from >= 0 ? RN_IQ_CONFIRMED_FOREVER : q->last_confirmed;
+}
 /* Frames a queue can accept beyond the ring's tail. */
 static inline bool rn_iq_has_room(const rn_input_queue *q, int32_t frame)
 {

@@ -130,9 +130,11 @@ rollnet_writer *rn_ledger_record_begin(rn_ledger *l, int32_t frame)
     rn_ledger_slot *s = ledger_spec_slot(l, frame);
     /* The record is written in place: whatever the slot held is gone from now
      * on, so it must not be promoted half-overwritten. */
+    if (l->end_cache_valid && s->frame >= 0 && s->frame == l->end_cache) {
+        l->end_cache_valid = false; /* the flagged record is being rewritten */
+    }
     s->frame = -1;
     s->size = 0;
-    l->end_cache_valid = false;
     rn_writer_init(&l->writer, s->data, l->record_capacity);
     l->writing_frame = frame;
     l->written = 0;
@@ -168,8 +170,15 @@ rollnet_error rn_ledger_step_end(rn_ledger *l, int32_t frame, const uint8_t *inp
     } else {
         memset(s->inputs, 0, ledger_inputs_size(l));
     }
+    if (l->end_cache_valid) {
+        if (s->frame >= 0 && s->frame == l->end_cache) {
+            l->end_cache_valid = false; /* its flag may change */
+        } else if ((step_flags & ROLLNET_STEP_EPISODE_END) &&
+                   (l->end_cache < 0 || frame < l->end_cache)) {
+            l->end_cache = frame;
+        }
+    }
     s->step_flags = step_flags;
-    l->end_cache_valid = false;
     s->episode = -1;
     s->step = -1;
     s->frame = frame;
@@ -187,7 +196,11 @@ void rn_ledger_discard_from(rn_ledger *l, int32_t frame)
             l->spec[i].frame = -1;
         }
     }
-    l->end_cache_valid = false;
+    /* The cached end is the earliest flagged frame: frames before `frame`
+     * hold none when it lies at or after it, and the rest are gone. */
+    if (l->end_cache_valid && l->end_cache >= frame) {
+        l->end_cache = -1;
+    }
     if (l->writing_frame >= frame) {
         l->writing_frame = -1;
     }
@@ -227,8 +240,8 @@ int rn_ledger_promote(rn_ledger *l, const rn_promote_guard *g)
         l->promoted++;
         moved++;
     }
-    if (moved > 0) {
-        l->end_cache_valid = false;
+    if (moved > 0 && l->end_cache_valid && l->end_cache >= 0 && l->end_cache < l->next_promote) {
+        l->end_cache_valid = false; /* the end was promoted: look for the next one */
     }
     return moved;
 }

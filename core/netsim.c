@@ -321,6 +321,16 @@ static int netsim_receive(void *self, uint64_t now_ms, rollnet_transport_event *
     return r;
 }
 
+/* Due copies go to the inner transport, which then puts them on the wire. */
+static void netsim_flush(void *self, uint64_t now_ms)
+{
+    rn_netsim *ns = self;
+    flush_due(ns, now_ms);
+    if (ns->inner.vtable->flush) {
+        ns->inner.vtable->flush(ns->inner.self, now_ms);
+    }
+}
+
 static void netsim_disconnect(void *self, int peer)
 {
     rn_netsim *ns = self;
@@ -379,6 +389,7 @@ static const rollnet_transport_vtable netsim_vtable = {
     .set_timeout = netsim_set_timeout,
     .peer_info = netsim_peer_info,
     .destroy = netsim_destroy,
+    .flush = netsim_flush,
 };
 
 /* ---- Public ---- */
@@ -458,7 +469,7 @@ rollnet_error rollnet_netsim_flush(rollnet_transport *netsim, uint64_t now_ms)
     if (!netsim || netsim->vtable != &netsim_vtable || !netsim->self) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
-    flush_due(netsim->self, now_ms);
+    netsim_flush(netsim->self, now_ms);
     return ROLLNET_ERR_OK;
 }
 

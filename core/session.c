@@ -29,6 +29,7 @@ typedef enum rn_peer_state {
 typedef struct rn_sum_entry {
     int32_t frame; /* -1 when empty */
     uint64_t sum;
+    bool unsent;   /* local: still to be sent to the peers */
 } rn_sum_entry;
 
 typedef struct rn_peer {
@@ -102,11 +103,16 @@ struct rollnet_session {
 
     int32_t next_checksum_frame;
     rn_sum_entry lsum[RN_CHECKSUM_RING];
+    int unsent_sums;
     bool desync_found;
     rollnet_desync_info desync;
 
     int recommended_wait;
     int32_t last_wait_event_frame;
+
+    /* Something confirmation depends on changed since after_confirmation ran:
+     * inputs, acks, the ledger, the request list, a peer leaving. */
+    bool dirty;
 
     uint8_t send_buf[RN_MAX_MESSAGE];
     uint8_t *block_buf; /* RN_MAX_INPUT_FRAMES * players * input_size */
@@ -331,6 +337,7 @@ rollnet_error rn_session_create(const rollnet_session_desc *desc, uint64_t nonce
     s->tag = rn_nonce_tag(nonce);
     s->barrier_frame = -1;
     s->released_end = -1;
+    s->dirty = true;
     s->last_wait_event_frame = -1000000;
     s->next_checksum_frame = d.checksum_interval > 0 ? d.checksum_interval : 0;
     for (int k = 0; k < RN_CHECKSUM_RING; k++) {
@@ -434,6 +441,13 @@ static void send_msg(rollnet_session *s, rn_peer *peer, const rn_msg *m, rollnet
     if (s->transport.vtable->send(s->transport.self, peer->tp, ch, s->send_buf, n, s->now) == 0) {
         peer->st.bytes_sent += n;
         peer->st.messages_sent++;
+    }
+}
+
+static void flush_transport(rollnet_session *s)
+{
+    if (s->transport.vtable && s->transport.vtable->flush) {
+        s->transport.vtable->flush(s->transport.self, s->now);
     }
 }
 
@@ -588,6 +602,7 @@ static void peer_gone(rollnet_session *s, rn_peer *peer, rollnet_disconnect_reas
     }
     bool was_running = peer->state == RN_PEER_RUNNING;
     peer->state = RN_PEER_GONE;
+    s->dirty = true;
     peer->st.disconnected = true;
     peer->st.connected = false;
     if (close_transport && peer->tp >= 0 && s->transport.vtable->disconnect) {
@@ -793,6 +808,7 @@ static void on_input(rollnet_session *s, rn_peer *peer, const rn_input *in)
     }
     peer->remote_advantage = in->frame_advantage;
     peer->st.remote_frames_ahead = -in->frame_advantage;
+    s->dirty = true;
 }
 
 static void on_message(rollnet_session *s, rn_peer *peer, const uint8_t *data, size_t size)
@@ -992,26 +1008,44 @@ static void process_checksums(rollnet_session *s)
     while (s->next_checksum_frame <= conf + 1 && s->next_checksum_frame <= s->sync.frame) {
         int32_t f = s->next_checksum_frame;
         s->next_checksum_frame += interval;
-        const rn_snapshot_slot *slot = rn_sync_find_snapshot(&s->sync, f);
-        if (!slot) {
+        bool found = false;
+        uint64_t sum = rn_sync_checksum(&s->sync, f, &found);
+        if (!found) {
             continue;
         }
         rn_sum_entry *l = &s->lsum[(f / interval) % RN_CHECKSUM_RING];
         l->frame = f;
-        l->sum = slot->checksum;
+        l->sum = sum;
+        if (!l->unsent) {
+            l->unsent = true;
+            s->unsent_sums++;
+        }
+        compare_checksum(s, f);
+    }
+}
+
+/* Checksums go out with the next inputs, in the same datagram. */
+static void send_due_checksums(rollnet_session *s)
+{
+    for (int k = 0; k < RN_CHECKSUM_RING && s->unsent_sums > 0; k++) {
+        rn_sum_entry *l = &s->lsum[k];
+        if (!l->unsent) {
+            continue;
+        }
+        l->unsent = false;
+        s->unsent_sums--;
         rn_msg m;
         memset(&m, 0, sizeof(m));
         m.type = RN_MSG_CHECKSUM;
         m.u.checksum.tag = s->tag;
         m.u.checksum.episode = s->completed_episodes;
-        m.u.checksum.frame = f;
-        m.u.checksum.checksum = slot->checksum;
+        m.u.checksum.frame = l->frame;
+        m.u.checksum.checksum = l->sum;
         for (int i = 0; i < s->num_peers; i++) {
             if (s->peers[i].state == RN_PEER_RUNNING) {
                 send_msg(s, &s->peers[i], &m, ROLLNET_CHANNEL_RELIABLE, 0);
             }
         }
-        compare_checksum(s, f);
     }
 }
 
@@ -1084,6 +1118,11 @@ static void after_confirmation(rollnet_session *s)
     if (rn_sync_requests_pending(&s->sync)) {
         return;
     }
+    /* Nothing new to promote or checksum; a barrier still needs its clock. */
+    if (!s->dirty && s->barrier_frame < 0) {
+        return;
+    }
+    s->dirty = false;
     update_barrier(s);
     process_checksums(s);
     discard_old_inputs(s);
@@ -1141,6 +1180,7 @@ static void check_timers(rollnet_session *s)
             }
             /* Keep inputs and acks flowing while no frame is being sent. */
             if (s->now - peer->last_input_send_ms >= 2 * frame_ms) {
+                send_due_checksums(s);
                 send_inputs(s, peer);
             }
             update_rates(s, peer);
@@ -1228,6 +1268,7 @@ rollnet_error rollnet_session_poll(rollnet_session *s, uint64_t now_ms)
     }
     check_timers(s);
     after_confirmation(s);
+    flush_transport(s);
     return s->failed;
 }
 
@@ -1412,12 +1453,15 @@ rollnet_error rollnet_session_advance(rollnet_session *s, const rollnet_request 
             }
         }
         s->pending_mask = 0;
+        s->dirty = true;
         if (is_p2p(s)) {
+            send_due_checksums(s);
             for (int i = 0; i < s->num_peers; i++) {
                 if (s->peers[i].state == RN_PEER_RUNNING) {
                     send_inputs(s, &s->peers[i]);
                 }
             }
+            flush_transport(s);
             update_timesync(s);
             int32_t behind = 0;
             for (int i = 0; i < s->num_peers; i++) {
@@ -1447,6 +1491,7 @@ rollnet_error rollnet_session_advance(rollnet_session *s, const rollnet_request 
 
 static void list_step(rollnet_session *s)
 {
+    s->dirty = true;
     if (!rn_sync_requests_pending(&s->sync)) {
         after_confirmation(s);
     }
@@ -1584,6 +1629,7 @@ static rollnet_error send_loading(rollnet_session *s, bool loading, uint64_t now
             }
         }
     }
+    flush_transport(s);
     return ROLLNET_ERR_OK;
 }
 
@@ -1603,6 +1649,7 @@ bool rollnet_session_next_record(rollnet_session *s, rollnet_record *out)
         return false;
     }
     if (rn_ledger_next(&s->ledger, out)) {
+        s->dirty = true; /* room in the confirmed ring */
         return true;
     }
     /* The ring may have been full: promote what waited and try once more. */
@@ -1704,10 +1751,8 @@ rollnet_error rollnet_session_snapshot_checksum(const rollnet_session *s, int32_
     if (!s || !out) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
-    const rn_snapshot_slot *slot = rn_sync_find_snapshot(&s->sync, frame);
-    if (!slot) {
-        return ROLLNET_ERR_NO_SNAPSHOT;
-    }
-    *out = slot->checksum;
-    return ROLLNET_ERR_OK;
+    bool found = false;
+    /* Hashing on demand fills a cache inside the session: logically const. */
+    *out = rn_sync_checksum((rn_sync *)&s->sync, frame, &found);
+    return found ? ROLLNET_ERR_OK : ROLLNET_ERR_NO_SNAPSHOT;
 }

@@ -251,21 +251,35 @@ rollnet_writer *rn_sync_save_begin(rn_sync *s, const rollnet_request *req)
     return &s->writer;
 }
 
-static void keep_desync(rn_sync *s, const rn_snapshot_slot *first, int32_t frame, uint64_t sum)
+static uint64_t slot_checksum(rn_snapshot_slot *slot)
+{
+    if (!slot->checksum_valid) {
+        slot->checksum = rollnet_checksum(slot->buf, slot->size);
+        slot->checksum_valid = true;
+    }
+    return slot->checksum;
+}
+
+static void keep_desync(rn_sync *s, rn_snapshot_slot *first, int32_t frame)
 {
     if (s->desync_found) {
         return;
     }
     s->desync_found = true;
     s->desync_frame = frame;
-    s->desync_first = first->checksum;
-    s->desync_second = sum;
+    s->desync_first = slot_checksum(first);
+    s->desync_second = rollnet_checksum(s->spare.buf, s->writer.len);
     if (s->desync_copy[0]) {
         memcpy(s->desync_copy[0], first->buf, first->size);
         memcpy(s->desync_copy[1], s->spare.buf, s->writer.len);
     }
     s->desync_size[0] = first->size;
     s->desync_size[1] = s->writer.len;
+}
+
+static bool same_bytes(const rn_snapshot_slot *slot, const uint8_t *buf, size_t size)
+{
+    return slot->size == size && memcmp(slot->buf, buf, size) == 0;
 }
 
 rollnet_error rn_sync_save_end(rn_sync *s, const rollnet_request *req)
@@ -279,17 +293,16 @@ rollnet_error rn_sync_save_end(rn_sync *s, const rollnet_request *req)
         return ROLLNET_ERR_SNAPSHOT_OVERFLOW;
     }
     size_t size = s->writer.len;
-    uint64_t sum = rollnet_checksum(s->spare.buf, size);
     rn_snapshot_slot *slot = &s->slots[req->frame % s->num_slots];
 
+    /* Comparisons are byte for byte; checksums are made only for a report. */
     if (req->flags & ROLLNET_REQUEST_VALIDATE_) {
         if (slot->frame != req->frame) {
             return ROLLNET_ERR_NO_SNAPSHOT;
         }
-        if (slot->size != size || slot->checksum != sum ||
-            memcmp(slot->buf, s->spare.buf, size) != 0) {
+        if (!same_bytes(slot, s->spare.buf, size)) {
             s->validation_failed = true;
-            keep_desync(s, slot, req->frame, sum);
+            keep_desync(s, slot, req->frame);
             return ROLLNET_ERR_SNAPSHOT_UNSTABLE;
         }
         return ROLLNET_ERR_OK;
@@ -297,8 +310,8 @@ rollnet_error rn_sync_save_end(rn_sync *s, const rollnet_request *req)
 
     rollnet_error err = ROLLNET_ERR_OK;
     if (s->cfg.keep_desync_copies && (req->flags & ROLLNET_REQUEST_REPLAY) &&
-        slot->frame == req->frame && (slot->checksum != sum || slot->size != size)) {
-        keep_desync(s, slot, req->frame, sum);
+        slot->frame == req->frame && !same_bytes(slot, s->spare.buf, size)) {
+        keep_desync(s, slot, req->frame);
         err = ROLLNET_ERR_DESYNC;
     }
     uint8_t *old = slot->buf;
@@ -306,7 +319,7 @@ rollnet_error rn_sync_save_end(rn_sync *s, const rollnet_request *req)
     s->spare.buf = old;
     slot->frame = req->frame;
     slot->size = size;
-    slot->checksum = sum;
+    slot->checksum_valid = false;
     return err;
 }
 
@@ -354,6 +367,15 @@ const rn_snapshot_slot *rn_sync_find_snapshot(const rn_sync *s, int32_t frame)
     }
     const rn_snapshot_slot *slot = &s->slots[frame % s->num_slots];
     return slot->frame == frame ? slot : NULL;
+}
+
+uint64_t rn_sync_checksum(rn_sync *s, int32_t frame, bool *found)
+{
+    rn_snapshot_slot *slot = (rn_snapshot_slot *)rn_sync_find_snapshot(s, frame);
+    if (found) {
+        *found = slot != NULL;
+    }
+    return slot ? slot_checksum(slot) : 0;
 }
 
 void rn_sync_discard_inputs_before(rn_sync *s, int32_t frame)

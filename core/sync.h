@@ -18,7 +18,8 @@
 typedef struct rn_snapshot_slot {
     int32_t frame; /* -1 when empty */
     size_t size;
-    uint64_t checksum;
+    uint64_t checksum;   /* valid when checksum_valid: hashed only when asked for */
+    bool checksum_valid;
     uint8_t *buf;
 } rn_snapshot_slot;
 
@@ -114,6 +115,9 @@ rollnet_error rn_sync_load_end(rn_sync *s, const rollnet_request *req);
 rollnet_error rn_sync_advance_done(rn_sync *s, const rollnet_request *req);
 
 const rn_snapshot_slot *rn_sync_find_snapshot(const rn_sync *s, int32_t frame);
+/* The checksum of a stored snapshot, hashed on first use (most snapshots are
+ * never compared, and hashing a large state costs more than saving it). */
+uint64_t rn_sync_checksum(rn_sync *s, int32_t frame, bool *found);
 /* Frames before this are no longer needed by any rollback. */
 void rn_sync_discard_inputs_before(rn_sync *s, int32_t frame);
 

@@ -9,6 +9,12 @@ void rn_timesync_init(rn_timesync *t)
 
 void rn_timesync_sample(rn_timesync *t, int32_t local_advantage, int32_t remote_advantage)
 {
+    if (t->count == RN_TIMESYNC_WINDOW) {
+        t->local_sum -= t->local[t->next];
+        t->remote_sum -= t->remote[t->next];
+    }
+    t->local_sum += local_advantage;
+    t->remote_sum += remote_advantage;
     t->local[t->next] = local_advantage;
     t->remote[t->next] = remote_advantage;
     t->next = (t->next + 1) % RN_TIMESYNC_WINDOW;
@@ -22,11 +28,7 @@ int rn_timesync_recommend(const rn_timesync *t)
     if (t->count < RN_TIMESYNC_WINDOW / 2) {
         return 0;
     }
-    int64_t l = 0, r = 0;
-    for (int i = 0; i < t->count; i++) {
-        l += t->local[i];
-        r += t->remote[i];
-    }
+    int64_t l = t->local_sum, r = t->remote_sum;
     /* Positive local advantage: the remote is ahead of us. When we run
      * ahead, our figure is negative and the remote's positive; waiting half
      * the difference meets in the middle. Rounded toward zero, in frames. */

@@ -14,6 +14,7 @@ typedef struct rn_timesync {
     int32_t remote[RN_TIMESYNC_WINDOW]; /* the same as the remote reports it */
     int count;
     int next;
+    int64_t local_sum, remote_sum; /* of the samples in the window */
 } rn_timesync;
 
 void rn_timesync_init(rn_timesync *t);

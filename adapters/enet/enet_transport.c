@@ -186,10 +186,15 @@ static int rn_enet_send(void *self, int peer, rollnet_channel channel, const voi
         }
         return -1;
     }
-    /* Sent now rather than at the next receive: the session sends inputs
-     * after its poll, and waiting a frame would add a frame of latency. */
-    enet_host_flush(t->host);
+    /* Queued: flush puts everything sent in one session call into one datagram. */
     return 0;
+}
+
+static void rn_enet_flush(void *self, uint64_t now_ms)
+{
+    (void)now_ms;
+    rn_enet *t = self;
+    enet_host_flush(t->host);
 }
 
 static int rn_enet_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
@@ -327,6 +332,7 @@ static const rollnet_transport_vtable rn_enet_vtable = {
     .set_timeout = rn_enet_set_timeout,
     .peer_info = rn_enet_peer_info,
     .destroy = rn_enet_destroy,
+    .flush = rn_enet_flush,
 };
 
 rollnet_error rollnet_enet_create(const rollnet_enet_desc *desc, const rollnet_allocator *allocator,

@@ -34,6 +34,11 @@
  * our last inputs and acks before we close the connection. */
 #define LINGER_MS 1500u
 #define HANDSHAKE_TIMEOUT_MS 30000u
+/* After the last frame ran, how long its confirmation may take before the run
+ * fails; longer than the session's episode and disconnect timeouts. */
+#define FINAL_WAIT_MS 15000u
+/* --loading-pause: longest wait for the peer to acknowledge the notice. */
+#define LOADING_ACK_WAIT_MS 2000u
 
 typedef struct options {
     int host_port;            /* --host PORT, or 0 */
@@ -80,6 +85,8 @@ typedef struct game {
     bool running;               /* RUNNING seen */
     bool complete;              /* every episode confirmed */
     uint64_t complete_ms;
+    uint64_t final_wait_since;  /* when the last frame ran, or 0 */
+    bool final_timeout;         /* the last episode's barrier timed out: advance no more */
     bool loading_due;           /* --loading-pause: pause before the next tick */
     bool peer_gone;
     bool render_ok;             /* the last ADVANCE may be shown */
@@ -264,8 +271,9 @@ static void fail(game *g, const char *fmt, ...)
 
 static void on_rollnet_log(rollnet_log_level level, const char *message, void *user_data)
 {
-    (void)user_data;
-    if (level >= ROLLNET_LOG_WARN)
+    const game *g = user_data;
+    /* Once every episode is in, the peer leaving is expected, not news. */
+    if (level >= ROLLNET_LOG_WARN && !g->complete)
         fprintf(stderr, "rollnet: %s\n", message);
 }
 
@@ -370,11 +378,25 @@ static void handle_session_events(game *g)
             break;
         case ROLLNET_EVENT_EPISODE_TIMEOUT:
             peer_log(g, "episode_timeout", ev.u.episode.episode);
+            /* Past the last episode the released barrier would let play
+             * run into an episode nobody asked for. */
+            if (ev.u.episode.episode >= g->opt.episodes - 1)
+                g->final_timeout = true;
             fprintf(stderr, "gridworld: episode %" PRId32 " end not confirmed in time\n",
                     ev.u.episode.episode);
             break;
         }
     }
+}
+
+/* Longest time the network simulator may hold one outgoing message. */
+static uint64_t netsim_hold_ms(const char *spec)
+{
+    rollnet_netsim_desc d;
+    if (rollnet_netsim_parse(spec, &d) != ROLLNET_ERR_OK)
+        return 0;
+    uint64_t reorder = d.reorder_permille ? (d.reorder_ms ? d.reorder_ms : 2u * d.delay_ms + 10u) : 0;
+    return (uint64_t)d.delay_ms + d.jitter_ms + reorder + 10u;
 }
 
 /* --loading-pause: tell the peer, block as a level load would, come back. */
@@ -388,6 +410,22 @@ static void loading_pause(game *g)
         return;
     }
     peer_log(g, "loading", ms);
+    /* Block only once the peer has had time to acknowledge the notice: the
+     * peer then knows to wait, and nothing reliable is left in flight that
+     * the transport could time out on while we are not servicing it. The
+     * network simulator holds outgoing messages for their delay and releases
+     * them only from later calls, so it gets those calls too. */
+    rollnet_peer_stats ps;
+    uint64_t rtt = rollnet_session_peer_stats(g->session, g->remote, &ps) == ROLLNET_ERR_OK
+                       ? ps.rtt_ms
+                       : 0;
+    uint64_t wait = (g->opt.netsim ? 2 * netsim_hold_ms(g->opt.netsim) : 0) + 2 * rtt + 50;
+    if (wait > LOADING_ACK_WAIT_MS)
+        wait = LOADING_ACK_WAIT_MS;
+    for (uint64_t start = now_ms(); now_ms() - start < wait;) {
+        (void)rollnet_session_poll(g->session, now_ms());
+        SDL_Delay(1);
+    }
     SDL_Delay(ms);
     err = rollnet_session_end_loading(g->session, now_ms());
     if (err != ROLLNET_ERR_OK && err != ROLLNET_ERR_WRONG_SESSION_KIND) {
@@ -434,6 +472,8 @@ static rollnet_error carry_out(game *g, const rollnet_request *reqs, int n)
                 gw_write_record(&g->state, w);
             err = rollnet_session_advance_end(g->session, q, ended ? ROLLNET_STEP_EPISODE_END : 0);
             g->render_ok = !(q->flags & (ROLLNET_REQUEST_REPLAY | ROLLNET_REQUEST_FAST_FORWARD));
+            if ((int64_t)q->frame >= (int64_t)g->opt.episodes * g->opt.max_steps)
+                fail(g, "frame %" PRId32 " ran past the last episode", q->frame);
             break;
         }
         }
@@ -473,14 +513,25 @@ static void tick(game *g)
         loading_pause(g);
         return;
     }
-    /* The last episode's last frame has run: wait for its confirmation
-     * instead of starting another episode. */
-    if (!frames_left(g))
-        return;
+    /* After the last episode's last frame, keep calling add_local_input and
+     * advance anyway: the episode barrier refuses new frames, but a rollback
+     * still pending is handed out alone and must run before the last records
+     * can be confirmed. */
+    bool last_frame_ran = !frames_left(g);
+    if (last_frame_ran) {
+        uint64_t now = now_ms();
+        if (g->final_wait_since == 0)
+            g->final_wait_since = now;
+        else if (now - g->final_wait_since > FINAL_WAIT_MS)
+            fail(g, "the end of episode %d was not confirmed within %u s", g->opt.episodes - 1,
+                 FINAL_WAIT_MS / 1000u);
+        if (g->done || g->final_timeout)
+            return;
+    }
 
     for (int i = 0; i < g->num_local; i++) {
         int p = g->local[i];
-        uint8_t in = local_input(g, p);
+        uint8_t in = last_frame_ran ? 0 : local_input(g, p);
         err = rollnet_session_add_local_input(g->session, p, &in, 1);
         if (err == ROLLNET_ERR_PREDICTION_LIMIT || err == ROLLNET_ERR_EPISODE_BARRIER ||
             err == ROLLNET_ERR_NOT_RUNNING)
@@ -685,6 +736,7 @@ static int setup_session(game *g)
     d.seed = GW_SEED;
     d.handshake_timeout_ms = HANDSHAKE_TIMEOUT_MS;
     d.logger.log = on_rollnet_log;
+    d.logger.user_data = g;
     d.user_data = g;
     g->remote = -1;
     if (o->synctest) {

@@ -476,6 +476,7 @@ static const rollnet_transport_vtable bench_delay_vtable = {
     .set_timeout = bench_delay_set_timeout,
     .peer_info = bench_delay_peer_info,
     .destroy = bench_delay_destroy,
+    .flush = NULL,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -673,6 +674,14 @@ static void bench_wire_destroy(void *self)
     rollnet_transport_destroy(&w->inner);
 }
 
+static void bench_wire_flush(void *self, uint64_t now_ms)
+{
+    bench_wire *w = self;
+    if (w->inner.vtable->flush) {
+        w->inner.vtable->flush(w->inner.self, now_ms);
+    }
+}
+
 static const rollnet_transport_vtable bench_wire_vtable = {
     .connect = bench_wire_connect,
     .send = bench_wire_send,
@@ -681,6 +690,7 @@ static const rollnet_transport_vtable bench_wire_vtable = {
     .set_timeout = bench_wire_set_timeout,
     .peer_info = bench_wire_peer_info,
     .destroy = bench_wire_destroy,
+    .flush = bench_wire_flush,
 };
 
 /* ------------------------------------------------------------------------ */

@@ -107,11 +107,11 @@ static void rec_destroy(void *self)
 
 static const rollnet_transport_vtable rec_vtable = {
     rec_connect, rec_send, rec_receive, rec_disconnect, rec_set_timeout, rec_peer_info,
-    rec_destroy,
+    rec_destroy, NULL,
 };
 
 static const rollnet_transport_vtable rec_vtable_minimal = {
-    rec_connect, rec_send, rec_receive, NULL, NULL, NULL, rec_destroy,
+    rec_connect, rec_send, rec_receive, NULL, NULL, NULL, rec_destroy, NULL,
 };
 
 static recorder *rec_new(void)

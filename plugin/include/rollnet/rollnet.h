@@ -185,7 +185,8 @@ typedef struct rollnet_transport_vtable {
     /* Start connecting to an address; returns the new peer id, or -1. The
      * CONNECTED event follows once the connection stands. */
     int (*connect)(void *self, const char *address, uint64_t now_ms);
-    /* Queue one message. The transport copies the bytes. 0 on success, -1 on failure. */
+    /* Queue one message. The transport copies the bytes and sends them at the
+     * next flush or receive, at the latest. 0 on success, -1 on failure. */
     int (*send)(void *self, int peer, rollnet_channel channel, const void *data, size_t size,
                 uint64_t now_ms);
     /* Fetch one event; returns 1 and fills *out, or 0 when none is ready. */
@@ -200,6 +201,10 @@ typedef struct rollnet_transport_vtable {
     int (*peer_info)(void *self, int peer, rollnet_transport_peer_info *out);
     /* Release everything the transport owns. May be NULL. */
     void (*destroy)(void *self);
+    /* Put everything queued on the wire now, together where the transport can
+     * (one datagram per peer). The session calls it at the end of poll and of
+     * advance. May be NULL (send then sends at once). */
+    void (*flush)(void *self, uint64_t now_ms);
 } rollnet_transport_vtable;
 
 typedef struct rollnet_transport {

@@ -24,7 +24,7 @@
 #define RN_REFUSE_ELEMENTS 4
 #define RN_INPUT_ELEMENTS 7
 #define RN_CHECKSUM_ELEMENTS 5
-#define RN_LOADING_ELEMENTS 4
+#define RN_LOADING_ELEMENTS 5
 
 /* msgpack_unpack takes a container's slots from the zone as soon as it reads
  * the container's header. rn_msgpack_measure (core/snapshot.c) admits only data whose every container
@@ -182,7 +182,7 @@ static bool rn_msg_valid(const rn_msg *m)
     case RN_MSG_CHECKSUM:
         return rn_episode_ok(m->u.checksum.episode) && rn_frame_ok(m->u.checksum.frame);
     case RN_MSG_LOADING:
-        return true;
+        return rn_frame_ok(m->u.loading.frame);
     }
     return false;
 }
@@ -274,6 +274,7 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_uint16(&pk, m->u.loading.tag);
         r |= m->u.loading.loading ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
         r |= msgpack_pack_uint32(&pk, m->u.loading.grace_ms);
+        r |= msgpack_pack_int32(&pk, m->u.loading.frame);
         break;
     }
     return r == 0 && !w.overflow ? w.len : 0;
@@ -404,7 +405,8 @@ static bool rn_parse_checksum(const msgpack_object *e, rn_checksum *c)
 static bool rn_parse_loading(const msgpack_object *e, rn_loading *l)
 {
     return rn_get_u16(&e[1], &l->tag) && rn_get_bool(&e[2], &l->loading) &&
-           rn_get_u32(&e[3], &l->grace_ms);
+           rn_get_u32(&e[3], &l->grace_ms) && rn_get_i32(&e[4], &l->frame) &&
+           rn_frame_ok(l->frame);
 }
 
 rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int block_size,

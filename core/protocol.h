@@ -20,7 +20,7 @@ typedef enum rn_msg_type {
     RN_MSG_REFUSE = 2,   /* reliable: parameters differ; which one */
     RN_MSG_INPUT = 3,    /* unreliable: unacked inputs, ack, frame advantage */
     RN_MSG_CHECKSUM = 4, /* reliable: checksum of a confirmed frame */
-    RN_MSG_LOADING = 5   /* reliable: begin / end loading */
+    RN_MSG_LOADING = 5   /* reliable: begin / end loading, with the sender's newest input frame */
 } rn_msg_type;
 
 typedef struct rn_hello {
@@ -61,6 +61,8 @@ typedef struct rn_loading {
     uint16_t tag;
     bool loading;       /* true: begins; false: ends */
     uint32_t grace_ms;  /* the sender's requested grace (informational) */
+    int32_t frame;      /* newest input frame the sender had sent, -1 none: inputs
+                         * up to it may still arrive after the notice */
 } rn_loading;
 
 typedef struct rn_msg {

@@ -115,6 +115,8 @@ struct rollnet_session {
     bool dirty;
 
     uint8_t send_buf[RN_MAX_MESSAGE];
+    rollnet_writer scratch_writer;
+    uint8_t *scratch_record; /* record_capacity bytes */
     uint8_t *block_buf; /* RN_MAX_INPUT_FRAMES * players * input_size */
 };
 
@@ -377,6 +379,11 @@ rollnet_error rn_session_create(const rollnet_session_desc *desc, uint64_t nonce
         goto fail;
     }
     s->ledger_ready = true;
+    s->scratch_record = rn_calloc(&alloc, 1, d.record_capacity);
+    if (!s->scratch_record) {
+        err = ROLLNET_ERR_OUT_OF_MEMORY;
+        goto fail;
+    }
     if (is_p2p(s)) {
         err = rn_decoder_init(&s->dec, &s->alloc);
         if (err != ROLLNET_ERR_OK) {
@@ -424,6 +431,7 @@ void rollnet_session_destroy(rollnet_session *s)
     }
     rollnet_allocator a = s->alloc;
     rn_free(&a, s->block_buf);
+    rn_free(&a, s->scratch_record);
     rn_free(&a, s);
 }
 
@@ -907,7 +915,9 @@ static void on_message(rollnet_session *s, rn_peer *peer, const uint8_t *data, s
             if (!peer->loading) {
                 peer->loading = true;
                 peer->st.loading = true;
-                peer->loading_frame = peer->st.last_received_frame;
+                peer->loading_frame = m.u.loading.frame > peer->st.last_received_frame
+                                          ? m.u.loading.frame
+                                          : peer->st.last_received_frame;
                 if (s->transport.vtable->set_timeout) {
                     s->transport.vtable->set_timeout(s->transport.self, peer->tp,
                                                      s->desc.loading_grace_ms);
@@ -975,10 +985,6 @@ static int32_t confirmed_frame(const rollnet_session *s)
     int32_t c = rn_sync_confirmed_frame(&s->sync);
     /* Only frames that have been simulated count. */
     int32_t last = s->sync.frame - 1;
-    if (!is_p2p(s)) {
-        /* The sync test replays the last check_distance - 1 frames again next time. */
-        last = s->sync.frame - s->desc.check_distance;
-    }
     if (c > last) {
         c = last;
     }
@@ -1146,6 +1152,19 @@ static void update_rates(rollnet_session *s, rn_peer *peer)
     }
 }
 
+/* What the transport measures (RTT, send queue), fresh at every poll. */
+static void refresh_peer_info(rollnet_session *s, rn_peer *peer)
+{
+    rollnet_transport_peer_info info;
+    memset(&info, 0, sizeof(info));
+    if (s->transport.vtable->peer_info) {
+        s->transport.vtable->peer_info(s->transport.self, peer->tp, &info);
+    }
+    peer->st.rtt_ms = info.rtt_ms;
+    peer->st.jitter_ms = info.rtt_variance_ms;
+    peer->st.send_queue = info.send_queue;
+}
+
 static void check_timers(rollnet_session *s)
 {
     const rollnet_session_desc *d = &s->desc;
@@ -1163,6 +1182,7 @@ static void check_timers(rollnet_session *s)
             }
             break;
         case RN_PEER_RUNNING: {
+            refresh_peer_info(s, peer);
             uint64_t silence = s->now - peer->last_recv_ms;
             if (peer->loading) {
                 if (silence >= d->loading_grace_ms) {
@@ -1366,16 +1386,15 @@ static void update_timesync(rollnet_session *s)
         if (peer->state != RN_PEER_RUNNING) {
             continue;
         }
-        rollnet_transport_peer_info info;
-        memset(&info, 0, sizeof(info));
-        if (s->transport.vtable->peer_info) {
-            s->transport.vtable->peer_info(s->transport.self, peer->tp, &info);
+        /* An RTT sample taken across a stall (a blocked process) can read
+         * seconds; no latency beyond the prediction window is believable. */
+        uint32_t rtt = peer->st.rtt_ms;
+        uint32_t cap_ms = (uint32_t)(2000 * s->desc.max_prediction / s->desc.fps);
+        if (rtt > cap_ms) {
+            rtt = cap_ms;
         }
-        peer->st.rtt_ms = info.rtt_ms;
-        peer->st.jitter_ms = info.rtt_variance_ms;
-        peer->st.send_queue = info.send_queue;
         peer->local_advantage =
-            rn_timesync_local_advantage(s->sync.frame, peer->remote_frame, info.rtt_ms, s->desc.fps);
+            rn_timesync_local_advantage(s->sync.frame, peer->remote_frame, rtt, s->desc.fps);
         peer->st.local_frames_ahead = -peer->local_advantage;
         rn_timesync_sample(&peer->ts, peer->local_advantage, peer->remote_advantage);
         int w = rn_timesync_recommend(&peer->ts);
@@ -1559,10 +1578,22 @@ rollnet_error rollnet_session_load_end(rollnet_session *s, const rollnet_request
     return ROLLNET_ERR_OK;
 }
 
+/* A sync test replays frames whose records are already confirmed (their
+ * inputs were never in doubt); such a replay's record is written into a
+ * scratch buffer and dropped, as the snapshot comparison covers the replay. */
+static bool already_promoted(const rollnet_session *s, int32_t frame)
+{
+    return frame < s->ledger.next_promote;
+}
+
 rollnet_writer *rollnet_session_record_begin(rollnet_session *s, const rollnet_request *req)
 {
     if (!s || rn_sync_check_next(&s->sync, req, ROLLNET_REQUEST_ADVANCE) != ROLLNET_ERR_OK) {
         return NULL;
+    }
+    if (already_promoted(s, req->frame)) {
+        rn_writer_init(&s->scratch_writer, s->scratch_record, s->desc.record_capacity);
+        return &s->scratch_writer;
     }
     return rn_ledger_record_begin(&s->ledger, req->frame);
 }
@@ -1578,7 +1609,9 @@ rollnet_error rollnet_session_advance_end(rollnet_session *s, const rollnet_requ
         return err;
     }
     s->ledger_used = true;
-    err = rn_ledger_step_end(&s->ledger, req->frame, req->inputs, step_flags);
+    err = already_promoted(s, req->frame)
+              ? ROLLNET_ERR_OK
+              : rn_ledger_step_end(&s->ledger, req->frame, req->inputs, step_flags);
     rn_sync_advance_done(&s->sync, req);
     if (err != ROLLNET_ERR_OK) {
         return fail_with(s, err);
@@ -1619,10 +1652,18 @@ static rollnet_error send_loading(rollnet_session *s, bool loading, uint64_t now
     m.u.loading.tag = s->tag;
     m.u.loading.loading = loading;
     m.u.loading.grace_ms = s->desc.loading_grace_ms;
+    /* Inputs up to this frame may still be in flight behind the notice. */
+    m.u.loading.frame = s->sync.queues[first_local(s)].last_confirmed;
     for (int i = 0; i < s->num_peers; i++) {
         rn_peer *peer = &s->peers[i];
         if (peer->state == RN_PEER_RUNNING) {
             send_msg(s, peer, &m, ROLLNET_CHANNEL_RELIABLE, 0);
+            /* Our own transport must not give up on the peers while we block. */
+            if (s->transport.vtable->set_timeout) {
+                s->transport.vtable->set_timeout(s->transport.self, peer->tp,
+                                                 loading ? s->desc.loading_grace_ms
+                                                         : s->desc.disconnect_timeout_ms);
+            }
             if (!loading) {
                 /* Our own silence was self-inflicted: do not count it against them. */
                 peer->last_recv_ms = s->now;

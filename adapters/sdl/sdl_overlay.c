@@ -130,7 +130,7 @@ void rollnet_sdl_overlay_sample(rollnet_sdl_overlay *o, const rollnet_session *s
     }
 }
 
-enum { OV_SCALE = 2, OV_LINE = 7 * OV_SCALE, OV_BAR_H = 3, OV_GRAPH_H = 40 };
+enum { OV_SCALE = 2, OV_LINE = 7 * OV_SCALE, OV_BAR_H = 5, OV_GRAPH_H = 40 };
 
 void rollnet_sdl_overlay_draw(const rollnet_sdl_overlay *o, SDL_Renderer *r, int x, int y)
 {

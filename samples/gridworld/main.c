@@ -37,7 +37,8 @@
 /* After the last frame ran, how long its confirmation may take before the run
  * fails; longer than the session's episode and disconnect timeouts. */
 #define FINAL_WAIT_MS 15000u
-/* --loading-pause: longest wait for the peer to acknowledge the notice. */
+/* --loading-pause: longest time given to the loading notice to reach the peer
+ * (and its acknowledgement to come back) before blocking. */
 #define LOADING_ACK_WAIT_MS 2000u
 
 typedef struct options {
@@ -160,7 +161,20 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
-/* Returns 0 to go on, or an exit status. */
+static bool is_valued_option(const char *a)
+{
+    static const char *const names[] = {"--host",      "--join",   "--bot",    "--episodes",
+                                        "--max-steps", "--fps",    "--input-delay",
+                                        "--export",    "--netsim", "--synctest",
+                                        "--loading-pause"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!strcmp(a, names[i]))
+            return true;
+    }
+    return false;
+}
+
+/* Returns 0 to go on, -1 after --help, or an exit status. */
 static int parse_args(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
@@ -181,6 +195,9 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (!strcmp(a, "--stats")) {
             o->stats = true;
             takes_value = false;
+        } else if (!is_valued_option(a)) {
+            fprintf(stderr, "gridworld: unknown option %s (see --help)\n", a);
+            return 2;
         } else if (!v) {
             fprintf(stderr, "gridworld: %s needs a value (see --help)\n", a);
             return 2;
@@ -214,9 +231,6 @@ static int parse_args(int argc, char **argv, options *o)
             char *end;
             o->loading_pause = strtod(v, &end);
             ok = end != v && !*end && o->loading_pause >= 0 && o->loading_pause <= 3600;
-        } else {
-            fprintf(stderr, "gridworld: unknown option %s (see --help)\n", a);
-            return 2;
         }
         if (!ok) {
             fprintf(stderr, "gridworld: bad value for %s: %s (see --help)\n", a, v);
@@ -269,12 +283,16 @@ static void fail(game *g, const char *fmt, ...)
     g->done = true;
 }
 
+/* The library's messages go to the peer log, so that stderr keeps to the one
+ * line that says why a run failed. */
 static void on_rollnet_log(rollnet_log_level level, const char *message, void *user_data)
 {
-    const game *g = user_data;
-    /* Once every episode is in, the peer leaving is expected, not news. */
-    if (level >= ROLLNET_LOG_WARN && !g->complete)
-        fprintf(stderr, "rollnet: %s\n", message);
+    game *g = user_data;
+    if (level < ROLLNET_LOG_INFO)
+        return;
+    char event[160];
+    snprintf(event, sizeof event, "log: %s", message);
+    peer_log(g, event, (int64_t)level);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -341,6 +359,14 @@ static void handle_session_events(game *g)
             break;
         case ROLLNET_EVENT_REFUSED:
             peer_log(g, "refused", (int64_t)ev.u.refused.param);
+            if (ev.u.refused.param == ROLLNET_PARAM_GAME_ID) {
+                uint64_t theirs = (uint64_t)ev.u.refused.remote_value ^ GW_GAME_ID;
+                if (theirs > 0 && theirs <= 100000000u) {
+                    fail(g, "handshake refused: the peer plays --max-steps %" PRIu64 ", here %d",
+                         theirs, g->opt.max_steps);
+                    break;
+                }
+            }
             fail(g, "handshake refused: %s differs (here %" PRId64 ", peer %" PRId64 ")",
                  rollnet_param_string(ev.u.refused.param), ev.u.refused.local_value,
                  ev.u.refused.remote_value);
@@ -382,8 +408,6 @@ static void handle_session_events(game *g)
              * run into an episode nobody asked for. */
             if (ev.u.episode.episode >= g->opt.episodes - 1)
                 g->final_timeout = true;
-            fprintf(stderr, "gridworld: episode %" PRId32 " end not confirmed in time\n",
-                    ev.u.episode.episode);
             break;
         }
     }

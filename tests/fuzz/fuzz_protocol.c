@@ -77,7 +77,8 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
     case RN_MSG_LOADING:
         return a->u.loading.tag == b->u.loading.tag &&
                a->u.loading.loading == b->u.loading.loading &&
-               a->u.loading.grace_ms == b->u.loading.grace_ms;
+               a->u.loading.grace_ms == b->u.loading.grace_ms &&
+               a->u.loading.frame == b->u.loading.frame;
     }
     return false;
 }
@@ -285,6 +286,7 @@ static rn_msg random_valid_msg(int *bs)
         m.u.loading.tag = (uint16_t)rnd();
         m.u.loading.loading = below(2);
         m.u.loading.grace_ms = (uint32_t)(shifted(64) >> 32);
+        m.u.loading.frame = (int32_t)below(1000) - 1;
         break;
     }
     return m;

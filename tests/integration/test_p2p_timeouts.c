@@ -110,6 +110,33 @@ static void test_loading_peer_silent_20s_survives(void **state)
     fx_free(&f);
 }
 
+/* Under jitter, inputs sent just before the loading notice arrive after it;
+ * they must not end the loading (the notice names the newest frame sent). */
+static void test_late_inputs_do_not_end_loading(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 40);
+    o.sim[1] = (rollnet_netsim_desc){.delay_ms = 40, .jitter_ms = 38, .reorder_permille = 300};
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    assert_int_equal(rollnet_session_begin_loading(f.s[1], harness_clock_now(&f.clock)),
+                     ROLLNET_ERR_OK);
+    run_alone(&f, 0, 12000);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_LOADING], 1);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_LOADING_ENDED], 0);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    assert_int_equal(rollnet_session_end_loading(f.s[1], harness_clock_now(&f.clock)),
+                     ROLLNET_ERR_OK);
+    fx_run(&f, 600);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_LOADING_ENDED], 1);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    fx_assert_ledgers_agree(&f, 800);
+    fx_free(&f);
+}
+
 static void test_loading_peer_silent_70s_is_dropped_at_the_grace_limit(void **state)
 {
     (void)state;
@@ -174,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_silent_peer_disconnects_at_the_timeout_not_before),
         cmocka_unit_test(test_custom_disconnect_timeout_is_honoured),
         cmocka_unit_test(test_loading_peer_silent_20s_survives),
+        cmocka_unit_test(test_late_inputs_do_not_end_loading),
         cmocka_unit_test(test_loading_peer_silent_70s_is_dropped_at_the_grace_limit),
         cmocka_unit_test(test_mismatched_parameters_are_refused_with_the_parameter),
         cmocka_unit_test(test_nobody_connects_handshake_times_out),

@@ -249,13 +249,12 @@ static bool record_decode(const rollnet_record *rec, record_fields *out)
     return ok && found == 3;
 }
 
-static void synctest_accepts_episode_end_and_records_follow_episodes(void **state)
+static void check_episodes_at_distance(int distance)
 {
-    (void)state;
     const int32_t steps = 100;
     const uint64_t frames = 1000;
     synctest_run run;
-    run_start(&run, 2, 1, 4, BLOB_SIZE, steps);
+    run_start(&run, 2, 1, distance, BLOB_SIZE, steps);
     run.game->write_records = true;
 
     int32_t next_frame = 0;
@@ -292,7 +291,20 @@ static void synctest_accepts_episode_end_and_records_follow_episodes(void **stat
     assert_int_equal(rollnet_session_stats_get(run.session, &st), ROLLNET_ERR_OK);
     assert_true(st.episode >= (int32_t)(frames / (uint64_t)steps) - 1);
     assert_true(st.frames_resimulated > 0);
+    /* Every episode end was confirmed at once: no wait ran into its timeout. */
+    assert_int_equal(run.peer.event_counts[ROLLNET_EVENT_EPISODE_TIMEOUT], 0);
+    assert_true(run.peer.event_counts[ROLLNET_EVENT_EPISODE_COMPLETE] >=
+                frames / (uint64_t)steps - 1);
+    assert_true(run.peer.frames_skipped <= frames / (uint64_t)steps);
     run_end(&run);
+}
+
+static void synctest_accepts_episode_end_and_records_follow_episodes(void **state)
+{
+    (void)state;
+    check_episodes_at_distance(1);
+    check_episodes_at_distance(4);
+    check_episodes_at_distance(ROLLNET_MAX_PREDICTION);
 }
 
 int main(void)

@@ -82,6 +82,7 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         assert_int_equal(a->u.loading.tag, b->u.loading.tag);
         assert_int_equal(a->u.loading.loading, b->u.loading.loading);
         assert_int_equal(a->u.loading.grace_ms, b->u.loading.grace_ms);
+        assert_int_equal(a->u.loading.frame, b->u.loading.frame);
         break;
     }
 }
@@ -176,7 +177,7 @@ static const uint8_t k_one_frame[] = { 0x05 }; /* one literal byte: one 1-byte f
 #define REFUSE_N 4
 #define INPUT_N 7
 #define CHECKSUM_N 5
-#define LOADING_N 4
+#define LOADING_N 5
 
 static int baseline(int type, tval *v)
 {
@@ -204,7 +205,7 @@ static int baseline(int type, tval *v)
         return CHECKSUM_N;
     }
     default: {
-        tval l[LOADING_N] = { U(5), U(9), B(1), U(60000) };
+        tval l[LOADING_N] = { U(5), U(9), B(1), U(60000), I(40) };
         memcpy(v, l, sizeof l);
         return LOADING_N;
     }
@@ -317,9 +318,9 @@ static void checksum_round_trips_with_edge_values(void **state)
 static void loading_round_trips_both_ways(void **state)
 {
     rn_msg m = { .type = RN_MSG_LOADING };
-    m.u.loading = (rn_loading){ 0xffff, true, UINT32_MAX };
+    m.u.loading = (rn_loading){ 0xffff, true, UINT32_MAX, RN_MAX_FRAME };
     round_trip(*state, &m, 0);
-    m.u.loading = (rn_loading){ 1, false, 0 };
+    m.u.loading = (rn_loading){ 1, false, 0, -1 };
     round_trip(*state, &m, 0);
 }
 
@@ -533,6 +534,8 @@ static void decode_rejects_values_out_of_range(void **state)
         { RN_MSG_CHECKSUM, 3, I(RN_MAX_FRAME + 1ll) },
         { RN_MSG_LOADING, 1, U(0x10000) },
         { RN_MSG_LOADING, 3, U(1ull << 32) },
+        { RN_MSG_LOADING, 4, I(-2) },
+        { RN_MSG_LOADING, 4, I(RN_MAX_FRAME + 1ll) },
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         tval v[16];
@@ -708,7 +711,7 @@ static void truncated_messages_never_decode(void **state)
     msgs[3] = (rn_msg){ .type = RN_MSG_CHECKSUM };
     msgs[3].u.checksum = (rn_checksum){ 0xabcd, 2, 1234567, 0x1122334455667788ull };
     msgs[4] = (rn_msg){ .type = RN_MSG_LOADING };
-    msgs[4].u.loading = (rn_loading){ 0xabcd, true, 60000 };
+    msgs[4].u.loading = (rn_loading){ 0xabcd, true, 60000, 1234 };
     for (int i = 0; i < 5; i++) {
         uint8_t buf[RN_MAX_MESSAGE];
         size_t n = rn_encode(&msgs[i], 3, buf, sizeof buf);

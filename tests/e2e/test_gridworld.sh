@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Two gridworld processes with bots over ENet on 127.0.0.1, headless, fixed
+# seeds, bounded in time. Scenarios: clean link; --netsim latency, jitter and
+# loss; one process stopped (SIGSTOP) for 3 s mid-episode; --loading-pause;
+# one process killed (the other exits non-zero within the disconnect timeout,
+# its export intact). Exports are compared with cmp.
+#
+#   test_gridworld.sh path/to/gridworld
+set -uo pipefail
+GW=$1
+work=$(mktemp -d /tmp/rollnet-gridworld-XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]:-}"; do
+        [ -n "$p" ] && kill -9 "$p" 2>/dev/null
+    done
+    if [ "${failed:-0}" -eq 0 ]; then
+        rm -rf "$work"
+    else
+        echo "files kept in $work" >&2
+    fi
+}
+trap cleanup EXIT
+failed=0
+passed=0
+base=$((42000 + $$ % 2000))
+fail() {
+    echo "FAIL: $*" >&2
+    failed=$((failed + 1))
+}
+
+# start NAME PORT HOST_ARGS... -- JOIN_ARGS...: both in the background
+start_pair() {
+    local name=$1 port=$2
+    shift 2
+    local host_args=() join_args=() side=host
+    for a in "$@"; do
+        if [ "$a" = "--" ]; then side=join; continue; fi
+        if [ $side = host ]; then host_args+=("$a"); else join_args+=("$a"); fi
+    done
+    mkdir -p "$work/$name"
+    # The gridworld processes themselves (signals must reach them, not a wrapper).
+    "$GW" --host "$port" --headless --bot 11 --export "$work/$name/host.csv" \
+        "${host_args[@]}" >"$work/$name/host.out" 2>"$work/$name/host.err" &
+    local h=$!
+    "$GW" --join "127.0.0.1:$port" --headless --bot 22 --export "$work/$name/join.csv" \
+        "${join_args[@]}" >"$work/$name/join.out" 2>"$work/$name/join.err" &
+    local j=$!
+    eval "${name}_host=$h; ${name}_join=$j"
+    pids+=("$h" "$j")
+    # A bound on each scenario, whatever happens.
+    (sleep 60; kill -9 "$h" "$j") >/dev/null 2>&1 &
+    pids+=($!)
+}
+
+# expect_pair NAME: both exit 0 and both exports are identical and complete
+expect_pair() {
+    local name=$1 rows=$2 h j
+    eval "h=\$${name}_host; j=\$${name}_join"
+    wait "$h"; local hs=$?
+    wait "$j"; local js=$?
+    if [ $hs -ne 0 ] || [ $js -ne 0 ]; then
+        fail "$name: exit status host $hs, join $js ($(cat "$work/$name/host.err" "$work/$name/join.err"))"
+        return
+    fi
+    if ! cmp -s "$work/$name/host.csv" "$work/$name/join.csv"; then
+        fail "$name: the CSV exports differ"
+        return
+    fi
+    if ! cmp -s "$work/$name/host.csv.msgpack" "$work/$name/join.csv.msgpack"; then
+        fail "$name: the msgpack exports differ"
+        return
+    fi
+    local n
+    n=$(($(wc -l <"$work/$name/host.csv") - 1))
+    if [ "$n" -ne "$rows" ]; then
+        fail "$name: $n rows exported, expected $rows"
+        return
+    fi
+    echo "ok: $name ($n identical rows)"
+    passed=$((passed + 1))
+}
+
+common=(--episodes 2 --max-steps 200)
+
+start_pair clean $((base + 1)) "${common[@]}" -- "${common[@]}"
+netsim="delay=40,jitter=15,loss=5,dup=1,reorder=2,seed=7"
+start_pair netsim $((base + 2)) "${common[@]}" --netsim "$netsim" --stats -- \
+    "${common[@]}" --netsim "${netsim/seed=7/seed=8}"
+start_pair loading $((base + 3)) --episodes 2 --max-steps 150 -- \
+    --episodes 2 --max-steps 150 --loading-pause 10
+start_pair stopped $((base + 4)) --episodes 2 --max-steps 300 -- --episodes 2 --max-steps 300
+
+# Stop the joiner of "stopped" for 3 s in the middle of episode 0.
+sleep 2.5
+kill -STOP "$stopped_join" 2>/dev/null
+sleep 3
+kill -CONT "$stopped_join" 2>/dev/null
+
+expect_pair clean 400
+expect_pair netsim 400
+expect_pair stopped 600
+expect_pair loading 300
+# The stop was seen: the host's peer found the joiner interrupted, then back;
+# the joiner caught up; the loading pause was announced and survived.
+grep -q ',interrupted,' "$work/stopped/host.csv.peer.csv" &&
+    grep -q ',resumed,' "$work/stopped/host.csv.peer.csv" ||
+    fail "stopped: the host never saw its peer interrupted and resumed"
+grep -q ',peer_loading,' "$work/loading/host.csv.peer.csv" &&
+    grep -q ',peer_loading_ended,' "$work/loading/host.csv.peer.csv" ||
+    fail "loading: the host never saw its peer loading"
+if [ -f "$work/netsim/host.out" ] && ! grep -qE '^rollbacks [1-9]' "$work/netsim/host.out"; then
+    fail "netsim: the host reported no rollbacks under 40 ms of delay"
+fi
+
+# Kill one process: the other must exit non-zero within the disconnect
+# timeout (5 s, plus ENet's own resend timing) with its export intact.
+start_pair killed $((base + 5)) --episodes 3 --max-steps 450 -- --episodes 3 --max-steps 450
+sleep 3
+kill -9 "$killed_join"
+killed_at=$(date +%s%N)
+wait "$killed_host"
+status=$?
+elapsed_ms=$((($(date +%s%N) - killed_at) / 1000000))
+if [ $status -eq 0 ]; then
+    fail "killed: the host exited 0 after its peer was killed"
+elif [ $elapsed_ms -gt 9000 ]; then
+    fail "killed: the host took ${elapsed_ms} ms to notice"
+elif ! python3 - "$work/killed/host.csv" <<'PY'
+import sys
+rows = open(sys.argv[1]).read().split("\n")
+assert rows[-1] == "", "the file does not end with a whole line"
+frames = [int(r.split(",")[0]) for r in rows[1:-1]]
+assert frames and frames == list(range(len(frames))), "frames are not 0..n-1"
+PY
+then
+    fail "killed: the host's export is not intact"
+else
+    echo "ok: killed (host exited $status after ${elapsed_ms} ms: $(cat "$work/killed/host.err"))"
+    passed=$((passed + 1))
+fi
+
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]

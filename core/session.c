@@ -46,6 +46,7 @@ typedef struct rn_peer {
     bool interrupted;
     bool loading;
     int32_t loading_frame; /* newest remote frame seen when loading began */
+    uint64_t close_at_ms;  /* a refused peer's connection closes then (0: not pending) */
     int32_t ack;           /* the peer's last confirmed frame of our inputs */
     int32_t remote_frame;  /* the peer's next frame, as its inputs tell */
     int32_t remote_advantage;
@@ -657,9 +658,10 @@ static void refuse(rollnet_session *s, rn_peer *peer, rollnet_param param, int64
     peer->state = RN_PEER_GONE;
     peer->st.disconnected = true;
     s->handshake_failed = true;
-    if (peer->tp >= 0 && s->transport.vtable->disconnect) {
-        s->transport.vtable->disconnect(s->transport.self, peer->tp);
-    }
+    /* Not closed at once: ENet drops packets still waiting for delivery when
+     * the close arrives with them, and the peer must read why it is refused.
+     * The peer closes on reading REFUSE; this is the fallback. */
+    peer->close_at_ms = s->now + 1000;
 }
 
 static void on_hello(rollnet_session *s, rn_peer *peer, const rn_hello *h)
@@ -893,6 +895,9 @@ static void on_message(rollnet_session *s, rn_peer *peer, const uint8_t *data, s
         peer->state = RN_PEER_GONE;
         peer->st.disconnected = true;
         s->handshake_failed = true;
+        if (peer->tp >= 0 && s->transport.vtable->disconnect) {
+            s->transport.vtable->disconnect(s->transport.self, peer->tp);
+        }
         break;
     }
     case RN_MSG_INPUT:
@@ -1206,6 +1211,14 @@ static void check_timers(rollnet_session *s)
             update_rates(s, peer);
             break;
         }
+        case RN_PEER_GONE:
+            if (peer->close_at_ms && s->now >= peer->close_at_ms) {
+                peer->close_at_ms = 0;
+                if (peer->tp >= 0 && s->transport.vtable->disconnect) {
+                    s->transport.vtable->disconnect(s->transport.self, peer->tp);
+                }
+            }
+            break;
         default:
             break;
         }

@@ -975,6 +975,16 @@ int main(int argc, char **argv)
 
     run(&g);
 
+    /* A refusal or a failure: keep the connection a moment so the peer reads
+     * why (ENet discards what is still undelivered when a close arrives). */
+    if (g.exit_code != 0 && g.session && !g.peer_gone) {
+        uint64_t until = now_ms() + 500;
+        while (now_ms() < until) {
+            rollnet_session_poll(g.session, now_ms());
+            SDL_Delay(5);
+        }
+    }
+
     /* Whatever ended the run, every record confirmed so far reaches the files. */
     if (g.session)
         drain_records(&g);

@@ -133,8 +133,8 @@ rollnet_error rollnet_writer_error(const rollnet_writer *w)
 /* ------------------------------------------------------------------------ */
 
 /* msgpack-c 4.0 reserves count * sizeof(msgpack_object) in the zone as soon
- * as it reads an array or map header, before any element ("FIXME security
- * guard" in unpack_template.h). A forged header of 2^32 elements in a few
+ * as it reads an array or map header, before any element (a known missing
+ * security guard, noted in unpack_template.h). A forged header of 2^32 elements in a few
  * bytes would make the zone malloc ~100 GB. This walk measures (does not
  * decode) one value and rejects it when the values its containers announce
  * could not fit in the bytes left, or when it runs past the end. Once it

@@ -395,6 +395,14 @@ static void handle_session_events(game *g)
             break;
         case ROLLNET_EVENT_EPISODE_COMPLETE:
             peer_log(g, "episode_complete", ev.u.episode.episode);
+            {
+                /* Per-peer facts for the analysis: how much this side rolled back. */
+                rollnet_session_stats st;
+                if (rollnet_session_stats_get(g->session, &st) == ROLLNET_ERR_OK) {
+                    peer_log(g, "rollbacks", (int64_t)st.rollbacks);
+                    peer_log(g, "frames_resimulated", (int64_t)st.frames_resimulated);
+                }
+            }
             if (ev.u.episode.episode >= g->opt.episodes - 1 && !g->complete) {
                 g->complete = true;
                 g->complete_ms = now_ms();

@@ -473,6 +473,11 @@ rollnet_error rollnet_netsim_flush(rollnet_transport *netsim, uint64_t now_ms)
     return ROLLNET_ERR_OK;
 }
 
+bool rollnet_netsim_next_due(const rollnet_transport *netsim, uint64_t *due_ms)
+{
+    return rn_netsim_next_due(netsim, due_ms);
+}
+
 bool rn_netsim_counters_get(const rollnet_transport *t, rn_netsim_counters *out)
 {
     if (!t || t->vtable != &netsim_vtable || !t->self || !out) {

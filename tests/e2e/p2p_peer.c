@@ -22,9 +22,6 @@
 #include <string.h>
 #include <time.h>
 
-/* rn_netsim_next_due: wake exactly when a held message falls due rather than
- * at the next frame, so the simulated delay is not rounded up to frames. */
-#include "netsim_internal.h"
 #include "rollnet/rollnet.h"
 #include "rollnet/rollnet_enet.h"
 #include "rollnet/rollnet_export.h"
@@ -364,7 +361,7 @@ static bool wait_until(peer *p, uint64_t due_us)
         if (p->sim.vtable) {
             rollnet_netsim_flush(&p->sim, now / 1000u);
             uint64_t held_ms = 0;
-            if (rn_netsim_next_due(&p->sim, &held_ms) && held_ms * 1000u < wake) {
+            if (rollnet_netsim_next_due(&p->sim, &held_ms) && held_ms * 1000u < wake) {
                 wake = held_ms * 1000u > now ? held_ms * 1000u : now;
             }
         }

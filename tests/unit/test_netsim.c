@@ -188,7 +188,7 @@ static void delay_holds_a_message_until_its_due_time_exactly(void **state)
     assert_int_equal(sim_send(t, 3, ROLLNET_CHANNEL_UNRELIABLE, 1, 100), 0);
     assert_int_equal(sim_send(t, 3, ROLLNET_CHANNEL_RELIABLE, 2, 100), 0);
     uint64_t due = 0;
-    assert_true(rn_netsim_next_due(&t, &due));
+    assert_true(rollnet_netsim_next_due(&t, &due));
     assert_int_equal(due, 150);
 
     sim_tick(t, 149);
@@ -199,7 +199,7 @@ static void delay_holds_a_message_until_its_due_time_exactly(void **state)
     assert_int_equal(r->msgs[0].id, 1); /* ties go in send order */
     assert_int_equal(r->msgs[1].id, 2);
     assert_int_equal(r->msgs[1].channel, ROLLNET_CHANNEL_RELIABLE);
-    assert_false(rn_netsim_next_due(&t, &due));
+    assert_false(rollnet_netsim_next_due(&t, &due));
     rollnet_transport_destroy(&t);
     free(r);
 }

@@ -255,6 +255,10 @@ rollnet_error rollnet_netsim_set(rollnet_transport *netsim, const rollnet_netsim
  * this for a process that is about to block (or, in a test, for a node that
  * is paused) so that what it sent still arrives on time. */
 rollnet_error rollnet_netsim_flush(rollnet_transport *netsim, uint64_t now_ms);
+/* When the earliest held message falls due (the session's clock, ms): a
+ * game that sleeps between frames can wake then. False when nothing is held
+ * or the transport is not a simulator. */
+bool rollnet_netsim_next_due(const rollnet_transport *netsim, uint64_t *due_ms);
 /* Parse "delay=50,jitter=20,loss=5,dup=1,reorder=2,seed=7" (percent values for
  * loss/dup/reorder, fractions allowed: loss=0.5). Unknown keys are an error. */
 rollnet_error rollnet_netsim_parse(const char *spec, rollnet_netsim_desc *out);

@@ -225,10 +225,10 @@ bool rn_msgpack_measure(const uint8_t *p, size_t len, size_t off, size_t *end)
 
 /* Decode the value at *off into *out; false for anything but one whole value. */
 static bool rn_unpack_one(const uint8_t *data, size_t len, size_t *off, msgpack_zone *zone,
-                          msgpack_object *out)
+                          msgpack_object *out, bool trusted)
 {
     uint8_t b = data[*off];
-    bool container = (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
+    bool container = !trusted && ((b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf));
     size_t end;
     if (container && !rn_msgpack_measure(data, len, *off, &end)) {
         return false;
@@ -275,6 +275,13 @@ void rn_reader_init(rollnet_reader *r, msgpack_zone *zone, const uint8_t *data, 
     r->top_pending = false;
     r->depth = 0;
     r->error = false;
+    r->trusted = false;
+}
+
+void rn_reader_init_trusted(rollnet_reader *r, msgpack_zone *zone, const uint8_t *data, size_t len)
+{
+    rn_reader_init(r, zone, data, len);
+    r->trusted = true;
 }
 
 bool rn_reader_done(const rollnet_reader *r)
@@ -305,7 +312,7 @@ static const msgpack_object *rn_peek(rollnet_reader *r)
         return (f->i & 1u) ? &kv->val : &kv->key;
     }
     if (!r->top_pending) {
-        if (r->off >= r->len || !rn_unpack_one(r->data, r->len, &r->off, r->zone, &r->top)) {
+        if (r->off >= r->len || !rn_unpack_one(r->data, r->len, &r->off, r->zone, &r->top, r->trusted)) {
             r->error = true;
             return NULL;
         }
@@ -548,7 +555,7 @@ rollnet_error rn_snapshot_dump(msgpack_zone *zone, const uint8_t *data, size_t l
     size_t pos = 0; /* buf[pos] is always the terminating NUL */
     while (off < len) {
         msgpack_object o;
-        if (!rn_unpack_one(data, len, &off, zone, &o)) {
+        if (!rn_unpack_one(data, len, &off, zone, &o, false)) {
             return ROLLNET_ERR_SNAPSHOT_READ;
         }
         /* msgpack-c 4.0 returns 0 when the text does not fit with its NUL,

@@ -40,6 +40,7 @@ struct rollnet_reader {
     rn_reader_frame stack[RN_READER_MAX_DEPTH];
     int depth;
     bool error;
+    bool trusted; /* the data came from rollnet_writer: skip the bounds walk */
 };
 
 /* Zone chunk size that guarantees decoding `capacity` bytes never grows the zone. */
@@ -47,6 +48,11 @@ size_t rn_reader_zone_size(size_t capacity);
 /* Start reading data[0..len). The zone must come from msgpack_zone_init with
  * rn_reader_zone_size(>= len). */
 void rn_reader_init(rollnet_reader *r, msgpack_zone *zone, const uint8_t *data, size_t len);
+/* The same for bytes a rollnet_writer produced in library memory (the
+ * session's own snapshots): well-formed by construction, so the bounds walk
+ * that guards msgpack-c against forged container sizes is skipped. Never use
+ * it for bytes that came from outside. */
+void rn_reader_init_trusted(rollnet_reader *r, msgpack_zone *zone, const uint8_t *data, size_t len);
 /* True when every written value has been read (no partially read container). */
 bool rn_reader_done(const rollnet_reader *r);
 

@@ -333,7 +333,8 @@ rollnet_reader *rn_sync_load_begin(rn_sync *s, const rollnet_request *req)
     if (!slot) {
         return NULL;
     }
-    rn_reader_init(&s->reader, &s->zone, slot->buf, slot->size);
+    /* Written by the session's own writer into its own buffer. */
+    rn_reader_init_trusted(&s->reader, &s->zone, slot->buf, slot->size);
     s->reading = true;
     return &s->reader;
 }

@@ -25,6 +25,7 @@
 #define RN_INPUT_ELEMENTS 7
 #define RN_CHECKSUM_ELEMENTS 5
 #define RN_LOADING_ELEMENTS 5
+#define RN_LEAVE_ELEMENTS 6
 
 /* msgpack_unpack takes a container's slots from the zone as soon as it reads
  * the container's header. rn_msgpack_measure (core/snapshot.c) admits only data whose every container
@@ -183,6 +184,13 @@ static bool rn_msg_valid(const rn_msg *m)
         return rn_episode_ok(m->u.checksum.episode) && rn_frame_ok(m->u.checksum.frame);
     case RN_MSG_LOADING:
         return rn_frame_ok(m->u.loading.frame);
+    case RN_MSG_LEAVE: {
+        const rn_leave *l = &m->u.leave;
+        return l->player_mask != 0 && l->player_mask < (1u << ROLLNET_MAX_PLAYERS) &&
+               rn_frame_ok(l->last_frame) && l->count >= 0 && l->count <= RN_MAX_INPUT_FRAMES &&
+               l->count <= l->last_frame + 1 && (l->size == 0 || l->data != NULL) &&
+               l->size <= RN_MAX_MESSAGE;
+    }
     }
     return false;
 }
@@ -275,6 +283,15 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= m->u.loading.loading ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
         r |= msgpack_pack_uint32(&pk, m->u.loading.grace_ms);
         r |= msgpack_pack_int32(&pk, m->u.loading.frame);
+        break;
+    case RN_MSG_LEAVE:
+        r |= msgpack_pack_array(&pk, RN_LEAVE_ELEMENTS);
+        r |= msgpack_pack_uint8(&pk, RN_MSG_LEAVE);
+        r |= msgpack_pack_uint16(&pk, m->u.leave.tag);
+        r |= msgpack_pack_uint32(&pk, m->u.leave.player_mask);
+        r |= msgpack_pack_int32(&pk, m->u.leave.last_frame);
+        r |= msgpack_pack_int32(&pk, m->u.leave.count);
+        r |= msgpack_pack_bin_with_body(&pk, m->u.leave.data, m->u.leave.size);
         break;
     }
     return r == 0 && !w.overflow ? w.len : 0;
@@ -409,6 +426,18 @@ static bool rn_parse_loading(const msgpack_object *e, rn_loading *l)
            rn_frame_ok(l->frame);
 }
 
+static bool rn_parse_leave(const msgpack_object *e, rn_leave *l)
+{
+    if (!rn_get_u16(&e[1], &l->tag) || !rn_get_u32(&e[2], &l->player_mask) ||
+        !rn_get_i32(&e[3], &l->last_frame) || !rn_get_i32(&e[4], &l->count) ||
+        e[5].type != MSGPACK_OBJECT_BIN) {
+        return false;
+    }
+    l->data = (const uint8_t *)e[5].via.bin.ptr;
+    l->size = e[5].via.bin.size;
+    return true;
+}
+
 rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int block_size,
                            rn_msg *out)
 {
@@ -449,6 +478,9 @@ rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int b
         break;
     case RN_MSG_LOADING:
         ok = n == RN_LOADING_ELEMENTS && rn_parse_loading(e, &m.u.loading);
+        break;
+    case RN_MSG_LEAVE:
+        ok = n == RN_LEAVE_ELEMENTS && rn_parse_leave(e, &m.u.leave);
         break;
     default:
         return RN_DECODE_UNKNOWN;

@@ -20,7 +20,8 @@ typedef enum rn_msg_type {
     RN_MSG_REFUSE = 2,   /* reliable: parameters differ; which one */
     RN_MSG_INPUT = 3,    /* unreliable: unacked inputs, ack, frame advantage */
     RN_MSG_CHECKSUM = 4, /* reliable: checksum of a confirmed frame */
-    RN_MSG_LOADING = 5   /* reliable: begin / end loading, with the sender's newest input frame */
+    RN_MSG_LOADING = 5,  /* reliable: begin / end loading, with the sender's newest input frame */
+    RN_MSG_LEAVE = 6     /* reliable: a peer left; the sender's last inputs of its players */
 } rn_msg_type;
 
 typedef struct rn_hello {
@@ -65,6 +66,18 @@ typedef struct rn_loading {
                          * up to it may still arrive after the notice */
 } rn_loading;
 
+/* A peer left (3+ players): every survivor tells the others the last frame
+ * it holds of the departed players and those inputs, so all of them switch
+ * the players to neutral after the same frame, with the same inputs before. */
+typedef struct rn_leave {
+    uint16_t tag;
+    uint32_t player_mask;  /* the departed peer's players */
+    int32_t last_frame;    /* the sender's last confirmed frame of them, -1 none */
+    int32_t count;         /* frames last_frame-count+1 .. last_frame carried, 0..RN_MAX_INPUT_FRAMES */
+    const uint8_t *data;   /* rn_inputs_compress of those frames (blocks of the players, handle order) */
+    size_t size;
+} rn_leave;
+
 typedef struct rn_msg {
     rn_msg_type type;
     union {
@@ -73,6 +86,7 @@ typedef struct rn_msg {
         rn_input input;
         rn_checksum checksum;
         rn_loading loading;
+        rn_leave leave;
     } u;
 } rn_msg;
 

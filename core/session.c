@@ -81,6 +81,7 @@ struct rollnet_session {
     uint64_t start_ms;
     bool running;
     bool handshake_failed;
+    bool missing_reported; /* the handshake timeout named the players nobody claimed */
     rollnet_error failed; /* sticky error once the session cannot go on */
 
     uint8_t pending[ROLLNET_MAX_PLAYERS][ROLLNET_MAX_INPUT_SIZE];
@@ -110,6 +111,16 @@ struct rollnet_session {
 
     int recommended_wait;
     int32_t last_wait_event_frame;
+
+    /* Peers that left a 3+ player session, by peer index, while the survivors
+     * agree on the last frame of their players (the highest any survivor
+     * holds; LEAVE notices carry the inputs up to it). */
+    uint32_t leave_pending;
+    int32_t leave_last[ROLLNET_MAX_PLAYERS];
+    uint32_t leave_heard[ROLLNET_MAX_PLAYERS]; /* peers whose notice arrived */
+    uint64_t leave_since[ROLLNET_MAX_PLAYERS];
+    rollnet_disconnect_reason leave_reason[ROLLNET_MAX_PLAYERS];
+    uint8_t leave_packed[RN_MAX_MESSAGE];
 
     /* Something confirmation depends on changed since after_confirmation ran:
      * inputs, acks, the ledger, the request list, a peer leaving. */
@@ -603,6 +614,116 @@ static void check_running(rollnet_session *s)
     }
 }
 
+static uint32_t running_peers(const rollnet_session *s)
+{
+    uint32_t m = 0;
+    for (int i = 0; i < s->num_peers; i++) {
+        if (s->peers[i].state == RN_PEER_RUNNING) {
+            m |= 1u << i;
+        }
+    }
+    return m;
+}
+
+/* The departed peer's players play neutral after `last`. */
+static void finish_leave(rollnet_session *s, rn_peer *peer, int32_t last,
+                         rollnet_disconnect_reason reason)
+{
+    int32_t from = -1;
+    for (int p = 0; p < s->desc.num_players; p++) {
+        if (peer->player_mask & (1u << p)) {
+            rn_input_queue *q = &s->sync.queues[p];
+            if (q->last_confirmed < last) {
+                /* A notice could not carry every input (too large): the best
+                 * this peer can do; the desync check will tell if it matters. */
+                log_msg(s, ROLLNET_LOG_WARN, "a departed player's last inputs are missing");
+            }
+            rn_iq_disconnect(q, last + 1);
+            if (from < 0 || q->disconnected_from < from) {
+                from = q->disconnected_from;
+            }
+        }
+    }
+    s->dirty = true;
+    rollnet_event ev = make_event(ROLLNET_EVENT_DISCONNECTED, peer_event_player(peer));
+    ev.u.disconnected.reason = reason;
+    ev.u.disconnected.frame = from;
+    push_event(s, &ev);
+    log_msg(s, ROLLNET_LOG_WARN, "peer disconnected");
+}
+
+/* Tell every survivor the last frame held of a departed peer's players, with
+ * those inputs (as many of the newest as fit). */
+static void send_leave(rollnet_session *s, const rn_peer *gone, int32_t last)
+{
+    int isz = s->desc.input_size;
+    int nplayers = popcount32(gone->player_mask);
+    int block = nplayers * isz;
+    int32_t start = last - RN_MAX_INPUT_FRAMES + 1;
+    for (int p = 0; p < s->desc.num_players; p++) {
+        if ((gone->player_mask & (1u << p)) && s->sync.queues[p].tail > start) {
+            start = s->sync.queues[p].tail;
+        }
+    }
+    if (start < 0) {
+        start = 0;
+    }
+    size_t packed = 0;
+    int32_t count = last - start + 1;
+    for (; count > 0; count = count / 2, start = last - count + 1) {
+        for (int32_t i = 0; i < count; i++) {
+            int k = 0;
+            for (int p = 0; p < s->desc.num_players; p++) {
+                if (gone->player_mask & (1u << p)) {
+                    const uint8_t *in = rn_iq_peek(&s->sync.queues[p], start + i);
+                    uint8_t *dst = s->block_buf + ((size_t)i * (size_t)nplayers + (size_t)k) * (size_t)isz;
+                    if (in) {
+                        memcpy(dst, in, (size_t)isz);
+                    }
+                    k++;
+                }
+            }
+        }
+        /* Leave room for the message around the data. */
+        if (rn_inputs_compress(s->block_buf, count, block, s->leave_packed,
+                               sizeof(s->leave_packed) - 32, &packed)) {
+            break;
+        }
+    }
+    if (count < 0) {
+        count = 0;
+    }
+    rn_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RN_MSG_LEAVE;
+    m.u.leave.tag = s->tag;
+    m.u.leave.player_mask = gone->player_mask;
+    m.u.leave.last_frame = last;
+    m.u.leave.count = count;
+    m.u.leave.data = count > 0 ? s->leave_packed : NULL;
+    m.u.leave.size = count > 0 ? packed : 0;
+    for (int i = 0; i < s->num_peers; i++) {
+        if (s->peers[i].state == RN_PEER_RUNNING) {
+            send_msg(s, &s->peers[i], &m, ROLLNET_CHANNEL_RELIABLE, 0);
+        }
+    }
+}
+
+/* Agreement reached (every survivor's notice arrived) or given up on. */
+static void try_finish_leaves(rollnet_session *s)
+{
+    for (int i = 0; i < s->num_peers; i++) {
+        if (!(s->leave_pending & (1u << i))) {
+            continue;
+        }
+        uint32_t missing = running_peers(s) & ~s->leave_heard[i];
+        if (missing == 0 || s->now - s->leave_since[i] >= s->desc.disconnect_timeout_ms) {
+            s->leave_pending &= ~(1u << i);
+            finish_leave(s, &s->peers[i], s->leave_last[i], s->leave_reason[i]);
+        }
+    }
+}
+
 static void peer_gone(rollnet_session *s, rn_peer *peer, rollnet_disconnect_reason reason,
                       bool close_transport)
 {
@@ -617,26 +738,83 @@ static void peer_gone(rollnet_session *s, rn_peer *peer, rollnet_disconnect_reas
     if (close_transport && peer->tp >= 0 && s->transport.vtable->disconnect) {
         s->transport.vtable->disconnect(s->transport.self, peer->tp);
     }
-    int32_t from = -1;
-    if (was_running) {
-        /* Its players play neutral from their first unconfirmed frame on. */
+    if (!was_running) {
+        s->handshake_failed = true;
+        rollnet_event ev = make_event(ROLLNET_EVENT_DISCONNECTED, peer_event_player(peer));
+        ev.u.disconnected.reason = reason;
+        ev.u.disconnected.frame = -1;
+        push_event(s, &ev);
+        log_msg(s, ROLLNET_LOG_WARN, "peer disconnected");
+        return;
+    }
+    int32_t last = peer_confirmed(s, peer);
+    if (running_peers(s) == 0) {
+        /* Nobody else to agree with: neutral from the first unconfirmed frame. */
+        finish_leave(s, peer, last, reason);
+        return;
+    }
+    /* Survivors may hold different numbers of its inputs: agree first. */
+    int idx = (int)(peer - s->peers);
+    s->leave_pending |= 1u << idx;
+    s->leave_last[idx] = last;
+    s->leave_heard[idx] = 0;
+    s->leave_since[idx] = s->now;
+    s->leave_reason[idx] = reason;
+    send_leave(s, peer, last);
+    try_finish_leaves(s);
+}
+
+static void on_leave(rollnet_session *s, rn_peer *from, const rn_leave *l)
+{
+    rn_peer *gone = NULL;
+    for (int i = 0; i < s->num_peers; i++) {
+        if (&s->peers[i] != from && s->peers[i].player_mask == l->player_mask &&
+            s->peers[i].player_mask != 0) {
+            gone = &s->peers[i];
+        }
+    }
+    if (!gone) {
+        from->st.dropped_malformed++;
+        return;
+    }
+    int idx = (int)(gone - s->peers);
+    if (gone->state == RN_PEER_RUNNING) {
+        /* Another peer lost it: everyone drops it together. */
+        peer_gone(s, gone, ROLLNET_DISCONNECT_BY_PEERS, true);
+    }
+    if (!(s->leave_pending & (1u << idx))) {
+        return; /* already settled (or never ran here) */
+    }
+    /* The inputs it carries, then what it knows. */
+    int isz = s->desc.input_size;
+    int nplayers = popcount32(l->player_mask);
+    int block = nplayers * isz;
+    int got = l->count > 0 ? rn_inputs_decompress(l->data, l->size, block, s->block_buf,
+                                                  RN_MAX_INPUT_FRAMES)
+                           : 0;
+    if (got != l->count) {
+        from->st.dropped_malformed++;
+        return;
+    }
+    for (int32_t i = 0; i < l->count; i++) {
+        int32_t f = l->last_frame - l->count + 1 + i;
+        int k = 0;
         for (int p = 0; p < s->desc.num_players; p++) {
-            if (peer->player_mask & (1u << p)) {
+            if (l->player_mask & (1u << p)) {
                 rn_input_queue *q = &s->sync.queues[p];
-                rn_iq_disconnect(q, q->last_confirmed + 1);
-                if (from < 0 || q->disconnected_from < from) {
-                    from = q->disconnected_from;
+                if (rn_iq_has_room(q, f)) {
+                    rn_iq_add(q, f, s->block_buf + ((size_t)i * (size_t)nplayers + (size_t)k) * (size_t)isz);
                 }
+                k++;
             }
         }
-    } else {
-        s->handshake_failed = true;
     }
-    rollnet_event ev = make_event(ROLLNET_EVENT_DISCONNECTED, peer_event_player(peer));
-    ev.u.disconnected.reason = reason;
-    ev.u.disconnected.frame = from;
-    push_event(s, &ev);
-    log_msg(s, ROLLNET_LOG_WARN, "peer disconnected");
+    if (l->last_frame > s->leave_last[idx]) {
+        s->leave_last[idx] = l->last_frame;
+    }
+    s->leave_heard[idx] |= 1u << (int)(from - s->peers);
+    s->dirty = true;
+    try_finish_leaves(s);
 }
 
 static void refuse(rollnet_session *s, rn_peer *peer, rollnet_param param, int64_t local,
@@ -694,6 +872,12 @@ static void on_hello(rollnet_session *s, rn_peer *peer, const rn_hello *h)
     /* The players it claims must be remote here and not held by another peer. */
     uint32_t mask = h->player_mask;
     uint32_t allowed = peer->outgoing ? peer->player_mask : s->incoming_mask;
+    /* A player who left plays neutral for good: it cannot rejoin this session. */
+    for (int p = 0; p < s->desc.num_players; p++) {
+        if (s->sync.queues[p].disconnected_from >= 0) {
+            allowed &= ~(1u << p);
+        }
+    }
     if (!peer->outgoing) {
         for (int i = 0; i < s->num_peers; i++) {
             if (&s->peers[i] != peer && s->peers[i].state == RN_PEER_RUNNING) {
@@ -737,8 +921,8 @@ static void compare_checksum(rollnet_session *s, int32_t frame)
     for (int i = 0; i < s->num_peers; i++) {
         rn_peer *peer = &s->peers[i];
         rn_sum_entry *r = &peer->rsum[(frame / s->desc.checksum_interval) % RN_CHECKSUM_RING];
-        if (r->frame != frame) {
-            continue;
+        if (r->frame != frame || peer->state != RN_PEER_RUNNING) {
+            continue; /* a peer that left plays on alone: nothing to compare */
         }
         if (r->sum != l->sum) {
             if (!s->desync_found) {
@@ -861,17 +1045,24 @@ static void on_message(rollnet_session *s, rn_peer *peer, const uint8_t *data, s
     case RN_MSG_LOADING:
         tag = m.u.loading.tag;
         break;
+    case RN_MSG_LEAVE:
+        tag = m.u.leave.tag;
+        break;
     default:
         break;
     }
-    if (m.type == RN_MSG_INPUT || m.type == RN_MSG_CHECKSUM || m.type == RN_MSG_LOADING) {
+    bool stale = false;
+    if (m.type == RN_MSG_INPUT || m.type == RN_MSG_CHECKSUM || m.type == RN_MSG_LOADING ||
+        m.type == RN_MSG_LEAVE) {
         if (peer->state != RN_PEER_RUNNING || tag != peer->tag) {
             peer->st.dropped_foreign++;
             return;
         }
-        if (episode >= 0 && episode < s->completed_episodes) {
+        /* Inputs from an earlier episode are ignored (they are resent until
+         * acknowledged). Checksums name their frame, so they still count. */
+        stale = m.type == RN_MSG_INPUT && episode >= 0 && episode < s->completed_episodes;
+        if (stale) {
             peer->st.dropped_stale++;
-            return;
         }
     }
     peer->st.bytes_received += size;
@@ -901,7 +1092,15 @@ static void on_message(rollnet_session *s, rn_peer *peer, const uint8_t *data, s
         break;
     }
     case RN_MSG_INPUT:
-        on_input(s, peer, &m.u.input);
+        if (stale) {
+            /* Still a sign of life with a valid ack. */
+            if (m.u.input.ack_frame > peer->ack &&
+                m.u.input.ack_frame <= s->sync.queues[first_local(s)].last_confirmed) {
+                peer->ack = m.u.input.ack_frame;
+            }
+        } else {
+            on_input(s, peer, &m.u.input);
+        }
         break;
     case RN_MSG_CHECKSUM: {
         if (s->desc.checksum_interval <= 0 || m.u.checksum.frame % s->desc.checksum_interval) {
@@ -915,6 +1114,9 @@ static void on_message(rollnet_session *s, rn_peer *peer, const uint8_t *data, s
         compare_checksum(s, f);
         break;
     }
+    case RN_MSG_LEAVE:
+        on_leave(s, peer, &m.u.leave);
+        break;
     case RN_MSG_LOADING:
         if (m.u.loading.loading) {
             if (!peer->loading) {
@@ -953,13 +1155,31 @@ static void on_connected(rollnet_session *s, int tp)
     }
     if (!peer) {
         /* An incoming connection: it says which players it hosts in its HELLO. */
-        if (s->incoming_mask == 0 || s->num_peers >= ROLLNET_MAX_PLAYERS) {
+        /* Reuse the slot of an incoming connection that never claimed a
+         * player (refused, or timed out in its handshake). */
+        for (int i = 0; i < s->num_peers && !peer; i++) {
+            rn_peer *old = &s->peers[i];
+            if (!old->outgoing && old->state == RN_PEER_GONE && old->player_mask == 0 &&
+                old->tp < 0) {
+                peer = old;
+            }
+        }
+        if (!peer && (s->incoming_mask == 0 || s->num_peers >= ROLLNET_MAX_PLAYERS)) {
             if (s->transport.vtable->disconnect) {
                 s->transport.vtable->disconnect(s->transport.self, tp);
             }
             return;
         }
-        peer = &s->peers[s->num_peers++];
+        if (!peer) {
+            peer = &s->peers[s->num_peers++];
+        }
+        memset(peer, 0, sizeof(*peer));
+        peer->ack = -1;
+        peer->st.last_received_frame = -1;
+        rn_timesync_init(&peer->ts);
+        for (int k = 0; k < RN_CHECKSUM_RING; k++) {
+            peer->rsum[k].frame = -1;
+        }
         peer->tp = tp;
         peer->outgoing = false;
         peer->player_mask = 0;
@@ -997,6 +1217,10 @@ static int32_t confirmed_frame(const rollnet_session *s)
 }
 
 /* Every promotion goes through here; rn_ledger_promote applies the guard. */
+/* Every promotion goes through here; rn_ledger_promote applies the guard.
+ * Promotion stops at each episode end so that the episode's completion is
+ * recorded (event, counters, the check after the first reset) before the
+ * next episode's records move, whichever path promoted. */
 static void promote(rollnet_session *s)
 {
     rn_promote_guard g = {
@@ -1005,7 +1229,28 @@ static void promote(rollnet_session *s)
         .rollback_in_progress = rn_sync_rollback_in_progress(&s->sync),
         .limit_frame = -1,
     };
-    rn_ledger_promote(&s->ledger, &g);
+    for (;;) {
+        int32_t before = s->ledger.episode;
+        g.limit_frame = rn_ledger_pending_episode_end(&s->ledger);
+        if (rn_ledger_promote(&s->ledger, &g) == 0 || s->ledger.episode == before) {
+            return;
+        }
+        /* The episode's last record went to the confirmed ledger. */
+        int32_t end = s->ledger.episode_start - 1;
+        rollnet_event ev = make_event(ROLLNET_EVENT_EPISODE_COMPLETE, -1);
+        ev.u.episode.episode = before;
+        ev.u.episode.end_frame = end;
+        push_event(s, &ev);
+        if (end > s->released_end) {
+            s->released_end = end;
+        }
+        s->completed_episodes = s->ledger.episode;
+        if (!s->validated_reset) {
+            /* Games whose state exists only after a reset are checked again now. */
+            s->validated_reset = true;
+            s->validate_next = true;
+        }
+    }
 }
 
 static void process_checksums(rollnet_session *s)
@@ -1085,25 +1330,7 @@ static int32_t barrier_end(rollnet_session *s)
 
 static void update_barrier(rollnet_session *s)
 {
-    int32_t before = s->ledger.episode;
     promote(s);
-    while (s->ledger.episode > before) {
-        /* An episode's last record went to the confirmed ledger. */
-        rollnet_event ev = make_event(ROLLNET_EVENT_EPISODE_COMPLETE, -1);
-        ev.u.episode.episode = before;
-        ev.u.episode.end_frame = s->ledger.episode_start - 1;
-        push_event(s, &ev);
-        if (s->ledger.episode_start - 1 > s->released_end) {
-            s->released_end = s->ledger.episode_start - 1;
-        }
-        s->completed_episodes = s->ledger.episode;
-        before++;
-        if (!s->validated_reset) {
-            /* Games whose state exists only after a reset are checked again now. */
-            s->validated_reset = true;
-            s->validate_next = true;
-        }
-    }
     int32_t e = barrier_end(s);
     if (e < 0) {
         s->barrier_frame = -1;
@@ -1214,17 +1441,21 @@ static void check_timers(rollnet_session *s)
         case RN_PEER_GONE:
             if (peer->close_at_ms && s->now >= peer->close_at_ms) {
                 peer->close_at_ms = 0;
-                if (peer->tp >= 0 && s->transport.vtable->disconnect) {
+                if (peer->tp >= 0 && !peer_by_tp(s, peer->tp) && s->transport.vtable->disconnect) {
                     s->transport.vtable->disconnect(s->transport.self, peer->tp);
                 }
+                peer->tp = -1;
             }
             break;
         default:
             break;
         }
     }
+    if (s->leave_pending) {
+        try_finish_leaves(s);
+    }
     /* Players nobody connected for. */
-    if (!s->running && !s->handshake_failed && s->now - s->start_ms >= d->handshake_timeout_ms) {
+    if (!s->running && !s->missing_reported && s->now - s->start_ms >= d->handshake_timeout_ms) {
         uint32_t claimed = 0;
         for (int i = 0; i < s->num_peers; i++) {
             if (s->peers[i].state == RN_PEER_RUNNING) {
@@ -1234,6 +1465,7 @@ static void check_timers(rollnet_session *s)
         uint32_t missing = s->remote_mask & ~claimed;
         if (missing) {
             s->handshake_failed = true;
+            s->missing_reported = true;
             rollnet_event ev = make_event(ROLLNET_EVENT_DISCONNECTED, lowest_player(missing));
             ev.u.disconnected.reason = ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT;
             ev.u.disconnected.frame = -1;
@@ -1282,6 +1514,13 @@ rollnet_error rollnet_session_poll(rollnet_session *s, uint64_t now_ms)
             on_connected(s, ev.peer);
             break;
         case ROLLNET_TRANSPORT_DISCONNECTED: {
+            /* The id is free now: forget it on peers that already left. */
+            for (int i = 0; i < s->num_peers; i++) {
+                if (s->peers[i].state == RN_PEER_GONE && s->peers[i].tp == ev.peer) {
+                    s->peers[i].tp = -1;
+                    s->peers[i].close_at_ms = 0;
+                }
+            }
             rn_peer *peer = peer_by_tp(s, ev.peer);
             if (peer) {
                 peer_gone(s, peer, ROLLNET_DISCONNECT_CLOSED, false);
@@ -1318,6 +1557,9 @@ static rollnet_error blocked_reason(rollnet_session *s)
     if (!s->running) {
         return ROLLNET_ERR_NOT_RUNNING;
     }
+    if (s->ledger.conf_count == s->ledger.conf_capacity) {
+        return ROLLNET_ERR_LEDGER_FULL; /* the game must read records before anything moves */
+    }
     if (barrier_end(s) >= 0) {
         return ROLLNET_ERR_EPISODE_BARRIER;
     }
@@ -1334,23 +1576,6 @@ static rollnet_error blocked_reason(rollnet_session *s)
     return ROLLNET_ERR_OK;
 }
 
-static void set_stalled(rollnet_session *s, rollnet_error why)
-{
-    rollnet_stall_reason reason = why == ROLLNET_ERR_EPISODE_BARRIER
-                                      ? ROLLNET_STALL_EPISODE_BARRIER
-                                      : ROLLNET_STALL_PREDICTION_LIMIT;
-    if (s->stalled && s->stall_reason == reason) {
-        return;
-    }
-    s->stalled = true;
-    s->stall_reason = reason;
-    s->stalls++;
-    rollnet_event ev = make_event(ROLLNET_EVENT_STALLED, -1);
-    ev.u.stall.reason = reason;
-    ev.u.stall.frame = s->sync.frame;
-    push_event(s, &ev);
-}
-
 static void clear_stalled(rollnet_session *s)
 {
     if (!s->stalled) {
@@ -1362,6 +1587,27 @@ static void clear_stalled(rollnet_session *s)
     ev.u.stall.frame = s->sync.frame;
     push_event(s, &ev);
 }
+
+static void set_stalled(rollnet_session *s, rollnet_error why)
+{
+    rollnet_stall_reason reason = why == ROLLNET_ERR_EPISODE_BARRIER ? ROLLNET_STALL_EPISODE_BARRIER
+                                  : why == ROLLNET_ERR_LEDGER_FULL    ? ROLLNET_STALL_LEDGER_FULL
+                                                                      : ROLLNET_STALL_PREDICTION_LIMIT;
+    if (s->stalled && s->stall_reason == reason) {
+        return;
+    }
+    if (s->stalled) {
+        clear_stalled(s); /* one stall ends, another begins */
+    }
+    s->stalled = true;
+    s->stall_reason = reason;
+    s->stalls++;
+    rollnet_event ev = make_event(ROLLNET_EVENT_STALLED, -1);
+    ev.u.stall.reason = reason;
+    ev.u.stall.frame = s->sync.frame;
+    push_event(s, &ev);
+}
+
 
 rollnet_error rollnet_session_add_local_input(rollnet_session *s, int player, const void *input,
                                               size_t size)
@@ -1539,7 +1785,18 @@ static rollnet_error fail_with(rollnet_session *s, rollnet_error err)
 
 rollnet_writer *rollnet_session_save_begin(rollnet_session *s, const rollnet_request *req)
 {
-    return s ? rn_sync_save_begin(&s->sync, req) : NULL;
+    if (!s) {
+        return NULL;
+    }
+    /* A SAVE right after an ADVANCE the game did not end: once the ledger is
+     * in use, end it as advance_end(req, 0) would (an empty record), so the
+     * frame still reaches the ledger and promotion never waits for it. */
+    rn_sync *y = &s->sync;
+    if (s->ledger_used && y->req_next + 1 < y->req_count && req == &y->reqs[y->req_next + 1] &&
+        y->reqs[y->req_next].type == ROLLNET_REQUEST_ADVANCE) {
+        rollnet_session_advance_end(s, &y->reqs[y->req_next], 0);
+    }
+    return rn_sync_save_begin(y, req);
 }
 
 rollnet_error rollnet_session_save_end(rollnet_session *s, const rollnet_request *req)
@@ -1779,6 +2036,9 @@ rollnet_error rollnet_session_desync_dump(const rollnet_session *s, int which, c
         buf[0] = '\0';
         return ROLLNET_ERR_NO_SNAPSHOT;
     }
+    if (s->sync.reading) {
+        return ROLLNET_ERR_REQUESTS_PENDING; /* the open LOAD's reader owns the zone */
+    }
     /* The zone is the session's reader zone; dumping happens between frames. */
     msgpack_zone *zone = (msgpack_zone *)&s->sync.zone;
     return rn_snapshot_dump(zone, s->sync.desync_copy[which], s->sync.desync_size[which], buf, cap);
@@ -1794,6 +2054,10 @@ rollnet_error rollnet_session_snapshot_dump(const rollnet_session *s, int32_t fr
     if (!slot) {
         buf[0] = '\0';
         return ROLLNET_ERR_NO_SNAPSHOT;
+    }
+    if (s->sync.reading) {
+        buf[0] = '\0';
+        return ROLLNET_ERR_REQUESTS_PENDING; /* the open LOAD's reader owns the zone */
     }
     msgpack_zone *zone = (msgpack_zone *)&s->sync.zone;
     return rn_snapshot_dump(zone, slot->buf, slot->size, buf, cap);

@@ -328,6 +328,7 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
     case ROLLNET_DISCONNECT_LOADING_GRACE: return "timed out while loading";
     case ROLLNET_DISCONNECT_CLOSED: return "closed the connection";
     case ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT: return "did not complete the handshake";
+    case ROLLNET_DISCONNECT_BY_PEERS: return "was lost by another peer";
     }
     return "unknown reason";
 }

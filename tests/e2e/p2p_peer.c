@@ -175,6 +175,8 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
         return "closed";
     case ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT:
         return "handshake timeout";
+    case ROLLNET_DISCONNECT_BY_PEERS:
+        return "lost by another peer";
     }
     return "unknown";
 }

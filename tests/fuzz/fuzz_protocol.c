@@ -79,6 +79,13 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
                a->u.loading.loading == b->u.loading.loading &&
                a->u.loading.grace_ms == b->u.loading.grace_ms &&
                a->u.loading.frame == b->u.loading.frame;
+    case RN_MSG_LEAVE:
+        return a->u.leave.tag == b->u.leave.tag &&
+               a->u.leave.player_mask == b->u.leave.player_mask &&
+               a->u.leave.last_frame == b->u.leave.last_frame &&
+               a->u.leave.count == b->u.leave.count && a->u.leave.size == b->u.leave.size &&
+               (a->u.leave.size == 0 ||
+                memcmp(a->u.leave.data, b->u.leave.data, a->u.leave.size) == 0);
     }
     return false;
 }
@@ -221,7 +228,7 @@ static rn_msg random_valid_msg(int *bs)
 {
     rn_msg m;
     memset(&m, 0, sizeof m);
-    m.type = (rn_msg_type)(1 + below(5));
+    m.type = (rn_msg_type)(1 + below(6));
     *bs = k_block_sizes[below(NUM_BLOCK_SIZES)];
     switch (m.type) {
     case RN_MSG_HELLO:
@@ -288,6 +295,20 @@ static rn_msg random_valid_msg(int *bs)
         m.u.loading.grace_ms = (uint32_t)(shifted(64) >> 32);
         m.u.loading.frame = (int32_t)below(1000) - 1;
         break;
+    case RN_MSG_LEAVE: {
+        m.u.leave.tag = (uint16_t)rnd();
+        m.u.leave.player_mask = (uint32_t)(1 + below((1u << ROLLNET_MAX_PLAYERS) - 1));
+        m.u.leave.last_frame = (int32_t)edgy(-1, RN_MAX_FRAME);
+        int32_t most = m.u.leave.last_frame + 1 < RN_MAX_INPUT_FRAMES ? m.u.leave.last_frame + 1
+                                                                      : RN_MAX_INPUT_FRAMES;
+        m.u.leave.count = most > 0 ? (int32_t)below((uint64_t)most + 1) : 0;
+        m.u.leave.size = (size_t)below(64);
+        for (size_t i = 0; i < m.u.leave.size; i++) {
+            g_inputs[i] = (uint8_t)rnd();
+        }
+        m.u.leave.data = g_inputs;
+        break;
+    }
     }
     return m;
 }

@@ -58,12 +58,66 @@ static void test_four_players_mesh_with_loss(void **state)
     run_mesh(4, 40, 50, 43);
 }
 
+/* One peer of a mesh dies. The survivors hold different numbers of its
+ * inputs; they agree on the frame from which its players play neutral (LEAVE
+ * notices carry the missing inputs) and their ledgers stay identical. */
+static void run_departure(int n, uint64_t seed)
+{
+    fx_opts o;
+    memset(&o, 0, sizeof(o));
+    o.num_players = n;
+    o.seed = seed;
+    o.write_records = true;
+    o.disconnect_timeout_ms = 1000;
+    for (int i = 0; i < n; i++) {
+        o.sim[i].delay_ms = 40;
+        o.sim[i].jitter_ms = 30;
+        o.sim[i].loss_permille = 100;
+    }
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300 + seed % 17);
+    int dead = n - 1;
+    rollnet_memnet_set_cut(f.net, dead, true);
+    f.gone[dead] = true;
+    fx_run(&f, 600);
+    int32_t from = -1;
+    for (int i = 0; i < dead; i++) {
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+        const rollnet_event *ev = &f.hp[i].last_event[ROLLNET_EVENT_DISCONNECTED];
+        assert_int_equal(ev->player, dead);
+        if (i == 0) {
+            from = ev->u.disconnected.frame;
+        }
+        assert_int_equal(ev->u.disconnected.frame, from);
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DESYNC], 0);
+        assert_true(fx_stats(&f, i).frame > 800); /* play went on */
+    }
+    assert_true(from > 0);
+    /* Compare the survivors only. */
+    f.n = dead;
+    fx_assert_ledgers_agree(&f, 700);
+    f.n = n;
+    fx_free(&f);
+}
+
+static void test_survivors_agree_when_a_peer_dies(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        run_departure(3, seed);
+    }
+    run_departure(4, 7);
+    run_departure(4, 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_three_players_mesh),
         cmocka_unit_test(test_four_players_mesh),
         cmocka_unit_test(test_four_players_mesh_with_loss),
+        cmocka_unit_test(test_survivors_agree_when_a_peer_dies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,6 +84,16 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         assert_int_equal(a->u.loading.grace_ms, b->u.loading.grace_ms);
         assert_int_equal(a->u.loading.frame, b->u.loading.frame);
         break;
+    case RN_MSG_LEAVE:
+        assert_int_equal(a->u.leave.tag, b->u.leave.tag);
+        assert_int_equal(a->u.leave.player_mask, b->u.leave.player_mask);
+        assert_int_equal(a->u.leave.last_frame, b->u.leave.last_frame);
+        assert_int_equal(a->u.leave.count, b->u.leave.count);
+        assert_int_equal(a->u.leave.size, b->u.leave.size);
+        if (a->u.leave.size > 0) {
+            assert_memory_equal(a->u.leave.data, b->u.leave.data, a->u.leave.size);
+        }
+        break;
     }
 }
 
@@ -322,6 +332,28 @@ static void loading_round_trips_both_ways(void **state)
     round_trip(*state, &m, 0);
     m.u.loading = (rn_loading){ 1, false, 0, -1 };
     round_trip(*state, &m, 0);
+}
+
+static void leave_round_trips_and_checks_its_fields(void **state)
+{
+    uint8_t inputs[6] = {1, 1, 2, 2, 2, 0};
+    uint8_t packed[64];
+    size_t packed_len = 0;
+    assert_true(rn_inputs_compress(inputs, 6, 1, packed, sizeof packed, &packed_len));
+    rn_msg m = { .type = RN_MSG_LEAVE };
+    m.u.leave = (rn_leave){ 0x1234, 1u << 2, 100, 6, packed, packed_len };
+    round_trip(*state, &m, 0);
+    m.u.leave = (rn_leave){ 1, 1u, -1, 0, NULL, 0 };
+    round_trip(*state, &m, 0);
+    uint8_t buf[RN_MAX_MESSAGE];
+    m.u.leave = (rn_leave){ 1, 0, 10, 1, packed, packed_len }; /* no player */
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.leave = (rn_leave){ 1, 1u << ROLLNET_MAX_PLAYERS, 10, 1, packed, packed_len };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.leave = (rn_leave){ 1, 1u, 3, 5, packed, packed_len }; /* more frames than exist */
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.leave = (rn_leave){ 1, 1u, 10, RN_MAX_INPUT_FRAMES + 1, packed, packed_len };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
 }
 
 /* ---- compression -------------------------------------------------------- */
@@ -634,7 +666,7 @@ static void decode_drops_messages_over_the_size_limit(void **state)
 
 static void decode_reports_unknown_types(void **state)
 {
-    const uint64_t types[] = { 0, 6, 127, 255, UINT64_MAX };
+    const uint64_t types[] = { 0, 7, 127, 255, UINT64_MAX };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         tval v[3] = { U(types[i]), U(1), U(2) };
         assert_int_equal(decode_values(*state, v, 3, 1), RN_DECODE_UNKNOWN);
@@ -869,6 +901,7 @@ int main(void)
         cmocka_unit_test(decode_rejects_trailing_bytes),
         cmocka_unit_test(decode_drops_messages_over_the_size_limit),
         cmocka_unit_test(decode_reports_unknown_types),
+        cmocka_unit_test(leave_round_trips_and_checks_its_fields),
         cmocka_unit_test(decode_rejects_input_before_the_block_size_is_known),
         cmocka_unit_test(decode_rejects_bad_compressed_inputs),
         cmocka_unit_test(truncated_messages_never_decode),

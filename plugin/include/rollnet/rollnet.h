@@ -394,7 +394,10 @@ rollnet_error rollnet_session_load_end(rollnet_session *s, const rollnet_request
  * is not the pending ADVANCE. */
 rollnet_writer *rollnet_session_record_begin(rollnet_session *s, const rollnet_request *req);
 #define ROLLNET_STEP_EPISODE_END 0x1u /* the game's state says this frame ends the episode */
-/* ADVANCE: mark it carried out, with flags computed from the game's state. */
+/* ADVANCE: mark it carried out, with flags computed from the game's state.
+ * A game that uses the ledger calls it for every ADVANCE, replays included;
+ * an ADVANCE left open is ended by the next save_begin with no flags and an
+ * empty record. */
 rollnet_error rollnet_session_advance_end(rollnet_session *s, const rollnet_request *req,
                                           uint32_t step_flags);
 
@@ -422,7 +425,8 @@ typedef enum rollnet_disconnect_reason {
     ROLLNET_DISCONNECT_TIMEOUT = 0,   /* silent past disconnect_timeout_ms */
     ROLLNET_DISCONNECT_LOADING_GRACE, /* silent past loading_grace_ms while loading */
     ROLLNET_DISCONNECT_CLOSED,        /* the peer or the transport closed the connection */
-    ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT
+    ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT,
+    ROLLNET_DISCONNECT_BY_PEERS       /* 3+ players: another peer lost it; all drop it together */
 } rollnet_disconnect_reason;
 
 /* Session parameters checked by the handshake. */
@@ -443,7 +447,8 @@ const char *rollnet_param_string(rollnet_param p);
 
 typedef enum rollnet_stall_reason {
     ROLLNET_STALL_PREDICTION_LIMIT = 0,
-    ROLLNET_STALL_EPISODE_BARRIER
+    ROLLNET_STALL_EPISODE_BARRIER,
+    ROLLNET_STALL_LEDGER_FULL /* read records with rollnet_session_next_record */
 } rollnet_stall_reason;
 
 typedef struct rollnet_event {
@@ -451,7 +456,8 @@ typedef struct rollnet_event {
     int player; /* the remote player concerned (lowest handle of its peer), or -1 */
     union {
         struct { int done, total; } synchronizing;
-        /* From `frame` on the player's input is neutral (and confirmed). */
+        /* From `frame` on the player's input is neutral (and confirmed). With 3+
+         * players the survivors first agree on that frame (one round trip). */
         struct { rollnet_disconnect_reason reason; int32_t frame; } disconnected;
         struct { rollnet_param param; int64_t local_value, remote_value; } refused;
         struct { int32_t frame; uint64_t local_checksum, remote_checksum; } desync;

@@ -14,7 +14,7 @@
 #include "timesync.h"
 
 #define RN_EVENT_CAP 256
-#define RN_CHECKSUM_RING 64
+#define RN_CHECKSUM_RING 256 /* checksums kept per peer: covers any window at interval 1 */
 #define RN_MAX_EVENTS_PER_POLL 4096
 #define RN_WAIT_EVENT_INTERVAL 60 /* frames between two WAIT_RECOMMENDED events */
 

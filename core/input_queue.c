@@ -89,14 +89,6 @@ bool rn_iq_get(rn_input_queue *q, int32_t frame, uint8_t *out)
     return false;
 }
 
-const uint8_t *rn_iq_peek(const rn_input_queue *q, int32_t frame)
-{
-    if (frame < q->tail || frame > q->last_confirmed) {
-        return NULL;
-    }
-    return slot(q, frame);
-}
-
 void rn_iq_clear_incorrect(rn_input_queue *q)
 {
     q->first_incorrect = -1;

@@ -43,7 +43,13 @@ rn_iq_add_result rn_iq_add(rn_input_queue *q, int32_t frame, const uint8_t *inpu
  * predicted input is remembered so a later confirmation can be compared. */
 bool rn_iq_get(rn_input_queue *q, int32_t frame, uint8_t *out);
 /* The stored input of an already confirmed frame (NULL when not held). */
-const uint8_t *rn_iq_peek(const rn_input_queue *q, int32_t frame);
+static inline const uint8_t *rn_iq_peek(const rn_input_queue *q, int32_t frame)
+{
+    if (frame < q->tail || frame > q->last_confirmed) {
+        return NULL;
+    }
+    return q->buf + (size_t)(frame & (q->capacity - 1)) * (size_t)q->input_size;
+}
 /* Forget the first incorrect frame: a rollback to it has been scheduled. */
 void rn_iq_clear_incorrect(rn_input_queue *q);
 /* Frames before `frame` are no longer needed. */

@@ -539,8 +539,12 @@ static void send_inputs(rollnet_session *s, rn_peer *peer)
                     count = i;
                     break;
                 }
-                memcpy(dst + (size_t)k * (size_t)s->desc.input_size, in,
-                       (size_t)s->desc.input_size);
+                if (s->desc.input_size == 1) {
+                    dst[k] = *in; /* the common case, without a call */
+                } else {
+                    memcpy(dst + (size_t)k * (size_t)s->desc.input_size, in,
+                           (size_t)s->desc.input_size);
+                }
                 k++;
             }
         }

@@ -108,30 +108,6 @@ void rn_sync_free(rn_sync *s)
     memset(s, 0, sizeof(*s));
 }
 
-int32_t rn_sync_confirmed_frame(const rn_sync *s)
-{
-    int32_t c = RN_IQ_CONFIRMED_FOREVER;
-    for (int p = 0; p < s->cfg.num_players; p++) {
-        int32_t q = rn_iq_confirmed(&s->queues[p]);
-        if (q < c) {
-            c = q;
-        }
-    }
-    return c;
-}
-
-int32_t rn_sync_first_incorrect(const rn_sync *s)
-{
-    int32_t fi = -1;
-    for (int p = 0; p < s->cfg.num_players; p++) {
-        int32_t f = s->queues[p].first_incorrect;
-        if (f >= 0 && f < s->frame && (fi < 0 || f < fi)) {
-            fi = f;
-        }
-    }
-    return fi;
-}
-
 bool rn_sync_rollback_in_progress(const rn_sync *s)
 {
     return s->last_replay_index >= 0 && s->req_next <= s->last_replay_index;

@@ -81,9 +81,28 @@ rollnet_error rn_sync_init(rn_sync *s, const rollnet_allocator *a, const rn_sync
 void rn_sync_free(rn_sync *s);
 
 /* Lowest confirmed frame over all players (a disconnected player counts as confirmed). */
-int32_t rn_sync_confirmed_frame(const rn_sync *s);
+static inline int32_t rn_sync_confirmed_frame(const rn_sync *s)
+{
+    int32_t c = RN_IQ_CONFIRMED_FOREVER;
+    for (int p = 0; p < s->cfg.num_players; p++) {
+        int32_t q = rn_iq_confirmed(&s->queues[p]);
+        c = q < c ? q : c;
+    }
+    return c;
+}
+
 /* First frame a wrong prediction invalidated, if it has been simulated; else -1. */
-int32_t rn_sync_first_incorrect(const rn_sync *s);
+static inline int32_t rn_sync_first_incorrect(const rn_sync *s)
+{
+    int32_t fi = -1;
+    for (int p = 0; p < s->cfg.num_players; p++) {
+        int32_t f = s->queues[p].first_incorrect;
+        if (f >= 0 && f < s->frame && (fi < 0 || f < fi)) {
+            fi = f;
+        }
+    }
+    return fi;
+}
 /* True while the requests of a rollback are not all carried out. */
 bool rn_sync_rollback_in_progress(const rn_sync *s);
 /* True while the current list has requests left. */

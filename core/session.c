@@ -1087,11 +1087,18 @@ static void on_message(rollnet_session *s, rn_peer *peer, const uint8_t *data, s
         ev.u.refused.local_value = m.u.refuse.remote_value;
         ev.u.refused.remote_value = m.u.refuse.local_value;
         push_event(s, &ev);
+        bool was_running = peer->state == RN_PEER_RUNNING;
         peer->state = RN_PEER_GONE;
         peer->st.disconnected = true;
+        peer->st.connected = false;
         s->handshake_failed = true;
         if (peer->tp >= 0 && s->transport.vtable->disconnect) {
             s->transport.vtable->disconnect(s->transport.self, peer->tp);
+        }
+        if (was_running || s->running) {
+            /* Accepted here but refused there (a departed player trying to
+             * rejoin): this session cannot go on. */
+            s->failed = ROLLNET_ERR_REFUSED;
         }
         break;
     }
@@ -2041,6 +2048,7 @@ rollnet_error rollnet_session_desync_dump(const rollnet_session *s, int which, c
         return ROLLNET_ERR_NO_SNAPSHOT;
     }
     if (s->sync.reading) {
+        buf[0] = '\0';
         return ROLLNET_ERR_REQUESTS_PENDING; /* the open LOAD's reader owns the zone */
     }
     /* The zone is the session's reader zone; dumping happens between frames. */

@@ -120,6 +120,26 @@ void rollnet_write_map(rollnet_writer *w, uint32_t n)
     }
 }
 
+size_t rollnet_writer_storage_size(void)
+{
+    return sizeof(rollnet_writer);
+}
+
+rollnet_writer *rollnet_writer_open(void *storage, uint8_t *buf, size_t cap)
+{
+    if (!storage || !buf) {
+        return NULL;
+    }
+    rollnet_writer *w = storage;
+    rn_writer_init(w, buf, cap);
+    return w;
+}
+
+size_t rollnet_writer_length(const rollnet_writer *w)
+{
+    return w ? w->len : 0;
+}
+
 rollnet_error rollnet_writer_error(const rollnet_writer *w)
 {
     if (!w) {

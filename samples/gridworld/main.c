@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "game.h"
+#include "replay.h"
 #include "rollnet/rollnet.h"
 #include "rollnet/rollnet_enet.h"
 #include "rollnet/rollnet_export.h"
@@ -56,6 +57,7 @@ typedef struct options {
     int synctest;             /* check distance, or 0 */
     bool stats;
     double loading_pause;     /* seconds, or 0 */
+    const char *replay;       /* --replay PATH.msgpack, or NULL */
 } options;
 
 typedef enum input_source { SRC_KEYBOARD = 0, SRC_BOT } input_source;
@@ -103,7 +105,7 @@ typedef struct game {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: gridworld (--host PORT | --join HOST:PORT | --synctest N) [options]\n"
+            "usage: gridworld (--host PORT | --join HOST:PORT | --synctest N | --replay FILE) [options]\n"
             "\n"
             "Two players collect items on a %dx%d grid. Player 0 is the host, player 1\n"
             "the joiner; both connect over ENet (UDP).\n"
@@ -112,6 +114,9 @@ static void usage(FILE *out)
             "  --join HOST:PORT     be player 1 and connect to the host at HOST:PORT\n"
             "  --synctest N         no network: both players local, and every frame is\n"
             "                       rolled back N frames (1..%d) to prove determinism\n"
+            "  --replay FILE        no network: re-run the game from the inputs in FILE (the\n"
+            "                       PATH.msgpack that --export writes) and check that every\n"
+            "                       recorded frame comes out the same; --max-steps must match\n"
             "  --bot SEED           a bot plays the local player(s) instead of the keyboard\n"
             "                       (in a sync test the bots use SEED and SEED+1)\n"
             "  --headless           no window and no rendering (SDL_VIDEODRIVER=dummy);\n"
@@ -166,7 +171,7 @@ static bool is_valued_option(const char *a)
     static const char *const names[] = {"--host",      "--join",   "--bot",    "--episodes",
                                         "--max-steps", "--fps",    "--input-delay",
                                         "--export",    "--netsim", "--synctest",
-                                        "--loading-pause"};
+                                        "--loading-pause", "--replay"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (!strcmp(a, names[i]))
             return true;
@@ -227,6 +232,8 @@ static int parse_args(int argc, char **argv, options *o)
             o->netsim = v;
         } else if (!strcmp(a, "--synctest")) {
             ok = parse_int(v, 1, ROLLNET_MAX_PREDICTION, &o->synctest);
+        } else if (!strcmp(a, "--replay")) {
+            o->replay = v;
         } else if (!strcmp(a, "--loading-pause")) {
             char *end;
             o->loading_pause = strtod(v, &end);
@@ -239,9 +246,11 @@ static int parse_args(int argc, char **argv, options *o)
         if (takes_value)
             i++;
     }
-    int modes = (o->host_port ? 1 : 0) + (o->join ? 1 : 0) + (o->synctest ? 1 : 0);
+    int modes = (o->host_port ? 1 : 0) + (o->join ? 1 : 0) + (o->synctest ? 1 : 0) +
+                (o->replay ? 1 : 0);
     if (modes != 1) {
-        fprintf(stderr, "gridworld: give exactly one of --host, --join, --synctest (see --help)\n");
+        fprintf(stderr,
+                "gridworld: give exactly one of --host, --join, --synctest, --replay (see --help)\n");
         return 2;
     }
     if (o->synctest && o->netsim) {
@@ -959,6 +968,14 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, &g.opt);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
+    if (g.opt.replay) {
+        uint64_t frames = 0;
+        rc = gw_replay(g.opt.replay, GW_SEED, g.opt.max_steps, &frames);
+        if (rc == 0) {
+            printf("replayed %" PRIu64 " frames: every record matches\n", frames);
+        }
+        return rc;
+    }
     g.cfg.seed = GW_SEED;
     g.cfg.max_steps = g.opt.max_steps;
     gw_reset(&g.state, &g.cfg, 0);

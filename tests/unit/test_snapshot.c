@@ -1030,9 +1030,33 @@ static void test_dump_of_data_that_is_not_msgpack_is_a_read_error(void **state)
     msgpack_zone_destroy(&zone);
 }
 
+static void standalone_writer_writes_into_the_callers_buffer(void **state)
+{
+    (void)state;
+    void *storage = malloc(rollnet_writer_storage_size());
+    uint8_t buf[8];
+    assert_null(rollnet_writer_open(NULL, buf, sizeof buf));
+    assert_null(rollnet_writer_open(storage, NULL, sizeof buf));
+    rollnet_writer *w = rollnet_writer_open(storage, buf, sizeof buf);
+    assert_non_null(w);
+    rollnet_write_array(w, 2);
+    rollnet_write_int(w, 5);
+    rollnet_write_int(w, -1);
+    assert_int_equal(rollnet_writer_length(w), 3);
+    assert_int_equal(buf[0], 0x92);
+    assert_int_equal(buf[1], 0x05);
+    assert_int_equal(buf[2], 0xff);
+    rollnet_write_bin(w, buf, 8); /* does not fit */
+    assert_int_equal(rollnet_writer_error(w), ROLLNET_ERR_SNAPSHOT_OVERFLOW);
+    assert_true(rollnet_writer_length(w) <= sizeof buf);
+    assert_int_equal(rollnet_writer_length(NULL), 0);
+    free(storage);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(standalone_writer_writes_into_the_callers_buffer),
         cmocka_unit_test(test_every_scalar_type_round_trips_in_write_order),
         cmocka_unit_test(test_strings_and_bins_point_into_the_snapshot_buffer),
         cmocka_unit_test(test_read_bin_exact_copies_large_blobs),

@@ -119,6 +119,14 @@ void rollnet_write_array(rollnet_writer *w, uint32_t n);
 void rollnet_write_map(rollnet_writer *w, uint32_t n);
 /* ROLLNET_ERR_OK or ROLLNET_ERR_SNAPSHOT_OVERFLOW. */
 rollnet_error rollnet_writer_error(const rollnet_writer *w);
+/* A writer outside a session (tools, a game's own files, checking a ledger):
+ * `storage` holds rollnet_writer_storage_size() bytes aligned for any type
+ * (malloc'd, say); it and buf[0..cap) are the caller's and must outlive the
+ * writer. Returns NULL when an argument is NULL. */
+size_t rollnet_writer_storage_size(void);
+rollnet_writer *rollnet_writer_open(void *storage, uint8_t *buf, size_t cap);
+/* Bytes written so far. */
+size_t rollnet_writer_length(const rollnet_writer *w);
 
 /* A reader walks the values of a snapshot in the order they were written.
  * Each read returns false (and sets a sticky error) when the next value has

@@ -1,11 +1,35 @@
-/* Wire messages. Layouts (msgpack arrays, element 0 the rn_msg_type):
+/* Wire messages. Each is one msgpack array; element 0 is the rn_msg_type.
+ * Layouts, in element order (integers in the shortest msgpack form):
  *
  *   HELLO    [1, version, nonce, num_players, input_size, input_delay, fps,
- *             max_prediction, checksum_interval, game_id, seed, player_mask, reply]
+ *             max_prediction, checksum_interval, game_id, seed, player_mask]
+ *            version: RN_PROTOCOL_VERSION; nonce: the sender's session nonce;
+ *            then its session parameters; player_mask: players local to it.
  *   REFUSE   [2, param, local_value, remote_value]
- *   INPUT    [3, tag, episode, ack_frame, start_frame - ack_frame, frame_advantage, inputs]
+ *            param: the rollnet_param that differs; local_value: the sender's
+ *            own value; remote_value: the receiver's, as the sender saw it.
+ *   INPUT    [3, tag, episode, ack_frame, start_frame - ack_frame,
+ *             frame_advantage, inputs]
+ *            tag: rn_nonce_tag(sender's nonce); episode: the sender's current
+ *            episode; ack_frame: last receiver-input frame the sender has
+ *            confirmed, -1 none; element 4: 0 when no frames are carried;
+ *            frame_advantage: the sender's, clamped to int8; inputs: bin,
+ *            the `count` blocks compressed by rn_inputs_compress. `count` is
+ *            not sent: the receiver gets it by decompressing with the block
+ *            size it expects from that peer.
  *   CHECKSUM [4, tag, episode, frame, checksum]
- *   LOADING  [5, tag, loading, grace_ms]
+ *            the sender's checksum of its confirmed `frame` in `episode`.
+ *   LOADING  [5, tag, loading, grace_ms, frame]
+ *            loading: bool, true begins and false ends; grace_ms: the grace
+ *            the sender asks for; frame: the newest input frame the sender
+ *            had sent, -1 none.
+ *   LEAVE    [6, tag, player_mask, last_frame, count, data]
+ *            player_mask: the departed peer's players; last_frame: the
+ *            sender's last confirmed frame of them, -1 none; count: frames
+ *            carried, last_frame-count+1 .. last_frame; data: bin, those
+ *            frames compressed by rn_inputs_compress, a block being the
+ *            departed players' inputs in handle order. The decoder checks
+ *            count's range but not data against it: the receiver does.
  *
  * INPUT goes out every frame to every peer, so its start frame travels as a
  * delta from the ack (a fixint in steady play) and its inputs as a bin
@@ -20,7 +44,7 @@
 #define RN_BLOCK_MAX (ROLLNET_MAX_PLAYERS * ROLLNET_MAX_INPUT_SIZE)
 #define RN_INPUT_BUFFER ((size_t)RN_MAX_INPUT_FRAMES * RN_BLOCK_MAX)
 
-#define RN_HELLO_ELEMENTS 13
+#define RN_HELLO_ELEMENTS 12
 #define RN_REFUSE_ELEMENTS 4
 #define RN_INPUT_ELEMENTS 7
 #define RN_CHECKSUM_ELEMENTS 5
@@ -255,7 +279,6 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_uint64(&pk, h->game_id);
         r |= msgpack_pack_uint64(&pk, h->seed);
         r |= msgpack_pack_uint32(&pk, h->player_mask);
-        r |= h->reply ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
         break;
     }
     case RN_MSG_REFUSE:
@@ -376,8 +399,7 @@ static bool rn_parse_hello(const msgpack_object *e, rn_hello *h)
            rn_get_i32(&e[5], &h->input_delay) && rn_get_i32(&e[6], &h->fps) &&
            rn_get_i32(&e[7], &h->max_prediction) && rn_get_i32(&e[8], &h->checksum_interval) &&
            rn_get_uint(&e[9], UINT64_MAX, &h->game_id) &&
-           rn_get_uint(&e[10], UINT64_MAX, &h->seed) && rn_get_u32(&e[11], &h->player_mask) &&
-           rn_get_bool(&e[12], &h->reply);
+           rn_get_uint(&e[10], UINT64_MAX, &h->seed) && rn_get_u32(&e[11], &h->player_mask);
 }
 
 static bool rn_parse_refuse(const msgpack_object *e, rn_refuse *r)

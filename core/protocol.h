@@ -10,7 +10,7 @@
 
 #include "rollnet/rollnet.h"
 
-#define RN_PROTOCOL_VERSION 1
+#define RN_PROTOCOL_VERSION 2 /* 2: HELLO lost its trailing `reply` bool (12 elements) */
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
 #define RN_MAX_INPUT_FRAMES 128   /* frames one INPUT message may carry */
 #define RN_MAX_FRAME 0x3fffffff   /* frames beyond this are out of range */
@@ -30,7 +30,6 @@ typedef struct rn_hello {
     int32_t num_players, input_size, input_delay, fps, max_prediction, checksum_interval;
     uint64_t game_id, seed;
     uint32_t player_mask; /* players local to the sender */
-    bool reply;           /* this HELLO answers the receiver's */
 } rn_hello;
 
 typedef struct rn_refuse {

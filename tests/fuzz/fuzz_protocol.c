@@ -53,7 +53,7 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
                x->input_delay == y->input_delay && x->fps == y->fps &&
                x->max_prediction == y->max_prediction &&
                x->checksum_interval == y->checksum_interval && x->game_id == y->game_id &&
-               x->seed == y->seed && x->player_mask == y->player_mask && x->reply == y->reply;
+               x->seed == y->seed && x->player_mask == y->player_mask;
     }
     case RN_MSG_REFUSE:
         return a->u.refuse.param == b->u.refuse.param &&
@@ -244,7 +244,6 @@ static rn_msg random_valid_msg(int *bs)
         m.u.hello.game_id = shifted(64);
         m.u.hello.seed = shifted(64);
         m.u.hello.player_mask = (uint32_t)edgy(1, (1 << ROLLNET_MAX_PLAYERS) - 1);
-        m.u.hello.reply = below(2);
         break;
     case RN_MSG_REFUSE:
         m.u.refuse.param = (uint32_t)edgy(0, ROLLNET_PARAM_PLAYERS);

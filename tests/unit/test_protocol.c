@@ -53,7 +53,6 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         assert_true(a->u.hello.game_id == b->u.hello.game_id);
         assert_true(a->u.hello.seed == b->u.hello.seed);
         assert_int_equal(a->u.hello.player_mask, b->u.hello.player_mask);
-        assert_int_equal(a->u.hello.reply, b->u.hello.reply);
         break;
     case RN_MSG_REFUSE:
         assert_int_equal(a->u.refuse.param, b->u.refuse.param);
@@ -116,7 +115,7 @@ static rn_msg valid_hello(void)
     m.u.hello = (rn_hello){ .version = RN_PROTOCOL_VERSION, .nonce = 0x0123456789abcdefull,
                             .num_players = 2, .input_size = 1, .input_delay = 2, .fps = 60,
                             .max_prediction = 8, .checksum_interval = 30, .game_id = 77,
-                            .seed = 99, .player_mask = 0x2, .reply = true };
+                            .seed = 99, .player_mask = 0x2 };
     return m;
 }
 
@@ -183,7 +182,7 @@ static size_t pack_values(const tval *v, int n, uint8_t *out, size_t cap)
 static const uint8_t k_one_frame[] = { 0x05 }; /* one literal byte: one 1-byte frame */
 
 /* Valid baselines as value lists (block size 1 for INPUT). */
-#define HELLO_N 13
+#define HELLO_N 12
 #define REFUSE_N 4
 #define INPUT_N 7
 #define CHECKSUM_N 5
@@ -193,8 +192,8 @@ static int baseline(int type, tval *v)
 {
     switch (type) {
     case RN_MSG_HELLO: {
-        tval h[HELLO_N] = { U(1), U(1), U(12345), I(2), I(1), I(2), I(60), I(8), I(-1),
-                            U(7), U(8), U(1), B(0) };
+        tval h[HELLO_N] = { U(1), U(RN_PROTOCOL_VERSION), U(12345), I(2), I(1), I(2), I(60),
+                            I(8), I(-1), U(7), U(8), U(1) };
         memcpy(v, h, sizeof h);
         return HELLO_N;
     }
@@ -240,7 +239,7 @@ static void hello_round_trips_with_edge_values(void **state)
     m.u.hello = (rn_hello){ .version = 0, .nonce = 0, .num_players = 1, .input_size = 1,
                             .input_delay = 0, .fps = 1, .max_prediction = 1,
                             .checksum_interval = ROLLNET_CHECKSUMS_OFF, .game_id = 0,
-                            .seed = 0, .player_mask = 1, .reply = false };
+                            .seed = 0, .player_mask = 1 };
     round_trip(*state, &m, 0);
 
     m.u.hello = (rn_hello){ .version = UINT32_MAX, .nonce = UINT64_MAX,
@@ -249,7 +248,7 @@ static void hello_round_trips_with_edge_values(void **state)
                             .input_delay = ROLLNET_MAX_INPUT_DELAY, .fps = 1000,
                             .max_prediction = 64, .checksum_interval = 65535,
                             .game_id = UINT64_MAX, .seed = UINT64_MAX,
-                            .player_mask = (1u << ROLLNET_MAX_PLAYERS) - 1, .reply = true };
+                            .player_mask = (1u << ROLLNET_MAX_PLAYERS) - 1 };
     round_trip(*state, &m, 0);
     m.u.hello.checksum_interval = 1;
     round_trip(*state, &m, 0);
@@ -520,6 +519,17 @@ static void decode_rejects_the_wrong_element_count(void **state)
         assert_int_equal(decode_values(*state, v, 1, 1), RN_DECODE_MALFORMED);
     }
     assert_int_equal(decode_values(*state, NULL, 0, 1), RN_DECODE_MALFORMED);
+
+    /* HELLO is exactly 12 elements: protocol version 1's 13th, the `reply`
+     * bool, is refused whatever its value, and so is one element short. */
+    tval h[17];
+    assert_int_equal(baseline(RN_MSG_HELLO, h), 12);
+    assert_int_equal(decode_values(*state, h, 12, 0), RN_DECODE_OK);
+    h[12] = B(0);
+    assert_int_equal(decode_values(*state, h, 13, 0), RN_DECODE_MALFORMED);
+    h[12] = B(1);
+    assert_int_equal(decode_values(*state, h, 13, 0), RN_DECODE_MALFORMED);
+    assert_int_equal(decode_values(*state, h, 11, 0), RN_DECODE_MALFORMED);
 }
 
 typedef struct range_case {

@@ -1,12 +1,114 @@
-/* Session internals shared by the plugin layer. */
+/* The session behind the public calls: what both kinds share, and the table
+ * of what each kind does its own way. Internal.
+ *
+ *   session.c          the public entry points: argument checks, dispatch
+ *   frame.c            shared by both kinds: local inputs, stalls, the
+ *                      request list and what the game reports back, promotion
+ *   synctest_session.c every player local, a forced rollback every frame
+ *   p2p_session.c      peers over a transport (with p2p_handshake.c,
+ *                      p2p_inputs.c, p2p_leave.c)
+ *
+ * A kind embeds rollnet_session as its first member and fills in `ops`; no
+ * shared function asks which kind it runs.
+ *
+ * IMPORTANT: single-threaded. No call here re-enters the game; the game acts
+ * on the request list between rollnet calls. */
 #ifndef RN_SESSION_H
 #define RN_SESSION_H
 
+#include "episode.h"
+#include "events.h"
+#include "ledger.h"
 #include "rollnet/rollnet.h"
+#include "sync.h"
+
+typedef struct rn_session_ops {
+    void (*destroy)(rollnet_session *s);
+    /* Network and timers; s->now is already advanced. Returns s->failed. */
+    rollnet_error (*poll)(rollnet_session *s);
+    /* A new frame's local inputs are queued: send them, sync time, and fill
+     * in what the kind adds to the plan (fast-forward, a forced rollback). */
+    void (*frame_queued)(rollnet_session *s, rn_sync_plan *plan);
+    /* The request list about to be built starts with a rollback: charge it. */
+    void (*rollback_planned)(rollnet_session *s);
+    /* After promotion: checksums, and dropping inputs nobody needs any more. */
+    void (*confirmed)(rollnet_session *s);
+    rollnet_error (*set_loading)(rollnet_session *s, bool loading);
+    rollnet_error (*peer_stats)(const rollnet_session *s, int player, rollnet_peer_stats *out);
+    /* The first desync found, or false. */
+    bool (*desync)(const rollnet_session *s, rollnet_desync_info *out);
+    int (*recommended_wait)(const rollnet_session *s);
+} rn_session_ops;
+
+struct rollnet_session {
+    const rn_session_ops *ops;
+    rollnet_session_desc desc; /* defaults resolved; the transport moved out */
+    rollnet_allocator alloc;
+    rn_events events;
+    rn_sync sync;
+    bool sync_ready;
+    rn_ledger ledger;
+    bool ledger_ready;
+    bool ledger_used; /* the game has ended an ADVANCE with advance_end */
+    rn_episodes episodes;
+
+    uint64_t now;
+    bool running;
+    rollnet_error failed; /* sticky error once the session cannot go on */
+    uint32_t local_mask;
+
+    uint8_t pending[ROLLNET_MAX_PLAYERS][ROLLNET_MAX_INPUT_SIZE];
+    uint32_t pending_mask;
+
+    bool stalled;
+    rollnet_stall_reason stall_reason;
+    uint64_t stalls;
+    bool validated_start; /* the save-load-save check of the first list was asked for */
+
+    /* Something confirmation depends on changed since rn_frame_confirm ran:
+     * inputs, acks, the ledger, the request list, a peer leaving. */
+    bool dirty;
+
+    rollnet_writer scratch_writer;
+    uint8_t *scratch_record; /* record_capacity bytes */
+};
+
+/* Kinds' constructors: `d` is resolved and checked for what both kinds
+ * share; the constructor checks the rest. On failure nothing is left
+ * allocated and the transport is destroyed. */
+rollnet_error rn_p2p_create(const rollnet_session_desc *d, const rollnet_allocator *a,
+                            uint64_t nonce, rollnet_session **out);
+rollnet_error rn_synctest_create(const rollnet_session_desc *d, const rollnet_allocator *a,
+                                 rollnet_session **out);
 
 /* Create a session with an explicit nonce (the plugin layer draws a random
  * one when desc->nonce is 0). Same contract as rollnet_session_create. */
 rollnet_error rn_session_create(const rollnet_session_desc *desc, uint64_t nonce,
                                 rollnet_session **out);
+
+/* --- frame.c: shared by both kinds ------------------------------------- */
+
+/* Allocate `size` bytes (the kind's struct, rollnet_session first) and set
+ * up the shared part: events, sync, ledger, episodes. */
+rollnet_error rn_frame_init(rollnet_session **out, size_t size, const rollnet_session_desc *d,
+                            const rollnet_allocator *a);
+/* Free the shared part and the session itself. */
+void rn_frame_free(rollnet_session *s);
+/* Promotion, the episode barrier, then the kind's confirmation work; only
+ * between request lists and only when something changed (or a barrier's
+ * clock runs). */
+void rn_frame_confirm(rollnet_session *s);
+rollnet_error rn_frame_add_local_input(rollnet_session *s, int player, const void *input,
+                                       size_t size);
+rollnet_error rn_frame_advance(rollnet_session *s, const rollnet_request **requests, int *count);
+rollnet_writer *rn_frame_save_begin(rollnet_session *s, const rollnet_request *req);
+rollnet_error rn_frame_save_end(rollnet_session *s, const rollnet_request *req);
+rollnet_error rn_frame_load_end(rollnet_session *s, const rollnet_request *req);
+rollnet_writer *rn_frame_record_begin(rollnet_session *s, const rollnet_request *req);
+rollnet_error rn_frame_advance_end(rollnet_session *s, const rollnet_request *req,
+                                   uint32_t step_flags);
+bool rn_frame_next_record(rollnet_session *s, rollnet_record *out);
+/* Stop the session with `err` (the first error sticks); returns err. */
+rollnet_error rn_frame_fail(rollnet_session *s, rollnet_error err);
 
 #endif

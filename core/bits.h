@@ -1,0 +1,28 @@
+/* Player masks: one bit per player handle. Internal. */
+#ifndef RN_BITS_H
+#define RN_BITS_H
+
+#include <stdint.h>
+
+static inline int rn_popcount32(uint32_t v)
+{
+    int n = 0;
+    while (v) {
+        v &= v - 1;
+        n++;
+    }
+    return n;
+}
+
+/* The lowest handle in the mask, or -1 for an empty mask. */
+static inline int rn_lowest_player(uint32_t mask)
+{
+    for (int p = 0; p < 32; p++) {
+        if (mask & (1u << p)) {
+            return p;
+        }
+    }
+    return -1;
+}
+
+#endif

@@ -1,0 +1,365 @@
+/* What both session kinds share: local inputs, stalls, the request list
+ * and what the game reports back about it, and the promotion path. */
+#include <string.h>
+
+#include "bits.h"
+#include "confirm.h"
+#include "rn_alloc.h"
+#include "session.h"
+
+rollnet_error rn_frame_init(rollnet_session **out, size_t size, const rollnet_session_desc *d,
+                            const rollnet_allocator *a)
+{
+    *out = NULL;
+    rollnet_session *s = rn_calloc(a, 1, size);
+    if (!s) {
+        return ROLLNET_ERR_OUT_OF_MEMORY;
+    }
+    *out = s;
+    s->alloc = *a;
+    s->desc = *d;
+    s->desc.transport.vtable = NULL;
+    s->desc.transport.self = NULL;
+    s->desc.neutral_input = NULL; /* copied by rn_sync_init below */
+    s->dirty = true;
+    rn_events_init(&s->events, &d->logger);
+    rn_episodes_init(&s->episodes, d->episode_timeout_ms);
+    for (int p = 0; p < d->num_players; p++) {
+        if (d->players[p].kind == ROLLNET_PLAYER_LOCAL) {
+            s->local_mask |= 1u << p;
+        }
+    }
+    uint8_t zero[ROLLNET_MAX_INPUT_SIZE] = {0};
+    rn_sync_config cfg = {
+        .num_players = d->num_players,
+        .input_size = d->input_size,
+        .input_delay = d->input_delay,
+        .max_prediction = d->max_prediction,
+        .snapshot_capacity = d->snapshot_capacity,
+        .prediction = d->prediction,
+        .neutral = d->neutral_input ? (const uint8_t *)d->neutral_input : zero,
+        .user_data = d->user_data,
+        .keep_desync_copies = d->kind == ROLLNET_SESSION_SYNCTEST,
+    };
+    rollnet_error err = rn_sync_init(&s->sync, a, &cfg);
+    if (err != ROLLNET_ERR_OK) {
+        return err;
+    }
+    s->sync_ready = true;
+    int spec = 2 * d->max_prediction + 8;
+    err = rn_ledger_init(&s->ledger, a, d->num_players, d->input_size, d->record_capacity, spec,
+                         d->ledger_capacity);
+    if (err != ROLLNET_ERR_OK) {
+        return err;
+    }
+    s->ledger_ready = true;
+    s->scratch_record = rn_calloc(a, 1, d->record_capacity);
+    return s->scratch_record ? ROLLNET_ERR_OK : ROLLNET_ERR_OUT_OF_MEMORY;
+}
+
+void rn_frame_free(rollnet_session *s)
+{
+    if (s->sync_ready) {
+        rn_sync_free(&s->sync);
+    }
+    if (s->ledger_ready) {
+        rn_ledger_free(&s->ledger);
+    }
+    rollnet_allocator a = s->alloc;
+    rn_free(&a, s->scratch_record);
+    rn_free(&a, s);
+}
+
+rollnet_error rn_frame_fail(rollnet_session *s, rollnet_error err)
+{
+    if (err != ROLLNET_ERR_OK && s->failed == ROLLNET_ERR_OK) {
+        s->failed = err;
+    }
+    return err;
+}
+
+void rn_frame_confirm(rollnet_session *s)
+{
+    if (rn_sync_requests_pending(&s->sync)) {
+        return;
+    }
+    /* Nothing new to promote or checksum; a barrier still needs its clock. */
+    if (!s->dirty && s->episodes.barrier_frame < 0) {
+        return;
+    }
+    s->dirty = false;
+    rn_episodes_update_barrier(&s->episodes, &s->ledger, &s->sync, &s->events, s->now);
+    s->ops->confirmed(s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Local inputs and stalls                                                    */
+/* ------------------------------------------------------------------------ */
+
+static int first_local(const rollnet_session *s)
+{
+    return rn_lowest_player(s->local_mask);
+}
+
+/* Why the next frame cannot run now, or OK. */
+static rollnet_error blocked_reason(rollnet_session *s)
+{
+    if (s->failed != ROLLNET_ERR_OK) {
+        return s->failed;
+    }
+    if (!s->running) {
+        return ROLLNET_ERR_NOT_RUNNING;
+    }
+    if (s->ledger.conf_count == s->ledger.conf_capacity) {
+        return ROLLNET_ERR_LEDGER_FULL; /* the game must read records before anything moves */
+    }
+    if (rn_episodes_barrier_end(&s->episodes, &s->ledger, s->sync.frame) >= 0) {
+        return ROLLNET_ERR_EPISODE_BARRIER;
+    }
+    if (!rn_sync_within_window(&s->sync)) {
+        return ROLLNET_ERR_PREDICTION_LIMIT;
+    }
+    const rn_input_queue *lq = &s->sync.queues[first_local(s)];
+    if (!rn_iq_has_room(lq, s->sync.frame + s->desc.input_delay)) {
+        return ROLLNET_ERR_PREDICTION_LIMIT;
+    }
+    if (s->ledger_used && !rn_ledger_can_store(&s->ledger, s->sync.frame)) {
+        return ROLLNET_ERR_LEDGER_FULL;
+    }
+    return ROLLNET_ERR_OK;
+}
+
+static bool is_stall(rollnet_error why)
+{
+    return why == ROLLNET_ERR_PREDICTION_LIMIT || why == ROLLNET_ERR_EPISODE_BARRIER ||
+           why == ROLLNET_ERR_LEDGER_FULL;
+}
+
+static void clear_stalled(rollnet_session *s)
+{
+    if (!s->stalled) {
+        return;
+    }
+    s->stalled = false;
+    rollnet_event ev = rn_event_make(ROLLNET_EVENT_STALL_ENDED, -1);
+    ev.u.stall.reason = s->stall_reason;
+    ev.u.stall.frame = s->sync.frame;
+    rn_events_push(&s->events, &ev);
+}
+
+static void set_stalled(rollnet_session *s, rollnet_error why)
+{
+    rollnet_stall_reason reason = why == ROLLNET_ERR_EPISODE_BARRIER ? ROLLNET_STALL_EPISODE_BARRIER
+                                  : why == ROLLNET_ERR_LEDGER_FULL    ? ROLLNET_STALL_LEDGER_FULL
+                                                                      : ROLLNET_STALL_PREDICTION_LIMIT;
+    if (s->stalled && s->stall_reason == reason) {
+        return;
+    }
+    clear_stalled(s); /* one stall ends, another begins */
+    s->stalled = true;
+    s->stall_reason = reason;
+    s->stalls++;
+    rollnet_event ev = rn_event_make(ROLLNET_EVENT_STALLED, -1);
+    ev.u.stall.reason = reason;
+    ev.u.stall.frame = s->sync.frame;
+    rn_events_push(&s->events, &ev);
+}
+
+rollnet_error rn_frame_add_local_input(rollnet_session *s, int player, const void *input,
+                                       size_t size)
+{
+    if (player < 0 || player >= s->desc.num_players || !(s->local_mask & (1u << player))) {
+        return ROLLNET_ERR_INVALID_PLAYER;
+    }
+    if (size != (size_t)s->desc.input_size) {
+        return ROLLNET_ERR_INVALID_INPUT_SIZE;
+    }
+    rollnet_error why = blocked_reason(s);
+    if (is_stall(why)) {
+        if (!rn_rollback_pending(&s->sync)) {
+            set_stalled(s, why);
+            return why;
+        }
+        /* A pending rollback still has to run: advance will return it alone. */
+    } else if (why != ROLLNET_ERR_OK) {
+        return why;
+    }
+    memcpy(s->pending[player], input, size);
+    s->pending_mask |= 1u << player;
+    return ROLLNET_ERR_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The request list                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* The local inputs added for this frame go into the queues at frame + delay. */
+static rollnet_error queue_local_inputs(rollnet_session *s)
+{
+    if ((s->pending_mask & s->local_mask) != s->local_mask) {
+        return ROLLNET_ERR_NO_LOCAL_INPUT;
+    }
+    clear_stalled(s);
+    int32_t at = s->sync.frame + s->desc.input_delay;
+    for (int p = 0; p < s->desc.num_players; p++) {
+        if (s->local_mask & (1u << p)) {
+            rn_iq_add(&s->sync.queues[p], at, s->pending[p]);
+        }
+    }
+    s->pending_mask = 0;
+    s->dirty = true;
+    return ROLLNET_ERR_OK;
+}
+
+rollnet_error rn_frame_advance(rollnet_session *s, const rollnet_request **requests, int *count)
+{
+    if (s->failed != ROLLNET_ERR_OK) {
+        return s->failed;
+    }
+    if (rn_sync_requests_pending(&s->sync)) {
+        return ROLLNET_ERR_REQUESTS_PENDING;
+    }
+    rn_frame_confirm(s);
+    rollnet_error why = blocked_reason(s);
+    if (why != ROLLNET_ERR_OK && !(rn_rollback_pending(&s->sync) && s->running)) {
+        if (is_stall(why)) {
+            set_stalled(s, why);
+        }
+        return why;
+    }
+    rn_sync_plan plan;
+    memset(&plan, 0, sizeof(plan));
+    plan.advance = why == ROLLNET_ERR_OK;
+    if (plan.advance) {
+        rollnet_error err = queue_local_inputs(s);
+        if (err != ROLLNET_ERR_OK) {
+            return err;
+        }
+        s->ops->frame_queued(s, &plan);
+    }
+    if (!s->validated_start) {
+        s->validated_start = true;
+        plan.validate = true;
+    } else if (rn_episodes_take_validation(&s->episodes)) {
+        plan.validate = true;
+    }
+    if (s->ops->rollback_planned && rn_rollback_pending(&s->sync)) {
+        s->ops->rollback_planned(s);
+    }
+    *count = rn_sync_build(&s->sync, &plan);
+    *requests = s->sync.reqs;
+    return ROLLNET_ERR_OK;
+}
+
+/* A request was carried out: confirmation may move once the list is done. */
+static void list_step(rollnet_session *s)
+{
+    s->dirty = true;
+    if (!rn_sync_requests_pending(&s->sync)) {
+        rn_frame_confirm(s);
+    }
+}
+
+rollnet_writer *rn_frame_save_begin(rollnet_session *s, const rollnet_request *req)
+{
+    /* A SAVE right after an ADVANCE the game did not end: once the ledger is
+     * in use, end it as advance_end(req, 0) would (an empty record), so the
+     * frame still reaches the ledger and promotion never waits for it. */
+    rn_sync *y = &s->sync;
+    if (s->ledger_used && y->req_next + 1 < y->req_count && req == &y->reqs[y->req_next + 1] &&
+        y->reqs[y->req_next].type == ROLLNET_REQUEST_ADVANCE) {
+        rn_frame_advance_end(s, &y->reqs[y->req_next], 0);
+    }
+    return rn_sync_save_begin(y, req);
+}
+
+rollnet_error rn_frame_save_end(rollnet_session *s, const rollnet_request *req)
+{
+    rollnet_error err = rn_sync_save_end(&s->sync, req);
+    if (err == ROLLNET_ERR_WRONG_REQUEST) {
+        return err;
+    }
+    if (err == ROLLNET_ERR_DESYNC) {
+        rollnet_event ev = rn_event_make(ROLLNET_EVENT_DESYNC, -1);
+        ev.u.desync.frame = s->sync.desync_frame;
+        ev.u.desync.local_checksum = s->sync.desync_first;
+        ev.u.desync.remote_checksum = s->sync.desync_second;
+        rn_events_push(&s->events, &ev);
+        rn_log(&s->events, ROLLNET_LOG_ERROR, "sync test: a replayed frame's checksum differs");
+    }
+    if (err != ROLLNET_ERR_OK) {
+        return rn_frame_fail(s, err);
+    }
+    list_step(s);
+    return ROLLNET_ERR_OK;
+}
+
+rollnet_error rn_frame_load_end(rollnet_session *s, const rollnet_request *req)
+{
+    rollnet_error err = rn_sync_load_end(&s->sync, req);
+    if (err == ROLLNET_ERR_WRONG_REQUEST) {
+        return err;
+    }
+    if (err != ROLLNET_ERR_OK) {
+        return rn_frame_fail(s, err);
+    }
+    if (req->flags & ROLLNET_REQUEST_REPLAY) {
+        /* The replay writes these records again. */
+        rn_ledger_discard_from(&s->ledger, req->frame);
+    }
+    list_step(s);
+    return ROLLNET_ERR_OK;
+}
+
+/* A sync test replays frames whose records are already confirmed (their
+ * inputs were never in doubt); such a replay's record is written into a
+ * scratch buffer and dropped, as the snapshot comparison covers the replay. */
+static bool already_promoted(const rollnet_session *s, int32_t frame)
+{
+    return frame < s->ledger.next_promote;
+}
+
+rollnet_writer *rn_frame_record_begin(rollnet_session *s, const rollnet_request *req)
+{
+    if (rn_sync_check_next(&s->sync, req, ROLLNET_REQUEST_ADVANCE) != ROLLNET_ERR_OK) {
+        return NULL;
+    }
+    if (already_promoted(s, req->frame)) {
+        rn_writer_init(&s->scratch_writer, s->scratch_record, s->desc.record_capacity);
+        return &s->scratch_writer;
+    }
+    return rn_ledger_record_begin(&s->ledger, req->frame);
+}
+
+rollnet_error rn_frame_advance_end(rollnet_session *s, const rollnet_request *req,
+                                   uint32_t step_flags)
+{
+    rollnet_error err = rn_sync_check_next(&s->sync, req, ROLLNET_REQUEST_ADVANCE);
+    if (err != ROLLNET_ERR_OK) {
+        return err;
+    }
+    s->ledger_used = true;
+    err = already_promoted(s, req->frame)
+              ? ROLLNET_ERR_OK
+              : rn_ledger_step_end(&s->ledger, req->frame, req->inputs, step_flags);
+    rn_sync_advance_done(&s->sync, req);
+    if (err != ROLLNET_ERR_OK) {
+        return rn_frame_fail(s, err);
+    }
+    list_step(s);
+    return ROLLNET_ERR_OK;
+}
+
+bool rn_frame_next_record(rollnet_session *s, rollnet_record *out)
+{
+    if (rn_ledger_next(&s->ledger, out)) {
+        s->dirty = true; /* room in the confirmed ring */
+        return true;
+    }
+    /* The ring may have been full: promote what waited and try once more. */
+    if (!rn_sync_requests_pending(&s->sync)) {
+        rn_episodes_promote(&s->episodes, &s->ledger, &s->sync, &s->events);
+        return rn_ledger_next(&s->ledger, out);
+    }
+    return false;
+}

@@ -1,0 +1,218 @@
+/* Connections and the handshake. A connection becomes a peer of the session
+ * once both HELLOs match: the same parameters, and players that are remote
+ * here and not held by another peer. Otherwise it is refused (REFUSE tells
+ * the other side which parameter differs, REFUSED tells the game). */
+#include <string.h>
+
+#include "p2p_session.h"
+
+void rn_p2p_connect_all(rn_p2p *p)
+{
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *peer = &p->peers[i];
+        if (!peer->outgoing) {
+            continue;
+        }
+        peer->since_ms = p->base.now;
+        peer->tp = rn_link_connect(&p->link, peer->address, p->base.now);
+        rn_peer_set_state(peer, RN_PEER_CONNECTING, &p->base.events);
+        if (peer->tp < 0) {
+            rn_p2p_peer_gone(p, peer, ROLLNET_DISCONNECT_CLOSED, false);
+        }
+    }
+}
+
+/* The slot for a new incoming connection, or NULL when there is none. */
+static rn_peer *incoming_slot(rn_p2p *p)
+{
+    /* Reuse the slot of an incoming connection that never claimed a player
+     * (refused, or timed out in its handshake). */
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *old = &p->peers[i];
+        if (!old->outgoing && old->state == RN_PEER_GONE && old->player_mask == 0 &&
+            old->tp < 0) {
+            return old;
+        }
+    }
+    if (p->incoming_mask == 0 || p->num_peers >= ROLLNET_MAX_PLAYERS) {
+        return NULL;
+    }
+    return &p->peers[p->num_peers++];
+}
+
+void rn_p2p_on_connected(rn_p2p *p, int tp)
+{
+    rollnet_session *s = &p->base;
+    rn_peer *peer = NULL;
+    for (int i = 0; i < p->num_peers; i++) {
+        if (p->peers[i].outgoing && p->peers[i].tp == tp &&
+            p->peers[i].state == RN_PEER_CONNECTING) {
+            peer = &p->peers[i];
+        }
+    }
+    if (!peer) {
+        /* An incoming connection: it says which players it hosts in its HELLO. */
+        peer = incoming_slot(p);
+        if (!peer) {
+            rn_link_close(&p->link, tp);
+            return;
+        }
+        int idx = (int)(peer - p->peers);
+        rn_peer_reset(peer, idx);
+        rn_confirm_forget_peer(&p->confirm, idx);
+        peer->tp = tp;
+    }
+    rn_peer_set_state(peer, RN_PEER_HANDSHAKE, &s->events);
+    peer->since_ms = s->now;
+    peer->last_recv_ms = s->now;
+    peer->st.connected = true;
+    peer->rate_start_ms = s->now;
+    rollnet_event ev = rn_event_make(ROLLNET_EVENT_SYNCHRONIZING, rn_peer_event_player(peer));
+    ev.u.synchronizing.done = 0;
+    ev.u.synchronizing.total = 1;
+    rn_events_push(&s->events, &ev);
+    rn_msg hello;
+    rn_peer_make_hello(&s->desc, p->nonce, s->local_mask, &hello);
+    rn_link_send(&p->link, peer, &hello, ROLLNET_CHANNEL_RELIABLE, s->now);
+}
+
+static void refuse(rn_p2p *p, rn_peer *peer, rollnet_param param, int64_t local, int64_t remote)
+{
+    rollnet_session *s = &p->base;
+    rn_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RN_MSG_REFUSE;
+    m.u.refuse.param = (uint32_t)param;
+    m.u.refuse.local_value = local;
+    m.u.refuse.remote_value = remote;
+    rn_link_send(&p->link, peer, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
+    rollnet_event ev = rn_event_make(ROLLNET_EVENT_REFUSED, rn_peer_event_player(peer));
+    ev.u.refused.param = param;
+    ev.u.refused.local_value = local;
+    ev.u.refused.remote_value = remote;
+    rn_events_push(&s->events, &ev);
+    rn_log(&s->events, ROLLNET_LOG_ERROR, "handshake refused: session parameters differ");
+    rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
+    /* Not closed at once: ENet drops packets still waiting for delivery when
+     * the close arrives with them, and the peer must read why it is refused.
+     * The peer closes on reading REFUSE; this is the fallback. */
+    peer->close_at_ms = s->now + 1000;
+}
+
+/* Players held by peers exchanging inputs. */
+static uint32_t claimed_players(const rn_p2p *p)
+{
+    uint32_t claimed = 0;
+    for (int i = 0; i < p->num_peers; i++) {
+        if (rn_peer_live(&p->peers[i])) {
+            claimed |= p->peers[i].player_mask;
+        }
+    }
+    return claimed;
+}
+
+/* Every remote player is claimed by a running peer: the session runs. */
+static void check_running(rn_p2p *p)
+{
+    rollnet_session *s = &p->base;
+    if (!s->running && claimed_players(p) == p->remote_mask) {
+        s->running = true;
+        rn_events_simple(&s->events, ROLLNET_EVENT_RUNNING, -1);
+        rn_log(&s->events, ROLLNET_LOG_INFO, "every peer synchronized: running");
+    }
+}
+
+/* The players a HELLO may claim from this peer. */
+static uint32_t claimable(const rn_p2p *p, const rn_peer *peer)
+{
+    uint32_t allowed = peer->outgoing ? peer->player_mask : p->incoming_mask;
+    /* A player who left plays neutral for good: it cannot rejoin this session. */
+    for (int q = 0; q < p->base.desc.num_players; q++) {
+        if (p->base.sync.queues[q].disconnected_from >= 0) {
+            allowed &= ~(1u << q);
+        }
+    }
+    if (!peer->outgoing) {
+        for (int i = 0; i < p->num_peers; i++) {
+            if (&p->peers[i] != peer && rn_peer_live(&p->peers[i])) {
+                allowed &= ~p->peers[i].player_mask;
+            }
+        }
+    }
+    return allowed;
+}
+
+void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
+{
+    rollnet_session *s = &p->base;
+    if (peer->state != RN_PEER_HANDSHAKE) {
+        peer->st.dropped_malformed++;
+        return;
+    }
+    rollnet_param param;
+    int64_t mine, theirs;
+    if (!rn_peer_hello_matches(&s->desc, h, &param, &mine, &theirs)) {
+        refuse(p, peer, param, mine, theirs);
+        return;
+    }
+    /* The players it claims must be remote here and not held by another peer. */
+    uint32_t mask = h->player_mask;
+    uint32_t allowed = claimable(p, peer);
+    bool ok = peer->outgoing ? mask == allowed : (mask != 0 && (mask & ~allowed) == 0);
+    if (!ok) {
+        refuse(p, peer, ROLLNET_PARAM_PLAYERS, (int64_t)allowed, (int64_t)mask);
+        return;
+    }
+    peer->player_mask = mask;
+    peer->nonce = h->nonce;
+    peer->tag = rn_nonce_tag(h->nonce);
+    rn_peer_set_state(peer, RN_PEER_RUNNING, &s->events);
+    for (int q = 0; q < s->desc.num_players; q++) {
+        if (mask & (1u << q)) {
+            p->player_peer[q] = peer->index;
+        }
+    }
+    rn_link_set_timeout(&p->link, peer, s->desc.disconnect_timeout_ms);
+    rollnet_event ev = rn_event_make(ROLLNET_EVENT_SYNCHRONIZING, rn_peer_event_player(peer));
+    ev.u.synchronizing.done = 1;
+    ev.u.synchronizing.total = 1;
+    rn_events_push(&s->events, &ev);
+    rn_events_simple(&s->events, ROLLNET_EVENT_SYNCHRONIZED, rn_peer_event_player(peer));
+    check_running(p);
+}
+
+void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r)
+{
+    rollnet_session *s = &p->base;
+    rollnet_event ev = rn_event_make(ROLLNET_EVENT_REFUSED, rn_peer_event_player(peer));
+    ev.u.refused.param = (rollnet_param)r->param;
+    ev.u.refused.local_value = r->remote_value;
+    ev.u.refused.remote_value = r->local_value;
+    rn_events_push(&s->events, &ev);
+    bool was_running = rn_peer_live(peer);
+    rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
+    peer->st.connected = false;
+    rn_link_close(&p->link, peer->tp);
+    if (was_running || s->running) {
+        /* Accepted here but refused there (a departed player trying to
+         * rejoin): this session cannot go on. */
+        rn_frame_fail(s, ROLLNET_ERR_REFUSED);
+    }
+}
+
+void rn_p2p_report_missing(rn_p2p *p)
+{
+    rollnet_session *s = &p->base;
+    if (s->running || p->missing_reported ||
+        s->now - p->start_ms < s->desc.handshake_timeout_ms) {
+        return;
+    }
+    uint32_t missing = p->remote_mask & ~claimed_players(p);
+    if (missing) {
+        p->missing_reported = true;
+        rollnet_event ev = rn_event_make(ROLLNET_EVENT_DISCONNECTED, rn_lowest_player(missing));
+        ev.u.disconnected.reason = ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT;
+        ev.u.disconnected.frame = -1;
+        rn_events_push(&s->events, &ev);
+    }
+}

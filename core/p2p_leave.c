@@ -1,0 +1,223 @@
+/* A peer that goes. With two players the survivor plays the departed
+ * player's inputs as neutral from the first frame it does not hold. With 3+
+ * players the survivors may hold different numbers of its inputs, so each
+ * tells the others (LEAVE, reliable) the last frame it holds and those
+ * inputs; all switch to neutral after the highest such frame once every
+ * survivor's notice is in, or after disconnect_timeout_ms. */
+#include <string.h>
+
+#include "p2p_session.h"
+
+uint32_t rn_p2p_live_peers(const rn_p2p *p)
+{
+    uint32_t m = 0;
+    for (int i = 0; i < p->num_peers; i++) {
+        if (rn_peer_live(&p->peers[i])) {
+            m |= 1u << i;
+        }
+    }
+    return m;
+}
+
+/* The departed peer's players play neutral after `last`. */
+static void finish_leave(rn_p2p *p, rn_peer *peer, int32_t last, rollnet_disconnect_reason reason)
+{
+    rollnet_session *s = &p->base;
+    rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
+    int32_t from = -1;
+    for (int q = 0; q < s->desc.num_players; q++) {
+        if (peer->player_mask & (1u << q)) {
+            rn_input_queue *iq = &s->sync.queues[q];
+            if (iq->last_confirmed < last) {
+                /* A notice could not carry every input (too large): the best
+                 * this peer can do; the desync check will tell if it matters. */
+                rn_log(&s->events, ROLLNET_LOG_WARN, "a departed player's last inputs are missing");
+            }
+            rn_iq_disconnect(iq, last + 1);
+            if (from < 0 || iq->disconnected_from < from) {
+                from = iq->disconnected_from;
+            }
+        }
+    }
+    s->dirty = true;
+    rollnet_event ev = rn_event_make(ROLLNET_EVENT_DISCONNECTED, rn_peer_event_player(peer));
+    ev.u.disconnected.reason = reason;
+    ev.u.disconnected.frame = from;
+    rn_events_push(&s->events, &ev);
+    rn_log(&s->events, ROLLNET_LOG_WARN, "peer disconnected");
+}
+
+/* Frames start..start+count-1 of the players in `mask`, frame-major blocks
+ * in handle order, compressed into leave_packed. False when they do not fit. */
+static bool pack_inputs(rn_p2p *p, uint32_t mask, int32_t start, int32_t count, size_t *packed)
+{
+    const rollnet_session *s = &p->base;
+    int isz = s->desc.input_size;
+    int nplayers = rn_popcount32(mask);
+    for (int32_t i = 0; i < count; i++) {
+        int k = 0;
+        for (int q = 0; q < s->desc.num_players; q++) {
+            if (mask & (1u << q)) {
+                const uint8_t *in = rn_iq_peek(&s->sync.queues[q], start + i);
+                uint8_t *dst =
+                    p->block_buf + ((size_t)i * (size_t)nplayers + (size_t)k) * (size_t)isz;
+                if (in) {
+                    memcpy(dst, in, (size_t)isz);
+                }
+                k++;
+            }
+        }
+    }
+    /* Leave room for the message around the data. */
+    return rn_inputs_compress(p->block_buf, count, nplayers * isz, p->leave_packed,
+                              sizeof(p->leave_packed) - 32, packed);
+}
+
+/* Tell every survivor the last frame held of a departed peer's players, with
+ * those inputs (as many of the newest as fit). */
+static void send_leave(rn_p2p *p, const rn_peer *gone, int32_t last)
+{
+    const rollnet_session *s = &p->base;
+    int32_t start = last - RN_MAX_INPUT_FRAMES + 1;
+    for (int q = 0; q < s->desc.num_players; q++) {
+        if ((gone->player_mask & (1u << q)) && s->sync.queues[q].tail > start) {
+            start = s->sync.queues[q].tail;
+        }
+    }
+    if (start < 0) {
+        start = 0;
+    }
+    size_t packed = 0;
+    int32_t count = last - start + 1;
+    for (; count > 0; count = count / 2, start = last - count + 1) {
+        if (pack_inputs(p, gone->player_mask, start, count, &packed)) {
+            break;
+        }
+    }
+    if (count < 0) {
+        count = 0;
+    }
+    rn_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RN_MSG_LEAVE;
+    m.u.leave.tag = p->tag;
+    m.u.leave.player_mask = gone->player_mask;
+    m.u.leave.last_frame = last;
+    m.u.leave.count = count;
+    m.u.leave.data = count > 0 ? p->leave_packed : NULL;
+    m.u.leave.size = count > 0 ? packed : 0;
+    rn_link_broadcast(&p->link, p->peers, p->num_peers, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
+}
+
+void rn_p2p_finish_leaves(rn_p2p *p)
+{
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *peer = &p->peers[i];
+        if (peer->state != RN_PEER_LEAVING) {
+            continue;
+        }
+        uint32_t missing = rn_p2p_live_peers(p) & ~peer->leave_heard;
+        if (missing == 0 || p->base.now - peer->leave_since >= p->base.desc.disconnect_timeout_ms) {
+            finish_leave(p, peer, peer->leave_last, peer->leave_reason);
+        }
+    }
+}
+
+void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason,
+                      bool close_transport)
+{
+    rollnet_session *s = &p->base;
+    if (rn_peer_departed(peer) || peer->state == RN_PEER_EMPTY) {
+        return;
+    }
+    bool was_live = rn_peer_live(peer);
+    s->dirty = true;
+    peer->st.connected = false;
+    if (close_transport) {
+        rn_link_close(&p->link, peer->tp);
+    }
+    if (!was_live) {
+        rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
+        rollnet_event ev = rn_event_make(ROLLNET_EVENT_DISCONNECTED, rn_peer_event_player(peer));
+        ev.u.disconnected.reason = reason;
+        ev.u.disconnected.frame = -1;
+        rn_events_push(&s->events, &ev);
+        rn_log(&s->events, ROLLNET_LOG_WARN, "peer disconnected");
+        return;
+    }
+    int32_t last = rn_p2p_peer_confirmed(p, peer);
+    rn_peer_set_state(peer, RN_PEER_LEAVING, &s->events);
+    if (rn_p2p_live_peers(p) == 0) {
+        /* Nobody else to agree with: neutral from the first unconfirmed frame. */
+        finish_leave(p, peer, last, reason);
+        return;
+    }
+    /* Survivors may hold different numbers of its inputs: agree first. */
+    peer->leave_last = last;
+    peer->leave_heard = 0;
+    peer->leave_since = s->now;
+    peer->leave_reason = reason;
+    send_leave(p, peer, last);
+    rn_p2p_finish_leaves(p);
+}
+
+/* Store the inputs a LEAVE carries; false when its data is malformed. */
+static bool take_leave_inputs(rn_p2p *p, const rn_leave *l)
+{
+    rollnet_session *s = &p->base;
+    int isz = s->desc.input_size;
+    int nplayers = rn_popcount32(l->player_mask);
+    int got = l->count > 0 ? rn_inputs_decompress(l->data, l->size, nplayers * isz, p->block_buf,
+                                                  RN_MAX_INPUT_FRAMES)
+                           : 0;
+    if (got != l->count) {
+        return false;
+    }
+    for (int32_t i = 0; i < l->count; i++) {
+        int32_t f = l->last_frame - l->count + 1 + i;
+        int k = 0;
+        for (int q = 0; q < s->desc.num_players; q++) {
+            if (l->player_mask & (1u << q)) {
+                rn_input_queue *iq = &s->sync.queues[q];
+                if (rn_iq_has_room(iq, f)) {
+                    rn_iq_add(iq, f,
+                              p->block_buf + ((size_t)i * (size_t)nplayers + (size_t)k) * (size_t)isz);
+                }
+                k++;
+            }
+        }
+    }
+    return true;
+}
+
+void rn_p2p_on_leave(rn_p2p *p, rn_peer *from, const rn_leave *l)
+{
+    rn_peer *gone = NULL;
+    for (int i = 0; i < p->num_peers; i++) {
+        if (&p->peers[i] != from && p->peers[i].player_mask == l->player_mask &&
+            p->peers[i].player_mask != 0) {
+            gone = &p->peers[i];
+        }
+    }
+    if (!gone) {
+        from->st.dropped_malformed++;
+        return;
+    }
+    if (rn_peer_live(gone)) {
+        /* Another peer lost it: everyone drops it together. */
+        rn_p2p_peer_gone(p, gone, ROLLNET_DISCONNECT_BY_PEERS, true);
+    }
+    if (gone->state != RN_PEER_LEAVING) {
+        return; /* already settled (or never ran here) */
+    }
+    if (!take_leave_inputs(p, l)) {
+        from->st.dropped_malformed++;
+        return;
+    }
+    if (l->last_frame > gone->leave_last) {
+        gone->leave_last = l->last_frame;
+    }
+    gone->leave_heard |= 1u << from->index;
+    p->base.dirty = true;
+    rn_p2p_finish_leaves(p);
+}

@@ -1,0 +1,517 @@
+/* The peer-to-peer session: creation, poll (receive, dispatch, timers),
+ * time sync, checksums, loading notices and statistics. The handshake,
+ * the input exchange and departures live in p2p_handshake.c, p2p_inputs.c
+ * and p2p_leave.c. */
+#include <string.h>
+
+#include "p2p_session.h"
+#include "rn_alloc.h"
+
+rn_peer *rn_p2p_peer_by_tp(rn_p2p *p, int tp)
+{
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *peer = &p->peers[i];
+        if (peer->tp == tp && peer->state != RN_PEER_EMPTY && !rn_peer_departed(peer)) {
+            return peer;
+        }
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loading notices                                                            */
+/* ------------------------------------------------------------------------ */
+
+void rn_p2p_loading_ended(rn_p2p *p, rn_peer *peer)
+{
+    peer->loading = false;
+    peer->st.loading = false;
+    rn_link_set_timeout(&p->link, peer, p->base.desc.disconnect_timeout_ms);
+    rn_events_simple(&p->base.events, ROLLNET_EVENT_LOADING_ENDED, rn_peer_event_player(peer));
+}
+
+static void on_loading(rn_p2p *p, rn_peer *peer, const rn_loading *l)
+{
+    if (!l->loading) {
+        if (peer->loading) {
+            rn_p2p_loading_ended(p, peer);
+        }
+        return;
+    }
+    if (peer->loading) {
+        return;
+    }
+    peer->loading = true;
+    peer->st.loading = true;
+    /* Inputs up to the newer of the two may still arrive behind the notice. */
+    peer->loading_frame =
+        l->frame > peer->st.last_received_frame ? l->frame : peer->st.last_received_frame;
+    rn_link_set_timeout(&p->link, peer, p->base.desc.loading_grace_ms);
+    rn_events_simple(&p->base.events, ROLLNET_EVENT_LOADING, rn_peer_event_player(peer));
+}
+
+static rollnet_error p2p_set_loading(rollnet_session *s, bool loading)
+{
+    rn_p2p *p = rn_p2p_of(s);
+    rn_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RN_MSG_LOADING;
+    m.u.loading.tag = p->tag;
+    m.u.loading.loading = loading;
+    m.u.loading.grace_ms = s->desc.loading_grace_ms;
+    /* Inputs up to this frame may still be in flight behind the notice. */
+    m.u.loading.frame = s->sync.queues[rn_lowest_player(s->local_mask)].last_confirmed;
+    rn_link_broadcast(&p->link, p->peers, p->num_peers, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *peer = &p->peers[i];
+        if (!rn_peer_live(peer)) {
+            continue;
+        }
+        /* Our own transport must not give up on the peers while we block. */
+        rn_link_set_timeout(&p->link, peer,
+                            loading ? s->desc.loading_grace_ms : s->desc.disconnect_timeout_ms);
+        if (!loading) {
+            /* Our own silence was self-inflicted: do not count it against them. */
+            peer->last_recv_ms = s->now;
+        }
+    }
+    rn_link_flush(&p->link, s->now);
+    return ROLLNET_ERR_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checksums                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Checksums go out with the next inputs, in the same datagram. */
+static void send_due_checksums(rn_p2p *p)
+{
+    if (p->confirm.unsent == 0) {
+        return;
+    }
+    rn_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RN_MSG_CHECKSUM;
+    m.u.checksum.tag = p->tag;
+    while (rn_confirm_next_unsent(&p->confirm, &m.u.checksum.frame, &m.u.checksum.checksum)) {
+        m.u.checksum.episode = p->base.episodes.completed;
+        rn_link_broadcast(&p->link, p->peers, p->num_peers, &m, ROLLNET_CHANNEL_RELIABLE,
+                          p->base.now);
+    }
+}
+
+/* Inputs are dropped only once confirmed here and acknowledged by every peer. */
+static void p2p_confirmed(rollnet_session *s)
+{
+    rn_p2p *p = rn_p2p_of(s);
+    rn_confirm_local(&p->confirm, &s->sync, p->peers, p->num_peers, &s->events);
+    int32_t keep = rn_confirmed_frame(&s->sync);
+    for (int i = 0; i < p->num_peers; i++) {
+        if (rn_peer_live(&p->peers[i]) && p->peers[i].ack + 1 < keep) {
+            keep = p->peers[i].ack + 1;
+        }
+    }
+    if (keep > 0) {
+        rn_sync_discard_inputs_before(&s->sync, keep);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Receiving                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t size)
+{
+    rollnet_session *s = &p->base;
+    int block = rn_peer_live(peer) ? rn_popcount32(peer->player_mask) * s->desc.input_size : 0;
+    rn_msg m;
+    if (!rn_link_decode(&p->link, peer, block, data, size, &m)) {
+        return;
+    }
+    /* Inputs from an earlier episode are ignored (they are resent until
+     * acknowledged). Checksums name their frame, so they still count. */
+    bool stale = m.type == RN_MSG_INPUT && m.u.input.episode >= 0 &&
+                 m.u.input.episode < s->episodes.completed;
+    if (stale) {
+        peer->st.dropped_stale++;
+    }
+    peer->st.bytes_received += size;
+    peer->st.messages_received++;
+    if (rn_peer_heard(peer, s->now, &s->events)) {
+        rn_events_simple(&s->events, ROLLNET_EVENT_RESUMED, rn_peer_event_player(peer));
+    }
+    switch (m.type) {
+    case RN_MSG_HELLO:
+        rn_p2p_on_hello(p, peer, &m.u.hello);
+        break;
+    case RN_MSG_REFUSE:
+        rn_p2p_on_refuse(p, peer, &m.u.refuse);
+        break;
+    case RN_MSG_INPUT:
+        rn_p2p_on_input(p, peer, &m.u.input, stale);
+        break;
+    case RN_MSG_CHECKSUM:
+        if (!rn_confirm_remote(&p->confirm, p->peers, p->num_peers, peer->index,
+                               m.u.checksum.frame, m.u.checksum.checksum, &s->events)) {
+            peer->st.dropped_malformed++;
+        }
+        break;
+    case RN_MSG_LEAVE:
+        rn_p2p_on_leave(p, peer, &m.u.leave);
+        break;
+    case RN_MSG_LOADING:
+        on_loading(p, peer, &m.u.loading);
+        break;
+    }
+}
+
+static void on_transport_event(rn_p2p *p, const rollnet_transport_event *ev)
+{
+    switch (ev->type) {
+    case ROLLNET_TRANSPORT_CONNECTED:
+        rn_p2p_on_connected(p, ev->peer);
+        break;
+    case ROLLNET_TRANSPORT_DISCONNECTED: {
+        /* The id is free now: forget it on peers that already left. */
+        for (int i = 0; i < p->num_peers; i++) {
+            if (rn_peer_departed(&p->peers[i]) && p->peers[i].tp == ev->peer) {
+                p->peers[i].tp = -1;
+                p->peers[i].close_at_ms = 0;
+            }
+        }
+        rn_peer *peer = rn_p2p_peer_by_tp(p, ev->peer);
+        if (peer) {
+            rn_p2p_peer_gone(p, peer, ROLLNET_DISCONNECT_CLOSED, false);
+        }
+        break;
+    }
+    case ROLLNET_TRANSPORT_RECEIVE: {
+        rn_peer *peer = rn_p2p_peer_by_tp(p, ev->peer);
+        if (peer) {
+            on_message(p, peer, ev->data, ev->size);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Timers                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* A live peer: silence ends it (loading grace while it loads), interrupts
+ * it, and inputs keep flowing while no frame is being sent. */
+static void live_peer_timers(rn_p2p *p, rn_peer *peer, uint64_t frame_ms)
+{
+    rollnet_session *s = &p->base;
+    const rollnet_session_desc *d = &s->desc;
+    rn_link_refresh_info(&p->link, peer);
+    uint64_t silence = s->now - peer->last_recv_ms;
+    if (peer->loading ? silence >= d->loading_grace_ms : silence >= d->disconnect_timeout_ms) {
+        rn_p2p_peer_gone(p, peer,
+                         peer->loading ? ROLLNET_DISCONNECT_LOADING_GRACE : ROLLNET_DISCONNECT_TIMEOUT,
+                         true);
+        return;
+    }
+    if (silence >= d->notify_timeout_ms && peer->state == RN_PEER_RUNNING) {
+        rn_peer_set_state(peer, RN_PEER_INTERRUPTED, &s->events);
+        rn_events_simple(&s->events, ROLLNET_EVENT_INTERRUPTED, rn_peer_event_player(peer));
+    }
+    if (s->now - peer->last_input_send_ms >= 2 * frame_ms) {
+        send_due_checksums(p);
+        rn_p2p_send_inputs(p, peer);
+    }
+    rn_peer_update_rates(peer, s->now);
+}
+
+static void check_timers(rn_p2p *p)
+{
+    rollnet_session *s = &p->base;
+    uint64_t frame_ms = 1000u / (uint64_t)s->desc.fps;
+    if (frame_ms == 0) {
+        frame_ms = 1;
+    }
+    bool leaving = false;
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *peer = &p->peers[i];
+        switch (peer->state) {
+        case RN_PEER_CONNECTING:
+        case RN_PEER_HANDSHAKE:
+            if (s->now - peer->since_ms >= s->desc.handshake_timeout_ms) {
+                rn_p2p_peer_gone(p, peer, ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT, true);
+            }
+            break;
+        case RN_PEER_RUNNING:
+        case RN_PEER_INTERRUPTED:
+            live_peer_timers(p, peer, frame_ms);
+            break;
+        case RN_PEER_LEAVING:
+        case RN_PEER_GONE:
+            leaving = leaving || peer->state == RN_PEER_LEAVING;
+            /* A refused peer's connection, kept open so it could read why. */
+            if (peer->close_at_ms && s->now >= peer->close_at_ms) {
+                peer->close_at_ms = 0;
+                if (peer->tp >= 0 && !rn_p2p_peer_by_tp(p, peer->tp)) {
+                    rn_link_close(&p->link, peer->tp);
+                }
+                peer->tp = -1;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    if (leaving) {
+        rn_p2p_finish_leaves(p);
+    }
+    if (!s->running) {
+        rn_p2p_report_missing(p);
+    }
+}
+
+static rollnet_error p2p_poll(rollnet_session *s)
+{
+    rn_p2p *p = rn_p2p_of(s);
+    if (!p->polled) {
+        p->polled = true;
+        p->start_ms = s->now;
+        rn_p2p_connect_all(p);
+    }
+    rollnet_transport_event ev;
+    for (int n = 0; n < RN_MAX_EVENTS_PER_POLL && rn_link_receive(&p->link, s->now, &ev); n++) {
+        on_transport_event(p, &ev);
+    }
+    check_timers(p);
+    rn_frame_confirm(s);
+    rn_link_flush(&p->link, s->now);
+    return s->failed;
+}
+
+/* ------------------------------------------------------------------------ */
+/* A new frame: inputs out, time sync                                        */
+/* ------------------------------------------------------------------------ */
+
+static void update_timesync(rn_p2p *p)
+{
+    rollnet_session *s = &p->base;
+    int wait = 0;
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *peer = &p->peers[i];
+        if (!rn_peer_live(peer)) {
+            continue;
+        }
+        /* An RTT sample taken across a stall (a blocked process) can read
+         * seconds; no latency beyond the prediction window is believable. */
+        uint32_t rtt = peer->st.rtt_ms;
+        uint32_t cap_ms = (uint32_t)(2000 * s->desc.max_prediction / s->desc.fps);
+        if (rtt > cap_ms) {
+            rtt = cap_ms;
+        }
+        peer->local_advantage =
+            rn_timesync_local_advantage(s->sync.frame, peer->remote_frame, rtt, s->desc.fps);
+        peer->st.local_frames_ahead = -peer->local_advantage;
+        rn_timesync_sample(&peer->ts, peer->local_advantage, peer->remote_advantage);
+        int w = rn_timesync_recommend(&peer->ts);
+        if (w > wait) {
+            wait = w;
+        }
+    }
+    p->recommended_wait = wait;
+    if (wait > 0 && s->sync.frame - p->last_wait_event_frame >= RN_WAIT_EVENT_INTERVAL) {
+        p->last_wait_event_frame = s->sync.frame;
+        rollnet_event ev = rn_event_make(ROLLNET_EVENT_WAIT_RECOMMENDED, -1);
+        ev.u.wait.frames = wait;
+        rn_events_push(&s->events, &ev);
+    }
+}
+
+static void p2p_frame_queued(rollnet_session *s, rn_sync_plan *plan)
+{
+    rn_p2p *p = rn_p2p_of(s);
+    send_due_checksums(p);
+    for (int i = 0; i < p->num_peers; i++) {
+        if (rn_peer_live(&p->peers[i])) {
+            rn_p2p_send_inputs(p, &p->peers[i]);
+        }
+    }
+    rn_link_flush(&p->link, s->now);
+    update_timesync(p);
+    int32_t behind = 0;
+    for (int i = 0; i < p->num_peers; i++) {
+        if (rn_peer_live(&p->peers[i]) && p->peers[i].local_advantage > behind) {
+            behind = p->peers[i].local_advantage;
+        }
+    }
+    if (behind > s->desc.max_prediction / 2) {
+        plan->advance_flags |= ROLLNET_REQUEST_FAST_FORWARD;
+    }
+}
+
+/* The rollback about to be built is charged to the peer whose player's
+ * input was mispredicted first. */
+static void p2p_rollback_planned(rollnet_session *s)
+{
+    rn_p2p *p = rn_p2p_of(s);
+    int32_t fi = rn_sync_first_incorrect(&s->sync);
+    for (int q = 0; q < s->desc.num_players; q++) {
+        if (s->sync.queues[q].first_incorrect == fi && p->player_peer[q] >= 0) {
+            rollnet_peer_stats *st = &p->peers[p->player_peer[q]].st;
+            int32_t depth = s->sync.frame - fi;
+            st->rollbacks++;
+            st->frames_resimulated += (uint64_t)depth;
+            if (depth > st->max_rollback_depth) {
+                st->max_rollback_depth = depth;
+            }
+            return;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Inspection                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static rollnet_error p2p_peer_stats(const rollnet_session *s, int player, rollnet_peer_stats *out)
+{
+    const rn_p2p *p = (const rn_p2p *)s;
+    if (player < 0 || player >= s->desc.num_players || !(p->remote_mask & (1u << player)) ||
+        p->player_peer[player] < 0) {
+        return ROLLNET_ERR_INVALID_PLAYER;
+    }
+    *out = p->peers[p->player_peer[player]].st;
+    return ROLLNET_ERR_OK;
+}
+
+static bool p2p_desync(const rollnet_session *s, rollnet_desync_info *out)
+{
+    const rn_p2p *p = (const rn_p2p *)s;
+    if (!p->confirm.desync_found) {
+        return false;
+    }
+    *out = p->confirm.desync;
+    return true;
+}
+
+static int p2p_recommended_wait(const rollnet_session *s)
+{
+    return ((const rn_p2p *)s)->recommended_wait;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Creation                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void p2p_destroy(rollnet_session *s)
+{
+    rn_p2p *p = rn_p2p_of(s);
+    rn_link_free(&p->link, p->peers, p->num_peers);
+    rollnet_allocator a = s->alloc;
+    rn_free(&a, p->block_buf);
+    rn_frame_free(s);
+}
+
+static const rn_session_ops p2p_ops = {
+    .destroy = p2p_destroy,
+    .poll = p2p_poll,
+    .frame_queued = p2p_frame_queued,
+    .rollback_planned = p2p_rollback_planned,
+    .confirmed = p2p_confirmed,
+    .set_loading = p2p_set_loading,
+    .peer_stats = p2p_peer_stats,
+    .desync = p2p_desync,
+    .recommended_wait = p2p_recommended_wait,
+};
+
+/* One peer per distinct address; remote players without one connect to us. */
+static rollnet_error setup_peers(rn_p2p *p, const rollnet_session_desc *d)
+{
+    for (int i = 0; i < ROLLNET_MAX_PLAYERS; i++) {
+        rn_peer_reset(&p->peers[i], i);
+        p->player_peer[i] = -1;
+    }
+    for (int q = 0; q < d->num_players; q++) {
+        const rollnet_player_desc *pd = &d->players[q];
+        if (pd->kind == ROLLNET_PLAYER_LOCAL) {
+            continue;
+        }
+        p->remote_mask |= 1u << q;
+        if (!pd->address) {
+            p->incoming_mask |= 1u << q;
+            continue;
+        }
+        size_t alen = strlen(pd->address);
+        if (alen == 0 || alen >= sizeof(p->peers[0].address)) {
+            return ROLLNET_ERR_INVALID_ARGUMENT;
+        }
+        int found = -1;
+        for (int i = 0; i < p->num_peers; i++) {
+            if (strcmp(p->peers[i].address, pd->address) == 0) {
+                found = i;
+            }
+        }
+        if (found < 0) {
+            found = p->num_peers++;
+            p->peers[found].outgoing = true;
+            memcpy(p->peers[found].address, pd->address, alen + 1);
+        }
+        p->peers[found].player_mask |= 1u << q;
+        /* Player handles of a remote peer resolve to the peer only once it is claimed. */
+        p->player_peer[q] = found;
+    }
+    return ROLLNET_ERR_OK;
+}
+
+static bool p2p_desc_ok(const rollnet_session_desc *d)
+{
+    int locals = 0, remotes = 0;
+    for (int q = 0; q < d->num_players; q++) {
+        if (d->players[q].kind == ROLLNET_PLAYER_LOCAL) {
+            locals++;
+        } else {
+            remotes++;
+        }
+    }
+    const rollnet_transport_vtable *vt = d->transport.vtable;
+    return locals > 0 && remotes > 0 && vt && vt->send && vt->receive && vt->connect;
+}
+
+rollnet_error rn_p2p_create(const rollnet_session_desc *d, const rollnet_allocator *a,
+                            uint64_t nonce, rollnet_session **out)
+{
+    rollnet_transport transport = d->transport;
+    if (!p2p_desc_ok(d)) {
+        rollnet_transport_destroy(&transport);
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    rollnet_session *s = NULL;
+    rollnet_error err = rn_frame_init(&s, sizeof(rn_p2p), d, a);
+    if (!s) {
+        rollnet_transport_destroy(&transport);
+        return err;
+    }
+    rn_p2p *p = rn_p2p_of(s);
+    s->ops = &p2p_ops;
+    p->link.transport = transport; /* owned from here: p2p_destroy destroys it */
+    p->nonce = nonce;
+    p->tag = rn_nonce_tag(nonce);
+    p->last_wait_event_frame = -1000000;
+    rn_confirm_init(&p->confirm, d->checksum_interval);
+    if (err == ROLLNET_ERR_OK) {
+        err = rn_link_init(&p->link, &transport, &s->alloc); /* kept by the decoder */
+    }
+    if (err == ROLLNET_ERR_OK) {
+        err = setup_peers(p, d);
+    }
+    if (err == ROLLNET_ERR_OK) {
+        p->block_buf = rn_calloc(a, RN_MAX_INPUT_FRAMES, (size_t)d->num_players * (size_t)d->input_size);
+        err = p->block_buf ? ROLLNET_ERR_OK : ROLLNET_ERR_OUT_OF_MEMORY;
+    }
+    if (err != ROLLNET_ERR_OK) {
+        p2p_destroy(s);
+        return err;
+    }
+    *out = s;
+    return ROLLNET_ERR_OK;
+}

@@ -1,0 +1,85 @@
+/* The peer-to-peer session: the shared session plus peers over a transport.
+ * Internal to the p2p_*.c files.
+ *
+ *   p2p_session.c    creation, poll (receive, dispatch, timers), time sync,
+ *                    checksums, loading notices, statistics
+ *   p2p_handshake.c  incoming and outgoing connections, HELLO, REFUSE
+ *   p2p_inputs.c     the input exchange: INPUT out and in, acks
+ *   p2p_leave.c      a peer that goes: departures and the survivors'
+ *                    agreement on its last frame (LEAVE)
+ */
+#ifndef RN_P2P_SESSION_H
+#define RN_P2P_SESSION_H
+
+#include "confirm.h"
+#include "link.h"
+#include "peer.h"
+#include "session.h"
+
+#define RN_MAX_EVENTS_PER_POLL 4096
+#define RN_WAIT_EVENT_INTERVAL 60 /* frames between two WAIT_RECOMMENDED events */
+
+typedef struct rn_p2p {
+    rollnet_session base; /* first: a rollnet_session * is an rn_p2p * */
+    rn_link link;
+    rn_peer peers[ROLLNET_MAX_PLAYERS];
+    int num_peers;
+    int player_peer[ROLLNET_MAX_PLAYERS]; /* peer index of a claimed remote player, -1 */
+    uint32_t remote_mask;   /* players on other machines */
+    uint32_t incoming_mask; /* remote players without an address: they connect to us */
+    uint64_t nonce;
+    uint16_t tag;
+    bool polled;            /* the first poll issued the outgoing connects */
+    uint64_t start_ms;
+    bool missing_reported;  /* the handshake timeout named the players nobody claimed */
+    rn_confirm confirm;
+    int recommended_wait;
+    int32_t last_wait_event_frame;
+    uint8_t *block_buf;     /* RN_MAX_INPUT_FRAMES * players * input_size */
+    uint8_t leave_packed[RN_MAX_MESSAGE];
+} rn_p2p;
+
+static inline rn_p2p *rn_p2p_of(rollnet_session *s)
+{
+    return (rn_p2p *)s;
+}
+
+/* The last frame of the peer's players that is confirmed here, or -1. */
+static inline int32_t rn_p2p_peer_confirmed(const rn_p2p *p, const rn_peer *peer)
+{
+    int32_t c = RN_IQ_CONFIRMED_FOREVER;
+    for (int q = 0; q < p->base.desc.num_players; q++) {
+        if (peer->player_mask & (1u << q)) {
+            int32_t last = p->base.sync.queues[q].last_confirmed;
+            c = last < c ? last : c;
+        }
+    }
+    return c == RN_IQ_CONFIRMED_FOREVER ? -1 : c;
+}
+/* Peers exchanging inputs, as a mask of peer indices. */
+uint32_t rn_p2p_live_peers(const rn_p2p *p);
+rn_peer *rn_p2p_peer_by_tp(rn_p2p *p, int tp);
+/* The peer is back from loading: normal timeouts again, LOADING_ENDED. */
+void rn_p2p_loading_ended(rn_p2p *p, rn_peer *peer);
+
+/* p2p_handshake.c */
+void rn_p2p_connect_all(rn_p2p *p);
+void rn_p2p_on_connected(rn_p2p *p, int tp);
+void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h);
+void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r);
+/* Once the handshake timeout has passed without every remote player
+ * claimed: one DISCONNECTED naming the first missing player. */
+void rn_p2p_report_missing(rn_p2p *p);
+
+/* p2p_inputs.c */
+void rn_p2p_send_inputs(rn_p2p *p, rn_peer *peer);
+void rn_p2p_on_input(rn_p2p *p, rn_peer *peer, const rn_input *in, bool stale);
+
+/* p2p_leave.c */
+void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason,
+                      bool close_transport);
+void rn_p2p_on_leave(rn_p2p *p, rn_peer *from, const rn_leave *l);
+/* Settle departures whose agreement is complete or timed out. */
+void rn_p2p_finish_leaves(rn_p2p *p);
+
+#endif

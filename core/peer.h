@@ -1,0 +1,100 @@
+/* One remote endpoint of a peer-to-peer session: its connection state
+ * machine, its timers and its statistics. Internal.
+ *
+ *   EMPTY ─► CONNECTING ─► HANDSHAKE ─► RUNNING ◄─► INTERRUPTED
+ *               │  (incoming)  ▲ │          │            │
+ *               │  ────────────┘ │          ▼            ▼
+ *               └────────────────┴──────► LEAVING ─────► GONE
+ *                                  (refused, timed out, closed)
+ *
+ * CONNECTING: an outgoing connect was issued. HANDSHAKE: the transport is
+ * connected and our HELLO is out. RUNNING: the HELLOs matched; inputs flow.
+ * INTERRUPTED: running, but silent for notify_timeout_ms. LEAVING: a running
+ * peer left a 3+ player session and the survivors are agreeing on its last
+ * frame (the departure fields below). GONE: for good.
+ *
+ * Every change of state goes through rn_peer_set_state, which logs it. */
+#ifndef RN_PEER_H
+#define RN_PEER_H
+
+#include "bits.h"
+#include "events.h"
+#include "protocol.h"
+#include "rollnet/rollnet.h"
+#include "timesync.h"
+
+typedef enum rn_peer_state {
+    RN_PEER_EMPTY = 0,
+    RN_PEER_CONNECTING,
+    RN_PEER_HANDSHAKE,
+    RN_PEER_RUNNING,
+    RN_PEER_INTERRUPTED,
+    RN_PEER_LEAVING,
+    RN_PEER_GONE
+} rn_peer_state;
+
+typedef struct rn_peer {
+    rn_peer_state state;
+    int index;             /* slot in the session's peer table, for logs */
+    int tp;                /* transport peer id, -1 none */
+    uint32_t player_mask;  /* remote players this peer hosts */
+    bool outgoing;
+    char address[128];
+    uint64_t nonce;
+    uint16_t tag;
+    uint64_t since_ms;     /* connect issued / connected */
+    uint64_t last_recv_ms;
+    uint64_t last_input_send_ms;
+    bool loading;
+    int32_t loading_frame; /* newest remote frame seen when loading began */
+    uint64_t close_at_ms;  /* a refused peer's connection closes then (0: not pending) */
+    int32_t ack;           /* the peer's last confirmed frame of our inputs */
+    int32_t remote_frame;  /* the peer's next frame, as its inputs tell */
+    int32_t remote_advantage;
+    int32_t local_advantage;
+    rn_timesync ts;
+    rollnet_peer_stats st;
+    uint64_t rate_start_ms, rate_sent_base, rate_recv_base;
+    /* LEAVING: the highest last frame any survivor holds of its players, the
+     * survivors (by peer index) whose notice arrived, since when, and why. */
+    int32_t leave_last;
+    uint32_t leave_heard;
+    uint64_t leave_since;
+    rollnet_disconnect_reason leave_reason;
+} rn_peer;
+
+/* A blank slot: no connection, nothing received, nothing acknowledged. */
+void rn_peer_reset(rn_peer *p, int index);
+const char *rn_peer_state_name(rn_peer_state state);
+/* The one way to change state: logs "peer N (player P): from -> to" at INFO
+ * and keeps the state flags of the statistics in step. */
+void rn_peer_set_state(rn_peer *p, rn_peer_state to, const rn_events *log);
+
+/* Exchanging inputs: RUNNING or INTERRUPTED. */
+static inline bool rn_peer_live(const rn_peer *p)
+{
+    return p->state == RN_PEER_RUNNING || p->state == RN_PEER_INTERRUPTED;
+}
+/* Left the session: LEAVING or GONE. */
+static inline bool rn_peer_departed(const rn_peer *p)
+{
+    return p->state == RN_PEER_LEAVING || p->state == RN_PEER_GONE;
+}
+/* The handle events name it by: its lowest player, or -1 before it claimed one. */
+int rn_peer_event_player(const rn_peer *p);
+
+/* A message arrived: the peer is heard from. True when that ends an
+ * interruption (the caller raises RESUMED). */
+bool rn_peer_heard(rn_peer *p, uint64_t now, const rn_events *log);
+/* Bytes per second both ways, refreshed once a second. */
+void rn_peer_update_rates(rn_peer *p, uint64_t now);
+
+/* The handshake's parameter check: false and the first parameter that
+ * differs (with both values) when the HELLO does not match `d`. */
+bool rn_peer_hello_matches(const rollnet_session_desc *d, const rn_hello *h, rollnet_param *param,
+                           int64_t *mine, int64_t *theirs);
+/* The HELLO this side sends: its parameters, nonce and local players. */
+void rn_peer_make_hello(const rollnet_session_desc *d, uint64_t nonce, uint32_t local_mask,
+                        rn_msg *out);
+
+#endif

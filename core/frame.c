@@ -4,6 +4,7 @@
 
 #include "bits.h"
 #include "confirm.h"
+#include "protocol.h"
 #include "rn_alloc.h"
 #include "session.h"
 
@@ -22,6 +23,8 @@ rollnet_error rn_frame_init(rollnet_session **out, size_t size, const rollnet_se
     s->desc.transport.self = NULL;
     s->desc.neutral_input = NULL; /* copied by rn_sync_init below */
     s->dirty = true;
+    /* An input for frame + input_delay must still be encodable. */
+    s->last_frame = RN_MAX_FRAME - ROLLNET_MAX_INPUT_DELAY - 1;
     rn_events_init(&s->events, &d->logger);
     rn_episodes_init(&s->episodes, d->episode_timeout_ms);
     for (int p = 0; p < d->num_players; p++) {
@@ -78,20 +81,6 @@ rollnet_error rn_frame_fail(rollnet_session *s, rollnet_error err)
     return err;
 }
 
-void rn_frame_confirm(rollnet_session *s)
-{
-    if (rn_sync_requests_pending(&s->sync)) {
-        return;
-    }
-    /* Nothing new to promote or checksum; a barrier still needs its clock. */
-    if (!s->dirty && s->episodes.barrier_frame < 0) {
-        return;
-    }
-    s->dirty = false;
-    rn_episodes_update_barrier(&s->episodes, &s->ledger, &s->sync, &s->events, s->now);
-    s->ops->confirmed(s);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Local inputs and stalls                                                    */
 /* ------------------------------------------------------------------------ */
@@ -109,6 +98,12 @@ static rollnet_error blocked_reason(rollnet_session *s)
     }
     if (!s->running) {
         return ROLLNET_ERR_NOT_RUNNING;
+    }
+    if (s->sync.frame > s->last_frame) {
+        rn_logf(&s->events, ROLLNET_LOG_ERROR,
+                "frame %d is past the last frame a session can run (%d): start a new session",
+                s->sync.frame, s->last_frame);
+        return rn_frame_fail(s, ROLLNET_ERR_FRAME_LIMIT);
     }
     if (s->ledger.conf_count == s->ledger.conf_capacity) {
         return ROLLNET_ERR_LEDGER_FULL; /* the game must read records before anything moves */
@@ -163,6 +158,25 @@ static void set_stalled(rollnet_session *s, rollnet_error why)
     ev.u.stall.reason = reason;
     ev.u.stall.frame = s->sync.frame;
     rn_events_push(&s->events, &ev);
+}
+
+void rn_frame_confirm(rollnet_session *s)
+{
+    if (rn_sync_requests_pending(&s->sync)) {
+        return;
+    }
+    /* Nothing new to promote or checksum; a barrier still needs its clock. */
+    if (!s->dirty && s->episodes.barrier_frame < 0) {
+        return;
+    }
+    s->dirty = false;
+    rn_episodes_update_barrier(&s->episodes, &s->ledger, &s->sync, &s->events, s->now);
+    s->ops->confirmed(s);
+    /* A stall ends when its cause does, even if the game never advances
+     * again (the barrier of a session's last episode). */
+    if (s->stalled && !is_stall(blocked_reason(s))) {
+        clear_stalled(s);
+    }
 }
 
 rollnet_error rn_frame_add_local_input(rollnet_session *s, int player, const void *input,
@@ -338,7 +352,16 @@ rollnet_error rn_frame_advance_end(rollnet_session *s, const rollnet_request *re
     if (err != ROLLNET_ERR_OK) {
         return err;
     }
-    s->ledger_used = true;
+    if (!s->ledger_used) {
+        s->ledger_used = true;
+        if (req->frame > s->ledger.next_promote && s->ledger.promoted == 0) {
+            rn_logf(&s->events, ROLLNET_LOG_WARN,
+                    "the ledger starts at frame %d: frames before it ran without advance_end "
+                    "and have no records",
+                    req->frame);
+            rn_ledger_start_at(&s->ledger, req->frame);
+        }
+    }
     err = already_promoted(s, req->frame)
               ? ROLLNET_ERR_OK
               : rn_ledger_step_end(&s->ledger, req->frame, req->inputs, step_flags);

@@ -296,3 +296,11 @@ bool rn_ledger_next(rn_ledger *l, rollnet_record *out)
     out->size = l->out.size;
     return true;
 }
+
+void rn_ledger_start_at(rn_ledger *l, int32_t frame)
+{
+    if (l->promoted == 0 && frame > l->next_promote) {
+        l->next_promote = frame;
+        l->end_cache_valid = false;
+    }
+}

@@ -77,5 +77,10 @@ int rn_ledger_promote(rn_ledger *l, const rn_promote_guard *g);
  * next_promote, or -1. */
 int32_t rn_ledger_pending_episode_end(rn_ledger *l);
 bool rn_ledger_next(rn_ledger *l, rollnet_record *out);
+/* The game ended its first ADVANCE with a record at `frame` > 0: frames
+ * before it were simulated without records and will never have one, so
+ * promotion starts at `frame` instead of waiting for them forever. Only
+ * before anything was promoted. */
+void rn_ledger_start_at(rn_ledger *l, int32_t frame);
 
 #endif

@@ -64,6 +64,7 @@ struct rollnet_session {
     rollnet_stall_reason stall_reason;
     uint64_t stalls;
     bool validated_start; /* the save-load-save check of the first list was asked for */
+    int32_t last_frame;   /* the last frame the session may run (frame numbers must stay encodable) */
 
     /* Something confirmation depends on changed since rn_frame_confirm ran:
      * inputs, acks, the ledger, the request list, a peer leaving. */

@@ -55,7 +55,9 @@ extern "C" {
     X(LEDGER_FULL, "the confirmed ledger is full: drain it with rollnet_session_next_record")  \
     X(WRONG_SESSION_KIND, "that call does not apply to this kind of session")                  \
     X(BUFFER_TOO_SMALL, "the output buffer is too small")                                      \
-    X(IO, "a file could not be opened, read or written")
+    X(IO, "a file could not be opened, read or written")                                      \
+    X(FRAME_LIMIT, "the session reached the largest frame number it can send: start a new one") \
+    X(SNAPSHOT_INVALID, "the snapshot's array or map headers announce more values than were written")
 
 typedef enum rollnet_error {
 #define ROLLNET_X_ENUM(name, text) ROLLNET_ERR_##name,
@@ -393,7 +395,9 @@ rollnet_error rollnet_session_advance(rollnet_session *s, const rollnet_request 
  * not the next pending request or not a SAVE. */
 rollnet_writer *rollnet_session_save_begin(rollnet_session *s, const rollnet_request *req);
 /* SAVE: store the written snapshot and its checksum. In a sync test this is
- * where a replayed frame is compared (ROLLNET_ERR_DESYNC). */
+ * where a replayed frame is compared (ROLLNET_ERR_DESYNC). A snapshot whose
+ * array or map header announced more values than were written is not stored
+ * and stops the session (ROLLNET_ERR_SNAPSHOT_INVALID). */
 rollnet_error rollnet_session_save_end(rollnet_session *s, const rollnet_request *req);
 /* LOAD: returns a reader over the snapshot of req->frame, or NULL. */
 rollnet_reader *rollnet_session_load_begin(rollnet_session *s, const rollnet_request *req);

@@ -1,0 +1,34 @@
+/* gridworld's command line: the options a run is started with and their
+ * parser. Nothing here touches SDL or a session, so that a bad command line
+ * fails before anything is opened; copy it and replace the options with your
+ * game's. */
+#ifndef GRIDWORLD_CLI_H
+#define GRIDWORLD_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct options {
+    int host_port;            /* --host PORT, or 0 */
+    const char *join;         /* --join HOST:PORT, or NULL */
+    bool bot;
+    uint64_t bot_seed;
+    bool headless;
+    int episodes;
+    int max_steps;
+    int fps;
+    int input_delay;
+    const char *export_path;
+    const char *netsim;
+    int synctest;             /* check distance, or 0 */
+    bool stats;
+    double loading_pause;     /* seconds, or 0 */
+    const char *replay;       /* --replay PATH.msgpack, or NULL */
+} options;
+
+/* Fill *o from the command line, defaults first. Strings in *o point into
+ * argv. Returns 0 to go on, -1 after --help (printed on stdout), or an exit
+ * status after one line on stderr. */
+int cli_parse(int argc, char **argv, options *o);
+
+#endif

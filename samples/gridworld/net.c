@@ -1,0 +1,309 @@
+/* gridworld's rollnet wiring: everything that talks to the session other
+ * than the frame loop's poll / input / advance. Setup (the ENet transport,
+ * optionally behind the network simulator; the session desc; the exporter
+ * and peer log), the log hook, the events and how each changes the run, the
+ * drain of confirmed records into the export, and --stats. The parts a game
+ * copies almost as they are. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net.h"
+#include "rollnet/rollnet_enet.h"
+
+#define HANDSHAKE_TIMEOUT_MS 30000u
+
+/* ------------------------------------------------------------------------ */
+/* Setup                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* The library's messages go to the peer log, so that stderr keeps to the one
+ * line that says why a run failed. */
+static void on_rollnet_log(rollnet_log_level level, const char *message, void *user_data)
+{
+    game *g = user_data;
+    if (level < ROLLNET_LOG_INFO)
+        return;
+    char event[160];
+    snprintf(event, sizeof event, "log: %s", message);
+    app_peer_log(g, event, (int64_t)level);
+}
+
+static rollnet_error make_transport(const options *o, rollnet_transport *out)
+{
+    rollnet_enet_desc ed = {0};
+    ed.port = (uint16_t)o->host_port; /* the joiner lets the OS pick a port */
+    ed.max_peers = 1;
+    rollnet_error err = rollnet_enet_create(&ed, NULL, out);
+    if (err != ROLLNET_ERR_OK)
+        return err;
+    if (o->netsim) {
+        rollnet_netsim_desc nd;
+        err = rollnet_netsim_parse(o->netsim, &nd);
+        if (err != ROLLNET_ERR_OK) {
+            rollnet_transport_destroy(out);
+            return err;
+        }
+        /* The simulator owns the ENet transport from here on. */
+        *out = rollnet_netsim_create(*out, &nd, NULL);
+        if (!out->vtable)
+            return ROLLNET_ERR_OUT_OF_MEMORY;
+    }
+    return ROLLNET_ERR_OK;
+}
+
+int net_setup_session(game *g)
+{
+    const options *o = &g->opt;
+    rollnet_session_desc d = {0};
+    d.num_players = GW_PLAYERS;
+    d.input_size = 1;
+    d.input_delay = o->input_delay;
+    d.fps = o->fps;
+    d.game_id = GW_GAME_ID ^ (uint64_t)o->max_steps;
+    d.seed = GW_SEED;
+    d.handshake_timeout_ms = HANDSHAKE_TIMEOUT_MS;
+    d.logger.log = on_rollnet_log;
+    d.logger.user_data = g;
+    d.user_data = g;
+    g->remote = -1;
+    if (o->synctest) {
+        d.kind = ROLLNET_SESSION_SYNCTEST;
+        d.check_distance = o->synctest;
+        g->local[0] = 0;
+        g->local[1] = 1;
+        g->num_local = 2;
+    } else {
+        d.kind = ROLLNET_SESSION_P2P;
+        int me = o->host_port ? 0 : 1;
+        g->remote = 1 - me;
+        g->local[0] = me;
+        g->num_local = 1;
+        d.players[me].kind = ROLLNET_PLAYER_LOCAL;
+        d.players[g->remote].kind = ROLLNET_PLAYER_REMOTE;
+        d.players[g->remote].address = o->join; /* NULL on the host: accept */
+        rollnet_error err = make_transport(o, &d.transport);
+        if (err != ROLLNET_ERR_OK) {
+            fprintf(stderr, "gridworld: cannot open the network (port %d): %s\n", o->host_port,
+                    rollnet_error_string(err));
+            return 1;
+        }
+    }
+    rollnet_error err = rollnet_session_create(&d, &g->session);
+    if (err != ROLLNET_ERR_OK) {
+        fprintf(stderr, "gridworld: cannot create the session: %s\n", rollnet_error_string(err));
+        return 1;
+    }
+    return 0;
+}
+
+int net_setup_export(game *g)
+{
+    const char *path = g->opt.export_path;
+    if (!path)
+        return 0;
+    rollnet_export_desc ed = {0};
+    ed.csv_path = path;
+    ed.columns = gw_columns;
+    ed.num_columns = GW_NUM_COLUMNS;
+    ed.num_players = GW_PLAYERS;
+    ed.input_size = 1;
+    rollnet_error err = rollnet_exporter_open(&ed, NULL, &g->exporter);
+    if (err != ROLLNET_ERR_OK) {
+        fprintf(stderr, "gridworld: cannot open %s: %s\n", path, rollnet_error_string(err));
+        return 1;
+    }
+    size_t n = strlen(path) + sizeof ".peer.csv";
+    char *log_path = malloc(n);
+    if (!log_path)
+        return 1;
+    snprintf(log_path, n, "%s.peer.csv", path);
+    err = rollnet_peerlog_open(log_path, NULL, &g->peerlog);
+    if (err != ROLLNET_ERR_OK)
+        fprintf(stderr, "gridworld: cannot open %s: %s\n", log_path, rollnet_error_string(err));
+    free(log_path);
+    return err == ROLLNET_ERR_OK ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* rollnet: records                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Confirmed records come out in frame order, each once. Drain them every
+ * tick: the ledger holds ledger_capacity of them at most. */
+void net_drain_records(game *g)
+{
+    rollnet_record rec;
+    while (rollnet_session_next_record(g->session, &rec)) {
+        if (g->exporter) {
+            rollnet_error err = rollnet_exporter_write(g->exporter, &rec);
+            if (err != ROLLNET_ERR_OK) {
+                app_fail(g, "export of frame %" PRId32 " failed: %s", rec.frame,
+                         rollnet_error_string(err));
+                return;
+            }
+        }
+        g->records_exported++;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* rollnet: events                                                           */
+/* ------------------------------------------------------------------------ */
+
+static const char *disconnect_reason(rollnet_disconnect_reason r)
+{
+    switch (r) {
+    case ROLLNET_DISCONNECT_TIMEOUT: return "timed out";
+    case ROLLNET_DISCONNECT_LOADING_GRACE: return "timed out while loading";
+    case ROLLNET_DISCONNECT_CLOSED: return "closed the connection";
+    case ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT: return "did not complete the handshake";
+    case ROLLNET_DISCONNECT_BY_PEERS: return "was lost by another peer";
+    }
+    return "unknown reason";
+}
+
+/* The game id carries --max-steps, so a refused game id most likely means
+ * the two sides were started with different --max-steps: say so. */
+static void on_refused(game *g, const rollnet_event *ev)
+{
+    app_peer_log(g, "refused", (int64_t)ev->u.refused.param);
+    if (ev->u.refused.param == ROLLNET_PARAM_GAME_ID) {
+        uint64_t theirs = (uint64_t)ev->u.refused.remote_value ^ GW_GAME_ID;
+        if (theirs > 0 && theirs <= 100000000u) {
+            app_fail(g, "handshake refused: the peer plays --max-steps %" PRIu64 ", here %d",
+                     theirs, g->opt.max_steps);
+            return;
+        }
+    }
+    app_fail(g, "handshake refused: %s differs (here %" PRId64 ", peer %" PRId64 ")",
+             rollnet_param_string(ev->u.refused.param), ev->u.refused.local_value,
+             ev->u.refused.remote_value);
+}
+
+static void on_episode_complete(game *g, const rollnet_event *ev)
+{
+    app_peer_log(g, "episode_complete", ev->u.episode.episode);
+    /* Per-peer facts for the analysis: how much this side rolled back. */
+    rollnet_session_stats st;
+    if (rollnet_session_stats_get(g->session, &st) == ROLLNET_ERR_OK) {
+        app_peer_log(g, "rollbacks", (int64_t)st.rollbacks);
+        app_peer_log(g, "frames_resimulated", (int64_t)st.frames_resimulated);
+    }
+    if (ev->u.episode.episode >= g->opt.episodes - 1 && !g->complete) {
+        g->complete = true;
+        g->complete_ms = app_now_ms();
+    } else if (ev->u.episode.episode == 0 && g->opt.loading_pause > 0) {
+        g->loading_due = true;
+    }
+}
+
+void net_handle_events(game *g)
+{
+    rollnet_event ev;
+    while (rollnet_session_next_event(g->session, &ev)) {
+        switch (ev.type) {
+        case ROLLNET_EVENT_SYNCHRONIZING:
+        case ROLLNET_EVENT_SYNCHRONIZED:
+            break;
+        case ROLLNET_EVENT_RUNNING:
+            g->running = true;
+            app_peer_log(g, "running", 0);
+            break;
+        case ROLLNET_EVENT_INTERRUPTED:
+            app_peer_log(g, "interrupted", ev.player);
+            break;
+        case ROLLNET_EVENT_RESUMED:
+            app_peer_log(g, "resumed", ev.player);
+            break;
+        case ROLLNET_EVENT_DISCONNECTED:
+            app_peer_log(g, "disconnected", (int64_t)ev.u.disconnected.reason);
+            g->peer_gone = true;
+            if (!g->complete)
+                app_fail(g, "peer (player %d) %s", ev.player,
+                         disconnect_reason(ev.u.disconnected.reason));
+            break;
+        case ROLLNET_EVENT_REFUSED:
+            on_refused(g, &ev);
+            break;
+        case ROLLNET_EVENT_DESYNC:
+            app_peer_log(g, "desync", ev.u.desync.frame);
+            app_fail(g, "desync at frame %" PRId32 " (checksum here %016" PRIx64 ", peer %016" PRIx64
+                        ")",
+                     ev.u.desync.frame, ev.u.desync.local_checksum, ev.u.desync.remote_checksum);
+            break;
+        case ROLLNET_EVENT_WAIT_RECOMMENDED:
+            app_peer_log(g, "wait_recommended", ev.u.wait.frames);
+            rollnet_sdl_pacer_add_wait_frames(&g->pacer, ev.u.wait.frames);
+            break;
+        case ROLLNET_EVENT_STALLED:
+            app_peer_log(g, "stalled", ev.u.stall.frame);
+            break;
+        case ROLLNET_EVENT_STALL_ENDED:
+            app_peer_log(g, "stall_ended", ev.u.stall.frame);
+            break;
+        case ROLLNET_EVENT_LOADING:
+            app_peer_log(g, "peer_loading", ev.player);
+            break;
+        case ROLLNET_EVENT_LOADING_ENDED:
+            app_peer_log(g, "peer_loading_ended", ev.player);
+            break;
+        case ROLLNET_EVENT_EPISODE_COMPLETE:
+            on_episode_complete(g, &ev);
+            break;
+        case ROLLNET_EVENT_EPISODE_TIMEOUT:
+            app_peer_log(g, "episode_timeout", ev.u.episode.episode);
+            /* Past the last episode the released barrier would let play
+             * run into an episode nobody asked for. */
+            if (ev.u.episode.episode >= g->opt.episodes - 1)
+                g->final_timeout = true;
+            break;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* --stats                                                                   */
+/* ------------------------------------------------------------------------ */
+
+void net_print_stats(game *g)
+{
+    rollnet_session_stats st;
+    if (rollnet_session_stats_get(g->session, &st) == ROLLNET_ERR_OK) {
+        printf("frame %" PRId32 "\n", st.frame);
+        printf("confirmed_frame %" PRId32 "\n", st.confirmed_frame);
+        printf("episode %" PRId32 "\n", st.episode);
+        printf("rollbacks %" PRIu64 "\n", st.rollbacks);
+        printf("frames_resimulated %" PRIu64 "\n", st.frames_resimulated);
+        printf("max_rollback_depth %" PRId32 "\n", st.max_rollback_depth);
+        printf("stalls %" PRIu64 "\n", st.stalls);
+        printf("events_dropped %" PRIu64 "\n", st.events_dropped);
+        printf("records_promoted %" PRIu64 "\n", st.records_promoted);
+        printf("recommended_wait %d\n", st.recommended_wait);
+        printf("running %d\n", st.running ? 1 : 0);
+    }
+    printf("records_exported %" PRIu64 "\n", g->records_exported);
+    printf("pacer_frames_dropped %" PRIu64 "\n", g->pacer.frames_dropped);
+    rollnet_peer_stats ps;
+    if (g->remote >= 0 && rollnet_session_peer_stats(g->session, g->remote, &ps) == ROLLNET_ERR_OK) {
+        printf("peer_connected %d\n", ps.connected ? 1 : 0);
+        printf("peer_synchronized %d\n", ps.synchronized ? 1 : 0);
+        printf("peer_disconnected %d\n", ps.disconnected ? 1 : 0);
+        printf("peer_rtt_ms %" PRIu32 "\n", ps.rtt_ms);
+        printf("peer_jitter_ms %" PRIu32 "\n", ps.jitter_ms);
+        printf("peer_send_queue %" PRIu32 "\n", ps.send_queue);
+        printf("peer_bytes_sent %" PRIu64 "\n", ps.bytes_sent);
+        printf("peer_bytes_received %" PRIu64 "\n", ps.bytes_received);
+        printf("peer_messages_sent %" PRIu64 "\n", ps.messages_sent);
+        printf("peer_messages_received %" PRIu64 "\n", ps.messages_received);
+        printf("peer_local_frames_ahead %" PRId32 "\n", ps.local_frames_ahead);
+        printf("peer_remote_frames_ahead %" PRId32 "\n", ps.remote_frames_ahead);
+        printf("peer_last_received_frame %" PRId32 "\n", ps.last_received_frame);
+        printf("peer_dropped_malformed %" PRIu64 "\n", ps.dropped_malformed);
+        printf("peer_dropped_foreign %" PRIu64 "\n", ps.dropped_foreign);
+        printf("peer_dropped_stale %" PRIu64 "\n", ps.dropped_stale);
+        printf("peer_dropped_oversize %" PRIu64 "\n", ps.dropped_oversize);
+    }
+    fflush(stdout);
+}

@@ -9,6 +9,7 @@ void rn_episodes_init(rn_episodes *e, uint32_t timeout_ms)
     e->timeout_ms = timeout_ms;
     e->barrier_frame = -1;
     e->released_end = -1;
+    e->last_end = -1;
 }
 
 void rn_episodes_promote(rn_episodes *e, rn_ledger *l, const rn_sync *s, rn_events *ev)
@@ -30,6 +31,7 @@ void rn_episodes_promote(rn_episodes *e, rn_ledger *l, const rn_sync *s, rn_even
             e->released_end = end;
         }
         e->completed = l->episode;
+        e->last_end = end;
         if (!e->validated_reset) {
             /* Games whose state exists only after a reset are checked again now. */
             e->validated_reset = true;

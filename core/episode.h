@@ -20,6 +20,7 @@ typedef struct rn_episodes {
     uint64_t barrier_since;
     int32_t released_end;    /* last episode end the barrier let pass, -1 */
     int32_t completed;       /* episodes completed (promoted to their end) */
+    int32_t last_end;        /* the frame that ended the last completed episode, -1 */
     bool validated_reset;    /* the check after the first episode reset was asked for */
     bool validate_next;      /* ... and is still to be carried out */
 } rn_episodes;

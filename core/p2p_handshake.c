@@ -184,6 +184,10 @@ void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
 void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r)
 {
     rollnet_session *s = &p->base;
+    if (r->param == ROLLNET_PARAM_EPISODE_ENDS && rn_peer_live(peer)) {
+        rn_p2p_episode_mismatch(p, peer, (int32_t)r->local_value, false);
+        return;
+    }
     rollnet_event ev = rn_event_make(ROLLNET_EVENT_REFUSED, rn_peer_event_player(peer));
     ev.u.refused.param = (rollnet_param)r->param;
     ev.u.refused.local_value = r->remote_value;

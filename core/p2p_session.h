@@ -71,6 +71,10 @@ void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r);
  * claimed: one DISCONNECTED naming the first missing player. */
 void rn_p2p_report_missing(rn_p2p *p);
 
+/* The peer's game ends episodes at other frames: the session stops, with
+ * EPISODE_MISMATCH; `tell` sends the peer a REFUSE naming EPISODE_ENDS. */
+void rn_p2p_episode_mismatch(rn_p2p *p, rn_peer *peer, int32_t theirs, bool tell);
+
 /* p2p_inputs.c */
 void rn_p2p_send_inputs(rn_p2p *p, rn_peer *peer);
 void rn_p2p_on_input(rn_p2p *p, rn_peer *peer, const rn_input *in, bool stale);

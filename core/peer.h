@@ -61,6 +61,10 @@ typedef struct rn_peer {
     uint32_t leave_heard;
     uint64_t leave_since;
     rollnet_disconnect_reason leave_reason;
+    /* Its inputs still name an episode that ended here, for frames it could
+     * not have reached without ending it too: since when (valid if lagging). */
+    bool label_lagging;
+    uint64_t label_lag_since;
 } rn_peer;
 
 /* A blank slot: no connection, nothing received, nothing acknowledged. */

@@ -252,6 +252,12 @@ void net_handle_events(game *g)
         case ROLLNET_EVENT_EPISODE_COMPLETE:
             on_episode_complete(g, &ev);
             break;
+        case ROLLNET_EVENT_EPISODE_MISMATCH:
+            app_peer_log(g, "episode_mismatch", ev.u.episode.episode);
+            app_fail(g, "the peer's game ends episodes at other frames (episode %" PRId32
+                        " here, the last ended at frame %" PRId32 "): check --max-steps",
+                     ev.u.episode.episode, ev.u.episode.end_frame);
+            break;
         case ROLLNET_EVENT_EPISODE_TIMEOUT:
             app_peer_log(g, "episode_timeout", ev.u.episode.episode);
             /* Past the last episode the released barrier would let play

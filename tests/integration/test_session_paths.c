@@ -1,6 +1,7 @@
 /* Paths at the ends of a session that example tests did not walk: a game
  * that opts in to the ledger late, the last frame number a session can
- * send, and a stall still open when the game stops advancing. */
+ * send, a stall still open when the game stops advancing, and peers whose
+ * games end episodes at different frames. */
 #include "p2p_fixture.h"
 #include "session.h" /* internal: lower the last frame so a test reaches it */
 
@@ -238,6 +239,109 @@ static void test_stall_at_the_last_barrier_ends_without_another_advance(void **s
     free(f);
 }
 
+/* Node 1's game ends its first episode at frame 9, node 0's at frame 39 (a
+ * parameter the handshake did not compare). Both used to stall for good with
+ * no event and no log line; each now stops with EPISODE_MISMATCH, the one
+ * that is behind at once, the other within episode_timeout_ms. */
+static void run_disagreeing_episodes(bool node1_forgets_advance_end)
+{
+    fx_opts o = {.num_players = 2, .input_delay = 2, .max_steps = 40, .write_records = true,
+                 .episode_timeout_ms = 1000, .seed = 12};
+    o.sim[0].delay_ms = 30;
+    o.sim[1].delay_ms = 30;
+    fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    fx_init(f, &o);
+    f->g[1].max_steps = 10;
+    if (node1_forgets_advance_end) {
+        f->g[0].max_steps = 10;
+        f->g[1].max_steps = 0; /* never flags an episode end */
+    }
+    rollnet_error last[2] = {ROLLNET_ERR_OK, ROLLNET_ERR_OK};
+    int t = 0;
+    for (; t < 600 && (last[0] != ROLLNET_ERR_EPISODE_MISMATCH ||
+                       last[1] != ROLLNET_ERR_EPISODE_MISMATCH); t++) {
+        uint64_t now = harness_clock_now(&f->clock);
+        for (int i = 0; i < 2; i++) {
+            if (last[i] != ROLLNET_ERR_EPISODE_MISMATCH) {
+                last[i] = harness_tick(&f->hp[i], now);
+            } else {
+                rollnet_session_poll(f->s[i], now); /* a game that lingers to say why */
+            }
+            fx_record_hash(f, i);
+        }
+        harness_clock_tick(&f->clock);
+    }
+    /* The node that flags the earlier end is ahead in episodes; the other
+     * promotes past that end without one of its own. */
+    int ahead = 1, behind = 0;
+    if (node1_forgets_advance_end) {
+        ahead = 0;
+        behind = 1;
+    }
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(last[i], ROLLNET_ERR_EPISODE_MISMATCH);
+        assert_int_equal(f->hp[i].event_counts[ROLLNET_EVENT_DESYNC], 0);
+        assert_int_equal(f->hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    }
+    assert_int_equal(f->hp[ahead].event_counts[ROLLNET_EVENT_EPISODE_COMPLETE], 1);
+    assert_int_equal(f->hp[behind].event_counts[ROLLNET_EVENT_EPISODE_COMPLETE], 0);
+    /* A node that promotes past the other's end knows at once and tells it:
+     * well within a second, not after the 5 s disconnect timeout. */
+    assert_true(t < 60);
+    fx_free(f);
+    free(f);
+}
+
+static void test_peers_that_end_episodes_at_different_frames_stop_with_an_error(void **state)
+{
+    (void)state;
+    run_disagreeing_episodes(false);
+}
+
+static void test_a_peer_that_never_flags_episode_ends_is_named(void **state)
+{
+    (void)state;
+    run_disagreeing_episodes(true);
+}
+
+/* Node 1's game never calls advance_end (no ledger, no episode ends) while
+ * node 0's ends an episode every 10 frames. Node 1 cannot tell; node 0 sees
+ * node 1 run past its end, holding node 0's inputs up to it, still in
+ * episode 0, for episode_timeout_ms, and stops with EPISODE_MISMATCH. */
+static void test_a_peer_without_a_ledger_is_named_after_the_episode_timeout(void **state)
+{
+    (void)state;
+    fx_opts o = {.num_players = 2, .input_delay = 2, .max_steps = 10, .write_records = true,
+                 .episode_timeout_ms = 1000, .seed = 13};
+    o.sim[0].delay_ms = 30;
+    o.sim[1].delay_ms = 30;
+    fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    fx_init(f, &o);
+    rollnet_error err0 = ROLLNET_ERR_OK;
+    int t = 0;
+    for (; t < 600 && err0 != ROLLNET_ERR_EPISODE_MISMATCH; t++) {
+        uint64_t now = harness_clock_now(&f->clock);
+        err0 = harness_tick(&f->hp[0], now);
+        rollnet_session_poll(f->s[1], now);
+        uint8_t in = (uint8_t)(t / 5);
+        const rollnet_request *reqs;
+        int n;
+        if (rollnet_session_add_local_input(f->s[1], 1, &in, 1) == ROLLNET_ERR_OK &&
+            rollnet_session_advance(f->s[1], &reqs, &n) == ROLLNET_ERR_OK) {
+            assert_int_equal(execute_without_ends(&f->g[1], f->s[1], reqs, n), ROLLNET_ERR_OK);
+        }
+        harness_clock_tick(&f->clock);
+    }
+    assert_int_equal(err0, ROLLNET_ERR_EPISODE_MISMATCH);
+    assert_int_equal(f->hp[0].event_counts[ROLLNET_EVENT_EPISODE_COMPLETE], 1);
+    /* After the timeout (about 60 frames), well before the disconnect timeout. */
+    assert_true(t > 60 && t < 60 + 1000 / 16 + 30);
+    fx_free(f);
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +349,9 @@ int main(void)
         cmocka_unit_test(test_sync_test_stops_at_the_frame_limit_with_an_error),
         cmocka_unit_test(test_p2p_peers_stop_at_the_frame_limit_instead_of_stalling),
         cmocka_unit_test(test_stall_at_the_last_barrier_ends_without_another_advance),
+        cmocka_unit_test(test_peers_that_end_episodes_at_different_frames_stop_with_an_error),
+        cmocka_unit_test(test_a_peer_that_never_flags_episode_ends_is_named),
+        cmocka_unit_test(test_a_peer_without_a_ledger_is_named_after_the_episode_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

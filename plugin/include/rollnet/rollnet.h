@@ -57,6 +57,7 @@ extern "C" {
     X(BUFFER_TOO_SMALL, "the output buffer is too small")                                      \
     X(IO, "a file could not be opened, read or written")                                      \
     X(FRAME_LIMIT, "the session reached the largest frame number it can send: start a new one") \
+    X(EPISODE_MISMATCH, "the peers' games end episodes at different frames")                  \
     X(SNAPSHOT_INVALID, "the snapshot's array or map headers announce more values than were written")
 
 typedef enum rollnet_error {
@@ -430,7 +431,11 @@ typedef enum rollnet_event_type {
     ROLLNET_EVENT_LOADING,           /* player: its peer announced loading */
     ROLLNET_EVENT_LOADING_ENDED,     /* player: its peer is back from loading */
     ROLLNET_EVENT_EPISODE_COMPLETE,  /* u.episode: every record of the episode is confirmed */
-    ROLLNET_EVENT_EPISODE_TIMEOUT    /* u.episode: boundary wait timed out; play goes on */
+    ROLLNET_EVENT_EPISODE_TIMEOUT,   /* u.episode: boundary wait timed out; play goes on */
+    /* player: its game ends episodes at other frames than ours (u.episode:
+     * the episode here and the frame that ended the one before, -1 none);
+     * the session stops with ROLLNET_ERR_EPISODE_MISMATCH. */
+    ROLLNET_EVENT_EPISODE_MISMATCH
 } rollnet_event_type;
 
 typedef enum rollnet_disconnect_reason {
@@ -452,7 +457,10 @@ typedef enum rollnet_param {
     ROLLNET_PARAM_GAME_ID,
     ROLLNET_PARAM_SEED,
     ROLLNET_PARAM_CHECKSUM_INTERVAL,
-    ROLLNET_PARAM_PLAYERS /* the peer claims players that are not remote here */
+    ROLLNET_PARAM_PLAYERS, /* the peer claims players that are not remote here */
+    /* A running peer's game ends episodes at other frames (values: the
+     * episodes each side has completed); see ROLLNET_EVENT_EPISODE_MISMATCH. */
+    ROLLNET_PARAM_EPISODE_ENDS
 } rollnet_param;
 
 const char *rollnet_param_string(rollnet_param p);
@@ -480,7 +488,18 @@ typedef struct rollnet_event {
 } rollnet_event;
 
 /* Pop the oldest event; false when the queue is empty. The queue holds 256
- * events; when full, the oldest is dropped and counted in the stats. */
+ * events and never allocates. When it is full, a new event makes room by
+ * dropping, in this order: the oldest advice or progress event
+ * (SYNCHRONIZING, INTERRUPTED, RESUMED, WAIT_RECOMMENDED, STALLED,
+ * STALL_ENDED, LOADING, LOADING_ENDED: what they report the stats and
+ * advance's result report too); else the new event itself if it is one of
+ * those; else a repeat that says nothing new (a later DESYNC about the same
+ * player, or an event equal to one still queued); else the oldest
+ * EPISODE_COMPLETE (the records' episode_end says the same); else the oldest
+ * event. These last two are logged as errors. What stays keeps its order, and
+ * every drop is counted in events_dropped. So SYNCHRONIZED, RUNNING,
+ * DISCONNECTED, REFUSED, DESYNC, EPISODE_TIMEOUT and EPISODE_MISMATCH are
+ * lost only when 256 of them, no two alike, wait unread. */
 bool rollnet_session_next_event(rollnet_session *s, rollnet_event *out);
 
 /* ---- Loading grace (P2P) ---- */

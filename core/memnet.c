@@ -47,6 +47,7 @@ struct rollnet_memnet {
     bool *linked;         /* [a * num_nodes + b], symmetric */
     uint32_t *link_gen;   /* [a * num_nodes + b], symmetric; bumped by each connect */
     uint32_t *closed_gen; /* [a * num_nodes + b]: a discards events from b of this generation or older */
+    uint32_t *link_cut;   /* [a * num_nodes + b]: channels (1u << rollnet_channel) lost from a to b */
 };
 
 static size_t pair(const rollnet_memnet *net, int a, int b)
@@ -156,7 +157,7 @@ static int memnet_send(void *self, int peer, rollnet_channel channel, const void
         return -1;
     }
     rn_memnet_node *dst = &net->nodes[peer];
-    if (a->cut || dst->cut) {
+    if (a->cut || dst->cut || (net->link_cut[ab] & (1u << channel))) {
         dst->counters.lost_cut++;
         return 0;
     }
@@ -269,7 +270,8 @@ rollnet_memnet *rollnet_memnet_create(int num_nodes, const rollnet_allocator *al
     net->linked = rn_calloc(&alloc, pairs, sizeof *net->linked);
     net->link_gen = rn_calloc(&alloc, pairs, sizeof *net->link_gen);
     net->closed_gen = rn_calloc(&alloc, pairs, sizeof *net->closed_gen);
-    if (!net->nodes || !net->linked || !net->link_gen || !net->closed_gen) {
+    net->link_cut = rn_calloc(&alloc, pairs, sizeof *net->link_cut);
+    if (!net->nodes || !net->linked || !net->link_gen || !net->closed_gen || !net->link_cut) {
         rollnet_memnet_destroy(net);
         return NULL;
     }
@@ -303,6 +305,7 @@ void rollnet_memnet_destroy(rollnet_memnet *net)
     rn_free(&alloc, net->linked);
     rn_free(&alloc, net->link_gen);
     rn_free(&alloc, net->closed_gen);
+    rn_free(&alloc, net->link_cut);
     rn_free(&alloc, net);
 }
 
@@ -320,6 +323,13 @@ void rollnet_memnet_set_cut(rollnet_memnet *net, int node, bool cut)
 {
     if (net && node >= 0 && node < net->num_nodes) {
         net->nodes[node].cut = cut;
+    }
+}
+
+void rollnet_memnet_set_link_cut(rollnet_memnet *net, int from, int to, uint32_t channels)
+{
+    if (net && from >= 0 && from < net->num_nodes && to >= 0 && to < net->num_nodes) {
+        net->link_cut[pair(net, from, to)] = channels;
     }
 }
 

@@ -100,17 +100,32 @@ static void send_due_checksums(rn_p2p *p)
     }
 }
 
-/* Inputs are dropped only once confirmed here and acknowledged by every peer. */
-static void p2p_confirmed(rollnet_session *s)
+/* The first frame whose inputs must still be kept. Our own inputs until
+ * every live peer acknowledged them. With two or more remote peers, also the
+ * inputs of other peers' players that a survivor may lack if their owner
+ * leaves (invariant 8): a live peer confirms at most max_prediction +
+ * input_delay frames less than we do, since we confirm no frame it has not
+ * sent an input for, and it sends none beyond its window. */
+static int32_t keep_inputs_from(const rn_p2p *p)
 {
-    rn_p2p *p = rn_p2p_of(s);
-    rn_confirm_local(&p->confirm, &s->sync, p->peers, p->num_peers, &s->events);
+    const rollnet_session *s = &p->base;
     int32_t keep = rn_confirmed_frame(&s->sync);
+    if (p->num_peers > 1) {
+        keep -= s->desc.max_prediction + s->desc.input_delay + 1;
+    }
     for (int i = 0; i < p->num_peers; i++) {
         if (rn_peer_live(&p->peers[i]) && p->peers[i].ack + 1 < keep) {
             keep = p->peers[i].ack + 1;
         }
     }
+    return keep;
+}
+
+static void p2p_confirmed(rollnet_session *s)
+{
+    rn_p2p *p = rn_p2p_of(s);
+    rn_confirm_local(&p->confirm, &s->sync, p->peers, p->num_peers, &s->events);
+    int32_t keep = keep_inputs_from(p);
     if (keep > 0) {
         rn_sync_discard_inputs_before(&s->sync, keep);
     }

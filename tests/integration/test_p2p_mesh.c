@@ -60,8 +60,10 @@ static void test_four_players_mesh_with_loss(void **state)
 
 /* One peer of a mesh dies. The survivors hold different numbers of its
  * inputs; they agree on the frame from which its players play neutral (LEAVE
- * notices carry the missing inputs) and their ledgers stay identical. */
-static void run_departure(int n, uint64_t seed)
+ * notices carry the missing inputs) and their ledgers stay identical. With
+ * `starve_ms`, the dying peer's inputs to node 1 are lost for that long
+ * before it dies, so node 1 depends on the other survivors for them. */
+static void run_departure_after(int n, uint64_t seed, uint32_t starve_ms)
 {
     fx_opts o;
     memset(&o, 0, sizeof(o));
@@ -78,6 +80,10 @@ static void run_departure(int n, uint64_t seed)
     fx_init(&f, &o);
     fx_run(&f, 300 + seed % 17);
     int dead = n - 1;
+    if (starve_ms) {
+        rollnet_memnet_set_link_cut(f.net, dead, 1, 1u << ROLLNET_CHANNEL_UNRELIABLE);
+        fx_run(&f, starve_ms * 60 / 1000);
+    }
     rollnet_memnet_set_cut(f.net, dead, true);
     f.gone[dead] = true;
     fx_run(&f, 600);
@@ -101,6 +107,11 @@ static void run_departure(int n, uint64_t seed)
     fx_free(&f);
 }
 
+static void run_departure(int n, uint64_t seed)
+{
+    run_departure_after(n, seed, 0);
+}
+
 static void test_survivors_agree_when_a_peer_dies(void **state)
 {
     (void)state;
@@ -111,6 +122,20 @@ static void test_survivors_agree_when_a_peer_dies(void **state)
     run_departure(4, 8);
 }
 
+/* Regression: a survivor had discarded the dying peer's inputs once they were
+ * confirmed on it, so its LEAVE notice could not carry what the starved
+ * survivor lacked, whose predictions were then taken as confirmed (839 of
+ * ~1,140 rows differed). Inputs are now kept as long as another peer may
+ * lack them. */
+static void test_survivors_agree_when_a_starved_link_precedes_the_death(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        run_departure_after(3, seed, 1000);
+    }
+    run_departure_after(4, 5, 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -118,6 +143,7 @@ int main(void)
         cmocka_unit_test(test_four_players_mesh),
         cmocka_unit_test(test_four_players_mesh_with_loss),
         cmocka_unit_test(test_survivors_agree_when_a_peer_dies),
+        cmocka_unit_test(test_survivors_agree_when_a_starved_link_precedes_the_death),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -238,6 +238,9 @@ void rollnet_memnet_destroy(rollnet_memnet *net);
 rollnet_transport rollnet_memnet_transport(rollnet_memnet *net, int node);
 /* Cut (or restore) every link to and from a node; messages sent while cut are lost. */
 void rollnet_memnet_set_cut(rollnet_memnet *net, int node, bool cut);
+/* One way only: lose what node `from` sends to node `to` on the channels in
+ * `channels` (a mask of 1u << rollnet_channel); 0 restores the link. */
+void rollnet_memnet_set_link_cut(rollnet_memnet *net, int from, int to, uint32_t channels);
 
 /* ---- Network simulator: a decorator over any transport that delays, jitters,
  * drops, duplicates and reorders this side's outgoing messages. Seeded and

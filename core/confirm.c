@@ -104,8 +104,14 @@ bool rn_confirm_remote(rn_confirm *c, const rn_peer *peers, int num_peers, int p
 
 bool rn_confirm_next_unsent(rn_confirm *c, int32_t *frame, uint64_t *sum)
 {
-    for (int k = 0; k < RN_CHECKSUM_RING && c->unsent > 0; k++) {
-        rn_sum_entry *l = &c->local[k];
+    if (c->unsent == 0) {
+        return false;
+    }
+    /* The slot next_frame will take holds the oldest entry: from there on,
+     * ring order is frame order, so the first unsent found is the oldest. */
+    int start = slot_of(c, c->next_frame);
+    for (int i = 0; i < RN_CHECKSUM_RING; i++) {
+        rn_sum_entry *l = &c->local[(start + i) % RN_CHECKSUM_RING];
         if (l->unsent) {
             l->unsent = false;
             c->unsent--;

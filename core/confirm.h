@@ -69,7 +69,7 @@ void rn_confirm_local(rn_confirm *c, rn_sync *s, const rn_peer *peers, int num_p
  * session checksums: checksums off, not on the interval, or negative. */
 bool rn_confirm_remote(rn_confirm *c, const rn_peer *peers, int num_peers, int peer_index,
                        int32_t frame, uint64_t sum, rn_events *ev);
-/* The next local checksum still to be sent (oldest slot first); false when none. */
+/* The oldest local checksum still to be sent; false when none. */
 bool rn_confirm_next_unsent(rn_confirm *c, int32_t *frame, uint64_t *sum);
 
 #endif

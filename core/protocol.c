@@ -204,8 +204,9 @@ static bool rn_msg_valid(const rn_msg *m)
         return in->inputs != NULL && in->start_frame >= 0 &&
                (int64_t)in->start_frame + in->count - 1 <= RN_MAX_FRAME;
     }
-    case RN_MSG_CHECKSUM:
-        return rn_episode_ok(m->u.checksum.episode) && rn_frame_ok(m->u.checksum.frame);
+    case RN_MSG_CHECKSUM: /* of a frame that has a snapshot: never negative */
+        return rn_episode_ok(m->u.checksum.episode) && m->u.checksum.frame >= 0 &&
+               rn_frame_ok(m->u.checksum.frame);
     case RN_MSG_LOADING:
         return rn_frame_ok(m->u.loading.frame);
     case RN_MSG_LEAVE: {

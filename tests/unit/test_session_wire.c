@@ -45,6 +45,8 @@ static void fake_drain(wire *w)
     }
 }
 
+static int checksum_interval = 16; /* both sides' */
+
 static rn_msg hello(void)
 {
     rn_msg m;
@@ -57,7 +59,7 @@ static rn_msg hello(void)
     m.u.hello.input_delay = 0;
     m.u.hello.fps = 60;
     m.u.hello.max_prediction = ROLLNET_MAX_PREDICTION;
-    m.u.hello.checksum_interval = 16;
+    m.u.hello.checksum_interval = checksum_interval;
     m.u.hello.player_mask = 1u << 1;
     return m;
 }
@@ -123,6 +125,7 @@ static void wire_init(wire *w)
     memset(&d, 0, sizeof(d));
     d.players[1].kind = ROLLNET_PLAYER_REMOTE;
     d.transport = rollnet_memnet_transport(w->net, 0);
+    d.checksum_interval = checksum_interval;
     d.nonce = 42;
     assert_int_equal(rollnet_session_create(&d, &w->s), ROLLNET_ERR_OK);
     rollnet_session_poll(w->s, w->now);
@@ -241,6 +244,41 @@ static void test_second_hello_and_checksum_off_grid_are_malformed(void **state)
     rollnet_memnet_destroy(w.net);
 }
 
+/* Regression: with checksum_interval 1 a CHECKSUM for frame -1 passed the
+ * interval check and was stored at index -1 of the checksum ring (UBSan:
+ * index out of bounds), overwriting the fields before it. */
+static void test_checksum_for_a_negative_frame_is_malformed(void **state)
+{
+    (void)state;
+    static wire w;
+    checksum_interval = 1;
+    wire_init(&w);
+    checksum_interval = 16;
+    /* Built by hand: the encoder refuses such a frame. */
+    int64_t frames[] = {-1, -2, INT32_MIN + 1};
+    for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 5);
+        msgpack_pack_uint32(&pk, RN_MSG_CHECKSUM);
+        msgpack_pack_uint32(&pk, rn_nonce_tag(FAKE_NONCE));
+        msgpack_pack_int32(&pk, 0);
+        msgpack_pack_int64(&pk, frames[i]);
+        msgpack_pack_uint64(&pk, 0xdeadbeef);
+        fake_send(&w, ROLLNET_CHANNEL_RELIABLE, sb.data, sb.size);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    rollnet_session_poll(w.s, w.now);
+    /* Each refused by the decoder's range or by the session, none stored. */
+    assert_int_equal(pstats(&w).dropped_malformed, 3);
+    rollnet_desync_info info;
+    assert_int_equal(rollnet_session_desync_info(w.s, &info), ROLLNET_ERR_NO_SNAPSHOT);
+    rollnet_session_destroy(w.s);
+    rollnet_memnet_destroy(w.net);
+}
+
 /* After episode 0 is complete, a late INPUT from episode 0 is stale. */
 static void test_messages_from_an_earlier_episode_are_dropped_as_stale(void **state)
 {
@@ -325,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_wrong_tag_is_foreign),
         cmocka_unit_test(test_inputs_beyond_the_window_are_refused),
         cmocka_unit_test(test_second_hello_and_checksum_off_grid_are_malformed),
+        cmocka_unit_test(test_checksum_for_a_negative_frame_is_malformed),
         cmocka_unit_test(test_messages_from_an_earlier_episode_are_dropped_as_stale),
         cmocka_unit_test(test_random_messages_never_break_the_session),
     };

@@ -16,7 +16,7 @@ void rn_confirm_init(rn_confirm *c, int interval)
     c->interval = interval;
     c->next_frame = interval > 0 ? interval : 0;
     clear_ring(c->local);
-    for (int i = 0; i < ROLLNET_MAX_PLAYERS; i++) {
+    for (int i = 0; i < RN_MAX_PEERS; i++) {
         clear_ring(c->remote[i]);
     }
 }

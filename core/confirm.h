@@ -27,7 +27,7 @@ typedef struct rn_confirm {
     int32_t next_frame;    /* next frame to hash */
     rn_sum_entry local[RN_CHECKSUM_RING];
     int unsent;
-    rn_sum_entry remote[ROLLNET_MAX_PLAYERS][RN_CHECKSUM_RING]; /* by peer index */
+    rn_sum_entry remote[RN_MAX_PEERS][RN_CHECKSUM_RING]; /* by peer index */
     bool desync_found;     /* the first mismatch, kept for rollnet_session_desync_info */
     rollnet_desync_info desync;
 } rn_confirm;

@@ -22,22 +22,38 @@ void rn_p2p_connect_all(rn_p2p *p)
     }
 }
 
-/* The slot for a new incoming connection, or NULL when there is none. */
+/* The slot for a new incoming connection, or NULL when nobody may connect.
+ * Strangers use slots of their own (RN_PENDING_SLOTS beyond one per player);
+ * when every slot is taken, the oldest stranger makes room, so strangers can
+ * delay a joiner by at most a few of their own handshakes, never lock it out. */
 static rn_peer *incoming_slot(rn_p2p *p)
 {
+    if (p->incoming_mask == 0) {
+        return NULL;
+    }
     /* Reuse the slot of an incoming connection that never claimed a player
-     * (refused, or timed out in its handshake). */
+     * (refused, or dropped in its handshake). */
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *old = &p->peers[i];
-        if (!old->outgoing && old->state == RN_PEER_GONE && old->player_mask == 0 &&
-            old->tp < 0) {
+        if (rn_peer_stranger(old) && old->state == RN_PEER_GONE && old->tp < 0) {
             return old;
         }
     }
-    if (p->incoming_mask == 0 || p->num_peers >= ROLLNET_MAX_PLAYERS) {
-        return NULL;
+    if (p->num_peers < RN_MAX_PEERS) {
+        return &p->peers[p->num_peers++];
     }
-    return &p->peers[p->num_peers++];
+    rn_peer *oldest = NULL;
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *q = &p->peers[i];
+        if (rn_peer_stranger(q) && q->state == RN_PEER_HANDSHAKE &&
+            (!oldest || q->since_ms < oldest->since_ms)) {
+            oldest = q;
+        }
+    }
+    if (oldest) {
+        rn_p2p_peer_gone(p, oldest, ROLLNET_DISCONNECT_CLOSED, true);
+    }
+    return oldest;
 }
 
 void rn_p2p_on_connected(rn_p2p *p, int tp)
@@ -67,10 +83,14 @@ void rn_p2p_on_connected(rn_p2p *p, int tp)
     peer->last_recv_ms = s->now;
     peer->st.connected = true;
     peer->rate_start_ms = s->now;
-    rollnet_event ev = rn_event_make(ROLLNET_EVENT_SYNCHRONIZING, rn_peer_event_player(peer));
-    ev.u.synchronizing.done = 0;
-    ev.u.synchronizing.total = 1;
-    rn_events_push(&s->events, &ev);
+    if (!rn_peer_stranger(peer)) {
+        /* Our own peer: the game hears of its progress. A stranger is named
+         * only once its HELLO claims a player. */
+        rollnet_event ev = rn_event_make(ROLLNET_EVENT_SYNCHRONIZING, rn_peer_event_player(peer));
+        ev.u.synchronizing.done = 0;
+        ev.u.synchronizing.total = 1;
+        rn_events_push(&s->events, &ev);
+    }
     rn_msg hello;
     rn_peer_make_hello(&s->desc, p->nonce, s->local_mask, &hello);
     rn_link_send(&p->link, peer, &hello, ROLLNET_CHANNEL_RELIABLE, s->now);
@@ -86,12 +106,21 @@ static void refuse(rn_p2p *p, rn_peer *peer, rollnet_param param, int64_t local,
     m.u.refuse.local_value = local;
     m.u.refuse.remote_value = remote;
     rn_link_send(&p->link, peer, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
-    rollnet_event ev = rn_event_make(ROLLNET_EVENT_REFUSED, rn_peer_event_player(peer));
-    ev.u.refused.param = param;
-    ev.u.refused.local_value = local;
-    ev.u.refused.remote_value = remote;
-    rn_events_push(&s->events, &ev);
-    rn_log(&s->events, ROLLNET_LOG_ERROR, "handshake refused: session parameters differ");
+    if (rn_peer_stranger(peer)) {
+        /* Not a player of this session: it learns why, the game does not. */
+        p->handshakes_refused++;
+        rn_logf(&s->events, ROLLNET_LOG_WARN,
+                "incoming connection refused: %s differs (here %lld, there %lld)",
+                rollnet_param_string(param), (long long)local, (long long)remote);
+    } else {
+        rollnet_event ev = rn_event_make(ROLLNET_EVENT_REFUSED, rn_peer_event_player(peer));
+        ev.u.refused.param = param;
+        ev.u.refused.local_value = local;
+        ev.u.refused.remote_value = remote;
+        rn_events_push(&s->events, &ev);
+        rn_logf(&s->events, ROLLNET_LOG_ERROR, "handshake refused: %s differs (here %lld, there %lld)",
+                rollnet_param_string(param), (long long)local, (long long)remote);
+    }
     rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
     /* Not closed at once: ENet drops packets still waiting for delivery when
      * the close arrives with them, and the peer must read why it is refused.
@@ -184,6 +213,10 @@ void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
 void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r)
 {
     rollnet_session *s = &p->base;
+    if (rn_peer_stranger(peer)) {
+        peer->st.dropped_malformed++; /* we asked it nothing: a stranger's REFUSE means nothing */
+        return;
+    }
     if (r->param == ROLLNET_PARAM_EPISODE_ENDS && rn_peer_live(peer)) {
         rn_p2p_episode_mismatch(p, peer, (int32_t)r->local_value, false);
         return;

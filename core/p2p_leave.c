@@ -136,6 +136,11 @@ void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason
     if (close_transport) {
         rn_link_close(&p->link, peer->tp);
     }
+    if (rn_peer_stranger(peer)) {
+        rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
+        p->handshakes_dropped++;
+        return; /* it never was a player here: nothing to tell the game */
+    }
     if (!was_live) {
         rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
         rollnet_event ev = rn_event_make(ROLLNET_EVENT_DISCONNECTED, rn_peer_event_player(peer));

@@ -310,6 +310,14 @@ static void live_peer_timers(rn_p2p *p, rn_peer *peer, uint64_t frame_ms)
     rn_peer_update_rates(peer, s->now);
 }
 
+/* A stranger gets a few seconds to say who it is; our own peers the whole
+ * handshake timeout. */
+static uint64_t handshake_timeout(const rollnet_session *s, const rn_peer *peer)
+{
+    uint64_t t = s->desc.handshake_timeout_ms;
+    return rn_peer_stranger(peer) && RN_PENDING_TIMEOUT_MS < t ? RN_PENDING_TIMEOUT_MS : t;
+}
+
 static void check_timers(rn_p2p *p)
 {
     rollnet_session *s = &p->base;
@@ -323,7 +331,7 @@ static void check_timers(rn_p2p *p)
         switch (peer->state) {
         case RN_PEER_CONNECTING:
         case RN_PEER_HANDSHAKE:
-            if (s->now - peer->since_ms >= s->desc.handshake_timeout_ms) {
+            if (s->now - peer->since_ms >= handshake_timeout(s, peer)) {
                 rn_p2p_peer_gone(p, peer, ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT, true);
             }
             break;
@@ -478,9 +486,12 @@ static bool p2p_desync(const rollnet_session *s, rollnet_desync_info *out)
     return true;
 }
 
-static int p2p_recommended_wait(const rollnet_session *s)
+static void p2p_stats(const rollnet_session *s, rollnet_session_stats *out)
 {
-    return ((const rn_p2p *)s)->recommended_wait;
+    const rn_p2p *p = (const rn_p2p *)s;
+    out->recommended_wait = p->recommended_wait;
+    out->handshakes_refused = p->handshakes_refused;
+    out->handshakes_dropped = p->handshakes_dropped;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -505,15 +516,17 @@ static const rn_session_ops p2p_ops = {
     .set_loading = p2p_set_loading,
     .peer_stats = p2p_peer_stats,
     .desync = p2p_desync,
-    .recommended_wait = p2p_recommended_wait,
+    .stats = p2p_stats,
 };
 
 /* One peer per distinct address; remote players without one connect to us. */
 static rollnet_error setup_peers(rn_p2p *p, const rollnet_session_desc *d)
 {
-    for (int i = 0; i < ROLLNET_MAX_PLAYERS; i++) {
+    for (int i = 0; i < RN_MAX_PEERS; i++) {
         rn_peer_reset(&p->peers[i], i);
-        p->player_peer[i] = -1;
+    }
+    for (int q = 0; q < ROLLNET_MAX_PLAYERS; q++) {
+        p->player_peer[q] = -1;
     }
     for (int q = 0; q < d->num_players; q++) {
         const rollnet_player_desc *pd = &d->players[q];

@@ -22,7 +22,7 @@
 typedef struct rn_p2p {
     rollnet_session base; /* first: a rollnet_session * is an rn_p2p * */
     rn_link link;
-    rn_peer peers[ROLLNET_MAX_PLAYERS];
+    rn_peer peers[RN_MAX_PEERS];
     int num_peers;
     int player_peer[ROLLNET_MAX_PLAYERS]; /* peer index of a claimed remote player, -1 */
     uint32_t remote_mask;   /* players on other machines */
@@ -34,6 +34,7 @@ typedef struct rn_p2p {
     bool missing_reported;  /* the handshake timeout named the players nobody claimed */
     rn_confirm confirm;
     int recommended_wait;
+    uint64_t handshakes_refused, handshakes_dropped; /* strangers: see rollnet_session_stats */
     int32_t last_wait_event_frame;
     uint8_t *block_buf;     /* RN_MAX_INPUT_FRAMES * players * input_size */
     uint8_t leave_packed[RN_MAX_MESSAGE];

@@ -23,6 +23,13 @@
 #include "rollnet/rollnet.h"
 #include "timesync.h"
 
+/* Slots for incoming connections still in their handshake, beyond one per
+ * player: strangers never take a player's slot (invariant 9). */
+#define RN_PENDING_SLOTS 8
+#define RN_MAX_PEERS (ROLLNET_MAX_PLAYERS + RN_PENDING_SLOTS)
+/* An incoming connection that has not claimed a player by then is dropped. */
+#define RN_PENDING_TIMEOUT_MS 3000
+
 typedef enum rn_peer_state {
     RN_PEER_EMPTY = 0,
     RN_PEER_CONNECTING,
@@ -74,6 +81,12 @@ const char *rn_peer_state_name(rn_peer_state state);
  * and keeps the state flags of the statistics in step. */
 void rn_peer_set_state(rn_peer *p, rn_peer_state to, const rn_events *log);
 
+/* An incoming connection that has not claimed a player (yet): a stranger
+ * until its HELLO matches. It causes no game-visible event. */
+static inline bool rn_peer_stranger(const rn_peer *p)
+{
+    return !p->outgoing && p->player_mask == 0;
+}
 /* Exchanging inputs: RUNNING or INTERRUPTED. */
 static inline bool rn_peer_live(const rn_peer *p)
 {

@@ -200,8 +200,8 @@ rollnet_error rollnet_session_stats_get(const rollnet_session *s, rollnet_sessio
     out->stalls = s->stalls;
     out->events_dropped = s->events.dropped;
     out->records_promoted = s->ledger.promoted;
-    out->recommended_wait = s->ops->recommended_wait(s);
     out->running = s->running && s->failed == ROLLNET_ERR_OK;
+    s->ops->stats(s, out);
     return ROLLNET_ERR_OK;
 }
 

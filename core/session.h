@@ -37,7 +37,8 @@ typedef struct rn_session_ops {
     rollnet_error (*peer_stats)(const rollnet_session *s, int player, rollnet_peer_stats *out);
     /* The first desync found, or false. */
     bool (*desync)(const rollnet_session *s, rollnet_desync_info *out);
-    int (*recommended_wait)(const rollnet_session *s);
+    /* The kind's own figures in the session statistics. */
+    void (*stats)(const rollnet_session *s, rollnet_session_stats *out);
 } rn_session_ops;
 
 struct rollnet_session {

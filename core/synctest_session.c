@@ -55,10 +55,10 @@ static bool st_desync(const rollnet_session *s, rollnet_desync_info *out)
     return true;
 }
 
-static int st_recommended_wait(const rollnet_session *s)
+static void st_stats(const rollnet_session *s, rollnet_session_stats *out)
 {
     (void)s;
-    return 0;
+    (void)out; /* nothing of its own: no network, no time sync */
 }
 
 static const rn_session_ops synctest_ops = {
@@ -70,7 +70,7 @@ static const rn_session_ops synctest_ops = {
     .set_loading = st_set_loading,
     .peer_stats = st_peer_stats,
     .desync = st_desync,
-    .recommended_wait = st_recommended_wait,
+    .stats = st_stats,
 };
 
 rollnet_error rn_synctest_create(const rollnet_session_desc *d, const rollnet_allocator *a,

@@ -414,10 +414,9 @@ static void test_departed_player_cannot_rejoin_and_host_plays_on(void **state)
     lc_open(p, 0, 0, 0x2001u, 99);
     lc_run(p, 600);
 
-    const rollnet_event *refused = &host->hp.last_event[ROLLNET_EVENT_REFUSED];
-    assert_int_equal(host->hp.event_counts[ROLLNET_EVENT_REFUSED], 1);
-    assert_int_equal(refused->u.refused.param, ROLLNET_PARAM_PLAYERS);
-    assert_int_equal(refused->u.refused.remote_value, 1); /* it claimed player 0 */
+    /* For the host it is a stranger now: refused, counted, no event. */
+    assert_int_equal(host->hp.event_counts[ROLLNET_EVENT_REFUSED], 0);
+    assert_int_equal(lc_stats(host).handshakes_refused, 1);
     assert_int_equal(host->hp.event_counts[ROLLNET_EVENT_SYNCHRONIZED], 1);
     /* The client is told why. */
     assert_int_equal(p->node[0].hp.event_counts[ROLLNET_EVENT_REFUSED], 1);
@@ -464,14 +463,17 @@ static void test_refused_connections_do_not_use_up_peer_slots(void **state)
         rollnet_session_stats cs = {0};
         assert_int_equal(rollnet_session_stats_get(host->s, &hs), ROLLNET_ERR_OK);
         assert_int_equal(rollnet_session_stats_get(client->s, &cs), ROLLNET_ERR_OK);
+        /* Strangers to the host: counted, never an event. */
+        assert_int_equal(host->hp.event_counts[ROLLNET_EVENT_REFUSED], 0);
         if (!right) {
-            assert_int_equal(host->hp.event_counts[ROLLNET_EVENT_REFUSED], attempt + 1);
-            assert_int_equal(host->hp.last_event[ROLLNET_EVENT_REFUSED].u.refused.param,
+            assert_int_equal(hs.handshakes_refused, (uint64_t)attempt + 1);
+            assert_int_equal(client->hp.event_counts[ROLLNET_EVENT_REFUSED], 1);
+            assert_int_equal(client->hp.last_event[ROLLNET_EVENT_REFUSED].u.refused.param,
                              ROLLNET_PARAM_GAME_ID);
             assert_false(hs.running);
             assert_false(cs.running);
         } else {
-            assert_int_equal(host->hp.event_counts[ROLLNET_EVENT_REFUSED], refusals);
+            assert_int_equal(hs.handshakes_refused, (uint64_t)refusals);
             assert_true(hs.running);
             assert_true(cs.running);
         }
@@ -500,7 +502,7 @@ static void test_refused_connections_delayed_close_spares_a_reused_id(void **sta
     rollnet_session_destroy(p->node[0].s);
     lc_open(p, 0, 1, 0x4000u, 70);
     lc_run(p, 15);
-    assert_int_equal(host->hp.event_counts[ROLLNET_EVENT_REFUSED], 1);
+    assert_int_equal(lc_stats(host).handshakes_refused, 1);
     /* It retries at once, well inside the host's one-second grace for the
      * refused connection, and the memnet hands it the same peer id. The ENet
      * transport's destroy closes every link; the memnet's does not, so the
@@ -524,7 +526,8 @@ static void test_refused_connections_delayed_close_spares_a_reused_id(void **sta
         assert_true(ps.connected);
         assert_false(ps.disconnected);
     }
-    assert_int_equal(host->hp.event_counts[ROLLNET_EVENT_REFUSED], 1);
+    assert_int_equal(host->hp.event_counts[ROLLNET_EVENT_REFUSED], 0);
+    assert_int_equal(lc_stats(host).handshakes_refused, 1);
     assert_int_equal(host->hp.event_counts[ROLLNET_EVENT_SYNCHRONIZED], 1);
     lc_free(p);
 }

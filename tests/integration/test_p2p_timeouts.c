@@ -167,14 +167,20 @@ static void test_mismatched_parameters_are_refused_with_the_parameter(void **sta
     fx_init(&f, &o);
     fx_run(&f, 120);
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_REFUSED], 1);
-        assert_int_equal(f.hp[i].last_event[ROLLNET_EVENT_REFUSED].u.refused.param,
-                         ROLLNET_PARAM_GAME_ID);
         assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_RUNNING], 0);
         assert_int_equal(fx_stats(&f, i).frame, 0);
     }
+    /* The joiner is told which parameter differs. */
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_REFUSED], 1);
+    assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_REFUSED].u.refused.param,
+                     ROLLNET_PARAM_GAME_ID);
     assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_REFUSED].u.refused.local_value, 1);
     assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_REFUSED].u.refused.remote_value, 2);
+    /* For the host, a connection that claims no player of this session is a
+     * stranger: counted, logged, no event (invariant 9). */
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_REFUSED], 0);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_SYNCHRONIZING], 0);
+    assert_int_equal(fx_stats(&f, 1).handshakes_refused, 1);
     assert_string_equal(rollnet_param_string(ROLLNET_PARAM_GAME_ID), "game_id");
     fx_free(&f);
 }

@@ -544,6 +544,12 @@ typedef struct rollnet_session_stats {
     uint64_t records_promoted;
     int recommended_wait;       /* frames; 0 when in balance */
     bool running;
+    /* P2P: incoming connections that never claimed a player (strangers, or a
+     * joiner with other parameters): refused at their HELLO, or dropped
+     * (silent past the pending timeout, closed, or evicted for a newer one).
+     * They raise no event: the log says why. */
+    uint64_t handshakes_refused;
+    uint64_t handshakes_dropped;
 } rollnet_session_stats;
 
 typedef struct rollnet_peer_stats {

@@ -1,0 +1,190 @@
+/* Strangers: connections that never claim a player of the session (invariant
+ * 9). A host waiting for its joiner and a running session are attacked by
+ * extra memnet nodes that connect and stay silent, send garbage, send HELLOs
+ * with other parameters or out-of-range fields, or a REFUSE; more of them at
+ * once than the session has spare slots. None of it may reach the game as an
+ * event, hold a player's slot, or keep the real joiner out. */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "peer.h" /* RN_PENDING_SLOTS */
+#include "protocol.h"
+
+#define STRANGERS 12 /* more than RN_PENDING_SLOTS */
+#define NODES (2 + STRANGERS)
+
+typedef struct strangers {
+    rollnet_memnet *net;
+    harness_clock clock;
+    rollnet_session *s[2];
+    tg_game g[2];
+    harness_peer hp[2];
+    rollnet_transport t[NODES]; /* the strangers' raw memnet transports */
+    bool joiner_started;
+} strangers;
+
+static void open_node(strangers *x, int i)
+{
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof(d));
+    d.players[i].kind = ROLLNET_PLAYER_LOCAL;
+    d.players[1 - i].kind = ROLLNET_PLAYER_REMOTE;
+    if (i == 0) {
+        d.players[1].address = "mem:1";
+    }
+    d.nonce = 0x500u + (uint64_t)i;
+    d.transport = rollnet_memnet_transport(x->net, i);
+    assert_int_equal(rollnet_session_create(&d, &x->s[i]), ROLLNET_ERR_OK);
+    assert_true(tg_init(&x->g[i], 3, 2, 1, 0, 0));
+    harness_peer_init(&x->hp[i], x->s[i], &x->g[i], &d, 21 + (uint64_t)i);
+}
+
+static void send_hello(strangers *x, int node, int fps, uint32_t mask)
+{
+    rn_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RN_MSG_HELLO;
+    m.u.hello = (rn_hello){.version = RN_PROTOCOL_VERSION, .nonce = 7, .num_players = 2,
+                           .input_size = 1, .fps = fps, .max_prediction = ROLLNET_MAX_PREDICTION,
+                           .checksum_interval = 16, .player_mask = mask};
+    uint8_t buf[RN_MAX_MESSAGE];
+    size_t n = rn_encode(&m, 0, buf, sizeof(buf));
+    assert_true(n > 0);
+    x->t[node].vtable->send(x->t[node].self, 1, ROLLNET_CHANNEL_RELIABLE, buf, n, 0);
+}
+
+/* What stranger `k` does on this tick of its life. */
+static void act(strangers *x, int k, int age)
+{
+    int node = 2 + k;
+    rollnet_transport *t = &x->t[node];
+    uint64_t now = harness_clock_now(&x->clock);
+    if (age == 0) {
+        assert_true(t->vtable->connect(t->self, "mem:1", now) >= 0);
+        return;
+    }
+    static const uint8_t garbage[] = {0x97, 0x03, 0xff, 0x00, 0xc1, 0x42};
+    static const uint8_t refuse[] = {0x94, 0x02, 0x01, 0x01, 0x02};
+    switch (k % 5) {
+    case 0: /* silent */
+        break;
+    case 1:
+        t->vtable->send(t->self, 1, (rollnet_channel)(age % 2), garbage, sizeof garbage, now);
+        break;
+    case 2:
+        if (age == 1) {
+            send_hello(x, node, 30, 1u << 0); /* other parameters */
+        }
+        break;
+    case 3:
+        if (age == 1) {
+            send_hello(x, node, 60, 1u << 3); /* a player the session does not have */
+        }
+        break;
+    case 4:
+        t->vtable->send(t->self, 1, ROLLNET_CHANNEL_RELIABLE, refuse, sizeof refuse, now);
+        break;
+    }
+    rollnet_transport_event ev;
+    while (t->vtable->receive(t->self, now, &ev) > 0) {
+    }
+}
+
+static void tick(strangers *x, int i)
+{
+    rollnet_error err = harness_tick(&x->hp[i], harness_clock_now(&x->clock));
+    assert_true(err == ROLLNET_ERR_OK || harness_is_skip(err));
+}
+
+/* Events a host may see: its joiner's, and the session's own. */
+static void assert_no_stranger_event(const harness_peer *hp)
+{
+    assert_int_equal(hp->event_counts[ROLLNET_EVENT_REFUSED], 0);
+    assert_int_equal(hp->event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    assert_int_equal(hp->event_counts[ROLLNET_EVENT_SYNCHRONIZING], 1); /* the joiner, once its HELLO matched */
+    assert_int_equal(hp->event_counts[ROLLNET_EVENT_SYNCHRONIZED], 1);
+    assert_int_equal(hp->last_event[ROLLNET_EVENT_SYNCHRONIZED].player, 0);
+}
+
+static void run(bool attack_while_running)
+{
+    strangers *x = calloc(1, sizeof(*x));
+    assert_non_null(x);
+    x->net = rollnet_memnet_create(NODES, NULL);
+    assert_non_null(x->net);
+    harness_clock_init(&x->clock, 1000, 60);
+    for (int n = 2; n < NODES; n++) {
+        x->t[n] = rollnet_memnet_transport(x->net, n);
+    }
+    open_node(x, 1); /* the host waits */
+    int start = attack_while_running ? 200 : 0;
+    int joined_at = -1;
+    for (int t = 0; t < 700; t++) {
+        for (int k = 0; k < STRANGERS; k++) {
+            int born = start + k * 3; /* a new stranger every few frames */
+            if (t >= born) {
+                act(x, k, t - born);
+            }
+        }
+        if (t == (attack_while_running ? 0 : 40)) {
+            open_node(x, 0); /* the real joiner, in the middle of the crowd */
+            x->joiner_started = true;
+        }
+        tick(x, 1);
+        if (x->joiner_started) {
+            tick(x, 0);
+            rollnet_session_stats st;
+            rollnet_session_stats_get(x->s[1], &st);
+            if (joined_at < 0 && st.running) {
+                joined_at = t;
+            }
+        }
+        harness_clock_tick(&x->clock);
+    }
+    assert_true(joined_at >= 0);
+    assert_true(joined_at < (attack_while_running ? 20 : 40 + 20)); /* within a third of a second */
+    rollnet_session_stats st;
+    rollnet_session_stats_get(x->s[1], &st);
+    assert_true(st.running);
+    assert_true(st.confirmed_frame > 500);
+    /* Every stranger was refused (HELLO) or dropped (silent, garbage, REFUSE). */
+    assert_int_equal(st.handshakes_refused, 2 * STRANGERS / 5 + (STRANGERS % 5 > 2) +
+                                                (STRANGERS % 5 > 3));
+    assert_true(st.handshakes_dropped >= STRANGERS - st.handshakes_refused - RN_PENDING_SLOTS);
+    assert_no_stranger_event(&x->hp[1]);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(x->hp[i].event_counts[ROLLNET_EVENT_INTERRUPTED], 0);
+        rollnet_session_destroy(x->s[i]);
+    }
+    rollnet_memnet_destroy(x->net);
+    free(x);
+}
+
+static void test_strangers_never_keep_a_waiting_host_from_its_joiner(void **state)
+{
+    (void)state;
+    run(false);
+}
+
+static void test_strangers_never_disturb_a_running_session(void **state)
+{
+    (void)state;
+    run(true);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_strangers_never_keep_a_waiting_host_from_its_joiner),
+        cmocka_unit_test(test_strangers_never_disturb_a_running_session),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

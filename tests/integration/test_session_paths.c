@@ -342,6 +342,50 @@ static void test_a_peer_without_a_ledger_is_named_after_the_episode_timeout(void
     free(f);
 }
 
+static int destroyed;
+static void count_destroy(void *self)
+{
+    (void)self;
+    destroyed++;
+}
+
+/* A game compiled against the headers of another build (another
+ * max_players) is refused at creation, naming what differs, instead of
+ * corrupting memory. */
+static void test_a_game_built_against_other_headers_is_refused(void **state)
+{
+    (void)state;
+    static const rollnet_transport_vtable vt = {.destroy = count_destroy};
+    log_seen seen = {0};
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof(d));
+    d.kind = ROLLNET_SESSION_SYNCTEST;
+    d.logger.log = on_log;
+    d.logger.user_data = &seen;
+    d.transport.vtable = &vt;
+    rollnet_abi abi = rollnet_abi_here();
+    abi.max_players++;
+    rollnet_session *s = (rollnet_session *)&abi; /* must be reset to NULL */
+    destroyed = 0;
+    assert_int_equal(rollnet_session_create_checked(&d, &s, &abi), ROLLNET_ERR_ABI_MISMATCH);
+    assert_null(s);
+    assert_int_equal(seen.errors, 1);
+    assert_non_null(strstr(seen.last, "max_players"));
+    assert_int_equal(destroyed, 1); /* the desc reads right: its transport is released */
+
+    /* A desc of another size: nothing in it is read, not even the logger. */
+    abi = rollnet_abi_here();
+    abi.session_desc += 8;
+    destroyed = 0;
+    assert_int_equal(rollnet_session_create_checked(&d, &s, &abi), ROLLNET_ERR_ABI_MISMATCH);
+    assert_int_equal(seen.errors, 1);
+    assert_int_equal(destroyed, 0);
+
+    /* The same headers: created. */
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    rollnet_session_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_peers_that_end_episodes_at_different_frames_stop_with_an_error),
         cmocka_unit_test(test_a_peer_that_never_flags_episode_ends_is_named),
         cmocka_unit_test(test_a_peer_without_a_ledger_is_named_after_the_episode_timeout),
+        cmocka_unit_test(test_a_game_built_against_other_headers_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

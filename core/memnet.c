@@ -16,6 +16,7 @@
  * disconnecting), while the other side still receives everything sent before
  * the DISCONNECTED event. Cuts lose messages only; connection events always
  * get through (the memnet has no timeouts: the session's own detect silence). */
+#include <stdio.h>
 #include <string.h>
 
 #include "memnet_internal.h"
@@ -107,6 +108,22 @@ static void inbox_pop(rn_memnet_node *n)
 {
     n->head = (n->head + 1) % RN_MEMNET_INBOX_SLOTS;
     n->count--;
+}
+
+static int memnet_check_address(void *self, const char *address, char *why, size_t cap)
+{
+    rn_memnet_node *a = self;
+    int b = parse_address(address, a->net->num_nodes);
+    const char *reason = b < 0 ? "is not mem:N with N a node of this memnet"
+                         : b == a->index ? "is this node itself"
+                                         : NULL;
+    if (!reason) {
+        return 0;
+    }
+    if (why && cap > 0) {
+        snprintf(why, cap, "%s", reason);
+    }
+    return -1;
 }
 
 static int memnet_connect(void *self, const char *address, uint64_t now_ms)
@@ -250,6 +267,7 @@ static const rollnet_transport_vtable memnet_vtable = {
     .set_timeout = memnet_set_timeout,
     .peer_info = memnet_peer_info,
     .destroy = memnet_node_destroy,
+    .check_address = memnet_check_address,
 };
 
 rollnet_memnet *rollnet_memnet_create(int num_nodes, const rollnet_allocator *allocator)

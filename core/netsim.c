@@ -210,6 +210,15 @@ static int netsim_connect(void *self, const char *address, uint64_t now_ms)
     return ns->inner.vtable->connect(ns->inner.self, address, now_ms);
 }
 
+static int netsim_check_address(void *self, const char *address, char *why, size_t cap)
+{
+    rn_netsim *ns = self;
+    if (!ns->inner.vtable->check_address) {
+        return 0;
+    }
+    return ns->inner.vtable->check_address(ns->inner.self, address, why, cap);
+}
+
 /* Delay of one copy, in ms from now; draws jitter and reorder. */
 static uint64_t copy_delay(rn_netsim *ns, bool reliable_late)
 {
@@ -390,6 +399,7 @@ static const rollnet_transport_vtable netsim_vtable = {
     .peer_info = netsim_peer_info,
     .destroy = netsim_destroy,
     .flush = netsim_flush,
+    .check_address = netsim_check_address,
 };
 
 /* ---- Public ---- */

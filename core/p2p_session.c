@@ -539,8 +539,14 @@ static rollnet_error setup_peers(rn_p2p *p, const rollnet_session_desc *d)
             continue;
         }
         size_t alen = strlen(pd->address);
-        if (alen == 0 || alen >= sizeof(p->peers[0].address)) {
-            return ROLLNET_ERR_INVALID_ARGUMENT;
+        char why[128] = "is empty or longer than 127 bytes";
+        const rollnet_transport_vtable *vt = p->link.transport.vtable;
+        if (alen == 0 || alen >= sizeof(p->peers[0].address) ||
+            (vt->check_address &&
+             vt->check_address(p->link.transport.self, pd->address, why, sizeof(why)) != 0)) {
+            rn_logf(&p->base.events, ROLLNET_LOG_ERROR, "player %d: address '%.127s' %s", q,
+                    pd->address, why);
+            return ROLLNET_ERR_BAD_ADDRESS;
         }
         int found = -1;
         for (int i = 0; i < p->num_peers; i++) {

@@ -102,19 +102,23 @@ static void rn_enet_release_held(rn_enet *t)
     }
 }
 
-/* "host:port" with a non-empty host without ':' and a decimal port 1..65535. */
-static int rn_enet_parse_address(const char *text, ENetAddress *out)
+/* "host:port" with a non-empty host without ':' and a decimal port 1..65535.
+ * On failure, the reason (a static string). */
+static int rn_enet_parse_address(const char *text, ENetAddress *out, const char **why)
 {
+    *why = "is not HOST:PORT";
     if (!text) {
         return -1;
     }
     const char *colon = strchr(text, ':');
-    if (!colon || colon == text || (size_t)(colon - text) > RN_ENET_MAX_HOST_NAME) {
+    if (!colon || colon == text || (size_t)(colon - text) > RN_ENET_MAX_HOST_NAME ||
+        strchr(colon + 1, ':')) {
         return -1;
     }
     const char *digits = colon + 1;
     uint32_t port = 0;
     size_t n = 0;
+    *why = "has no port 1..65535 after the ':'";
     for (; digits[n] != '\0'; n++) {
         if (digits[n] < '0' || digits[n] > '9' || n >= 5) {
             return -1;
@@ -129,6 +133,7 @@ static int rn_enet_parse_address(const char *text, ENetAddress *out)
     memcpy(host, text, host_len);
     host[host_len] = '\0';
     /* Numeric first so dotted addresses never reach the (blocking) resolver. */
+    *why = "names a host that cannot be resolved";
     if (enet_address_set_host_ip(out, host) != 0 && enet_address_set_host(out, host) != 0) {
         return -1;
     }
@@ -136,12 +141,30 @@ static int rn_enet_parse_address(const char *text, ENetAddress *out)
     return 0;
 }
 
+static int rn_enet_check_address(void *self, const char *address, char *why, size_t cap)
+{
+    (void)self;
+    ENetAddress addr;
+    const char *reason = NULL;
+    if (rn_enet_parse_address(address, &addr, &reason) == 0) {
+        return 0;
+    }
+    if (why && cap > 0) {
+        size_t n = strlen(reason);
+        n = n < cap - 1 ? n : cap - 1;
+        memcpy(why, reason, n);
+        why[n] = '\0';
+    }
+    return -1;
+}
+
 static int rn_enet_connect(void *self, const char *address, uint64_t now_ms)
 {
     (void)now_ms;
     rn_enet *t = self;
     ENetAddress addr;
-    if (rn_enet_parse_address(address, &addr) != 0) {
+    const char *why;
+    if (rn_enet_parse_address(address, &addr, &why) != 0) {
         return -1;
     }
     ENetPeer *p = enet_host_connect(t->host, &addr, ROLLNET_ENET_CHANNEL_LIMIT, 0);
@@ -333,6 +356,7 @@ static const rollnet_transport_vtable rn_enet_vtable = {
     .peer_info = rn_enet_peer_info,
     .destroy = rn_enet_destroy,
     .flush = rn_enet_flush,
+    .check_address = rn_enet_check_address,
 };
 
 rollnet_error rollnet_enet_create(const rollnet_enet_desc *desc, const rollnet_allocator *allocator,

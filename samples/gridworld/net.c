@@ -25,6 +25,10 @@ static void on_rollnet_log(rollnet_log_level level, const char *message, void *u
     game *g = user_data;
     if (level < ROLLNET_LOG_INFO)
         return;
+    if (!g->session && level >= ROLLNET_LOG_ERROR) {
+        /* Before the session exists, its errors are why it could not be made. */
+        fprintf(stderr, "gridworld: %s\n", message);
+    }
     char event[160];
     snprintf(event, sizeof event, "log: %s", message);
     app_peer_log(g, event, (int64_t)level);

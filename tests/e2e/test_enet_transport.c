@@ -446,6 +446,55 @@ static void test_malformed_addresses_are_refused_without_taking_a_peer_slot(void
     side_free(&b);
 }
 
+static char last_log[256];
+static void keep_log(rollnet_log_level level, const char *msg, void *user_data)
+{
+    (void)level;
+    (void)user_data;
+    snprintf(last_log, sizeof(last_log), "%s", msg);
+}
+
+/* A session refuses an address it could never connect to at creation, with
+ * the address and the reason in the log, instead of a "peer disconnected"
+ * 0.6 s into the first poll. */
+static void test_sessions_refuse_unusable_addresses_at_creation(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *address, *why;
+    } bad[] = {
+        {"garbage", "is not HOST:PORT"},
+        {"127.0.0.1", "is not HOST:PORT"},
+        {"127.0.0.1:99999", "no port"},
+        {"127.0.0.1:0", "no port"},
+        {"no-such-host.invalid:7777", "cannot be resolved"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        rollnet_session_desc d;
+        memset(&d, 0, sizeof(d));
+        d.players[0].kind = ROLLNET_PLAYER_LOCAL;
+        d.players[1].kind = ROLLNET_PLAYER_REMOTE;
+        d.players[1].address = bad[i].address;
+        d.logger.log = keep_log;
+        assert_int_equal(rollnet_enet_create(NULL, NULL, &d.transport), ROLLNET_ERR_OK);
+        char why[128] = "";
+        assert_int_equal(d.transport.vtable->check_address(d.transport.self, bad[i].address, why,
+                                                           sizeof(why)),
+                         -1);
+        assert_non_null(strstr(why, bad[i].why));
+        rollnet_session *s = NULL;
+        last_log[0] = '\0';
+        assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_BAD_ADDRESS);
+        assert_null(s);
+        assert_non_null(strstr(last_log, bad[i].address));
+        assert_non_null(strstr(last_log, bad[i].why));
+    }
+    rollnet_transport t;
+    assert_int_equal(rollnet_enet_create(NULL, NULL, &t), ROLLNET_ERR_OK);
+    assert_int_equal(t.vtable->check_address(t.self, "127.0.0.1:7777", NULL, 0), 0);
+    rollnet_transport_destroy(&t);
+}
+
 static void test_send_fails_for_unknown_peers_and_channels(void **state)
 {
     (void)state;
@@ -719,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_unreliable_messages_mostly_arrive_intact_and_once),
         cmocka_unit_test(test_peer_info_reports_measured_rtt_and_refuses_unknown_peers),
         cmocka_unit_test(test_malformed_addresses_are_refused_without_taking_a_peer_slot),
+        cmocka_unit_test(test_sessions_refuse_unusable_addresses_at_creation),
         cmocka_unit_test(test_send_fails_for_unknown_peers_and_channels),
         cmocka_unit_test(test_disconnect_delivers_queued_messages_then_is_seen_by_the_other_side),
         cmocka_unit_test(test_destroy_announces_the_close_to_connected_peers),

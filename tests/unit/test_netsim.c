@@ -106,12 +106,20 @@ static void rec_destroy(void *self)
 }
 
 static const rollnet_transport_vtable rec_vtable = {
-    rec_connect, rec_send, rec_receive, rec_disconnect, rec_set_timeout, rec_peer_info,
-    rec_destroy, NULL,
+    .connect = rec_connect,
+    .send = rec_send,
+    .receive = rec_receive,
+    .disconnect = rec_disconnect,
+    .set_timeout = rec_set_timeout,
+    .peer_info = rec_peer_info,
+    .destroy = rec_destroy,
 };
 
 static const rollnet_transport_vtable rec_vtable_minimal = {
-    rec_connect, rec_send, rec_receive, NULL, NULL, NULL, rec_destroy, NULL,
+    .connect = rec_connect,
+    .send = rec_send,
+    .receive = rec_receive,
+    .destroy = rec_destroy,
 };
 
 static recorder *rec_new(void)

@@ -300,6 +300,15 @@ rollnet_error rn_frame_save_end(rollnet_session *s, const rollnet_request *req)
         ev.u.desync.remote_checksum = s->sync.desync_second;
         rn_events_push(&s->events, &ev);
         rn_log(&s->events, ROLLNET_LOG_ERROR, "sync test: a replayed frame's checksum differs");
+    } else if (err == ROLLNET_ERR_SNAPSHOT_INVALID) {
+        rn_logf(&s->events, ROLLNET_LOG_ERROR,
+                "the snapshot of frame %d is not whole: an array or map header announces more "
+                "values than the game wrote after it",
+                req->frame);
+    } else if (err == ROLLNET_ERR_SNAPSHOT_OVERFLOW) {
+        rn_logf(&s->events, ROLLNET_LOG_ERROR,
+                "the snapshot of frame %d does not fit in snapshot_capacity (%zu bytes)", req->frame,
+                s->desc.snapshot_capacity);
     }
     if (err != ROLLNET_ERR_OK) {
         return rn_frame_fail(s, err);

@@ -34,12 +34,24 @@ void rn_writer_init(rollnet_writer *w, uint8_t *buf, size_t cap)
     w->cap = buf ? cap : 0;
     w->len = 0;
     w->overflow = false;
+    w->owed = 0;
     msgpack_packer_init(&w->pk, w, rn_writer_put);
+}
+
+/* One value written: it fills a slot of the innermost open container, if
+ * any. A single count suffices because values fill containers strictly in
+ * order: the stream ends inside a container exactly when some are owed. */
+static inline void rn_writer_value(rollnet_writer *w)
+{
+    if (w->owed > 0) {
+        w->owed--;
+    }
 }
 
 void rollnet_write_nil(rollnet_writer *w)
 {
     if (w && !w->overflow) {
+        rn_writer_value(w);
         msgpack_pack_nil(&w->pk);
     }
 }
@@ -47,6 +59,7 @@ void rollnet_write_nil(rollnet_writer *w)
 void rollnet_write_bool(rollnet_writer *w, bool v)
 {
     if (w && !w->overflow) {
+        rn_writer_value(w);
         if (v) {
             msgpack_pack_true(&w->pk);
         } else {
@@ -60,6 +73,7 @@ void rollnet_write_bool(rollnet_writer *w, bool v)
 void rollnet_write_int(rollnet_writer *w, int64_t v)
 {
     if (w && !w->overflow) {
+        rn_writer_value(w);
         msgpack_pack_int64(&w->pk, v);
     }
 }
@@ -67,6 +81,7 @@ void rollnet_write_int(rollnet_writer *w, int64_t v)
 void rollnet_write_uint(rollnet_writer *w, uint64_t v)
 {
     if (w && !w->overflow) {
+        rn_writer_value(w);
         msgpack_pack_uint64(&w->pk, v);
     }
 }
@@ -74,6 +89,7 @@ void rollnet_write_uint(rollnet_writer *w, uint64_t v)
 void rollnet_write_double(rollnet_writer *w, double v)
 {
     if (w && !w->overflow) {
+        rn_writer_value(w);
         msgpack_pack_double(&w->pk, v);
     }
 }
@@ -89,6 +105,7 @@ void rollnet_write_str(rollnet_writer *w, const char *s, size_t len)
         w->overflow = true;
         return;
     }
+    rn_writer_value(w);
     msgpack_pack_str(&w->pk, len);
     msgpack_pack_str_body(&w->pk, s, len);
 }
@@ -102,6 +119,7 @@ void rollnet_write_bin(rollnet_writer *w, const void *data, size_t len)
         w->overflow = true;
         return;
     }
+    rn_writer_value(w);
     msgpack_pack_bin(&w->pk, len);
     msgpack_pack_bin_body(&w->pk, data, len);
 }
@@ -109,13 +127,19 @@ void rollnet_write_bin(rollnet_writer *w, const void *data, size_t len)
 void rollnet_write_array(rollnet_writer *w, uint32_t n)
 {
     if (w && !w->overflow) {
+        rn_writer_value(w);
+        w->owed += n;
         msgpack_pack_array(&w->pk, n);
     }
 }
 
+/* `owed` cannot wrap: each header adds at most 2^33 and takes 5 bytes, so
+ * wrapping would take a snapshot of over 10 GB of map headers. */
 void rollnet_write_map(rollnet_writer *w, uint32_t n)
 {
     if (w && !w->overflow) {
+        rn_writer_value(w);
+        w->owed += 2 * (uint64_t)n;
         msgpack_pack_map(&w->pk, n);
     }
 }

@@ -268,6 +268,14 @@ rollnet_error rn_sync_save_end(rn_sync *s, const rollnet_request *req)
     if (s->writer.overflow) {
         return ROLLNET_ERR_SNAPSHOT_OVERFLOW;
     }
+    /* The game writes container headers itself: one that announces more
+     * values than follow would, at a LOAD, make msgpack-c reserve zone space
+     * for all of them (gigabytes, outside the allocator). Refused here, at
+     * the frame that wrote it, before it can enter a slot, so every stored
+     * snapshot is whole and LOAD may skip the bounds walk. */
+    if (!rn_writer_complete(&s->writer)) {
+        return ROLLNET_ERR_SNAPSHOT_INVALID;
+    }
     size_t size = s->writer.len;
     rn_snapshot_slot *slot = &s->slots[req->frame % s->num_slots];
 
@@ -309,7 +317,8 @@ rollnet_reader *rn_sync_load_begin(rn_sync *s, const rollnet_request *req)
     if (!slot) {
         return NULL;
     }
-    /* Written by the session's own writer into its own buffer. */
+    /* Written by the session's own writer into its own buffer, and stored
+     * only after save_end found every container whole. */
     rn_reader_init_trusted(&s->reader, &s->zone, slot->buf, slot->size);
     s->reading = true;
     return &s->reader;

@@ -207,6 +207,82 @@ static void test_unstable_snapshot_fails_validation_loudly(void **state)
     rollnet_session_destroy(s);
 }
 
+/* An allocator hook that records every call and the largest request. */
+typedef struct alloc_meter {
+    int live;
+    int calls;
+    size_t largest;
+} alloc_meter;
+
+static void *metered_alloc(size_t size, void *user)
+{
+    alloc_meter *m = user;
+    m->live++;
+    m->calls++;
+    m->largest = size > m->largest ? size : m->largest;
+    return malloc(size);
+}
+
+static void metered_free(void *p, void *user)
+{
+    if (p) {
+        ((alloc_meter *)user)->live--;
+    }
+    free(p);
+}
+
+/* A game bug: the save announces an array of 10^8 elements and writes two.
+ * Stored, its LOAD would make msgpack-c reserve 1.6 GB with malloc, outside
+ * the desc's allocator. The session refuses it at the frame that wrote it,
+ * names the cause, never decodes it, and allocates nothing more. */
+static void test_a_snapshot_with_a_lying_array_header_is_refused_at_save_end(void **state)
+{
+    (void)state;
+    alloc_meter m = {0, 0, 0};
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof(d));
+    d.kind = ROLLNET_SESSION_SYNCTEST;
+    d.num_players = 1;
+    d.allocator.alloc = metered_alloc;
+    d.allocator.free = metered_free;
+    d.allocator.user_data = &m;
+    rollnet_session *s = NULL;
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    int calls_at_create = m.calls;
+    m.largest = 0; /* from here on: the largest request made while running */
+
+    const rollnet_request *reqs;
+    int n;
+    uint8_t in = 0;
+    rollnet_session_add_local_input(s, 0, &in, 1);
+    assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_OK);
+    /* SAVE 0, then LOAD 0 and SAVE 0 (the save-load-save check), ... */
+    assert_int_equal(reqs[0].type, ROLLNET_REQUEST_SAVE);
+    rollnet_writer *w = rollnet_session_save_begin(s, &reqs[0]);
+    assert_non_null(w);
+    rollnet_write_array(w, 100000000u);
+    rollnet_write_int(w, 1);
+    rollnet_write_int(w, 2);
+    assert_int_equal(rollnet_writer_error(w), ROLLNET_ERR_OK); /* it fits: no overflow */
+    assert_int_equal(rollnet_session_save_end(s, &reqs[0]), ROLLNET_ERR_SNAPSHOT_INVALID);
+    assert_non_null(strstr(rollnet_error_string(ROLLNET_ERR_SNAPSHOT_INVALID), "announce"));
+
+    /* Not stored, so the LOAD that would decode it finds nothing. */
+    assert_int_equal(reqs[1].type, ROLLNET_REQUEST_LOAD);
+    assert_null(rollnet_session_load_begin(s, &reqs[1]));
+    /* The session stops, loudly, with the cause. */
+    rollnet_session_add_local_input(s, 0, &in, 1);
+    assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_SNAPSHOT_INVALID);
+
+    /* Memory stayed what creation fixed: no call through the hook since.
+     * (msgpack-c's zone mallocs on its own; test_sync.c checks that the
+     * zone never grows.) */
+    assert_int_equal(m.calls, calls_at_create);
+    assert_int_equal(m.largest, 0);
+    rollnet_session_destroy(s);
+    assert_int_equal(m.live, 0);
+}
+
 static void test_p2p_calls_on_a_synctest_say_so(void **state)
 {
     (void)state;
@@ -305,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_request_calls_of_the_wrong_kind_or_order_are_refused),
         cmocka_unit_test(test_reading_less_than_was_written_is_an_error),
         cmocka_unit_test(test_unstable_snapshot_fails_validation_loudly),
+        cmocka_unit_test(test_a_snapshot_with_a_lying_array_header_is_refused_at_save_end),
         cmocka_unit_test(test_p2p_calls_on_a_synctest_say_so),
         cmocka_unit_test(test_null_session_is_refused_everywhere),
         cmocka_unit_test(test_error_strings_are_distinct_and_present),

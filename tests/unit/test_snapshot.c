@@ -860,6 +860,99 @@ static void test_worst_case_inputs_fit_the_zone_without_growing_it(void **state)
     }
 }
 
+/* ---- whole containers (what save_end checks) ---------------------------- */
+
+/* True when data[0..len) is a sequence of whole values by the bounds walk
+ * that guards untrusted data. */
+static bool walks_whole(const uint8_t *data, size_t len)
+{
+    for (size_t off = 0, end; off < len; off = end) {
+        if (!rn_msgpack_measure(data, len, off, &end)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The game writes container headers itself, so one can announce more values
+ * than follow; the writer's count must catch exactly what the bounds walk
+ * would. */
+static void test_a_lying_container_header_leaves_the_writer_incomplete(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    rollnet_writer w;
+
+    rn_writer_init(&w, buf, sizeof buf);
+    assert_true(rn_writer_complete(&w));
+    rollnet_write_array(&w, 100000000u); /* 1.6 GB of msgpack_object at LOAD */
+    rollnet_write_int(&w, 1);
+    rollnet_write_int(&w, 2);
+    assert_int_equal(rollnet_writer_error(&w), ROLLNET_ERR_OK); /* no overflow to see */
+    assert_false(rn_writer_complete(&w));
+    assert_false(walks_whole(buf, w.len));
+
+    /* the lie hidden one level down, inside an honest container */
+    rn_writer_init(&w, buf, sizeof buf);
+    rollnet_write_map(&w, 1);
+    rollnet_write_str(&w, "k", 1);
+    rollnet_write_map(&w, UINT32_MAX);
+    rollnet_write_nil(&w);
+    assert_false(rn_writer_complete(&w));
+    assert_false(walks_whole(buf, w.len));
+
+    /* honest shapes: nesting, empty containers, several top-level values */
+    rn_writer_init(&w, buf, sizeof buf);
+    rollnet_write_array(&w, 2);
+    rollnet_write_map(&w, 1);
+    rollnet_write_int(&w, 1);
+    rollnet_write_array(&w, 0);
+    rollnet_write_bin(&w, "", 0);
+    rollnet_write_map(&w, 0);
+    rollnet_write_double(&w, 0.5);
+    assert_true(rn_writer_complete(&w));
+    assert_true(walks_whole(buf, w.len));
+}
+
+static void test_the_writer_count_agrees_with_the_bounds_walk(void **state)
+{
+    (void)state;
+    enum { CAP = 512 };
+    static uint8_t buf[CAP];
+    uint64_t seed = 0x2545f4914f6cdd1dull;
+    int complete = 0, incomplete = 0;
+    for (int round = 0; round < 20000; round++) {
+        rollnet_writer w;
+        rn_writer_init(&w, buf, CAP);
+        int values = 1 + (int)(rng_next(&seed) % 24);
+        for (int v = 0; v < values; v++) {
+            uint64_t x = rng_next(&seed);
+            uint32_t n = (uint32_t)((x >> 8) % 4);
+            switch (x % 8) {
+            case 0: rollnet_write_array(&w, n); break;
+            case 1: rollnet_write_map(&w, n); break;
+            case 2: rollnet_write_array(&w, (x >> 16) & 1 ? UINT32_MAX : 70000u); break;
+            case 3: rollnet_write_str(&w, "abc", n); break;
+            case 4: rollnet_write_bin(&w, "\x01\x02\x03", n); break;
+            case 5: rollnet_write_int(&w, (int64_t)(x >> 20) - (1 << 20)); break;
+            case 6: rollnet_write_double(&w, 1.25); break;
+            default: rollnet_write_nil(&w); break;
+            }
+        }
+        assert_int_equal(rollnet_writer_error(&w), ROLLNET_ERR_OK);
+        bool whole = walks_whole(buf, w.len);
+        assert_int_equal(rn_writer_complete(&w), whole);
+        if (whole) {
+            complete++;
+        } else {
+            incomplete++;
+        }
+    }
+    /* both outcomes were exercised */
+    assert_true(complete > 1000);
+    assert_true(incomplete > 1000);
+}
+
 /* The check above can fail: a zone of half the size does grow. */
 static void test_an_undersized_zone_visibly_grows(void **state)
 {
@@ -1076,6 +1169,8 @@ int main(void)
         cmocka_unit_test(test_nesting_past_the_depth_limit_is_an_error),
         cmocka_unit_test(test_every_truncation_is_reported_without_overreading),
         cmocka_unit_test(test_a_forged_container_count_does_not_grow_the_zone),
+        cmocka_unit_test(test_a_lying_container_header_leaves_the_writer_incomplete),
+        cmocka_unit_test(test_the_writer_count_agrees_with_the_bounds_walk),
         cmocka_unit_test(test_garbage_never_crashes_and_reports_errors),
         cmocka_unit_test(test_worst_case_inputs_fit_the_zone_without_growing_it),
         cmocka_unit_test(test_an_undersized_zone_visibly_grows),

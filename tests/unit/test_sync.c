@@ -321,6 +321,54 @@ static void test_overflowing_snapshot_is_reported(void **state)
     rn_sync_free(&s);
 }
 
+/* A save whose container header announces more values than follow (a game
+ * bug) is refused at save_end and never enters a slot: LOAD reads slots
+ * without the bounds walk, and msgpack-c would reserve zone space for every
+ * announced element (1.6 GB for 10^8, 100 GB for 2^32-1) with malloc. */
+static void test_a_snapshot_with_a_lying_header_is_refused_and_not_stored(void **state)
+{
+    (void)state;
+    rn_sync s;
+    setup(&s, 8);
+    mini_game g = {0, 0};
+    uint8_t in = 1;
+    step(&s, &g, &in, NULL); /* frames 0 and 1 saved honestly */
+    void *zone_head = s.zone.chunk_list.head;
+    for (int lie = 0; lie < 3; lie++) {
+        rn_iq_add(&s.queues[0], s.frame, &in);
+        rn_sync_plan plan = {.advance = true};
+        assert_int_equal(rn_sync_build(&s, &plan), 2); /* ADVANCE f, SAVE f+1 */
+        assert_int_equal(rn_sync_advance_done(&s, &s.reqs[0]), ROLLNET_ERR_OK);
+        rollnet_writer *w = rn_sync_save_begin(&s, &s.reqs[1]);
+        assert_non_null(w);
+        if (lie == 0) {
+            rollnet_write_array(w, 100000000u);
+        } else if (lie == 1) {
+            rollnet_write_map(w, UINT32_MAX);
+        } else {
+            rollnet_write_array(w, 2); /* the lie one level down */
+            rollnet_write_int(w, 1);
+            rollnet_write_array(w, 1000);
+        }
+        rollnet_write_int(w, g.frame);
+        assert_int_equal(rn_sync_save_end(&s, &s.reqs[1]), ROLLNET_ERR_SNAPSHOT_INVALID);
+        assert_null(rn_sync_find_snapshot(&s, s.reqs[1].frame));
+        assert_false(rn_sync_requests_pending(&s));
+        g.frame++;
+    }
+    /* Earlier snapshots are untouched and still load, within the zone. */
+    const rn_snapshot_slot *one = rn_sync_find_snapshot(&s, 1);
+    assert_non_null(one);
+    rn_reader_init_trusted(&s.reader, &s.zone, one->buf, one->size);
+    int64_t frame, sum;
+    assert_true(rollnet_read_int(&s.reader, &frame));
+    assert_true(rollnet_read_int(&s.reader, &sum));
+    assert_true(rn_reader_done(&s.reader));
+    assert_int_equal(frame, 1);
+    assert_ptr_equal(s.zone.chunk_list.head, zone_head);
+    rn_sync_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_replayed_snapshots_equal_a_straight_run),
         cmocka_unit_test(test_requests_out_of_order_are_refused),
         cmocka_unit_test(test_overflowing_snapshot_is_reported),
+        cmocka_unit_test(test_a_snapshot_with_a_lying_header_is_refused_and_not_stored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

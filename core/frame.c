@@ -371,6 +371,15 @@ rollnet_error rn_frame_advance_end(rollnet_session *s, const rollnet_request *re
             rn_ledger_start_at(&s->ledger, req->frame);
         }
     }
+    if (s->ledger.writing_frame == req->frame && !rn_writer_complete(&s->ledger.writer)) {
+        /* Exported and read by every peer: it must be whole (as snapshots are). */
+        rn_logf(&s->events, ROLLNET_LOG_ERROR,
+                "the record of frame %d is not whole: an array or map header announces more "
+                "values than the game wrote after it",
+                req->frame);
+        rn_sync_advance_done(&s->sync, req);
+        return rn_frame_fail(s, ROLLNET_ERR_SNAPSHOT_INVALID);
+    }
     err = already_promoted(s, req->frame)
               ? ROLLNET_ERR_OK
               : rn_ledger_step_end(&s->ledger, req->frame, req->inputs, step_flags);

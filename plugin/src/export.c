@@ -11,6 +11,7 @@
 #include <msgpack/fbuffer.h>
 
 #include "rn_alloc.h"
+#include "snapshot.h"
 #include "rollnet/rollnet_export.h"
 
 #define EXPORT_DEFAULT_PLAYERS 2
@@ -289,8 +290,13 @@ rollnet_error rollnet_exporter_write(rollnet_exporter *e, const rollnet_record *
             return ROLLNET_ERR_SNAPSHOT_READ;
         }
     } else {
-        size_t off = 0;
+        size_t off = 0, end = 0;
         msgpack_zone_clear(&e->zone);
+        /* A record's container headers are the game's: a lying one would make
+         * msgpack-c reserve gigabytes. Walk the bounds first. */
+        if (!rn_msgpack_measure(r->data, r->size, 0, &end) || end != r->size) {
+            return ROLLNET_ERR_SNAPSHOT_READ;
+        }
         msgpack_unpack_return ret =
             msgpack_unpack((const char *)r->data, r->size, &off, &e->zone, &values);
         bool ok = ret == MSGPACK_UNPACK_SUCCESS && off == r->size &&

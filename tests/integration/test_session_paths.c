@@ -386,6 +386,44 @@ static void test_a_game_built_against_other_headers_is_refused(void **state)
     rollnet_session_destroy(s);
 }
 
+/* A record with a lying container header would be exported and read by
+ * every peer: it is refused at advance_end, as a snapshot is at save_end. */
+static void test_a_record_with_a_lying_header_stops_the_session(void **state)
+{
+    (void)state;
+    log_seen seen = {0};
+    rollnet_session *s = synctest_new(&seen);
+    tg_game g;
+    assert_true(tg_init(&g, 3, 2, 1, 0, 0));
+    uint8_t in = 0;
+    rollnet_error err = ROLLNET_ERR_OK;
+    for (int p = 0; p < 2; p++) {
+        assert_int_equal(rollnet_session_add_local_input(s, p, &in, 1), ROLLNET_ERR_OK);
+    }
+    const rollnet_request *reqs;
+    int n;
+    assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_OK);
+    for (int i = 0; i < n && err == ROLLNET_ERR_OK; i++) {
+        const rollnet_request *req = &reqs[i];
+        if (req->type == ROLLNET_REQUEST_ADVANCE) {
+            tg_step(&g, req->inputs);
+            rollnet_writer *w = rollnet_session_record_begin(s, req);
+            assert_non_null(w);
+            rollnet_write_array(w, 100000000u); /* announces 10^8 values, writes one */
+            rollnet_write_int(w, 1);
+            err = rollnet_session_advance_end(s, req, 0);
+        } else {
+            err = tg_execute(&g, s, req, 1);
+        }
+    }
+    assert_int_equal(err, ROLLNET_ERR_SNAPSHOT_INVALID);
+    assert_int_equal(rollnet_session_poll(s, 0), ROLLNET_ERR_SNAPSHOT_INVALID);
+    assert_non_null(strstr(seen.last, "record of frame 0 is not whole"));
+    rollnet_record r;
+    assert_false(rollnet_session_next_record(s, &r));
+    rollnet_session_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_a_peer_that_never_flags_episode_ends_is_named),
         cmocka_unit_test(test_a_peer_without_a_ledger_is_named_after_the_episode_timeout),
         cmocka_unit_test(test_a_game_built_against_other_headers_is_refused),
+        cmocka_unit_test(test_a_record_with_a_lying_header_stops_the_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -399,7 +399,7 @@ static void mismatching_record_is_rejected_and_writes_nothing(void **state)
     assert_int_equal(rollnet_exporter_open(&d, NULL, &e), ROLLNET_ERR_OK);
     uint8_t in[4] = {1, 2, 3, 4};
 
-    for (int c = 0; c < 8; c++) {
+    for (int c = 0; c < 9; c++) {
         packed p;
         packed_init(&p);
         switch (c) {
@@ -439,6 +439,10 @@ static void mismatching_record_is_rejected_and_writes_nothing(void **state)
             break;
         case 6: /* not msgpack at all (0xc1 is never used) */
             msgpack_sbuffer_write(&p.sb, "\xc1", 1);
+            break;
+        case 7: /* a lying header: 4 billion elements announced in 5 bytes. Decoded
+                 * blindly, msgpack-c reserved gigabytes before failing. */
+            msgpack_sbuffer_write(&p.sb, "\xdd\xff\xff\xff\xff", 5);
             break;
         default: /* empty record while columns are expected */
             break;

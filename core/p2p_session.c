@@ -566,7 +566,9 @@ static rollnet_error setup_peers(rn_p2p *p, const rollnet_session_desc *d)
     return ROLLNET_ERR_OK;
 }
 
-static bool p2p_desc_ok(const rollnet_session_desc *d)
+/* What a P2P session needs beyond the shared ranges: a transport, and
+ * players on both sides of it. */
+static rollnet_error p2p_desc_check(const rollnet_session_desc *d)
 {
     int locals = 0, remotes = 0;
     for (int q = 0; q < d->num_players; q++) {
@@ -577,16 +579,30 @@ static bool p2p_desc_ok(const rollnet_session_desc *d)
         }
     }
     const rollnet_transport_vtable *vt = d->transport.vtable;
-    return locals > 0 && remotes > 0 && vt && vt->send && vt->receive && vt->connect;
+    if (!vt || !vt->send || !vt->receive || !vt->connect) {
+        return rn_desc_error(d, "transport.vtable", vt != NULL,
+                             "a P2P session needs a transport with connect, send and receive "
+                             "(rollnet_enet_create, rollnet_memnet_transport)");
+    }
+    if (locals == 0) {
+        return rn_desc_error(d, "players", locals, "a P2P session needs a local player");
+    }
+    if (remotes == 0) {
+        return rn_desc_error(d, "players", remotes,
+                             "every player is local: a P2P session needs a remote player (or use "
+                             "ROLLNET_SESSION_SYNCTEST)");
+    }
+    return ROLLNET_ERR_OK;
 }
 
 rollnet_error rn_p2p_create(const rollnet_session_desc *d, const rollnet_allocator *a,
                             uint64_t nonce, rollnet_session **out)
 {
     rollnet_transport transport = d->transport;
-    if (!p2p_desc_ok(d)) {
+    rollnet_error check = p2p_desc_check(d);
+    if (check != ROLLNET_ERR_OK) {
         rollnet_transport_destroy(&transport);
-        return ROLLNET_ERR_INVALID_ARGUMENT;
+        return check;
     }
     rollnet_session *s = NULL;
     rollnet_error err = rn_frame_init(&s, sizeof(rn_p2p), d, a);

@@ -1,19 +1,26 @@
 /* The public session calls: argument checks, then the shared frame code
  * (frame.c) or the kind's own implementation (rn_session_ops). */
+#include <stdio.h>
 #include <string.h>
 
 #include "confirm.h"
 #include "rn_alloc.h"
 #include "session.h"
 
-/* Zero means "the documented default" (rollnet.h); then the ranges both
- * kinds share. */
-static rollnet_error resolve_desc(const rollnet_session_desc *in, rollnet_session_desc *d)
+rollnet_error rn_desc_error(const rollnet_session_desc *d, const char *field, long long value,
+                              const char *rule)
 {
-    *d = *in;
-    if (d->kind != ROLLNET_SESSION_P2P && d->kind != ROLLNET_SESSION_SYNCTEST) {
-        return ROLLNET_ERR_INVALID_ARGUMENT;
+    if (d->logger.log) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "desc.%s = %lld: %s", field, value, rule);
+        d->logger.log(ROLLNET_LOG_ERROR, msg, d->logger.user_data);
     }
+    return ROLLNET_ERR_INVALID_DESC;
+}
+
+/* Zero means "the documented default" (rollnet.h). */
+static void apply_defaults(rollnet_session_desc *d)
+{
 #define RN_DEFAULT(field, value) \
     if (d->field == 0) {          \
         d->field = (value);       \
@@ -33,21 +40,52 @@ static rollnet_error resolve_desc(const rollnet_session_desc *in, rollnet_sessio
     RN_DEFAULT(record_capacity, 1024);
     RN_DEFAULT(ledger_capacity, 4096);
 #undef RN_DEFAULT
-    if (d->num_players < 1 || d->num_players > ROLLNET_MAX_PLAYERS || d->input_size < 1 ||
-        d->input_size > ROLLNET_MAX_INPUT_SIZE || d->input_delay < 0 ||
-        d->input_delay > ROLLNET_MAX_INPUT_DELAY || d->max_prediction < 1 ||
-        d->max_prediction > ROLLNET_MAX_PREDICTION || d->fps < 1 || d->fps > 1000 ||
-        d->check_distance < 1 || d->check_distance > d->max_prediction ||
-        (d->checksum_interval != ROLLNET_CHECKSUMS_OFF &&
-         (d->checksum_interval < 1 || d->checksum_interval > 65535)) ||
-        d->ledger_capacity < 1 || (unsigned)d->prediction > ROLLNET_PREDICT_NEUTRAL ||
-        d->snapshot_capacity < 16) {
-        return ROLLNET_ERR_INVALID_ARGUMENT;
+}
+
+/* Defaults, then the ranges both kinds share; the first field out of range
+ * is named in the log with its value and the rule. */
+static rollnet_error resolve_desc(const rollnet_session_desc *in, rollnet_session_desc *d)
+{
+    *d = *in;
+    apply_defaults(d);
+    const struct {
+        const char *field;
+        long long value, lo, hi;
+        const char *rule;
+    } ranges[] = {
+        {"kind", (long long)d->kind, ROLLNET_SESSION_P2P, ROLLNET_SESSION_SYNCTEST,
+         "must be ROLLNET_SESSION_P2P or ROLLNET_SESSION_SYNCTEST"},
+        {"num_players", d->num_players, 1, ROLLNET_MAX_PLAYERS,
+         "must be 1..ROLLNET_MAX_PLAYERS (the max_players build option)"},
+        {"input_size", d->input_size, 1, ROLLNET_MAX_INPUT_SIZE, "must be 1..ROLLNET_MAX_INPUT_SIZE"},
+        {"input_delay", d->input_delay, 0, ROLLNET_MAX_INPUT_DELAY,
+         "must be 0..ROLLNET_MAX_INPUT_DELAY"},
+        {"max_prediction", d->max_prediction, 1, ROLLNET_MAX_PREDICTION,
+         "must be 1..ROLLNET_MAX_PREDICTION (the max_prediction build option)"},
+        {"fps", d->fps, 1, 1000, "must be 1..1000"},
+        {"check_distance", d->check_distance, 1, d->max_prediction,
+         "must be 1..max_prediction (a rollback cannot go further back)"},
+        {"checksum_interval", d->checksum_interval,
+         d->checksum_interval == ROLLNET_CHECKSUMS_OFF ? ROLLNET_CHECKSUMS_OFF : 1, 65535,
+         "must be 1..65535, or ROLLNET_CHECKSUMS_OFF"},
+        {"ledger_capacity", d->ledger_capacity, 1, 1 << 30, "must be at least 1"},
+        {"prediction", (long long)d->prediction, ROLLNET_PREDICT_REPEAT_LAST,
+         ROLLNET_PREDICT_NEUTRAL, "must be a rollnet_prediction"},
+        {"snapshot_capacity", (long long)d->snapshot_capacity, 16, (long long)1 << 40,
+         "must be at least 16 bytes"},
+    };
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+        if (ranges[i].value < ranges[i].lo || ranges[i].value > ranges[i].hi) {
+            return rn_desc_error(d, ranges[i].field, ranges[i].value, ranges[i].rule);
+        }
     }
     for (int p = 0; p < d->num_players; p++) {
         if (d->players[p].kind != ROLLNET_PLAYER_LOCAL &&
             d->players[p].kind != ROLLNET_PLAYER_REMOTE) {
-            return ROLLNET_ERR_INVALID_ARGUMENT;
+            char field[32];
+            snprintf(field, sizeof(field), "players[%d].kind", p);
+            return rn_desc_error(d, field, (long long)d->players[p].kind,
+                            "must be ROLLNET_PLAYER_LOCAL or ROLLNET_PLAYER_REMOTE");
         }
     }
     return ROLLNET_ERR_OK;
@@ -92,6 +130,13 @@ rollnet_error rollnet_session_poll(rollnet_session *s, uint64_t now_ms)
     }
     if (now_ms > s->now) {
         s->now = now_ms;
+    } else if (now_ms < s->now && !s->clock_warned) {
+        /* Timers would otherwise count a negative time; time stands still. */
+        s->clock_warned = true;
+        rn_logf(&s->events, ROLLNET_LOG_WARN,
+                "poll: the clock went back from %llu to %llu ms: pass a monotonic clock "
+                "(later times before the newest are taken as the newest)",
+                (unsigned long long)s->now, (unsigned long long)now_ms);
     }
     return s->ops->poll(s);
 }
@@ -108,11 +153,15 @@ rollnet_error rollnet_session_add_local_input(rollnet_session *s, int player, co
 rollnet_error rollnet_session_advance(rollnet_session *s, const rollnet_request **requests,
                                       int *count)
 {
+    if (requests) {
+        *requests = NULL;
+    }
+    if (count) {
+        *count = 0;
+    }
     if (!s || !requests || !count) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
-    *requests = NULL;
-    *count = 0;
     return rn_frame_advance(s, requests, count);
 }
 
@@ -219,7 +268,7 @@ rollnet_error rollnet_session_desync_info(const rollnet_session *s, rollnet_desy
     if (!s || !out) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
-    return s->ops->desync(s, out) ? ROLLNET_ERR_OK : ROLLNET_ERR_NO_SNAPSHOT;
+    return s->ops->desync(s, out) ? ROLLNET_ERR_OK : ROLLNET_ERR_NO_DESYNC;
 }
 
 /* Print a stored snapshot as text. The zone is the session's reader zone,
@@ -245,8 +294,14 @@ rollnet_error rollnet_session_desync_dump(const rollnet_session *s, int which, c
     if (!s || !buf || cap == 0 || which < 0 || which > 1) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
-    bool found = s->sync.desync_found && s->sync.desync_copy[which];
-    return dump(s, found ? s->sync.desync_copy[which] : NULL, s->sync.desync_size[which], buf, cap);
+    rollnet_desync_info info;
+    if (!s->ops->desync(s, &info)) {
+        buf[0] = '\0';
+        return ROLLNET_ERR_NO_DESYNC;
+    }
+    /* Only a sync test keeps the two snapshots; a P2P desync has one here. */
+    bool kept = s->sync.desync_found && s->sync.desync_copy[which];
+    return dump(s, kept ? s->sync.desync_copy[which] : NULL, s->sync.desync_size[which], buf, cap);
 }
 
 rollnet_error rollnet_session_snapshot_dump(const rollnet_session *s, int32_t frame, char *buf,

@@ -66,6 +66,7 @@ struct rollnet_session {
     uint64_t stalls;
     bool validated_start; /* the save-load-save check of the first list was asked for */
     int32_t last_frame;   /* the last frame the session may run (frame numbers must stay encodable) */
+    bool clock_warned;    /* poll saw the clock go back (logged once) */
 
     /* Something confirmation depends on changed since rn_frame_confirm ran:
      * inputs, acks, the ledger, the request list, a peer leaving. */
@@ -82,6 +83,11 @@ rollnet_error rn_p2p_create(const rollnet_session_desc *d, const rollnet_allocat
                             uint64_t nonce, rollnet_session **out);
 rollnet_error rn_synctest_create(const rollnet_session_desc *d, const rollnet_allocator *a,
                                  rollnet_session **out);
+
+/* Log "desc.<field> = <value>: <rule>" at ERROR through the desc's logger;
+ * returns ROLLNET_ERR_INVALID_DESC. */
+rollnet_error rn_desc_error(const rollnet_session_desc *d, const char *field, long long value,
+                           const char *rule);
 
 /* Create a session with an explicit nonce (the plugin layer draws a random
  * one when desc->nonce is 0). Same contract as rollnet_session_create. */

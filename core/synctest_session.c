@@ -2,6 +2,8 @@
  * check_distance frames and replayed, with the replay's snapshots compared
  * byte for byte with the straight run's (rn_sync keeps both copies of the
  * first mismatch for the desync dump). GGPO's best determinism tool. */
+#include <stdio.h>
+
 #include "confirm.h"
 #include "session.h"
 
@@ -81,7 +83,10 @@ rollnet_error rn_synctest_create(const rollnet_session_desc *d, const rollnet_al
     rollnet_transport_destroy(&unused);
     for (int p = 0; p < d->num_players; p++) {
         if (d->players[p].kind != ROLLNET_PLAYER_LOCAL) {
-            return ROLLNET_ERR_INVALID_ARGUMENT;
+            char field[32];
+            snprintf(field, sizeof(field), "players[%d].kind", p);
+            return rn_desc_error(d, field, (long long)d->players[p].kind,
+                                 "a sync test has no remote players: every player is local");
         }
     }
     rollnet_session *s = NULL;

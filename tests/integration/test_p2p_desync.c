@@ -73,7 +73,7 @@ static void test_no_false_alarm_under_heavy_rollback(void **state)
     assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DESYNC], 0);
     assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_DESYNC], 0);
     rollnet_desync_info info;
-    assert_int_equal(rollnet_session_desync_info(f.s[0], &info), ROLLNET_ERR_NO_SNAPSHOT);
+    assert_int_equal(rollnet_session_desync_info(f.s[0], &info), ROLLNET_ERR_NO_DESYNC);
     fx_free(&f);
 }
 

@@ -136,7 +136,7 @@ static void check_deterministic_run(const synctest_params *p, int check_distance
     assert_int_equal(run.game->frame_mismatches, 0);
 
     rollnet_desync_info info;
-    assert_int_equal(rollnet_session_desync_info(run.session, &info), ROLLNET_ERR_NO_SNAPSHOT);
+    assert_int_equal(rollnet_session_desync_info(run.session, &info), ROLLNET_ERR_NO_DESYNC);
 
     /* Replay is exact: all the loading and replaying ends where a straight run ends. */
     assert_int_equal(tg_state_hash(run.game), reference_hash);
@@ -162,7 +162,7 @@ static void check_nondeterminism_caught(int check_distance)
     run.game->nondeterministic = true;
 
     rollnet_desync_info info;
-    assert_int_equal(rollnet_session_desync_info(run.session, &info), ROLLNET_ERR_NO_SNAPSHOT);
+    assert_int_equal(rollnet_session_desync_info(run.session, &info), ROLLNET_ERR_NO_DESYNC);
 
     rollnet_error err = run_frames(&run, FRAMES);
     assert_int_equal(err, ROLLNET_ERR_DESYNC);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +31,7 @@ static void test_zero_desc_is_a_two_player_p2p_that_needs_a_transport(void **sta
     memset(&d, 0, sizeof(d));
     rollnet_session *s = (rollnet_session *)&d;
     /* All local and no transport: a P2P session cannot be made. */
-    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_DESC);
     assert_null(s);
 }
 
@@ -50,34 +51,48 @@ static void test_zero_desc_synctest_uses_documented_defaults(void **state)
     rollnet_session_destroy(s);
 }
 
+static char desc_log[256];
+static void keep_desc_log(rollnet_log_level level, const char *msg, void *user_data)
+{
+    (void)user_data;
+    if (level == ROLLNET_LOG_ERROR) {
+        snprintf(desc_log, sizeof(desc_log), "%s", msg);
+    }
+}
+
+/* Each refused field is named in the log with its value and the rule. */
 static void test_out_of_range_desc_fields_are_refused(void **state)
 {
     (void)state;
     rollnet_session_desc base;
     memset(&base, 0, sizeof(base));
     base.kind = ROLLNET_SESSION_SYNCTEST;
+    base.logger.log = keep_desc_log;
     rollnet_session_desc d;
     rollnet_session *s;
-#define REFUSED(stmt)                                                                   \
-    do {                                                                                \
-        d = base;                                                                       \
-        stmt;                                                                           \
-        s = NULL;                                                                       \
-        assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_ARGUMENT); \
-        assert_null(s);                                                                 \
+#define REFUSED(stmt, named)                                                          \
+    do {                                                                              \
+        d = base;                                                                     \
+        stmt;                                                                         \
+        s = NULL;                                                                     \
+        desc_log[0] = '\0';                                                           \
+        assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_DESC);   \
+        assert_null(s);                                                               \
+        assert_non_null(strstr(desc_log, named));                                     \
     } while (0)
-    REFUSED(d.num_players = ROLLNET_MAX_PLAYERS + 1);
-    REFUSED(d.num_players = -1);
-    REFUSED(d.input_size = ROLLNET_MAX_INPUT_SIZE + 1);
-    REFUSED(d.input_delay = ROLLNET_MAX_INPUT_DELAY + 1);
-    REFUSED(d.input_delay = -1);
-    REFUSED(d.max_prediction = ROLLNET_MAX_PREDICTION + 1);
-    REFUSED(d.fps = 1001);
-    REFUSED(d.check_distance = ROLLNET_MAX_PREDICTION + 1);
-    REFUSED(d.checksum_interval = -2);
-    REFUSED(d.prediction = (rollnet_prediction)7);
-    REFUSED(d.kind = (rollnet_session_kind)9);
-    REFUSED(d.players[1].kind = ROLLNET_PLAYER_REMOTE); /* a sync test is all local */
+    REFUSED(d.num_players = ROLLNET_MAX_PLAYERS + 1, "desc.num_players = ");
+    REFUSED(d.num_players = -1, "desc.num_players = -1: must be 1..");
+    REFUSED(d.input_size = ROLLNET_MAX_INPUT_SIZE + 1, "desc.input_size");
+    REFUSED(d.input_delay = ROLLNET_MAX_INPUT_DELAY + 1, "desc.input_delay");
+    REFUSED(d.input_delay = -1, "desc.input_delay = -1");
+    REFUSED(d.max_prediction = ROLLNET_MAX_PREDICTION + 1, "desc.max_prediction");
+    REFUSED(d.fps = 1001, "desc.fps = 1001: must be 1..1000");
+    REFUSED(d.check_distance = ROLLNET_MAX_PREDICTION + 1, "desc.check_distance");
+    REFUSED(d.checksum_interval = -2, "desc.checksum_interval = -2");
+    REFUSED(d.prediction = (rollnet_prediction)7, "desc.prediction = 7");
+    REFUSED(d.kind = (rollnet_session_kind)9, "desc.kind = 9");
+    REFUSED(d.players[1].kind = ROLLNET_PLAYER_REMOTE, "players[1].kind"); /* a sync test is all local */
+    REFUSED(d.kind = ROLLNET_SESSION_P2P, "transport"); /* P2P without a transport */
     assert_int_equal(rollnet_session_create(NULL, &s), ROLLNET_ERR_INVALID_ARGUMENT);
     assert_int_equal(rollnet_session_create(&base, NULL), ROLLNET_ERR_INVALID_ARGUMENT);
 #undef REFUSED
@@ -110,6 +125,45 @@ static void test_advance_before_every_local_input_is_refused(void **state)
     rollnet_session_add_local_input(s, 1, &in, 1);
     assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_OK);
     assert_true(n > 0);
+    rollnet_session_destroy(s);
+}
+
+/* Out parameters are set on every error, a NULL session included. */
+static void test_advance_clears_its_outputs_on_every_error(void **state)
+{
+    (void)state;
+    const rollnet_request *reqs = (const rollnet_request *)&reqs;
+    int n = -1;
+    assert_int_equal(rollnet_session_advance(NULL, &reqs, &n), ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_null(reqs);
+    assert_int_equal(n, 0);
+}
+
+static int clock_warnings;
+static void count_clock_warnings(rollnet_log_level level, const char *msg, void *user_data)
+{
+    (void)user_data;
+    clock_warnings += level == ROLLNET_LOG_WARN && strstr(msg, "clock went back") != NULL;
+}
+
+/* A clock that goes back is a bug in the game: said once, and time stands
+ * still instead of running backwards through the timers. */
+static void test_a_clock_that_goes_back_is_reported_once(void **state)
+{
+    (void)state;
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof(d));
+    d.kind = ROLLNET_SESSION_SYNCTEST;
+    d.logger.log = count_clock_warnings;
+    rollnet_session *s = NULL;
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    clock_warnings = 0;
+    assert_int_equal(rollnet_session_poll(s, 5000), ROLLNET_ERR_OK);
+    assert_int_equal(rollnet_session_poll(s, 5000), ROLLNET_ERR_OK);
+    assert_int_equal(clock_warnings, 0);
+    assert_int_equal(rollnet_session_poll(s, 4000), ROLLNET_ERR_OK);
+    assert_int_equal(rollnet_session_poll(s, 3000), ROLLNET_ERR_OK);
+    assert_int_equal(clock_warnings, 1);
     rollnet_session_destroy(s);
 }
 
@@ -292,9 +346,9 @@ static void test_p2p_calls_on_a_synctest_say_so(void **state)
     assert_int_equal(rollnet_session_begin_loading(s, 0), ROLLNET_ERR_WRONG_SESSION_KIND);
     assert_int_equal(rollnet_session_end_loading(s, 0), ROLLNET_ERR_WRONG_SESSION_KIND);
     rollnet_desync_info info;
-    assert_int_equal(rollnet_session_desync_info(s, &info), ROLLNET_ERR_NO_SNAPSHOT);
+    assert_int_equal(rollnet_session_desync_info(s, &info), ROLLNET_ERR_NO_DESYNC);
     char buf[16];
-    assert_int_equal(rollnet_session_desync_dump(s, 0, buf, sizeof(buf)), ROLLNET_ERR_NO_SNAPSHOT);
+    assert_int_equal(rollnet_session_desync_dump(s, 0, buf, sizeof(buf)), ROLLNET_ERR_NO_DESYNC);
     assert_int_equal(rollnet_session_desync_dump(s, 2, buf, sizeof(buf)),
                      ROLLNET_ERR_INVALID_ARGUMENT);
     assert_int_equal(rollnet_session_snapshot_dump(s, 5, buf, sizeof(buf)), ROLLNET_ERR_NO_SNAPSHOT);
@@ -375,6 +429,8 @@ int main(void)
         cmocka_unit_test(test_zero_desc_is_a_two_player_p2p_that_needs_a_transport),
         cmocka_unit_test(test_zero_desc_synctest_uses_documented_defaults),
         cmocka_unit_test(test_out_of_range_desc_fields_are_refused),
+        cmocka_unit_test(test_advance_clears_its_outputs_on_every_error),
+        cmocka_unit_test(test_a_clock_that_goes_back_is_reported_once),
         cmocka_unit_test(test_input_misuse_is_reported),
         cmocka_unit_test(test_advance_before_every_local_input_is_refused),
         cmocka_unit_test(test_advance_with_requests_left_is_refused),

@@ -274,7 +274,7 @@ static void test_checksum_for_a_negative_frame_is_malformed(void **state)
     /* Each refused by the decoder's range or by the session, none stored. */
     assert_int_equal(pstats(&w).dropped_malformed, 3);
     rollnet_desync_info info;
-    assert_int_equal(rollnet_session_desync_info(w.s, &info), ROLLNET_ERR_NO_SNAPSHOT);
+    assert_int_equal(rollnet_session_desync_info(w.s, &info), ROLLNET_ERR_NO_DESYNC);
     rollnet_session_destroy(w.s);
     rollnet_memnet_destroy(w.net);
 }

@@ -127,7 +127,7 @@ static void deterministic_game_passes_at_every_check_distance(void **state)
         assert_int_equal(r.game->replayed_advances, st.frames_resimulated);
         assert_int_equal(r.game->frame_mismatches, 0);
         rollnet_desync_info info;
-        assert_int_equal(rollnet_session_desync_info(r.s, &info), ROLLNET_ERR_NO_SNAPSHOT);
+        assert_int_equal(rollnet_session_desync_info(r.s, &info), ROLLNET_ERR_NO_DESYNC);
         rollnet_event ev;
         assert_false(next_event_of_type(r.s, ROLLNET_EVENT_DESYNC, &ev));
         run_close(&r);
@@ -193,11 +193,11 @@ static void no_desync_to_report_before_one_is_found(void **state)
     run_open(&r, &d, 0);
     run_frames_ok(&r, 5);
     rollnet_desync_info info;
-    assert_int_equal(rollnet_session_desync_info(r.s, &info), ROLLNET_ERR_NO_SNAPSHOT);
+    assert_int_equal(rollnet_session_desync_info(r.s, &info), ROLLNET_ERR_NO_DESYNC);
     char buf[64];
     memset(buf, 'x', sizeof(buf));
     assert_int_equal(rollnet_session_desync_dump(r.s, 0, buf, sizeof(buf)),
-                     ROLLNET_ERR_NO_SNAPSHOT);
+                     ROLLNET_ERR_NO_DESYNC);
     assert_string_equal(buf, "");
     assert_int_equal(rollnet_session_desync_dump(r.s, 2, buf, sizeof(buf)),
                      ROLLNET_ERR_INVALID_ARGUMENT);
@@ -239,7 +239,7 @@ static void remote_player_is_refused_at_create(void **state)
     d.transport.vtable = &counting_vtable;
     d.transport.self = &destroyed;
     rollnet_session *s = (rollnet_session *)&d; /* anything but NULL */
-    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_DESC);
     assert_null(s);
     assert_int_equal(destroyed, 1); /* the transport was the session's from create on */
 }
@@ -264,13 +264,13 @@ static void check_distance_must_fit_the_prediction_window(void **state)
     rollnet_session_desc d = synctest_desc(4);
     d.max_prediction = 3;
     rollnet_session *s = NULL;
-    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_DESC);
     assert_null(s);
     d.check_distance = 3;
     assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
     rollnet_session_destroy(s);
     d.check_distance = -1;
-    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_DESC);
 
     /* Zero stands for 1: one frame rolled back every frame. */
     rollnet_session_desc zero = synctest_desc(0);

@@ -81,6 +81,8 @@ extern "C" {
     X(EPISODE_MISMATCH, "the peers' games end episodes at different frames")                  \
     X(ABI_MISMATCH, "the game was compiled against the headers of another rollnet build")      \
     X(BAD_ADDRESS, "a peer address cannot be used: the log says why")                         \
+    X(INVALID_DESC, "a desc field is out of range or inconsistent: the log names it")          \
+    X(NO_DESYNC, "no desync has been found")                                                   \
     X(SNAPSHOT_INVALID, "the snapshot's array or map headers announce more values than were written")
 
 /** What a rollnet call reports: ROLLNET_ERR_OK, or why it failed. Each value
@@ -420,10 +422,18 @@ typedef struct rollnet_session_desc {
  * corrupting memory. */
 typedef struct rollnet_abi {
     uint32_t version;  /**< ROLLNET_ABI_VERSION */
+    /** @{ */
+    /** ROLLNET_MAX_PLAYERS, ROLLNET_MAX_INPUT_SIZE, ROLLNET_MAX_PREDICTION. */
     uint32_t max_players, max_input_size, max_prediction;
+    /** @} */
+    /** @{ */
+    /** sizeof of rollnet_session_desc, rollnet_event, rollnet_request,
+     * rollnet_record, rollnet_session_stats, rollnet_peer_stats and
+     * rollnet_desync_info. */
     uint32_t session_desc, event, request, record, session_stats, peer_stats, desync_info;
+    /** @} */
 } rollnet_abi;
-#define ROLLNET_ABI_VERSION 1u
+#define ROLLNET_ABI_VERSION 1u /**< the layout of rollnet_abi itself */
 
 /** Create a session. On success *out owns everything, including desc->transport.
  * On failure *out is NULL and the transport has been destroyed.
@@ -656,12 +666,14 @@ typedef struct rollnet_session_stats {
     uint64_t records_promoted;  /**< records moved to the confirmed ledger */
     int recommended_wait;       /**< frames; 0 when in balance */
     bool running;               /**< running, and not stopped by an error */
+    /** @{ */
     /** P2P: incoming connections that never claimed a player (strangers, or a
      * joiner with other parameters): refused at their HELLO, or dropped
      * (silent past the pending timeout, closed, or evicted for a newer one).
      * They raise no event: the log says why. */
     uint64_t handshakes_refused;
     uint64_t handshakes_dropped;
+    /** @} */
 } rollnet_session_stats;
 
 /** What a session knows of one remote peer (rollnet_session_peer_stats). */

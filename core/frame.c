@@ -274,17 +274,66 @@ static void list_step(rollnet_session *s)
     }
 }
 
+static const char *type_name(rollnet_request_type t)
+{
+    return t == ROLLNET_REQUEST_LOAD ? "LOAD" : t == ROLLNET_REQUEST_SAVE ? "SAVE" : "ADVANCE";
+}
+
+/* A *_begin call returns NULL: say why in the log (the API has no room for
+ * an error there). */
+static void explain_refused(rollnet_session *s, const char *call, const rollnet_request *req,
+                            rollnet_request_type want)
+{
+    const rn_sync *y = &s->sync;
+    if (!req) {
+        rn_logf(&s->events, ROLLNET_LOG_WARN, "%s: the request is NULL", call);
+    } else if (y->writing || y->reading) {
+        rn_logf(&s->events, ROLLNET_LOG_WARN, "%s: a %s is still open: end it first", call,
+                y->writing ? "save (save_begin without save_end)" : "load (load_begin without load_end)");
+    } else if (y->req_next >= y->req_count) {
+        rn_logf(&s->events, ROLLNET_LOG_WARN,
+                "%s: no request is pending: carry out the list rollnet_session_advance returned",
+                call);
+    } else {
+        const rollnet_request *next = &y->reqs[y->req_next];
+        rn_logf(&s->events, ROLLNET_LOG_WARN,
+                "%s: the next request is %s of frame %d, not %s of frame %d: carry them out in "
+                "order",
+                call, type_name(next->type), next->frame, type_name(want), req->frame);
+    }
+}
+
 rollnet_writer *rn_frame_save_begin(rollnet_session *s, const rollnet_request *req)
 {
     /* A SAVE right after an ADVANCE the game did not end: once the ledger is
      * in use, end it as advance_end(req, 0) would (an empty record), so the
      * frame still reaches the ledger and promotion never waits for it. */
     rn_sync *y = &s->sync;
-    if (s->ledger_used && y->req_next + 1 < y->req_count && req == &y->reqs[y->req_next + 1] &&
+    if (s->ledger_used && y->req_next + 1 < y->req_count && rn_sync_is_request(y, req, y->req_next + 1) &&
         y->reqs[y->req_next].type == ROLLNET_REQUEST_ADVANCE) {
         rn_frame_advance_end(s, &y->reqs[y->req_next], 0);
     }
-    return rn_sync_save_begin(y, req);
+    rollnet_writer *w = rn_sync_save_begin(y, req);
+    if (!w) {
+        explain_refused(s, "save_begin", req, ROLLNET_REQUEST_SAVE);
+    }
+    return w;
+}
+
+rollnet_reader *rn_frame_load_begin(rollnet_session *s, const rollnet_request *req)
+{
+    rollnet_reader *r = rn_sync_load_begin(&s->sync, req);
+    if (r) {
+        return r;
+    }
+    if (rn_sync_check_next(&s->sync, req, ROLLNET_REQUEST_LOAD) == ROLLNET_ERR_OK &&
+        !s->sync.writing && !s->sync.reading) {
+        rn_logf(&s->events, ROLLNET_LOG_ERROR, "load_begin: no snapshot of frame %d is stored",
+                req->frame);
+    } else {
+        explain_refused(s, "load_begin", req, ROLLNET_REQUEST_LOAD);
+    }
+    return NULL;
 }
 
 rollnet_error rn_frame_save_end(rollnet_session *s, const rollnet_request *req)
@@ -345,13 +394,21 @@ static bool already_promoted(const rollnet_session *s, int32_t frame)
 rollnet_writer *rn_frame_record_begin(rollnet_session *s, const rollnet_request *req)
 {
     if (rn_sync_check_next(&s->sync, req, ROLLNET_REQUEST_ADVANCE) != ROLLNET_ERR_OK) {
+        explain_refused(s, "record_begin", req, ROLLNET_REQUEST_ADVANCE);
         return NULL;
     }
     if (already_promoted(s, req->frame)) {
         rn_writer_init(&s->scratch_writer, s->scratch_record, s->desc.record_capacity);
         return &s->scratch_writer;
     }
-    return rn_ledger_record_begin(&s->ledger, req->frame);
+    rollnet_writer *w = rn_ledger_record_begin(&s->ledger, req->frame);
+    if (!w) {
+        rn_logf(&s->events, ROLLNET_LOG_WARN,
+                "record_begin: the ledger has no room for frame %d: read the confirmed records "
+                "with rollnet_session_next_record",
+                req->frame);
+    }
+    return w;
 }
 
 rollnet_error rn_frame_advance_end(rollnet_session *s, const rollnet_request *req,

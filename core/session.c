@@ -177,7 +177,7 @@ rollnet_error rollnet_session_save_end(rollnet_session *s, const rollnet_request
 
 rollnet_reader *rollnet_session_load_begin(rollnet_session *s, const rollnet_request *req)
 {
-    return s ? rn_sync_load_begin(&s->sync, req) : NULL;
+    return s ? rn_frame_load_begin(s, req) : NULL;
 }
 
 rollnet_error rollnet_session_load_end(rollnet_session *s, const rollnet_request *req)

@@ -110,6 +110,7 @@ rollnet_error rn_frame_add_local_input(rollnet_session *s, int player, const voi
                                        size_t size);
 rollnet_error rn_frame_advance(rollnet_session *s, const rollnet_request **requests, int *count);
 rollnet_writer *rn_frame_save_begin(rollnet_session *s, const rollnet_request *req);
+rollnet_reader *rn_frame_load_begin(rollnet_session *s, const rollnet_request *req);
 rollnet_error rn_frame_save_end(rollnet_session *s, const rollnet_request *req);
 rollnet_error rn_frame_load_end(rollnet_session *s, const rollnet_request *req);
 rollnet_writer *rn_frame_record_begin(rollnet_session *s, const rollnet_request *req);

@@ -167,6 +167,65 @@ static void test_a_clock_that_goes_back_is_reported_once(void **state)
     rollnet_session_destroy(s);
 }
 
+static char begin_log[256];
+static void keep_begin_log(rollnet_log_level level, const char *msg, void *user_data)
+{
+    (void)user_data;
+    if (level >= ROLLNET_LOG_WARN) {
+        snprintf(begin_log, sizeof(begin_log), "%s", msg);
+    }
+}
+
+/* A game may keep copies of the requests; a request out of order is refused
+ * with the reason in the log. */
+static void test_copied_requests_are_accepted_and_refusals_say_why(void **state)
+{
+    (void)state;
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof(d));
+    d.kind = ROLLNET_SESSION_SYNCTEST;
+    d.logger.log = keep_begin_log;
+    rollnet_session *s = NULL;
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    uint8_t in = 0;
+    rollnet_session_add_local_input(s, 0, &in, 1);
+    rollnet_session_add_local_input(s, 1, &in, 1);
+    const rollnet_request *reqs;
+    int n = 0;
+    assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_OK);
+    rollnet_request copy[16];
+    assert_true(n > 2 && n <= 16);
+    memcpy(copy, reqs, (size_t)n * sizeof(copy[0]));
+    /* Out of order: the last request first. */
+    begin_log[0] = '\0';
+    assert_null(rollnet_session_save_begin(s, &copy[n - 1]));
+    assert_non_null(strstr(begin_log, "save_begin: the next request is"));
+    assert_null(rollnet_session_load_begin(s, NULL));
+    assert_non_null(strstr(begin_log, "load_begin: the request is NULL"));
+    /* In order, from the copies. */
+    for (int i = 0; i < n; i++) {
+        const rollnet_request *r = &copy[i];
+        if (r->type == ROLLNET_REQUEST_SAVE) {
+            rollnet_writer *w = rollnet_session_save_begin(s, r);
+            assert_non_null(w);
+            rollnet_write_int(w, 7);
+            assert_int_equal(rollnet_session_save_end(s, r), ROLLNET_ERR_OK);
+        } else if (r->type == ROLLNET_REQUEST_LOAD) {
+            rollnet_reader *rd = rollnet_session_load_begin(s, r);
+            assert_non_null(rd);
+            int64_t v = 0;
+            assert_true(rollnet_read_int(rd, &v));
+            assert_int_equal(rollnet_session_load_end(s, r), ROLLNET_ERR_OK);
+        } else {
+            assert_int_equal(rollnet_session_advance_end(s, r, 0), ROLLNET_ERR_OK);
+        }
+    }
+    begin_log[0] = '\0';
+    assert_null(rollnet_session_record_begin(s, &copy[0]));
+    assert_non_null(strstr(begin_log, "no request is pending"));
+    rollnet_session_destroy(s);
+}
+
 static void test_advance_with_requests_left_is_refused(void **state)
 {
     (void)state;
@@ -431,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_out_of_range_desc_fields_are_refused),
         cmocka_unit_test(test_advance_clears_its_outputs_on_every_error),
         cmocka_unit_test(test_a_clock_that_goes_back_is_reported_once),
+        cmocka_unit_test(test_copied_requests_are_accepted_and_refusals_say_why),
         cmocka_unit_test(test_input_misuse_is_reported),
         cmocka_unit_test(test_advance_before_every_local_input_is_refused),
         cmocka_unit_test(test_advance_with_requests_left_is_refused),

@@ -493,7 +493,10 @@ typedef struct rollnet_request {
  * (else ROLLNET_ERR_REQUESTS_PENDING). A LOAD must be carried out with
  * load_begin/load_end, a SAVE with save_begin/save_end; an ADVANCE may attach
  * a record with record_begin and should end with advance_end. On
- * ROLLNET_ERR_PREDICTION_LIMIT / EPISODE_BARRIER the list is empty. */
+ * ROLLNET_ERR_PREDICTION_LIMIT / EPISODE_BARRIER the list is empty.
+ * A request may be passed back as the list's pointer or as a copy: it is
+ * matched by type, frame and flags against the next one of the list. A call
+ * that refuses a request (a *_begin returning NULL) says why in the log. */
 rollnet_error rollnet_session_advance(rollnet_session *s, const rollnet_request **requests,
                                       int *count);
 

@@ -291,8 +291,10 @@ static void test_requests_out_of_order_are_refused(void **state)
     assert_int_equal(rn_sync_advance_done(&s, &s.reqs[1]), ROLLNET_ERR_WRONG_REQUEST);
     assert_null(rn_sync_load_begin(&s, &s.reqs[0]));
     rollnet_request copy = s.reqs[0];
-    assert_null(rn_sync_save_begin(&s, &copy)); /* not the session's request */
-    rollnet_writer *w = rn_sync_save_begin(&s, &s.reqs[0]);
+    copy.frame++;
+    assert_null(rn_sync_save_begin(&s, &copy)); /* another frame: not the next request */
+    copy = s.reqs[0];
+    rollnet_writer *w = rn_sync_save_begin(&s, &copy); /* a copy of it is */
     assert_non_null(w);
     rollnet_write_int(w, 1);
     assert_int_equal(rn_sync_save_end(&s, &s.reqs[0]), ROLLNET_ERR_OK);

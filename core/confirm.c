@@ -82,6 +82,9 @@ void rn_confirm_local(rn_confirm *c, rn_sync *s, const rn_peer *peers, int num_p
         l->frame = f;
         l->sum = sum;
         if (!l->unsent) {
+            if (c->unsent == 0) {
+                c->first_unsent = f;
+            }
             l->unsent = true;
             c->unsent++;
         }
@@ -107,16 +110,17 @@ bool rn_confirm_next_unsent(rn_confirm *c, int32_t *frame, uint64_t *sum)
     if (c->unsent == 0) {
         return false;
     }
-    /* The slot next_frame will take holds the oldest entry: from there on,
-     * ring order is frame order, so the first unsent found is the oldest. */
-    int start = slot_of(c, c->next_frame);
-    for (int i = 0; i < RN_CHECKSUM_RING; i++) {
-        rn_sum_entry *l = &c->local[(start + i) % RN_CHECKSUM_RING];
-        if (l->unsent) {
+    /* Frames are hashed in order and sent oldest first, so the unsent ones
+     * are the newest: walk from the oldest of them. A slot since reused by a
+     * newer frame, or a frame that had no snapshot, is skipped. */
+    for (; c->first_unsent < c->next_frame; c->first_unsent += c->interval) {
+        rn_sum_entry *l = &c->local[slot_of(c, c->first_unsent)];
+        if (l->unsent && l->frame == c->first_unsent) {
             l->unsent = false;
             c->unsent--;
             *frame = l->frame;
             *sum = l->sum;
+            c->first_unsent += c->interval;
             return true;
         }
     }

@@ -27,6 +27,7 @@ typedef struct rn_confirm {
     int32_t next_frame;    /* next frame to hash */
     rn_sum_entry local[RN_CHECKSUM_RING];
     int unsent;
+    int32_t first_unsent;  /* no unsent checksum is of an older frame */
     rn_sum_entry remote[RN_MAX_PEERS][RN_CHECKSUM_RING]; /* by peer index */
     bool desync_found;     /* the first mismatch, kept for rollnet_session_desync_info */
     rollnet_desync_info desync;

@@ -198,16 +198,6 @@ int rn_sync_build(rn_sync *s, const rn_sync_plan *plan)
     return s->req_count;
 }
 
-bool rn_sync_is_request(const rn_sync *s, const rollnet_request *req, int index)
-{
-    if (!req || index < 0 || index >= s->req_count) {
-        return false;
-    }
-    /* The list's own entry, or a copy of it: a game may copy requests out. */
-    const rollnet_request *r = &s->reqs[index];
-    return req == r || (req->type == r->type && req->frame == r->frame && req->flags == r->flags);
-}
-
 rollnet_error rn_sync_check_next(rn_sync *s, const rollnet_request *req, rollnet_request_type type)
 {
     if (!rn_sync_is_request(s, req, s->req_next) || req->type != type) {

@@ -124,8 +124,16 @@ typedef struct rn_sync_plan {
  * queues when plan->advance is set. Returns the number of requests. */
 int rn_sync_build(rn_sync *s, const rn_sync_plan *plan);
 
-/* Is `req` the list's request at `index` (that entry, or a copy of it)? */
-bool rn_sync_is_request(const rn_sync *s, const rollnet_request *req, int index);
+/* Is `req` the list's request at `index` (that entry, or a copy of it: a
+ * game may copy requests out)? */
+static inline bool rn_sync_is_request(const rn_sync *s, const rollnet_request *req, int index)
+{
+    if (!req || index < 0 || index >= s->req_count) {
+        return false;
+    }
+    const rollnet_request *r = &s->reqs[index];
+    return req == r || (req->type == r->type && req->frame == r->frame && req->flags == r->flags);
+}
 /* Request execution, checked against the list. */
 rollnet_error rn_sync_check_next(rn_sync *s, const rollnet_request *req, rollnet_request_type type);
 rollnet_writer *rn_sync_save_begin(rn_sync *s, const rollnet_request *req);

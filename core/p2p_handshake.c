@@ -251,5 +251,11 @@ void rn_p2p_report_missing(rn_p2p *p)
         ev.u.disconnected.reason = ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT;
         ev.u.disconnected.frame = -1;
         rn_events_push(&s->events, &ev);
+        /* The wait is over: the session stops (and closes its connections,
+         * so peers that already run with it do not wait on it in silence). */
+        rn_logf(&s->events, ROLLNET_LOG_ERROR,
+                "player %d did not connect within handshake_timeout_ms (%u ms)",
+                rn_lowest_player(missing), (unsigned)s->desc.handshake_timeout_ms);
+        rn_frame_fail(s, ROLLNET_ERR_DISCONNECTED);
     }
 }

@@ -19,6 +19,21 @@ uint32_t rn_p2p_live_peers(const rn_p2p *p)
     return m;
 }
 
+/* A player's peer went before the session ran: it can never start (a player
+ * that left cannot be claimed again, and nothing reconnects yet). Said with
+ * an error instead of NOT_RUNNING for ever. */
+static void cannot_start(rn_p2p *p, const rn_peer *peer)
+{
+    rollnet_session *s = &p->base;
+    if (s->running || s->failed != ROLLNET_ERR_OK) {
+        return;
+    }
+    rn_logf(&s->events, ROLLNET_LOG_ERROR,
+            "player %d's peer is gone before the session started: it cannot start",
+            rn_peer_event_player(peer));
+    rn_frame_fail(s, ROLLNET_ERR_DISCONNECTED);
+}
+
 /* The departed peer's players play neutral after `last`. */
 static void finish_leave(rn_p2p *p, rn_peer *peer, int32_t last, rollnet_disconnect_reason reason)
 {
@@ -45,6 +60,7 @@ static void finish_leave(rn_p2p *p, rn_peer *peer, int32_t last, rollnet_disconn
     ev.u.disconnected.frame = from;
     rn_events_push(&s->events, &ev);
     rn_log(&s->events, ROLLNET_LOG_WARN, "peer disconnected");
+    cannot_start(p, peer);
 }
 
 /* Frames start..start+count-1 of the players in `mask`, frame-major blocks
@@ -117,7 +133,16 @@ void rn_p2p_finish_leaves(rn_p2p *p)
             continue;
         }
         uint32_t missing = rn_p2p_live_peers(p) & ~peer->leave_heard;
-        if (missing == 0 || p->base.now - peer->leave_since >= p->base.desc.disconnect_timeout_ms) {
+        /* A survivor that announced loading may be blocked: its notice can
+         * take up to the loading grace, and it may hold inputs nobody else has. */
+        uint64_t wait = p->base.desc.disconnect_timeout_ms;
+        for (int j = 0; j < p->num_peers; j++) {
+            if ((missing & (1u << j)) && p->peers[j].loading &&
+                p->base.desc.loading_grace_ms > wait) {
+                wait = p->base.desc.loading_grace_ms;
+            }
+        }
+        if (missing == 0 || p->base.now - peer->leave_since >= wait) {
             finish_leave(p, peer, peer->leave_last, peer->leave_reason);
         }
     }
@@ -148,6 +173,7 @@ void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason
         ev.u.disconnected.frame = -1;
         rn_events_push(&s->events, &ev);
         rn_log(&s->events, ROLLNET_LOG_WARN, "peer disconnected");
+        cannot_start(p, peer);
         return;
     }
     int32_t last = rn_p2p_peer_confirmed(p, peer);

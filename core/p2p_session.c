@@ -190,8 +190,11 @@ static void check_episode_label(rn_p2p *p, rn_peer *peer, const rn_input *in)
      * our inputs up to it (its ack): it would have completed the episode at
      * its next promotion. A pending rollback can delay that by a list; for
      * episode_timeout_ms it means its game did not flag our end. */
+    /* Only with one remote peer: in a mesh it may lack a third player's inputs
+     * (its barrier then times out and it runs on, legitimately behind). */
     int32_t end = s->episodes.last_end;
-    if (in->episode == mine || newest <= end + s->desc.input_delay || in->ack_frame < end) {
+    if (in->episode == mine || p->num_peers > 1 || newest <= end + s->desc.input_delay ||
+        in->ack_frame < end) {
         peer->label_lagging = false;
         return;
     }
@@ -285,6 +288,40 @@ static void on_transport_event(rn_p2p *p, const rollnet_transport_event *ev)
 /* Timers                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* A session that stopped with an error tells its peers by closing its
+ * connections, a second later so that what it sent last (a REFUSE naming
+ * why) is delivered first. Otherwise they would wait on it in silence. */
+static void close_after_failure(rn_p2p *p)
+{
+    rollnet_session *s = &p->base;
+    if (s->failed == ROLLNET_ERR_OK || p->closing) {
+        return;
+    }
+    p->closing = true;
+    rn_logf(&s->events, ROLLNET_LOG_INFO, "stopped (%s): closing every connection in 1 s",
+            rollnet_error_string(s->failed));
+    for (int i = 0; i < p->num_peers; i++) {
+        if (!rn_peer_departed(&p->peers[i]) && p->peers[i].tp >= 0) {
+            p->peers[i].close_at_ms = s->now + 1000;
+        }
+    }
+}
+
+/* A closing peer's time is up: its connection closes, without an event
+ * (the session has already stopped and said why). */
+static bool close_due(rn_p2p *p, rn_peer *peer)
+{
+    if (!peer->close_at_ms || p->base.now < peer->close_at_ms || rn_peer_departed(peer)) {
+        return false;
+    }
+    peer->close_at_ms = 0;
+    rn_link_close(&p->link, peer->tp);
+    peer->tp = -1;
+    peer->st.connected = false;
+    rn_peer_set_state(peer, RN_PEER_GONE, &p->base.events);
+    return true;
+}
+
 /* A live peer: silence ends it (loading grace while it loads), interrupts
  * it, and inputs keep flowing while no frame is being sent. */
 static void live_peer_timers(rn_p2p *p, rn_peer *peer, uint64_t frame_ms)
@@ -328,6 +365,9 @@ static void check_timers(rn_p2p *p)
     bool leaving = false;
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *peer = &p->peers[i];
+        if (p->closing && close_due(p, peer)) {
+            continue;
+        }
         switch (peer->state) {
         case RN_PEER_CONNECTING:
         case RN_PEER_HANDSHAKE:
@@ -377,6 +417,7 @@ static rollnet_error p2p_poll(rollnet_session *s)
     }
     check_timers(p);
     rn_frame_confirm(s);
+    close_after_failure(p);
     rn_link_flush(&p->link, s->now);
     return s->failed;
 }

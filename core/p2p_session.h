@@ -32,6 +32,7 @@ typedef struct rn_p2p {
     bool polled;            /* the first poll issued the outgoing connects */
     uint64_t start_ms;
     bool missing_reported;  /* the handshake timeout named the players nobody claimed */
+    bool closing;           /* stopped with an error: connections close soon */
     rn_confirm confirm;
     int recommended_wait;
     uint64_t handshakes_refused, handshakes_dropped; /* strangers: see rollnet_session_stats */
@@ -69,7 +70,8 @@ void rn_p2p_on_connected(rn_p2p *p, int tp);
 void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h);
 void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r);
 /* Once the handshake timeout has passed without every remote player
- * claimed: one DISCONNECTED naming the first missing player. */
+ * claimed: one DISCONNECTED naming the first missing player, and the
+ * session stops with ROLLNET_ERR_DISCONNECTED. */
 void rn_p2p_report_missing(rn_p2p *p);
 
 /* The peer's game ends episodes at other frames: the session stops, with

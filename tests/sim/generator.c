@@ -1,0 +1,230 @@
+/* A whole scenario from one seed: 2..SIM_MAX_PEERS peers, session
+ * parameters, initial per-direction link conditions and 0..8 faults at
+ * random times in the first 85% of the run (the rest lets things settle).
+ * Some faults are placed on purpose where bugs hide: freezes across an
+ * episode boundary, deaths while a link of the dying peer is lossy or
+ * partitioned, strangers that arrive before the handshake is done. */
+#include <string.h>
+
+#include "sim.h"
+
+uint64_t sim_rand(uint64_t *state)
+{
+    uint64_t x = (*state += 0x9E3779B97F4A7C15ull);
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+uint32_t sim_below(uint64_t *state, uint32_t n)
+{
+    return n ? (uint32_t)(sim_rand(state) % n) : 0;
+}
+
+static rollnet_netsim_desc random_link(uint64_t *rng)
+{
+    rollnet_netsim_desc d;
+    memset(&d, 0, sizeof(d));
+    d.delay_ms = sim_below(rng, 150);
+    d.jitter_ms = sim_below(rng, d.delay_ms / 2 + 10);
+    d.loss_permille = sim_below(rng, 3) == 0 ? sim_below(rng, 300) : sim_below(rng, 50);
+    d.dup_permille = sim_below(rng, 30);
+    d.reorder_permille = sim_below(rng, 80);
+    d.reorder_ms = sim_below(rng, 3) == 0 ? sim_below(rng, 200) : 0;
+    return d;
+}
+
+static void random_pair(uint64_t *rng, int peers, int *a, int *b)
+{
+    *a = (int)sim_below(rng, (uint32_t)peers);
+    *b = (*a + 1 + (int)sim_below(rng, (uint32_t)peers - 1)) % peers;
+}
+
+static void params(sim_scenario *sc, uint64_t *rng)
+{
+    sc->frames = 600 + (int)sim_below(rng, 1800);
+    sc->input_size = sim_below(rng, 4) == 0 ? 1 + (int)sim_below(rng, SIM_MAX_INPUT) : 1;
+    sc->input_delay = (int)sim_below(rng, 4);
+    sc->prediction = sim_below(rng, 3) == 0 ? 2 + (int)sim_below(rng, ROLLNET_MAX_PREDICTION - 1)
+                                            : ROLLNET_MAX_PREDICTION;
+    sc->checksum_interval = sim_below(rng, 2) ? 16 : 1 + (int)sim_below(rng, 40);
+    sc->episode_steps = sim_below(rng, 4) == 0 ? 0 : 60 + (int)sim_below(rng, 540);
+    sc->catchup = sim_below(rng, 2) != 0;
+    sc->handshake_ms = 2500 + sim_below(rng, 3500);
+    sc->notify_ms = 200 + sim_below(rng, 550);
+    sc->disconnect_ms = 1000 + sim_below(rng, 2500);
+    if (sc->disconnect_ms < sc->notify_ms + 300) {
+        sc->disconnect_ms = sc->notify_ms + 300;
+    }
+    sc->episode_ms = 800 + sim_below(rng, 3200);
+    sc->loading_ms = 2000 + sim_below(rng, 6000);
+}
+
+/* A time in the first 85% of the run; now and then one near an episode's end. */
+static uint32_t random_time(const sim_scenario *sc, uint64_t *rng)
+{
+    uint32_t span = (uint32_t)sc->frames * 1000u / SIM_FPS * 85u / 100u;
+    if (sc->episode_steps > 0 && sim_below(rng, 4) == 0) {
+        uint32_t ep_ms = (uint32_t)sc->episode_steps * 1000u / SIM_FPS;
+        uint32_t k = 1 + sim_below(rng, span / ep_ms + 1);
+        uint32_t t = k * ep_ms;
+        t = t > 300 ? t - sim_below(rng, 600) + 300 : t;
+        return t < span ? t : sim_below(rng, span);
+    }
+    return sim_below(rng, span);
+}
+
+/* A death, sometimes with one of the dying peer's links made bad first. */
+/* KNOWN LIMIT, drawn around on purpose: in a mesh (3+ peers), silence on
+ * one link between two peers that both stay alive and reach the others
+ * (a partition, a burst of loss, alone or added to a freeze or a loading
+ * pause) that outlasts the disconnect timeout splits the session: each side
+ * takes the other's lost connection for a departure and the survivors cannot
+ * agree on one departure frame (reproducers:
+ * corpus-pending/b-*-partition-splits-mesh.scn). A lost connection is to
+ * become an interruption with reconnection, not a departure; until then the
+ * campaign draws no partition or burst on a single link of a mesh unless one
+ * end of it dies (add_death). The same holds for a whole peer that comes
+ * back after the others dropped it (a freeze past the disconnect timeout, a
+ * loading pause past the grace): it finds itself cut off and plays on alone.
+ * In a mesh those stay shorter than the timeout; deaths and quits are drawn
+ * at any moment. */
+static bool splits_a_mesh(const sim_scenario *sc, sim_fault *f)
+{
+    if (sc->peers <= 2) {
+        return false;
+    }
+    if (f->kind == SIM_FREEZE && f->for_ms > sc->disconnect_ms / 2) {
+        f->for_ms = sc->disconnect_ms / 2;
+    }
+    if (f->kind == SIM_LOADING && f->for_ms > sc->loading_ms / 2) {
+        f->for_ms = sc->loading_ms / 2;
+    }
+    return f->kind == SIM_PARTITION || f->kind == SIM_BURST;
+}
+
+static void add_death(sim_scenario *sc, uint64_t *rng, sim_fault *f)
+{
+    if (sim_below(rng, 2)) {
+        sim_fault bad;
+        memset(&bad, 0, sizeof(bad));
+        int other = ((int)sim_below(rng, (uint32_t)sc->peers - 1) + f->a + 1) % sc->peers;
+        bool out = sim_below(rng, 2) != 0;
+        bad.a = out ? f->a : other;
+        bad.b = out ? other : f->a;
+        uint32_t lead = 50 + sim_below(rng, 800);
+        bad.at_ms = f->at_ms > lead ? f->at_ms - lead : 0;
+        switch (sim_below(rng, 3)) {
+        case 0:
+            bad.kind = SIM_LINK;
+            bad.link = random_link(rng);
+            bad.link.loss_permille = 200 + sim_below(rng, 600);
+            break;
+        case 1:
+            bad.kind = SIM_BURST;
+            bad.for_ms = lead + sim_below(rng, 2000);
+            break;
+        default:
+            bad.kind = SIM_PARTITION;
+            bad.both = sim_below(rng, 2) != 0;
+            bad.for_ms = lead + sim_below(rng, 2000);
+            break;
+        }
+        sim_scenario_add(sc, &bad);
+    }
+    sim_scenario_add(sc, f);
+}
+
+static void add_fault(sim_scenario *sc, uint64_t *rng, int *deaths)
+{
+    static const int weights[SIM_FAULT_KINDS] = {20, 14, 14, 16, 8, 12, 5, 7, 5};
+    int total = 0, pick;
+    for (int k = 0; k < SIM_FAULT_KINDS; k++) {
+        total += weights[k];
+    }
+    pick = (int)sim_below(rng, (uint32_t)total);
+    int kind = 0;
+    while (pick >= weights[kind]) {
+        pick -= weights[kind++];
+    }
+    sim_fault f;
+    memset(&f, 0, sizeof(f));
+    f.kind = (sim_fault_kind)kind;
+    f.at_ms = random_time(sc, rng);
+    random_pair(rng, sc->peers, &f.a, &f.b);
+    switch (f.kind) {
+    case SIM_LINK: f.link = random_link(rng); break;
+    case SIM_BURST: f.for_ms = 50 + sim_below(rng, 1500); break;
+    case SIM_PARTITION:
+        f.both = sim_below(rng, 2) != 0;
+        f.for_ms = 100 + sim_below(rng, sc->disconnect_ms * 2);
+        break;
+    case SIM_FREEZE: f.for_ms = 50 + sim_below(rng, sc->disconnect_ms * 2); break;
+    case SIM_NOREAD:
+        /* Long enough to fill the ledger (64 records), short enough that the
+         * peers' wait for it stays within their timeouts. */
+        f.for_ms = 300 + sim_below(rng, (sc->disconnect_ms < sc->episode_ms ? sc->disconnect_ms
+                                                                             : sc->episode_ms) -
+                                            300);
+        break;
+    case SIM_LOADING: f.for_ms = 100 + sim_below(rng, sc->loading_ms * 13 / 10); break;
+    case SIM_DIE:
+    case SIM_QUIT:
+        /* KNOWN LIMIT: a second death in a mesh while the survivors still
+         * agree on the first can leave the last survivor without rows the
+         * dead ones promoted (promotion is not yet bounded by what every
+         * peer holds). One death per mesh scenario until then. */
+        if (*deaths >= sc->peers - 1 || (sc->peers > 2 && *deaths >= 1)) {
+            return;
+        }
+        (*deaths)++;
+        add_death(sc, rng, &f);
+        return;
+    case SIM_STRANGER:
+        if (sim_scenario_strangers(sc) >= SIM_MAX_STRANGERS) {
+            return;
+        }
+        f.stranger = (sim_stranger_kind)sim_below(rng, SIM_STRANGER_KINDS);
+        f.a = 0;
+        f.b = (int)sim_below(rng, (uint32_t)sc->peers);
+        if (sim_below(rng, 3) == 0) {
+            f.at_ms = sim_below(rng, 100); /* before or during the handshake */
+        }
+        f.for_ms = sim_below(rng, 2) ? 0 : 200 + sim_below(rng, 5000);
+        break;
+    default: break;
+    }
+    if (splits_a_mesh(sc, &f)) {
+        return;
+    }
+    sim_scenario_add(sc, &f);
+}
+
+void sim_generate(sim_scenario *sc, uint64_t seed)
+{
+    uint64_t rng = seed ^ 0x726F6C6C6E657473ull; /* "rollnets" */
+    uint32_t r = sim_below(&rng, 100);
+    int peers = r < 40 ? 2 : r < 75 ? 3 : 4;
+    if (peers > SIM_MAX_PEERS) {
+        peers = SIM_MAX_PEERS;
+    }
+    sim_scenario_init(sc, seed, peers);
+    params(sc, &rng);
+    for (int a = 0; a < peers; a++) {
+        for (int b = 0; b < peers; b++) {
+            if (a != b && sim_below(&rng, 2)) {
+                sim_fault f;
+                memset(&f, 0, sizeof(f));
+                f.kind = SIM_LINK;
+                f.a = a;
+                f.b = b;
+                f.link = random_link(&rng);
+                sim_scenario_add(sc, &f);
+            }
+        }
+    }
+    int faults = (int)sim_below(&rng, 9), deaths = 0;
+    for (int i = 0; i < faults; i++) {
+        add_fault(sc, &rng, &deaths);
+    }
+}

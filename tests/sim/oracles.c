@@ -1,0 +1,470 @@
+/* The oracles, checked while the scenario runs (every event, every record,
+ * every tick), not only at the end. The first violation ends the run.
+ *
+ * a. Agreement. Any two peers x and y agree, byte for byte (frame, episode,
+ *    step, every input, the game's record), on every confirmed frame f they
+ *    both hold, unless one of them had dropped the other at or before f
+ *    (f >= the departure frame x's DISCONNECTED event gives for y, or y's for
+ *    x): after such a split each side legitimately plays the other neutral.
+ *    Checked when the second of the two records is read; that is final,
+ *    because a peer that confirmed f with a player's real input can only drop
+ *    that player after f. Each ledger starts at frame 0 and runs in frame
+ *    order, once each. A DESYNC event or error is a violation too.
+ * b. Inputs. Every confirmed input of player p on node x at frame f is what
+ *    p's node produced for f (the bot's input added at frame f - input_delay;
+ *    neutral for f < input_delay), or, when x dropped p and f >= the
+ *    departure frame of x's DISCONNECTED event, the neutral input (all zero).
+ *    One departure frame per player and node. Two peers that have not dropped
+ *    each other agree on which players are neutral at every frame both hold,
+ *    and at the end on the departure frames both know.
+ * c. No silent waits. A node that is being run (not frozen, not dead) and
+ *    does not advance a new frame is waiting:
+ *    c1 every refusal with PREDICTION_LIMIT, EPISODE_BARRIER or LEDGER_FULL
+ *       comes with a STALLED event of that reason (raised by the refusing
+ *       call or still standing: no STALL_ENDED since);
+ *    c2 while it waits, no stretch without any event (WAIT_RECOMMENDED does
+ *       not count) lasts longer than the longest timeout that may be running
+ *       — max(disconnect_timeout_ms, episode_timeout_ms, and loading_grace_ms
+ *       while a peer is loading) — plus SIM_MARGIN_MS;
+ *    (c2 and c3 skip a node whose game leaves its ledger unread: that wait
+ *    is the game's own, and the LEDGER_FULL stall says so.)
+ *    c3 no wait lasts longer than 3 * disconnect_timeout_ms +
+ *       episode_timeout_ms (+ loading_grace_ms if a peer loaded during it) +
+ *       2 * SIM_MARGIN_MS: every wait ends;
+ *    c4 before RUNNING, the node has RUNNING or a DISCONNECTED
+ *       (HANDSHAKE_TIMEOUT) event by handshake_timeout_ms + SIM_MARGIN_MS
+ *       after its first poll; and a node that can never run — DISCONNECTED
+ *       for a player it connects to (a higher handle: it never reconnects),
+ *       or one carrying a departure frame (the player left for good and
+ *       cannot rejoin) — must return an error within SIM_MARGIN_MS instead
+ *       of NOT_RUNNING forever; and so must a node that is not running while
+ *       a peer it connects to, or one that completed its handshake here, is
+ *       dead or has quit (ground truth), within max(handshake_timeout_ms,
+ *       disconnect_timeout_ms) + SIM_MARGIN_MS. (A host may keep waiting for
+ *       a joiner that never completed its handshake, once it has said so.)
+ *    An error from a running session other than DESYNC is a violation 'x'.
+ * d. Memory. No allocation through the allocator hook after setup (checked
+ *    every tick); every allocation freed after teardown. Sanitizer reports
+ *    abort the run (the sanitizer build).
+ * e. Strangers. A run with strangers and the same run without them (lockstep,
+ *    same seeds) produce the same events (tick, type, player, payload) and
+ *    the same records on every node: a stranger causes no game-visible event
+ *    and takes no player's slot. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "simint.h"
+
+#define SIM_MARGIN_MS 500u
+#define NOT_DEPARTED INT32_MAX
+
+const char *sim_event_name(int type)
+{
+    static const char *const names[] = {
+        "SYNCHRONIZING", "SYNCHRONIZED", "RUNNING",     "INTERRUPTED",    "RESUMED",
+        "DISCONNECTED",  "REFUSED",      "DESYNC",      "WAIT_RECOMMENDED", "STALLED",
+        "STALL_ENDED",   "LOADING",      "LOADING_ENDED", "EPISODE_COMPLETE", "EPISODE_TIMEOUT",
+        "EPISODE_MISMATCH",
+    };
+    if (type >= 0 && type < (int)(sizeof(names) / sizeof(names[0]))) {
+        return names[type];
+    }
+    return "EVENT";
+}
+
+static uint64_t now_ms(const sim_world *w)
+{
+    return harness_clock_now(&w->clock);
+}
+
+static uint32_t t_of(uint64_t now)
+{
+    return (uint32_t)(now - SIM_START_MS);
+}
+
+void sim_watch_init(sim_watch *wt, uint64_t now)
+{
+    memset(wt, 0, sizeof(*wt));
+    for (int p = 0; p < SIM_MAX_PEERS; p++) {
+        wt->departed[p] = NOT_DEPARTED;
+    }
+    wt->last_event_ms = now;
+    wt->started_ms = now;
+    wt->wait_since_ms = now;
+}
+
+/* ---- Events ---- */
+
+static void on_disconnected(sim_world *w, int x, const rollnet_event *ev)
+{
+    sim_watch *wt = &w->nodes[x].watch;
+    int p = ev->player;
+    if (!wt->running && ev->u.disconnected.reason == ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT) {
+        wt->said_handshake = true;
+    }
+    /* Before RUNNING: a player it connects to failed its handshake (it never
+     * reconnects), or a player left for good (it cannot rejoin). */
+    if (!wt->running && p >= 0 && (p > x || ev->u.disconnected.frame >= 0) &&
+        !wt->handshake_failed) {
+        wt->handshake_failed = true;
+        wt->handshake_failed_ms = now_ms(w);
+    }
+    if (p < 0 || p >= w->sc->peers) {
+        return; /* an unclaimed connection: oracle e's business */
+    }
+    wt->loading_peers &= ~(1u << p);
+    int32_t from = ev->u.disconnected.frame < 0 ? 0 : ev->u.disconnected.frame;
+    if (wt->departed[p] != NOT_DEPARTED && wt->departed[p] != from) {
+        sim_fail(w, 'b', "node %d: player %d departed twice, neutral from frame %d and from %d", x,
+                 p, wt->departed[p], from);
+    }
+    wt->departed[p] = from;
+}
+
+void sim_oracle_event(sim_world *w, int x, const rollnet_event *ev)
+{
+    sim_watch *wt = &w->nodes[x].watch;
+    if (w->sabotage == 'c' && w->t_ms >= SIM_SABOTAGE_MS &&
+        ev->type == ROLLNET_EVENT_STALLED) {
+        return; /* self-test: the stall events go unseen */
+    }
+    if (ev->type != ROLLNET_EVENT_WAIT_RECOMMENDED) {
+        wt->last_event_ms = now_ms(w);
+    }
+    if (ev->player < -1 || ev->player >= w->sc->peers || (ev->player == x && ev->player >= 0)) {
+        sim_fail(w, 'x', "node %d: %s names player %d", x, sim_event_name((int)ev->type), ev->player);
+    }
+    switch (ev->type) {
+    case ROLLNET_EVENT_RUNNING:
+        wt->running = true;
+        break;
+    case ROLLNET_EVENT_SYNCHRONIZED:
+        if (ev->player >= 0 && ev->player < SIM_MAX_PEERS) {
+            wt->synchronized |= 1u << ev->player;
+        }
+        break;
+    case ROLLNET_EVENT_STALLED:
+        wt->stalled = true;
+        wt->stall_reason = ev->u.stall.reason;
+        break;
+    case ROLLNET_EVENT_STALL_ENDED:
+        wt->stalled = false;
+        break;
+    case ROLLNET_EVENT_LOADING:
+        if (ev->player >= 0 && ev->player < SIM_MAX_PEERS) {
+            wt->loading_peers |= 1u << ev->player;
+            wt->loading_seen = true;
+        }
+        break;
+    case ROLLNET_EVENT_LOADING_ENDED:
+        if (ev->player >= 0 && ev->player < SIM_MAX_PEERS) {
+            wt->loading_peers &= ~(1u << ev->player);
+        }
+        break;
+    case ROLLNET_EVENT_DISCONNECTED:
+        on_disconnected(w, x, ev);
+        break;
+    case ROLLNET_EVENT_DESYNC:
+        sim_fail(w, 'a', "node %d: DESYNC at frame %d (local %016llx, remote %016llx)", x,
+                 ev->u.desync.frame, (unsigned long long)ev->u.desync.local_checksum,
+                 (unsigned long long)ev->u.desync.remote_checksum);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- Records ---- */
+
+static void check_inputs(sim_world *w, int x, const sim_record *r)
+{
+    const sim_scenario *sc = w->sc;
+    const sim_watch *wt = &w->nodes[x].watch;
+    static const uint8_t neutral[SIM_MAX_INPUT] = {0};
+    size_t isz = (size_t)sc->input_size;
+    for (int p = 0; p < sc->peers; p++) {
+        const uint8_t *got = r->inputs + (size_t)p * isz;
+        const sim_node *src = &w->nodes[p];
+        bool gone = p != x && r->frame >= wt->departed[p];
+        const uint8_t *want = gone ? neutral
+                              : r->frame < src->produced_cap && src->produced_set[r->frame]
+                                  ? src->produced + (size_t)r->frame * isz
+                                  : NULL;
+        if (!want) {
+            sim_fail(w, 'b', "node %d frame %d: player %d's input 0x%02x was confirmed but node "
+                             "%d never produced frame %d",
+                     x, r->frame, p, got[0], p, r->frame);
+            return;
+        }
+        if (memcmp(got, want, isz) != 0) {
+            sim_fail(w, 'b', "node %d frame %d: player %d's confirmed input is 0x%02x, %s 0x%02x%s",
+                     x, r->frame, p, got[0], gone ? "neutral is" : "its peer produced", want[0],
+                     gone ? " (the player departed)" : "");
+            return;
+        }
+    }
+}
+
+static void check_pair(sim_world *w, int x, int y, const sim_record *r)
+{
+    const sim_node *ny = &w->nodes[y];
+    const sim_watch *wx = &w->nodes[x].watch, *wy = &ny->watch;
+    if (ny->rec_count <= r->frame) {
+        return; /* y has not confirmed it (yet) */
+    }
+    int32_t cut = wx->departed[y] < wy->departed[x] ? wx->departed[y] : wy->departed[x];
+    if (r->frame >= cut) {
+        return; /* they had split */
+    }
+    const sim_record *o = &ny->rec[r->frame];
+    for (int p = 0; p < w->sc->peers; p++) {
+        bool gx = r->frame >= wx->departed[p], gy = r->frame >= wy->departed[p];
+        if (p != x && p != y && gx != gy) {
+            sim_fail(w, 'b', "frame %d: node %d plays player %d neutral from frame %d, node %d "
+                             "from %d: no agreed departure frame",
+                     r->frame, x, p, wx->departed[p] == NOT_DEPARTED ? -1 : wx->departed[p], y,
+                     wy->departed[p] == NOT_DEPARTED ? -1 : wy->departed[p]);
+            return;
+        }
+    }
+    if (o->hash != r->hash) {
+        sim_fail(w, 'a', "nodes %d and %d confirmed different records of frame %d (episode %d/%d, "
+                         "step %d/%d, first inputs %02x/%02x)",
+                 x, y, r->frame, r->episode, o->episode, r->step, o->step, r->inputs[0],
+                 o->inputs[0]);
+    }
+}
+
+void sim_oracle_record(sim_world *w, int x, const sim_record *r)
+{
+    const sim_node *n = &w->nodes[x];
+    int idx = (int)(r - n->rec);
+    int32_t want = idx == 0 ? 0 : n->rec[idx - 1].frame + 1;
+    if (r->frame != want) {
+        sim_fail(w, 'a', "node %d: confirmed frame %d where frame %d was due", x, r->frame, want);
+        return;
+    }
+    check_inputs(w, x, r);
+    for (int y = 0; y < w->sc->peers; y++) {
+        if (y != x) {
+            check_pair(w, x, y, r);
+        }
+    }
+}
+
+/* ---- Waiting ---- */
+
+static bool is_stall(rollnet_error err)
+{
+    return err == ROLLNET_ERR_PREDICTION_LIMIT || err == ROLLNET_ERR_EPISODE_BARRIER ||
+           err == ROLLNET_ERR_LEDGER_FULL;
+}
+
+static rollnet_stall_reason stall_reason_of(rollnet_error err)
+{
+    return err == ROLLNET_ERR_EPISODE_BARRIER ? ROLLNET_STALL_EPISODE_BARRIER
+           : err == ROLLNET_ERR_LEDGER_FULL   ? ROLLNET_STALL_LEDGER_FULL
+                                              : ROLLNET_STALL_PREDICTION_LIMIT;
+}
+
+static void on_error(sim_world *w, int x, rollnet_error err)
+{
+    const sim_watch *wt = &w->nodes[x].watch;
+    if (err == ROLLNET_ERR_DESYNC) {
+        sim_fail(w, 'a', "node %d stopped with %s", x, rollnet_error_string(err));
+    } else if (wt->running) {
+        sim_fail(w, 'x', "node %d: the running session stopped with \"%s\"", x,
+                 rollnet_error_string(err));
+    }
+    /* Before RUNNING an error is how a session that cannot start says so. */
+}
+
+void sim_oracle_tick_result(sim_world *w, int x, rollnet_error err, bool advanced)
+{
+    sim_watch *wt = &w->nodes[x].watch;
+    uint64_t now = now_ms(w);
+    if (advanced) {
+        wt->waiting = false;
+        return;
+    }
+    if (is_stall(err) && (!wt->stalled || wt->stall_reason != stall_reason_of(err))) {
+        sim_fail(w, 'c', "node %d: refused a frame with \"%s\" and no STALLED event says so", x,
+                 rollnet_error_string(err));
+    }
+    if (!wt->waiting) {
+        wt->waiting = true;
+        wt->wait_since_ms = now;
+        wt->loading_seen = wt->loading_peers != 0;
+    }
+    if (err != ROLLNET_ERR_OK && !harness_is_skip(err)) {
+        on_error(w, x, err);
+    }
+}
+
+void sim_oracle_resumed(sim_world *w, int x)
+{
+    sim_watch *wt = &w->nodes[x].watch;
+    /* Its own freeze is not a wait; its timers restart from here. */
+    wt->waiting = false;
+    wt->last_event_ms = now_ms(w);
+    if (!wt->running) {
+        wt->started_ms = now_ms(w);
+    }
+}
+
+/* Since when a peer this node needs and can never get again is dead or has
+ * quit (0: none is): one it connects to (it never reconnects) or one whose
+ * handshake completed here (its player cannot be claimed again). A peer that
+ * connects to this one and never completed its handshake might still come:
+ * waiting for it, after saying so, is allowed. */
+static uint64_t needed_peer_gone(const sim_world *w, int x)
+{
+    uint64_t since = 0;
+    for (int p = 0; p < w->sc->peers; p++) {
+        const sim_node *n = &w->nodes[p];
+        bool needed = p > x || (w->nodes[x].watch.synchronized & (1u << p));
+        if (p != x && needed && (n->state == SIM_NODE_DEAD || n->state == SIM_NODE_QUIT) &&
+            (since == 0 || n->gone_ms < since)) {
+            since = n->gone_ms;
+        }
+    }
+    return since;
+}
+
+static void check_handshake(sim_world *w, int x, uint64_t now)
+{
+    const sim_scenario *sc = w->sc;
+    const sim_watch *wt = &w->nodes[x].watch;
+    uint64_t gone = needed_peer_gone(w, x);
+    uint64_t from = gone > wt->started_ms ? gone : wt->started_ms;
+    uint32_t detect = sc->handshake_ms > sc->disconnect_ms ? sc->handshake_ms : sc->disconnect_ms;
+    if (gone && now - from > detect + SIM_MARGIN_MS) {
+        sim_fail(w, 'c', "node %d: not running, and a peer it needs is gone since %u ms, yet "
+                         "after %llu ms it returns only NOT_RUNNING",
+                 x, t_of(gone), (unsigned long long)(now - from));
+    } else if (!wt->said_handshake && now - wt->started_ms > sc->handshake_ms + SIM_MARGIN_MS) {
+        sim_fail(w, 'c', "node %d: not running %llu ms after its first poll and no event says why",
+                 x, (unsigned long long)(now - wt->started_ms));
+    } else if (wt->handshake_failed && now - wt->handshake_failed_ms > SIM_MARGIN_MS) {
+        sim_fail(w, 'c', "node %d: a player it needs left before RUNNING (at %u ms), so it can "
+                         "never run, yet it returns only NOT_RUNNING",
+                 x, t_of(wt->handshake_failed_ms));
+    }
+}
+
+static void check_wait(sim_world *w, int x, uint64_t now)
+{
+    const sim_scenario *sc = w->sc;
+    const sim_watch *wt = &w->nodes[x].watch;
+    if (!wt->running) {
+        check_handshake(w, x, now);
+        return;
+    }
+    uint32_t limit = sc->disconnect_ms > sc->episode_ms ? sc->disconnect_ms : sc->episode_ms;
+    if (wt->loading_peers && sc->loading_ms > limit) {
+        limit = sc->loading_ms;
+    }
+    uint64_t quiet_from = wt->last_event_ms > wt->wait_since_ms ? wt->last_event_ms
+                                                                 : wt->wait_since_ms;
+    if (now - quiet_from > limit + SIM_MARGIN_MS) {
+        sim_fail(w, 'c', "node %d has waited since %u ms without a frame and without any event "
+                         "since %u ms (longest timeout %u ms)",
+                 x, t_of(wt->wait_since_ms), t_of(quiet_from), limit);
+        return;
+    }
+    uint64_t bound = 3ull * sc->disconnect_ms + sc->episode_ms +
+                     (wt->loading_seen ? sc->loading_ms : 0) + 2 * SIM_MARGIN_MS;
+    if (now - wt->wait_since_ms > bound) {
+        sim_fail(w, 'c', "node %d has not advanced a frame since %u ms (%llu ms, bound %llu ms)", x,
+                 t_of(wt->wait_since_ms), (unsigned long long)(now - wt->wait_since_ms),
+                 (unsigned long long)bound);
+    }
+}
+
+void sim_oracle_end_of_tick(sim_world *w)
+{
+    uint64_t now = now_ms(w);
+    if (w->alloc_count.allocs != w->allocs_after_setup) {
+        sim_fail(w, 'd', "%llu allocations through the hook during play",
+                 (unsigned long long)(w->alloc_count.allocs - w->allocs_after_setup));
+    }
+    for (int x = 0; x < w->sc->peers; x++) {
+        const sim_node *n = &w->nodes[x];
+        if (n->state == SIM_NODE_ACTIVE && n->watch.waiting && !n->noread) {
+            check_wait(w, x, now);
+        } else if (n->state == SIM_NODE_ACTIVE && !n->watch.running) {
+            check_handshake(w, x, now);
+        }
+    }
+}
+
+/* Two peers that never dropped each other agree on every departure frame
+ * both know. A peer that never ran holds no frame: what it heard of
+ * departures before it could start binds nothing. */
+void sim_oracle_end(sim_world *w)
+{
+    for (int x = 0; x < w->sc->peers; x++) {
+        for (int y = x + 1; y < w->sc->peers; y++) {
+            const sim_watch *wx = &w->nodes[x].watch, *wy = &w->nodes[y].watch;
+            if (wx->departed[y] != NOT_DEPARTED || wy->departed[x] != NOT_DEPARTED ||
+                !wx->running || !wy->running) {
+                continue;
+            }
+            for (int p = 0; p < w->sc->peers; p++) {
+                if (wx->departed[p] != NOT_DEPARTED && wy->departed[p] != NOT_DEPARTED &&
+                    wx->departed[p] != wy->departed[p]) {
+                    sim_fail(w, 'b', "nodes %d and %d disagree on player %d's departure frame "
+                                     "(%d vs %d)",
+                             x, y, p, wx->departed[p], wy->departed[p]);
+                }
+            }
+        }
+    }
+}
+
+/* ---- Oracle e: lockstep against the run without strangers ---- */
+
+static void describe(char *buf, size_t cap, const sim_logged_event *e)
+{
+    if (!e) {
+        snprintf(buf, cap, "nothing");
+        return;
+    }
+    snprintf(buf, cap, "%s(player %d) at %u ms", sim_event_name((int)e->ev.type), e->ev.player,
+             (unsigned)(e->tick * 1000u / SIM_FPS));
+}
+
+static bool same_event(const sim_logged_event *a, const sim_logged_event *b)
+{
+    return a->tick == b->tick && a->ev.type == b->ev.type && a->ev.player == b->ev.player &&
+           memcmp(&a->ev.u, &b->ev.u, sizeof(a->ev.u)) == 0;
+}
+
+void sim_oracle_compare(sim_world *w, sim_world *shadow)
+{
+    for (int x = 0; x < w->sc->peers && !w->res->failed; x++) {
+        sim_node *a = &w->nodes[x], *b = &shadow->nodes[x];
+        int from = a->log_seen < b->log_seen ? a->log_seen : b->log_seen;
+        int end = a->log_count > b->log_count ? a->log_count : b->log_count;
+        for (int k = from; k < end; k++) {
+            const sim_logged_event *ea = k < a->log_count ? &a->log[k] : NULL;
+            const sim_logged_event *eb = k < b->log_count ? &b->log[k] : NULL;
+            if (!ea || !eb || !same_event(ea, eb)) {
+                char da[96], db[96];
+                describe(da, sizeof(da), ea);
+                describe(db, sizeof(db), eb);
+                sim_fail(w, 'e', "node %d: with strangers its event %d is %s, without them %s", x,
+                         k, da, db);
+                return;
+            }
+        }
+        a->log_seen = b->log_seen = end;
+        if (a->rec_count != b->rec_count || a->state != b->state ||
+            (a->rec_count > 0 && a->rec[a->rec_count - 1].hash != b->rec[b->rec_count - 1].hash)) {
+            sim_fail(w, 'e', "node %d: with strangers %d records (state %d), without them %d "
+                             "(state %d)",
+                     x, a->rec_count, (int)a->state, b->rec_count, (int)b->state);
+            return;
+        }
+    }
+}

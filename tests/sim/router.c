@@ -1,0 +1,299 @@
+/* A node's transport with per-destination link conditions, built only from
+ * the public API: one rollnet_netsim per destination peer, each wrapping a
+ * thin non-owning proxy of the node's memnet transport.
+ *
+ * The public netsim decorates all of a node's outgoing traffic with one set
+ * of conditions, and rollnet_memnet_set_cut cuts every link of a node at
+ * once; neither can cut or degrade one direction of one link. Composing
+ * several netsims behind this router gives both without touching core/. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "simint.h"
+
+#define HELD_MAX_MESSAGE 1400
+
+typedef struct held_queue {
+    uint8_t *buf; /* [u32 size][size bytes]... */
+    size_t len, cap;
+} held_queue;
+
+struct sim_router {
+    rollnet_transport mem; /* the memnet node (owned by the memnet) */
+    int self, peers;
+    rollnet_transport sim[SIM_MAX_PEERS]; /* netsim towards each peer; vtable NULL for self */
+    bool cut[SIM_MAX_PEERS];
+    held_queue held[SIM_MAX_PEERS];
+    bool destroyed;
+};
+
+/* ---- The proxy the netsims wrap: forwards to the memnet node. ---- */
+
+static int proxy_connect(void *self, const char *address, uint64_t now)
+{
+    sim_router *r = self;
+    return r->mem.vtable->connect(r->mem.self, address, now);
+}
+
+static int proxy_send(void *self, int peer, rollnet_channel ch, const void *data, size_t size,
+                      uint64_t now)
+{
+    sim_router *r = self;
+    return r->mem.vtable->send(r->mem.self, peer, ch, data, size, now);
+}
+
+static int proxy_receive(void *self, uint64_t now, rollnet_transport_event *out)
+{
+    sim_router *r = self;
+    return r->mem.vtable->receive(r->mem.self, now, out);
+}
+
+static void proxy_disconnect(void *self, int peer)
+{
+    sim_router *r = self;
+    r->mem.vtable->disconnect(r->mem.self, peer);
+}
+
+static int proxy_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
+{
+    sim_router *r = self;
+    return r->mem.vtable->peer_info(r->mem.self, peer, out);
+}
+
+static const rollnet_transport_vtable proxy_vtable = {
+    .connect = proxy_connect,
+    .send = proxy_send,
+    .receive = proxy_receive,
+    .disconnect = proxy_disconnect,
+    .peer_info = proxy_peer_info,
+};
+
+/* ---- Held reliable messages of a partitioned direction ---- */
+
+static bool held_push(held_queue *q, const void *data, size_t size)
+{
+    size_t need = q->len + 4 + size;
+    if (need > q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 4096;
+        while (cap < need) {
+            cap *= 2;
+        }
+        uint8_t *nb = realloc(q->buf, cap);
+        if (!nb) {
+            return false;
+        }
+        q->buf = nb;
+        q->cap = cap;
+    }
+    uint32_t s = (uint32_t)size;
+    memcpy(q->buf + q->len, &s, 4);
+    memcpy(q->buf + q->len + 4, data, size);
+    q->len = need;
+    return true;
+}
+
+static void held_release(sim_router *r, int dest, uint64_t now)
+{
+    held_queue *q = &r->held[dest];
+    rollnet_transport *t = &r->sim[dest];
+    for (size_t off = 0; off < q->len;) {
+        uint32_t s;
+        memcpy(&s, q->buf + off, 4);
+        t->vtable->send(t->self, dest, ROLLNET_CHANNEL_RELIABLE, q->buf + off + 4, s, now);
+        off += 4 + s;
+    }
+    q->len = 0;
+}
+
+/* ---- The router's own vtable ---- */
+
+static bool routed(const sim_router *r, int peer)
+{
+    return peer >= 0 && peer < r->peers && r->sim[peer].vtable != NULL;
+}
+
+static void flush_all(sim_router *r, uint64_t now)
+{
+    for (int d = 0; d < r->peers; d++) {
+        if (r->sim[d].vtable) {
+            rollnet_netsim_flush(&r->sim[d], now);
+        }
+    }
+}
+
+static int router_connect(void *self, const char *address, uint64_t now)
+{
+    sim_router *r = self;
+    return r->mem.vtable->connect(r->mem.self, address, now);
+}
+
+static int router_send(void *self, int peer, rollnet_channel ch, const void *data, size_t size,
+                       uint64_t now)
+{
+    sim_router *r = self;
+    if (!routed(r, peer)) {
+        return r->mem.vtable->send(r->mem.self, peer, ch, data, size, now);
+    }
+    if (size > HELD_MAX_MESSAGE) {
+        return -1;
+    }
+    if (r->cut[peer]) {
+        if (ch == ROLLNET_CHANNEL_RELIABLE) {
+            return held_push(&r->held[peer], data, size) ? 0 : -1;
+        }
+        return 0; /* lost in the outage */
+    }
+    return r->sim[peer].vtable->send(r->sim[peer].self, peer, ch, data, size, now);
+}
+
+static void drop_peer(sim_router *r, int peer)
+{
+    if (routed(r, peer)) {
+        r->held[peer].len = 0;
+    }
+}
+
+static int router_receive(void *self, uint64_t now, rollnet_transport_event *out)
+{
+    sim_router *r = self;
+    flush_all(r, now);
+    int got = r->mem.vtable->receive(r->mem.self, now, out);
+    if (got == 1 && out->type == ROLLNET_TRANSPORT_DISCONNECTED && routed(r, out->peer)) {
+        /* As the netsim does for its own receive: what was in flight is lost.
+         * Its disconnect also tells the memnet, which ignores a closed link. */
+        rollnet_transport *t = &r->sim[out->peer];
+        t->vtable->disconnect(t->self, out->peer);
+        drop_peer(r, out->peer);
+    }
+    return got;
+}
+
+static void router_disconnect(void *self, int peer)
+{
+    sim_router *r = self;
+    if (routed(r, peer)) {
+        rollnet_transport *t = &r->sim[peer];
+        t->vtable->disconnect(t->self, peer);
+        drop_peer(r, peer);
+    } else {
+        r->mem.vtable->disconnect(r->mem.self, peer);
+    }
+}
+
+static int router_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
+{
+    sim_router *r = self;
+    if (routed(r, peer)) {
+        return r->sim[peer].vtable->peer_info(r->sim[peer].self, peer, out);
+    }
+    return r->mem.vtable->peer_info(r->mem.self, peer, out);
+}
+
+static void router_flush(void *self, uint64_t now)
+{
+    flush_all(self, now);
+}
+
+static void router_destroy(void *self)
+{
+    sim_router *r = self;
+    for (int d = 0; d < r->peers; d++) {
+        rollnet_transport_destroy(&r->sim[d]);
+        r->sim[d].vtable = NULL;
+        r->held[d].len = 0;
+    }
+    r->destroyed = true;
+}
+
+static const rollnet_transport_vtable router_vtable = {
+    .connect = router_connect,
+    .send = router_send,
+    .receive = router_receive,
+    .disconnect = router_disconnect,
+    .peer_info = router_peer_info,
+    .destroy = router_destroy,
+    .flush = router_flush,
+};
+
+/* ---- Public to the world ---- */
+
+sim_router *sim_router_create(rollnet_memnet *net, int self, int peers, uint64_t seed,
+                              const rollnet_allocator *alloc)
+{
+    sim_router *r = calloc(1, sizeof(*r));
+    if (!r) {
+        return NULL;
+    }
+    r->mem = rollnet_memnet_transport(net, self);
+    r->self = self;
+    r->peers = peers;
+    for (int d = 0; d < peers; d++) {
+        if (d == self) {
+            continue;
+        }
+        rollnet_netsim_desc nd;
+        memset(&nd, 0, sizeof(nd));
+        nd.seed = seed * 0x9E3779B97F4A7C15ull + (uint64_t)(self * 16 + d) + 1;
+        nd.max_queued = 512;
+        rollnet_transport proxy = {&proxy_vtable, r};
+        r->sim[d] = rollnet_netsim_create(proxy, &nd, alloc);
+        if (!r->sim[d].vtable) {
+            router_destroy(r);
+            free(r);
+            return NULL;
+        }
+    }
+    return r;
+}
+
+rollnet_transport sim_router_transport(sim_router *r)
+{
+    rollnet_transport t = {&router_vtable, r};
+    return t;
+}
+
+bool sim_router_alive(const sim_router *r)
+{
+    return r && !r->destroyed;
+}
+
+void sim_router_set_link(sim_router *r, int dest, const rollnet_netsim_desc *d)
+{
+    if (sim_router_alive(r) && routed(r, dest)) {
+        rollnet_netsim_set(&r->sim[dest], d);
+    }
+}
+
+void sim_router_set_partition(sim_router *r, int dest, bool cut)
+{
+    if (dest >= 0 && dest < r->peers) {
+        r->cut[dest] = cut;
+    }
+}
+
+void sim_router_tick(sim_router *r, uint64_t now)
+{
+    if (!sim_router_alive(r)) {
+        return;
+    }
+    for (int d = 0; d < r->peers; d++) {
+        if (routed(r, d) && !r->cut[d] && r->held[d].len > 0) {
+            held_release(r, d, now);
+        }
+    }
+    flush_all(r, now);
+}
+
+void sim_router_free(sim_router *r)
+{
+    if (!r) {
+        return;
+    }
+    if (!r->destroyed) {
+        router_destroy(r);
+    }
+    for (int d = 0; d < SIM_MAX_PEERS; d++) {
+        free(r->held[d].buf);
+    }
+    free(r);
+}

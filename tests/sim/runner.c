@@ -1,0 +1,131 @@
+/* Run one scenario. With strangers (and oracle e checked), a shadow world
+ * runs the same scenario without them in lockstep, and every tick the two
+ * must show the same events and records. */
+#define _POSIX_C_SOURCE 200809L /* strdup */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "simint.h"
+
+/* A failure of the run with strangers that the run without them does not
+ * share (same oracle, same tick) is the strangers' doing: oracle e. */
+static void attribute(sim_world *w, const sim_result *shadow_res)
+{
+    sim_result *r = w->res;
+    if (!r->failed || r->oracle == 'e' ||
+        (shadow_res->failed && shadow_res->oracle == r->oracle &&
+         shadow_res->at_ms <= r->at_ms)) {
+        return;
+    }
+    if (!sim_checking(w, 'e')) {
+        return;
+    }
+    char what[sizeof(r->what)];
+    snprintf(what, sizeof(what), "%s", r->what);
+    snprintf(r->what, sizeof(r->what), "with strangers only, oracle %c: %.400s", r->oracle, what);
+    r->oracle = 'e';
+}
+
+static void run_worlds(const sim_scenario *sc, sim_world *w, sim_world *shadow,
+                       const sim_result *shadow_res)
+{
+    for (int t = 0; t < sc->frames && !w->res->failed; t++) {
+        sim_world_step(w);
+        if (shadow) {
+            sim_world_step(shadow);
+            sim_oracle_compare(w, shadow);
+            attribute(w, shadow_res);
+        }
+    }
+    if (!w->res->failed) {
+        sim_oracle_end(w);
+    }
+}
+
+void sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    const char *oracles = opt && opt->oracles ? opt->oracles : NULL;
+    sim_world *w = calloc(1, sizeof(*w));
+    sim_world *shadow = NULL;
+    sim_result shadow_res;
+    memset(&shadow_res, 0, sizeof(shadow_res));
+    if (!w) {
+        snprintf(out->what, sizeof(out->what), "out of memory");
+        out->failed = true;
+        out->oracle = 'x';
+        return;
+    }
+    bool strangers = sim_scenario_strangers(sc) > 0;
+    w->trace = opt && opt->trace;
+    w->sabotage = opt ? opt->sabotage : 0;
+    bool ok = sim_world_init(w, sc, true, oracles, out);
+    if (ok && strangers && (!oracles || strchr(oracles, 'e'))) {
+        shadow = calloc(1, sizeof(*shadow));
+        /* The shadow's own failures are the main run's too; only e compares. */
+        char *others = strdup(oracles ? oracles : "abcd");
+        char *e = strchr(others, 'e');
+        if (e) {
+            memmove(e, e + 1, strlen(e));
+        }
+        ok = shadow && sim_world_init(shadow, sc, false, others, &shadow_res);
+        if (shadow) {
+            shadow->oracles_owned = others;
+        } else {
+            free(others);
+        }
+    }
+    if (!ok && !out->failed) {
+        out->failed = true;
+        out->oracle = 'x';
+        snprintf(out->what, sizeof(out->what), "could not set the scenario up");
+    }
+    if (ok) {
+        run_worlds(sc, w, shadow, &shadow_res);
+    }
+    out->digest = w->digest;
+    if (shadow) {
+        sim_world_free(shadow);
+        free(shadow->oracles_owned);
+        free(shadow);
+    }
+    sim_world_free(w);
+    free(w);
+    if (opt && opt->verbose) {
+        fprintf(stderr, "seed %llu: %llu ticks, %llu frames, %llu records, %llu events%s%s\n",
+                (unsigned long long)sc->seed, (unsigned long long)out->ticks,
+                (unsigned long long)out->frames, (unsigned long long)out->records,
+                (unsigned long long)out->events, out->failed ? ": FAIL " : "",
+                out->failed ? out->what : "");
+    }
+}
+
+void sim_signature(const sim_result *r, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (cap < 3) {
+        return;
+    }
+    out[n++] = r->oracle;
+    out[n++] = ':';
+    bool space = false;
+    /* Details (checksums, values) go in parentheses: they end the signature. */
+    for (const char *p = r->what; *p && *p != '(' && n + 1 < cap && n < 50; p++) {
+        if ((*p >= '0' && *p <= '9') || *p == '-') {
+            continue;
+        }
+        if (*p == ' ') {
+            space = true;
+            continue;
+        }
+        if (space) {
+            out[n++] = ' ';
+            space = false;
+        }
+        if (n + 1 < cap) {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+}

@@ -1,0 +1,427 @@
+/* Scenarios and their text form: one `key value` line per parameter, then
+ * one line per fault, times in ms since the start; '#' starts a comment.
+ *
+ *   seed 17                  peers 3               frames 1800
+ *   input_size 1             input_delay 2         prediction 8
+ *   checksum_interval 16     episode_steps 300     catchup 1
+ *   timeouts handshake=4000,notify=500,disconnect=2000,episode=3000,loading=6000
+ *   link 0->1 at 0 delay=40,jitter=10,loss=5,dup=1,reorder=2
+ *   burst 0->1 at 3000 for 400
+ *   partition 1<->2 at 5000 for 1200      (1->2: one way)
+ *   freeze 2 at 3000 for 2500
+ *   loading 1 at 3000 for 4000
+ *   die 2 at 6100                         (quit 2 at 6100: closes its session)
+ *   stranger garbage to 1 at 400 for 2000 (without `for`: it stays)
+ *   noread 1 at 2000 for 1500            (its game leaves the ledger unread)
+ *
+ * Link conditions use rollnet_netsim_parse's syntax (loss, dup and reorder
+ * in percent). Nodes 0..peers-1 are the session's peers; node i hosts
+ * player i. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+static const char *const fault_names[SIM_FAULT_KINDS] = {
+    "link", "burst", "partition", "freeze", "loading", "die", "quit", "stranger", "noread",
+};
+static const char *const stranger_names[SIM_STRANGER_KINDS] = {
+    "silent", "garbage", "hello", "range", "wire",
+};
+
+const char *sim_fault_name(sim_fault_kind k)
+{
+    return (unsigned)k < SIM_FAULT_KINDS ? fault_names[k] : "?";
+}
+
+const char *sim_stranger_name(sim_stranger_kind k)
+{
+    return (unsigned)k < SIM_STRANGER_KINDS ? stranger_names[k] : "?";
+}
+
+void sim_scenario_init(sim_scenario *sc, uint64_t seed, int peers)
+{
+    memset(sc, 0, sizeof(*sc));
+    sc->seed = seed;
+    sc->peers = peers;
+    sc->frames = 1200;
+    sc->input_size = 1;
+    sc->input_delay = 2;
+    sc->prediction = ROLLNET_MAX_PREDICTION;
+    sc->checksum_interval = 16;
+    sc->handshake_ms = 4000;
+    sc->notify_ms = 500;
+    sc->disconnect_ms = 2000;
+    sc->episode_ms = 3000;
+    sc->loading_ms = 6000;
+}
+
+bool sim_scenario_add(sim_scenario *sc, const sim_fault *f)
+{
+    if (sc->num_faults >= SIM_MAX_FAULTS) {
+        return false;
+    }
+    sc->faults[sc->num_faults++] = *f;
+    return true;
+}
+
+void sim_scenario_remove(sim_scenario *sc, int index)
+{
+    if (index < 0 || index >= sc->num_faults) {
+        return;
+    }
+    memmove(&sc->faults[index], &sc->faults[index + 1],
+            (size_t)(sc->num_faults - index - 1) * sizeof(sim_fault));
+    sc->num_faults--;
+}
+
+int sim_scenario_strangers(const sim_scenario *sc)
+{
+    int n = 0;
+    for (int i = 0; i < sc->num_faults; i++) {
+        n += sc->faults[i].kind == SIM_STRANGER;
+    }
+    return n;
+}
+
+/* ---- Writing ---- */
+
+static void write_percent(FILE *out, const char *key, uint32_t permille)
+{
+    if (permille % 10) {
+        fprintf(out, ",%s=%u.%u", key, permille / 10, permille % 10);
+    } else {
+        fprintf(out, ",%s=%u", key, permille / 10);
+    }
+}
+
+static void write_link(FILE *out, const rollnet_netsim_desc *d)
+{
+    fprintf(out, "delay=%u,jitter=%u", d->delay_ms, d->jitter_ms);
+    write_percent(out, "loss", d->loss_permille);
+    write_percent(out, "dup", d->dup_permille);
+    write_percent(out, "reorder", d->reorder_permille);
+    if (d->reorder_ms) {
+        fprintf(out, ",reorder_ms=%u", d->reorder_ms);
+    }
+}
+
+static void write_fault(FILE *out, const sim_fault *f)
+{
+    fprintf(out, "%s ", sim_fault_name(f->kind));
+    switch (f->kind) {
+    case SIM_LINK:
+        fprintf(out, "%d->%d at %u ", f->a, f->b, f->at_ms);
+        write_link(out, &f->link);
+        break;
+    case SIM_BURST:
+    case SIM_PARTITION:
+        fprintf(out, "%d%s%d at %u for %u", f->a, f->both ? "<->" : "->", f->b, f->at_ms,
+                f->for_ms);
+        break;
+    case SIM_FREEZE:
+    case SIM_LOADING:
+    case SIM_NOREAD:
+        fprintf(out, "%d at %u for %u", f->a, f->at_ms, f->for_ms);
+        break;
+    case SIM_DIE:
+    case SIM_QUIT:
+        fprintf(out, "%d at %u", f->a, f->at_ms);
+        break;
+    case SIM_STRANGER:
+        fprintf(out, "%s to %d at %u", sim_stranger_name(f->stranger), f->b, f->at_ms);
+        if (f->for_ms) {
+            fprintf(out, " for %u", f->for_ms);
+        }
+        break;
+    default:
+        break;
+    }
+    fputc('\n', out);
+}
+
+void sim_scenario_write(const sim_scenario *sc, FILE *out)
+{
+    fprintf(out, "seed %llu\npeers %d\nframes %d\n", (unsigned long long)sc->seed, sc->peers,
+            sc->frames);
+    fprintf(out, "input_size %d\ninput_delay %d\nprediction %d\nchecksum_interval %d\n",
+            sc->input_size, sc->input_delay, sc->prediction, sc->checksum_interval);
+    fprintf(out, "episode_steps %d\ncatchup %d\n", sc->episode_steps, sc->catchup ? 1 : 0);
+    fprintf(out, "timeouts handshake=%u,notify=%u,disconnect=%u,episode=%u,loading=%u\n",
+            sc->handshake_ms, sc->notify_ms, sc->disconnect_ms, sc->episode_ms, sc->loading_ms);
+    for (int i = 0; i < sc->num_faults; i++) {
+        write_fault(out, &sc->faults[i]);
+    }
+}
+
+bool sim_scenario_save(const sim_scenario *sc, const char *path, const char *comment)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        return false;
+    }
+    if (comment) {
+        /* One comment line per line of the text. */
+        const char *p = comment;
+        while (*p) {
+            const char *nl = strchr(p, '\n');
+            size_t len = nl ? (size_t)(nl - p) : strlen(p);
+            fprintf(f, "# %.*s\n", (int)len, p);
+            p += len + (nl ? 1 : 0);
+        }
+    }
+    sim_scenario_write(sc, f);
+    return fclose(f) == 0;
+}
+
+/* ---- Reading ---- */
+
+static bool parse_timeouts(sim_scenario *sc, const char *spec)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        char key[32];
+        unsigned v;
+        if (sscanf(tok, "%31[a-z]=%u", key, &v) != 2) {
+            return false;
+        }
+        uint32_t *dst = !strcmp(key, "handshake")    ? &sc->handshake_ms
+                        : !strcmp(key, "notify")     ? &sc->notify_ms
+                        : !strcmp(key, "disconnect") ? &sc->disconnect_ms
+                        : !strcmp(key, "episode")    ? &sc->episode_ms
+                        : !strcmp(key, "loading")    ? &sc->loading_ms
+                                                     : NULL;
+        if (!dst) {
+            return false;
+        }
+        *dst = v;
+    }
+    return true;
+}
+
+/* "a->b" or "a<->b". */
+static bool parse_pair(const char *s, sim_fault *f)
+{
+    int n = 0;
+    if (sscanf(s, "%d<->%d%n", &f->a, &f->b, &n) == 2 && s[n] == '\0') {
+        f->both = true;
+        return true;
+    }
+    return sscanf(s, "%d->%d%n", &f->a, &f->b, &n) == 2 && s[n] == '\0';
+}
+
+static bool parse_stranger_kind(const char *s, sim_stranger_kind *out)
+{
+    for (int k = 0; k < SIM_STRANGER_KINDS; k++) {
+        if (!strcmp(s, stranger_names[k])) {
+            *out = (sim_stranger_kind)k;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool parse_fault(sim_fault_kind kind, const char *rest, sim_fault *f)
+{
+    char w1[64] = "", w2[128] = "";
+    unsigned at = 0, dur = 0;
+    int n = 0;
+    memset(f, 0, sizeof(*f));
+    f->kind = kind;
+    switch (kind) {
+    case SIM_LINK:
+        if (sscanf(rest, "%63s at %u %127s %n", w1, &at, w2, &n) != 3 || rest[n] != '\0' ||
+            !parse_pair(w1, f) || f->both) {
+            return false;
+        }
+        f->at_ms = at;
+        return rollnet_netsim_parse(w2, &f->link) == ROLLNET_ERR_OK;
+    case SIM_BURST:
+    case SIM_PARTITION:
+        if (sscanf(rest, "%63s at %u for %u %n", w1, &at, &dur, &n) != 3 || rest[n] != '\0' ||
+            !parse_pair(w1, f) || (kind == SIM_BURST && f->both)) {
+            return false;
+        }
+        break;
+    case SIM_FREEZE:
+    case SIM_LOADING:
+    case SIM_NOREAD:
+        if (sscanf(rest, "%d at %u for %u %n", &f->a, &at, &dur, &n) != 3 || rest[n] != '\0') {
+            return false;
+        }
+        break;
+    case SIM_DIE:
+    case SIM_QUIT:
+        if (sscanf(rest, "%d at %u %n", &f->a, &at, &n) != 2 || rest[n] != '\0') {
+            return false;
+        }
+        break;
+    case SIM_STRANGER:
+        if (sscanf(rest, "%63s to %d at %u %n", w1, &f->b, &at, &n) != 3 ||
+            !parse_stranger_kind(w1, &f->stranger)) {
+            return false;
+        }
+        if (rest[n] != '\0') {
+            int m = 0;
+            if (sscanf(rest + n, "for %u %n", &dur, &m) != 1 || dur == 0 || rest[n + m] != '\0') {
+                return false;
+            }
+        }
+        break;
+    default:
+        return false;
+    }
+    f->at_ms = at;
+    f->for_ms = dur;
+    return true;
+}
+
+static bool valid_node(const sim_scenario *sc, int i)
+{
+    return i >= 0 && i < sc->peers;
+}
+
+/* Nodes in range, pairs distinct, durations given where they matter. */
+static bool fault_valid(const sim_scenario *sc, const sim_fault *f)
+{
+    switch (f->kind) {
+    case SIM_LINK:
+    case SIM_BURST:
+    case SIM_PARTITION:
+        return valid_node(sc, f->a) && valid_node(sc, f->b) && f->a != f->b &&
+               (f->kind == SIM_LINK || f->for_ms > 0);
+    case SIM_FREEZE:
+    case SIM_LOADING:
+    case SIM_NOREAD:
+        return valid_node(sc, f->a) && f->for_ms > 0;
+    case SIM_DIE:
+    case SIM_QUIT:
+        return valid_node(sc, f->a);
+    case SIM_STRANGER:
+        return valid_node(sc, f->b);
+    default:
+        return false;
+    }
+}
+
+static bool scenario_valid(const sim_scenario *sc, char *err, size_t cap)
+{
+    if (sc->peers < 2 || sc->peers > SIM_MAX_PEERS || sc->frames < 1 || sc->input_size < 1 ||
+        sc->input_size > SIM_MAX_INPUT || sc->input_delay < 0 || sc->input_delay > 8 ||
+        sc->prediction < 1 || sc->prediction > ROLLNET_MAX_PREDICTION || sc->episode_steps < 0) {
+        snprintf(err, cap, "parameters out of range (peers 2..%d, input_size 1..%d)",
+                 SIM_MAX_PEERS, SIM_MAX_INPUT);
+        return false;
+    }
+    if (sim_scenario_strangers(sc) > SIM_MAX_STRANGERS) {
+        snprintf(err, cap, "more than %d strangers", SIM_MAX_STRANGERS);
+        return false;
+    }
+    for (int i = 0; i < sc->num_faults; i++) {
+        if (!fault_valid(sc, &sc->faults[i])) {
+            snprintf(err, cap, "fault %d (%s) names a node out of range", i,
+                     sim_fault_name(sc->faults[i].kind));
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool read_param(sim_scenario *sc, const char *key, const char *rest)
+{
+    long long v;
+    char *end;
+    if (!strcmp(key, "timeouts")) {
+        return parse_timeouts(sc, rest);
+    }
+    v = strtoll(rest, &end, 10);
+    if (end == rest || *end != '\0') {
+        return false;
+    }
+    if (!strcmp(key, "seed")) {
+        sc->seed = (uint64_t)v;
+    } else if (!strcmp(key, "peers")) {
+        sc->peers = (int)v;
+    } else if (!strcmp(key, "frames")) {
+        sc->frames = (int)v;
+    } else if (!strcmp(key, "input_size")) {
+        sc->input_size = (int)v;
+    } else if (!strcmp(key, "input_delay")) {
+        sc->input_delay = (int)v;
+    } else if (!strcmp(key, "prediction")) {
+        sc->prediction = (int)v;
+    } else if (!strcmp(key, "checksum_interval")) {
+        sc->checksum_interval = (int)v;
+    } else if (!strcmp(key, "episode_steps")) {
+        sc->episode_steps = (int)v;
+    } else if (!strcmp(key, "catchup")) {
+        sc->catchup = v != 0;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static bool read_line(sim_scenario *sc, char *line)
+{
+    char *hash = strchr(line, '#');
+    if (hash) {
+        *hash = '\0';
+    }
+    size_t len = strlen(line);
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ' ||
+                       line[len - 1] == '\t')) {
+        line[--len] = '\0';
+    }
+    char *p = line;
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    if (*p == '\0') {
+        return true;
+    }
+    char key[32];
+    int n = 0;
+    if (sscanf(p, "%31s %n", key, &n) != 1) {
+        return false;
+    }
+    const char *rest = p + n;
+    for (int k = 0; k < SIM_FAULT_KINDS; k++) {
+        if (!strcmp(key, fault_names[k])) {
+            sim_fault f;
+            return parse_fault((sim_fault_kind)k, rest, &f) && sim_scenario_add(sc, &f);
+        }
+    }
+    return read_param(sc, key, rest);
+}
+
+bool sim_scenario_read(sim_scenario *sc, FILE *in, char *err, size_t err_cap)
+{
+    sim_scenario_init(sc, 0, 2);
+    char line[512];
+    int lineno = 0;
+    while (fgets(line, sizeof(line), in)) {
+        lineno++;
+        char copy[512];
+        snprintf(copy, sizeof(copy), "%s", line);
+        if (!read_line(sc, line)) {
+            copy[strcspn(copy, "\r\n")] = '\0';
+            snprintf(err, err_cap, "line %d: cannot read \"%s\"", lineno, copy);
+            return false;
+        }
+    }
+    return scenario_valid(sc, err, err_cap);
+}
+
+bool sim_scenario_load(sim_scenario *sc, const char *path, char *err, size_t err_cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_cap, "cannot open %s", path);
+        return false;
+    }
+    bool ok = sim_scenario_read(sc, f, err, err_cap);
+    fclose(f);
+    return ok;
+}

@@ -1,0 +1,136 @@
+/* rollnet-sim: a deterministic simulation campaign over the public API.
+ *
+ * A scenario (scenario.c) is a small text file: session parameters, then one
+ * line per fault with its time in ms since the start. The generator
+ * (generator.c) writes one from a seed; the runner (runner.c, world.c) runs it
+ * on a virtual clock over the memnet, with one network simulator per
+ * direction of every link (router.c) and strangers (stranger.c) knocking on
+ * the nodes; the oracles (oracles.c) watch every tick; the shrinker
+ * (shrink.c) makes a failing scenario small. main.c is the command line.
+ *
+ * Everything is a function of the scenario: no sleeps, no real clock, no
+ * globals. Not thread-safe. */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rollnet/rollnet.h"
+
+#define SIM_MAX_PEERS ROLLNET_MAX_PLAYERS
+#define SIM_MAX_STRANGERS 4
+#define SIM_MAX_NODES (SIM_MAX_PEERS + SIM_MAX_STRANGERS)
+#define SIM_MAX_FAULTS 48
+#define SIM_MAX_INPUT 4
+#define SIM_START_MS 1000u /* the virtual clock's value at scenario time 0 */
+#define SIM_FPS 60
+
+/* ------------------------------------------------------------------------ */
+/* Scenarios (scenario.c)                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef enum sim_fault_kind {
+    SIM_LINK = 0,  /* a -> b: new conditions from at on */
+    SIM_BURST,     /* a -> b: every unreliable message lost for `for` ms */
+    SIM_PARTITION, /* a -> b (both: and b -> a): nothing gets through for `for` ms */
+    SIM_FREEZE,    /* node a is not run for `for` ms (a blocked process) */
+    SIM_LOADING,   /* node a announces loading, blocks `for` ms, ends loading */
+    SIM_DIE,       /* node a stops for good, silently (a crash) */
+    SIM_QUIT,      /* node a destroys its session (connections closed) */
+    SIM_STRANGER,  /* an endpoint outside the session connects to node b */
+    SIM_NOREAD,    /* node a's game does not read its ledger for `for` ms */
+    SIM_FAULT_KINDS
+} sim_fault_kind;
+
+typedef enum sim_stranger_kind {
+    SIM_STRANGER_SILENT = 0, /* connects and says nothing */
+    SIM_STRANGER_GARBAGE,    /* random bytes on both channels */
+    SIM_STRANGER_HELLO,      /* well-formed HELLOs with one wrong parameter */
+    SIM_STRANGER_RANGE,      /* HELLOs with out-of-range fields */
+    SIM_STRANGER_WIRE,       /* well-formed per-frame messages with wrong tags and fields */
+    SIM_STRANGER_KINDS
+} sim_stranger_kind;
+
+typedef struct sim_fault {
+    sim_fault_kind kind;
+    int a, b;           /* nodes; a stranger's target is b */
+    bool both;          /* PARTITION: both directions */
+    uint32_t at_ms;
+    uint32_t for_ms;    /* BURST, PARTITION, FREEZE, LOADING; STRANGER: 0 = stays */
+    rollnet_netsim_desc link; /* LINK (seed and max_queued unused) */
+    sim_stranger_kind stranger;
+} sim_fault;
+
+typedef struct sim_scenario {
+    uint64_t seed;
+    int peers;
+    int frames;          /* ticks of the virtual clock, SIM_FPS per second */
+    int input_size, input_delay, prediction, checksum_interval, episode_steps;
+    bool catchup;        /* a node behind its peers runs up to 2 extra frames per tick */
+    uint32_t handshake_ms, notify_ms, disconnect_ms, episode_ms, loading_ms;
+    int num_faults;
+    sim_fault faults[SIM_MAX_FAULTS];
+} sim_scenario;
+
+/* Defaults for everything but seed and peers. */
+void sim_scenario_init(sim_scenario *sc, uint64_t seed, int peers);
+bool sim_scenario_add(sim_scenario *sc, const sim_fault *f);
+void sim_scenario_remove(sim_scenario *sc, int index);
+int sim_scenario_strangers(const sim_scenario *sc);
+/* Write / read the text form. Read: false and a message in err on a bad line. */
+void sim_scenario_write(const sim_scenario *sc, FILE *out);
+bool sim_scenario_read(sim_scenario *sc, FILE *in, char *err, size_t err_cap);
+bool sim_scenario_load(sim_scenario *sc, const char *path, char *err, size_t err_cap);
+bool sim_scenario_save(const sim_scenario *sc, const char *path, const char *comment);
+const char *sim_fault_name(sim_fault_kind k);
+const char *sim_stranger_name(sim_stranger_kind k);
+
+/* ------------------------------------------------------------------------ */
+/* Generator (generator.c)                                                   */
+/* ------------------------------------------------------------------------ */
+
+uint64_t sim_rand(uint64_t *state);
+uint32_t sim_below(uint64_t *state, uint32_t n);
+void sim_generate(sim_scenario *sc, uint64_t seed);
+
+/* ------------------------------------------------------------------------ */
+/* Running (runner.c)                                                        */
+/* ------------------------------------------------------------------------ */
+
+typedef struct sim_result {
+    bool failed;
+    char oracle;        /* 'a'..'e', or 'x': an unexpected error or a broken run */
+    uint32_t at_ms;     /* scenario time of the failure */
+    char what[512];
+    uint64_t digest;    /* events and records of every node, for determinism checks */
+    uint64_t ticks, frames, records, events;
+} sim_result;
+
+typedef struct sim_options {
+    const char *oracles; /* the oracles checked, e.g. "abcde"; NULL = all */
+    bool verbose;
+    bool trace; /* every event, state change and record digest on stderr */
+    char sabotage; /* self-test: break what oracle a..e watches, from 5 s on */
+} sim_options;
+
+/* Run one scenario; with strangers, a shadow run without them goes in lockstep
+ * (oracle e). */
+void sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *out);
+/* A failure's kind: the oracle and the start of its message without numbers,
+ * so the same bug found at other frames or nodes has the same signature. */
+void sim_signature(const sim_result *r, char *out, size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Shrinking (shrink.c)                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Make a failing scenario smaller while it still fails with the same
+ * signature.
+ * *sc is replaced by the smallest found; *res by its result. Returns the
+ * number of runs spent (at most max_runs). */
+int sim_shrink(sim_scenario *sc, sim_result *res, const sim_options *opt, int max_runs);
+
+#endif

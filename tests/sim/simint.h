@@ -1,0 +1,174 @@
+/* rollnet-sim internals shared by router.c, stranger.c, world.c, oracles.c
+ * and runner.c. */
+#ifndef SIMINT_H
+#define SIMINT_H
+
+#include "harness.h"
+#include "sim.h"
+#include "testgame.h"
+
+#define SIM_GAME_ID 0x51A1u /* every peer's game_id */
+#define SIM_SABOTAGE_MS 5000u /* self-test: when the sabotage starts */
+
+/* ------------------------------------------------------------------------ */
+/* Router (router.c): node `self`'s transport. Messages to peer d go through
+ * their own network simulator (the public rollnet_netsim over the memnet), so
+ * every direction of every link has its own conditions; a partition drops
+ * unreliable messages and holds reliable ones until it ends (as a reliable
+ * channel resends through an outage); what was already in flight still
+ * arrives. Connection events always get through (the memnet's rule: a closed
+ * connection is seen at once). Messages to strangers go straight out.
+ * The session owns the transport; its destroy releases the simulators but
+ * not the router, which the world frees. */
+/* ------------------------------------------------------------------------ */
+
+typedef struct sim_router sim_router;
+
+sim_router *sim_router_create(rollnet_memnet *net, int self, int peers, uint64_t seed,
+                              const rollnet_allocator *alloc);
+rollnet_transport sim_router_transport(sim_router *r);
+bool sim_router_alive(const sim_router *r);
+void sim_router_set_link(sim_router *r, int dest, const rollnet_netsim_desc *d);
+void sim_router_set_partition(sim_router *r, int dest, bool cut);
+/* Once per tick, whatever the node does: release what a healed partition
+ * held and put due messages on the wire. */
+void sim_router_tick(sim_router *r, uint64_t now);
+void sim_router_free(sim_router *r);
+
+/* ------------------------------------------------------------------------ */
+/* Strangers (stranger.c)                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct sim_stranger {
+    sim_stranger_kind kind;
+    int node;          /* its memnet node */
+    int target;        /* the peer it knocks on */
+    uint64_t rng;
+    bool connected, done;
+    int tp;            /* its transport's peer id for the target */
+    uint32_t next_send_ms;
+    uint64_t sent;
+} sim_stranger;
+
+struct sim_world;
+void sim_stranger_init(sim_stranger *st, const sim_fault *f, int node, uint64_t seed);
+/* Connect, talk or hang up as the fault says; drains its inbox. */
+void sim_stranger_tick(sim_stranger *st, struct sim_world *w, const sim_fault *f, uint32_t t_ms);
+
+/* ------------------------------------------------------------------------ */
+/* The world (world.c): one run of a scenario                                */
+/* ------------------------------------------------------------------------ */
+
+typedef enum sim_node_state {
+    SIM_NODE_ACTIVE = 0,
+    SIM_NODE_FROZEN,   /* frozen or loading: not run this tick */
+    SIM_NODE_DEAD,     /* crashed: never run again */
+    SIM_NODE_QUIT,     /* session destroyed */
+    SIM_NODE_STOPPED   /* the session returned an error */
+} sim_node_state;
+
+typedef struct sim_record {
+    int32_t frame, episode, step;
+    uint64_t hash;
+    uint8_t inputs[SIM_MAX_PEERS * SIM_MAX_INPUT];
+} sim_record;
+
+typedef struct sim_logged_event {
+    uint64_t tick;
+    rollnet_event ev;
+} sim_logged_event;
+
+/* What the oracles keep per node (oracles.c). */
+typedef struct sim_watch {
+    bool running, stalled, said_handshake;
+    rollnet_stall_reason stall_reason;
+    uint32_t loading_peers;      /* players whose peer announced loading */
+    uint32_t synchronized;       /* players whose peer's handshake completed here */
+    bool loading_seen;           /* in the current wait */
+    int32_t departed[SIM_MAX_PEERS]; /* frame from which a player is neutral, -1 not departed */
+    uint64_t last_event_ms, wait_since_ms, started_ms;
+    bool waiting;
+    bool handshake_failed;       /* before RUNNING: a player it connects to is gone */
+    uint64_t handshake_failed_ms;
+} sim_watch;
+
+typedef struct sim_node {
+    struct sim_world *world;
+    int index;
+    sim_node_state state;
+    rollnet_session *s;
+    sim_router *router;
+    tg_game game;
+    harness_peer hp;
+    tg_bot bot;
+    rollnet_error error;
+    bool loading;                /* between begin_loading and end_loading */
+    uint64_t gone_ms;            /* clock when it died or quit */
+    bool noread;                 /* its game leaves the ledger unread now */
+    uint8_t *produced;           /* [frame * input_size], inputs this node's player produced */
+    uint8_t *produced_set;       /* [frame] */
+    int produced_cap;
+    sim_record *rec;
+    int rec_count, rec_cap;
+    sim_logged_event *log;
+    int log_count, log_cap;
+    int log_seen;                /* events already compared with the shadow run */
+    sim_watch watch;
+} sim_node;
+
+typedef struct sim_counting {
+    uint64_t allocs, frees;
+} sim_counting;
+
+typedef struct sim_world {
+    const sim_scenario *sc;
+    bool with_strangers;
+    const char *oracles;
+    char *oracles_owned;         /* freed by the runner */
+    bool trace;
+    char sabotage;               /* sim_options.sabotage (the run with strangers only) */
+    rollnet_memnet *net;
+    int num_nodes;               /* peers + strangers */
+    sim_node nodes[SIM_MAX_PEERS];
+    sim_stranger strangers[SIM_MAX_STRANGERS];
+    int stranger_fault[SIM_MAX_STRANGERS];
+    harness_clock clock;
+    uint64_t tick;
+    uint32_t t_ms;               /* scenario time of this tick */
+    sim_counting alloc_count;
+    rollnet_allocator alloc;
+    uint64_t allocs_after_setup;
+    bool partitioned[SIM_MAX_PEERS][SIM_MAX_PEERS];
+    rollnet_netsim_desc link_now[SIM_MAX_PEERS][SIM_MAX_PEERS];
+    bool setup_done;
+    sim_result *res;             /* the first failure lands here */
+    uint64_t digest;
+} sim_world;
+
+bool sim_world_init(sim_world *w, const sim_scenario *sc, bool with_strangers,
+                    const char *oracles, sim_result *res);
+const char *sim_event_name(int type);
+/* One tick of the virtual clock: faults, routers, nodes, strangers, oracles. */
+void sim_world_step(sim_world *w);
+void sim_world_free(sim_world *w);
+/* Record the first failure (later ones are ignored). */
+void sim_fail(sim_world *w, char oracle, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+bool sim_checking(const sim_world *w, char oracle);
+void sim_digest(sim_world *w, const void *data, size_t size);
+
+/* ------------------------------------------------------------------------ */
+/* Oracles (oracles.c)                                                       */
+/* ------------------------------------------------------------------------ */
+
+void sim_watch_init(sim_watch *wt, uint64_t now);
+void sim_oracle_event(sim_world *w, int node, const rollnet_event *ev);
+void sim_oracle_record(sim_world *w, int node, const sim_record *r);
+void sim_oracle_tick_result(sim_world *w, int node, rollnet_error err, bool advanced);
+void sim_oracle_resumed(sim_world *w, int node);
+void sim_oracle_end_of_tick(sim_world *w);
+void sim_oracle_end(sim_world *w);
+/* Oracle e: the events and records of this tick equal the shadow run's. */
+void sim_oracle_compare(sim_world *w, sim_world *shadow);
+
+#endif

@@ -1,0 +1,519 @@
+/* One run of a scenario: the peers' sessions over routers on one memnet, the
+ * test game, seeded bots, the faults applied tick by tick, and strangers.
+ * Each tick: node faults (freeze, loading, die, quit), link conditions and
+ * partitions, every router, every running node (poll, input, advance, the
+ * requests, events, records), the strangers, then the per-tick oracles. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simint.h"
+
+/* The allocator hook: counts calls (oracle d) and keeps large blocks for
+ * the next scenario. The library zeroes what it allocates, and fresh pages
+ * for the memnet's inboxes (megabytes per node) cost more than the rest of a
+ * scenario; a kept block is poisoned for AddressSanitizer while it waits, so
+ * a use after free is still reported. Blocks carry their size in a header. */
+#define BLOCK_HEADER 16u
+#define CACHE_MIN (64u * 1024u)
+#define CACHE_SLOTS 128
+
+void __asan_poison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
+
+static struct {
+    uint8_t *block[CACHE_SLOTS];
+    int count;
+} cache; /* process-wide; the simulator is single-threaded */
+
+static void *count_alloc(size_t size, void *user_data)
+{
+    ((sim_counting *)user_data)->allocs++;
+    if (size >= CACHE_MIN) {
+        for (int i = cache.count - 1; i >= 0; i--) {
+            size_t have;
+            uint8_t *b = cache.block[i];
+            if (__asan_unpoison_memory_region) {
+                __asan_unpoison_memory_region(b, BLOCK_HEADER);
+            }
+            memcpy(&have, b, sizeof(have));
+            if (have == size) {
+                cache.block[i] = cache.block[--cache.count];
+                if (__asan_unpoison_memory_region) {
+                    __asan_unpoison_memory_region(b, BLOCK_HEADER + size);
+                }
+                return b + BLOCK_HEADER;
+            }
+            if (__asan_poison_memory_region) {
+                __asan_poison_memory_region(b, BLOCK_HEADER);
+            }
+        }
+    }
+    uint8_t *b = malloc(BLOCK_HEADER + size);
+    if (!b) {
+        return NULL;
+    }
+    memcpy(b, &size, sizeof(size));
+    return b + BLOCK_HEADER;
+}
+
+static void count_free(void *ptr, void *user_data)
+{
+    if (!ptr) {
+        return;
+    }
+    ((sim_counting *)user_data)->frees++;
+    uint8_t *b = (uint8_t *)ptr - BLOCK_HEADER;
+    size_t size;
+    memcpy(&size, b, sizeof(size));
+    if (size >= CACHE_MIN && cache.count < CACHE_SLOTS) {
+        cache.block[cache.count++] = b;
+        if (__asan_poison_memory_region) {
+            __asan_poison_memory_region(b, BLOCK_HEADER + size);
+        }
+        return;
+    }
+    free(b);
+}
+
+void sim_fail(sim_world *w, char oracle, const char *fmt, ...)
+{
+    sim_result *r = w->res;
+    if (r->failed || !sim_checking(w, oracle)) {
+        return;
+    }
+    r->failed = true;
+    r->oracle = oracle;
+    r->at_ms = w->t_ms;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->what, sizeof(r->what), fmt, ap);
+    va_end(ap);
+}
+
+bool sim_checking(const sim_world *w, char oracle)
+{
+    return oracle == 'x' || !w->oracles || strchr(w->oracles, oracle) != NULL;
+}
+
+void sim_digest(sim_world *w, const void *data, size_t size)
+{
+    w->digest = (w->digest ^ rollnet_checksum(data, size)) * 0x100000001B3ull;
+}
+
+/* ---- Inputs, events, records ---- */
+
+static void on_input(int player, int32_t frame, uint8_t *out, int input_size, void *user_data)
+{
+    sim_node *n = user_data;
+    (void)player;
+    memcpy(out, tg_bot_next(&n->bot), (size_t)input_size);
+    int32_t at = frame + n->world->sc->input_delay;
+    if (at >= 0 && at < n->produced_cap) {
+        memcpy(n->produced + (size_t)at * (size_t)input_size, out, (size_t)input_size);
+        n->produced_set[at] = 1;
+        if (n->world->sabotage == 'b' && n->world->t_ms >= SIM_SABOTAGE_MS) {
+            n->produced[(size_t)at * (size_t)input_size] ^= 0x5a; /* not what was sent */
+        }
+    }
+}
+
+static void on_event(const rollnet_event *ev, void *user_data)
+{
+    sim_node *n = user_data;
+    sim_world *w = n->world;
+    if (n->log_count == n->log_cap) {
+        n->log_cap = n->log_cap ? n->log_cap * 2 : 64;
+        n->log = realloc(n->log, (size_t)n->log_cap * sizeof(*n->log));
+        if (!n->log) {
+            abort();
+        }
+    }
+    n->log[n->log_count].tick = w->tick;
+    n->log[n->log_count].ev = *ev;
+    n->log_count++;
+    uint64_t key[2] = {w->tick, (uint64_t)n->index};
+    sim_digest(w, key, sizeof(key));
+    sim_digest(w, ev, sizeof(*ev));
+    w->res->events++;
+    if (w->trace) {
+        fprintf(stderr, "%6u ms node %d: %s player %d [%d %d]\n", w->t_ms, n->index,
+                sim_event_name((int)ev->type), ev->player, ev->u.stall.reason, ev->u.stall.frame);
+    }
+    sim_oracle_event(w, n->index, ev);
+}
+
+static void read_records(sim_world *w, sim_node *n)
+{
+    rollnet_record r;
+    int block = w->sc->peers * w->sc->input_size;
+    while (n->s && !n->noread && rollnet_session_next_record(n->s, &r)) {
+        uint8_t buf[64 + SIM_MAX_PEERS * SIM_MAX_INPUT + 1024];
+        size_t len = 0;
+        int32_t head[4] = {r.frame, r.episode, r.step, r.episode_end ? 1 : 0};
+        memcpy(buf, head, sizeof(head));
+        len += sizeof(head);
+        memcpy(buf + len, r.inputs, (size_t)block);
+        len += (size_t)block;
+        size_t data = r.size < 1024 ? r.size : 1024;
+        if (data) {
+            memcpy(buf + len, r.data, data);
+        }
+        len += data;
+        if (n->rec_count == n->rec_cap) {
+            sim_fail(w, 'x', "node %d: more records than frames run", n->index);
+            return;
+        }
+        sim_record *rec = &n->rec[n->rec_count++];
+        rec->frame = r.frame;
+        rec->episode = r.episode;
+        rec->step = r.step;
+        rec->hash = rollnet_checksum(buf, len);
+        if (w->sabotage == 'a' && n->index == 1 && w->t_ms >= SIM_SABOTAGE_MS) {
+            rec->hash ^= 1;
+        }
+        memcpy(rec->inputs, r.inputs, (size_t)block);
+        sim_digest(w, &rec->hash, sizeof(rec->hash));
+        w->res->records++;
+        sim_oracle_record(w, n->index, rec);
+    }
+}
+
+/* ---- Creation ---- */
+
+static void on_log(rollnet_log_level level, const char *message, void *user_data)
+{
+    sim_node *n = user_data;
+    if (n->world->trace && level >= ROLLNET_LOG_INFO) {
+        fprintf(stderr, "%6u ms node %d log: %s\n", n->world->t_ms, n->index, message);
+    }
+}
+
+static bool node_init(sim_world *w, int i)
+{
+    const sim_scenario *sc = w->sc;
+    sim_node *n = &w->nodes[i];
+    n->world = w;
+    n->index = i;
+    n->produced_cap = sc->frames * 3 + sc->input_delay + 64;
+    n->produced = calloc((size_t)n->produced_cap, (size_t)sc->input_size);
+    n->produced_set = calloc((size_t)n->produced_cap, 1);
+    n->rec_cap = n->produced_cap;
+    n->rec = calloc((size_t)n->rec_cap, sizeof(*n->rec));
+    n->router = sim_router_create(w->net, i, sc->peers, sc->seed, &w->alloc);
+    if (!n->produced || !n->produced_set || !n->rec || !n->router) {
+        return false;
+    }
+    for (int f = 0; f < sc->input_delay; f++) {
+        n->produced_set[f] = 1; /* the input delay's prefix is neutral */
+    }
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof(d));
+    d.num_players = sc->peers;
+    d.input_size = sc->input_size;
+    d.input_delay = sc->input_delay;
+    d.max_prediction = sc->prediction;
+    d.fps = SIM_FPS;
+    d.checksum_interval = sc->checksum_interval;
+    d.handshake_timeout_ms = sc->handshake_ms;
+    d.notify_timeout_ms = sc->notify_ms;
+    d.disconnect_timeout_ms = sc->disconnect_ms;
+    d.loading_grace_ms = sc->loading_ms;
+    d.episode_timeout_ms = sc->episode_ms;
+    d.snapshot_capacity = 4096;
+    d.record_capacity = 512;
+    d.ledger_capacity = 64; /* small, so that a game that stops reading fills it */
+    d.game_id = SIM_GAME_ID;
+    d.seed = sc->seed;
+    d.nonce = (sc->seed << 8) + 0x1000u + (uint64_t)i;
+    d.allocator = w->alloc;
+    d.logger.log = on_log;
+    d.logger.user_data = n;
+    d.transport = sim_router_transport(n->router);
+    char addr[SIM_MAX_PEERS][16];
+    for (int j = 0; j < sc->peers; j++) {
+        d.players[j].kind = j == i ? ROLLNET_PLAYER_LOCAL : ROLLNET_PLAYER_REMOTE;
+        if (j > i) {
+            snprintf(addr[j], sizeof(addr[j]), "mem:%d", j);
+            d.players[j].address = addr[j];
+        }
+    }
+    if (!tg_init(&n->game, sc->seed, sc->peers, sc->input_size, 16, sc->episode_steps)) {
+        return false;
+    }
+    n->game.write_records = true;
+    rollnet_error err = rollnet_session_create(&d, &n->s);
+    if (err != ROLLNET_ERR_OK) {
+        sim_fail(w, 'x', "node %d: session_create: %s", i, rollnet_error_string(err));
+        return false;
+    }
+    harness_peer_init(&n->hp, n->s, &n->game, &d, sc->seed * 7 + 3);
+    tg_bot_init(&n->bot, harness_bot_seed(sc->seed * 7 + 3, i), sc->input_size);
+    n->hp.input_fn = on_input;
+    n->hp.input_user_data = n;
+    n->hp.event_fn = on_event;
+    n->hp.event_user_data = n;
+    sim_watch_init(&n->watch, SIM_START_MS);
+    return true;
+}
+
+bool sim_world_init(sim_world *w, const sim_scenario *sc, bool with_strangers,
+                    const char *oracles, sim_result *res)
+{
+    bool trace = w->trace;
+    char sabotage = w->sabotage;
+    memset(w, 0, sizeof(*w));
+    w->trace = trace;
+    w->sabotage = sabotage;
+    w->sc = sc;
+    w->with_strangers = with_strangers;
+    w->oracles = oracles;
+    w->res = res;
+    w->alloc.alloc = count_alloc;
+    w->alloc.free = count_free;
+    w->alloc.user_data = &w->alloc_count;
+    /* The same nodes with or without strangers, so both runs match. */
+    w->num_nodes = sc->peers + sim_scenario_strangers(sc);
+    w->net = rollnet_memnet_create(w->num_nodes, &w->alloc);
+    harness_clock_init(&w->clock, SIM_START_MS, SIM_FPS);
+    if (!w->net) {
+        return false;
+    }
+    for (int i = 0; i < sc->peers; i++) {
+        if (!node_init(w, i)) {
+            return false;
+        }
+    }
+    int k = 0;
+    for (int f = 0; f < sc->num_faults && with_strangers; f++) {
+        if (sc->faults[f].kind == SIM_STRANGER) {
+            sim_stranger_init(&w->strangers[k], &sc->faults[f], sc->peers + k, sc->seed);
+            w->stranger_fault[k++] = f;
+        }
+    }
+    w->allocs_after_setup = w->alloc_count.allocs;
+    w->setup_done = true;
+    return true;
+}
+
+/* ---- Faults ---- */
+
+static bool covers(const sim_fault *f, uint32_t t)
+{
+    return t >= f->at_ms && t - f->at_ms < f->for_ms;
+}
+
+static void node_faults(sim_world *w, int i, uint64_t now)
+{
+    sim_node *n = &w->nodes[i];
+    bool frozen = false, loading = false, noread = false;
+    for (int k = 0; k < w->sc->num_faults; k++) {
+        const sim_fault *f = &w->sc->faults[k];
+        if (f->a != i || w->t_ms < f->at_ms) {
+            continue;
+        }
+        if (w->trace && (f->kind == SIM_DIE || f->kind == SIM_QUIT) && w->t_ms - f->at_ms < 17 &&
+            n->state != SIM_NODE_DEAD && n->state != SIM_NODE_QUIT) {
+            fprintf(stderr, "%6u ms node %d: %s\n", w->t_ms, i, sim_fault_name(f->kind));
+        }
+        bool alive = n->state != SIM_NODE_DEAD && n->state != SIM_NODE_QUIT;
+        if (f->kind == SIM_DIE && alive) {
+            n->state = SIM_NODE_DEAD;
+            n->gone_ms = now;
+        } else if (f->kind == SIM_QUIT && alive) {
+            rollnet_session_destroy(n->s);
+            n->s = NULL;
+            n->state = SIM_NODE_QUIT;
+            n->gone_ms = now;
+        }
+        frozen = frozen || ((f->kind == SIM_FREEZE || f->kind == SIM_LOADING) && covers(f, w->t_ms));
+        loading = loading || (f->kind == SIM_LOADING && covers(f, w->t_ms));
+        noread = noread || (f->kind == SIM_NOREAD && covers(f, w->t_ms));
+    }
+    if (n->noread && !noread) {
+        sim_oracle_resumed(w, i); /* its own pause was no wait */
+    }
+    n->noread = noread;
+    if (n->state == SIM_NODE_DEAD || n->state == SIM_NODE_QUIT || n->state == SIM_NODE_STOPPED) {
+        return;
+    }
+    if (loading && !n->loading) {
+        rollnet_session_begin_loading(n->s, now);
+    } else if (!loading && n->loading) {
+        rollnet_session_end_loading(n->s, now);
+    }
+    n->loading = loading;
+    if (w->trace && (frozen != (n->state == SIM_NODE_FROZEN))) {
+        fprintf(stderr, "%6u ms node %d: %s\n", w->t_ms, i, frozen ? "frozen" : "resumes");
+    }
+    if (frozen) {
+        n->state = SIM_NODE_FROZEN;
+    } else if (n->state == SIM_NODE_FROZEN) {
+        n->state = SIM_NODE_ACTIVE;
+        sim_oracle_resumed(w, i);
+    }
+}
+
+/* The conditions of a -> b now: the latest LINK line, bursts, partitions. */
+static void link_now(const sim_world *w, int a, int b, rollnet_netsim_desc *d, bool *cut)
+{
+    memset(d, 0, sizeof(*d));
+    *cut = false;
+    uint32_t best_at = 0;
+    bool burst = false;
+    for (int k = 0; k < w->sc->num_faults; k++) {
+        const sim_fault *f = &w->sc->faults[k];
+        bool fwd = f->a == a && f->b == b;
+        bool back = f->both && f->a == b && f->b == a;
+        if (!(fwd || back) || w->t_ms < f->at_ms) {
+            continue;
+        }
+        if (f->kind == SIM_LINK && f->at_ms >= best_at) {
+            best_at = f->at_ms;
+            *d = f->link;
+        } else if (f->kind == SIM_BURST && covers(f, w->t_ms)) {
+            burst = true;
+        } else if (f->kind == SIM_PARTITION && covers(f, w->t_ms)) {
+            *cut = true;
+        }
+    }
+    d->seed = 0;
+    d->max_queued = 0;
+    if (burst) {
+        d->loss_permille = 1000;
+    }
+}
+
+static void apply_links(sim_world *w)
+{
+    for (int a = 0; a < w->sc->peers; a++) {
+        for (int b = 0; b < w->sc->peers; b++) {
+            if (a == b || !sim_router_alive(w->nodes[a].router)) {
+                continue;
+            }
+            rollnet_netsim_desc d;
+            bool cut;
+            link_now(w, a, b, &d, &cut);
+            if (memcmp(&d, &w->link_now[a][b], sizeof(d)) != 0) {
+                w->link_now[a][b] = d;
+                sim_router_set_link(w->nodes[a].router, b, &d);
+            }
+            if (cut != w->partitioned[a][b]) {
+                w->partitioned[a][b] = cut;
+                sim_router_set_partition(w->nodes[a].router, b, cut);
+            }
+        }
+    }
+}
+
+/* ---- Running a node ---- */
+
+/* How far the node runs behind its furthest peer, in frames. */
+static int32_t frames_behind(const sim_world *w, const sim_node *n)
+{
+    int32_t behind = 0;
+    for (int p = 0; p < w->sc->peers; p++) {
+        rollnet_peer_stats ps;
+        if (p != n->index && rollnet_session_peer_stats(n->s, p, &ps) == ROLLNET_ERR_OK &&
+            !ps.disconnected && -ps.local_frames_ahead > behind) {
+            behind = -ps.local_frames_ahead;
+        }
+    }
+    return behind;
+}
+
+static bool run_once(sim_world *w, sim_node *n, uint64_t now)
+{
+    uint64_t before = n->hp.frames_advanced;
+    rollnet_error err = harness_tick(&n->hp, now);
+    bool advanced = n->hp.frames_advanced != before;
+    read_records(w, n);
+    sim_oracle_tick_result(w, n->index, err, advanced);
+    if (err != ROLLNET_ERR_OK && !harness_is_skip(err)) {
+        n->state = SIM_NODE_STOPPED;
+        n->error = err;
+        return false;
+    }
+    w->res->frames += advanced;
+    return err == ROLLNET_ERR_OK;
+}
+
+static void run_node(sim_world *w, sim_node *n, uint64_t now)
+{
+    if (!run_once(w, n, now)) {
+        return;
+    }
+    /* A game that runs behind catches up: up to 2 extra frames per tick. */
+    for (int extra = 0; w->sc->catchup && extra < 2; extra++) {
+        if (frames_behind(w, n) <= 2 || !run_once(w, n, now)) {
+            break;
+        }
+    }
+}
+
+/* Self-test: what oracles d and e watch, broken on purpose. */
+static void sabotage_tick(sim_world *w)
+{
+    if (w->t_ms < SIM_SABOTAGE_MS || w->t_ms - SIM_SABOTAGE_MS >= 17) {
+        return;
+    }
+    if (w->sabotage == 'd') {
+        w->alloc.free(w->alloc.alloc(16, w->alloc.user_data), w->alloc.user_data);
+    } else if (w->sabotage == 'e' && w->with_strangers) {
+        rollnet_event ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = ROLLNET_EVENT_SYNCHRONIZING;
+        ev.player = -1;
+        on_event(&ev, &w->nodes[1]);
+    }
+}
+
+void sim_world_step(sim_world *w)
+{
+    uint64_t now = harness_clock_now(&w->clock);
+    w->t_ms = (uint32_t)(now - SIM_START_MS);
+    for (int i = 0; i < w->sc->peers; i++) {
+        node_faults(w, i, now);
+    }
+    apply_links(w);
+    for (int i = 0; i < w->sc->peers; i++) {
+        sim_router_tick(w->nodes[i].router, now);
+    }
+    for (int i = 0; i < w->sc->peers; i++) {
+        if (w->nodes[i].state == SIM_NODE_ACTIVE) {
+            run_node(w, &w->nodes[i], now);
+        }
+    }
+    for (int k = 0; w->with_strangers && k < SIM_MAX_STRANGERS; k++) {
+        if (w->strangers[k].node > 0) {
+            sim_stranger_tick(&w->strangers[k], w, &w->sc->faults[w->stranger_fault[k]], w->t_ms);
+        }
+    }
+    sabotage_tick(w);
+    sim_oracle_end_of_tick(w);
+    w->tick++;
+    w->res->ticks = w->tick;
+    harness_clock_tick(&w->clock);
+}
+
+void sim_world_free(sim_world *w)
+{
+    for (int i = 0; i < SIM_MAX_PEERS; i++) {
+        sim_node *n = &w->nodes[i];
+        rollnet_session_destroy(n->s);
+        n->s = NULL;
+        sim_router_free(n->router);
+        free(n->produced);
+        free(n->produced_set);
+        free(n->rec);
+        free(n->log);
+    }
+    rollnet_memnet_destroy(w->net);
+    if (w->setup_done && w->alloc_count.allocs != w->alloc_count.frees) {
+        sim_fail(w, 'd', "%llu allocations through the hook but %llu frees after every "
+                         "session and the memnet were destroyed",
+                 (unsigned long long)w->alloc_count.allocs,
+                 (unsigned long long)w->alloc_count.frees);
+    }
+    memset(w->nodes, 0, sizeof(w->nodes));
+}

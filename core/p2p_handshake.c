@@ -66,6 +66,10 @@ void rn_p2p_on_connected(rn_p2p *p, int tp)
             peer = &p->peers[i];
         }
     }
+    if (!peer && s->failed != ROLLNET_ERR_OK) {
+        rn_link_close(&p->link, tp); /* stopped: nobody new gets in */
+        return;
+    }
     if (!peer) {
         /* An incoming connection: it says which players it hosts in its HELLO. */
         peer = incoming_slot(p);
@@ -144,7 +148,7 @@ static uint32_t claimed_players(const rn_p2p *p)
 static void check_running(rn_p2p *p)
 {
     rollnet_session *s = &p->base;
-    if (!s->running && claimed_players(p) == p->remote_mask) {
+    if (!s->running && s->failed == ROLLNET_ERR_OK && claimed_players(p) == p->remote_mask) {
         s->running = true;
         rn_events_simple(&s->events, ROLLNET_EVENT_RUNNING, -1);
         rn_log(&s->events, ROLLNET_LOG_INFO, "every peer synchronized: running");
@@ -163,7 +167,10 @@ static uint32_t claimable(const rn_p2p *p, const rn_peer *peer)
     }
     if (!peer->outgoing) {
         for (int i = 0; i < p->num_peers; i++) {
-            if (&p->peers[i] != peer && rn_peer_live(&p->peers[i])) {
+            /* A leaving peer's players too: the survivors are still agreeing
+             * on their last frame. */
+            if (&p->peers[i] != peer &&
+                (rn_peer_live(&p->peers[i]) || p->peers[i].state == RN_PEER_LEAVING)) {
                 allowed &= ~p->peers[i].player_mask;
             }
         }
@@ -174,8 +181,8 @@ static uint32_t claimable(const rn_p2p *p, const rn_peer *peer)
 void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
 {
     rollnet_session *s = &p->base;
-    if (peer->state != RN_PEER_HANDSHAKE) {
-        peer->st.dropped_malformed++;
+    if (peer->state != RN_PEER_HANDSHAKE || s->failed != ROLLNET_ERR_OK) {
+        peer->st.dropped_malformed++; /* out of turn, or the session has stopped */
         return;
     }
     rollnet_param param;

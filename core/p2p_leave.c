@@ -163,6 +163,9 @@ void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason
     }
     if (rn_peer_stranger(peer)) {
         rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
+        /* Its slot is free again now: a close we asked for may never be
+         * confirmed by the transport (memnet never does, ENet only later). */
+        peer->tp = -1;
         p->handshakes_dropped++;
         return; /* it never was a player here: nothing to tell the game */
     }
@@ -223,11 +226,19 @@ static bool take_leave_inputs(rn_p2p *p, const rn_leave *l)
 
 void rn_p2p_on_leave(rn_p2p *p, rn_peer *from, const rn_leave *l)
 {
+    /* The peer that hosts (or hosted, while leaving) those players. */
     rn_peer *gone = NULL;
-    for (int i = 0; i < p->num_peers; i++) {
-        if (&p->peers[i] != from && p->peers[i].player_mask == l->player_mask &&
-            p->peers[i].player_mask != 0) {
-            gone = &p->peers[i];
+    for (int i = 0; i < p->num_peers && !gone; i++) {
+        rn_peer *q = &p->peers[i];
+        if (q != from && q->player_mask == l->player_mask && q->player_mask != 0 &&
+            (rn_peer_live(q) || q->state == RN_PEER_LEAVING)) {
+            gone = q;
+        }
+    }
+    for (int i = 0; i < p->num_peers && !gone; i++) {
+        rn_peer *q = &p->peers[i];
+        if (q != from && q->player_mask == l->player_mask && q->player_mask != 0) {
+            gone = q; /* already settled here: the notice only confirms it */
         }
     }
     if (!gone) {

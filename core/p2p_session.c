@@ -110,7 +110,7 @@ static int32_t keep_inputs_from(const rn_p2p *p)
 {
     const rollnet_session *s = &p->base;
     int32_t keep = rn_confirmed_frame(&s->sync);
-    if (p->num_peers > 1) {
+    if (rn_p2p_player_peers(p) > 1) {
         keep -= s->desc.max_prediction + s->desc.input_delay + 1;
     }
     for (int i = 0; i < p->num_peers; i++) {
@@ -193,7 +193,7 @@ static void check_episode_label(rn_p2p *p, rn_peer *peer, const rn_input *in)
     /* Only with one remote peer: in a mesh it may lack a third player's inputs
      * (its barrier then times out and it runs on, legitimately behind). */
     int32_t end = s->episodes.last_end;
-    if (in->episode == mine || p->num_peers > 1 || newest <= end + s->desc.input_delay ||
+    if (in->episode == mine || rn_p2p_player_peers(p) > 1 || newest <= end + s->desc.input_delay ||
         in->ack_frame < end) {
         peer->label_lagging = false;
         return;

@@ -58,6 +58,15 @@ static inline int32_t rn_p2p_peer_confirmed(const rn_p2p *p, const rn_peer *peer
     }
     return c == RN_IQ_CONFIRMED_FOREVER ? -1 : c;
 }
+/* Remote peers that host players of this session (strangers not counted). */
+static inline int rn_p2p_player_peers(const rn_p2p *p)
+{
+    int n = 0;
+    for (int i = 0; i < p->num_peers; i++) {
+        n += p->peers[i].player_mask != 0;
+    }
+    return n;
+}
 /* Peers exchanging inputs, as a mask of peer indices. */
 uint32_t rn_p2p_live_peers(const rn_p2p *p);
 rn_peer *rn_p2p_peer_by_tp(rn_p2p *p, int tp);

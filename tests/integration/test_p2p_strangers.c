@@ -168,6 +168,47 @@ static void run(bool attack_while_running)
     free(x);
 }
 
+/* Regression: strangers dropped at their pending timeout kept their slot
+ * (the transport need not confirm a close), so once every slot had held one,
+ * the real joiner was turned away. Every slot is used here, then freed. */
+static void test_slots_of_dropped_strangers_are_free_again(void **state)
+{
+    (void)state;
+    strangers *x = calloc(1, sizeof(*x));
+    assert_non_null(x);
+    x->net = rollnet_memnet_create(NODES, NULL);
+    assert_non_null(x->net);
+    harness_clock_init(&x->clock, 1000, 60);
+    open_node(x, 1);
+    for (int n = 2; n < NODES; n++) {
+        x->t[n] = rollnet_memnet_transport(x->net, n);
+        assert_true(x->t[n].vtable->connect(x->t[n].self, "mem:1", 1000) >= 0);
+    }
+    for (int t = 0; t < 240; t++) { /* 4 s: every one is dropped, silently */
+        tick(x, 1);
+        harness_clock_tick(&x->clock);
+    }
+    rollnet_session_stats st;
+    rollnet_session_stats_get(x->s[1], &st);
+    assert_int_equal(st.handshakes_dropped, STRANGERS);
+    open_node(x, 0);
+    int joined_at = -1;
+    for (int t = 0; t < 120 && joined_at < 0; t++) {
+        tick(x, 1);
+        tick(x, 0);
+        rollnet_session_stats_get(x->s[1], &st);
+        joined_at = st.running ? t : -1;
+        harness_clock_tick(&x->clock);
+    }
+    assert_true(joined_at >= 0 && joined_at < 20);
+    assert_no_stranger_event(&x->hp[1]);
+    for (int i = 0; i < 2; i++) {
+        rollnet_session_destroy(x->s[i]);
+    }
+    rollnet_memnet_destroy(x->net);
+    free(x);
+}
+
 static void test_strangers_never_keep_a_waiting_host_from_its_joiner(void **state)
 {
     (void)state;
@@ -185,6 +226,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strangers_never_keep_a_waiting_host_from_its_joiner),
         cmocka_unit_test(test_strangers_never_disturb_a_running_session),
+        cmocka_unit_test(test_slots_of_dropped_strangers_are_free_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -424,6 +424,39 @@ static void test_a_record_with_a_lying_header_stops_the_session(void **state)
     rollnet_session_destroy(s);
 }
 
+/* Regression: a host that had stopped (nobody came within the handshake
+ * timeout) still completed a late joiner's handshake and kept it waiting
+ * for good. A stopped session lets nobody new in: the joiner is told. */
+static void test_a_stopped_host_turns_a_late_joiner_away(void **state)
+{
+    (void)state;
+    fx_opts o = {.num_players = 2, .seed = 21};
+    fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    fx_init(f, &o);
+    /* The joiner's session exists but is not polled: it has not started. */
+    rollnet_error host = ROLLNET_ERR_OK;
+    for (int t = 0; t < 11000 / 16 && host == ROLLNET_ERR_OK; t++) {
+        rollnet_error e = harness_tick(&f->hp[1], harness_clock_now(&f->clock));
+        host = harness_is_skip(e) ? ROLLNET_ERR_OK : e;
+        harness_clock_tick(&f->clock);
+    }
+    assert_int_equal(host, ROLLNET_ERR_DISCONNECTED);
+    rollnet_error joiner = ROLLNET_ERR_OK;
+    for (int t = 0; t < 300 && joiner == ROLLNET_ERR_OK; t++) {
+        uint64_t now = harness_clock_now(&f->clock);
+        rollnet_session_poll(f->s[1], now); /* the host's game lingers, polling */
+        rollnet_error e = harness_tick(&f->hp[0], now);
+        joiner = harness_is_skip(e) ? ROLLNET_ERR_OK : e;
+        harness_clock_tick(&f->clock);
+    }
+    assert_int_equal(joiner, ROLLNET_ERR_DISCONNECTED);
+    assert_int_equal(f->hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    assert_int_equal(f->hp[1].event_counts[ROLLNET_EVENT_RUNNING], 0);
+    fx_free(f);
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_a_peer_without_a_ledger_is_named_after_the_episode_timeout),
         cmocka_unit_test(test_a_game_built_against_other_headers_is_refused),
         cmocka_unit_test(test_a_record_with_a_lying_header_stops_the_session),
+        cmocka_unit_test(test_a_stopped_host_turns_a_late_joiner_away),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,12 +51,13 @@ static void test_zero_desc_synctest_uses_documented_defaults(void **state)
     rollnet_session_destroy(s);
 }
 
-static char desc_log[256];
-static void keep_desc_log(rollnet_log_level level, const char *msg, void *user_data)
+/* The last warning or error the library logged. */
+static char last_log[256];
+static void keep_last_log(rollnet_log_level level, const char *msg, void *user_data)
 {
     (void)user_data;
-    if (level == ROLLNET_LOG_ERROR) {
-        snprintf(desc_log, sizeof(desc_log), "%s", msg);
+    if (level >= ROLLNET_LOG_WARN) {
+        snprintf(last_log, sizeof(last_log), "%s", msg);
     }
 }
 
@@ -67,7 +68,7 @@ static void test_out_of_range_desc_fields_are_refused(void **state)
     rollnet_session_desc base;
     memset(&base, 0, sizeof(base));
     base.kind = ROLLNET_SESSION_SYNCTEST;
-    base.logger.log = keep_desc_log;
+    base.logger.log = keep_last_log;
     rollnet_session_desc d;
     rollnet_session *s;
 #define REFUSED(stmt, named)                                                          \
@@ -75,10 +76,10 @@ static void test_out_of_range_desc_fields_are_refused(void **state)
         d = base;                                                                     \
         stmt;                                                                         \
         s = NULL;                                                                     \
-        desc_log[0] = '\0';                                                           \
+        last_log[0] = '\0';                                                           \
         assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_DESC);   \
         assert_null(s);                                                               \
-        assert_non_null(strstr(desc_log, named));                                     \
+        assert_non_null(strstr(last_log, named));                                     \
     } while (0)
     REFUSED(d.num_players = ROLLNET_MAX_PLAYERS + 1, "desc.num_players = ");
     REFUSED(d.num_players = -1, "desc.num_players = -1: must be 1..");
@@ -167,15 +168,6 @@ static void test_a_clock_that_goes_back_is_reported_once(void **state)
     rollnet_session_destroy(s);
 }
 
-static char begin_log[256];
-static void keep_begin_log(rollnet_log_level level, const char *msg, void *user_data)
-{
-    (void)user_data;
-    if (level >= ROLLNET_LOG_WARN) {
-        snprintf(begin_log, sizeof(begin_log), "%s", msg);
-    }
-}
-
 /* A game may keep copies of the requests; a request out of order is refused
  * with the reason in the log. */
 static void test_copied_requests_are_accepted_and_refusals_say_why(void **state)
@@ -184,7 +176,7 @@ static void test_copied_requests_are_accepted_and_refusals_say_why(void **state)
     rollnet_session_desc d;
     memset(&d, 0, sizeof(d));
     d.kind = ROLLNET_SESSION_SYNCTEST;
-    d.logger.log = keep_begin_log;
+    d.logger.log = keep_last_log;
     rollnet_session *s = NULL;
     assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
     uint8_t in = 0;
@@ -197,11 +189,11 @@ static void test_copied_requests_are_accepted_and_refusals_say_why(void **state)
     assert_true(n > 2 && n <= 16);
     memcpy(copy, reqs, (size_t)n * sizeof(copy[0]));
     /* Out of order: the last request first. */
-    begin_log[0] = '\0';
+    last_log[0] = '\0';
     assert_null(rollnet_session_save_begin(s, &copy[n - 1]));
-    assert_non_null(strstr(begin_log, "save_begin: the next request is"));
+    assert_non_null(strstr(last_log, "save_begin: the next request is"));
     assert_null(rollnet_session_load_begin(s, NULL));
-    assert_non_null(strstr(begin_log, "load_begin: the request is NULL"));
+    assert_non_null(strstr(last_log, "load_begin: the request is NULL"));
     /* In order, from the copies. */
     for (int i = 0; i < n; i++) {
         const rollnet_request *r = &copy[i];
@@ -220,9 +212,9 @@ static void test_copied_requests_are_accepted_and_refusals_say_why(void **state)
             assert_int_equal(rollnet_session_advance_end(s, r, 0), ROLLNET_ERR_OK);
         }
     }
-    begin_log[0] = '\0';
+    last_log[0] = '\0';
     assert_null(rollnet_session_record_begin(s, &copy[0]));
-    assert_non_null(strstr(begin_log, "no request is pending"));
+    assert_non_null(strstr(last_log, "no request is pending"));
     rollnet_session_destroy(s);
 }
 

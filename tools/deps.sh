@@ -6,10 +6,16 @@ set -euo pipefail
 
 ROLLNET_PACKAGES=(meson ninja-build pkg-config gcc g++ python3
                   libsdl2-dev libenet-dev libmsgpack-dev libcmocka-dev libxxhash-dev)
+# tools/test.sh also fuzzes: clang and its runtimes (libFuzzer, ASan, UBSan;
+# Debian 12 ships them apart from clang, in libclang-rt-dev).
+# ...and checks the API reference: doxygen (its large dependencies are
+# clang's, already there).
+ROLLNET_TEST_PACKAGES=(clang libclang-rt-dev doxygen)
 
+# Usage: rollnet_missing_packages [EXTRA_PACKAGE...]
 rollnet_missing_packages() {
     local missing=()
-    for p in "${ROLLNET_PACKAGES[@]}"; do
+    for p in "${ROLLNET_PACKAGES[@]}" "$@"; do
         if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
             missing+=("$p")
         fi
@@ -17,9 +23,10 @@ rollnet_missing_packages() {
     echo "${missing[@]:-}"
 }
 
+# Usage: rollnet_install_deps [EXTRA_PACKAGE...]
 rollnet_install_deps() {
     local missing
-    missing=$(rollnet_missing_packages)
+    missing=$(rollnet_missing_packages "$@")
     if [ -z "$missing" ]; then
         return 0
     fi

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Build rollnet and run every test: the unit, integration, e2e and fuzz
 # suites in a plain build, then again under AddressSanitizer and
-# UndefinedBehaviorSanitizer. Installs missing Debian packages first.
+# UndefinedBehaviorSanitizer, then the libFuzzer targets for a bounded time
+# in a clang build (build-fuzz; ROLLNET_FUZZ=0 skips it, ROLLNET_FUZZ_SECONDS
+# sets the seconds per target). Installs missing Debian packages first.
 # The last line is "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tools/deps.sh
-rollnet_install_deps || exit 1
+if [ "${ROLLNET_FUZZ:-1}" != 0 ]; then
+    rollnet_install_deps "${ROLLNET_TEST_PACKAGES[@]}" || exit 1
+else
+    rollnet_install_deps || exit 1
+fi
 
 JOBS=${JOBS:-$(nproc)}
 status=0
@@ -50,6 +56,47 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tools/lsan.supp:print_suppressions=0}
 run_build build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || status=1
 
+# libFuzzer needs clang and its runtime; the targets are built alone, not the
+# whole project, and each runs for a bounded time with seed 1 over its
+# checked-in corpus and regression inputs (tests/fuzz/meson.build).
+fuzz_available() {
+    command -v clang >/dev/null 2>&1 || return 1
+    local tmp rc
+    tmp=$(mktemp -d) || return 1
+    printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+        'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }' \
+        >"$tmp/t.c"
+    clang -fsanitize=fuzzer,address,undefined "$tmp/t.c" -o "$tmp/t" >/dev/null 2>&1
+    rc=$?
+    rm -rf "$tmp"
+    return $rc
+}
+
+run_fuzz_build() {
+    local dir=build-fuzz
+    rm -f "$dir/meson-logs/testlog.json"
+    if [ "${ROLLNET_FUZZ:-1}" = 0 ]; then
+        echo "== libFuzzer targets skipped (ROLLNET_FUZZ=0)"
+        return 0
+    fi
+    if ! fuzz_available; then
+        echo "== libFuzzer targets skipped: clang cannot link -fsanitize=fuzzer (apt install clang libclang-rt-dev)"
+        return 0
+    fi
+    if [ ! -f "$dir/build.ninja" ]; then
+        CC=clang meson setup "$dir" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || return 1
+    fi
+    # Configured before libFuzzer could link: configure again.
+    if ! ninja -C "$dir" -t targets all 2>/dev/null | grep -q '^libfuzzer:'; then
+        CC=clang meson setup --wipe "$dir" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || return 1
+    fi
+    ninja -C "$dir" -j "$JOBS" libfuzzer >/dev/null || { ninja -C "$dir" -j 1 libfuzzer | tail -40; return 1; }
+    echo "== libFuzzer targets in $dir"
+    meson test -C "$dir" --no-rebuild --suite libfuzzer --print-errorlogs --num-processes "$JOBS" || return 1
+}
+run_fuzz_build || status=1
+
 echo
-summary build/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json
+summary build/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json \
+    build-fuzz/meson-logs/testlog.json
 exit $status

@@ -1,12 +1,14 @@
 /* Fuzz target for the wire decoder.
  *
- * Property: whatever the bytes, rn_decode returns without crashing; when it
- * accepts a message, re-encoding it succeeds, is no larger than the input
- * (the encoder writes the shortest form), decodes to the same message, and
- * encodes again to the same bytes.
+ * Property: whatever the bytes, rn_decode returns without crashing or
+ * allocating (its allocator counts nothing after init, msgpack-c's zone
+ * keeps its one chunk); when it accepts a message, re-encoding it succeeds,
+ * is no larger than the input (the encoder writes the shortest form),
+ * decodes to the same message, and encodes again to the same bytes.
  *
  * Built two ways: with ROLLNET_LIBFUZZER as a libFuzzer target (abort on a
- * violation), and otherwise as a seeded standalone run registered as a test:
+ * violation; fuzz_replay.c runs it over the corpus in builds without
+ * libFuzzer), and otherwise as a seeded standalone run registered as a test:
  *   fuzz_protocol [--iterations N] [--seed S]
  * which feeds random bytes, random msgpack, valid messages and mutations of
  * valid messages, and exits non-zero on any failure. */
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "protocol.h"
 
 #define BLOCK_MAX (ROLLNET_MAX_PLAYERS * ROLLNET_MAX_INPUT_SIZE)
@@ -27,17 +30,31 @@ static const int k_block_sizes[] = { 1, 2, 3, 8, 64, BLOCK_MAX };
  * buffer still holds the message being compared. Owned by this program. */
 static rn_decoder g_dec[2];
 static bool g_ready;
+static fuzz_alloc g_alloc;
+static rollnet_allocator g_allocator = { fuzz_alloc_fn, fuzz_free_fn, &g_alloc };
+static long g_allocs_after_init;
+static const void *g_chunk[2]; /* each zone's one chunk */
 
 static void decoders_init(void)
 {
     if (!g_ready) {
-        if (rn_decoder_init(&g_dec[0], NULL) != ROLLNET_ERR_OK ||
-            rn_decoder_init(&g_dec[1], NULL) != ROLLNET_ERR_OK) {
+        if (rn_decoder_init(&g_dec[0], &g_allocator) != ROLLNET_ERR_OK ||
+            rn_decoder_init(&g_dec[1], &g_allocator) != ROLLNET_ERR_OK) {
             fprintf(stderr, "fuzz_protocol: decoder init failed\n");
             abort();
         }
+        g_allocs_after_init = g_alloc.allocs;
+        g_chunk[0] = g_dec[0].zone.chunk_list.head;
+        g_chunk[1] = g_dec[1].zone.chunk_list.head;
         g_ready = true;
     }
+}
+
+/* Decoding allocated nothing: no call to the allocator, no zone growth. */
+static bool decoders_unchanged(void)
+{
+    return g_alloc.allocs == g_allocs_after_init && g_dec[0].zone.chunk_list.head == g_chunk[0] &&
+           g_dec[1].zone.chunk_list.head == g_chunk[1];
 }
 
 static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
@@ -104,6 +121,9 @@ static const char *check_input(const uint8_t *data, size_t size, int expect_ok_b
         rn_msg m;
         memset(&m, 0, sizeof m);
         rn_decode_result r = rn_decode(&g_dec[0], data, size, bs, &m);
+        if (!decoders_unchanged()) {
+            return "decoding allocated";
+        }
         if (r != RN_DECODE_OK && r != RN_DECODE_MALFORMED && r != RN_DECODE_UNKNOWN &&
             r != RN_DECODE_OVERSIZE) {
             return "decode returned a value outside rn_decode_result";
@@ -150,6 +170,9 @@ static const char *check_input(const uint8_t *data, size_t size, int expect_ok_b
         if (rn_decode(&g_dec[1], enc, n, bs, &back) != RN_DECODE_OK) {
             return "re-encoded message does not decode";
         }
+        if (!decoders_unchanged()) {
+            return "decoding allocated";
+        }
         if (!msg_equal(&m, &back, bs)) {
             return "re-encoded message decodes to a different message";
         }
@@ -163,16 +186,30 @@ static const char *check_input(const uint8_t *data, size_t size, int expect_ok_b
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_target_name = "fuzz_protocol";
+    fuzz_watch_install();
+    decoders_init();
+    return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     decoders_init();
+    fuzz_watch_arm(true);
     int ok = 0;
     const char *why = check_input(data, size, 0, &ok);
+    fuzz_watch_disarm();
     if (why) {
         fprintf(stderr, "fuzz_protocol: %s\n", why);
         abort();
     }
+    FUZZ_CHECK(fuzz_watch.count == 0, "%ld mallocs while decoding", (long)fuzz_watch.count);
     return 0;
 }
 

@@ -448,7 +448,13 @@ void rollnet_session_destroy(rollnet_session *s);
 
 /** Drive the network and timers: receive and validate messages, send what is
  * due, raise events. `now_ms` is the caller's clock (monotonic milliseconds);
- * it must not go backwards. Call it every tick, also while stalled. */
+ * it must not go backwards (a time before the newest is logged once and taken
+ * as the newest). Call it every tick, also while stalled. Returns OK, or the
+ * error that stopped the session for good (sticky): DISCONNECTED when it can
+ * never start (a player's peer gone before it ran, or not connected within
+ * handshake_timeout_ms), REFUSED, EPISODE_MISMATCH, FRAME_LIMIT,
+ * SNAPSHOT_INVALID, ... A stopped P2P session closes its connections a
+ * second later, so its peers are not left waiting on it. */
 rollnet_error rollnet_session_poll(rollnet_session *s, uint64_t now_ms);
 
 /** Queue the input of a local player for the next frame (taking effect at
@@ -729,7 +735,7 @@ typedef struct rollnet_desync_info {
     uint64_t second_checksum; /**< sync test: the replay; P2P: remote */
 } rollnet_desync_info;
 
-/** ROLLNET_ERR_OK and *out filled when a desync was found, else NO_SNAPSHOT. */
+/** ROLLNET_ERR_OK and *out filled when a desync was found, else NO_DESYNC. */
 rollnet_error rollnet_session_desync_info(const rollnet_session *s, rollnet_desync_info *out);
 /** Sync test: the two snapshots of the first mismatching frame as text
  * (which = 0: straight run, 1: replay). Writes a NUL-terminated string,

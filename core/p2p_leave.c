@@ -263,3 +263,37 @@ void rn_p2p_on_leave(rn_p2p *p, rn_peer *from, const rn_leave *l)
     p->base.dirty = true;
     rn_p2p_finish_leaves(p);
 }
+
+/* A session that stopped with an error tells its peers by closing its
+ * connections, a second later so that what it sent last (a REFUSE naming
+ * why) is delivered first. Otherwise they would wait on it in silence. */
+void rn_p2p_close_after_failure(rn_p2p *p)
+{
+    rollnet_session *s = &p->base;
+    if (s->failed == ROLLNET_ERR_OK || p->closing) {
+        return;
+    }
+    p->closing = true;
+    rn_logf(&s->events, ROLLNET_LOG_INFO, "stopped (%s): closing every connection in 1 s",
+            rollnet_error_string(s->failed));
+    for (int i = 0; i < p->num_peers; i++) {
+        if (!rn_peer_departed(&p->peers[i]) && p->peers[i].tp >= 0) {
+            p->peers[i].close_at_ms = s->now + 1000;
+        }
+    }
+}
+
+/* A closing peer's time is up: its connection closes, without an event
+ * (the session has already stopped and said why). */
+bool rn_p2p_close_due(rn_p2p *p, rn_peer *peer)
+{
+    if (!peer->close_at_ms || p->base.now < peer->close_at_ms || rn_peer_departed(peer)) {
+        return false;
+    }
+    peer->close_at_ms = 0;
+    rn_link_close(&p->link, peer->tp);
+    peer->tp = -1;
+    peer->st.connected = false;
+    rn_peer_set_state(peer, RN_PEER_GONE, &p->base.events);
+    return true;
+}

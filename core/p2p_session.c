@@ -135,77 +135,6 @@ static void p2p_confirmed(rollnet_session *s)
 /* Receiving                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Stop with EPISODE_MISMATCH; the peer is told (a REFUSE naming
- * EPISODE_ENDS), as it may have no way to tell on its own. */
-void rn_p2p_episode_mismatch(rn_p2p *p, rn_peer *peer, int32_t theirs, bool tell)
-{
-    rollnet_session *s = &p->base;
-    if (s->failed != ROLLNET_ERR_OK) {
-        return;
-    }
-    if (tell) {
-        rn_msg m;
-        memset(&m, 0, sizeof(m));
-        m.type = RN_MSG_REFUSE;
-        m.u.refuse.param = ROLLNET_PARAM_EPISODE_ENDS;
-        m.u.refuse.local_value = s->episodes.completed;
-        m.u.refuse.remote_value = theirs;
-        rn_link_send(&p->link, peer, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
-    }
-    rn_logf(&s->events, ROLLNET_LOG_ERROR,
-            "peer %d (player %d) says it is in episode %d, this peer in episode %d (the last "
-            "ended at frame %d): the games end episodes at different frames",
-            peer->index, rn_peer_event_player(peer), theirs, s->episodes.completed,
-            s->episodes.last_end);
-    rollnet_event ev = rn_event_make(ROLLNET_EVENT_EPISODE_MISMATCH, rn_peer_event_player(peer));
-    ev.u.episode.episode = s->episodes.completed;
-    ev.u.episode.end_frame = s->episodes.last_end;
-    rn_events_push(&s->events, &ev);
-    rn_frame_fail(s, ROLLNET_ERR_EPISODE_MISMATCH);
-}
-
-/* An INPUT names the episode its sender was in when it sent it. Peers that
- * flag episode ends at different frames otherwise wait for each other for
- * good in silence (the older label's inputs are dropped as stale). */
-static void check_episode_label(rn_p2p *p, rn_peer *peer, const rn_input *in)
-{
-    rollnet_session *s = &p->base;
-    int32_t mine = s->episodes.completed;
-    if (in->count == 0 || s->failed != ROLLNET_ERR_OK) {
-        return;
-    }
-    int32_t newest = in->start_frame + in->count - 1;
-    /* An input for frame f is added while running frame f - delay, after
-     * every episode end the sender had promoted, all at or before that frame.
-     * If it has completed more episodes than we have, and we have promoted
-     * past that frame, our game did not flag the end its game did. Exact: no
-     * wait needed. */
-    if (in->episode > mine) {
-        if (s->ledger_used && s->ledger.next_promote - 1 >= newest - s->desc.input_delay) {
-            rn_p2p_episode_mismatch(p, peer, in->episode, true);
-        }
-        return;
-    }
-    /* It has completed fewer but runs frames past our end although it holds
-     * our inputs up to it (its ack): it would have completed the episode at
-     * its next promotion. A pending rollback can delay that by a list; for
-     * episode_timeout_ms it means its game did not flag our end. */
-    /* Only with one remote peer: in a mesh it may lack a third player's inputs
-     * (its barrier then times out and it runs on, legitimately behind). */
-    int32_t end = s->episodes.last_end;
-    if (in->episode == mine || rn_p2p_player_peers(p) > 1 || newest <= end + s->desc.input_delay ||
-        in->ack_frame < end) {
-        peer->label_lagging = false;
-        return;
-    }
-    if (!peer->label_lagging) {
-        peer->label_lagging = true;
-        peer->label_lag_since = s->now;
-    } else if (s->now - peer->label_lag_since >= s->desc.episode_timeout_ms) {
-        rn_p2p_episode_mismatch(p, peer, in->episode, true);
-    }
-}
-
 static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t size)
 {
     rollnet_session *s = &p->base;
@@ -234,7 +163,7 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
         rn_p2p_on_refuse(p, peer, &m.u.refuse);
         break;
     case RN_MSG_INPUT:
-        check_episode_label(p, peer, &m.u.input);
+        rn_p2p_check_episode_label(p, peer, &m.u.input);
         rn_p2p_on_input(p, peer, &m.u.input, stale);
         break;
     case RN_MSG_CHECKSUM:
@@ -288,40 +217,6 @@ static void on_transport_event(rn_p2p *p, const rollnet_transport_event *ev)
 /* Timers                                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* A session that stopped with an error tells its peers by closing its
- * connections, a second later so that what it sent last (a REFUSE naming
- * why) is delivered first. Otherwise they would wait on it in silence. */
-static void close_after_failure(rn_p2p *p)
-{
-    rollnet_session *s = &p->base;
-    if (s->failed == ROLLNET_ERR_OK || p->closing) {
-        return;
-    }
-    p->closing = true;
-    rn_logf(&s->events, ROLLNET_LOG_INFO, "stopped (%s): closing every connection in 1 s",
-            rollnet_error_string(s->failed));
-    for (int i = 0; i < p->num_peers; i++) {
-        if (!rn_peer_departed(&p->peers[i]) && p->peers[i].tp >= 0) {
-            p->peers[i].close_at_ms = s->now + 1000;
-        }
-    }
-}
-
-/* A closing peer's time is up: its connection closes, without an event
- * (the session has already stopped and said why). */
-static bool close_due(rn_p2p *p, rn_peer *peer)
-{
-    if (!peer->close_at_ms || p->base.now < peer->close_at_ms || rn_peer_departed(peer)) {
-        return false;
-    }
-    peer->close_at_ms = 0;
-    rn_link_close(&p->link, peer->tp);
-    peer->tp = -1;
-    peer->st.connected = false;
-    rn_peer_set_state(peer, RN_PEER_GONE, &p->base.events);
-    return true;
-}
-
 /* A live peer: silence ends it (loading grace while it loads), interrupts
  * it, and inputs keep flowing while no frame is being sent. */
 static void live_peer_timers(rn_p2p *p, rn_peer *peer, uint64_t frame_ms)
@@ -365,7 +260,7 @@ static void check_timers(rn_p2p *p)
     bool leaving = false;
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *peer = &p->peers[i];
-        if (p->closing && close_due(p, peer)) {
+        if (p->closing && rn_p2p_close_due(p, peer)) {
             continue;
         }
         switch (peer->state) {
@@ -417,7 +312,7 @@ static rollnet_error p2p_poll(rollnet_session *s)
     }
     check_timers(p);
     rn_frame_confirm(s);
-    close_after_failure(p);
+    rn_p2p_close_after_failure(p);
     rn_link_flush(&p->link, s->now);
     return s->failed;
 }

@@ -6,7 +6,8 @@
  *   p2p_handshake.c  incoming and outgoing connections, HELLO, REFUSE
  *   p2p_inputs.c     the input exchange: INPUT out and in, acks
  *   p2p_leave.c      a peer that goes: departures and the survivors'
- *                    agreement on its last frame (LEAVE)
+ *                    agreement on its last frame (LEAVE); closing after a failure
+ *   p2p_episode.c    peers agree on where episodes end (EPISODE_MISMATCH)
  */
 #ifndef RN_P2P_SESSION_H
 #define RN_P2P_SESSION_H
@@ -87,6 +88,9 @@ void rn_p2p_report_missing(rn_p2p *p);
  * EPISODE_MISMATCH; `tell` sends the peer a REFUSE naming EPISODE_ENDS. */
 void rn_p2p_episode_mismatch(rn_p2p *p, rn_peer *peer, int32_t theirs, bool tell);
 
+/* p2p_episode.c: an INPUT's episode label against the episodes here. */
+void rn_p2p_check_episode_label(rn_p2p *p, rn_peer *peer, const rn_input *in);
+
 /* p2p_inputs.c */
 void rn_p2p_send_inputs(rn_p2p *p, rn_peer *peer);
 void rn_p2p_on_input(rn_p2p *p, rn_peer *peer, const rn_input *in, bool stale);
@@ -97,5 +101,9 @@ void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason
 void rn_p2p_on_leave(rn_p2p *p, rn_peer *from, const rn_leave *l);
 /* Settle departures whose agreement is complete or timed out. */
 void rn_p2p_finish_leaves(rn_p2p *p);
+/* Stopped with an error: every connection closes a second from now. */
+void rn_p2p_close_after_failure(rn_p2p *p);
+/* A closing peer's time is up: closed, GONE, no event. True when it was. */
+bool rn_p2p_close_due(rn_p2p *p, rn_peer *peer);
 
 #endif

@@ -6,7 +6,7 @@
  *                      request list and what the game reports back, promotion
  *   synctest_session.c every player local, a forced rollback every frame
  *   p2p_session.c      peers over a transport (with p2p_handshake.c,
- *                      p2p_inputs.c, p2p_leave.c)
+ *                      p2p_inputs.c, p2p_leave.c, p2p_episode.c)
  *
  * A kind embeds rollnet_session as its first member and fills in `ops`; no
  * shared function asks which kind it runs.

@@ -20,7 +20,8 @@ static rollnet_error st_poll(rollnet_session *s)
 
 static void st_frame_queued(rollnet_session *s, rn_sync_plan *plan)
 {
-    plan->force_rollback = s->desc.check_distance;
+    int d = s->desc.check_distance;
+    plan->force_rollback = s->desc.check_distance_rotate ? 1 + (int)(s->sync.frame % d) : d;
 }
 
 static void st_confirmed(rollnet_session *s)

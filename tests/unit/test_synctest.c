@@ -185,6 +185,58 @@ static void hidden_nondeterminism_is_caught_as_a_desync(void **state)
     check_hidden_nondeterminism_caught(ROLLNET_MAX_PREDICTION);
 }
 
+/* A game with a hidden state of period 3 (not saved, but it influences the
+ * saved state): a rollback of exactly 3 frames replays it in the same phase,
+ * so a fixed distance of 3 never notices; rotating the distance does. */
+typedef struct period3 {
+    int64_t value;  /* saved */
+    int hidden;     /* not saved: cycles 0, 1, 2 */
+} period3;
+
+static rollnet_error run_period3(int distance, bool rotate, int frames)
+{
+    rollnet_session_desc d = synctest_desc(distance);
+    d.check_distance_rotate = rotate;
+    rollnet_session *s = NULL;
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    period3 g = {0, 0};
+    rollnet_error err = ROLLNET_ERR_OK;
+    for (int f = 0; f < frames && err == ROLLNET_ERR_OK; f++) {
+        uint8_t in = (uint8_t)(f % 7);
+        rollnet_session_add_local_input(s, 0, &in, 1);
+        rollnet_session_add_local_input(s, 1, &in, 1);
+        const rollnet_request *reqs;
+        int n = 0;
+        err = rollnet_session_advance(s, &reqs, &n);
+        for (int i = 0; i < n && err == ROLLNET_ERR_OK; i++) {
+            const rollnet_request *r = &reqs[i];
+            if (r->type == ROLLNET_REQUEST_SAVE) {
+                rollnet_writer *w = rollnet_session_save_begin(s, r);
+                rollnet_write_int(w, g.value);
+                err = rollnet_session_save_end(s, r);
+            } else if (r->type == ROLLNET_REQUEST_LOAD) {
+                rollnet_reader *rd = rollnet_session_load_begin(s, r);
+                assert_true(rollnet_read_int(rd, &g.value));
+                err = rollnet_session_load_end(s, r);
+            } else {
+                g.value = g.value * 3 + r->inputs[0] + g.hidden;
+                g.hidden = (g.hidden + 1) % 3;
+                err = rollnet_session_advance_end(s, r, 0);
+            }
+        }
+    }
+    rollnet_session_destroy(s);
+    return err;
+}
+
+static void rotating_the_distance_catches_a_hidden_period(void **state)
+{
+    (void)state;
+    assert_int_equal(run_period3(3, false, 60), ROLLNET_ERR_OK); /* the blind spot */
+    assert_int_equal(run_period3(3, true, 60), ROLLNET_ERR_DESYNC);
+    assert_int_equal(run_period3(1, false, 60), ROLLNET_ERR_DESYNC);
+}
+
 static void no_desync_to_report_before_one_is_found(void **state)
 {
     (void)state;
@@ -318,6 +370,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(deterministic_game_passes_at_every_check_distance),
         cmocka_unit_test(hidden_nondeterminism_is_caught_as_a_desync),
+        cmocka_unit_test(rotating_the_distance_catches_a_hidden_period),
         cmocka_unit_test(no_desync_to_report_before_one_is_found),
         cmocka_unit_test(loading_and_peer_stats_are_for_p2p_sessions_only),
         cmocka_unit_test(remote_player_is_refused_at_create),

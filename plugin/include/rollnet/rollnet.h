@@ -396,6 +396,10 @@ typedef struct rollnet_session_desc {
     rollnet_prediction prediction;    /**< Default REPEAT_LAST. */
     const void *neutral_input;        /**< input_size bytes, copied. Default all zero. */
     int check_distance;               /**< SYNCTEST: frames rolled back each frame, 1..max_prediction. Default 1. */
+    /** SYNCTEST: roll back 1, 2, ..., check_distance frames in turn (one
+     * distance per frame) instead of always check_distance, so that a hidden
+     * state whose period divides check_distance is caught too. Default false. */
+    bool check_distance_rotate;
     uint64_t game_id;                 /**< must agree on every peer. Default 0. */
     uint64_t seed;                    /**< must agree on every peer. Default 0. */
     int checksum_interval;            /**< frames between desync checks; ROLLNET_CHECKSUMS_OFF disables. Default 16. */
@@ -479,7 +483,10 @@ typedef enum rollnet_request_type {
 
 #define ROLLNET_REQUEST_REPLAY 0x1u      /**< ADVANCE/SAVE during a rollback's replay */
 /** ADVANCE of a peer that runs more than max_prediction / 2 frames behind a
- * remote: the game may skip rendering it to catch up. */
+ * remote. The game steps it as any ADVANCE (the simulation must not change)
+ * and may skip rendering and sound for it, then run the next frame at once
+ * instead of waiting for its pacer, to catch up. Poll once per pacer tick
+ * (also while stalled), add inputs and advance once per frame that runs. */
 #define ROLLNET_REQUEST_FAST_FORWARD 0x2u
 
 /** One thing the game must do, from the list rollnet_session_advance returns. */

@@ -219,7 +219,7 @@ static rollnet_error run_period3(int distance, bool rotate, int frames)
                 assert_true(rollnet_read_int(rd, &g.value));
                 err = rollnet_session_load_end(s, r);
             } else {
-                g.value = g.value * 3 + r->inputs[0] + g.hidden;
+                g.value = (g.value * 3 + r->inputs[0] + g.hidden) % 1000003;
                 g.hidden = (g.hidden + 1) % 3;
                 err = rollnet_session_advance_end(s, r, 0);
             }

@@ -12,16 +12,24 @@
 
 #include "rollnet/rollnet.h"
 
-static rollnet_session *synctest(int players)
+/* A sync test of `players` (0: the default) whose log goes to `log` (or nowhere). */
+static rollnet_session *synctest_logged(int players,
+                                        void (*log)(rollnet_log_level, const char *, void *))
 {
     rollnet_session_desc d;
     memset(&d, 0, sizeof(d));
     d.kind = ROLLNET_SESSION_SYNCTEST;
     d.num_players = players;
+    d.logger.log = log;
     rollnet_session *s = NULL;
     assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
     assert_non_null(s);
     return s;
+}
+
+static rollnet_session *synctest(int players)
+{
+    return synctest_logged(players, NULL);
 }
 
 static void test_zero_desc_is_a_two_player_p2p_that_needs_a_transport(void **state)
@@ -152,12 +160,7 @@ static void count_clock_warnings(rollnet_log_level level, const char *msg, void 
 static void test_a_clock_that_goes_back_is_reported_once(void **state)
 {
     (void)state;
-    rollnet_session_desc d;
-    memset(&d, 0, sizeof(d));
-    d.kind = ROLLNET_SESSION_SYNCTEST;
-    d.logger.log = count_clock_warnings;
-    rollnet_session *s = NULL;
-    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    rollnet_session *s = synctest_logged(0, count_clock_warnings);
     clock_warnings = 0;
     assert_int_equal(rollnet_session_poll(s, 5000), ROLLNET_ERR_OK);
     assert_int_equal(rollnet_session_poll(s, 5000), ROLLNET_ERR_OK);
@@ -173,12 +176,7 @@ static void test_a_clock_that_goes_back_is_reported_once(void **state)
 static void test_copied_requests_are_accepted_and_refusals_say_why(void **state)
 {
     (void)state;
-    rollnet_session_desc d;
-    memset(&d, 0, sizeof(d));
-    d.kind = ROLLNET_SESSION_SYNCTEST;
-    d.logger.log = keep_last_log;
-    rollnet_session *s = NULL;
-    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    rollnet_session *s = synctest_logged(0, keep_last_log);
     uint8_t in = 0;
     rollnet_session_add_local_input(s, 0, &in, 1);
     rollnet_session_add_local_input(s, 1, &in, 1);

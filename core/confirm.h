@@ -38,6 +38,9 @@ static inline int32_t rn_confirmed_frame(const rn_sync *s)
 {
     int32_t c = rn_sync_confirmed_frame(s);
     int32_t last = s->frame - 1;
+    if (s->end_frame - 1 < last) {
+        last = s->end_frame - 1; /* past a finished session's end */
+    }
     return c > last ? last : c;
 }
 

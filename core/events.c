@@ -49,6 +49,8 @@ bool rn_event_droppable(rollnet_event_type type)
     case ROLLNET_EVENT_EPISODE_COMPLETE:
     case ROLLNET_EVENT_EPISODE_TIMEOUT:
     case ROLLNET_EVENT_EPISODE_MISMATCH:
+    case ROLLNET_EVENT_FINISHING:
+    case ROLLNET_EVENT_FINISHED:
         return false;
     }
     return false;
@@ -80,6 +82,9 @@ static bool rn_event_repeats(const rollnet_event *earlier, const rollnet_event *
     case ROLLNET_EVENT_EPISODE_MISMATCH:
         return earlier->u.episode.episode == later->u.episode.episode &&
                earlier->u.episode.end_frame == later->u.episode.end_frame;
+    case ROLLNET_EVENT_FINISHING:
+    case ROLLNET_EVENT_FINISHED:
+        return earlier->u.finish.end_frame == later->u.finish.end_frame;
     default:
         return false; /* droppable kinds never get this far */
     }

@@ -99,6 +99,9 @@ static rollnet_error blocked_reason(rollnet_session *s)
     if (!s->running) {
         return ROLLNET_ERR_NOT_RUNNING;
     }
+    if (s->fin.active && s->sync.frame >= s->fin.end) {
+        return ROLLNET_ERR_FINISHED; /* every frame of the session has run */
+    }
     if (s->sync.frame > s->last_frame) {
         rn_logf(&s->events, ROLLNET_LOG_ERROR,
                 "frame %d is past the last frame a session can run (%d): start a new session",
@@ -172,6 +175,7 @@ void rn_frame_confirm(rollnet_session *s)
     s->dirty = false;
     rn_episodes_update_barrier(&s->episodes, &s->ledger, &s->sync, &s->events, s->now);
     s->ops->confirmed(s);
+    rn_finish_update(s);
     /* A stall ends when its cause does, even if the game never advances
      * again (the barrier of a session's last episode). */
     if (s->stalled && !is_stall(blocked_reason(s))) {
@@ -189,14 +193,19 @@ rollnet_error rn_frame_add_local_input(rollnet_session *s, int player, const voi
         return ROLLNET_ERR_INVALID_INPUT_SIZE;
     }
     rollnet_error why = blocked_reason(s);
-    if (is_stall(why)) {
+    if (is_stall(why) || why == ROLLNET_ERR_FINISHED) {
         if (!rn_rollback_pending(&s->sync)) {
-            set_stalled(s, why);
+            if (is_stall(why)) {
+                set_stalled(s, why);
+            }
             return why;
         }
         /* A pending rollback still has to run: advance will return it alone. */
     } else if (why != ROLLNET_ERR_OK) {
         return why;
+    }
+    if (s->fin.active) {
+        return ROLLNET_ERR_OK; /* finishing: the frames left run on the inputs given */
     }
     memcpy(s->pending[player], input, size);
     s->pending_mask |= 1u << player;
@@ -245,7 +254,7 @@ rollnet_error rn_frame_advance(rollnet_session *s, const rollnet_request **reque
     memset(&plan, 0, sizeof(plan));
     plan.advance = why == ROLLNET_ERR_OK;
     if (plan.advance) {
-        rollnet_error err = queue_local_inputs(s);
+        rollnet_error err = s->fin.active ? ROLLNET_ERR_OK : queue_local_inputs(s);
         if (err != ROLLNET_ERR_OK) {
             return err;
         }

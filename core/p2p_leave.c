@@ -155,6 +155,12 @@ void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason
     if (rn_peer_departed(peer) || peer->state == RN_PEER_EMPTY) {
         return;
     }
+    if (rn_p2p_finish_departure(p, peer)) {
+        if (close_transport) {
+            rn_link_close(&p->link, peer->tp);
+        }
+        return;
+    }
     bool was_live = rn_peer_live(peer);
     s->dirty = true;
     peer->st.connected = false;

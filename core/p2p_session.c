@@ -178,6 +178,9 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
     case RN_MSG_LOADING:
         on_loading(p, peer, &m.u.loading);
         break;
+    case RN_MSG_FINISH:
+        rn_p2p_on_finish(p, peer, &m.u.finish);
+        break;
     }
 }
 
@@ -453,6 +456,8 @@ static const rn_session_ops p2p_ops = {
     .peer_stats = p2p_peer_stats,
     .desync = p2p_desync,
     .stats = p2p_stats,
+    .finish_tell = rn_p2p_finish_tell,
+    .finish_heard = rn_p2p_finish_heard,
 };
 
 /* One peer per distinct address; remote players without one connect to us. */

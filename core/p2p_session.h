@@ -95,6 +95,14 @@ void rn_p2p_check_episode_label(rn_p2p *p, rn_peer *peer, const rn_input *in);
 void rn_p2p_send_inputs(rn_p2p *p, rn_peer *peer);
 void rn_p2p_on_input(rn_p2p *p, rn_peer *peer, const rn_input *in, bool stale);
 
+/* p2p_finish.c: the ops of finishing, a FINISH received, and a peer that
+ * closes after it finished (true: it counts as done, no departure). */
+void rn_p2p_finish_tell(rollnet_session *s, bool done);
+bool rn_p2p_finish_heard(const rollnet_session *s, bool done, int32_t *max_stop,
+                         int32_t *min_inputs_end);
+void rn_p2p_on_finish(rn_p2p *p, rn_peer *peer, const rn_finish *f);
+bool rn_p2p_finish_departure(rn_p2p *p, rn_peer *peer);
+
 /* p2p_leave.c */
 void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason,
                       bool close_transport);

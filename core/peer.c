@@ -8,6 +8,8 @@ void rn_peer_reset(rn_peer *p, int index)
     p->index = index;
     p->tp = -1;
     p->ack = -1;
+    p->fin_stop = -1;
+    p->fin_end = -1;
     p->st.last_received_frame = -1;
     rn_timesync_init(&p->ts);
 }

@@ -72,6 +72,10 @@ typedef struct rn_peer {
      * not have reached without ending it too: since when (valid if lagging). */
     bool label_lagging;
     uint64_t label_lag_since;
+    /* FINISH: where it stopped and where its players' inputs end (-1: it has
+     * not said), and whether it has everything before the session's end. */
+    int32_t fin_stop, fin_end;
+    bool fin_done;
 } rn_peer;
 
 /* A blank slot: no connection, nothing received, nothing acknowledged. */

@@ -30,6 +30,12 @@
  *            frames compressed by rn_inputs_compress, a block being the
  *            departed players' inputs in handle order. The decoder checks
  *            count's range but not data against it: the receiver does.
+ *   FINISH   [7, tag, stop, inputs_end, done]
+ *            stop: the sender's next frame when it began finishing;
+ *            inputs_end: the first frame without an input of its players
+ *            (it adds no more), at least stop; done: false when it starts
+ *            finishing, true once every frame before the session's end is
+ *            confirmed there.
  *
  * INPUT goes out every frame to every peer, so its start frame travels as a
  * delta from the ack (a fixint in steady play) and its inputs as a bin
@@ -50,6 +56,7 @@
 #define RN_CHECKSUM_ELEMENTS 5
 #define RN_LOADING_ELEMENTS 5
 #define RN_LEAVE_ELEMENTS 6
+#define RN_FINISH_ELEMENTS 5
 
 /* msgpack_unpack takes a container's slots from the zone as soon as it reads
  * the container's header. rn_msgpack_measure (core/snapshot.c) admits only data whose every container
@@ -216,6 +223,9 @@ static bool rn_msg_valid(const rn_msg *m)
                l->count <= l->last_frame + 1 && (l->size == 0 || l->data != NULL) &&
                l->size <= RN_MAX_MESSAGE;
     }
+    case RN_MSG_FINISH:
+        return m->u.finish.stop >= 0 && m->u.finish.inputs_end >= m->u.finish.stop &&
+               rn_frame_ok(m->u.finish.inputs_end);
     }
     return false;
 }
@@ -316,6 +326,14 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_int32(&pk, m->u.leave.last_frame);
         r |= msgpack_pack_int32(&pk, m->u.leave.count);
         r |= msgpack_pack_bin_with_body(&pk, m->u.leave.data, m->u.leave.size);
+        break;
+    case RN_MSG_FINISH:
+        r |= msgpack_pack_array(&pk, RN_FINISH_ELEMENTS);
+        r |= msgpack_pack_uint8(&pk, RN_MSG_FINISH);
+        r |= msgpack_pack_uint16(&pk, m->u.finish.tag);
+        r |= msgpack_pack_int32(&pk, m->u.finish.stop);
+        r |= msgpack_pack_int32(&pk, m->u.finish.inputs_end);
+        r |= m->u.finish.done ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
         break;
     }
     return r == 0 && !w.overflow ? w.len : 0;
@@ -461,6 +479,12 @@ static bool rn_parse_leave(const msgpack_object *e, rn_leave *l)
     return true;
 }
 
+static bool rn_parse_finish(const msgpack_object *e, rn_finish *f)
+{
+    return rn_get_u16(&e[1], &f->tag) && rn_get_i32(&e[2], &f->stop) &&
+           rn_get_i32(&e[3], &f->inputs_end) && rn_get_bool(&e[4], &f->done);
+}
+
 rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int block_size,
                            rn_msg *out)
 {
@@ -504,6 +528,9 @@ rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int b
         break;
     case RN_MSG_LEAVE:
         ok = n == RN_LEAVE_ELEMENTS && rn_parse_leave(e, &m.u.leave);
+        break;
+    case RN_MSG_FINISH:
+        ok = n == RN_FINISH_ELEMENTS && rn_parse_finish(e, &m.u.finish);
         break;
     default:
         return RN_DECODE_UNKNOWN;

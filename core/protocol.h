@@ -10,7 +10,7 @@
 
 #include "rollnet/rollnet.h"
 
-#define RN_PROTOCOL_VERSION 2 /* 2: HELLO lost its trailing `reply` bool (12 elements) */
+#define RN_PROTOCOL_VERSION 3 /* 3: FINISH; 2: HELLO lost its trailing `reply` bool */
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
 #define RN_MAX_INPUT_FRAMES 128   /* frames one INPUT message may carry */
 #define RN_MAX_FRAME 0x3fffffff   /* frames beyond this are out of range */
@@ -21,7 +21,8 @@ typedef enum rn_msg_type {
     RN_MSG_INPUT = 3,    /* unreliable: unacked inputs, ack, frame advantage */
     RN_MSG_CHECKSUM = 4, /* reliable: checksum of a confirmed frame */
     RN_MSG_LOADING = 5,  /* reliable: begin / end loading, with the sender's newest input frame */
-    RN_MSG_LEAVE = 6     /* reliable: a peer left; the sender's last inputs of its players */
+    RN_MSG_LEAVE = 6,    /* reliable: a peer left; the sender's last inputs of its players */
+    RN_MSG_FINISH = 7    /* reliable: the sender finishes the session; later, that it is done */
 } rn_msg_type;
 
 typedef struct rn_hello {
@@ -77,6 +78,17 @@ typedef struct rn_leave {
     size_t size;
 } rn_leave;
 
+/* The sender finishes the session (rollnet_session_finish): it stopped
+ * before frame `stop` and its players' inputs end before `inputs_end`. Sent
+ * again with done = true once every frame before the session's end is
+ * confirmed (and recorded) there. */
+typedef struct rn_finish {
+    uint16_t tag;
+    int32_t stop;       /* the sender's next frame when it began finishing */
+    int32_t inputs_end; /* first frame without an input of the sender's players, >= stop */
+    bool done;
+} rn_finish;
+
 typedef struct rn_msg {
     rn_msg_type type;
     union {
@@ -86,6 +98,7 @@ typedef struct rn_msg {
         rn_checksum checksum;
         rn_loading loading;
         rn_leave leave;
+        rn_finish finish;
     } u;
 } rn_msg;
 

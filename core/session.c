@@ -220,6 +220,14 @@ static rollnet_error set_loading(rollnet_session *s, bool loading, uint64_t now_
     return s->ops->set_loading(s, loading);
 }
 
+rollnet_error rollnet_session_finish(rollnet_session *s)
+{
+    if (!s) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    return rn_finish_begin(s);
+}
+
 rollnet_error rollnet_session_begin_loading(rollnet_session *s, uint64_t now_ms)
 {
     return set_loading(s, true, now_ms);

@@ -39,7 +39,26 @@ typedef struct rn_session_ops {
     bool (*desync)(const rollnet_session *s, rollnet_desync_info *out);
     /* The kind's own figures in the session statistics. */
     void (*stats)(const rollnet_session *s, rollnet_session_stats *out);
+    /* Finishing (finish.c). May be NULL (nobody else to tell). This peer
+     * begins finishing, or is done: tell the peers. Whether every peer has
+     * said where it stops (then *max_stop and *min_inputs_end fold in theirs),
+     * and, with done, that it is done. */
+    void (*finish_tell)(rollnet_session *s, bool done);
+    bool (*finish_heard)(const rollnet_session *s, bool done, int32_t *max_stop,
+                         int32_t *min_inputs_end);
 } rn_session_ops;
+
+/* rollnet_session_finish: no more inputs from here, and where the session
+ * ends. */
+typedef struct rn_finish_state {
+    bool active;        /* finishing: local inputs are no longer taken */
+    int32_t stop;       /* sync.frame when it began */
+    int32_t inputs_end; /* the first frame without an input of a local player */
+    bool end_known;     /* every peer has said where it stops */
+    int32_t end;        /* frames run up to here: `stop` until the end is known */
+    bool done_local;    /* every frame before `end` is confirmed (and recorded) here */
+    bool finished;      /* FINISHED raised */
+} rn_finish_state;
 
 struct rollnet_session {
     const rn_session_ops *ops;
@@ -67,6 +86,7 @@ struct rollnet_session {
     bool validated_start; /* the save-load-save check of the first list was asked for */
     int32_t last_frame;   /* the last frame the session may run (frame numbers must stay encodable) */
     bool clock_warned;    /* poll saw the clock go back (logged once) */
+    rn_finish_state fin;
 
     /* Something confirmation depends on changed since rn_frame_confirm ran:
      * inputs, acks, the ledger, the request list, a peer leaving. */
@@ -119,5 +139,13 @@ rollnet_error rn_frame_advance_end(rollnet_session *s, const rollnet_request *re
 bool rn_frame_next_record(rollnet_session *s, rollnet_record *out);
 /* Stop the session with `err` (the first error sticks); returns err. */
 rollnet_error rn_frame_fail(rollnet_session *s, rollnet_error err);
+
+/* --- finish.c: ending a session on the same frame everywhere ------------ */
+
+/* Start finishing (rollnet_session_finish, or a peer's FINISH). */
+rollnet_error rn_finish_begin(rollnet_session *s);
+/* Done here? Then tell the peers; everyone done? Then FINISHED. Called after
+ * promotion and whenever a peer's FINISH arrives. */
+void rn_finish_update(rollnet_session *s);
 
 #endif

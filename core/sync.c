@@ -23,6 +23,7 @@ rollnet_error rn_sync_init(rn_sync *s, const rollnet_allocator *a, const rn_sync
     s->cfg.neutral = s->neutral;
     s->desync_frame = -1;
     s->last_replay_index = -1;
+    s->end_frame = RN_IQ_CONFIRMED_FOREVER;
 
     /* The ring must hold every frame from the oldest unacknowledged or
      * unconfirmed input to the newest remote input a peer may send ahead. */

@@ -75,6 +75,10 @@ typedef struct rn_sync {
 
     /* Save-load-save validation in progress / its reference checksum. */
     bool validation_failed;
+
+    /* Finishing: frames from here on are not part of the session and are
+     * never confirmed (RN_IQ_CONFIRMED_FOREVER while it runs on). */
+    int32_t end_frame;
 } rn_sync;
 
 rollnet_error rn_sync_init(rn_sync *s, const rollnet_allocator *a, const rn_sync_config *cfg);

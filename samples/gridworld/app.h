@@ -61,6 +61,8 @@ typedef struct game {
     bool running;               /* RUNNING seen */
     bool complete;              /* every episode confirmed */
     uint64_t complete_ms;
+    bool finish_called;         /* rollnet_session_finish called after complete */
+    bool finished;              /* FINISHED: every peer holds every frame */
     uint64_t final_wait_since;  /* when the last frame ran, or 0 */
     bool final_timeout;         /* the last episode's barrier timed out: advance no more */
     bool loading_due;           /* --loading-pause: pause before the next tick */

@@ -10,9 +10,10 @@
 #include "net.h"
 #include "render.h"
 
-/* After the last episode, keep answering the peer this long so that it gets
- * our last inputs and acks before we close the connection. */
-#define LINGER_MS 1500u
+/* After the last episode, how long finishing may take (every peer saying it
+ * holds every frame) before the run fails; longer than the disconnect
+ * timeout, so a peer that vanished is reported as gone first. */
+#define FINISH_WAIT_MS 15000u
 /* After the last frame ran, how long its confirmation may take before the run
  * fails; longer than the session's episode and disconnect timeouts. */
 #define FINAL_WAIT_MS 15000u
@@ -163,7 +164,7 @@ static rollnet_error carry_out(game *g, const rollnet_request *reqs, int n)
 static bool frame_must_wait(rollnet_error err)
 {
     return err == ROLLNET_ERR_PREDICTION_LIMIT || err == ROLLNET_ERR_EPISODE_BARRIER ||
-           err == ROLLNET_ERR_NOT_RUNNING;
+           err == ROLLNET_ERR_NOT_RUNNING || err == ROLLNET_ERR_FINISHED;
 }
 
 /* rollnet: every local player's input for the next frame (neutral ones once
@@ -232,8 +233,27 @@ static void tick(game *g)
         app_fail(g, "poll failed: %s", rollnet_error_string(err));
     net_handle_events(g);
     net_drain_records(g);
-    if (g->done || g->complete)
+    if (g->done || g->finished)
         return;
+    if (g->complete && !g->finish_called) {
+        /* Every episode is confirmed here: finish, so the peers' ledgers end
+         * at the same frame and nobody leaves before the others hold it all. */
+        g->finish_called = true;
+        err = rollnet_session_finish(g->session);
+        if (err != ROLLNET_ERR_OK)
+            app_fail(g, "finish failed: %s", rollnet_error_string(err));
+        if (g->done)
+            return;
+    }
+    if (g->complete) {
+        /* Finishing: advance on (the inputs are ignored) so that rollbacks
+         * still run, until every peer says it holds every frame. */
+        if (app_now_ms() - g->complete_ms > FINISH_WAIT_MS)
+            app_fail(g, "the peers did not finish within %u s", FINISH_WAIT_MS / 1000u);
+        else if (add_local_inputs(g, true))
+            advance_frame(g);
+        return;
+    }
     if (g->loading_due) {
         loading_pause(g);
         return;
@@ -298,12 +318,8 @@ void loop_run(game *g)
             tick(g);
             rollnet_sdl_overlay_sample(&g->overlay, g->session, g->remote);
         }
-        if (g->complete && !g->done) {
-            /* Every record is in; stay a moment for the peer's sake. */
-            bool alone = g->opt.synctest || g->peer_gone;
-            if (alone || app_now_ms() - g->complete_ms >= LINGER_MS)
-                g->done = true;
-        }
+        if (g->complete && !g->done && (g->finished || g->peer_gone))
+            g->done = true; /* every peer holds every record (or is gone) */
         if (g->renderer && g->render_ok)
             render_frame(g);
     }

@@ -83,6 +83,14 @@ static void finish(game *g)
     }
     if (g->opt.stats)
         net_print_stats(g);
+    /* How the session ended, for whoever compares the two peers' exports:
+     * complete (every peer holds every frame), or cut short and why; the
+     * value is the number of frames exported. */
+    const char *end = g->finished    ? "session_complete"
+                      : g->peer_gone ? "session_cut_short_peer_gone"
+                      : g->exit_code ? "session_cut_short_error"
+                                     : "session_cut_short";
+    app_peer_log(g, end, (int64_t)g->records_exported);
     app_peer_log(g, "exit", g->exit_code);
 }
 

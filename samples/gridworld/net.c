@@ -262,6 +262,14 @@ void net_handle_events(game *g)
                         " here, the last ended at frame %" PRId32 "): check --max-steps",
                      ev.u.episode.episode, ev.u.episode.end_frame);
             break;
+        case ROLLNET_EVENT_FINISHING:
+            /* The peer finished first: this session finishes too. */
+            app_peer_log(g, "peer_finishing", ev.u.finish.end_frame);
+            break;
+        case ROLLNET_EVENT_FINISHED:
+            app_peer_log(g, "finished", ev.u.finish.end_frame);
+            g->finished = true;
+            break;
         case ROLLNET_EVENT_EPISODE_TIMEOUT:
             app_peer_log(g, "episode_timeout", ev.u.episode.episode);
             /* Past the last episode the released barrier would let play

@@ -18,7 +18,6 @@
 #define FRAME_US (1000000u / FPS)
 #define FRAMES 300                    /* the last one ends the episode */
 #define GAME_ID 0x6d696e696d616c00ull /* any constant; both sides must agree */
-#define LINGER_MS 1500u               /* when done: keep serving the peer this long */
 #define TIMEOUT_MS 60000u             /* the whole run, handshake included */
 
 typedef struct app {
@@ -28,7 +27,7 @@ typedef struct app {
     int me;                  /* this side's player handle: 0 hosts, 1 joins */
     int32_t exported;        /* confirmed records written */
     int wait_ticks;          /* ticks to sit out after WAIT_RECOMMENDED */
-    bool running, peer_left;
+    bool running, peer_left, finished;
 } app;
 
 static bool fail(const char *what, const char *why)
@@ -99,6 +98,8 @@ static bool drain(app *a)
             a->wait_ticks += ev.u.wait.frames; /* we run ahead of the peer */
         else if (ev.type == ROLLNET_EVENT_REFUSED)
             return fail("handshake refused", rollnet_param_string(ev.u.refused.param));
+        else if (ev.type == ROLLNET_EVENT_FINISHED)
+            a->finished = true; /* every peer holds every frame: safe to leave */
         else if (ev.type == ROLLNET_EVENT_DESYNC)
             return fail("desync", "the two games' states differ");
         else if (ev.type == ROLLNET_EVENT_DISCONNECTED) {
@@ -129,8 +130,11 @@ static bool tick(app *a, uint64_t now_ms)
         return false;
     if (err != ROLLNET_ERR_OK)
         return fail("poll", rollnet_error_string(err));
-    if (a->exported == FRAMES)
-        return true; /* done: from now on only poll */
+    /* Every frame is confirmed here: finish, so that we leave only once the
+     * peer holds every frame too. Frames go on being advanced (the inputs are
+     * ignored) while finishing: a late input may still need a rollback. */
+    if (a->exported == FRAMES && (err = rollnet_session_finish(a->s)) != ROLLNET_ERR_OK)
+        return fail("finish", rollnet_error_string(err));
     if (a->wait_ticks > 0) {
         a->wait_ticks--;
         return true;
@@ -146,7 +150,8 @@ static bool tick(app *a, uint64_t now_ms)
     if (err == ROLLNET_ERR_OK)
         err = carry_out(a, reqs, n);
     if (err == ROLLNET_ERR_PREDICTION_LIMIT || err == ROLLNET_ERR_EPISODE_BARRIER ||
-        err == ROLLNET_ERR_NOT_RUNNING || err == ROLLNET_ERR_LEDGER_FULL)
+        err == ROLLNET_ERR_NOT_RUNNING || err == ROLLNET_ERR_LEDGER_FULL ||
+        err == ROLLNET_ERR_FINISHED)
         return drain(a); /* this frame cannot run yet: skip it */
     return err == ROLLNET_ERR_OK ? drain(a) : fail("frame", rollnet_error_string(err));
 }
@@ -210,10 +215,9 @@ int main(int argc, char **argv)
     path = path ? path : join ? "minimal-join.csv" : "minimal-host.csv";
     bool ok = setup(&a, port, join, path);
 
-    /* Tick at FPS until every frame is confirmed and exported. Then linger
-     * (there is no "finish" call yet): the peer may still need our last inputs
-     * and acks. Leave when it leaves, or after LINGER_MS. */
-    uint64_t start = now_us(), next = start, done_at = 0;
+    /* Tick at FPS until the session is finished: every frame confirmed and
+     * exported here and on the peer (or the peer is gone). */
+    uint64_t start = now_us(), next = start;
     while (ok) {
         uint64_t now = now_us();
         if (now < next) {
@@ -223,9 +227,7 @@ int main(int argc, char **argv)
         /* Far behind (the process was stopped): restart the schedule from now. */
         next = (now > next + 4 * FRAME_US ? now : next) + FRAME_US;
         ok = tick(&a, now / 1000u);
-        if (!done_at && a.exported == FRAMES)
-            done_at = now;
-        if (done_at && (a.peer_left || now - done_at >= LINGER_MS * 1000u))
+        if (a.finished || (a.peer_left && a.exported == FRAMES))
             break;
         if (ok && now - start >= TIMEOUT_MS * 1000u)
             ok = fail("timed out", "not every frame was confirmed");

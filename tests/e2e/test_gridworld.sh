@@ -77,6 +77,13 @@ expect_pair() {
         fail "$name: $n rows exported, expected $rows"
         return
     fi
+    # Finished, not lingered: each side's peer log says the session ended
+    # complete (rollnet_session_finish: both sides hold every frame).
+    if ! grep -q ",session_complete,$rows\$" "$work/$name/host.csv.peer.csv" ||
+        ! grep -q ",session_complete,$rows\$" "$work/$name/join.csv.peer.csv"; then
+        fail "$name: a peer log does not say session_complete"
+        return
+    fi
     echo "ok: $name ($n identical rows)"
     passed=$((passed + 1))
 }
@@ -141,6 +148,8 @@ assert frames and frames == list(range(len(frames))), "frames are not 0..n-1"
 PY
 then
     fail "killed: the host's export is not intact"
+elif ! grep -q ',session_cut_short_peer_gone,' "$work/killed/host.csv.peer.csv"; then
+    fail "killed: the host's peer log does not say the session was cut short"
 else
     echo "ok: killed (host exited $status after ${elapsed_ms} ms: $(cat "$work/killed/host.err"))"
     passed=$((passed + 1))

@@ -103,6 +103,10 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
                a->u.leave.count == b->u.leave.count && a->u.leave.size == b->u.leave.size &&
                (a->u.leave.size == 0 ||
                 memcmp(a->u.leave.data, b->u.leave.data, a->u.leave.size) == 0);
+    case RN_MSG_FINISH:
+        return a->u.finish.tag == b->u.finish.tag && a->u.finish.stop == b->u.finish.stop &&
+               a->u.finish.inputs_end == b->u.finish.inputs_end &&
+               a->u.finish.done == b->u.finish.done;
     }
     return false;
 }
@@ -265,7 +269,7 @@ static rn_msg random_valid_msg(int *bs)
 {
     rn_msg m;
     memset(&m, 0, sizeof m);
-    m.type = (rn_msg_type)(1 + below(6));
+    m.type = (rn_msg_type)(1 + below(7));
     *bs = k_block_sizes[below(NUM_BLOCK_SIZES)];
     switch (m.type) {
     case RN_MSG_HELLO:
@@ -345,6 +349,12 @@ static rn_msg random_valid_msg(int *bs)
         m.u.leave.data = g_inputs;
         break;
     }
+    case RN_MSG_FINISH:
+        m.u.finish.tag = (uint16_t)rnd();
+        m.u.finish.stop = (int32_t)edgy(0, RN_MAX_FRAME);
+        m.u.finish.inputs_end = (int32_t)edgy(m.u.finish.stop, RN_MAX_FRAME);
+        m.u.finish.done = below(2);
+        break;
     }
     return m;
 }

@@ -470,6 +470,12 @@ static void seeds_protocol(void)
     m.u.leave = (rn_leave){ .tag = rn_nonce_tag(0x1002), .player_mask = 6, .last_frame = -1,
                             .count = 0, .data = NULL, .size = 0 };
     seed_message("leave-none", &m, 1);
+    memset(&m, 0, sizeof m);
+    m.type = RN_MSG_FINISH;
+    m.u.finish = (rn_finish){ .tag = rn_nonce_tag(0x1002), .stop = 900, .inputs_end = 902 };
+    seed_message("finish", &m, 1);
+    m.u.finish.done = true;
+    seed_message("finish-done", &m, 1);
 }
 
 /* ------------------------------------------------------------------------ */

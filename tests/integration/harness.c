@@ -55,7 +55,8 @@ void harness_peer_init(harness_peer *p, rollnet_session *s, tg_game *g,
 bool harness_is_skip(rollnet_error err)
 {
     return err == ROLLNET_ERR_PREDICTION_LIMIT || err == ROLLNET_ERR_EPISODE_BARRIER ||
-           err == ROLLNET_ERR_LEDGER_FULL || err == ROLLNET_ERR_NOT_RUNNING;
+           err == ROLLNET_ERR_LEDGER_FULL || err == ROLLNET_ERR_NOT_RUNNING ||
+           err == ROLLNET_ERR_FINISHED;
 }
 
 bool harness_list_runs_new_frame(const rollnet_request *requests, int count)
@@ -108,6 +109,8 @@ rollnet_error harness_tick(harness_peer *p, uint64_t now_ms)
     if (err != ROLLNET_ERR_OK) {
         return harness_result(p, err);
     }
+    /* As a game does: what poll raised is handled before the frame. */
+    harness_drain_events(p);
 
     for (int i = 0; i < p->num_players; i++) {
         if (!p->local[i]) {

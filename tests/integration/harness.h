@@ -34,7 +34,7 @@ typedef void (*harness_input_fn)(int player, int32_t frame, uint8_t *out, int in
                                  void *user_data);
 typedef void (*harness_event_fn)(const rollnet_event *ev, void *user_data);
 
-#define HARNESS_EVENT_TYPES (ROLLNET_EVENT_EPISODE_MISMATCH + 1)
+#define HARNESS_EVENT_TYPES (ROLLNET_EVENT_FINISHED + 1)
 
 /* One session plus the game it drives. The peer does not own the session or
  * the game; harness_peer_init only records them. */
@@ -86,7 +86,7 @@ bool harness_list_runs_new_frame(const rollnet_request *requests, int count);
 /* Carry out a request list with the game (tg_execute). */
 rollnet_error harness_execute(harness_peer *p, const rollnet_request *requests, int count);
 
-/* One tick: poll, add every local input, advance, carry out the requests,
+/* One tick: poll, drain events, add every local input, advance, carry out the requests,
  * drain events. Returns OK when the session handed out a list (a new frame,
  * or while stalled a pending rollback alone: frames_advanced tells them
  * apart), the skip code when it refused (harness_is_skip), or the first

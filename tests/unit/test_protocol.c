@@ -93,6 +93,12 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
             assert_memory_equal(a->u.leave.data, b->u.leave.data, a->u.leave.size);
         }
         break;
+    case RN_MSG_FINISH:
+        assert_int_equal(a->u.finish.tag, b->u.finish.tag);
+        assert_int_equal(a->u.finish.stop, b->u.finish.stop);
+        assert_int_equal(a->u.finish.inputs_end, b->u.finish.inputs_end);
+        assert_int_equal(a->u.finish.done, b->u.finish.done);
+        break;
     }
 }
 
@@ -356,6 +362,22 @@ static void leave_round_trips_and_checks_its_fields(void **state)
     m.u.leave = (rn_leave){ 1, 1u, 3, 5, packed, packed_len }; /* more frames than exist */
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
     m.u.leave = (rn_leave){ 1, 1u, 10, RN_MAX_INPUT_FRAMES + 1, packed, packed_len };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+}
+
+static void finish_round_trips_and_checks_its_fields(void **state)
+{
+    rn_msg m = { .type = RN_MSG_FINISH };
+    m.u.finish = (rn_finish){ 0x1234, 450, 452, false };
+    round_trip(*state, &m, 0);
+    m.u.finish = (rn_finish){ 1, 0, 0, true };
+    round_trip(*state, &m, 0);
+    uint8_t buf[RN_MAX_MESSAGE];
+    m.u.finish = (rn_finish){ 1, 10, 9, false }; /* inputs end before the stop */
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.finish = (rn_finish){ 1, -1, 9, false };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.finish = (rn_finish){ 1, 0, RN_MAX_FRAME + 1, false };
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
 }
 
@@ -681,7 +703,7 @@ static void decode_drops_messages_over_the_size_limit(void **state)
 
 static void decode_reports_unknown_types(void **state)
 {
-    const uint64_t types[] = { 0, 7, 127, 255, UINT64_MAX };
+    const uint64_t types[] = { 0, 8, 127, 255, UINT64_MAX };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         tval v[3] = { U(types[i]), U(1), U(2) };
         assert_int_equal(decode_values(*state, v, 3, 1), RN_DECODE_UNKNOWN);
@@ -917,6 +939,7 @@ int main(void)
         cmocka_unit_test(decode_drops_messages_over_the_size_limit),
         cmocka_unit_test(decode_reports_unknown_types),
         cmocka_unit_test(leave_round_trips_and_checks_its_fields),
+        cmocka_unit_test(finish_round_trips_and_checks_its_fields),
         cmocka_unit_test(decode_rejects_input_before_the_block_size_is_known),
         cmocka_unit_test(decode_rejects_bad_compressed_inputs),
         cmocka_unit_test(truncated_messages_never_decode),

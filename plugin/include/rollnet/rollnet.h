@@ -83,7 +83,8 @@ extern "C" {
     X(BAD_ADDRESS, "a peer address cannot be used: the log says why")                         \
     X(INVALID_DESC, "a desc field is out of range or inconsistent: the log names it")          \
     X(NO_DESYNC, "no desync has been found")                                                   \
-    X(SNAPSHOT_INVALID, "the snapshot's array or map headers announce more values than were written")
+    X(SNAPSHOT_INVALID, "the snapshot's array or map headers announce more values than were written") \
+    X(FINISHED, "the session is finishing: every frame up to its end has run")
 
 /** What a rollnet call reports: ROLLNET_ERR_OK, or why it failed. Each value
  * is documented with its rollnet_error_string() text. */
@@ -561,7 +562,14 @@ typedef enum rollnet_event_type {
     /** player: its game ends episodes at other frames than ours (u.episode:
      * the episode here and the frame that ended the one before, -1 none);
      * the session stops with ROLLNET_ERR_EPISODE_MISMATCH. */
-    ROLLNET_EVENT_EPISODE_MISMATCH
+    ROLLNET_EVENT_EPISODE_MISMATCH,
+    /** player: its peer called rollnet_session_finish, so this session
+     * finishes too (u.finish.end_frame: where that peer's inputs end). */
+    ROLLNET_EVENT_FINISHING,
+    /** Every frame before u.finish.end_frame has run and is confirmed (and
+     * recorded, when the ledger is used) here and on every peer: the
+     * session is complete. Read the last records, then destroy it. */
+    ROLLNET_EVENT_FINISHED
 } rollnet_event_type;
 
 /** Why a player was disconnected (rollnet_event::u, `disconnected`). */
@@ -623,6 +631,9 @@ typedef struct rollnet_event {
         /** EPISODE_COMPLETE, EPISODE_TIMEOUT, EPISODE_MISMATCH: the episode,
          * and the frame that ends it (MISMATCH: see the event). */
         struct { int32_t episode; int32_t end_frame; } episode;
+        /** FINISHING: where the finishing peer's inputs end; FINISHED: the
+         * session's end, the first frame that is not part of it. */
+        struct { int32_t end_frame; } finish;
     } u; /**< the payload, by type */
 } rollnet_event;
 
@@ -640,6 +651,27 @@ typedef struct rollnet_event {
  * DISCONNECTED, REFUSED, DESYNC, EPISODE_TIMEOUT and EPISODE_MISMATCH are
  * lost only when 256 of them, no two alike, wait unread. */
 bool rollnet_session_next_event(rollnet_session *s, rollnet_event *out);
+
+/* ---- Finishing ---- */
+
+/** Finish the session: this peer runs no frame past the current one and
+ * adds no more inputs. Every peer is told (reliably) and finishes too
+ * (ROLLNET_EVENT_FINISHING), and all agree on where the session ends: at the
+ * frame the furthest peer had reached, or earlier where some player's
+ * inputs end (the input delay's frames already given), so that every peer's
+ * ledger ends at the same frame. Keep calling poll, and add_local_input and
+ * advance as usual (inputs added now are ignored): a peer behind the end
+ * runs its last frames, late inputs still roll back. Once every frame before
+ * the end is confirmed (and recorded, when the ledger is used) here and
+ * every peer says the same, the session raises ROLLNET_EVENT_FINISHED; from
+ * then on add_local_input and advance return ROLLNET_ERR_FINISHED. A game
+ * that stops at an episode's end (after its EPISODE_COMPLETE, advancing no
+ * further) gets a ledger that ends with that episode. Destroying the
+ * session before FINISHED may cut the other peers' ledgers short. A peer
+ * that disconnects after saying it finished counts as done. Calling it
+ * again is harmless. Returns NOT_RUNNING before the session runs, or the
+ * error that stopped it. Game thread. */
+rollnet_error rollnet_session_finish(rollnet_session *s);
 
 /* ---- Loading grace (P2P) ---- */
 

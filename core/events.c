@@ -51,6 +51,7 @@ bool rn_event_droppable(rollnet_event_type type)
     case ROLLNET_EVENT_EPISODE_MISMATCH:
     case ROLLNET_EVENT_FINISHING:
     case ROLLNET_EVENT_FINISHED:
+    case ROLLNET_EVENT_LEFT:
         return false;
     }
     return false;
@@ -69,6 +70,7 @@ static bool rn_event_repeats(const rollnet_event *earlier, const rollnet_event *
     case ROLLNET_EVENT_DESYNC:
     case ROLLNET_EVENT_SYNCHRONIZED:
     case ROLLNET_EVENT_RUNNING:
+    case ROLLNET_EVENT_LEFT:
         return true;
     case ROLLNET_EVENT_DISCONNECTED:
         return earlier->u.disconnected.reason == later->u.disconnected.reason &&

@@ -99,6 +99,9 @@ static rollnet_error blocked_reason(rollnet_session *s)
     if (!s->running) {
         return ROLLNET_ERR_NOT_RUNNING;
     }
+    if (s->left) {
+        return ROLLNET_ERR_LEFT;
+    }
     if (s->fin.active && s->sync.frame >= s->fin.end) {
         return ROLLNET_ERR_FINISHED; /* every frame of the session has run */
     }

@@ -1,7 +1,14 @@
-/* Finishing over the network: FINISH tells the peers where this peer's
+/* Ending on purpose over the network.
+ *
+ * Finishing: FINISH tells the peers where this peer stopped and where its
  * inputs end (done false) and, later, that every frame before the session's
  * end is confirmed here (done true). A peer's FINISH makes this session
- * finish too: without that peer's inputs no later frame can be confirmed. */
+ * finish too: without that peer's inputs no later frame can be confirmed.
+ *
+ * Leaving: a LEAVE about the sender itself carries where its players'
+ * inputs end and the last of them; the others treat it as a departure with
+ * a known last frame (p2p_leave.c) and close, which is the leaver's sign
+ * that its notice arrived. */
 #include <string.h>
 
 #include "p2p_session.h"
@@ -88,4 +95,98 @@ bool rn_p2p_finish_departure(rn_p2p *p, rn_peer *peer)
     rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
     peer->st.connected = false;
     return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Leaving on purpose                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Every peer hears where this peer's players' inputs end, with the last of
+ * them, in a LEAVE about itself; they switch the players to neutral after
+ * that frame and close, which tells this side its notice arrived. */
+rollnet_error rn_p2p_leave(rollnet_session *s)
+{
+    rn_p2p *p = rn_p2p_of(s);
+    int32_t last = RN_IQ_CONFIRMED_FOREVER;
+    for (int q = 0; q < s->desc.num_players; q++) {
+        if (s->local_mask & (1u << q)) {
+            int32_t lc = s->sync.queues[q].last_confirmed;
+            last = lc < last ? lc : last;
+        }
+    }
+    s->left = true;
+    s->pending_mask = 0;
+    p->left_since = s->now;
+    rn_logf(&s->events, ROLLNET_LOG_INFO, "leaving: this peer's inputs end after frame %d", last);
+    if (s->local_mask != 0 && last < RN_IQ_CONFIRMED_FOREVER) {
+        rn_p2p_send_leave(p, s->local_mask, last, true);
+    }
+    rn_link_flush(&p->link, s->now);
+    rn_p2p_left_check(p);
+    return ROLLNET_ERR_OK;
+}
+
+void rn_p2p_on_own_leave(rn_p2p *p, rn_peer *from, const rn_leave *l)
+{
+    rollnet_session *s = &p->base;
+    if (!rn_peer_live(from) && from->state != RN_PEER_LEAVING) {
+        return; /* settled here already */
+    }
+    if (!rn_p2p_take_leave_inputs(p, l)) {
+        from->st.dropped_malformed++;
+        return;
+    }
+    rn_logf(&s->events, ROLLNET_LOG_INFO,
+            "player %d's peer leaves on purpose: its inputs end after frame %d",
+            rn_peer_event_player(from), l->last_frame);
+    if (from->state == RN_PEER_LEAVING) {
+        /* Another survivor's notice came first: this one says why, and may
+         * carry more of its inputs. */
+        from->leave_reason = ROLLNET_DISCONNECT_LEFT;
+        if (l->last_frame > from->leave_last) {
+            from->leave_last = l->last_frame;
+        }
+        s->dirty = true;
+        rn_p2p_finish_leaves(p);
+        return;
+    }
+    rn_p2p_peer_gone(p, from, ROLLNET_DISCONNECT_LEFT, true);
+}
+
+bool rn_p2p_left_departure(rn_p2p *p, rn_peer *peer)
+{
+    if (!p->base.left) {
+        return false;
+    }
+    peer->st.connected = false;
+    rn_peer_set_state(peer, RN_PEER_GONE, &p->base.events);
+    return true;
+}
+
+void rn_p2p_left_check(rn_p2p *p)
+{
+    rollnet_session *s = &p->base;
+    if (!s->left || p->left_done) {
+        return;
+    }
+    bool waiting = false;
+    for (int i = 0; i < p->num_peers; i++) {
+        const rn_peer *peer = &p->peers[i];
+        waiting = waiting || (peer->player_mask != 0 && !rn_peer_departed(peer) &&
+                              peer->state != RN_PEER_EMPTY);
+    }
+    if (waiting && s->now - p->left_since < s->desc.disconnect_timeout_ms) {
+        return;
+    }
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *peer = &p->peers[i];
+        if (!rn_peer_departed(peer) && peer->state != RN_PEER_EMPTY) {
+            rn_link_close(&p->link, peer->tp);
+            rn_p2p_left_departure(p, peer);
+        }
+    }
+    p->left_done = true;
+    rn_logf(&s->events, ROLLNET_LOG_INFO, "left: %s",
+            waiting ? "not every peer confirmed the notice in time" : "every peer has the notice");
+    rn_events_simple(&s->events, ROLLNET_EVENT_LEFT, -1);
 }

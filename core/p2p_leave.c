@@ -89,14 +89,12 @@ static bool pack_inputs(rn_p2p *p, uint32_t mask, int32_t start, int32_t count, 
                               sizeof(p->leave_packed) - 32, packed);
 }
 
-/* Tell every survivor the last frame held of a departed peer's players, with
- * those inputs (as many of the newest as fit). */
-static void send_leave(rn_p2p *p, const rn_peer *gone, int32_t last)
+void rn_p2p_send_leave(rn_p2p *p, uint32_t players, int32_t last, bool left)
 {
     const rollnet_session *s = &p->base;
     int32_t start = last - RN_MAX_INPUT_FRAMES + 1;
     for (int q = 0; q < s->desc.num_players; q++) {
-        if ((gone->player_mask & (1u << q)) && s->sync.queues[q].tail > start) {
+        if ((players & (1u << q)) && s->sync.queues[q].tail > start) {
             start = s->sync.queues[q].tail;
         }
     }
@@ -106,7 +104,7 @@ static void send_leave(rn_p2p *p, const rn_peer *gone, int32_t last)
     size_t packed = 0;
     int32_t count = last - start + 1;
     for (; count > 0; count = count / 2, start = last - count + 1) {
-        if (pack_inputs(p, gone->player_mask, start, count, &packed)) {
+        if (pack_inputs(p, players, start, count, &packed)) {
             break;
         }
     }
@@ -117,7 +115,8 @@ static void send_leave(rn_p2p *p, const rn_peer *gone, int32_t last)
     memset(&m, 0, sizeof(m));
     m.type = RN_MSG_LEAVE;
     m.u.leave.tag = p->tag;
-    m.u.leave.player_mask = gone->player_mask;
+    m.u.leave.player_mask = players;
+    m.u.leave.left = left;
     m.u.leave.last_frame = last;
     m.u.leave.count = count;
     m.u.leave.data = count > 0 ? p->leave_packed : NULL;
@@ -155,7 +154,7 @@ void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason
     if (rn_peer_departed(peer) || peer->state == RN_PEER_EMPTY) {
         return;
     }
-    if (rn_p2p_finish_departure(p, peer)) {
+    if (rn_p2p_left_departure(p, peer) || rn_p2p_finish_departure(p, peer)) {
         if (close_transport) {
             rn_link_close(&p->link, peer->tp);
         }
@@ -197,12 +196,11 @@ void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason
     peer->leave_heard = 0;
     peer->leave_since = s->now;
     peer->leave_reason = reason;
-    send_leave(p, peer, last);
+    rn_p2p_send_leave(p, peer->player_mask, last, reason == ROLLNET_DISCONNECT_LEFT);
     rn_p2p_finish_leaves(p);
 }
 
-/* Store the inputs a LEAVE carries; false when its data is malformed. */
-static bool take_leave_inputs(rn_p2p *p, const rn_leave *l)
+bool rn_p2p_take_leave_inputs(rn_p2p *p, const rn_leave *l)
 {
     rollnet_session *s = &p->base;
     int isz = s->desc.input_size;
@@ -232,6 +230,10 @@ static bool take_leave_inputs(rn_p2p *p, const rn_leave *l)
 
 void rn_p2p_on_leave(rn_p2p *p, rn_peer *from, const rn_leave *l)
 {
+    if (l->player_mask == from->player_mask && from->player_mask != 0) {
+        rn_p2p_on_own_leave(p, from, l); /* it announces its own departure */
+        return;
+    }
     /* The peer that hosts (or hosted, while leaving) those players. */
     rn_peer *gone = NULL;
     for (int i = 0; i < p->num_peers && !gone; i++) {
@@ -252,13 +254,16 @@ void rn_p2p_on_leave(rn_p2p *p, rn_peer *from, const rn_leave *l)
         return;
     }
     if (rn_peer_live(gone)) {
-        /* Another peer lost it: everyone drops it together. */
-        rn_p2p_peer_gone(p, gone, ROLLNET_DISCONNECT_BY_PEERS, true);
+        /* Another peer lost it (or heard it leave): everyone drops it together. */
+        rn_p2p_peer_gone(p, gone, l->left ? ROLLNET_DISCONNECT_LEFT : ROLLNET_DISCONNECT_BY_PEERS,
+                         true);
+    } else if (gone->state == RN_PEER_LEAVING && l->left) {
+        gone->leave_reason = ROLLNET_DISCONNECT_LEFT; /* its own notice did not reach us */
     }
     if (gone->state != RN_PEER_LEAVING) {
         return; /* already settled (or never ran here) */
     }
-    if (!take_leave_inputs(p, l)) {
+    if (!rn_p2p_take_leave_inputs(p, l)) {
         from->st.dropped_malformed++;
         return;
     }

@@ -296,6 +296,7 @@ static void check_timers(rn_p2p *p)
     if (leaving) {
         rn_p2p_finish_leaves(p);
     }
+    rn_p2p_left_check(p);
     if (!s->running) {
         rn_p2p_report_missing(p);
     }
@@ -458,6 +459,7 @@ static const rn_session_ops p2p_ops = {
     .stats = p2p_stats,
     .finish_tell = rn_p2p_finish_tell,
     .finish_heard = rn_p2p_finish_heard,
+    .leave = rn_p2p_leave,
 };
 
 /* One peer per distinct address; remote players without one connect to us. */

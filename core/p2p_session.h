@@ -34,6 +34,8 @@ typedef struct rn_p2p {
     uint64_t start_ms;
     bool missing_reported;  /* the handshake timeout named the players nobody claimed */
     bool closing;           /* stopped with an error: connections close soon */
+    uint64_t left_since;    /* rollnet_session_leave was called then */
+    bool left_done;         /* ... and LEFT was raised */
     rn_confirm confirm;
     int recommended_wait;
     uint64_t handshakes_refused, handshakes_dropped; /* strangers: see rollnet_session_stats */
@@ -103,7 +105,21 @@ bool rn_p2p_finish_heard(const rollnet_session *s, bool done, int32_t *max_stop,
 void rn_p2p_on_finish(rn_p2p *p, rn_peer *peer, const rn_finish *f);
 bool rn_p2p_finish_departure(rn_p2p *p, rn_peer *peer);
 
+/* p2p_finish.c: leaving on purpose (rollnet_session_leave); a peer's
+ * LEAVE about itself; on this side after leaving, a peer that closes
+ * (true: it goes quietly); all gone or timed out: LEFT. */
+rollnet_error rn_p2p_leave(rollnet_session *s);
+void rn_p2p_on_own_leave(rn_p2p *p, rn_peer *from, const rn_leave *l);
+bool rn_p2p_left_departure(rn_p2p *p, rn_peer *peer);
+void rn_p2p_left_check(rn_p2p *p);
+
 /* p2p_leave.c */
+/* Tell every live peer the last frame held of `players` (a departed peer's,
+ * or this peer's own when it leaves), with those inputs (as many of the
+ * newest as fit). */
+void rn_p2p_send_leave(rn_p2p *p, uint32_t players, int32_t last, bool left);
+/* Store the inputs a LEAVE carries; false when its data is malformed. */
+bool rn_p2p_take_leave_inputs(rn_p2p *p, const rn_leave *l);
 void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason,
                       bool close_transport);
 void rn_p2p_on_leave(rn_p2p *p, rn_peer *from, const rn_leave *l);

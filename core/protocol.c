@@ -23,13 +23,15 @@
  *            loading: bool, true begins and false ends; grace_ms: the grace
  *            the sender asks for; frame: the newest input frame the sender
  *            had sent, -1 none.
- *   LEAVE    [6, tag, player_mask, last_frame, count, data]
+ *   LEAVE    [6, tag, player_mask, last_frame, count, data, left]
  *            player_mask: the departed peer's players; last_frame: the
  *            sender's last confirmed frame of them, -1 none; count: frames
  *            carried, last_frame-count+1 .. last_frame; data: bin, those
  *            frames compressed by rn_inputs_compress, a block being the
  *            departed players' inputs in handle order. The decoder checks
  *            count's range but not data against it: the receiver does.
+ *            left: the departed peer left on purpose (player_mask is then
+ *            the sender's own when it announces its departure itself).
  *   FINISH   [7, tag, stop, inputs_end, done]
  *            stop: the sender's next frame when it began finishing;
  *            inputs_end: the first frame without an input of its players
@@ -55,7 +57,7 @@
 #define RN_INPUT_ELEMENTS 7
 #define RN_CHECKSUM_ELEMENTS 5
 #define RN_LOADING_ELEMENTS 5
-#define RN_LEAVE_ELEMENTS 6
+#define RN_LEAVE_ELEMENTS 7
 #define RN_FINISH_ELEMENTS 5
 
 /* msgpack_unpack takes a container's slots from the zone as soon as it reads
@@ -326,6 +328,7 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_int32(&pk, m->u.leave.last_frame);
         r |= msgpack_pack_int32(&pk, m->u.leave.count);
         r |= msgpack_pack_bin_with_body(&pk, m->u.leave.data, m->u.leave.size);
+        r |= m->u.leave.left ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
         break;
     case RN_MSG_FINISH:
         r |= msgpack_pack_array(&pk, RN_FINISH_ELEMENTS);
@@ -471,7 +474,7 @@ static bool rn_parse_leave(const msgpack_object *e, rn_leave *l)
 {
     if (!rn_get_u16(&e[1], &l->tag) || !rn_get_u32(&e[2], &l->player_mask) ||
         !rn_get_i32(&e[3], &l->last_frame) || !rn_get_i32(&e[4], &l->count) ||
-        e[5].type != MSGPACK_OBJECT_BIN) {
+        e[5].type != MSGPACK_OBJECT_BIN || !rn_get_bool(&e[6], &l->left)) {
         return false;
     }
     l->data = (const uint8_t *)e[5].via.bin.ptr;

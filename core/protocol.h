@@ -76,6 +76,7 @@ typedef struct rn_leave {
     int32_t count;         /* frames last_frame-count+1 .. last_frame carried, 0..RN_MAX_INPUT_FRAMES */
     const uint8_t *data;   /* rn_inputs_compress of those frames (blocks of the players, handle order) */
     size_t size;
+    bool left;             /* it left on purpose (rollnet_session_leave): the sender is it, or heard it */
 } rn_leave;
 
 /* The sender finishes the session (rollnet_session_finish): it stopped

@@ -228,6 +228,23 @@ rollnet_error rollnet_session_finish(rollnet_session *s)
     return rn_finish_begin(s);
 }
 
+rollnet_error rollnet_session_leave(rollnet_session *s)
+{
+    if (!s) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    if (!s->ops->leave) {
+        return ROLLNET_ERR_WRONG_SESSION_KIND;
+    }
+    if (s->failed != ROLLNET_ERR_OK) {
+        return s->failed;
+    }
+    if (!s->running) {
+        return ROLLNET_ERR_NOT_RUNNING;
+    }
+    return s->left ? ROLLNET_ERR_OK : s->ops->leave(s);
+}
+
 rollnet_error rollnet_session_begin_loading(rollnet_session *s, uint64_t now_ms)
 {
     return set_loading(s, true, now_ms);

@@ -46,6 +46,8 @@ typedef struct rn_session_ops {
     void (*finish_tell)(rollnet_session *s, bool done);
     bool (*finish_heard)(const rollnet_session *s, bool done, int32_t *max_stop,
                          int32_t *min_inputs_end);
+    /* rollnet_session_leave. NULL: WRONG_SESSION_KIND. */
+    rollnet_error (*leave)(rollnet_session *s);
 } rn_session_ops;
 
 /* rollnet_session_finish: no more inputs from here, and where the session
@@ -87,6 +89,7 @@ struct rollnet_session {
     int32_t last_frame;   /* the last frame the session may run (frame numbers must stay encodable) */
     bool clock_warned;    /* poll saw the clock go back (logged once) */
     rn_finish_state fin;
+    bool left;            /* rollnet_session_leave: no more frames */
 
     /* Something confirmation depends on changed since rn_frame_confirm ran:
      * inputs, acks, the ledger, the request list, a peer leaving. */

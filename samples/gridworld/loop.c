@@ -287,6 +287,8 @@ static void pump_sdl_events(game *g)
     while (SDL_PollEvent(&ev)) {
         if (ev.type == SDL_QUIT ||
             (ev.type == SDL_KEYDOWN && ev.key.keysym.sym == SDLK_ESCAPE)) {
+            /* The peer hears "left the session" rather than a lost connection. */
+            (void)rollnet_session_leave(g->session);
             app_fail(g, "quit before the episodes completed");
             return;
         }

@@ -164,6 +164,7 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
     case ROLLNET_DISCONNECT_CLOSED: return "closed the connection";
     case ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT: return "did not complete the handshake";
     case ROLLNET_DISCONNECT_BY_PEERS: return "was lost by another peer";
+    case ROLLNET_DISCONNECT_LEFT: return "left the session";
     }
     return "unknown reason";
 }
@@ -265,6 +266,8 @@ void net_handle_events(game *g)
         case ROLLNET_EVENT_FINISHING:
             /* The peer finished first: this session finishes too. */
             app_peer_log(g, "peer_finishing", ev.u.finish.end_frame);
+            break;
+        case ROLLNET_EVENT_LEFT: /* gridworld never calls rollnet_session_leave */
             break;
         case ROLLNET_EVENT_FINISHED:
             app_peer_log(g, "finished", ev.u.finish.end_frame);

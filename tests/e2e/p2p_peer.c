@@ -177,6 +177,8 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
         return "handshake timeout";
     case ROLLNET_DISCONNECT_BY_PEERS:
         return "lost by another peer";
+    case ROLLNET_DISCONNECT_LEFT:
+        return "left";
     }
     return "unknown";
 }

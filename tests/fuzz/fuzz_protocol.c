@@ -101,6 +101,7 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
                a->u.leave.player_mask == b->u.leave.player_mask &&
                a->u.leave.last_frame == b->u.leave.last_frame &&
                a->u.leave.count == b->u.leave.count && a->u.leave.size == b->u.leave.size &&
+               a->u.leave.left == b->u.leave.left &&
                (a->u.leave.size == 0 ||
                 memcmp(a->u.leave.data, b->u.leave.data, a->u.leave.size) == 0);
     case RN_MSG_FINISH:
@@ -347,6 +348,7 @@ static rn_msg random_valid_msg(int *bs)
             g_inputs[i] = (uint8_t)rnd();
         }
         m.u.leave.data = g_inputs;
+        m.u.leave.left = below(2);
         break;
     }
     case RN_MSG_FINISH:

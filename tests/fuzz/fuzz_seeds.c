@@ -467,7 +467,7 @@ static void seeds_protocol(void)
     m.u.leave = (rn_leave){ .tag = rn_nonce_tag(0x1002), .player_mask = 4, .last_frame = 90,
                             .count = 5, .data = packed, .size = packed_len };
     seed_message("leave", &m, 1);
-    m.u.leave = (rn_leave){ .tag = rn_nonce_tag(0x1002), .player_mask = 6, .last_frame = -1,
+    m.u.leave = (rn_leave){ .tag = rn_nonce_tag(0x1002), .player_mask = 6, .last_frame = -1, .left = true,
                             .count = 0, .data = NULL, .size = 0 };
     seed_message("leave-none", &m, 1);
     memset(&m, 0, sizeof m);

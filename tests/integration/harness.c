@@ -56,7 +56,7 @@ bool harness_is_skip(rollnet_error err)
 {
     return err == ROLLNET_ERR_PREDICTION_LIMIT || err == ROLLNET_ERR_EPISODE_BARRIER ||
            err == ROLLNET_ERR_LEDGER_FULL || err == ROLLNET_ERR_NOT_RUNNING ||
-           err == ROLLNET_ERR_FINISHED;
+           err == ROLLNET_ERR_FINISHED || err == ROLLNET_ERR_LEFT;
 }
 
 bool harness_list_runs_new_frame(const rollnet_request *requests, int count)

@@ -1,5 +1,7 @@
-/* rollnet_session_finish: every peer's ledger ends at the same frame, and a
- * peer that leaves right after FINISHED leaves the others complete. */
+/* Ending a session on purpose. rollnet_session_finish: every peer's ledger
+ * ends at the same frame, and a peer that exits right after FINISHED leaves
+ * the others complete. rollnet_session_leave: the others are told where the
+ * leaver's inputs end and go on without it from the same frame. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -245,6 +247,107 @@ static void test_finish_before_running_and_in_a_sync_test(void **state)
     rollnet_session_destroy(s);
 }
 
+/* The first frame from which player `p` is neutral in node i's ledger; the
+ * ledger holds player p's real inputs (as node p recorded them) before it. */
+static void assert_left_from(fx *f, int i, int p, int32_t from)
+{
+    const fx_records *r = f->rec[i];
+    const fx_records *own = f->rec[p];
+    assert_true(r->count > from + 60); /* play went on without it */
+    assert_true(own->count <= from);   /* the leaver confirmed nothing past its inputs */
+    for (int k = 0; k < own->count; k++) {
+        assert_int_equal(r->first_input_byte[k][p], own->first_input_byte[k][p]);
+    }
+    for (int k = from; k < r->count; k++) {
+        assert_int_equal(r->first_input_byte[k][p], 0);
+    }
+}
+
+/* Two players: one leaves under loss. The other hears "the peer left" with
+ * the frame its inputs end, holds all of them, and plays on alone; the
+ * leaver gets LEFT once the other has read the notice. */
+static void test_leave_two_players(void **state)
+{
+    (void)state;
+    fx_opts o = {.num_players = 2, .input_delay = 2, .seed = 17, .write_records = true};
+    o.sim[0] = lossy();
+    o.sim[1] = lossy();
+    fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    assert_true(fx_all_running(&f));
+    assert_int_equal(rollnet_session_leave(f.s[1]), ROLLNET_ERR_OK);
+    assert_int_equal(rollnet_session_leave(f.s[1]), ROLLNET_ERR_OK); /* again: harmless */
+    uint8_t in = 1;
+    assert_int_equal(rollnet_session_add_local_input(f.s[1], 1, &in, 1), ROLLNET_ERR_LEFT);
+    for (int t = 0; t < 600 && f.hp[1].event_counts[ROLLNET_EVENT_LEFT] == 0; t++) {
+        fx_run(&f, 1);
+    }
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_LEFT], 1);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    rollnet_event ev = f.hp[0].last_event[ROLLNET_EVENT_DISCONNECTED];
+    assert_int_equal(ev.player, 1);
+    assert_int_equal(ev.u.disconnected.reason, ROLLNET_DISCONNECT_LEFT);
+    fx_run(&f, 300);
+    assert_left_from(&f, 0, 1, ev.u.disconnected.frame);
+    fx_free(&f);
+}
+
+/* Three players on lossy links: the one that leaves is dropped from the
+ * same frame by both survivors, whose ledgers stay identical. */
+static void test_leave_mesh(void **state)
+{
+    (void)state;
+    fx_opts o = {.num_players = 3, .input_delay = 1, .seed = 29, .write_records = true};
+    for (int i = 0; i < 3; i++) {
+        o.sim[i] = lossy();
+    }
+    fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    assert_true(fx_all_running(&f));
+    assert_int_equal(rollnet_session_leave(f.s[2]), ROLLNET_ERR_OK);
+    fx_run(&f, 600);
+    assert_int_equal(f.hp[2].event_counts[ROLLNET_EVENT_LEFT], 1);
+    int32_t from = -1;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+        rollnet_event ev = f.hp[i].last_event[ROLLNET_EVENT_DISCONNECTED];
+        assert_int_equal(ev.player, 2);
+        assert_int_equal(ev.u.disconnected.reason, ROLLNET_DISCONNECT_LEFT);
+        if (i == 0) {
+            from = ev.u.disconnected.frame;
+        }
+        assert_int_equal(ev.u.disconnected.frame, from);
+        assert_left_from(&f, i, 2, from);
+    }
+    int common = f.rec[0]->count < f.rec[1]->count ? f.rec[0]->count : f.rec[1]->count;
+    assert_true(common > from + 100);
+    for (int k = 0; k < common; k++) {
+        assert_true(f.rec[0]->hash[k] == f.rec[1]->hash[k]);
+    }
+    fx_free(&f);
+}
+
+static void test_leave_refusals(void **state)
+{
+    (void)state;
+    fx_opts o = {.num_players = 2, .seed = 3};
+    fx f;
+    fx_init(&f, &o);
+    assert_int_equal(rollnet_session_leave(f.s[0]), ROLLNET_ERR_NOT_RUNNING);
+    assert_int_equal(rollnet_session_leave(NULL), ROLLNET_ERR_INVALID_ARGUMENT);
+    fx_free(&f);
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof d);
+    d.kind = ROLLNET_SESSION_SYNCTEST;
+    rollnet_session *s = NULL;
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    assert_int_equal(rollnet_session_leave(s), ROLLNET_ERR_WRONG_SESSION_KIND);
+    rollnet_session_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +356,9 @@ int main(void)
         cmocka_unit_test(test_peer_that_exits_after_finished_leaves_the_other_complete),
         cmocka_unit_test(test_mesh_finishes_together),
         cmocka_unit_test(test_finish_before_running_and_in_a_sync_test),
+        cmocka_unit_test(test_leave_two_players),
+        cmocka_unit_test(test_leave_mesh),
+        cmocka_unit_test(test_leave_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,7 +84,8 @@ extern "C" {
     X(INVALID_DESC, "a desc field is out of range or inconsistent: the log names it")          \
     X(NO_DESYNC, "no desync has been found")                                                   \
     X(SNAPSHOT_INVALID, "the snapshot's array or map headers announce more values than were written") \
-    X(FINISHED, "the session is finishing: every frame up to its end has run")
+    X(FINISHED, "the session is finishing: every frame up to its end has run")                \
+    X(LEFT, "this peer left the session (rollnet_session_leave)")
 
 /** What a rollnet call reports: ROLLNET_ERR_OK, or why it failed. Each value
  * is documented with its rollnet_error_string() text. */
@@ -569,7 +570,10 @@ typedef enum rollnet_event_type {
     /** Every frame before u.finish.end_frame has run and is confirmed (and
      * recorded, when the ledger is used) here and on every peer: the
      * session is complete. Read the last records, then destroy it. */
-    ROLLNET_EVENT_FINISHED
+    ROLLNET_EVENT_FINISHED,
+    /** This peer's rollnet_session_leave is done: every peer has read it (or
+     * the wait timed out) and the connections are closed. Destroy the session. */
+    ROLLNET_EVENT_LEFT
 } rollnet_event_type;
 
 /** Why a player was disconnected (rollnet_event::u, `disconnected`). */
@@ -578,7 +582,8 @@ typedef enum rollnet_disconnect_reason {
     ROLLNET_DISCONNECT_LOADING_GRACE, /**< silent past loading_grace_ms while loading */
     ROLLNET_DISCONNECT_CLOSED,        /**< the peer or the transport closed the connection */
     ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT, /**< no handshake within handshake_timeout_ms */
-    ROLLNET_DISCONNECT_BY_PEERS       /**< 3+ players: another peer lost it; all drop it together */
+    ROLLNET_DISCONNECT_BY_PEERS,      /**< 3+ players: another peer lost it; all drop it together */
+    ROLLNET_DISCONNECT_LEFT           /**< the peer left on purpose (rollnet_session_leave) */
 } rollnet_disconnect_reason;
 
 /** Session parameters checked by the handshake. */
@@ -672,6 +677,21 @@ bool rollnet_session_next_event(rollnet_session *s, rollnet_event *out);
  * again is harmless. Returns NOT_RUNNING before the session runs, or the
  * error that stopped it. Game thread. */
 rollnet_error rollnet_session_finish(rollnet_session *s);
+
+/** P2P: leave the session on purpose, now. The other peers are told
+ * (reliably) where this peer's players' inputs end, with its last inputs,
+ * and go on with those players neutral from that frame, the same frame on
+ * every peer (ROLLNET_EVENT_DISCONNECTED, reason ROLLNET_DISCONNECT_LEFT);
+ * with two players the other side is then alone. From now on
+ * add_local_input and advance return ROLLNET_ERR_LEFT. Keep polling until
+ * ROLLNET_EVENT_LEFT (every peer has read the notice and closed, or
+ * disconnect_timeout_ms passed), then destroy the session: destroying it
+ * at once may lose the notice, and the others then see a departure they
+ * were not told of. To end a session where every peer keeps its ledger to
+ * the same frame, use rollnet_session_finish instead. Returns NOT_RUNNING
+ * before the session runs, WRONG_SESSION_KIND for a sync test, or the error
+ * that stopped the session. Calling it again is harmless. Game thread. */
+rollnet_error rollnet_session_leave(rollnet_session *s);
 
 /* ---- Loading grace (P2P) ---- */
 

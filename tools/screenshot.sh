@@ -14,7 +14,7 @@ mkdir -p "$(dirname "$out")"
 ninja -C build samples/gridworld/gridworld >/dev/null
 
 display=:77
-Xvfb $display -screen 0 1280x560x24 >/dev/null 2>&1 &
+Xvfb $display -screen 0 1280x720x24 >/dev/null 2>&1 &
 xvfb=$!
 trap 'kill $host $join $xvfb 2>/dev/null || true' EXIT
 sleep 1

@@ -130,69 +130,140 @@ void rollnet_sdl_overlay_sample(rollnet_sdl_overlay *o, const rollnet_session *s
     }
 }
 
-enum { OV_SCALE = 2, OV_LINE = 7 * OV_SCALE, OV_BAR_H = 5, OV_GRAPH_H = 40 };
+/* The overlay's geometry and text for its current content, shared by
+ * rollnet_sdl_overlay_size and rollnet_sdl_overlay_draw so the size reported
+ * is the area drawn. Every measure is a multiple of the scale s: at s = 2
+ * (the default) a 2-pixel font pixel, 4-pixel padding, 14-pixel lines, a
+ * 40-pixel graph with one column per sample. */
+enum { OV_MAX_LINES = 4 };
 
-void rollnet_sdl_overlay_draw(const rollnet_sdl_overlay *o, SDL_Renderer *r, int x, int y)
+typedef struct ov_layout {
+    char text[OV_MAX_LINES][32];
+    int lines;
+    int s, pad, line, graph_w, graph_h;
+    int w, h;
+} ov_layout;
+
+static int ov_scale(const rollnet_sdl_overlay *o)
 {
-    if (!o || !r || !o->visible)
-        return;
-    char line[64];
-    int lines = 3 + (o->interrupted || o->peer_loading || !o->running ? 1 : 0);
-    int w = ROLLNET_SDL_OVERLAY_HISTORY + 8;
-    int h = lines * OV_LINE + OV_GRAPH_H + 12;
+    if (o->scale <= 0)
+        return ROLLNET_SDL_OVERLAY_DEFAULT_SCALE;
+    return o->scale > ROLLNET_SDL_OVERLAY_MAX_SCALE ? ROLLNET_SDL_OVERLAY_MAX_SCALE : o->scale;
+}
 
-    SDL_BlendMode old;
-    SDL_GetRenderDrawBlendMode(r, &old);
-    SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
-    SDL_SetRenderDrawColor(r, 0, 0, 0, 180);
-    SDL_Rect bg = {x, y, w, h};
-    SDL_RenderFillRect(r, &bg);
-    SDL_SetRenderDrawBlendMode(r, old);
+static bool ov_has_status(const rollnet_sdl_overlay *o)
+{
+    return o->interrupted || o->peer_loading || !o->running;
+}
 
-    int ty = y + 4;
-    SDL_SetRenderDrawColor(r, 230, 230, 230, 255);
+static void ov_layout_of(const rollnet_sdl_overlay *o, ov_layout *L)
+{
+    int s = ov_scale(o);
+    L->s = s;
+    L->pad = 2 * s;
+    L->line = 7 * s;
+    L->graph_w = ROLLNET_SDL_OVERLAY_HISTORY * s / 2;
+    L->graph_h = 20 * s;
+    L->lines = 0;
     if (o->have_peer)
-        snprintf(line, sizeof line, "PING %u MS", (unsigned)o->rtt_ms);
+        snprintf(L->text[L->lines++], sizeof L->text[0], "PING %u MS", (unsigned)o->rtt_ms);
     else
-        snprintf(line, sizeof line, "PING -");
-    rollnet_sdl_draw_text(r, x + 4, ty, OV_SCALE, line);
-    ty += OV_LINE;
+        snprintf(L->text[L->lines++], sizeof L->text[0], "PING -");
     if (o->have_peer)
-        snprintf(line, sizeof line, "AHEAD %d", (int)o->frames_ahead);
+        snprintf(L->text[L->lines++], sizeof L->text[0], "AHEAD %d", (int)o->frames_ahead);
     else
-        snprintf(line, sizeof line, "AHEAD -");
-    rollnet_sdl_draw_text(r, x + 4, ty, OV_SCALE, line);
-    ty += OV_LINE;
-    snprintf(line, sizeof line, "ROLLBACK MAX %d", (int)o->max_depth);
-    rollnet_sdl_draw_text(r, x + 4, ty, OV_SCALE, line);
-    ty += OV_LINE;
-    if (o->interrupted || o->peer_loading || !o->running) {
-        SDL_SetRenderDrawColor(r, 255, 200, 60, 255);
-        rollnet_sdl_draw_text(r, x + 4, ty, OV_SCALE,
-                              o->peer_loading  ? "PEER LOADING"
-                              : o->interrupted ? "INTERRUPTED"
-                                               : "WAITING");
-        ty += OV_LINE;
+        snprintf(L->text[L->lines++], sizeof L->text[0], "AHEAD -");
+    snprintf(L->text[L->lines++], sizeof L->text[0], "ROLLBACK MAX %d", (int)o->max_depth);
+    if (ov_has_status(o))
+        snprintf(L->text[L->lines++], sizeof L->text[0], "%s",
+                 o->peer_loading  ? "PEER LOADING"
+                 : o->interrupted ? "INTERRUPTED"
+                                  : "WAITING");
+    int inner = L->graph_w;
+    for (int i = 0; i < L->lines; i++) {
+        int tw = rollnet_sdl_text_width(L->text[i], s);
+        if (tw > inner)
+            inner = tw;
     }
+    L->w = inner + 2 * L->pad;
+    /* pad, the text lines, pad, the graph with its baseline as its last
+     * row, pad. */
+    L->h = 3 * L->pad + L->lines * L->line + L->graph_h;
+}
 
-    /* Oldest sample on the left; one pixel column per tick. */
-    int base = ty + 4 + OV_GRAPH_H;
+void rollnet_sdl_overlay_size(const rollnet_sdl_overlay *o, int *w, int *h)
+{
+    ov_layout L = {.w = 0, .h = 0};
+    if (o && o->visible)
+        ov_layout_of(o, &L);
+    if (w)
+        *w = L.w;
+    if (h)
+        *h = L.h;
+}
+
+/* The rollback-depth history, oldest sample on the left; sample slot k of
+ * the ring's HISTORY slots takes columns k*s/2 .. (k+1)*s/2, at least one, so
+ * at scale 1 two samples share a column and the deeper one shows. */
+static void ov_draw_graph(const rollnet_sdl_overlay *o, SDL_Renderer *r, const ov_layout *L,
+                          int gx, int base)
+{
     SDL_SetRenderDrawColor(r, 90, 90, 90, 255);
-    SDL_RenderDrawLine(r, x + 4, base, x + 4 + ROLLNET_SDL_OVERLAY_HISTORY - 1, base);
+    SDL_RenderDrawLine(r, gx, base, gx + L->graph_w - 1, base);
     for (int i = 0; i < o->count; i++) {
         int idx = (o->head - o->count + i + ROLLNET_SDL_OVERLAY_HISTORY) %
                   ROLLNET_SDL_OVERLAY_HISTORY;
         int d = o->depth[idx];
         if (d == 0)
             continue;
-        int bh = d * OV_BAR_H;
-        if (bh > OV_GRAPH_H)
-            bh = OV_GRAPH_H;
+        int bh = d * L->graph_h / ROLLNET_MAX_PREDICTION;
+        if (bh > L->graph_h)
+            bh = L->graph_h;
+        if (bh < 1)
+            bh = 1;
         if (d >= ROLLNET_MAX_PREDICTION)
             SDL_SetRenderDrawColor(r, 240, 80, 80, 255);
         else
             SDL_SetRenderDrawColor(r, 120, 200, 255, 255);
-        SDL_Rect bar = {x + 4 + (ROLLNET_SDL_OVERLAY_HISTORY - o->count) + i, base - bh, 1, bh};
+        int k = ROLLNET_SDL_OVERLAY_HISTORY - o->count + i;
+        int x0 = k * L->s / 2, x1 = (k + 1) * L->s / 2;
+        SDL_Rect bar = {gx + x0, base - bh, x1 > x0 ? x1 - x0 : 1, bh};
         SDL_RenderFillRect(r, &bar);
     }
+}
+
+void rollnet_sdl_overlay_draw(const rollnet_sdl_overlay *o, SDL_Renderer *r, int x, int y)
+{
+    if (!o || !r || !o->visible)
+        return;
+    ov_layout L;
+    ov_layout_of(o, &L);
+
+    /* The game's renderer state, put back before returning. */
+    SDL_BlendMode old_mode;
+    Uint8 old_r, old_g, old_b, old_a;
+    if (SDL_GetRenderDrawBlendMode(r, &old_mode) != 0 ||
+        SDL_GetRenderDrawColor(r, &old_r, &old_g, &old_b, &old_a) != 0)
+        return;
+
+    SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
+    SDL_SetRenderDrawColor(r, 0, 0, 0,
+                           o->background_alpha ? o->background_alpha
+                                               : ROLLNET_SDL_OVERLAY_DEFAULT_ALPHA);
+    SDL_Rect bg = {x, y, L.w, L.h};
+    SDL_RenderFillRect(r, &bg);
+
+    /* Text and graph are opaque, so they stay readable over any picture. */
+    int ty = y + L.pad;
+    for (int i = 0; i < L.lines; i++, ty += L.line) {
+        if (i == 3)
+            SDL_SetRenderDrawColor(r, 255, 200, 60, 255);
+        else
+            SDL_SetRenderDrawColor(r, 230, 230, 230, 255);
+        rollnet_sdl_draw_text(r, x + L.pad, ty, L.s, L.text[i]);
+    }
+    ov_draw_graph(o, r, &L, x + L.pad, y + 2 * L.pad + L.lines * L.line + L.graph_h);
+
+    SDL_SetRenderDrawBlendMode(r, old_mode);
+    SDL_SetRenderDrawColor(r, old_r, old_g, old_b, old_a);
 }

@@ -1,7 +1,8 @@
 /* gridworld's drawing with SDL's 2D renderer and the SDL adapter's text and
  * network overlay: a HUD (scores, episode, step, time left), the grid with
- * items and players, and a status line while the game is not simply
- * running. It only reads the app; replace it with your game's renderer. */
+ * items and players, a status line while the game is not simply running, and
+ * a panel below the grid for the network overlay, so it never covers a cell.
+ * It only reads the app; replace it with your game's renderer. */
 #include <stdio.h>
 
 #include "render.h"
@@ -9,9 +10,22 @@
 #define CELL 48
 #define HUD 48
 #define WIN_W (GW_WIDTH * CELL)
-#define WIN_H (GW_HEIGHT * CELL + HUD)
+#define WIN_H (GW_HEIGHT * CELL + HUD) /* HUD and grid; the overlay panel is below */
+#define PANEL_MARGIN 8
 
 static const SDL_Color player_colors[GW_PLAYERS] = {{70, 150, 255, 255}, {255, 140, 60, 255}};
+
+/* Height of the panel under the grid: the overlay at its tallest (with the
+ * status line) plus margins, so it fits whatever the overlay shows. */
+static int panel_height(const rollnet_sdl_overlay *overlay)
+{
+    rollnet_sdl_overlay tallest = *overlay;
+    tallest.visible = true;
+    tallest.running = false;
+    int h;
+    rollnet_sdl_overlay_size(&tallest, NULL, &h);
+    return h + 2 * PANEL_MARGIN;
+}
 
 int render_open(game *g)
 {
@@ -25,7 +39,7 @@ int render_open(game *g)
     else
         snprintf(title, sizeof title, "rollnet gridworld - joined %s (player 1)", g->opt.join);
     g->window = SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, WIN_W,
-                                 WIN_H, 0);
+                                 WIN_H + panel_height(&g->overlay), 0);
     if (!g->window) {
         fprintf(stderr, "gridworld: cannot open a window: %s (try --headless)\n", SDL_GetError());
         return 1;
@@ -144,6 +158,24 @@ static void draw_status(const game *g, SDL_Renderer *r)
     }
 }
 
+/* The network overlay in the panel below the grid, bottom-left; a hint
+ * while it is hidden. */
+static void draw_panel(const game *g, SDL_Renderer *r)
+{
+    int panel_h = panel_height(&g->overlay);
+    SDL_SetRenderDrawColor(r, 16, 17, 22, 255);
+    fill(r, 0, WIN_H + 1, WIN_W, panel_h - 1);
+    int w, h;
+    rollnet_sdl_overlay_size(&g->overlay, &w, &h);
+    if (w == 0) {
+        const char *hint = "F1 NETWORK";
+        SDL_SetRenderDrawColor(r, 70, 74, 86, 255);
+        rollnet_sdl_draw_text(r, PANEL_MARGIN, WIN_H + panel_h - PANEL_MARGIN - 10, 2, hint);
+        return;
+    }
+    rollnet_sdl_overlay_draw(&g->overlay, r, PANEL_MARGIN, WIN_H + panel_h - PANEL_MARGIN - h);
+}
+
 void render_frame(const game *g)
 {
     SDL_Renderer *r = g->renderer;
@@ -152,6 +184,6 @@ void render_frame(const game *g)
     draw_hud(g, r);
     draw_board(&g->state, r);
     draw_status(g, r);
-    rollnet_sdl_overlay_draw(&g->overlay, r, 8, HUD + 8);
+    draw_panel(g, r);
     SDL_RenderPresent(r);
 }

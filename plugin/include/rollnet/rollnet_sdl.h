@@ -189,12 +189,36 @@ const char *rollnet_sdl_window_change_string(rollnet_sdl_window_change c);
 /* ------------------------------------------------------------------------ */
 
 #define ROLLNET_SDL_OVERLAY_HISTORY 180 /**< samples of rollback depth kept (3 s at 60 fps) */
+#define ROLLNET_SDL_OVERLAY_DEFAULT_SCALE 2   /**< rollnet_sdl_overlay::scale when 0 */
+#define ROLLNET_SDL_OVERLAY_MAX_SCALE 8       /**< larger scales are drawn at this one */
+#define ROLLNET_SDL_OVERLAY_DEFAULT_ALPHA 128 /**< rollnet_sdl_overlay::background_alpha when 0 */
 
 /** The network overlay: what rollnet_sdl_overlay_sample read, for
- * rollnet_sdl_overlay_draw. Fields are public for inspection. */
+ * rollnet_sdl_overlay_draw. Fields are public for inspection; a game sets
+ * visible, toggle_key, scale and background_alpha after
+ * rollnet_sdl_overlay_init (0 in the last two keeps their defaults).
+ *
+ * At the default scale the overlay is 188 pixels wide and 94 high (108 with
+ * the status line); scale 1 halves both, for a small logical viewport such as
+ * 320x240. rollnet_sdl_overlay_size gives the exact size, so a game can put it
+ * in any corner:
+ * @code
+ * int w, h;
+ * rollnet_sdl_overlay_size(&overlay, &w, &h);
+ * rollnet_sdl_overlay_draw(&overlay, renderer, 320 - w - 4, 240 - h - 4); // bottom right
+ * @endcode */
 typedef struct rollnet_sdl_overlay {
     bool visible;                /**< drawn by rollnet_sdl_overlay_draw */
     int32_t toggle_key;          /**< SDL_Keycode; default F1 */
+    /** Size of a font pixel; padding, lines and the graph grow with it.
+     * 0 or less: ROLLNET_SDL_OVERLAY_DEFAULT_SCALE (2); above
+     * ROLLNET_SDL_OVERLAY_MAX_SCALE: that. At 1 the graph gives one column to
+     * two samples and shows the deeper. */
+    int32_t scale;
+    /** Opacity of the black background, 1 (nearly clear) .. 255 (opaque); 0:
+     * ROLLNET_SDL_OVERLAY_DEFAULT_ALPHA (128, half), so the game shows
+     * through. Text and graph are always opaque. */
+    uint8_t background_alpha;
     uint8_t depth[ROLLNET_SDL_OVERLAY_HISTORY]; /**< frames resimulated per sample, ring */
     /** @{ */
     /** The ring's next slot and how many samples it holds. */
@@ -222,7 +246,17 @@ bool rollnet_sdl_overlay_handle_event(rollnet_sdl_overlay *o, const union SDL_Ev
  * none when remote_player < 0) once per tick. */
 void rollnet_sdl_overlay_sample(rollnet_sdl_overlay *o, const rollnet_session *s,
                                 int remote_player);
-/** Draw at (x, y) when visible. Leaves the renderer's draw colour changed. */
+/** The size in pixels that rollnet_sdl_overlay_draw covers for the overlay's
+ * current content, from (x, y) to (x + w - 1, y + h - 1): it depends on scale
+ * and on the sampled text (a fourth line while waiting, interrupted or the
+ * peer is loading), so ask again each time before drawing. 0 x 0 while hidden
+ * or when `o` is NULL. `w` or `h` may be NULL. Pure: needs no renderer. */
+void rollnet_sdl_overlay_size(const rollnet_sdl_overlay *o, int *w, int *h);
+/** Draw at (x, y), the top-left corner, when visible: a translucent black
+ * background (background_alpha) of exactly rollnet_sdl_overlay_size, opaque
+ * text and the rollback-depth graph over it, blended into whatever the game
+ * drew there. Restores the renderer's draw blend mode and draw colour before
+ * returning; draws nothing when SDL cannot report them. */
 void rollnet_sdl_overlay_draw(const rollnet_sdl_overlay *o, struct SDL_Renderer *r, int x, int y);
 
 /** Draw text in the built-in 3x5 font (digits, A-Z, a few signs; lower case is

@@ -352,7 +352,8 @@ static void end_open_advance(rollnet_session *s, const rollnet_request *adv)
                 adv->frame, (adv->flags & ROLLNET_REQUEST_REPLAY) ? " (a replay)" : "",
                 recorded ? "" : " and its record is empty");
     }
-    (void)end_advance(s, adv, 0, true); /* a failure sticks in s->failed */
+    /* A failure sticks in s->failed; the SAVE's save_end reports it. */
+    s->open_advance_error = end_advance(s, adv, 0, true);
 }
 
 rollnet_writer *rn_frame_save_begin(rollnet_session *s, const rollnet_request *req)
@@ -390,6 +391,14 @@ rollnet_error rn_frame_save_end(rollnet_session *s, const rollnet_request *req)
     rollnet_error err = rn_sync_save_end(&s->sync, req);
     if (err == ROLLNET_ERR_WRONG_REQUEST) {
         return err;
+    }
+    if (s->open_advance_error != ROLLNET_ERR_OK) {
+        /* save_begin ended the ADVANCE before this SAVE, and that failed. */
+        rollnet_error adv = s->open_advance_error;
+        s->open_advance_error = ROLLNET_ERR_OK;
+        if (err == ROLLNET_ERR_OK) {
+            return adv; /* the session has stopped with it */
+        }
     }
     if (err == ROLLNET_ERR_DESYNC) {
         rollnet_event ev = rn_event_make(ROLLNET_EVENT_DESYNC, -1);

@@ -90,6 +90,7 @@ struct rollnet_session {
      * ledger is in use that loses their episode-end flag: logged once. */
     uint64_t advances_unended;
     bool unended_warned;
+    rollnet_error open_advance_error; /* of the ADVANCE save_begin ended, for save_end */
     bool no_ledger_warned;  /* next_record while no ADVANCE was ever ended (logged once) */
     bool pending_warned;    /* advance refused for an unfinished list (logged once per list) */
 };

@@ -520,7 +520,9 @@ rollnet_writer *rollnet_session_save_begin(rollnet_session *s, const rollnet_req
 /** SAVE: store the written snapshot and its checksum. In a sync test this is
  * where a replayed frame is compared (ROLLNET_ERR_DESYNC). A snapshot whose
  * array or map header announced more values than were written is not stored
- * and stops the session (ROLLNET_ERR_SNAPSHOT_INVALID). */
+ * and stops the session (ROLLNET_ERR_SNAPSHOT_INVALID). When save_begin ended
+ * an ADVANCE left open and that failed (see rollnet_session_advance_end),
+ * this returns that error. */
 rollnet_error rollnet_session_save_end(rollnet_session *s, const rollnet_request *req);
 /** LOAD: returns a reader over the snapshot of req->frame, or NULL. */
 rollnet_reader *rollnet_session_load_begin(rollnet_session *s, const rollnet_request *req);

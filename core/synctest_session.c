@@ -113,7 +113,8 @@ static void describe_step_diff(const st_step *a, const st_step *b, char *buf, si
         n = snprintf(buf, cap, "step flags 0x%x in the straight run, 0x%x in the replay",
                      (unsigned)a->flags, (unsigned)b->flags);
     } else if (a->size != b->size) {
-        n = snprintf(buf, cap, "the record differs: %zu bytes in the straight run, %zu in the replay",
+        n = snprintf(buf, cap,
+                     "the record differs: %zu bytes in the straight run, %zu in the replay",
                      a->size, b->size);
     } else {
         n = snprintf(buf, cap, "the record differs (%zu bytes in both, other content)", a->size);

@@ -165,8 +165,8 @@ static void test_an_open_advance_keeps_the_record_it_wrote(void **state)
         assert_true(r.size > 0);
     }
     assert_int_equal(log.warnings, 1);
-    assert_non_null(strstr(log.warning, "ADVANCE of frame 0 (a replay): its episode-end flag is lost; "
-                                        "call"));
+    assert_non_null(strstr(log.warning,
+                           "ADVANCE of frame 0 (a replay): its episode-end flag is lost; call"));
     rollnet_session_destroy(s);
 }
 

@@ -23,6 +23,7 @@ rollnet_error rn_frame_init(rollnet_session **out, size_t size, const rollnet_se
     s->desc.transport.self = NULL;
     s->desc.neutral_input = NULL; /* copied by rn_sync_init below */
     s->dirty = true;
+    s->record_frame = -1;
     /* An input for frame + input_delay must still be encodable. */
     s->last_frame = RN_MAX_FRAME - ROLLNET_MAX_INPUT_DELAY - 1;
     rn_events_init(&s->events, &d->logger);
@@ -237,12 +238,34 @@ static rollnet_error queue_local_inputs(rollnet_session *s)
     return ROLLNET_ERR_OK;
 }
 
+static const char *type_name(rollnet_request_type t)
+{
+    return t == ROLLNET_REQUEST_LOAD ? "LOAD" : t == ROLLNET_REQUEST_SAVE ? "SAVE" : "ADVANCE";
+}
+
+/* advance refused with requests left: name the next one (once per list, as
+ * a game may retry every tick). */
+static void explain_pending(rollnet_session *s)
+{
+    if (s->pending_warned) {
+        return;
+    }
+    s->pending_warned = true;
+    const rollnet_request *next = &s->sync.reqs[s->sync.req_next];
+    rn_logf(&s->events, ROLLNET_LOG_WARN,
+            "advance: the last request list is not carried out: its next request is %s of frame "
+            "%d (%d of %d left); carry out every request in order first",
+            type_name(next->type), next->frame, s->sync.req_count - s->sync.req_next,
+            s->sync.req_count);
+}
+
 rollnet_error rn_frame_advance(rollnet_session *s, const rollnet_request **requests, int *count)
 {
     if (s->failed != ROLLNET_ERR_OK) {
         return s->failed;
     }
     if (rn_sync_requests_pending(&s->sync)) {
+        explain_pending(s);
         return ROLLNET_ERR_REQUESTS_PENDING;
     }
     rn_frame_confirm(s);
@@ -274,6 +297,7 @@ rollnet_error rn_frame_advance(rollnet_session *s, const rollnet_request **reque
     }
     *count = rn_sync_build(&s->sync, &plan);
     *requests = s->sync.reqs;
+    s->pending_warned = false;
     return ROLLNET_ERR_OK;
 }
 
@@ -284,11 +308,6 @@ static void list_step(rollnet_session *s)
     if (!rn_sync_requests_pending(&s->sync)) {
         rn_frame_confirm(s);
     }
-}
-
-static const char *type_name(rollnet_request_type t)
-{
-    return t == ROLLNET_REQUEST_LOAD ? "LOAD" : t == ROLLNET_REQUEST_SAVE ? "SAVE" : "ADVANCE";
 }
 
 /* A *_begin call returns NULL: say why in the log (the API has no room for
@@ -315,15 +334,46 @@ static void explain_refused(rollnet_session *s, const char *call, const rollnet_
     }
 }
 
+static rollnet_error end_advance(rollnet_session *s, const rollnet_request *req,
+                                 uint32_t step_flags, bool implicit);
+
+/* The ADVANCE before the SAVE the game begins was not ended with
+ * advance_end: end it here with no flags, as the header promises. Every
+ * ADVANCE of a list is followed by the SAVE of the next frame (rn_sync_build),
+ * so no ADVANCE can stay open. Once the ledger is in use this is a mistake
+ * that loses the frame's episode-end flag (and its record, unless
+ * record_begin wrote one): said once in the log, counted in the stats. */
+static void end_open_advance(rollnet_session *s, const rollnet_request *adv)
+{
+    s->advances_unended++;
+    if (!s->ledger_used) {
+        /* No ledger (yet): nothing to store. next_record says so if the game
+         * reads records anyway. */
+        s->record_frame = -1;
+        s->record_writer = NULL;
+        rn_sync_advance_done(&s->sync, adv);
+        return;
+    }
+    if (!s->unended_warned) {
+        s->unended_warned = true;
+        bool recorded = s->record_frame == adv->frame;
+        rn_logf(&s->events, ROLLNET_LOG_WARN,
+                "advance_end was not called for the ADVANCE of frame %d%s: its episode-end flag "
+                "is lost%s; call advance_end for every ADVANCE, replays included (counted in "
+                "advances_unended; logged once)",
+                adv->frame, (adv->flags & ROLLNET_REQUEST_REPLAY) ? " (a replay)" : "",
+                recorded ? "" : " and its record is empty");
+    }
+    /* A failure sticks in s->failed; the SAVE's save_end reports it. */
+    s->open_advance_error = end_advance(s, adv, 0, true);
+}
+
 rollnet_writer *rn_frame_save_begin(rollnet_session *s, const rollnet_request *req)
 {
-    /* A SAVE right after an ADVANCE the game did not end: once the ledger is
-     * in use, end it as advance_end(req, 0) would (an empty record), so the
-     * frame still reaches the ledger and promotion never waits for it. */
     rn_sync *y = &s->sync;
-    if (s->ledger_used && y->req_next + 1 < y->req_count && rn_sync_is_request(y, req, y->req_next + 1) &&
-        y->reqs[y->req_next].type == ROLLNET_REQUEST_ADVANCE) {
-        rn_frame_advance_end(s, &y->reqs[y->req_next], 0);
+    if (y->req_next + 1 < y->req_count && rn_sync_is_request(y, req, y->req_next + 1) &&
+        y->reqs[y->req_next].type == ROLLNET_REQUEST_ADVANCE && req->type == ROLLNET_REQUEST_SAVE) {
+        end_open_advance(s, &y->reqs[y->req_next]);
     }
     rollnet_writer *w = rn_sync_save_begin(y, req);
     if (!w) {
@@ -353,6 +403,14 @@ rollnet_error rn_frame_save_end(rollnet_session *s, const rollnet_request *req)
     rollnet_error err = rn_sync_save_end(&s->sync, req);
     if (err == ROLLNET_ERR_WRONG_REQUEST) {
         return err;
+    }
+    if (s->open_advance_error != ROLLNET_ERR_OK) {
+        /* save_begin ended the ADVANCE before this SAVE, and that failed. */
+        rollnet_error adv = s->open_advance_error;
+        s->open_advance_error = ROLLNET_ERR_OK;
+        if (err == ROLLNET_ERR_OK) {
+            return adv; /* the session has stopped with it */
+        }
     }
     if (err == ROLLNET_ERR_DESYNC) {
         rollnet_event ev = rn_event_make(ROLLNET_EVENT_DESYNC, -1);
@@ -409,37 +467,48 @@ rollnet_writer *rn_frame_record_begin(rollnet_session *s, const rollnet_request 
         explain_refused(s, "record_begin", req, ROLLNET_REQUEST_ADVANCE);
         return NULL;
     }
+    rollnet_writer *w = NULL;
     if (already_promoted(s, req->frame)) {
         rn_writer_init(&s->scratch_writer, s->scratch_record, s->desc.record_capacity);
-        return &s->scratch_writer;
+        w = &s->scratch_writer;
+    } else {
+        w = rn_ledger_record_begin(&s->ledger, req->frame);
     }
-    rollnet_writer *w = rn_ledger_record_begin(&s->ledger, req->frame);
     if (!w) {
         rn_logf(&s->events, ROLLNET_LOG_WARN,
                 "record_begin: the ledger has no room for frame %d: read the confirmed records "
                 "with rollnet_session_next_record",
                 req->frame);
     }
+    s->record_writer = w;
+    s->record_frame = w ? req->frame : -1;
     return w;
 }
 
-rollnet_error rn_frame_advance_end(rollnet_session *s, const rollnet_request *req,
-                                   uint32_t step_flags)
+/* The first advance_end: the ledger is in use from here on. */
+static void start_ledger(rollnet_session *s, const rollnet_request *req)
 {
-    rollnet_error err = rn_sync_check_next(&s->sync, req, ROLLNET_REQUEST_ADVANCE);
-    if (err != ROLLNET_ERR_OK) {
-        return err;
+    s->ledger_used = true;
+    if (req->frame > s->ledger.next_promote && s->ledger.promoted == 0) {
+        rn_logf(&s->events, ROLLNET_LOG_WARN,
+                "the ledger starts at frame %d: frames before it ran without advance_end "
+                "and have no records",
+                req->frame);
+        rn_ledger_start_at(&s->ledger, req->frame);
     }
+}
+
+/* End the pending ADVANCE `req` (checked by the caller): store its record
+ * and flags in the ledger, then let the kind look at them. */
+static rollnet_error end_advance(rollnet_session *s, const rollnet_request *req,
+                                 uint32_t step_flags, bool implicit)
+{
     if (!s->ledger_used) {
-        s->ledger_used = true;
-        if (req->frame > s->ledger.next_promote && s->ledger.promoted == 0) {
-            rn_logf(&s->events, ROLLNET_LOG_WARN,
-                    "the ledger starts at frame %d: frames before it ran without advance_end "
-                    "and have no records",
-                    req->frame);
-            rn_ledger_start_at(&s->ledger, req->frame);
-        }
+        start_ledger(s, req);
     }
+    const rollnet_writer *rec = s->record_frame == req->frame ? s->record_writer : NULL;
+    s->record_frame = -1;
+    s->record_writer = NULL;
     if (s->ledger.writing_frame == req->frame && !rn_writer_complete(&s->ledger.writer)) {
         /* Exported and read by every peer: it must be whole (as snapshots are). */
         rn_logf(&s->events, ROLLNET_LOG_ERROR,
@@ -449,15 +518,44 @@ rollnet_error rn_frame_advance_end(rollnet_session *s, const rollnet_request *re
         rn_sync_advance_done(&s->sync, req);
         return rn_frame_fail(s, ROLLNET_ERR_SNAPSHOT_INVALID);
     }
-    err = already_promoted(s, req->frame)
-              ? ROLLNET_ERR_OK
-              : rn_ledger_step_end(&s->ledger, req->frame, req->inputs, step_flags);
+    rollnet_error err = already_promoted(s, req->frame)
+                            ? ROLLNET_ERR_OK
+                            : rn_ledger_step_end(&s->ledger, req->frame, req->inputs, step_flags);
     rn_sync_advance_done(&s->sync, req);
+    if (err == ROLLNET_ERR_OK && s->ops->advance_ended) {
+        err = s->ops->advance_ended(s, req, step_flags, rec ? rec->buf : NULL,
+                                    rec ? rec->len : 0, implicit);
+    }
     if (err != ROLLNET_ERR_OK) {
         return rn_frame_fail(s, err);
     }
     list_step(s);
     return ROLLNET_ERR_OK;
+}
+
+rollnet_error rn_frame_advance_end(rollnet_session *s, const rollnet_request *req,
+                                   uint32_t step_flags)
+{
+    rollnet_error err = rn_sync_check_next(&s->sync, req, ROLLNET_REQUEST_ADVANCE);
+    if (err != ROLLNET_ERR_OK) {
+        return err;
+    }
+    return end_advance(s, req, step_flags, false);
+}
+
+/* Records come only from advance_end: a game that reads them without ever
+ * ending an ADVANCE is told why none come (once). */
+static void explain_no_ledger(rollnet_session *s)
+{
+    if (s->ledger_used || s->no_ledger_warned || s->advances_unended == 0) {
+        return;
+    }
+    s->no_ledger_warned = true;
+    rn_logf(&s->events, ROLLNET_LOG_WARN,
+            "next_record: there are no records: %llu ADVANCEs ran and none was ended with "
+            "advance_end; records and episodes come from advance_end: call it for every "
+            "ADVANCE, replays included",
+            (unsigned long long)s->advances_unended);
 }
 
 bool rn_frame_next_record(rollnet_session *s, rollnet_record *out)
@@ -466,6 +564,7 @@ bool rn_frame_next_record(rollnet_session *s, rollnet_record *out)
         s->dirty = true; /* room in the confirmed ring */
         return true;
     }
+    explain_no_ledger(s);
     /* The ring may have been full: promote what waited and try once more. */
     if (!rn_sync_requests_pending(&s->sync)) {
         rn_episodes_promote(&s->episodes, &s->ledger, &s->sync, &s->events);

@@ -274,6 +274,7 @@ rollnet_error rollnet_session_stats_get(const rollnet_session *s, rollnet_sessio
     out->stalls = s->stalls;
     out->events_dropped = s->events.dropped;
     out->records_promoted = s->ledger.promoted;
+    out->advances_unended = s->advances_unended;
     out->running = s->running && s->failed == ROLLNET_ERR_OK;
     s->ops->stats(s, out);
     return ROLLNET_ERR_OK;
@@ -324,8 +325,10 @@ rollnet_error rollnet_session_desync_dump(const rollnet_session *s, int which, c
         buf[0] = '\0';
         return ROLLNET_ERR_NO_DESYNC;
     }
-    /* Only a sync test keeps the two snapshots; a P2P desync has one here. */
-    bool kept = s->sync.desync_found && s->sync.desync_copy[which];
+    /* Only a sync test keeps the two snapshots; a P2P desync has one here,
+     * and a desync found in an ADVANCE (its record or flags) none. */
+    bool kept = s->sync.desync_found && s->sync.desync_frame == info.frame &&
+                s->sync.desync_first == info.first_checksum && s->sync.desync_copy[which];
     return dump(s, kept ? s->sync.desync_copy[which] : NULL, s->sync.desync_size[which], buf, cap);
 }
 

@@ -48,6 +48,13 @@ typedef struct rn_session_ops {
                          int32_t *min_inputs_end);
     /* rollnet_session_leave. NULL: WRONG_SESSION_KIND. */
     rollnet_error (*leave)(rollnet_session *s);
+    /* Optional: an ADVANCE was ended (by advance_end, or `implicit`ly by the
+     * next save_begin) with these flags and this record (`size` bytes, NULL
+     * when none was written). The sync test compares a replay with the
+     * straight run here; an error stops the session. */
+    rollnet_error (*advance_ended)(rollnet_session *s, const rollnet_request *req,
+                                   uint32_t step_flags, const uint8_t *record, size_t size,
+                                   bool implicit);
 } rn_session_ops;
 
 /* rollnet_session_finish: no more inputs from here, and where the session
@@ -97,6 +104,18 @@ struct rollnet_session {
 
     rollnet_writer scratch_writer;
     uint8_t *scratch_record; /* record_capacity bytes */
+
+    /* The writer record_begin handed out for the open ADVANCE of
+     * record_frame (-1: none), read back when the ADVANCE ends. */
+    rollnet_writer *record_writer;
+    int32_t record_frame;
+    /* ADVANCEs ended by the next save_begin instead of advance_end. Once the
+     * ledger is in use that loses their episode-end flag: logged once. */
+    uint64_t advances_unended;
+    bool unended_warned;
+    rollnet_error open_advance_error; /* of the ADVANCE save_begin ended, for save_end */
+    bool no_ledger_warned;  /* next_record while no ADVANCE was ever ended (logged once) */
+    bool pending_warned;    /* advance refused for an unfinished list (logged once per list) */
 };
 
 /* Kinds' constructors: `d` is resolved and checked for what both kinds

@@ -383,6 +383,8 @@ static void test_game_that_skips_advance_end_on_replays_keeps_promoting(void **s
         rollnet_session_stats st = {0};
         assert_int_equal(rollnet_session_stats_get(p->node[i].s, &st), ROLLNET_ERR_OK);
         assert_true(st.rollbacks > 20); /* the replays this test is about happened */
+        /* Each replay was left open, ended by its SAVE, and counted. */
+        assert_int_equal(st.advances_unended, st.frames_resimulated);
         assert_true(st.frame > ticks - 100);
         /* Every confirmed frame but the few still in flight was read. */
         assert_true(p->node[i].rows.count >= st.confirmed_frame - 10);

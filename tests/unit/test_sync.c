@@ -228,6 +228,63 @@ static void test_prediction_window_full_stalls(void **state)
     rn_sync_free(&s);
 }
 
+/* Every ADVANCE of a list is followed by the SAVE of the next frame, with the
+ * same REPLAY flag: the header promises that an ADVANCE the game did not end
+ * is ended by that SAVE's save_begin, so no list may end on an open ADVANCE
+ * (advance would then refuse with REQUESTS_PENDING for good). */
+static void assert_every_advance_is_closed_by_a_save(const rn_sync *s, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const rollnet_request *a = &s->reqs[i];
+        if (a->type != ROLLNET_REQUEST_ADVANCE) {
+            continue;
+        }
+        assert_true(i + 1 < n);
+        const rollnet_request *v = &s->reqs[i + 1];
+        assert_int_equal(v->type, ROLLNET_REQUEST_SAVE);
+        assert_int_equal(v->frame, a->frame + 1);
+        assert_int_equal(v->flags & ROLLNET_REQUEST_REPLAY, a->flags & ROLLNET_REQUEST_REPLAY);
+    }
+}
+
+static void test_every_advance_is_followed_by_the_save_of_the_next_frame(void **state)
+{
+    (void)state;
+    rn_sync s;
+    setup(&s, 8);
+    mini_game g = {0, 0};
+    uint8_t in = 1;
+    int lists = 0;
+    /* Every kind of list: the first one, straight frames, a forced rollback
+     * of each depth (sync test), a validation, a late input's rollback with
+     * and without a new frame, and both at once. */
+    for (int f = 0; f < 64; f++) {
+        rn_sync_plan plan = {.advance = (f % 11) != 5, .validate = (f % 7) == 3};
+        if (f % 3 == 0) {
+            plan.force_rollback = 1 + f % 8;
+        }
+        /* The remote's inputs arrive 0..3 frames late and change every 4
+         * frames: predictions miss and frames are replayed. */
+        int lag = f % 4;
+        while (rn_iq_confirmed(&s.queues[1]) < s.frame - 1 - lag) {
+            int32_t next = rn_iq_confirmed(&s.queues[1]) + 1;
+            uint8_t remote = (uint8_t)(next / 4);
+            assert_int_equal(rn_iq_add(&s.queues[1], next, &remote), RN_IQ_ADDED);
+        }
+        assert_true(rn_sync_within_window(&s));
+        if (plan.advance) {
+            assert_int_equal(rn_iq_add(&s.queues[0], s.frame, &in), RN_IQ_ADDED);
+        }
+        int n = rn_sync_build(&s, &plan);
+        assert_every_advance_is_closed_by_a_save(&s, n);
+        execute(&s, &g, n);
+        lists++;
+    }
+    assert_true(s.rollbacks > 20);
+    assert_int_equal(lists, 64);
+    rn_sync_free(&s);
+}
+
 /* Invariant 3: snapshots re-saved during a replay hold exactly what a
  * straight run with the corrected inputs saves. */
 static void test_replayed_snapshots_equal_a_straight_run(void **state)
@@ -379,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_late_input_rollback_sequence_every_depth),
         cmocka_unit_test(test_correct_prediction_needs_no_rollback),
         cmocka_unit_test(test_prediction_window_full_stalls),
+        cmocka_unit_test(test_every_advance_is_followed_by_the_save_of_the_next_frame),
         cmocka_unit_test(test_replayed_snapshots_equal_a_straight_run),
         cmocka_unit_test(test_requests_out_of_order_are_refused),
         cmocka_unit_test(test_overflowing_snapshot_is_reported),

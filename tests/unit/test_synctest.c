@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -365,6 +366,183 @@ static void every_frame_is_confirmed_by_the_end_of_its_own_list(void **state)
     run_close(&r);
 }
 
+/* The warnings and errors a session logged. */
+typedef struct log_lines {
+    int warnings, errors;
+    char warning[512], error[512]; /* the last of each */
+} log_lines;
+
+static void keep_log(rollnet_log_level level, const char *msg, void *user_data)
+{
+    log_lines *l = user_data;
+    if (level == ROLLNET_LOG_WARN) {
+        l->warnings++;
+        snprintf(l->warning, sizeof(l->warning), "%s", msg);
+    } else if (level == ROLLNET_LOG_ERROR) {
+        l->errors++;
+        snprintf(l->error, sizeof(l->error), "%s", msg);
+    }
+}
+
+/* A game whose saved state is deterministic, but whose step flags or record
+ * depend on how many ADVANCEs it carried out, which it saves nowhere: the
+ * snapshots of a replay agree, only what advance_end is given differs. With
+ * check_distance 1 the ADVANCEs run 0, 0 (replay), 1, 1 (replay), ... */
+typedef enum hidden_kind {
+    FLAG_IN_STRAIGHT_RUN_ONLY, /* the 3rd ADVANCE (frame 1) ends an episode */
+    FLAG_IN_REPLAY_ONLY,       /* the 4th ADVANCE (frame 1, replayed) ends an episode */
+    RECORD_OF_THE_COUNT        /* the record holds the count */
+} hidden_kind;
+
+typedef struct hidden_run {
+    rollnet_error err;
+    int32_t failed_frame;
+    rollnet_request_type failed_type;
+} hidden_run;
+
+static hidden_run run_hidden(rollnet_session *s, hidden_kind kind)
+{
+    int64_t value = 0;
+    int advances = 0;
+    hidden_run out = {ROLLNET_ERR_OK, -1, ROLLNET_REQUEST_SAVE};
+    for (int f = 0; f < 20 && out.err == ROLLNET_ERR_OK; f++) {
+        uint8_t in = (uint8_t)(f % 5);
+        assert_int_equal(rollnet_session_add_local_input(s, 0, &in, 1), ROLLNET_ERR_OK);
+        assert_int_equal(rollnet_session_add_local_input(s, 1, &in, 1), ROLLNET_ERR_OK);
+        const rollnet_request *reqs;
+        int n = 0;
+        assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_OK);
+        for (int i = 0; i < n && out.err == ROLLNET_ERR_OK; i++) {
+            const rollnet_request *r = &reqs[i];
+            if (r->type == ROLLNET_REQUEST_SAVE) {
+                rollnet_writer *w = rollnet_session_save_begin(s, r);
+                rollnet_write_int(w, value);
+                out.err = rollnet_session_save_end(s, r);
+            } else if (r->type == ROLLNET_REQUEST_LOAD) {
+                rollnet_reader *rd = rollnet_session_load_begin(s, r);
+                assert_true(rollnet_read_int(rd, &value));
+                out.err = rollnet_session_load_end(s, r);
+            } else {
+                value = value * 3 + r->inputs[0];
+                int count = advances++;
+                uint32_t flags = 0;
+                if ((kind == FLAG_IN_STRAIGHT_RUN_ONLY && count == 2) ||
+                    (kind == FLAG_IN_REPLAY_ONLY && count == 3)) {
+                    flags = ROLLNET_STEP_EPISODE_END;
+                }
+                if (kind == RECORD_OF_THE_COUNT) {
+                    rollnet_write_int(rollnet_session_record_begin(s, r), count);
+                }
+                out.err = rollnet_session_advance_end(s, r, flags);
+            }
+            out.failed_frame = r->frame;
+            out.failed_type = r->type;
+        }
+    }
+    return out;
+}
+
+static void check_hidden_step_caught(hidden_kind kind, int32_t frame, const char *what)
+{
+    log_lines log = {0};
+    rollnet_session_desc d = synctest_desc(1);
+    d.logger.log = keep_log;
+    d.logger.user_data = &log;
+    rollnet_session *s = NULL;
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    hidden_run run = run_hidden(s, kind);
+    /* Caught at the replayed ADVANCE's advance_end, before its SAVE. */
+    assert_int_equal(run.err, ROLLNET_ERR_DESYNC);
+    assert_int_equal(run.failed_type, ROLLNET_REQUEST_ADVANCE);
+    assert_int_equal(run.failed_frame, frame);
+    char expect[128];
+    snprintf(expect, sizeof(expect), "the replay of frame %d differs from the straight run: %s",
+             (int)frame, what);
+    assert_non_null(strstr(log.error, expect));
+    assert_int_equal(log.warnings, 0);
+
+    rollnet_desync_info info;
+    assert_int_equal(rollnet_session_desync_info(s, &info), ROLLNET_ERR_OK);
+    assert_int_equal(info.frame, frame);
+    assert_true(info.first_checksum != info.second_checksum);
+    rollnet_event ev;
+    assert_true(next_event_of_type(s, ROLLNET_EVENT_DESYNC, &ev));
+    assert_int_equal(ev.u.desync.frame, frame);
+    assert_int_equal(ev.u.desync.local_checksum, info.first_checksum);
+    assert_int_equal(ev.u.desync.remote_checksum, info.second_checksum);
+    /* No snapshot differed: there are none to dump. */
+    char buf[64];
+    assert_int_equal(rollnet_session_desync_dump(s, 0, buf, sizeof(buf)),
+                     ROLLNET_ERR_NO_SNAPSHOT);
+    const rollnet_request *reqs;
+    int n;
+    assert_int_equal(rollnet_session_advance(s, &reqs, &n), ROLLNET_ERR_DESYNC);
+    rollnet_session_destroy(s);
+}
+
+/* Regression: only snapshots were compared, so a game whose episode-end flag
+ * or record came from unsaved state passed the sync test and lost episode
+ * ends (or wrote other records) on every rollback. */
+static void a_replay_whose_step_flags_or_record_differ_is_a_desync(void **state)
+{
+    (void)state;
+    check_hidden_step_caught(FLAG_IN_STRAIGHT_RUN_ONLY, 1,
+                             "the episode-end flag was set in the straight run, not in the replay");
+    check_hidden_step_caught(FLAG_IN_REPLAY_ONLY, 1,
+                             "the episode-end flag was set in the replay, not in the straight run");
+    check_hidden_step_caught(RECORD_OF_THE_COUNT, 0,
+                             "the record differs (1 bytes in both, other content)");
+}
+
+/* Regression: a game that skipped advance_end on replays lost every
+ * episode end a rollback crossed, in silence. The sync test now stops at the
+ * first such frame and says why, after a warning at the first replay. */
+static void skipping_advance_end_on_replays_is_warned_and_caught(void **state)
+{
+    (void)state;
+    log_lines log = {0};
+    rollnet_session_desc d = synctest_desc(2);
+    d.logger.log = keep_log;
+    d.logger.user_data = &log;
+    st_run r;
+    run_open(&r, &d, 3); /* frames 2, 5, 8, ... end episodes */
+    uint8_t inputs[PLAYERS] = {0};
+    rollnet_error err = ROLLNET_ERR_OK;
+    int32_t failed = -1;
+    for (int f = 0; f < 10 && err == ROLLNET_ERR_OK; f++) {
+        for (int p = 0; p < PLAYERS; p++) {
+            assert_int_equal(rollnet_session_add_local_input(r.s, p, &inputs[p], 1),
+                             ROLLNET_ERR_OK);
+        }
+        const rollnet_request *reqs;
+        int n;
+        assert_int_equal(rollnet_session_advance(r.s, &reqs, &n), ROLLNET_ERR_OK);
+        for (int i = 0; i < n && err == ROLLNET_ERR_OK; i++) {
+            const rollnet_request *q = &reqs[i];
+            if (q->type == ROLLNET_REQUEST_ADVANCE && (q->flags & ROLLNET_REQUEST_REPLAY)) {
+                tg_step(r.game, q->inputs); /* and no advance_end */
+            } else {
+                err = tg_execute(r.game, r.s, q, 1);
+                failed = q->frame;
+            }
+        }
+    }
+    assert_int_equal(err, ROLLNET_ERR_DESYNC);
+    assert_int_equal(failed, 3); /* the SAVE after the replay of frame 2 ended it */
+    assert_int_equal(log.warnings, 1);
+    assert_non_null(strstr(log.warning, "advance_end was not called for the ADVANCE of frame 0 "
+                                        "(a replay): its episode-end flag is lost and its record "
+                                        "is empty; call advance_end for every ADVANCE"));
+    assert_non_null(strstr(log.error, "the replay of frame 2 differs from the straight run: the "
+                                      "episode-end flag was set in the straight run, not in the "
+                                      "replay; advance_end was not called for the replay"));
+    rollnet_desync_info info;
+    assert_int_equal(rollnet_session_desync_info(r.s, &info), ROLLNET_ERR_OK);
+    assert_int_equal(info.frame, 2);
+    assert_true(stats_of(&r).advances_unended > 0);
+    run_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +555,8 @@ int main(void)
         cmocka_unit_test(transport_given_to_a_sync_test_is_released_at_create),
         cmocka_unit_test(check_distance_must_fit_the_prediction_window),
         cmocka_unit_test(every_frame_is_confirmed_by_the_end_of_its_own_list),
+        cmocka_unit_test(a_replay_whose_step_flags_or_record_differ_is_a_desync),
+        cmocka_unit_test(skipping_advance_end_on_replays_is_warned_and_caught),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

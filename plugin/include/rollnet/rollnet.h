@@ -505,7 +505,8 @@ typedef struct rollnet_request {
 
 /** Produce this frame's requests. The list lives in the session until the next
  * advance; carry out every request in order before calling advance again
- * (else ROLLNET_ERR_REQUESTS_PENDING). A LOAD must be carried out with
+ * (else ROLLNET_ERR_REQUESTS_PENDING, and the next request is named in the
+ * log once per list). A LOAD must be carried out with
  * load_begin/load_end, a SAVE with save_begin/save_end; an ADVANCE may attach
  * a record with record_begin and should end with advance_end. On
  * ROLLNET_ERR_PREDICTION_LIMIT / EPISODE_BARRIER the list is empty.
@@ -521,7 +522,9 @@ rollnet_writer *rollnet_session_save_begin(rollnet_session *s, const rollnet_req
 /** SAVE: store the written snapshot and its checksum. In a sync test this is
  * where a replayed frame is compared (ROLLNET_ERR_DESYNC). A snapshot whose
  * array or map header announced more values than were written is not stored
- * and stops the session (ROLLNET_ERR_SNAPSHOT_INVALID). */
+ * and stops the session (ROLLNET_ERR_SNAPSHOT_INVALID). When save_begin ended
+ * an ADVANCE left open and that failed (see rollnet_session_advance_end),
+ * this returns that error. */
 rollnet_error rollnet_session_save_end(rollnet_session *s, const rollnet_request *req);
 /** LOAD: returns a reader over the snapshot of req->frame, or NULL. */
 rollnet_reader *rollnet_session_load_begin(rollnet_session *s, const rollnet_request *req);
@@ -534,9 +537,18 @@ rollnet_error rollnet_session_load_end(rollnet_session *s, const rollnet_request
 rollnet_writer *rollnet_session_record_begin(rollnet_session *s, const rollnet_request *req);
 #define ROLLNET_STEP_EPISODE_END 0x1u /**< the game's state says this frame ends the episode */
 /** ADVANCE: mark it carried out, with flags computed from the game's state.
- * A game that uses the ledger calls it for every ADVANCE, replays included;
- * an ADVANCE left open is ended by the next save_begin with no flags and an
- * empty record. */
+ * The first call puts the ledger in use: records and episodes come only from
+ * advance_end. A game that uses the ledger calls it for every ADVANCE,
+ * replays included. Every ADVANCE of a list is followed by the SAVE of the
+ * next frame, so an ADVANCE left open is always ended by that SAVE's
+ * save_begin, as advance_end(req, 0) would: the record written with
+ * record_begin (if any) is kept, the episode-end flag is lost. Once the
+ * ledger is in use that is a mistake: the first one is logged as a warning
+ * and all are counted (rollnet_session_stats::advances_unended). In a sync
+ * test a replayed ADVANCE whose flags or record differ from the straight
+ * run's returns ROLLNET_ERR_DESYNC (logged with what differed; the session
+ * stops). SNAPSHOT_INVALID / SNAPSHOT_OVERFLOW for a record that is not
+ * whole or does not fit; WRONG_REQUEST when req is not the pending ADVANCE. */
 rollnet_error rollnet_session_advance_end(rollnet_session *s, const rollnet_request *req,
                                           uint32_t step_flags);
 
@@ -627,7 +639,7 @@ typedef struct rollnet_event {
         /** REFUSED: the parameter that differs, its value here and the peer's. */
         struct { rollnet_param param; int64_t local_value, remote_value; } refused;
         /** DESYNC: the frame, and its checksum here and the peer's (a sync
-         * test: the straight run's and the replay's). */
+         * test: the straight run's and the replay's; see rollnet_desync_info). */
         struct { int32_t frame; uint64_t local_checksum, remote_checksum; } desync;
         /** WAIT_RECOMMENDED: frames to let pass without advancing. */
         struct { int frames; } wait;
@@ -716,7 +728,9 @@ typedef struct rollnet_record {
 } rollnet_record;
 
 /** Pop the next confirmed record, in frame order, each exactly once. The
- * pointers stay valid until the next call. False when none is ready. */
+ * pointers stay valid until the next call. False when none is ready. Records
+ * exist only for frames ended with rollnet_session_advance_end: a call while
+ * ADVANCEs ran and none was ended says so in the log (once). */
 bool rollnet_session_next_record(rollnet_session *s, rollnet_record *out);
 
 /* ---- Inspection ---- */
@@ -742,6 +756,11 @@ typedef struct rollnet_session_stats {
     uint64_t handshakes_refused;
     uint64_t handshakes_dropped;
     /** @} */
+    /** ADVANCEs the game did not end with rollnet_session_advance_end (the
+     * next save_begin ended them with no flags). Once the ledger is in use
+     * each one lost its frame's episode-end flag; the first is logged. A game
+     * that never uses the ledger counts every ADVANCE here. */
+    uint64_t advances_unended;
 } rollnet_session_stats;
 
 /** What a session knows of one remote peer (rollnet_session_peer_stats). */
@@ -787,7 +806,11 @@ rollnet_error rollnet_session_stats_get(const rollnet_session *s, rollnet_sessio
 rollnet_error rollnet_session_peer_stats(const rollnet_session *s, int player,
                                          rollnet_peer_stats *out);
 
-/** The last desync a sync test (or a peer comparison) found. */
+/** The desync a sync test (or a peer comparison) found. A sync test that
+ * finds it in a replayed ADVANCE (step flags or record differ from the
+ * straight run's) gives that ADVANCE's frame and, as checksums, the records'
+ * with the flags mixed in; it has no snapshots to dump (desync_dump returns
+ * NO_SNAPSHOT). */
 typedef struct rollnet_desync_info {
     int32_t frame;            /**< the frame whose checksums differ */
     uint64_t first_checksum;  /**< sync test: the straight run; P2P: local */

@@ -60,6 +60,11 @@ struct rollnet_session {
 
     uint8_t pending[ROLLNET_MAX_PLAYERS][ROLLNET_MAX_INPUT_SIZE];
     uint32_t pending_mask;
+    /* Local players: the input delay the next input is scheduled with, and
+     * the one asked for (rollnet_session_set_input_delay); they differ while
+     * a change is under way (see queue_local_inputs in frame.c). */
+    int delay[ROLLNET_MAX_PLAYERS];
+    int delay_target[ROLLNET_MAX_PLAYERS];
 
     bool stalled;
     rollnet_stall_reason stall_reason;
@@ -117,6 +122,17 @@ rollnet_writer *rn_frame_record_begin(rollnet_session *s, const rollnet_request 
 rollnet_error rn_frame_advance_end(rollnet_session *s, const rollnet_request *req,
                                    uint32_t step_flags);
 bool rn_frame_next_record(rollnet_session *s, rollnet_record *out);
+/* A local player's input delay: the next input goes in at frame + delay. */
+rollnet_error rn_frame_set_input_delay(rollnet_session *s, int player, int frames);
+rollnet_error rn_frame_get_input_delay(const rollnet_session *s, int player, int *current,
+                                       int *requested);
+/* The newest frame every local player has an input scheduled for (what may
+ * be sent), and the oldest frame every local player's queue still holds. */
+int32_t rn_frame_local_newest(const rollnet_session *s);
+int32_t rn_frame_local_oldest(const rollnet_session *s);
+/* The smallest input delay of the local players: the sender's newest input
+ * frame lies that many frames minus one past the last frame it ran. */
+int rn_frame_local_delay(const rollnet_session *s);
 /* Stop the session with `err` (the first error sticks); returns err. */
 rollnet_error rn_frame_fail(rollnet_session *s, rollnet_error err);
 

@@ -122,6 +122,11 @@ rollnet_writer *rn_frame_record_begin(rollnet_session *s, const rollnet_request 
 rollnet_error rn_frame_advance_end(rollnet_session *s, const rollnet_request *req,
                                    uint32_t step_flags);
 bool rn_frame_next_record(rollnet_session *s, rollnet_record *out);
+/* Stop the session with `err` (the first error sticks); returns err. */
+rollnet_error rn_frame_fail(rollnet_session *s, rollnet_error err);
+
+/* --- frame_delay.c: a local player's input delay ----------------------- */
+
 /* A local player's input delay: the next input goes in at frame + delay. */
 rollnet_error rn_frame_set_input_delay(rollnet_session *s, int player, int frames);
 rollnet_error rn_frame_get_input_delay(const rollnet_session *s, int player, int *current,
@@ -133,7 +138,11 @@ int32_t rn_frame_local_oldest(const rollnet_session *s);
 /* The smallest input delay of the local players: the sender's newest input
  * frame lies that many frames minus one past the last frame it ran. */
 int rn_frame_local_delay(const rollnet_session *s);
-/* Stop the session with `err` (the first error sticks); returns err. */
-rollnet_error rn_frame_fail(rollnet_session *s, rollnet_error err);
+/* Can every local player's queue take this frame's inputs at its delay (or
+ * the larger one asked for)? */
+bool rn_frame_local_room(const rollnet_session *s);
+/* Put local player p's pending input into its queue at frame + delay,
+ * carrying out a change of delay (repeat up, merge down). */
+void rn_frame_schedule_local(rollnet_session *s, int p);
 
 #endif

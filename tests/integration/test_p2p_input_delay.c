@@ -2,7 +2,8 @@
  * every confirmed frame, each player's inputs landing at its own delay; and
  * delays changed up and down while running, under loss and latency, cost no
  * stall and no input (every distinct input a player produced appears, in
- * order, in every peer's confirmed inputs), across episodes and rollbacks. */
+ * order, in every peer's confirmed inputs), across episodes and rollbacks, with
+ * two peers and in a mesh of three. */
 #include "p2p_fixture.h"
 
 #define MAX_PRODUCED 8000
@@ -216,11 +217,57 @@ static void test_delays_change_under_loss_without_stall_or_lost_input(void **sta
     fx_free(&f);
 }
 
+/* Three peers in a mesh, each with its own delay, two of them changing it:
+ * every peer confirms the same inputs, none lost. */
+static void test_a_mesh_with_three_delays_agrees(void **state)
+{
+    (void)state;
+    fx_opts o;
+    memset(&o, 0, sizeof(o));
+    o.num_players = 3;
+    o.seed = 43;
+    o.write_records = true;
+    o.node_delay[1] = 2;
+    o.node_delay[2] = 5;
+    for (int i = 0; i < 3; i++) {
+        o.sim[i].delay_ms = 15;
+        o.sim[i].loss_permille = 30;
+    }
+    static fx f;
+    static produced prod[3];
+    fx_init(&f, &o);
+    produce_on(&f, prod);
+    fx_run(&f, 400);
+    assert_int_equal(rollnet_session_set_input_delay(f.s[0], 0, 3), ROLLNET_ERR_OK);
+    assert_int_equal(rollnet_session_set_input_delay(f.s[2], 2, 1), ROLLNET_ERR_OK);
+    fx_run(&f, 400);
+    assert_int_equal(rollnet_session_set_input_delay(f.s[1], 1, 6), ROLLNET_ERR_OK);
+    assert_int_equal(rollnet_session_set_input_delay(f.s[0], 0, 0), ROLLNET_ERR_OK);
+    fx_run(&f, 400);
+    assert_true(fx_all_running(&f));
+    int rows = fx_assert_ledgers_agree(&f, 1100);
+    for (int node = 0; node < 3; node++) {
+        assert_int_equal(prod[node].stalls_not_barrier, 0);
+        for (int p = 0; p < 3; p++) {
+            int min = 0;
+            for (int k = 1; k < prod[p].count && prod[p].frame[k] < rows - 40; k++) {
+                min += prod[p].value[k] != prod[p].value[k - 1];
+            }
+            assert_no_input_lost(&f, node, p, &prod[p], min);
+        }
+    }
+    peer_delay_is(&f, 1, 0, 0);
+    peer_delay_is(&f, 0, 1, 6);
+    peer_delay_is(&f, 0, 2, 1);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_peers_with_different_delays_agree),
         cmocka_unit_test(test_delays_change_under_loss_without_stall_or_lost_input),
+        cmocka_unit_test(test_a_mesh_with_three_delays_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

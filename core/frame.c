@@ -31,13 +31,13 @@ rollnet_error rn_frame_init(rollnet_session **out, size_t size, const rollnet_se
     for (int p = 0; p < d->num_players; p++) {
         if (d->players[p].kind == ROLLNET_PLAYER_LOCAL) {
             s->local_mask |= 1u << p;
+            s->delay[p] = s->delay_target[p] = d->input_delay;
         }
     }
     uint8_t zero[ROLLNET_MAX_INPUT_SIZE] = {0};
     rn_sync_config cfg = {
         .num_players = d->num_players,
         .input_size = d->input_size,
-        .input_delay = d->input_delay,
         .max_prediction = d->max_prediction,
         .snapshot_capacity = d->snapshot_capacity,
         .prediction = d->prediction,
@@ -50,6 +50,13 @@ rollnet_error rn_frame_init(rollnet_session **out, size_t size, const rollnet_se
         return err;
     }
     s->sync_ready = true;
+    /* Frames 0..delay-1 of a local player are neutral; its peers learn them
+     * as its inputs, so each peer's delay is its own. */
+    for (int p = 0; p < d->num_players; p++) {
+        if (s->local_mask & (1u << p)) {
+            rn_iq_prefill(&s->sync.queues[p], d->input_delay);
+        }
+    }
     int spec = 2 * d->max_prediction + 8;
     err = rn_ledger_init(&s->ledger, a, d->num_players, d->input_size, d->record_capacity, spec,
                          d->ledger_capacity);
@@ -86,11 +93,6 @@ rollnet_error rn_frame_fail(rollnet_session *s, rollnet_error err)
 /* Local inputs and stalls                                                    */
 /* ------------------------------------------------------------------------ */
 
-static int first_local(const rollnet_session *s)
-{
-    return rn_lowest_player(s->local_mask);
-}
-
 /* Why the next frame cannot run now, or OK. */
 static rollnet_error blocked_reason(rollnet_session *s)
 {
@@ -121,8 +123,7 @@ static rollnet_error blocked_reason(rollnet_session *s)
     if (!rn_sync_within_window(&s->sync)) {
         return ROLLNET_ERR_PREDICTION_LIMIT;
     }
-    const rn_input_queue *lq = &s->sync.queues[first_local(s)];
-    if (!rn_iq_has_room(lq, s->sync.frame + s->desc.input_delay)) {
+    if (!rn_frame_local_room(s)) {
         return ROLLNET_ERR_PREDICTION_LIMIT;
     }
     if (s->ledger_used && !rn_ledger_can_store(&s->ledger, s->sync.frame)) {
@@ -227,10 +228,9 @@ static rollnet_error queue_local_inputs(rollnet_session *s)
         return ROLLNET_ERR_NO_LOCAL_INPUT;
     }
     clear_stalled(s);
-    int32_t at = s->sync.frame + s->desc.input_delay;
     for (int p = 0; p < s->desc.num_players; p++) {
         if (s->local_mask & (1u << p)) {
-            rn_iq_add(&s->sync.queues[p], at, s->pending[p]);
+            rn_frame_schedule_local(s, p);
         }
     }
     s->pending_mask = 0;

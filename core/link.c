@@ -128,7 +128,8 @@ bool rn_link_decode(rn_link *l, rn_peer *p, int block_size, const uint8_t *data,
     if (res != RN_DECODE_OK) {
         /* Unreliable inputs may overtake the peer's reliable HELLO; they are
          * resent until acknowledged, so dropping them costs nothing. */
-        if (block_size == 0 && size >= 2 && data[0] == 0x97 && data[1] == RN_MSG_INPUT) {
+        if (block_size == 0 && size >= 2 && data[0] == (0x90 | RN_INPUT_ELEMENTS) &&
+            data[1] == RN_MSG_INPUT) {
             p->st.dropped_early++;
         } else {
             p->st.dropped_malformed++;

@@ -47,13 +47,14 @@ void rn_p2p_check_episode_label(rn_p2p *p, rn_peer *peer, const rn_input *in)
         return;
     }
     int32_t newest = in->start_frame + in->count - 1;
-    /* An input for frame f is added while running frame f - delay, after
+    /* An input for frame f is added while running frame f - delay (the
+     * sender's delay, which the INPUT carries), after
      * every episode end the sender had promoted, all at or before that frame.
      * If it has completed more episodes than we have, and we have promoted
      * past that frame, our game did not flag the end its game did. Exact: no
      * wait needed. */
     if (in->episode > mine) {
-        if (s->ledger_used && s->ledger.next_promote - 1 >= newest - s->desc.input_delay) {
+        if (s->ledger_used && s->ledger.next_promote - 1 >= newest - in->delay) {
             rn_p2p_episode_mismatch(p, peer, in->episode, true);
         }
         return;
@@ -65,7 +66,7 @@ void rn_p2p_check_episode_label(rn_p2p *p, rn_peer *peer, const rn_input *in)
     /* Only with one remote peer: in a mesh it may lack a third player's inputs
      * (its barrier then times out and it runs on, legitimately behind). */
     int32_t end = s->episodes.last_end;
-    if (in->episode == mine || rn_p2p_player_peers(p) > 1 || newest <= end + s->desc.input_delay ||
+    if (in->episode == mine || rn_p2p_player_peers(p) > 1 || newest <= end + in->delay ||
         in->ack_frame < end) {
         peer->label_lagging = false;
         return;

@@ -202,6 +202,7 @@ void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
     peer->player_mask = mask;
     peer->nonce = h->nonce;
     peer->tag = rn_nonce_tag(h->nonce);
+    peer->st.input_delay = h->input_delay; /* its starting delay, until its inputs say more */
     rn_peer_set_state(peer, RN_PEER_RUNNING, &s->events);
     for (int q = 0; q < s->desc.num_players; q++) {
         if (mask & (1u << q)) {

@@ -37,12 +37,14 @@ static int32_t gather_local(rn_p2p *p, int32_t start, int32_t count, int block)
 void rn_p2p_send_inputs(rn_p2p *p, rn_peer *peer)
 {
     rollnet_session *s = &p->base;
-    const rn_input_queue *lq = &s->sync.queues[rn_lowest_player(s->local_mask)];
+    /* Local players may run with different delays: send the frames every
+     * one of them has an input for. */
     int32_t start = peer->ack + 1;
-    if (start < lq->tail) {
-        start = lq->tail;
+    int32_t oldest = rn_frame_local_oldest(s);
+    if (start < oldest) {
+        start = oldest;
     }
-    int32_t count = lq->last_confirmed - start + 1;
+    int32_t count = rn_frame_local_newest(s) - start + 1;
     if (count < 0) {
         count = 0;
     }
@@ -60,6 +62,7 @@ void rn_p2p_send_inputs(rn_p2p *p, rn_peer *peer)
     in->ack_frame = rn_p2p_peer_confirmed(p, peer);
     in->start_frame = count > 0 ? start : 0;
     in->frame_advantage = rn_clamp_advantage(peer->local_advantage);
+    in->delay = (int8_t)rn_frame_local_delay(s);
     in->inputs = p->block_buf;
     /* Shrink until the message fits; a few frames always do. */
     size_t n = 0;
@@ -82,7 +85,7 @@ void rn_p2p_send_inputs(rn_p2p *p, rn_peer *peer)
 static bool input_in_range(rn_p2p *p, const rn_peer *peer, const rn_input *in, int32_t confirmed)
 {
     const rn_sync *y = &p->base.sync;
-    if (in->ack_frame > y->queues[rn_lowest_player(p->base.local_mask)].last_confirmed) {
+    if (in->ack_frame > rn_frame_local_newest(&p->base)) {
         return false;
     }
     if (in->count > 0) {
@@ -126,7 +129,7 @@ void rn_p2p_on_input(rn_p2p *p, rn_peer *peer, const rn_input *in, bool stale)
          * until acknowledged), but the message is still a sign of life with
          * a valid ack. */
         if (in->ack_frame > peer->ack &&
-            in->ack_frame <= s->sync.queues[rn_lowest_player(s->local_mask)].last_confirmed) {
+            in->ack_frame <= rn_frame_local_newest(s)) {
             peer->ack = in->ack_frame;
         }
         return;
@@ -145,7 +148,7 @@ void rn_p2p_on_input(rn_p2p *p, rn_peer *peer, const rn_input *in, bool stale)
         if (newest > peer->st.last_received_frame) {
             peer->st.last_received_frame = newest;
         }
-        int32_t rf = newest - s->desc.input_delay + 1;
+        int32_t rf = newest - in->delay + 1; /* the sender's delay, not ours */
         if (rf > peer->remote_frame) {
             peer->remote_frame = rf;
         }
@@ -153,6 +156,7 @@ void rn_p2p_on_input(rn_p2p *p, rn_peer *peer, const rn_input *in, bool stale)
     if (in->ack_frame > peer->ack) {
         peer->ack = in->ack_frame;
     }
+    peer->st.input_delay = in->delay;
     peer->remote_advantage = in->frame_advantage;
     peer->st.remote_frames_ahead = -in->frame_advantage;
     s->dirty = true;

@@ -60,7 +60,7 @@ static rollnet_error p2p_set_loading(rollnet_session *s, bool loading)
     m.u.loading.loading = loading;
     m.u.loading.grace_ms = s->desc.loading_grace_ms;
     /* Inputs up to this frame may still be in flight behind the notice. */
-    m.u.loading.frame = s->sync.queues[rn_lowest_player(s->local_mask)].last_confirmed;
+    m.u.loading.frame = rn_frame_local_newest(s);
     rn_link_broadcast(&p->link, p->peers, p->num_peers, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *peer = &p->peers[i];
@@ -103,15 +103,16 @@ static void send_due_checksums(rn_p2p *p)
 /* The first frame whose inputs must still be kept. Our own inputs until
  * every live peer acknowledged them. With two or more remote peers, also the
  * inputs of other peers' players that a survivor may lack if their owner
- * leaves (invariant 8): a live peer confirms at most max_prediction +
- * input_delay frames less than we do, since we confirm no frame it has not
- * sent an input for, and it sends none beyond its window. */
+ * leaves (invariant 8): a live peer confirms at most max_prediction + its
+ * input delay frames less than we do, since we confirm no frame it has not
+ * sent an input for, and it sends none beyond its window. Each peer chooses
+ * its delay and may change it: the bound takes the largest there is. */
 static int32_t keep_inputs_from(const rn_p2p *p)
 {
     const rollnet_session *s = &p->base;
     int32_t keep = rn_confirmed_frame(&s->sync);
     if (rn_p2p_player_peers(p) > 1) {
-        keep -= s->desc.max_prediction + s->desc.input_delay + 1;
+        keep -= s->desc.max_prediction + ROLLNET_MAX_INPUT_DELAY + 1;
     }
     for (int i = 0; i < p->num_peers; i++) {
         if (rn_peer_live(&p->peers[i]) && p->peers[i].ack + 1 < keep) {

@@ -93,6 +93,7 @@ void rn_peer_update_rates(rn_peer *p, uint64_t now)
 bool rn_peer_hello_matches(const rollnet_session_desc *d, const rn_hello *h, rollnet_param *param,
                            int64_t *mine, int64_t *theirs)
 {
+    /* input_delay is not compared: each peer chooses its own. */
     const struct {
         rollnet_param param;
         int64_t mine, theirs;
@@ -100,7 +101,6 @@ bool rn_peer_hello_matches(const rollnet_session_desc *d, const rn_hello *h, rol
         {ROLLNET_PARAM_PROTOCOL_VERSION, RN_PROTOCOL_VERSION, h->version},
         {ROLLNET_PARAM_NUM_PLAYERS, d->num_players, h->num_players},
         {ROLLNET_PARAM_INPUT_SIZE, d->input_size, h->input_size},
-        {ROLLNET_PARAM_INPUT_DELAY, d->input_delay, h->input_delay},
         {ROLLNET_PARAM_FPS, d->fps, h->fps},
         {ROLLNET_PARAM_MAX_PREDICTION, d->max_prediction, h->max_prediction},
         {ROLLNET_PARAM_GAME_ID, (int64_t)d->game_id, (int64_t)h->game_id},

@@ -9,14 +9,17 @@
  *            param: the rollnet_param that differs; local_value: the sender's
  *            own value; remote_value: the receiver's, as the sender saw it.
  *   INPUT    [3, tag, episode, ack_frame, start_frame - ack_frame,
- *             frame_advantage, inputs]
+ *             frame_advantage, inputs, delay]
  *            tag: rn_nonce_tag(sender's nonce); episode: the sender's current
  *            episode; ack_frame: last receiver-input frame the sender has
  *            confirmed, -1 none; element 4: 0 when no frames are carried;
  *            frame_advantage: the sender's, clamped to int8; inputs: bin,
  *            the `count` blocks compressed by rn_inputs_compress. `count` is
  *            not sent: the receiver gets it by decompressing with the block
- *            size it expects from that peer.
+ *            size it expects from that peer. delay: the sender's input
+ *            delay (the smallest of its players'), 0..ROLLNET_MAX_INPUT_DELAY:
+ *            its newest input frame lies delay - 1 frames past its next frame,
+ *            so the receiver knows which frame the sender runs.
  *   CHECKSUM [4, tag, episode, frame, checksum]
  *            the sender's checksum of its confirmed `frame` in `episode`.
  *   LOADING  [5, tag, loading, grace_ms, frame]
@@ -54,7 +57,6 @@
 
 #define RN_HELLO_ELEMENTS 12
 #define RN_REFUSE_ELEMENTS 4
-#define RN_INPUT_ELEMENTS 7
 #define RN_CHECKSUM_ELEMENTS 5
 #define RN_LOADING_ELEMENTS 5
 #define RN_LEAVE_ELEMENTS 7
@@ -204,7 +206,8 @@ static bool rn_msg_valid(const rn_msg *m)
     case RN_MSG_INPUT: {
         const rn_input *in = &m->u.input;
         if (!rn_episode_ok(in->episode) || !rn_frame_ok(in->ack_frame) || in->count < 0 ||
-            in->count > RN_MAX_INPUT_FRAMES) {
+            in->count > RN_MAX_INPUT_FRAMES || in->delay < 0 ||
+            in->delay > ROLLNET_MAX_INPUT_DELAY) {
             return false;
         }
         if (in->count == 0) {
@@ -263,6 +266,7 @@ static int rn_pack_input(msgpack_packer *pk, const rn_input *in, int block_size)
     r |= msgpack_pack_int8(pk, in->frame_advantage);
     r |= msgpack_pack_bin(pk, packed_len);
     r |= msgpack_pack_bin_body(pk, packed, packed_len);
+    r |= msgpack_pack_int8(pk, in->delay);
     return r;
 }
 
@@ -433,12 +437,12 @@ static bool rn_parse_refuse(const msgpack_object *e, rn_refuse *r)
 
 static bool rn_parse_input(rn_decoder *d, const msgpack_object *e, int block_size, rn_input *in)
 {
-    int64_t delta, adv;
+    int64_t delta, adv, delay;
     if (!rn_get_u16(&e[1], &in->tag) || !rn_get_i32(&e[2], &in->episode) ||
         !rn_get_i32(&e[3], &in->ack_frame) ||
         !rn_get_int(&e[4], -(int64_t)RN_MAX_FRAME - 1, (int64_t)RN_MAX_FRAME + 1, &delta) ||
         !rn_get_int(&e[5], INT8_MIN, INT8_MAX, &adv) || e[6].type != MSGPACK_OBJECT_BIN ||
-        !rn_block_size_ok(block_size)) {
+        !rn_get_int(&e[7], 0, ROLLNET_MAX_INPUT_DELAY, &delay) || !rn_block_size_ok(block_size)) {
         return false;
     }
     int count = rn_inputs_decompress((const uint8_t *)e[6].via.bin.ptr, e[6].via.bin.size,
@@ -453,6 +457,7 @@ static bool rn_parse_input(rn_decoder *d, const msgpack_object *e, int block_siz
     in->start_frame = (int32_t)start;
     in->count = count;
     in->frame_advantage = (int8_t)adv;
+    in->delay = (int8_t)delay;
     in->inputs = d->inputs;
     return true;
 }

@@ -10,8 +10,11 @@
 
 #include "rollnet/rollnet.h"
 
-#define RN_PROTOCOL_VERSION 3 /* 3: FINISH; 2: HELLO lost its trailing `reply` bool */
+#define RN_PROTOCOL_VERSION 4 /* 2: HELLO lost its trailing `reply` bool (12 elements);
+                                 3: INPUT carries the sender's input delay; 4: FINISH, and
+                                 LEAVE says whether the departure was announced */
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
+#define RN_INPUT_ELEMENTS 8       /* an INPUT's array length (a fixarray: 0x90 | 8) */
 #define RN_MAX_INPUT_FRAMES 128   /* frames one INPUT message may carry */
 #define RN_MAX_FRAME 0x3fffffff   /* frames beyond this are out of range */
 
@@ -45,6 +48,8 @@ typedef struct rn_input {
     int32_t start_frame;     /* first frame carried; decoded as ack_frame when count is 0 */
     int32_t count;           /* frames carried, 0..RN_MAX_INPUT_FRAMES */
     int8_t frame_advantage;  /* sender's local frame advantage, clamped */
+    int8_t delay;            /* sender's input delay, 0..ROLLNET_MAX_INPUT_DELAY: its newest
+                                input frame is its next frame + delay - 1 */
     /* count * block_size bytes, frame-major; a block is the inputs of all the
      * sender's players (handle order), block_size = players * input_size.
      * Encode: read from here. Decode: points into the decoder's buffer. */

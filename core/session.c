@@ -150,6 +150,29 @@ rollnet_error rollnet_session_add_local_input(rollnet_session *s, int player, co
     return rn_frame_add_local_input(s, player, input, size);
 }
 
+rollnet_error rollnet_session_set_input_delay(rollnet_session *s, int player, int frames)
+{
+    if (!s) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    return rn_frame_set_input_delay(s, player, frames);
+}
+
+rollnet_error rollnet_session_get_input_delay(const rollnet_session *s, int player, int *current,
+                                              int *requested)
+{
+    if (current) {
+        *current = 0;
+    }
+    if (requested) {
+        *requested = 0;
+    }
+    if (!s) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    return rn_frame_get_input_delay(s, player, current, requested);
+}
+
 rollnet_error rollnet_session_advance(rollnet_session *s, const rollnet_request **requests,
                                       int *count)
 {

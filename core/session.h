@@ -88,6 +88,11 @@ struct rollnet_session {
 
     uint8_t pending[ROLLNET_MAX_PLAYERS][ROLLNET_MAX_INPUT_SIZE];
     uint32_t pending_mask;
+    /* Local players: the input delay the next input is scheduled with, and
+     * the one asked for (rollnet_session_set_input_delay); they differ while
+     * a change is under way (see queue_local_inputs in frame.c). */
+    int delay[ROLLNET_MAX_PLAYERS];
+    int delay_target[ROLLNET_MAX_PLAYERS];
 
     bool stalled;
     rollnet_stall_reason stall_reason;
@@ -169,5 +174,25 @@ rollnet_error rn_finish_begin(rollnet_session *s);
 /* Done here? Then tell the peers; everyone done? Then FINISHED. Called after
  * promotion and whenever a peer's FINISH arrives. */
 void rn_finish_update(rollnet_session *s);
+
+/* --- frame_delay.c: a local player's input delay ----------------------- */
+
+/* A local player's input delay: the next input goes in at frame + delay. */
+rollnet_error rn_frame_set_input_delay(rollnet_session *s, int player, int frames);
+rollnet_error rn_frame_get_input_delay(const rollnet_session *s, int player, int *current,
+                                       int *requested);
+/* The newest frame every local player has an input scheduled for (what may
+ * be sent), and the oldest frame every local player's queue still holds. */
+int32_t rn_frame_local_newest(const rollnet_session *s);
+int32_t rn_frame_local_oldest(const rollnet_session *s);
+/* The smallest input delay of the local players: the sender's newest input
+ * frame lies that many frames minus one past the last frame it ran. */
+int rn_frame_local_delay(const rollnet_session *s);
+/* Can every local player's queue take this frame's inputs at its delay (or
+ * the larger one asked for)? */
+bool rn_frame_local_room(const rollnet_session *s);
+/* Put local player p's pending input into its queue at frame + delay,
+ * carrying out a change of delay (repeat up, merge down). */
+void rn_frame_schedule_local(rollnet_session *s, int p);
 
 #endif

@@ -26,8 +26,9 @@ rollnet_error rn_sync_init(rn_sync *s, const rollnet_allocator *a, const rn_sync
     s->end_frame = RN_IQ_CONFIRMED_FOREVER;
 
     /* The ring must hold every frame from the oldest unacknowledged or
-     * unconfirmed input to the newest remote input a peer may send ahead. */
-    s->queue_capacity = next_pow2(4 * (cfg->max_prediction + cfg->input_delay) + 64);
+     * unconfirmed input to the newest remote input a peer may send ahead
+     * (each peer chooses its own input delay, and may change it). */
+    s->queue_capacity = next_pow2(4 * (cfg->max_prediction + ROLLNET_MAX_INPUT_DELAY) + 64);
     size_t qbytes = (size_t)s->queue_capacity * (size_t)cfg->input_size;
     s->queue_mem = rn_calloc(a, (size_t)cfg->num_players, qbytes);
     if (!s->queue_mem) {
@@ -36,7 +37,6 @@ rollnet_error rn_sync_init(rn_sync *s, const rollnet_allocator *a, const rn_sync
     for (int p = 0; p < cfg->num_players; p++) {
         rn_iq_init(&s->queues[p], s->queue_mem + (size_t)p * qbytes, s->queue_capacity,
                    cfg->input_size, cfg->prediction, s->neutral);
-        rn_iq_prefill(&s->queues[p], cfg->input_delay);
     }
 
     s->num_slots = cfg->max_prediction + 2;

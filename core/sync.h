@@ -26,7 +26,6 @@ typedef struct rn_snapshot_slot {
 typedef struct rn_sync_config {
     int num_players;
     int input_size;
-    int input_delay;
     int max_prediction;
     size_t snapshot_capacity;
     rollnet_prediction prediction;

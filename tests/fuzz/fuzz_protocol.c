@@ -80,7 +80,7 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         const rn_input *x = &a->u.input, *y = &b->u.input;
         if (x->tag != y->tag || x->episode != y->episode || x->ack_frame != y->ack_frame ||
             x->count != y->count || x->frame_advantage != y->frame_advantage ||
-            x->start_frame != y->start_frame) {
+            x->delay != y->delay || x->start_frame != y->start_frame) {
             return false;
         }
         return x->count == 0 ||
@@ -301,6 +301,7 @@ static rn_msg random_valid_msg(int *bs)
         in->episode = (int32_t)edgy(0, RN_MAX_FRAME);
         in->ack_frame = (int32_t)edgy(-1, RN_MAX_FRAME);
         in->frame_advantage = (int8_t)edgy(INT8_MIN, INT8_MAX);
+        in->delay = (int8_t)edgy(0, ROLLNET_MAX_INPUT_DELAY);
         in->count = (int32_t)edgy(0, RN_MAX_INPUT_FRAMES);
         in->start_frame = (int32_t)edgy(0, RN_MAX_FRAME - (in->count > 0 ? in->count - 1 : 0));
         if (below(2) && in->ack_frame >= 0 &&

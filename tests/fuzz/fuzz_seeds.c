@@ -436,6 +436,7 @@ static void seeds_protocol(void)
         m.u.input.count = k_inputs[i].count;
         m.u.input.start_frame = k_inputs[i].count ? k_inputs[i].start : k_inputs[i].ack;
         m.u.input.frame_advantage = (int8_t)(i * 3 - 5);
+        m.u.input.delay = (int8_t)(i % 3);
         bot_inputs(inputs, k_inputs[i].count, k_inputs[i].bs, 77 + i);
         m.u.input.inputs = inputs;
         seed_message(k_inputs[i].name, &m, k_inputs[i].bs);

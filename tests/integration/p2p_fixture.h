@@ -30,6 +30,7 @@
 typedef struct fx_opts {
     int num_players;          /* 2..4 */
     int input_delay;
+    int node_delay[FX_MAX];   /* added to input_delay on node i: each peer chooses its own */
     int input_size;           /* default 1 */
     size_t blob_size;
     int32_t max_steps;        /* episode length; 0 = endless */
@@ -128,7 +129,7 @@ static inline void fx_init(fx *f, const fx_opts *o)
         memset(&d, 0, sizeof(d));
         d.num_players = f->n;
         d.input_size = o->input_size ? o->input_size : 1;
-        d.input_delay = o->input_delay;
+        d.input_delay = o->input_delay + o->node_delay[i];
         d.checksum_interval = o->checksum_interval;
         d.notify_timeout_ms = o->notify_timeout_ms;
         d.disconnect_timeout_ms = o->disconnect_timeout_ms;

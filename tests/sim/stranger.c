@@ -86,7 +86,8 @@ static void send_wrong_hello(sim_stranger *st, sim_world *w)
     switch (sim_below(&st->rng, 8)) {
     case 0: h->num_players = sc->peers == 2 ? 3 : 2; break;
     case 1: h->input_size = sc->input_size + 1; break;
-    case 2: h->input_delay = sc->input_delay + 1; break;
+    /* (input_delay is each peer's own: another one is no mismatch) */
+    case 2: h->checksum_interval = sc->checksum_interval == 1 ? 2 : 1; break;
     case 3: h->fps = 30; break;
     case 4: h->max_prediction = sc->prediction == 1 ? 2 : sc->prediction - 1; break;
     case 5: h->game_id = SIM_GAME_ID + 1; break;

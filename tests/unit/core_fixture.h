@@ -115,7 +115,6 @@ static inline void drv_init(drv *d, int max_prediction, bool use_ledger)
     rn_sync_config cfg = {
         .num_players = DRV_PLAYERS,
         .input_size = 1,
-        .input_delay = 0,
         .max_prediction = max_prediction,
         .snapshot_capacity = 256,
         .prediction = ROLLNET_PREDICT_REPEAT_LAST,

@@ -282,7 +282,6 @@ static void each_differing_parameter_is_named_with_both_values(void **state)
         {ROLLNET_PARAM_PROTOCOL_VERSION, RN_PROTOCOL_VERSION, RN_PROTOCOL_VERSION + 1},
         {ROLLNET_PARAM_NUM_PLAYERS, 3, 4},
         {ROLLNET_PARAM_INPUT_SIZE, 2, 8},
-        {ROLLNET_PARAM_INPUT_DELAY, 1, 0},
         {ROLLNET_PARAM_FPS, 60, 30},
         {ROLLNET_PARAM_MAX_PREDICTION, 7, 8},
         {ROLLNET_PARAM_GAME_ID, (int64_t)0x1122334455667788ull, 42},
@@ -297,7 +296,6 @@ static void each_differing_parameter_is_named_with_both_values(void **state)
         case ROLLNET_PARAM_PROTOCOL_VERSION: h->version = (uint32_t)want[i].theirs; break;
         case ROLLNET_PARAM_NUM_PLAYERS: h->num_players = (int32_t)want[i].theirs; break;
         case ROLLNET_PARAM_INPUT_SIZE: h->input_size = (int32_t)want[i].theirs; break;
-        case ROLLNET_PARAM_INPUT_DELAY: h->input_delay = (int32_t)want[i].theirs; break;
         case ROLLNET_PARAM_FPS: h->fps = (int32_t)want[i].theirs; break;
         case ROLLNET_PARAM_MAX_PREDICTION: h->max_prediction = (int32_t)want[i].theirs; break;
         case ROLLNET_PARAM_GAME_ID: h->game_id = (uint64_t)want[i].theirs; break;
@@ -321,14 +319,27 @@ static void the_first_differing_parameter_is_the_one_named(void **state)
     rn_msg m;
     rn_peer_make_hello(&d, 1, 0x1u, &m);
     m.u.hello.seed = 1;          /* later in the list */
-    m.u.hello.input_delay = 4;   /* earlier */
+    m.u.hello.fps = 30;          /* earlier */
     m.u.hello.checksum_interval = 8;
     rollnet_param param;
     int64_t mine, theirs;
     assert_false(rn_peer_hello_matches(&d, &m.u.hello, &param, &mine, &theirs));
-    assert_int_equal(param, ROLLNET_PARAM_INPUT_DELAY);
-    assert_int_equal(mine, 1);
-    assert_int_equal(theirs, 4);
+    assert_int_equal(param, ROLLNET_PARAM_FPS);
+    assert_int_equal(mine, 60);
+    assert_int_equal(theirs, 30);
+}
+
+/* Each peer chooses its own input delay: a HELLO with another one matches. */
+static void a_different_input_delay_is_not_refused(void **state)
+{
+    (void)state;
+    rollnet_session_desc d = hello_desc();
+    rn_msg m;
+    rn_peer_make_hello(&d, 1, 0x1u, &m);
+    m.u.hello.input_delay = ROLLNET_MAX_INPUT_DELAY;
+    rollnet_param param;
+    int64_t mine, theirs;
+    assert_true(rn_peer_hello_matches(&d, &m.u.hello, &param, &mine, &theirs));
 }
 
 int main(void)
@@ -349,6 +360,7 @@ int main(void)
         cmocka_unit_test(nonce_and_players_do_not_take_part_in_the_check),
         cmocka_unit_test(each_differing_parameter_is_named_with_both_values),
         cmocka_unit_test(the_first_differing_parameter_is_the_one_named),
+        cmocka_unit_test(a_different_input_delay_is_not_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

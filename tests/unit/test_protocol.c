@@ -65,6 +65,7 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         assert_int_equal(a->u.input.ack_frame, b->u.input.ack_frame);
         assert_int_equal(a->u.input.count, b->u.input.count);
         assert_int_equal(a->u.input.frame_advantage, b->u.input.frame_advantage);
+        assert_int_equal(a->u.input.delay, b->u.input.delay);
         if (a->u.input.count > 0) {
             assert_int_equal(a->u.input.start_frame, b->u.input.start_frame);
             assert_memory_equal(a->u.input.inputs, b->u.input.inputs,
@@ -191,7 +192,7 @@ static const uint8_t k_one_frame[] = { 0x05 }; /* one literal byte: one 1-byte f
 /* Valid baselines as value lists (block size 1 for INPUT). */
 #define HELLO_N 12
 #define REFUSE_N 4
-#define INPUT_N 7
+#define INPUT_N 8
 #define CHECKSUM_N 5
 #define LOADING_N 5
 
@@ -211,7 +212,7 @@ static int baseline(int type, tval *v)
     }
     case RN_MSG_INPUT: {
         tval in[INPUT_N] = { U(3), U(0x1234), I(0), I(10), I(1), I(-2),
-                             BIN(k_one_frame, sizeof k_one_frame) };
+                             BIN(k_one_frame, sizeof k_one_frame), I(2) };
         memcpy(v, in, sizeof in);
         return INPUT_N;
     }
@@ -280,7 +281,7 @@ static void input_round_trips_with_edge_frames_and_advantages(void **state)
     rn_msg m = { .type = RN_MSG_INPUT };
     m.u.input = (rn_input){ .tag = 0xffff, .episode = RN_MAX_FRAME, .ack_frame = -1,
                             .start_frame = 0, .count = 3, .frame_advantage = INT8_MIN,
-                            .inputs = inputs };
+                            .delay = ROLLNET_MAX_INPUT_DELAY, .inputs = inputs };
     round_trip(*state, &m, 1);
 
     m.u.input = (rn_input){ .tag = 0, .episode = 0, .ack_frame = RN_MAX_FRAME,
@@ -311,7 +312,7 @@ static void input_without_frames_decodes_with_start_at_ack(void **state)
 {
     rn_msg m = { .type = RN_MSG_INPUT };
     m.u.input = (rn_input){ .tag = 5, .episode = 2, .ack_frame = 40, .start_frame = 1000,
-                            .count = 0, .frame_advantage = -3, .inputs = NULL };
+                            .count = 0, .frame_advantage = -3, .delay = 5, .inputs = NULL };
     uint8_t buf[64];
     size_t n = rn_encode(&m, 1, buf, sizeof buf);
     assert_true(n > 0);
@@ -320,6 +321,7 @@ static void input_without_frames_decodes_with_start_at_ack(void **state)
     assert_int_equal(back.u.input.count, 0);
     assert_int_equal(back.u.input.start_frame, 40);
     assert_int_equal(back.u.input.frame_advantage, -3);
+    assert_int_equal(back.u.input.delay, 5);
 }
 
 static void checksum_round_trips_with_edge_values(void **state)
@@ -460,7 +462,7 @@ static void input_message_round_trips_whenever_it_fits(void **state)
     assert_true(fitted >= 2 * RN_MAX_INPUT_FRAMES + 3 * RN_MAX_INPUT_FRAMES);
 }
 
-static void input_of_four_one_byte_frames_fits_in_18_bytes(void **state)
+static void input_of_four_one_byte_frames_fits_in_19_bytes(void **state)
 {
     static const uint8_t vals[] = { 0x00, 0x01, 0x02, 0x80, 0xff };
     size_t largest = 0;
@@ -477,14 +479,14 @@ static void input_of_four_one_byte_frames_fits_in_18_bytes(void **state)
                     size_t n = round_trip(*state, &m, 1);
                     largest = n > largest ? n : largest;
                 }
-    assert_true(largest <= 18);
+    assert_true(largest <= 19); /* 18 before INPUT carried the sender's delay */
 
     /* Steady play: the same input held gives a run. */
     uint8_t held[4] = { 0x10, 0x10, 0x10, 0x10 };
     rn_msg m = { .type = RN_MSG_INPUT };
     m.u.input = (rn_input){ .tag = 0xfedc, .ack_frame = 60, .start_frame = 61, .count = 4,
-                            .inputs = held };
-    assert_true(round_trip(*state, &m, 1) <= 14);
+                            .delay = ROLLNET_MAX_INPUT_DELAY, .inputs = held };
+    assert_true(round_trip(*state, &m, 1) <= 15);
 }
 
 static void frame_advantage_clamps_to_int8(void **state)
@@ -597,6 +599,8 @@ static void decode_rejects_values_out_of_range(void **state)
         { RN_MSG_INPUT, 4, I(INT64_MIN) },
         { RN_MSG_INPUT, 5, I(128) },                       /* frame_advantage */
         { RN_MSG_INPUT, 5, I(-129) },
+        { RN_MSG_INPUT, 7, I(-1) },                        /* delay */
+        { RN_MSG_INPUT, 7, I(ROLLNET_MAX_INPUT_DELAY + 1) },
         { RN_MSG_CHECKSUM, 1, U(0x10000) },
         { RN_MSG_CHECKSUM, 2, I(-1) },
         { RN_MSG_CHECKSUM, 3, I(-2) },
@@ -646,6 +650,11 @@ static void encode_rejects_values_out_of_range(void **state)
     m.u.input.start_frame = 6;
     m.u.input.inputs = NULL;
     assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
+    m.u.input.inputs = in;
+    m.u.input.delay = ROLLNET_MAX_INPUT_DELAY + 1;
+    assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
+    m.u.input.delay = -1;
+    assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
 
     m = (rn_msg){ .type = (rn_msg_type)9 };
     assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
@@ -674,7 +683,7 @@ static size_t input_of_size(uint8_t *buf, size_t cap, size_t total, int *bs)
 {
     static uint8_t lit[RN_MAX_MESSAGE + 8];
     memset(lit, 0x01, sizeof lit);
-    tval v[INPUT_N] = { U(3), U(1), I(0), I(0), I(1), I(0), BIN(lit, 0) };
+    tval v[INPUT_N] = { U(3), U(1), I(0), I(0), I(1), I(0), BIN(lit, 0), I(0) };
     size_t overhead = pack_values(v, INPUT_N, buf, cap) - 2; /* minus bin8 header */
     v[6].len = total - overhead - 3;                        /* bin16 header */
     size_t len = pack_values(v, INPUT_N, buf, cap);
@@ -930,7 +939,7 @@ int main(void)
         cmocka_unit_test(loading_round_trips_both_ways),
         cmocka_unit_test(inputs_compression_round_trips_random_inputs),
         cmocka_unit_test(input_message_round_trips_whenever_it_fits),
-        cmocka_unit_test(input_of_four_one_byte_frames_fits_in_18_bytes),
+        cmocka_unit_test(input_of_four_one_byte_frames_fits_in_19_bytes),
         cmocka_unit_test(frame_advantage_clamps_to_int8),
         cmocka_unit_test(decode_rejects_elements_of_the_wrong_type),
         cmocka_unit_test(decode_rejects_the_wrong_element_count),

@@ -24,7 +24,6 @@ static void setup(rn_sync *s, int max_prediction)
     rn_sync_config cfg = {
         .num_players = 2,
         .input_size = 1,
-        .input_delay = 0,
         .max_prediction = max_prediction,
         .snapshot_capacity = 256,
         .prediction = ROLLNET_PREDICT_REPEAT_LAST,

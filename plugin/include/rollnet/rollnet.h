@@ -380,19 +380,27 @@ typedef enum rollnet_prediction {
 
 #define ROLLNET_CHECKSUMS_OFF (-1) /**< rollnet_session_desc::checksum_interval: no desync checks */
 #define ROLLNET_MAX_INPUT_SIZE 64  /**< largest rollnet_session_desc::input_size, bytes */
-#define ROLLNET_MAX_INPUT_DELAY 32 /**< largest rollnet_session_desc::input_delay, frames */
+/** Largest input delay, frames (rollnet_session_desc::input_delay,
+ * rollnet_session_set_input_delay). */
+#define ROLLNET_MAX_INPUT_DELAY 32
 
 /** Everything rollnet_session_create needs. Valid when zero-initialised: each
  * field gives the default a zero stands for. Fields marked "must agree" (and
- * num_players, input_size, input_delay, fps, max_prediction and
- * checksum_interval) are compared by the handshake; a peer that differs is
- * refused (ROLLNET_EVENT_REFUSED names the parameter). */
+ * num_players, input_size, fps, max_prediction and checksum_interval) are
+ * compared by the handshake; a peer that differs is refused
+ * (ROLLNET_EVENT_REFUSED names the parameter). input_delay is not compared:
+ * each peer chooses its own. */
 typedef struct rollnet_session_desc {
     rollnet_session_kind kind;        /**< Default P2P. */
     int num_players;                  /**< 1..ROLLNET_MAX_PLAYERS. Default 2. */
     rollnet_player_desc players[ROLLNET_MAX_PLAYERS]; /**< Default: all local. */
     int input_size;                   /**< bytes per player per frame, 1..64. Default 1. */
-    int input_delay;                  /**< frames, 0..ROLLNET_MAX_INPUT_DELAY. Default 0. */
+    /** The starting input delay of this peer's local players, frames,
+     * 0..ROLLNET_MAX_INPUT_DELAY: a local input added for frame f takes
+     * effect at f + input_delay, hiding that much latency without a
+     * rollback. Each peer chooses its own (peers need not agree); change it
+     * while running with rollnet_session_set_input_delay. Default 0. */
+    int input_delay;
     int max_prediction;               /**< frames, 1..ROLLNET_MAX_PREDICTION. Default ROLLNET_MAX_PREDICTION. */
     int fps;                          /**< frames per second, 1..1000. Default 60. */
     rollnet_prediction prediction;    /**< Default REPEAT_LAST. */
@@ -464,7 +472,8 @@ void rollnet_session_destroy(rollnet_session *s);
 rollnet_error rollnet_session_poll(rollnet_session *s, uint64_t now_ms);
 
 /** Queue the input of a local player for the next frame (taking effect at
- * frame + input_delay). `size` must equal input_size. Adding again before
+ * frame + the player's input delay, see rollnet_session_set_input_delay).
+ * `size` must equal input_size. Adding again before
  * advance replaces the earlier input. Returns ROLLNET_ERR_PREDICTION_LIMIT,
  * ROLLNET_ERR_EPISODE_BARRIER, ROLLNET_ERR_LEDGER_FULL or
  * ROLLNET_ERR_NOT_RUNNING when the session cannot advance now: skip the
@@ -473,6 +482,34 @@ rollnet_error rollnet_session_poll(rollnet_session *s, uint64_t now_ms);
  * the next frame. The bytes are copied. */
 rollnet_error rollnet_session_add_local_input(rollnet_session *s, int player, const void *input,
                                               size_t size);
+
+/** Change the input delay of local player `player` to `frames`
+ * (0..ROLLNET_MAX_INPUT_DELAY), in a P2P session or a sync test, at any time
+ * (before running, or while running). Every peer agrees on every frame's
+ * input, and the change neither stalls nor loses an input, because it is
+ * carried by the frames the player's next inputs land on:
+ *  - a larger delay takes effect with the next advance: the frames it skips
+ *    repeat the last input scheduled before it (the player seems to hold
+ *    what it held a little longer);
+ *  - a smaller delay takes effect one frame per advance whose input equals
+ *    the previous one (the two merge into one frame: nothing is lost). A
+ *    player standing still (or idle) reaches it in (old - new) frames; while
+ *    the input keeps changing, the delay waits until it stands still.
+ * rollnet_session_get_input_delay tells where the change stands; a peer's
+ * current delay is in rollnet_peer_stats::input_delay on the others.
+ * Returns INVALID_PLAYER when `player` is not local (a remote player's delay
+ * is its own peer's choice), INVALID_ARGUMENT when s is NULL or `frames` is
+ * out of range (logged). Nothing is copied or kept; call it on the session's
+ * thread. */
+rollnet_error rollnet_session_set_input_delay(rollnet_session *s, int player, int frames);
+/** The input delay of local player `player`: `*current` the delay its next
+ * input is scheduled with, `*requested` the one last asked for (they differ
+ * while a decrease waits for the input to stand still). Either pointer may be
+ * NULL; both are set to 0 on error. INVALID_PLAYER when `player` is not
+ * local, INVALID_ARGUMENT when s is NULL. Read-only; call it on the session's
+ * thread. */
+rollnet_error rollnet_session_get_input_delay(const rollnet_session *s, int player, int *current,
+                                              int *requested);
 
 /* ---- Requests ---- */
 
@@ -603,7 +640,10 @@ typedef enum rollnet_param {
     ROLLNET_PARAM_PROTOCOL_VERSION = 0, /**< the wire protocol: another rollnet version */
     ROLLNET_PARAM_NUM_PLAYERS,          /**< rollnet_session_desc::num_players */
     ROLLNET_PARAM_INPUT_SIZE,           /**< rollnet_session_desc::input_size */
-    ROLLNET_PARAM_INPUT_DELAY,          /**< rollnet_session_desc::input_delay */
+    /** rollnet_session_desc::input_delay: no longer compared (each peer
+     * chooses its own delay); the value stays for the ABI and is never
+     * reported. */
+    ROLLNET_PARAM_INPUT_DELAY,
     ROLLNET_PARAM_FPS,                  /**< rollnet_session_desc::fps */
     ROLLNET_PARAM_MAX_PREDICTION,       /**< rollnet_session_desc::max_prediction */
     ROLLNET_PARAM_GAME_ID,              /**< rollnet_session_desc::game_id */
@@ -798,6 +838,9 @@ typedef struct rollnet_peer_stats {
     uint64_t dropped_stale;      /**< from an earlier episode */
     uint64_t dropped_early;      /**< inputs that overtook the peer's handshake */
     uint64_t dropped_oversize;   /**< larger than a wire message may be */
+    /** The input delay the peer runs its players with (the smallest, if it
+     * has several), as its HELLO and then its inputs announce it, frames. */
+    int32_t input_delay;
 } rollnet_peer_stats;
 
 /** Fill *out with the session's counters. INVALID_ARGUMENT when s or out is NULL. */

@@ -40,6 +40,8 @@ bool rn_event_droppable(rollnet_event_type type)
     case ROLLNET_EVENT_STALL_ENDED:
     case ROLLNET_EVENT_LOADING:
     case ROLLNET_EVENT_LOADING_ENDED:
+    case ROLLNET_EVENT_CONNECTING:
+    case ROLLNET_EVENT_WAITING:
         return true;
     case ROLLNET_EVENT_SYNCHRONIZED:
     case ROLLNET_EVENT_RUNNING:

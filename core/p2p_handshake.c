@@ -6,19 +6,89 @@
 
 #include "p2p_session.h"
 
+/* ------------------------------------------------------------------------ */
+/* Joining: connecting to an address until it answers                       */
+/* ------------------------------------------------------------------------ */
+
+/* One connect to the peer's address; a transport that cannot even start it
+ * (no free slot) counts as a failed attempt. */
+static void attempt(rn_p2p *p, rn_peer *peer)
+{
+    rollnet_session *s = &p->base;
+    peer->attempts++;
+    peer->since_ms = s->now;
+    peer->tp = rn_link_connect(&p->link, peer->address, s->now);
+    rn_peer_set_state(peer, RN_PEER_CONNECTING, &s->events);
+    rollnet_event ev = rn_event_make(ROLLNET_EVENT_CONNECTING, rn_peer_event_player(peer));
+    ev.u.waiting.attempt = peer->attempts;
+    ev.u.waiting.waited_ms = (uint32_t)(s->now - peer->first_attempt_ms);
+    ev.u.waiting.missing = peer->player_mask;
+    rn_events_push(&s->events, &ev);
+    if (peer->tp < 0) {
+        peer->next_attempt_ms = s->now + RN_RETRY_MS;
+    }
+}
+
 void rn_p2p_connect_all(rn_p2p *p)
 {
+    p->next_waiting_ms = RN_WAITING_EVENT_MS;
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *peer = &p->peers[i];
-        if (!peer->outgoing) {
-            continue;
+        if (peer->outgoing) {
+            peer->first_attempt_ms = p->base.now;
+            attempt(p, peer);
         }
-        peer->since_ms = p->base.now;
-        peer->tp = rn_link_connect(&p->link, peer->address, p->base.now);
-        rn_peer_set_state(peer, RN_PEER_CONNECTING, &p->base.events);
-        if (peer->tp < 0) {
-            rn_p2p_peer_gone(p, peer, ROLLNET_DISCONNECT_CLOSED, false);
+    }
+}
+
+static bool join_time_left(const rn_p2p *p, const rn_peer *peer)
+{
+    uint32_t limit = p->base.desc.join_timeout_ms;
+    return limit == ROLLNET_WAIT_FOREVER || p->base.now - peer->first_attempt_ms < limit;
+}
+
+bool rn_p2p_connect_failed(rn_p2p *p, rn_peer *peer, bool close)
+{
+    rollnet_session *s = &p->base;
+    if (!peer->outgoing || (peer->state != RN_PEER_CONNECTING && peer->state != RN_PEER_HANDSHAKE)) {
+        return false;
+    }
+    if (close) {
+        rn_link_close(&p->link, peer->tp);
+    }
+    peer->tp = -1;
+    peer->st.connected = false;
+    if (s->failed == ROLLNET_ERR_OK && join_time_left(p, peer)) {
+        rn_logf(&s->events, ROLLNET_LOG_INFO, "player %d's address %s: attempt %d failed; again in %u ms",
+                rn_peer_event_player(peer), peer->address, peer->attempts, (unsigned)RN_RETRY_MS);
+        rn_peer_set_state(peer, RN_PEER_CONNECTING, &s->events);
+        peer->next_attempt_ms = s->now + RN_RETRY_MS;
+        return true;
+    }
+    rn_logf(&s->events, ROLLNET_LOG_ERROR, "player %d's address %s: %s after %d attempts",
+            rn_peer_event_player(peer), peer->address,
+            peer->answered ? "no handshake" : "nobody answered", peer->attempts);
+    rn_p2p_peer_gone(p, peer,
+                     peer->answered ? ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT : ROLLNET_DISCONNECT_NO_ANSWER,
+                     false);
+    return true;
+}
+
+void rn_p2p_connecting_timers(rn_p2p *p, rn_peer *peer)
+{
+    rollnet_session *s = &p->base;
+    if (peer->tp < 0) {
+        if (!join_time_left(p, peer)) {
+            rn_p2p_connect_failed(p, peer, false);
+        } else if (s->now >= peer->next_attempt_ms) {
+            attempt(p, peer);
         }
+        return;
+    }
+    /* One attempt (the transport's connect, then HELLOs) gets a bounded
+     * time: a transport without timeouts of its own never gives up. */
+    if (s->now - peer->since_ms >= RN_ATTEMPT_MS || !join_time_left(p, peer)) {
+        rn_p2p_connect_failed(p, peer, true);
     }
 }
 
@@ -83,6 +153,7 @@ void rn_p2p_on_connected(rn_p2p *p, int tp)
         peer->tp = tp;
     }
     rn_peer_set_state(peer, RN_PEER_HANDSHAKE, &s->events);
+    peer->answered = true;
     peer->since_ms = s->now;
     peer->last_recv_ms = s->now;
     peer->st.connected = true;
@@ -196,7 +267,19 @@ void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
     uint32_t allowed = claimable(p, peer);
     bool ok = peer->outgoing ? mask == allowed : (mask != 0 && (mask & ~allowed) == 0);
     if (!ok) {
-        refuse(p, peer, ROLLNET_PARAM_PLAYERS, (int64_t)allowed, (int64_t)mask);
+        /* Players that connect here, refused only because other peers hold
+         * them: the session is full. */
+        uint32_t taken = 0;
+        for (int i = 0; i < p->num_peers; i++) {
+            const rn_peer *q = &p->peers[i];
+            if (q != peer && (rn_peer_live(q) || q->state == RN_PEER_LEAVING)) {
+                taken |= q->player_mask;
+            }
+        }
+        bool full = !peer->outgoing && mask != 0 && (mask & ~p->incoming_mask) == 0 &&
+                    (mask & ~allowed & ~taken) == 0;
+        refuse(p, peer, full ? ROLLNET_PARAM_SESSION_FULL : ROLLNET_PARAM_PLAYERS, (int64_t)allowed,
+               (int64_t)mask);
         return;
     }
     peer->player_mask = mask;
@@ -248,11 +331,27 @@ void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r)
 void rn_p2p_report_missing(rn_p2p *p)
 {
     rollnet_session *s = &p->base;
-    if (s->running || p->missing_reported ||
-        s->now - p->start_ms < s->desc.handshake_timeout_ms) {
+    if (s->running || p->missing_reported || s->failed != ROLLNET_ERR_OK) {
         return;
     }
     uint32_t missing = p->remote_mask & ~claimed_players(p);
+    uint64_t waited = s->now - p->start_ms;
+    if (missing && waited >= p->next_waiting_ms) {
+        /* Who the session still waits for, so a waiting host says so. */
+        p->next_waiting_ms = waited + RN_WAITING_EVENT_MS;
+        rollnet_event ev = rn_event_make(ROLLNET_EVENT_WAITING, rn_lowest_player(missing));
+        ev.u.waiting.attempt = (int)(waited / RN_WAITING_EVENT_MS);
+        ev.u.waiting.waited_ms = (uint32_t)waited;
+        ev.u.waiting.missing = missing;
+        rn_events_push(&s->events, &ev);
+        if (waited > 0) {
+            rn_logf(&s->events, ROLLNET_LOG_INFO, "waiting %u s for player %d",
+                    (unsigned)(waited / 1000), rn_lowest_player(missing));
+        }
+    }
+    if (s->desc.handshake_timeout_ms == ROLLNET_WAIT_FOREVER || waited < s->desc.handshake_timeout_ms) {
+        return;
+    }
     if (missing) {
         p->missing_reported = true;
         rollnet_event ev = rn_event_make(ROLLNET_EVENT_DISCONNECTED, rn_lowest_player(missing));

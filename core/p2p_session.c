@@ -200,7 +200,7 @@ static void on_transport_event(rn_p2p *p, const rollnet_transport_event *ev)
             }
         }
         rn_peer *peer = rn_p2p_peer_by_tp(p, ev->peer);
-        if (peer) {
+        if (peer && !rn_p2p_connect_failed(p, peer, false)) {
             rn_p2p_peer_gone(p, peer, ROLLNET_DISCONNECT_CLOSED, false);
         }
         break;
@@ -246,8 +246,8 @@ static void live_peer_timers(rn_p2p *p, rn_peer *peer, uint64_t frame_ms)
     rn_peer_update_rates(peer, s->now);
 }
 
-/* A stranger gets a few seconds to say who it is; our own peers the whole
- * handshake timeout. */
+/* An incoming connection gets a few seconds to say who it is (it is a
+ * stranger until its HELLO claims a player). */
 static uint64_t handshake_timeout(const rollnet_session *s, const rn_peer *peer)
 {
     uint64_t t = s->desc.handshake_timeout_ms;
@@ -270,7 +270,9 @@ static void check_timers(rn_p2p *p)
         switch (peer->state) {
         case RN_PEER_CONNECTING:
         case RN_PEER_HANDSHAKE:
-            if (s->now - peer->since_ms >= handshake_timeout(s, peer)) {
+            if (peer->outgoing) {
+                rn_p2p_connecting_timers(p, peer);
+            } else if (s->now - peer->since_ms >= handshake_timeout(s, peer)) {
                 rn_p2p_peer_gone(p, peer, ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT, true);
             }
             break;

@@ -19,6 +19,9 @@
 
 #define RN_MAX_EVENTS_PER_POLL 4096
 #define RN_WAIT_EVENT_INTERVAL 60 /* frames between two WAIT_RECOMMENDED events */
+#define RN_RETRY_MS 1000u         /* pause after a failed connect attempt */
+#define RN_ATTEMPT_MS 10000u      /* longest one connect attempt (connection + HELLOs) may take */
+#define RN_WAITING_EVENT_MS 5000u /* WAITING while players are missing */
 
 typedef struct rn_p2p {
     rollnet_session base; /* first: a rollnet_session * is an rn_p2p * */
@@ -33,6 +36,7 @@ typedef struct rn_p2p {
     bool polled;            /* the first poll issued the outgoing connects */
     uint64_t start_ms;
     bool missing_reported;  /* the handshake timeout named the players nobody claimed */
+    uint64_t next_waiting_ms; /* since start_ms: the next WAITING event */
     bool closing;           /* stopped with an error: connections close soon */
     uint64_t left_since;    /* rollnet_session_leave was called then */
     bool left_done;         /* ... and LEFT was raised */
@@ -78,6 +82,13 @@ void rn_p2p_loading_ended(rn_p2p *p, rn_peer *peer);
 
 /* p2p_handshake.c */
 void rn_p2p_connect_all(rn_p2p *p);
+/* An outgoing connection failed before the handshake was done (closed by
+ * the transport, or its attempt timed out): try again after RN_RETRY_MS
+ * while join_timeout_ms allows, else the peer is gone (NO_ANSWER when no
+ * attempt was ever answered). False when `peer` is not such a peer. */
+bool rn_p2p_connect_failed(rn_p2p *p, rn_peer *peer, bool close);
+/* An outgoing peer not yet handshaken: the next attempt, or one taking too long. */
+void rn_p2p_connecting_timers(rn_p2p *p, rn_peer *peer);
 void rn_p2p_on_connected(rn_p2p *p, int tp);
 void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h);
 void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r);

@@ -50,6 +50,11 @@ typedef struct rn_peer {
     uint64_t nonce;
     uint16_t tag;
     uint64_t since_ms;     /* connect issued / connected */
+    /* Outgoing: the first connect, when to try again (tp < 0), attempts made,
+     * and whether any attempt reached the handshake. */
+    uint64_t first_attempt_ms, next_attempt_ms;
+    int attempts;
+    bool answered;
     uint64_t last_recv_ms;
     uint64_t last_input_send_ms;
     bool loading;

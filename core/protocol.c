@@ -202,7 +202,7 @@ static bool rn_msg_valid(const rn_msg *m)
                h->player_mask != 0 && h->player_mask < (1u << ROLLNET_MAX_PLAYERS);
     }
     case RN_MSG_REFUSE:
-        return m->u.refuse.param <= ROLLNET_PARAM_EPISODE_ENDS; /* the last rollnet_param */
+        return m->u.refuse.param < ROLLNET_PARAM_COUNT_;
     case RN_MSG_INPUT: {
         const rn_input *in = &m->u.input;
         if (!rn_episode_ok(in->episode) || !rn_frame_ok(in->ack_frame) || in->count < 0 ||

@@ -31,7 +31,8 @@ static void apply_defaults(rollnet_session_desc *d)
     RN_DEFAULT(fps, 60);
     RN_DEFAULT(check_distance, 1);
     RN_DEFAULT(checksum_interval, 16);
-    RN_DEFAULT(handshake_timeout_ms, 10000);
+    RN_DEFAULT(handshake_timeout_ms, ROLLNET_WAIT_FOREVER);
+    RN_DEFAULT(join_timeout_ms, 60000);
     RN_DEFAULT(notify_timeout_ms, 750);
     RN_DEFAULT(disconnect_timeout_ms, 5000);
     RN_DEFAULT(loading_grace_ms, 60000);

@@ -12,8 +12,6 @@
 #include "net.h"
 #include "rollnet/rollnet_enet.h"
 
-#define HANDSHAKE_TIMEOUT_MS 30000u
-
 /* ------------------------------------------------------------------------ */
 /* Setup                                                                     */
 /* ------------------------------------------------------------------------ */
@@ -67,7 +65,8 @@ int net_setup_session(game *g)
     d.fps = o->fps;
     d.game_id = GW_GAME_ID ^ (uint64_t)o->max_steps;
     d.seed = GW_SEED;
-    d.handshake_timeout_ms = HANDSHAKE_TIMEOUT_MS;
+    /* The defaults: the host waits for its joiner as long as it takes; the
+     * joiner tries the host's address for a minute. */
     d.logger.log = on_rollnet_log;
     d.logger.user_data = g;
     d.user_data = g;
@@ -165,6 +164,7 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
     case ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT: return "did not complete the handshake";
     case ROLLNET_DISCONNECT_BY_PEERS: return "was lost by another peer";
     case ROLLNET_DISCONNECT_LEFT: return "left the session";
+    case ROLLNET_DISCONNECT_NO_ANSWER: return "did not answer at its address within a minute";
     }
     return "unknown reason";
 }
@@ -267,7 +267,18 @@ void net_handle_events(game *g)
             /* The peer finished first: this session finishes too. */
             app_peer_log(g, "peer_finishing", ev.u.finish.end_frame);
             break;
-        case ROLLNET_EVENT_LEFT: /* gridworld never calls rollnet_session_leave */
+        case ROLLNET_EVENT_LEFT: /* gridworld leaves only when it quits */
+            break;
+        case ROLLNET_EVENT_CONNECTING:
+            app_peer_log(g, "connecting", ev.u.waiting.attempt);
+            if (ev.u.waiting.attempt > 1)
+                fprintf(stderr, "gridworld: no answer from the host yet (%u s): trying again\n",
+                        (unsigned)(ev.u.waiting.waited_ms / 1000u));
+            break;
+        case ROLLNET_EVENT_WAITING:
+            app_peer_log(g, "waiting", ev.player);
+            fprintf(stderr, "gridworld: waiting for player %d (%u s)\n", ev.player,
+                    (unsigned)(ev.u.waiting.waited_ms / 1000u));
             break;
         case ROLLNET_EVENT_FINISHED:
             app_peer_log(g, "finished", ev.u.finish.end_frame);

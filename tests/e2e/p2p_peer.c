@@ -179,6 +179,8 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
         return "lost by another peer";
     case ROLLNET_DISCONNECT_LEFT:
         return "left";
+    case ROLLNET_DISCONNECT_NO_ANSWER:
+        return "no answer";
     }
     return "unknown";
 }

@@ -29,7 +29,8 @@ fail() {
     failed=$((failed + 1))
 }
 
-# start NAME PORT HOST_ARGS... -- JOIN_ARGS...: both in the background
+# start NAME PORT HOST_ARGS... -- JOIN_ARGS...: both in the background.
+# With LATE_HOST=S the joiner starts first and the host S seconds later.
 start_pair() {
     local name=$1 port=$2
     shift 2
@@ -40,12 +41,13 @@ start_pair() {
     done
     mkdir -p "$work/$name"
     # The gridworld processes themselves (signals must reach them, not a wrapper).
-    "$GW" --host "$port" --headless --bot 11 --export "$work/$name/host.csv" \
-        "${host_args[@]}" >"$work/$name/host.out" 2>"$work/$name/host.err" &
-    local h=$!
     "$GW" --join "127.0.0.1:$port" --headless --bot 22 --export "$work/$name/join.csv" \
         "${join_args[@]}" >"$work/$name/join.out" 2>"$work/$name/join.err" &
     local j=$!
+    sleep "${LATE_HOST:-0}"
+    "$GW" --host "$port" --headless --bot 11 --export "$work/$name/host.csv" \
+        "${host_args[@]}" >"$work/$name/host.out" 2>"$work/$name/host.err" &
+    local h=$!
     eval "${name}_host=$h; ${name}_join=$j"
     pids+=("$h" "$j")
     # A bound on each scenario, whatever happens.
@@ -103,11 +105,15 @@ sleep 2.5
 kill -STOP "$stopped_join" 2>/dev/null
 sleep 3
 kill -CONT "$stopped_join" 2>/dev/null
+# Two people starting a game by hand: the joiner 5 s before the host. It
+# keeps trying (ENet gives one attempt about 7.5 s, then rollnet tries again).
+LATE_HOST=5 start_pair late $((base + 6)) "${common[@]}" -- "${common[@]}"
 
 expect_pair clean 400
 expect_pair netsim 400
 expect_pair stopped 600
 expect_pair loading 300
+expect_pair late 400
 # The stop was seen: the host's peer found the joiner interrupted, then back;
 # the joiner caught up; the loading pause was announced and survived.
 grep -q ',interrupted,' "$work/stopped/host.csv.peer.csv" &&

@@ -288,7 +288,7 @@ static rn_msg random_valid_msg(int *bs)
         m.u.hello.player_mask = (uint32_t)edgy(1, (1 << ROLLNET_MAX_PLAYERS) - 1);
         break;
     case RN_MSG_REFUSE:
-        m.u.refuse.param = (uint32_t)edgy(0, ROLLNET_PARAM_EPISODE_ENDS);
+        m.u.refuse.param = (uint32_t)edgy(0, ROLLNET_PARAM_COUNT_ - 1);
         m.u.refuse.local_value = (int64_t)(shifted(64) >> 1);
         if (below(2)) {
             m.u.refuse.local_value = -m.u.refuse.local_value;

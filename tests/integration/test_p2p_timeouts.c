@@ -190,6 +190,7 @@ static void test_nobody_connects_handshake_times_out(void **state)
     (void)state;
     fx_opts o;
     base_opts(&o, 36);
+    o.handshake_timeout_ms = 10000;
     static fx f;
     fx_init(&f, &o);
     run_alone(&f, 1, 9900); /* node 1 waits for node 0's connection */

@@ -426,11 +426,14 @@ static void test_a_record_with_a_lying_header_stops_the_session(void **state)
 
 /* Regression: a host that had stopped (nobody came within the handshake
  * timeout) still completed a late joiner's handshake and kept it waiting
- * for good. A stopped session lets nobody new in: the joiner is told. */
+ * for good. A stopped session lets nobody new in: the joiner's attempts are
+ * closed before any handshake, and once its join timeout has passed it is
+ * told so (no handshake, not "nobody answered"). */
 static void test_a_stopped_host_turns_a_late_joiner_away(void **state)
 {
     (void)state;
-    fx_opts o = {.num_players = 2, .seed = 21};
+    fx_opts o = {.num_players = 2, .seed = 21, .handshake_timeout_ms = 10000,
+                 .join_timeout_ms = 3000};
     fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
     fx_init(f, &o);
@@ -452,6 +455,9 @@ static void test_a_stopped_host_turns_a_late_joiner_away(void **state)
     }
     assert_int_equal(joiner, ROLLNET_ERR_DISCONNECTED);
     assert_int_equal(f->hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    assert_int_equal(f->hp[0].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.reason,
+                     ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT);
+    assert_true(f->hp[0].event_counts[ROLLNET_EVENT_CONNECTING] >= 2); /* it tried again */
     assert_int_equal(f->hp[1].event_counts[ROLLNET_EVENT_RUNNING], 0);
     fx_free(f);
     free(f);

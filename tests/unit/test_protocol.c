@@ -587,7 +587,7 @@ static void decode_rejects_values_out_of_range(void **state)
         { RN_MSG_HELLO, 8, I(INT64_MIN) },
         { RN_MSG_HELLO, 11, U(0) },                        /* player_mask */
         { RN_MSG_HELLO, 11, U(1u << ROLLNET_MAX_PLAYERS) },
-        { RN_MSG_REFUSE, 1, U(ROLLNET_PARAM_EPISODE_ENDS + 1) },
+        { RN_MSG_REFUSE, 1, U(ROLLNET_PARAM_COUNT_) },
         { RN_MSG_REFUSE, 2, U((uint64_t)INT64_MAX + 1) },
         { RN_MSG_INPUT, 1, U(0x10000) },                   /* tag */
         { RN_MSG_INPUT, 2, I(-1) },                        /* episode */

@@ -383,6 +383,7 @@ typedef enum rollnet_prediction {
 /** Largest input delay, frames (rollnet_session_desc::input_delay,
  * rollnet_session_set_input_delay). */
 #define ROLLNET_MAX_INPUT_DELAY 32
+#define ROLLNET_WAIT_FOREVER 0xffffffffu /**< a timeout that never expires */
 
 /** Everything rollnet_session_create needs. Valid when zero-initialised: each
  * field gives the default a zero stands for. Fields marked "must agree" (and
@@ -413,7 +414,17 @@ typedef struct rollnet_session_desc {
     uint64_t game_id;                 /**< must agree on every peer. Default 0. */
     uint64_t seed;                    /**< must agree on every peer. Default 0. */
     int checksum_interval;            /**< frames between desync checks; ROLLNET_CHECKSUMS_OFF disables. Default 16. */
-    uint32_t handshake_timeout_ms;    /**< Default 10000. */
+    /** How long to wait for every remote player to be claimed (connected
+     * and handshaken), from the first poll; past it the session stops with
+     * DISCONNECTED (HANDSHAKE_TIMEOUT). Default ROLLNET_WAIT_FOREVER: a host
+     * waits for its players, raising ROLLNET_EVENT_WAITING every 5 s. */
+    uint32_t handshake_timeout_ms;
+    /** P2P, players with an address: an address that does not answer (or
+     * closes before the handshake) is tried again, once a second after each
+     * failed attempt (ROLLNET_EVENT_CONNECTING each time), for this long from
+     * the first; past it the session stops with DISCONNECTED (NO_ANSWER).
+     * Default 60000; ROLLNET_WAIT_FOREVER: no limit. */
+    uint32_t join_timeout_ms;
     uint32_t notify_timeout_ms;       /**< silence before INTERRUPTED. Default 750. */
     uint32_t disconnect_timeout_ms;   /**< silence before DISCONNECTED. Default 5000. */
     uint32_t loading_grace_ms;        /**< silence allowed while a peer is loading. Default 60000. */
@@ -622,7 +633,14 @@ typedef enum rollnet_event_type {
     ROLLNET_EVENT_FINISHED,
     /** This peer's rollnet_session_leave is done: every peer has read it (or
      * the wait timed out) and the connections are closed. Destroy the session. */
-    ROLLNET_EVENT_LEFT
+    ROLLNET_EVENT_LEFT,
+    /** player: connecting to its peer's address (u.waiting.attempt counts
+     * the attempts, from 1; u.waiting.waited_ms since the first). */
+    ROLLNET_EVENT_CONNECTING,
+    /** player: the lowest player still missing before the session can run
+     * (u.waiting.missing: all of them, a bit per handle; waited_ms since
+     * the first poll); raised every 5 s while some player is missing. */
+    ROLLNET_EVENT_WAITING
 } rollnet_event_type;
 
 /** Why a player was disconnected (rollnet_event::u, `disconnected`). */
@@ -632,7 +650,8 @@ typedef enum rollnet_disconnect_reason {
     ROLLNET_DISCONNECT_CLOSED,        /**< the peer or the transport closed the connection */
     ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT, /**< no handshake within handshake_timeout_ms */
     ROLLNET_DISCONNECT_BY_PEERS,      /**< 3+ players: another peer lost it; all drop it together */
-    ROLLNET_DISCONNECT_LEFT           /**< the peer left on purpose (rollnet_session_leave) */
+    ROLLNET_DISCONNECT_LEFT,          /**< the peer left on purpose (rollnet_session_leave) */
+    ROLLNET_DISCONNECT_NO_ANSWER      /**< nobody answered at its address within join_timeout_ms */
 } rollnet_disconnect_reason;
 
 /** Session parameters checked by the handshake. */
@@ -652,7 +671,12 @@ typedef enum rollnet_param {
     ROLLNET_PARAM_PLAYERS, /**< the peer claims players that are not remote here */
     /** A running peer's game ends episodes at other frames (values: the
      * episodes each side has completed); see ROLLNET_EVENT_EPISODE_MISMATCH. */
-    ROLLNET_PARAM_EPISODE_ENDS
+    ROLLNET_PARAM_EPISODE_ENDS,
+    /** The players the joiner claims are already held by other peers: the
+     * session is full (values: the players still free here, a bit per
+     * handle, and the ones claimed). */
+    ROLLNET_PARAM_SESSION_FULL,
+    ROLLNET_PARAM_COUNT_ /**< the number of parameters; not a parameter */
 } rollnet_param;
 
 /** The parameter's name, e.g. "input_delay" (the desc field's name). Static;
@@ -691,6 +715,8 @@ typedef struct rollnet_event {
         /** FINISHING: where the finishing peer's inputs end; FINISHED: the
          * session's end, the first frame that is not part of it. */
         struct { int32_t end_frame; } finish;
+        /** CONNECTING, WAITING: see the events. */
+        struct { int attempt; uint32_t waited_ms; uint32_t missing; } waiting;
     } u; /**< the payload, by type */
 } rollnet_event;
 

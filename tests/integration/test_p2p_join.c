@@ -1,0 +1,269 @@
+/* Joining: a joiner keeps trying an address that does not answer, up to its
+ * join timeout, with an event per attempt; a host waits for its players as
+ * long as it takes, naming who is missing; a joiner to a full session is
+ * refused at once with "session full". Over the memnet, driven by a virtual
+ * clock; "nobody answers" is a transport whose connect fails while the test
+ * says so. */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* A memnet transport whose connect fails while `deaf` is set, as a host
+ * that has not started yet (its port does not answer). */
+typedef struct deaf_tp {
+    rollnet_transport inner;
+    rollnet_transport_vtable vt;
+    bool deaf;
+    int connects;
+} deaf_tp;
+
+static int deaf_connect(void *self, const char *address, uint64_t now_ms)
+{
+    deaf_tp *d = self;
+    d->connects++;
+    return d->deaf ? -1 : d->inner.vtable->connect(d->inner.self, address, now_ms);
+}
+
+static int deaf_send(void *self, int peer, rollnet_channel ch, const void *data, size_t size,
+                     uint64_t now_ms)
+{
+    deaf_tp *d = self;
+    return d->inner.vtable->send(d->inner.self, peer, ch, data, size, now_ms);
+}
+
+static int deaf_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
+{
+    deaf_tp *d = self;
+    return d->inner.vtable->receive(d->inner.self, now_ms, out);
+}
+
+static void deaf_disconnect(void *self, int peer)
+{
+    deaf_tp *d = self;
+    d->inner.vtable->disconnect(d->inner.self, peer);
+}
+
+static rollnet_transport deaf_wrap(deaf_tp *d, rollnet_transport inner)
+{
+    memset(d, 0, sizeof(*d));
+    d->inner = inner;
+    d->deaf = true;
+    d->vt.connect = deaf_connect;
+    d->vt.send = deaf_send;
+    d->vt.receive = deaf_receive;
+    d->vt.disconnect = deaf_disconnect;
+    return (rollnet_transport){.vtable = &d->vt, .self = d};
+}
+
+typedef struct joinfx {
+    rollnet_memnet *net;
+    harness_clock clock;
+    rollnet_session *s[3];
+    tg_game g[3];
+    harness_peer hp[3];
+    deaf_tp deaf;
+    rollnet_error hard_error[3]; /* the first result that was neither OK nor a skip */
+} joinfx;
+
+/* Node i of a two-player game: node 0 joins player 1's host at mem:1 (its
+ * transport can be made deaf); nodes 1 and 2 host player 1, waiting for
+ * player 0 (node 2 exists only to be a second joiner's target or host). */
+static void open_node(joinfx *x, int i, uint32_t join_timeout_ms, const char *host)
+{
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof(d));
+    bool joiner = host != NULL;
+    d.players[joiner ? 0 : 1].kind = ROLLNET_PLAYER_LOCAL;
+    d.players[joiner ? 1 : 0].kind = ROLLNET_PLAYER_REMOTE;
+    d.players[1].address = host;
+    d.join_timeout_ms = join_timeout_ms;
+    d.nonce = 0x700u + (uint64_t)i;
+    d.transport = rollnet_memnet_transport(x->net, i);
+    if (i == 0) {
+        d.transport = deaf_wrap(&x->deaf, d.transport);
+    }
+    assert_int_equal(rollnet_session_create(&d, &x->s[i]), ROLLNET_ERR_OK);
+    assert_true(tg_init(&x->g[i], 3, 2, 1, 0, 0));
+    harness_peer_init(&x->hp[i], x->s[i], &x->g[i], &d, 40 + (uint64_t)i);
+}
+
+static void joinfx_free(joinfx *x)
+{
+    for (int i = 0; i < 3; i++) {
+        rollnet_session_destroy(x->s[i]);
+    }
+    rollnet_memnet_destroy(x->net);
+}
+
+/* Tick the nodes in `mask` once, then the clock. Fails on a hard error. */
+static void tick(joinfx *x, uint32_t mask)
+{
+    uint64_t now = harness_clock_now(&x->clock);
+    for (int i = 0; i < 3; i++) {
+        if ((mask & (1u << i)) && x->s[i]) {
+            rollnet_error err = harness_tick(&x->hp[i], now);
+            if (err != ROLLNET_ERR_OK && !harness_is_skip(err) && !x->hard_error[i]) {
+                x->hard_error[i] = err;
+            }
+        }
+    }
+    harness_clock_tick(&x->clock);
+}
+
+static bool running(const joinfx *x, int i)
+{
+    return x->hp[i].event_counts[ROLLNET_EVENT_RUNNING] > 0;
+}
+
+/* The joiner starts 8 s before its host answers (two people starting a game
+ * by hand): it keeps trying, once a second after each failure, and plays as
+ * soon as the host is there. */
+static void test_joiner_keeps_trying_until_the_host_answers(void **state)
+{
+    (void)state;
+    joinfx x;
+    memset(&x, 0, sizeof x);
+    x.net = rollnet_memnet_create(3, NULL);
+    harness_clock_init(&x.clock, 1000, 60);
+    open_node(&x, 0, 0, "mem:1");
+    open_node(&x, 1, 0, NULL);
+    for (int t = 0; t < 8 * 60; t++) {
+        tick(&x, 1u << 0);
+    }
+    assert_int_equal(x.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    uint64_t tries = x.hp[0].event_counts[ROLLNET_EVENT_CONNECTING];
+    assert_true(tries >= 7 && tries <= 9); /* one a second */
+    assert_int_equal((uint64_t)x.deaf.connects, tries);
+    rollnet_event last = x.hp[0].last_event[ROLLNET_EVENT_CONNECTING];
+    assert_int_equal(last.player, 1);
+    assert_int_equal((uint64_t)last.u.waiting.attempt, tries);
+    assert_true(last.u.waiting.waited_ms >= 6000 && last.u.waiting.waited_ms <= 8000);
+    x.deaf.deaf = false; /* the host's port answers now */
+    for (int t = 0; t < 3 * 60 && !(running(&x, 0) && running(&x, 1)); t++) {
+        tick(&x, 3u);
+    }
+    assert_true(running(&x, 0) && running(&x, 1));
+    for (int t = 0; t < 120; t++) {
+        tick(&x, 3u);
+    }
+    assert_true(x.hp[0].frames_advanced > 60 && x.hp[1].frames_advanced > 60);
+    assert_int_equal(x.hard_error[0], ROLLNET_ERR_OK);
+    joinfx_free(&x);
+}
+
+/* Nobody ever answers: past join_timeout_ms the joiner stops with
+ * DISCONNECTED, reason NO_ANSWER ("nobody answered at its address"). */
+static void test_joiner_gives_up_with_no_answer(void **state)
+{
+    (void)state;
+    joinfx x;
+    memset(&x, 0, sizeof x);
+    x.net = rollnet_memnet_create(3, NULL);
+    harness_clock_init(&x.clock, 1000, 60);
+    open_node(&x, 0, 5000, "mem:1");
+    uint64_t start = harness_clock_now(&x.clock);
+    while (harness_clock_now(&x.clock) < start + 4900) {
+        tick(&x, 1u << 0);
+    }
+    assert_int_equal(x.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    for (int t = 0; t < 30; t++) {
+        tick(&x, 1u << 0);
+    }
+    assert_int_equal(x.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    rollnet_event ev = x.hp[0].last_event[ROLLNET_EVENT_DISCONNECTED];
+    assert_int_equal(ev.player, 1);
+    assert_int_equal(ev.u.disconnected.reason, ROLLNET_DISCONNECT_NO_ANSWER);
+    assert_int_equal(rollnet_session_poll(x.s[0], harness_clock_now(&x.clock)),
+                     ROLLNET_ERR_DISCONNECTED);
+    joinfx_free(&x);
+}
+
+/* A host waits for its joiner without a timeout by default, saying every 5 s
+ * who it waits for; a joiner that comes after two minutes plays. */
+static void test_host_waits_for_its_player_naming_it(void **state)
+{
+    (void)state;
+    joinfx x;
+    memset(&x, 0, sizeof x);
+    x.net = rollnet_memnet_create(3, NULL);
+    harness_clock_init(&x.clock, 1000, 60);
+    open_node(&x, 1, 0, NULL);
+    for (int t = 0; t < 120 * 60; t++) {
+        tick(&x, 1u << 1);
+    }
+    assert_int_equal(x.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    uint64_t waits = x.hp[1].event_counts[ROLLNET_EVENT_WAITING];
+    assert_true(waits >= 23 && waits <= 24); /* every 5 s, from 5 s on */
+    rollnet_event ev = x.hp[1].last_event[ROLLNET_EVENT_WAITING];
+    assert_int_equal(ev.player, 0);
+    assert_int_equal(ev.u.waiting.missing, 1u << 0);
+    assert_true(ev.u.waiting.waited_ms >= 115000);
+    open_node(&x, 0, 0, "mem:1");
+    x.deaf.deaf = false;
+    for (int t = 0; t < 120; t++) {
+        tick(&x, 3u);
+    }
+    assert_true(running(&x, 0) && running(&x, 1));
+    assert_int_equal(x.hard_error[1], ROLLNET_ERR_OK);
+    joinfx_free(&x);
+}
+
+/* A second joiner claiming the player another joiner holds is refused at
+ * once, told "session full"; the host's game hears nothing of it. */
+static void test_second_joiner_is_told_the_session_is_full(void **state)
+{
+    (void)state;
+    joinfx x;
+    memset(&x, 0, sizeof x);
+    x.net = rollnet_memnet_create(3, NULL);
+    harness_clock_init(&x.clock, 1000, 60);
+    open_node(&x, 0, 0, "mem:1");
+    x.deaf.deaf = false;
+    open_node(&x, 1, 0, NULL);
+    for (int t = 0; t < 60; t++) {
+        tick(&x, 3u);
+    }
+    assert_true(running(&x, 0) && running(&x, 1));
+    /* Node 2: another joiner of player 0 to the same host. */
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof(d));
+    d.players[1].kind = ROLLNET_PLAYER_REMOTE;
+    d.players[1].address = "mem:1";
+    d.nonce = 0x799u;
+    d.transport = rollnet_memnet_transport(x.net, 2);
+    assert_int_equal(rollnet_session_create(&d, &x.s[2]), ROLLNET_ERR_OK);
+    assert_true(tg_init(&x.g[2], 3, 2, 1, 0, 0));
+    harness_peer_init(&x.hp[2], x.s[2], &x.g[2], &d, 77);
+    for (int t = 0; t < 30; t++) {
+        tick(&x, 7u);
+    }
+    assert_int_equal(x.hp[2].event_counts[ROLLNET_EVENT_REFUSED], 1);
+    assert_int_equal(x.hp[2].last_event[ROLLNET_EVENT_REFUSED].u.refused.param,
+                     ROLLNET_PARAM_SESSION_FULL);
+    assert_string_equal(rollnet_param_string(ROLLNET_PARAM_SESSION_FULL), "session_full");
+    assert_int_equal(x.hp[1].event_counts[ROLLNET_EVENT_REFUSED], 0);
+    assert_int_equal(x.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    rollnet_session_stats st;
+    assert_int_equal(rollnet_session_stats_get(x.s[1], &st), ROLLNET_ERR_OK);
+    assert_int_equal(st.handshakes_refused, 1);
+    assert_true(running(&x, 0));
+    joinfx_free(&x);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_joiner_keeps_trying_until_the_host_answers),
+        cmocka_unit_test(test_joiner_gives_up_with_no_answer),
+        cmocka_unit_test(test_host_waits_for_its_player_naming_it),
+        cmocka_unit_test(test_second_joiner_is_told_the_session_is_full),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -12,14 +12,14 @@
  * every message made the payload grow with the RTT (at 200 ms, 15 % loss and
  * 4 players, 10 KiB/s per player for 4-byte inputs). Bounded, each frame
  * rides in RN_INPUT_REPEAT consecutive messages (all lost: 0.008 % at 15 %
- * loss) and a full message follows within RN_INPUT_FULL_EVERY - 1 frames;
+ * loss) and a full message follows within RN_INPUT_FULL_EVERY - 1 messages;
  * rollnet-bench's sweep.* figures show stalls, rollbacks and confirmation
  * lag unchanged. */
 #include <string.h>
 
 #include "p2p_session.h"
 
-/* Chosen by rollnet-bench's sweep: repeating 4 frames, or a full message
+/* Chosen by rollnet-bench's sweep: repeating 4 frames, or a full message only
  * every 6th, raised the stalls at 15 % loss and 200 ms. */
 #define RN_INPUT_REPEAT 5
 #define RN_INPUT_FULL_EVERY 4

@@ -57,6 +57,7 @@ typedef struct rn_peer {
     bool answered;
     uint64_t last_recv_ms;
     uint64_t last_input_send_ms;
+    uint32_t input_sends;  /* INPUT messages sent to it; every RN_INPUT_FULL_EVERY-th repeats all */
     bool loading;
     int32_t loading_frame; /* newest remote frame seen when loading began */
     uint64_t close_at_ms;  /* a refused peer's connection closes then (0: not pending) */

@@ -153,3 +153,18 @@ bool rn_game_params_equal(const rn_gp_map *a, const rn_gp_map *b, char *key, boo
     }
     return true;
 }
+
+bool rn_game_params_refusal_ok(uint32_t param, int64_t local, int64_t remote, const char *key)
+{
+    const char *nul = memchr(key, '\0', ROLLNET_GAME_PARAM_KEY_SIZE);
+    if (!nul) {
+        return false;
+    }
+    size_t len = (size_t)(nul - key);
+    if (param != ROLLNET_PARAM_GAME_PARAMS) {
+        return len == 0;
+    }
+    bool flags = (local == 0 || local == 1) && (remote == 0 || remote == 1) &&
+                 (local | remote) == 1;
+    return flags && rn_game_param_key_ok(key, len);
+}

@@ -59,4 +59,10 @@ static inline bool rn_game_param_key_ok(const char *key, size_t len)
     return true;
 }
 
+/* What a REFUSE or REFUSED event may say: for ROLLNET_PARAM_GAME_PARAMS a
+ * key (1..31 bytes) and the values 1 where the key is present, 0 where it is
+ * missing, at least one 1; for every other parameter an empty key. `key`
+ * holds ROLLNET_GAME_PARAM_KEY_SIZE bytes and must hold a NUL. */
+bool rn_game_params_refusal_ok(uint32_t param, int64_t local, int64_t remote, const char *key);
+
 #endif

@@ -11,9 +11,7 @@
  *   REFUSE   [2, param, local_value, remote_value, key]
  *            param: the rollnet_param that differs; local_value: the sender's
  *            own value; remote_value: the receiver's, as the sender saw it;
- *            key: str, for ROLLNET_PARAM_GAME_PARAMS the game parameter that
- *            differs (1..31 bytes; the values are then 1 where the key is
- *            present, 0 where it is missing), else empty.
+ *            key: str, see rn_game_params_refusal_ok (empty but for GAME_PARAMS).
  *   INPUT    [3, tag, episode, ack_frame, start_frame - ack_frame,
  *             frame_advantage, inputs]
  *            tag: rn_nonce_tag(sender's nonce); episode: the sender's current
@@ -182,24 +180,6 @@ static bool rn_block_size_ok(int block_size)
     return block_size >= 1 && block_size <= RN_BLOCK_MAX;
 }
 
-/* A REFUSE names a known parameter, and a key exactly when it is
- * GAME_PARAMS, with presence flags of which at least one side has the key. */
-static bool rn_refuse_valid(const rn_refuse *r)
-{
-    const char *nul = memchr(r->key, '\0', sizeof(r->key));
-    if (r->param > ROLLNET_PARAM_GAME_PARAMS || !nul) { /* the last rollnet_param */
-        return false;
-    }
-    size_t len = (size_t)(nul - r->key);
-    if (r->param != ROLLNET_PARAM_GAME_PARAMS) {
-        return len == 0;
-    }
-    bool flags = (r->local_value == 0 || r->local_value == 1) &&
-                 (r->remote_value == 0 || r->remote_value == 1) &&
-                 (r->local_value | r->remote_value) == 1;
-    return flags && rn_game_param_key_ok(r->key, len);
-}
-
 /* The ranges a message must respect, whichever side holds it. */
 static bool rn_msg_valid(const rn_msg *m)
 {
@@ -216,8 +196,10 @@ static bool rn_msg_valid(const rn_msg *m)
                h->player_mask != 0 && h->player_mask < (1u << ROLLNET_MAX_PLAYERS) &&
                rn_game_params_parse(h->game_params, h->game_params_size, NULL) == NULL;
     }
-    case RN_MSG_REFUSE:
-        return rn_refuse_valid(&m->u.refuse);
+    case RN_MSG_REFUSE: /* GAME_PARAMS is the last rollnet_param */
+        return m->u.refuse.param <= ROLLNET_PARAM_GAME_PARAMS &&
+               rn_game_params_refusal_ok(m->u.refuse.param, m->u.refuse.local_value,
+                                         m->u.refuse.remote_value, m->u.refuse.key);
     case RN_MSG_INPUT: {
         const rn_input *in = &m->u.input;
         if (!rn_episode_ok(in->episode) || !rn_frame_ok(in->ack_frame) || in->count < 0 ||
@@ -497,14 +479,9 @@ static bool rn_parse_loading(const msgpack_object *e, rn_loading *l)
 
 static bool rn_parse_leave(const msgpack_object *e, rn_leave *l)
 {
-    if (!rn_get_u16(&e[1], &l->tag) || !rn_get_u32(&e[2], &l->player_mask) ||
-        !rn_get_i32(&e[3], &l->last_frame) || !rn_get_i32(&e[4], &l->count) ||
-        e[5].type != MSGPACK_OBJECT_BIN) {
-        return false;
-    }
-    l->data = (const uint8_t *)e[5].via.bin.ptr;
-    l->size = e[5].via.bin.size;
-    return true;
+    return rn_get_u16(&e[1], &l->tag) && rn_get_u32(&e[2], &l->player_mask) &&
+           rn_get_i32(&e[3], &l->last_frame) && rn_get_i32(&e[4], &l->count) &&
+           rn_get_bin(&e[5], RN_MAX_MESSAGE, &l->data, &l->size);
 }
 
 rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int block_size,

@@ -433,7 +433,9 @@ static bool rn_parse_refuse(const msgpack_object *e, rn_refuse *r)
         return false;
     }
     /* A NUL inside would cut the key short: rn_refuse_valid rejects it. */
-    memcpy(r->key, e[4].via.str.ptr, e[4].via.str.size);
+    if (e[4].via.str.size > 0) { /* an empty str may come with a NULL pointer */
+        memcpy(r->key, e[4].via.str.ptr, e[4].via.str.size);
+    }
     r->key[e[4].via.str.size] = '\0';
     return e[4].via.str.size == 0 || memchr(r->key, '\0', e[4].via.str.size) == NULL;
 }

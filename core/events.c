@@ -80,7 +80,8 @@ static bool rn_event_repeats(const rollnet_event *earlier, const rollnet_event *
     case ROLLNET_EVENT_REFUSED:
         return earlier->u.refused.param == later->u.refused.param &&
                earlier->u.refused.local_value == later->u.refused.local_value &&
-               earlier->u.refused.remote_value == later->u.refused.remote_value;
+               earlier->u.refused.remote_value == later->u.refused.remote_value &&
+               strcmp(earlier->u.refused.key, later->u.refused.key) == 0;
     case ROLLNET_EVENT_EPISODE_COMPLETE:
     case ROLLNET_EVENT_EPISODE_TIMEOUT:
     case ROLLNET_EVENT_EPISODE_MISMATCH:

@@ -22,6 +22,11 @@ rollnet_error rn_frame_init(rollnet_session **out, size_t size, const rollnet_se
     s->desc.transport.vtable = NULL;
     s->desc.transport.self = NULL;
     s->desc.neutral_input = NULL; /* copied by rn_sync_init below */
+    /* Checked by resolve_desc: at most ROLLNET_MAX_GAME_PARAMS bytes. */
+    if (d->game_params_size > 0) {
+        memcpy(s->game_params, d->game_params, d->game_params_size);
+    }
+    s->desc.game_params = s->game_params;
     s->dirty = true;
     s->record_frame = -1;
     /* An input for frame + input_delay must still be encodable. */

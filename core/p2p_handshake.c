@@ -2,6 +2,7 @@
  * once both HELLOs match: the same parameters, and players that are remote
  * here and not held by another peer. Otherwise it is refused (REFUSE tells
  * the other side which parameter differs, REFUSED tells the game). */
+#include <stdio.h>
 #include <string.h>
 
 #include "p2p_session.h"
@@ -171,7 +172,24 @@ void rn_p2p_on_connected(rn_p2p *p, int tp)
     rn_link_send(&p->link, peer, &hello, ROLLNET_CHANNEL_RELIABLE, s->now);
 }
 
-static void refuse(rn_p2p *p, rn_peer *peer, rollnet_param param, int64_t local, int64_t remote)
+/* What differs, for the log: "fps differs (here 60, there 30)", or for the
+ * game parameters "game_params differ at key 'max_steps' (missing there)". */
+static void describe(rollnet_param param, int64_t local, int64_t remote, const char *key,
+                     char *buf, size_t cap)
+{
+    if (param == ROLLNET_PARAM_GAME_PARAMS) {
+        snprintf(buf, cap, "game_params differ at key '%s' (%s)", key,
+                 local && remote ? "the values differ"
+                 : local         ? "missing there"
+                                 : "missing here");
+    } else {
+        snprintf(buf, cap, "%s differs (here %lld, there %lld)", rollnet_param_string(param),
+                 (long long)local, (long long)remote);
+    }
+}
+
+static void refuse(rn_p2p *p, rn_peer *peer, rollnet_param param, int64_t local, int64_t remote,
+                   const char *key)
 {
     rollnet_session *s = &p->base;
     rn_msg m;
@@ -180,21 +198,22 @@ static void refuse(rn_p2p *p, rn_peer *peer, rollnet_param param, int64_t local,
     m.u.refuse.param = (uint32_t)param;
     m.u.refuse.local_value = local;
     m.u.refuse.remote_value = remote;
+    snprintf(m.u.refuse.key, sizeof(m.u.refuse.key), "%s", key);
     rn_link_send(&p->link, peer, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
+    char what[96];
+    describe(param, local, remote, key, what, sizeof(what));
     if (rn_peer_stranger(peer)) {
         /* Not a player of this session: it learns why, the game does not. */
         p->handshakes_refused++;
-        rn_logf(&s->events, ROLLNET_LOG_WARN,
-                "incoming connection refused: %s differs (here %lld, there %lld)",
-                rollnet_param_string(param), (long long)local, (long long)remote);
+        rn_logf(&s->events, ROLLNET_LOG_WARN, "incoming connection refused: %s", what);
     } else {
         rollnet_event ev = rn_event_make(ROLLNET_EVENT_REFUSED, rn_peer_event_player(peer));
         ev.u.refused.param = param;
         ev.u.refused.local_value = local;
         ev.u.refused.remote_value = remote;
+        snprintf(ev.u.refused.key, sizeof(ev.u.refused.key), "%s", key);
         rn_events_push(&s->events, &ev);
-        rn_logf(&s->events, ROLLNET_LOG_ERROR, "handshake refused: %s differs (here %lld, there %lld)",
-                rollnet_param_string(param), (long long)local, (long long)remote);
+        rn_logf(&s->events, ROLLNET_LOG_ERROR, "handshake refused: %s", what);
     }
     rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
     /* Not closed at once: ENet drops packets still waiting for delivery when
@@ -258,8 +277,9 @@ void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
     }
     rollnet_param param;
     int64_t mine, theirs;
-    if (!rn_peer_hello_matches(&s->desc, h, &param, &mine, &theirs)) {
-        refuse(p, peer, param, mine, theirs);
+    char key[ROLLNET_GAME_PARAM_KEY_SIZE];
+    if (!rn_peer_hello_matches(&s->desc, h, &param, &mine, &theirs, key)) {
+        refuse(p, peer, param, mine, theirs, key);
         return;
     }
     /* The players it claims must be remote here and not held by another peer. */
@@ -279,7 +299,7 @@ void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
         bool full = !peer->outgoing && mask != 0 && (mask & ~p->incoming_mask) == 0 &&
                     (mask & ~allowed & ~taken) == 0;
         refuse(p, peer, full ? ROLLNET_PARAM_SESSION_FULL : ROLLNET_PARAM_PLAYERS, (int64_t)allowed,
-               (int64_t)mask);
+               (int64_t)mask, "");
         return;
     }
     peer->player_mask = mask;
@@ -316,7 +336,12 @@ void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r)
     ev.u.refused.param = (rollnet_param)r->param;
     ev.u.refused.local_value = r->remote_value;
     ev.u.refused.remote_value = r->local_value;
+    memcpy(ev.u.refused.key, r->key, sizeof(ev.u.refused.key)); /* NUL-terminated: decoded */
     rn_events_push(&s->events, &ev);
+    char what[96];
+    describe(ev.u.refused.param, ev.u.refused.local_value, ev.u.refused.remote_value, r->key,
+             what, sizeof(what));
+    rn_logf(&s->events, ROLLNET_LOG_ERROR, "handshake refused by peer %d: %s", peer->index, what);
     bool was_running = rn_peer_live(peer);
     rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
     peer->st.connected = false;

@@ -1,5 +1,7 @@
+#include <stdio.h>
 #include <string.h>
 
+#include "game_params.h"
 #include "peer.h"
 
 void rn_peer_reset(rn_peer *p, int index)
@@ -90,9 +92,32 @@ void rn_peer_update_rates(rn_peer *p, uint64_t now)
     p->rate_start_ms = now;
 }
 
-bool rn_peer_hello_matches(const rollnet_session_desc *d, const rn_hello *h, rollnet_param *param,
-                           int64_t *mine, int64_t *theirs)
+/* The two maps of game parameters, compared as maps (the decoder and
+ * rn_session_create checked both). */
+static bool game_params_match(const rollnet_session_desc *d, const rn_hello *h, int64_t *mine,
+                              int64_t *theirs, char *key)
 {
+    rn_gp_map here, there;
+    if (rn_game_params_parse(d->game_params, d->game_params_size, &here) ||
+        rn_game_params_parse(h->game_params, h->game_params_size, &there)) {
+        /* Unreachable: both were checked. Refuse rather than guess. */
+        snprintf(key, ROLLNET_GAME_PARAM_KEY_SIZE, "?");
+        *mine = *theirs = 1;
+        return false;
+    }
+    bool in_here = false, in_there = false;
+    if (rn_game_params_equal(&here, &there, key, &in_here, &in_there)) {
+        return true;
+    }
+    *mine = in_here;
+    *theirs = in_there;
+    return false;
+}
+
+bool rn_peer_hello_matches(const rollnet_session_desc *d, const rn_hello *h, rollnet_param *param,
+                           int64_t *mine, int64_t *theirs, char *key)
+{
+    key[0] = '\0';
     /* input_delay is not compared: each peer chooses its own. */
     const struct {
         rollnet_param param;
@@ -115,6 +140,10 @@ bool rn_peer_hello_matches(const rollnet_session_desc *d, const rn_hello *h, rol
             return false;
         }
     }
+    if (!game_params_match(d, h, mine, theirs, key)) {
+        *param = ROLLNET_PARAM_GAME_PARAMS;
+        return false;
+    }
     return true;
 }
 
@@ -135,4 +164,6 @@ void rn_peer_make_hello(const rollnet_session_desc *d, uint64_t nonce, uint32_t 
     h->game_id = d->game_id;
     h->seed = d->seed;
     h->player_mask = local_mask;
+    h->game_params = d->game_params;
+    h->game_params_size = d->game_params_size;
 }

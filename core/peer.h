@@ -117,9 +117,12 @@ bool rn_peer_heard(rn_peer *p, uint64_t now, const rn_events *log);
 void rn_peer_update_rates(rn_peer *p, uint64_t now);
 
 /* The handshake's parameter check: false and the first parameter that
- * differs (with both values) when the HELLO does not match `d`. */
+ * differs (with both values) when the HELLO does not match `d`. The game
+ * parameters are compared last; when they differ, `key` (of
+ * ROLLNET_GAME_PARAM_KEY_SIZE bytes) gets the first differing key and the
+ * values say whether each side has it (1) or not (0); else key is "". */
 bool rn_peer_hello_matches(const rollnet_session_desc *d, const rn_hello *h, rollnet_param *param,
-                           int64_t *mine, int64_t *theirs);
+                           int64_t *mine, int64_t *theirs, char *key);
 /* The HELLO this side sends: its parameters, nonce and local players. */
 void rn_peer_make_hello(const rollnet_session_desc *d, uint64_t nonce, uint32_t local_mask,
                         rn_msg *out);

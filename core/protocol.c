@@ -2,12 +2,16 @@
  * Layouts, in element order (integers in the shortest msgpack form):
  *
  *   HELLO    [1, version, nonce, num_players, input_size, input_delay, fps,
- *             max_prediction, checksum_interval, game_id, seed, player_mask]
+ *             max_prediction, checksum_interval, game_id, seed, player_mask,
+ *             game_params]
  *            version: RN_PROTOCOL_VERSION; nonce: the sender's session nonce;
- *            then its session parameters; player_mask: players local to it.
- *   REFUSE   [2, param, local_value, remote_value]
+ *            then its session parameters; player_mask: players local to it;
+ *            game_params: bin, the sender's desc.game_params (empty: none),
+ *            which must be a map rn_game_params_parse accepts.
+ *   REFUSE   [2, param, local_value, remote_value, key]
  *            param: the rollnet_param that differs; local_value: the sender's
- *            own value; remote_value: the receiver's, as the sender saw it.
+ *            own value; remote_value: the receiver's, as the sender saw it;
+ *            key: str, see rn_game_params_refusal_ok (empty but for GAME_PARAMS).
  *   INPUT    [3, tag, episode, ack_frame, start_frame - ack_frame,
  *             frame_advantage, inputs, delay]
  *            tag: rn_nonce_tag(sender's nonce); episode: the sender's current
@@ -48,6 +52,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "game_params.h"
 #include "protocol.h"
 #include "snapshot.h"
 #include "rn_alloc.h"
@@ -55,8 +60,8 @@
 #define RN_BLOCK_MAX (ROLLNET_MAX_PLAYERS * ROLLNET_MAX_INPUT_SIZE)
 #define RN_INPUT_BUFFER ((size_t)RN_MAX_INPUT_FRAMES * RN_BLOCK_MAX)
 
-#define RN_HELLO_ELEMENTS 12
-#define RN_REFUSE_ELEMENTS 4
+#define RN_HELLO_ELEMENTS 13
+#define RN_REFUSE_ELEMENTS 5
 #define RN_CHECKSUM_ELEMENTS 5
 #define RN_LOADING_ELEMENTS 5
 #define RN_LEAVE_ELEMENTS 7
@@ -199,10 +204,13 @@ static bool rn_msg_valid(const rn_msg *m)
                h->max_prediction <= 64 &&
                (h->checksum_interval == ROLLNET_CHECKSUMS_OFF ||
                 (h->checksum_interval >= 1 && h->checksum_interval <= 65535)) &&
-               h->player_mask != 0 && h->player_mask < (1u << ROLLNET_MAX_PLAYERS);
+               h->player_mask != 0 && h->player_mask < (1u << ROLLNET_MAX_PLAYERS) &&
+               rn_game_params_parse(h->game_params, h->game_params_size, NULL) == NULL;
     }
     case RN_MSG_REFUSE:
-        return m->u.refuse.param < ROLLNET_PARAM_COUNT_;
+        return m->u.refuse.param < ROLLNET_PARAM_COUNT_ &&
+               rn_game_params_refusal_ok(m->u.refuse.param, m->u.refuse.local_value,
+                                         m->u.refuse.remote_value, m->u.refuse.key);
     case RN_MSG_INPUT: {
         const rn_input *in = &m->u.input;
         if (!rn_episode_ok(in->episode) || !rn_frame_ok(in->ack_frame) || in->count < 0 ||
@@ -296,6 +304,7 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_uint64(&pk, h->game_id);
         r |= msgpack_pack_uint64(&pk, h->seed);
         r |= msgpack_pack_uint32(&pk, h->player_mask);
+        r |= msgpack_pack_bin_with_body(&pk, h->game_params, h->game_params_size);
         break;
     }
     case RN_MSG_REFUSE:
@@ -304,6 +313,7 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_uint32(&pk, m->u.refuse.param);
         r |= msgpack_pack_int64(&pk, m->u.refuse.local_value);
         r |= msgpack_pack_int64(&pk, m->u.refuse.remote_value);
+        r |= msgpack_pack_str_with_body(&pk, m->u.refuse.key, strlen(m->u.refuse.key));
         break;
     case RN_MSG_INPUT:
         r |= rn_pack_input(&pk, &m->u.input, block_size);
@@ -418,6 +428,16 @@ static bool rn_get_bool(const msgpack_object *o, bool *out)
     return true;
 }
 
+static bool rn_get_bin(const msgpack_object *o, size_t max, const uint8_t **data, size_t *size)
+{
+    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size > max) {
+        return false;
+    }
+    *data = (const uint8_t *)o->via.bin.ptr;
+    *size = o->via.bin.size;
+    return true;
+}
+
 static bool rn_parse_hello(const msgpack_object *e, rn_hello *h)
 {
     return rn_get_u32(&e[1], &h->version) && rn_get_uint(&e[2], UINT64_MAX, &h->nonce) &&
@@ -425,14 +445,24 @@ static bool rn_parse_hello(const msgpack_object *e, rn_hello *h)
            rn_get_i32(&e[5], &h->input_delay) && rn_get_i32(&e[6], &h->fps) &&
            rn_get_i32(&e[7], &h->max_prediction) && rn_get_i32(&e[8], &h->checksum_interval) &&
            rn_get_uint(&e[9], UINT64_MAX, &h->game_id) &&
-           rn_get_uint(&e[10], UINT64_MAX, &h->seed) && rn_get_u32(&e[11], &h->player_mask);
+           rn_get_uint(&e[10], UINT64_MAX, &h->seed) && rn_get_u32(&e[11], &h->player_mask) &&
+           rn_get_bin(&e[12], ROLLNET_MAX_GAME_PARAMS, &h->game_params, &h->game_params_size);
 }
 
 static bool rn_parse_refuse(const msgpack_object *e, rn_refuse *r)
 {
-    return rn_get_u32(&e[1], &r->param) &&
-           rn_get_int(&e[2], INT64_MIN, INT64_MAX, &r->local_value) &&
-           rn_get_int(&e[3], INT64_MIN, INT64_MAX, &r->remote_value);
+    if (!rn_get_u32(&e[1], &r->param) ||
+        !rn_get_int(&e[2], INT64_MIN, INT64_MAX, &r->local_value) ||
+        !rn_get_int(&e[3], INT64_MIN, INT64_MAX, &r->remote_value) ||
+        e[4].type != MSGPACK_OBJECT_STR || e[4].via.str.size >= sizeof(r->key)) {
+        return false;
+    }
+    /* A NUL inside would cut the key short: rn_refuse_valid rejects it. */
+    if (e[4].via.str.size > 0) { /* an empty str may come with a NULL pointer */
+        memcpy(r->key, e[4].via.str.ptr, e[4].via.str.size);
+    }
+    r->key[e[4].via.str.size] = '\0';
+    return e[4].via.str.size == 0 || memchr(r->key, '\0', e[4].via.str.size) == NULL;
 }
 
 static bool rn_parse_input(rn_decoder *d, const msgpack_object *e, int block_size, rn_input *in)
@@ -477,14 +507,10 @@ static bool rn_parse_loading(const msgpack_object *e, rn_loading *l)
 
 static bool rn_parse_leave(const msgpack_object *e, rn_leave *l)
 {
-    if (!rn_get_u16(&e[1], &l->tag) || !rn_get_u32(&e[2], &l->player_mask) ||
-        !rn_get_i32(&e[3], &l->last_frame) || !rn_get_i32(&e[4], &l->count) ||
-        e[5].type != MSGPACK_OBJECT_BIN || !rn_get_bool(&e[6], &l->left)) {
-        return false;
-    }
-    l->data = (const uint8_t *)e[5].via.bin.ptr;
-    l->size = e[5].via.bin.size;
-    return true;
+    return rn_get_u16(&e[1], &l->tag) && rn_get_u32(&e[2], &l->player_mask) &&
+           rn_get_i32(&e[3], &l->last_frame) && rn_get_i32(&e[4], &l->count) &&
+           rn_get_bin(&e[5], RN_MAX_MESSAGE, &l->data, &l->size) &&
+           rn_get_bool(&e[6], &l->left);
 }
 
 static bool rn_parse_finish(const msgpack_object *e, rn_finish *f)

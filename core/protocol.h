@@ -10,9 +10,12 @@
 
 #include "rollnet/rollnet.h"
 
-#define RN_PROTOCOL_VERSION 4 /* 2: HELLO lost its trailing `reply` bool (12 elements);
-                                 3: INPUT carries the sender's input delay; 4: FINISH, and
-                                 LEAVE says whether the departure was announced */
+/* 2: HELLO lost its trailing `reply` bool (12 elements).
+ * 3: INPUT carries the sender's input delay.
+ * 4: FINISH; LEAVE says whether the departure was announced.
+ * 5: HELLO carries the game parameters (13 elements), REFUSE the key that
+ *    differs (5 elements). */
+#define RN_PROTOCOL_VERSION 5
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
 #define RN_INPUT_ELEMENTS 8       /* an INPUT's array length (a fixarray: 0x90 | 8) */
 #define RN_MAX_INPUT_FRAMES 128   /* frames one INPUT message may carry */
@@ -20,7 +23,7 @@
 
 typedef enum rn_msg_type {
     RN_MSG_HELLO = 1,    /* reliable: session parameters, nonce, the sender's players */
-    RN_MSG_REFUSE = 2,   /* reliable: parameters differ; which one */
+    RN_MSG_REFUSE = 2,   /* reliable: parameters differ; which one (and which game parameter) */
     RN_MSG_INPUT = 3,    /* unreliable: unacked inputs, ack, frame advantage */
     RN_MSG_CHECKSUM = 4, /* reliable: checksum of a confirmed frame */
     RN_MSG_LOADING = 5,  /* reliable: begin / end loading, with the sender's newest input frame */
@@ -34,11 +37,19 @@ typedef struct rn_hello {
     int32_t num_players, input_size, input_delay, fps, max_prediction, checksum_interval;
     uint64_t game_id, seed;
     uint32_t player_mask; /* players local to the sender */
+    /* The sender's rollnet_session_desc::game_params: a map that
+     * rn_game_params_parse accepts (size 0: none). Decode: points into the
+     * decoded data. */
+    const uint8_t *game_params;
+    size_t game_params_size;
 } rn_hello;
 
 typedef struct rn_refuse {
     uint32_t param; /* rollnet_param */
     int64_t local_value, remote_value; /* as seen by the sender */
+    /* ROLLNET_PARAM_GAME_PARAMS: the key that differs (values: 1 when that
+     * side has it, 0 when not); empty for every other parameter. */
+    char key[ROLLNET_GAME_PARAM_KEY_SIZE];
 } rn_refuse;
 
 typedef struct rn_input {

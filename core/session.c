@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "confirm.h"
+#include "game_params.h"
 #include "rn_alloc.h"
 #include "session.h"
 
@@ -79,6 +80,18 @@ static rollnet_error resolve_desc(const rollnet_session_desc *in, rollnet_sessio
         if (ranges[i].value < ranges[i].lo || ranges[i].value > ranges[i].hi) {
             return rn_desc_error(d, ranges[i].field, ranges[i].value, ranges[i].rule);
         }
+    }
+    const char *why = rn_game_params_parse(d->game_params, d->game_params_size, NULL);
+    if (why) {
+        if (d->logger.log) {
+            char msg[200];
+            snprintf(msg, sizeof(msg),
+                     "desc.game_params (%zu bytes) %s: it must be one msgpack map with string "
+                     "keys of 1..31 bytes, each key once",
+                     d->game_params_size, why);
+            d->logger.log(ROLLNET_LOG_ERROR, msg, d->logger.user_data);
+        }
+        return ROLLNET_ERR_INVALID_DESC;
     }
     for (int p = 0; p < d->num_players; p++) {
         if (d->players[p].kind != ROLLNET_PLAYER_LOCAL &&

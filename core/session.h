@@ -107,6 +107,9 @@ struct rollnet_session {
      * inputs, acks, the ledger, the request list, a peer leaving. */
     bool dirty;
 
+    /* desc.game_params points here: the game's blob, copied at creation. */
+    uint8_t game_params[ROLLNET_MAX_GAME_PARAMS];
+
     rollnet_writer scratch_writer;
     uint8_t *scratch_record; /* record_capacity bytes */
 

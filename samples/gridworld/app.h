@@ -17,8 +17,9 @@
 #include "rollnet/rollnet_sdl.h"
 
 /* Both peers must agree on these; the handshake refuses a peer that does not.
- * --max-steps is folded into the game id so that peers with different
- * episode lengths refuse each other instead of desyncing. */
+ * The rules (--max-steps and the grid) travel as game parameters (net.c,
+ * write_rules), so peers with different episode lengths refuse each other,
+ * naming max_steps, instead of desyncing. */
 #define GW_GAME_ID 0x67726964776f726cull /* "gridworl" */
 #define GW_SEED 0x5eed0f9a1d2e3c4bull
 

@@ -55,6 +55,30 @@ static rollnet_error make_transport(const options *o, rollnet_transport *out)
     return ROLLNET_ERR_OK;
 }
 
+/* The rules both peers must play by, as the handshake compares them: a
+ * msgpack map written with a standalone writer. A peer with other rules
+ * (another --max-steps, or a build with another grid) is refused, and the
+ * REFUSED event names the rule. Returns the size, 0 when it cannot be written. */
+static size_t write_rules(const gw_config *cfg, uint8_t *buf, size_t cap)
+{
+    void *storage = malloc(rollnet_writer_storage_size());
+    if (!storage)
+        return 0;
+    rollnet_writer *w = rollnet_writer_open(storage, buf, cap);
+    rollnet_write_map(w, 4);
+    rollnet_write_str(w, "max_steps", strlen("max_steps"));
+    rollnet_write_int(w, cfg->max_steps);
+    rollnet_write_str(w, "width", strlen("width"));
+    rollnet_write_int(w, GW_WIDTH);
+    rollnet_write_str(w, "height", strlen("height"));
+    rollnet_write_int(w, GW_HEIGHT);
+    rollnet_write_str(w, "items", strlen("items"));
+    rollnet_write_int(w, GW_ITEMS);
+    size_t n = rollnet_writer_error(w) == ROLLNET_ERR_OK ? rollnet_writer_length(w) : 0;
+    free(storage);
+    return n;
+}
+
 int net_setup_session(game *g)
 {
     const options *o = &g->opt;
@@ -63,8 +87,15 @@ int net_setup_session(game *g)
     d.input_size = 1;
     d.input_delay = o->input_delay;
     d.fps = o->fps;
-    d.game_id = GW_GAME_ID ^ (uint64_t)o->max_steps;
+    d.game_id = GW_GAME_ID;
     d.seed = GW_SEED;
+    uint8_t rules[ROLLNET_MAX_GAME_PARAMS]; /* copied by rollnet_session_create */
+    d.game_params = rules;
+    d.game_params_size = write_rules(&g->cfg, rules, sizeof rules);
+    if (d.game_params_size == 0) {
+        fprintf(stderr, "gridworld: cannot write the game parameters\n");
+        return 1;
+    }
     /* The defaults: the host waits for its joiner as long as it takes; the
      * joiner tries the host's address for a minute. */
     d.logger.log = on_rollnet_log;
@@ -169,18 +200,24 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
     return "unknown reason";
 }
 
-/* The game id carries --max-steps, so a refused game id most likely means
- * the two sides were started with different --max-steps: say so. */
+/* A refused rule is named by its key (write_rules): max_steps is
+ * --max-steps, the others come with the build. */
 static void on_refused(game *g, const rollnet_event *ev)
 {
     app_peer_log(g, "refused", (int64_t)ev->u.refused.param);
-    if (ev->u.refused.param == ROLLNET_PARAM_GAME_ID) {
-        uint64_t theirs = (uint64_t)ev->u.refused.remote_value ^ GW_GAME_ID;
-        if (theirs > 0 && theirs <= 100000000u) {
-            app_fail(g, "handshake refused: the peer plays --max-steps %" PRIu64 ", here %d",
-                     theirs, g->opt.max_steps);
-            return;
+    if (ev->u.refused.param == ROLLNET_PARAM_GAME_PARAMS) {
+        const char *key = ev->u.refused.key;
+        if (!strcmp(key, "max_steps")) {
+            app_fail(g, "handshake refused: the peer plays another max_steps (--max-steps %d "
+                        "here)",
+                     g->opt.max_steps);
+        } else {
+            app_fail(g, "handshake refused: the game parameter %s %s", key,
+                     !ev->u.refused.remote_value ? "is missing on the peer"
+                     : !ev->u.refused.local_value ? "is missing here"
+                                                  : "differs (another gridworld build?)");
         }
+        return;
     }
     app_fail(g, "handshake refused: %s differs (here %" PRId64 ", peer %" PRId64 ")",
              rollnet_param_string(ev->u.refused.param), ev->u.refused.local_value,

@@ -215,9 +215,9 @@ static bool drain_events(peer *p)
             return fail(p, "player %d disconnected (%s) at frame %d", ev.player,
                         disconnect_reason(ev.u.disconnected.reason), (int)p->game.frame);
         case ROLLNET_EVENT_REFUSED:
-            return fail(p, "handshake refused: %s differs (local %" PRId64 ", remote %" PRId64 ")",
-                        rollnet_param_string(ev.u.refused.param),
-                        ev.u.refused.local_value, ev.u.refused.remote_value);
+            return fail(p, "handshake refused: %s%s%s differs (local %" PRId64 ", remote %" PRId64 ")",
+                        rollnet_param_string(ev.u.refused.param), ev.u.refused.key[0] ? " " : "",
+                        ev.u.refused.key, ev.u.refused.local_value, ev.u.refused.remote_value);
         case ROLLNET_EVENT_DESYNC:
             return fail(p, "desync at frame %d (local %016" PRIx64 ", remote %016" PRIx64 ")",
                         (int)ev.u.desync.frame, ev.u.desync.local_checksum,

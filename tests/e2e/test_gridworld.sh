@@ -2,6 +2,7 @@
 # Two gridworld processes with bots over ENet on 127.0.0.1, headless, fixed
 # seeds, bounded in time. Scenarios: clean link; --netsim latency, jitter and
 # loss; one process stopped (SIGSTOP) for 3 s mid-episode; --loading-pause;
+# another --max-steps on each side (refused, naming max_steps);
 # one process killed (the other exits non-zero within the disconnect timeout,
 # its export intact). Exports are compared with cmp.
 #
@@ -130,6 +131,25 @@ for run in clean netsim; do
 done
 if [ -f "$work/netsim/host.out" ] && ! grep -qE '^rollbacks [1-9]' "$work/netsim/host.out"; then
     fail "netsim: the host reported no rollbacks under 40 ms of delay"
+fi
+
+# Other --max-steps: the joiner is refused at once, naming the rule; the
+# host takes it for a stranger, logs the rule and waits on (stopped here).
+start_pair refused $((base + 6)) --episodes 1 --max-steps 200 -- --episodes 1 --max-steps 300
+wait "$refused_join"
+status=$?
+kill -TERM "$refused_host" 2>/dev/null # SDL turns it into a quit: the peer log is closed
+wait "$refused_host"
+if [ $status -ne 1 ]; then
+    fail "refused: the joiner exited $status, not 1 ($(cat "$work/refused/join.err"))"
+elif ! grep -q 'handshake refused: the peer plays another max_steps (--max-steps 300 here)' \
+    "$work/refused/join.err"; then
+    fail "refused: the joiner did not name max_steps ($(cat "$work/refused/join.err"))"
+elif ! grep -q "game_params differ at key 'max_steps'" "$work/refused/host.csv.peer.csv"; then
+    fail "refused: the host's log does not name max_steps"
+else
+    echo "ok: refused ($(cat "$work/refused/join.err"))"
+    passed=$((passed + 1))
 fi
 
 # Kill one process: the other must exit non-zero within the disconnect

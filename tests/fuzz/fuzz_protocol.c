@@ -70,12 +70,16 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
                x->input_delay == y->input_delay && x->fps == y->fps &&
                x->max_prediction == y->max_prediction &&
                x->checksum_interval == y->checksum_interval && x->game_id == y->game_id &&
-               x->seed == y->seed && x->player_mask == y->player_mask;
+               x->seed == y->seed && x->player_mask == y->player_mask &&
+               x->game_params_size == y->game_params_size &&
+               (x->game_params_size == 0 ||
+                memcmp(x->game_params, y->game_params, x->game_params_size) == 0);
     }
     case RN_MSG_REFUSE:
         return a->u.refuse.param == b->u.refuse.param &&
                a->u.refuse.local_value == b->u.refuse.local_value &&
-               a->u.refuse.remote_value == b->u.refuse.remote_value;
+               a->u.refuse.remote_value == b->u.refuse.remote_value &&
+               strcmp(a->u.refuse.key, b->u.refuse.key) == 0;
     case RN_MSG_INPUT: {
         const rn_input *x = &a->u.input, *y = &b->u.input;
         if (x->tag != y->tag || x->episode != y->episode || x->ack_frame != y->ack_frame ||
@@ -265,6 +269,24 @@ static int64_t edgy(int64_t lo, int64_t hi)
 }
 
 static uint8_t g_inputs[RN_MAX_INPUT_FRAMES * BLOCK_MAX];
+static uint8_t g_params[ROLLNET_MAX_GAME_PARAMS + 600];
+
+static size_t random_game_params(uint8_t *buf, size_t cap);
+
+/* A game parameter's name: 1..31 bytes, no NUL; `i` keeps the keys of one map apart. */
+static size_t random_key(char *key, size_t i)
+{
+    static const char k_chars[] = "abcdefghijklmnopqrstuvwxyz_0123456789ABC\x7f\xc3\xa9 ";
+    size_t len = (size_t)edgy(i < 26 ? 1 : 2, ROLLNET_GAME_PARAM_KEY_SIZE - 1);
+    for (size_t c = 0; c < len; c++) {
+        key[c] = k_chars[below(sizeof k_chars - 1)];
+    }
+    key[0] = (char)('A' + (i % 26));
+    if (len > 1) {
+        key[1] = (char)('a' + (i / 26) % 26);
+    }
+    return len;
+}
 
 static rn_msg random_valid_msg(int *bs)
 {
@@ -286,9 +308,18 @@ static rn_msg random_valid_msg(int *bs)
         m.u.hello.game_id = shifted(64);
         m.u.hello.seed = shifted(64);
         m.u.hello.player_mask = (uint32_t)edgy(1, (1 << ROLLNET_MAX_PLAYERS) - 1);
+        m.u.hello.game_params_size = random_game_params(g_params, sizeof g_params);
+        m.u.hello.game_params = g_params;
         break;
     case RN_MSG_REFUSE:
         m.u.refuse.param = (uint32_t)edgy(0, ROLLNET_PARAM_COUNT_ - 1);
+        if (m.u.refuse.param == ROLLNET_PARAM_GAME_PARAMS) {
+            size_t len = random_key(m.u.refuse.key, below(1000));
+            m.u.refuse.key[len] = '\0';
+            m.u.refuse.local_value = below(2);
+            m.u.refuse.remote_value = m.u.refuse.local_value ? (int64_t)below(2) : 1;
+            break;
+        }
         m.u.refuse.local_value = (int64_t)(shifted(64) >> 1);
         if (below(2)) {
             m.u.refuse.local_value = -m.u.refuse.local_value;
@@ -362,6 +393,8 @@ static rn_msg random_valid_msg(int *bs)
     return m;
 }
 
+static unsigned long long g_unencodable; /* HELLOs and REFUSEs drawn in range that did not encode */
+
 /* A valid message, encoded; INPUTs too big to fit lose frames until they do. */
 static size_t valid_encoded(uint8_t *buf, size_t cap, int *bs, rn_msg *m)
 {
@@ -372,6 +405,10 @@ static size_t valid_encoded(uint8_t *buf, size_t cap, int *bs, rn_msg *m)
             return n;
         }
         if (m->type != RN_MSG_INPUT || m->u.input.count == 0) {
+            /* A HELLO (game parameters included) or REFUSE drawn in range
+             * that does not encode is a bug in the generator or the encoder
+             * (other types may draw an out-of-range value on purpose). */
+            g_unencodable += m->type == RN_MSG_HELLO || m->type == RN_MSG_REFUSE;
             return 0;
         }
         m->u.input.count /= 2;
@@ -439,6 +476,27 @@ static void pack_random_value(msgpack_packer *pk, int depth)
         break;
     }
     }
+}
+
+/* A map of game parameters: distinct string keys, random values; or none
+ * (0) when nothing was drawn or it came out larger than the limit. */
+static size_t random_game_params(uint8_t *buf, size_t cap)
+{
+    if (below(4) == 0) {
+        return 0;
+    }
+    sink s = { buf, cap, 0 };
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &s, sink_write);
+    size_t n = below(2) ? below(4) : below(40);
+    msgpack_pack_map(&pk, n);
+    for (size_t i = 0; i < n; i++) {
+        char key[ROLLNET_GAME_PARAM_KEY_SIZE];
+        size_t len = random_key(key, i);
+        msgpack_pack_str_with_body(&pk, key, len);
+        pack_random_value(&pk, 1);
+    }
+    return s.len <= ROLLNET_MAX_GAME_PARAMS ? s.len : 0;
 }
 
 /* An INPUT shaped right whose compressed inputs are random tokens: literals,
@@ -639,6 +697,10 @@ int main(int argc, char **argv)
     printf("fuzz_protocol: seed %llu: %llu noise, %llu msgpack, %llu valid, %llu mutated; "
            "%llu decodes accepted\n",
            seed, kinds[0], kinds[1], kinds[2], kinds[3], accepted);
+    if (g_unencodable > 0) {
+        fprintf(stderr, "fuzz_protocol: %llu generated messages did not encode\n", g_unencodable);
+        failures += g_unencodable;
+    }
     printf("fuzz_protocol: %llu inputs, %llu failures\n", iterations, failures);
     return failures == 0 ? 0 : 1;
 }

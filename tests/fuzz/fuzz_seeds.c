@@ -139,6 +139,7 @@ typedef struct scenario {
     int local_load_tick, local_load_ticks; /* node 0 does */
     int unread_tick, unread_ticks;    /* node 0 stops reading records */
     int fps_node;                     /* a peer with another frame rate: refused */
+    int rules_node;                   /* a peer with other game parameters: refused */
     int nondet_node;                  /* a peer whose game is not deterministic: desync */
     int steps_node, steps;            /* a peer whose episodes have another length */
 } scenario;
@@ -226,6 +227,10 @@ static int record(const scenario *sc)
             }
             if (k != NONE && k == sc->fps_node) {
                 d.fps = 30;
+            }
+            if (k != NONE && k == sc->rules_node) {
+                d.game_params = fz_other_rules;
+                d.game_params_size = sizeof fz_other_rules;
             }
             int32_t steps = k != NONE && k == sc->steps_node ? sc->steps : v->max_steps;
             fz_node_init_desc(&g_nodes[k], v, k, &d, steps);
@@ -347,6 +352,8 @@ static const scenario k_scenarios[] = {
     { .name = "2p-join-peer-loads", .variant = 1, .ticks = 200, .load_node = 1, .load_tick = 50,
       .load_ticks = 70 },
     { .name = "2p-join-refused", .variant = 1, .ticks = 80, .fps_node = 1 },
+    { .name = "2p-join-rules-differ", .variant = 1, .ticks = 80, .rules_node = 1 },
+    { .name = "2p-host-rules-differ", .variant = 0, .ticks = 80, .rules_node = 1 },
     /* 3p-mesh: nodes 1 and 2 connect to node 0, node 2 to node 1. */
     { .name = "3p-mesh-clean", .variant = 2, .ticks = 200 },
     { .name = "3p-mesh-lossy", .variant = 2, .ticks = 200,
@@ -407,6 +414,9 @@ static void seeds_protocol(void)
     m.u.hello.nonce = UINT64_MAX;
     m.u.hello.player_mask = 0xc;
     seed_message("hello-big-values", &m, 1);
+    m.u.hello.game_params = fz_rules;
+    m.u.hello.game_params_size = sizeof fz_rules;
+    seed_message("hello-game-params", &m, 1);
 
     memset(&m, 0, sizeof m);
     m.type = RN_MSG_REFUSE;
@@ -415,6 +425,9 @@ static void seeds_protocol(void)
     m.u.refuse = (rn_refuse){ .param = ROLLNET_PARAM_SEED, .local_value = INT64_MIN,
                               .remote_value = INT64_MAX };
     seed_message("refuse-extremes", &m, 1);
+    m.u.refuse = (rn_refuse){ .param = ROLLNET_PARAM_GAME_PARAMS, .local_value = 1,
+                              .remote_value = 0, .key = "level" };
+    seed_message("refuse-game-params", &m, 1);
 
     static const struct { const char *name; int bs, count, start, ack, episode; } k_inputs[] = {
         { "input-empty", 1, 0, 0, -1, 0 },

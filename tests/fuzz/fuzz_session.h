@@ -101,6 +101,13 @@ static const fz_variant fz_variants[FZ_VARIANTS] = {
 
 static const char *const fz_addresses[FZ_MAX_NODES] = { "mem:0", "mem:1", "mem:2", "mem:3" };
 
+/* The game parameters every node plays by: {"mode": "fuzz", "level": 3}. */
+static const uint8_t fz_rules[] = { 0x82, 0xa4, 'm', 'o', 'd', 'e', 0xa4, 'f', 'u', 'z', 'z',
+                                    0xa5, 'l', 'e', 'v', 'e', 'l', 0x03 };
+/* The same with another level: a peer with these is refused, naming "level". */
+static const uint8_t fz_other_rules[] = { 0x82, 0xa5, 'l', 'e', 'v', 'e', 'l', 0x04, 0xa4, 'm',
+                                          'o', 'd', 'e', 0xa4, 'f', 'u', 'z', 'z' };
+
 /* The desc of node `node` in variant v. The fuzzed session is node 0. */
 static inline void fz_desc(const fz_variant *v, int node, rollnet_session_desc *d)
 {
@@ -113,6 +120,8 @@ static inline void fz_desc(const fz_variant *v, int node, rollnet_session_desc *
     d->checksum_interval = v->checksum_interval;
     d->game_id = FZ_GAME_ID;
     d->seed = FZ_SEED;
+    d->game_params = fz_rules;
+    d->game_params_size = sizeof fz_rules;
     d->fps = 60;
     /* Short timeouts: silence, departures and barriers within a few seconds. */
     d->handshake_timeout_ms = 2000;
@@ -516,6 +525,20 @@ static inline void fz_check_event(fz_node *n, const rollnet_event *ev)
         FZ_CHECK((int)ev->u.refused.param >= 0 && (int)ev->u.refused.param < 64 &&
                      (fz_sets.params & (1ull << (int)ev->u.refused.param)),
                  "REFUSED names parameter %d", (int)ev->u.refused.param);
+        {
+            const char *key = ev->u.refused.key;
+            const char *nul = memchr(key, '\0', sizeof ev->u.refused.key);
+            size_t len = nul ? (size_t)(nul - key) : sizeof ev->u.refused.key;
+            bool game = ev->u.refused.param == ROLLNET_PARAM_GAME_PARAMS;
+            FZ_CHECK(len < sizeof ev->u.refused.key && (game ? len > 0 : len == 0),
+                     "REFUSED of parameter %d with a key of %zu bytes",
+                     (int)ev->u.refused.param, len);
+            FZ_CHECK(!game || ((ev->u.refused.local_value | ev->u.refused.remote_value) == 1 &&
+                               (ev->u.refused.local_value & ~1) == 0 &&
+                               (ev->u.refused.remote_value & ~1) == 0),
+                     "REFUSED of game_params with values %lld, %lld",
+                     (long long)ev->u.refused.local_value, (long long)ev->u.refused.remote_value);
+        }
         break;
     case ROLLNET_EVENT_DESYNC:
         fz_check_player(n, ev, true);

@@ -41,6 +41,10 @@ typedef struct fx_opts {
     rollnet_netsim_desc sim[FX_MAX]; /* each node's outgoing link */
     bool write_records;
     uint64_t game_id[FX_MAX]; /* per node, to force a parameter mismatch */
+    const void *game_params[FX_MAX]; /* per node: desc.game_params (NULL: none) */
+    size_t game_params_size[FX_MAX];
+    /* Every node's log, with user_data = (void *)(intptr_t)node. NULL: none. */
+    void (*log)(rollnet_log_level level, const char *message, void *user_data);
     const char *export_dir;   /* when set: each node exports its ledger to export_dir/node<i>.csv */
     int export_episodes;      /* ...the rows of episodes 0..export_episodes-1 */
 } fx_opts;
@@ -139,6 +143,10 @@ static inline void fx_init(fx *f, const fx_opts *o)
         d.handshake_timeout_ms = o->handshake_timeout_ms;
         d.join_timeout_ms = o->join_timeout_ms;
         d.game_id = o->game_id[i];
+        d.game_params = o->game_params[i];
+        d.game_params_size = o->game_params_size[i];
+        d.logger.log = o->log;
+        d.logger.user_data = (void *)(intptr_t)i;
         d.seed = o->seed;
         d.nonce = 0x1000u + (uint64_t)i;
         d.transport = f->sim[i];

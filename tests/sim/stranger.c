@@ -83,7 +83,13 @@ static void send_wrong_hello(sim_stranger *st, sim_world *w)
     /* A player the target accepts from below, or any. */
     h->player_mask = st->target > 0 ? 1u << sim_below(&st->rng, (uint32_t)st->target)
                                     : 1u << sim_below(&st->rng, (uint32_t)sc->peers);
-    switch (sim_below(&st->rng, 8)) {
+    /* Rules the target does not play by (it has none). */
+    static const uint8_t rules[] = { 0x81, 0xa3, 'm', 'a', 'p', 0x07 };
+    switch (sim_below(&st->rng, 9)) {
+    case 7:
+        h->game_params = rules;
+        h->game_params_size = sizeof(rules);
+        break;
     case 0: h->num_players = sc->peers == 2 ? 3 : 2; break;
     case 1: h->input_size = sc->input_size + 1; break;
     /* (input_delay is each peer's own: another one is no mismatch) */
@@ -101,22 +107,28 @@ static void send_wrong_hello(sim_stranger *st, sim_world *w)
     }
 }
 
-/* A HELLO-shaped array with fields out of range, or one element too many/few. */
+/* A HELLO-shaped array with fields out of range, game parameters that are
+ * not a map, or one element too many/few. */
 static void send_range_hello(sim_stranger *st, sim_world *w)
 {
     static const int64_t odd[] = {0, -1, 1000, 65, 33, 5000, INT32_MAX, -2147483647 - 1};
+    static const uint8_t not_a_map[] = {0x82, 0xa1, 'a', 0x01}; /* announces a pair it lacks */
     msg_buf b;
     buf_open(&b);
-    uint32_t elements = 12;
-    uint32_t which = sim_below(&st->rng, 14);
-    if (which == 12) {
-        elements = 11;
-    } else if (which == 13) {
-        elements = 13;
+    uint32_t elements = 13;
+    uint32_t which = sim_below(&st->rng, 15);
+    if (which == 13) {
+        elements = 12;
+    } else if (which == 14) {
+        elements = 14;
     }
     rollnet_write_array(b.w, elements);
     rollnet_write_int(b.w, 1);
     for (uint32_t i = 1; i < elements; i++) {
+        if (i == 12) { /* game_params: none, or not a map when it is the odd one */
+            rollnet_write_bin(b.w, not_a_map, which == 12 ? sizeof(not_a_map) : 0);
+            continue;
+        }
         int64_t v = i == 1 ? RN_PROTOCOL_VERSION : i == 3 ? w->sc->peers : 1;
         if (i == which) {
             v = odd[sim_below(&st->rng, sizeof(odd) / sizeof(odd[0]))];
@@ -142,13 +154,14 @@ static void send_wire(sim_stranger *st, sim_world *w)
     }
     uint32_t type = 2 + sim_below(&st->rng, 5);
     rollnet_channel ch = ROLLNET_CHANNEL_RELIABLE;
-    rollnet_write_array(b.w, type == 2 ? 4 : type == 3 ? 7 : type == 6 ? 6 : 5);
+    rollnet_write_array(b.w, type == 3 ? 7 : type == 6 ? 6 : 5);
     rollnet_write_int(b.w, type);
     switch (type) {
-    case 2: /* REFUSE: param, local_value, remote_value */
-        rollnet_write_int(b.w, sim_below(&st->rng, 12));
+    case 2: /* REFUSE: param, local_value, remote_value, key */
+        rollnet_write_int(b.w, sim_below(&st->rng, 13));
         rollnet_write_int(b.w, big);
         rollnet_write_int(b.w, 1);
+        rollnet_write_str(b.w, "map", sim_below(&st->rng, 4));
         break;
     case 3: /* INPUT: tag, episode, ack, start - ack, advantage, inputs */
         rollnet_write_uint(b.w, sim_below(&st->rng, 65536));

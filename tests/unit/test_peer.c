@@ -247,11 +247,14 @@ static void made_hello_carries_the_parameters_and_matches_its_desc(void **state)
     assert_int_equal(h->game_id, d.game_id);
     assert_int_equal(h->seed, d.seed);
     assert_int_equal(h->player_mask, 0x5u);
+    assert_int_equal(h->game_params_size, 0);
 
     rollnet_param param = ROLLNET_PARAM_PLAYERS;
     int64_t mine = 12345, theirs = 12345;
-    assert_true(rn_peer_hello_matches(&d, h, &param, &mine, &theirs));
+    char key[ROLLNET_GAME_PARAM_KEY_SIZE] = "x";
+    assert_true(rn_peer_hello_matches(&d, h, &param, &mine, &theirs, key));
     /* Nothing is reported for a match. */
+    assert_string_equal(key, "");
     assert_int_equal(param, ROLLNET_PARAM_PLAYERS);
     assert_int_equal(mine, 12345);
     assert_int_equal(theirs, 12345);
@@ -268,7 +271,8 @@ static void nonce_and_players_do_not_take_part_in_the_check(void **state)
     m.u.hello.player_mask = 0x6u;
     rollnet_param param;
     int64_t mine, theirs;
-    assert_true(rn_peer_hello_matches(&d, &m.u.hello, &param, &mine, &theirs));
+    char key[ROLLNET_GAME_PARAM_KEY_SIZE];
+    assert_true(rn_peer_hello_matches(&d, &m.u.hello, &param, &mine, &theirs, key));
 }
 
 static void each_differing_parameter_is_named_with_both_values(void **state)
@@ -305,7 +309,9 @@ static void each_differing_parameter_is_named_with_both_values(void **state)
         }
         rollnet_param param;
         int64_t mine = 0, theirs = 0;
-        assert_false(rn_peer_hello_matches(&d, h, &param, &mine, &theirs));
+        char key[ROLLNET_GAME_PARAM_KEY_SIZE] = "x";
+        assert_false(rn_peer_hello_matches(&d, h, &param, &mine, &theirs, key));
+        assert_string_equal(key, "");
         assert_int_equal(param, want[i].param);
         assert_int_equal(mine, want[i].mine);
         assert_int_equal(theirs, want[i].theirs);
@@ -323,7 +329,8 @@ static void the_first_differing_parameter_is_the_one_named(void **state)
     m.u.hello.checksum_interval = 8;
     rollnet_param param;
     int64_t mine, theirs;
-    assert_false(rn_peer_hello_matches(&d, &m.u.hello, &param, &mine, &theirs));
+    char key[ROLLNET_GAME_PARAM_KEY_SIZE];
+    assert_false(rn_peer_hello_matches(&d, &m.u.hello, &param, &mine, &theirs, key));
     assert_int_equal(param, ROLLNET_PARAM_FPS);
     assert_int_equal(mine, 60);
     assert_int_equal(theirs, 30);
@@ -339,12 +346,66 @@ static void a_different_input_delay_is_not_refused(void **state)
     m.u.hello.input_delay = ROLLNET_MAX_INPUT_DELAY;
     rollnet_param param;
     int64_t mine, theirs;
-    assert_true(rn_peer_hello_matches(&d, &m.u.hello, &param, &mine, &theirs));
+    char key[ROLLNET_GAME_PARAM_KEY_SIZE];
+    assert_true(rn_peer_hello_matches(&d, &m.u.hello, &param, &mine, &theirs, key));
+}
+
+/* {"max_steps": 450, "map": "arena"} in two key orders, and with another max_steps. */
+static const uint8_t k_rules[] = { 0x82, 0xa9, 'm', 'a', 'x', '_', 's', 't', 'e', 'p', 's',
+                                   0xcd, 0x01, 0xc2, 0xa3, 'm', 'a', 'p', 0xa5, 'a', 'r',
+                                   'e', 'n', 'a' };
+static const uint8_t k_rules_reordered[] = { 0x82, 0xa3, 'm', 'a', 'p', 0xa5, 'a', 'r', 'e',
+                                             'n', 'a', 0xa9, 'm', 'a', 'x', '_', 's', 't',
+                                             'e', 'p', 's', 0xcd, 0x01, 0xc2 };
+static const uint8_t k_rules_300[] = { 0x82, 0xa3, 'm', 'a', 'p', 0xa5, 'a', 'r', 'e', 'n',
+                                       'a', 0xa9, 'm', 'a', 'x', '_', 's', 't', 'e', 'p',
+                                       's', 0xcd, 0x01, 0x2c };
+
+/* The game parameters travel in the HELLO and are compared as maps, after
+ * every other parameter. */
+static void game_params_are_compared_as_maps_after_the_other_parameters(void **state)
+{
+    (void)state;
+    rollnet_session_desc d = hello_desc();
+    d.game_params = k_rules;
+    d.game_params_size = sizeof k_rules;
+    rn_msg m;
+    rn_peer_make_hello(&d, 1, 0x1u, &m);
+    assert_ptr_equal(m.u.hello.game_params, k_rules);
+    assert_int_equal(m.u.hello.game_params_size, sizeof k_rules);
+    rollnet_param param;
+    int64_t mine = 0, theirs = 0;
+    char key[ROLLNET_GAME_PARAM_KEY_SIZE];
+    /* Another key order: the same map. */
+    m.u.hello.game_params = k_rules_reordered;
+    assert_true(rn_peer_hello_matches(&d, &m.u.hello, &param, &mine, &theirs, key));
+    /* Another value: named by its key; both sides have it. */
+    m.u.hello.game_params = k_rules_300;
+    assert_false(rn_peer_hello_matches(&d, &m.u.hello, &param, &mine, &theirs, key));
+    assert_int_equal(param, ROLLNET_PARAM_GAME_PARAMS);
+    assert_string_equal(key, "max_steps");
+    assert_int_equal(mine, 1);
+    assert_int_equal(theirs, 1);
+    /* A peer without any: the first key here is missing there. */
+    m.u.hello.game_params = NULL;
+    m.u.hello.game_params_size = 0;
+    assert_false(rn_peer_hello_matches(&d, &m.u.hello, &param, &mine, &theirs, key));
+    assert_string_equal(key, "map");
+    assert_int_equal(mine, 1);
+    assert_int_equal(theirs, 0);
+    /* A scalar parameter that differs is named first. */
+    m.u.hello.game_params = k_rules_300;
+    m.u.hello.game_params_size = sizeof k_rules_300;
+    m.u.hello.fps = 30;
+    assert_false(rn_peer_hello_matches(&d, &m.u.hello, &param, &mine, &theirs, key));
+    assert_int_equal(param, ROLLNET_PARAM_FPS);
+    assert_string_equal(key, "");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(game_params_are_compared_as_maps_after_the_other_parameters),
         cmocka_unit_test(reset_peer_has_no_connection_and_nothing_acknowledged),
         cmocka_unit_test(every_state_has_its_own_name),
         cmocka_unit_test(every_transition_is_logged_once_with_both_state_names),

@@ -53,11 +53,17 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         assert_true(a->u.hello.game_id == b->u.hello.game_id);
         assert_true(a->u.hello.seed == b->u.hello.seed);
         assert_int_equal(a->u.hello.player_mask, b->u.hello.player_mask);
+        assert_int_equal(a->u.hello.game_params_size, b->u.hello.game_params_size);
+        if (a->u.hello.game_params_size > 0) {
+            assert_memory_equal(a->u.hello.game_params, b->u.hello.game_params,
+                                a->u.hello.game_params_size);
+        }
         break;
     case RN_MSG_REFUSE:
         assert_int_equal(a->u.refuse.param, b->u.refuse.param);
         assert_true(a->u.refuse.local_value == b->u.refuse.local_value);
         assert_true(a->u.refuse.remote_value == b->u.refuse.remote_value);
+        assert_string_equal(a->u.refuse.key, b->u.refuse.key);
         break;
     case RN_MSG_INPUT:
         assert_int_equal(a->u.input.tag, b->u.input.tag);
@@ -117,13 +123,19 @@ static size_t round_trip(rn_decoder *d, const rn_msg *m, int block_size)
     return n;
 }
 
+/* {"max_steps": 450, "map": "arena"} */
+static const uint8_t k_params[] = { 0x82, 0xa9, 'm', 'a', 'x', '_', 's', 't', 'e', 'p', 's',
+                                    0xcd, 0x01, 0xc2, 0xa3, 'm', 'a', 'p', 0xa5, 'a', 'r',
+                                    'e', 'n', 'a' };
+
 static rn_msg valid_hello(void)
 {
     rn_msg m = { .type = RN_MSG_HELLO };
     m.u.hello = (rn_hello){ .version = RN_PROTOCOL_VERSION, .nonce = 0x0123456789abcdefull,
                             .num_players = 2, .input_size = 1, .input_delay = 2, .fps = 60,
                             .max_prediction = 8, .checksum_interval = 30, .game_id = 77,
-                            .seed = 99, .player_mask = 0x2 };
+                            .seed = 99, .player_mask = 0x2, .game_params = k_params,
+                            .game_params_size = sizeof k_params };
     return m;
 }
 
@@ -143,6 +155,7 @@ typedef struct tval {
 #define I(x) ((tval){ .k = V_INT, .i = (x) })
 #define B(x) ((tval){ .k = V_BOOL, .u = (x) })
 #define BIN(p, n) ((tval){ .k = V_BIN, .bin = (p), .len = (n) })
+#define STR(p, n) ((tval){ .k = V_STR, .bin = (const uint8_t *)(p), .len = (n) })
 
 typedef struct fixed_out {
     uint8_t *buf;
@@ -177,7 +190,10 @@ static size_t pack_values(const tval *v, int n, uint8_t *out, size_t cap)
             r |= msgpack_pack_bin(&pk, v[i].len);
             r |= msgpack_pack_bin_body(&pk, v[i].bin, v[i].len);
             break;
-        case V_STR: r |= msgpack_pack_str_with_body(&pk, "x", 1); break;
+        case V_STR:
+            r |= v[i].bin ? msgpack_pack_str_with_body(&pk, v[i].bin, v[i].len)
+                          : msgpack_pack_str_with_body(&pk, "x", 1);
+            break;
         case V_NIL: r |= msgpack_pack_nil(&pk); break;
         case V_FLOAT: r |= msgpack_pack_double(&pk, 1.0); break;
         case V_ARRAY: r |= msgpack_pack_array(&pk, 1) | msgpack_pack_uint8(&pk, 1); break;
@@ -190,8 +206,8 @@ static size_t pack_values(const tval *v, int n, uint8_t *out, size_t cap)
 static const uint8_t k_one_frame[] = { 0x05 }; /* one literal byte: one 1-byte frame */
 
 /* Valid baselines as value lists (block size 1 for INPUT). */
-#define HELLO_N 12
-#define REFUSE_N 4
+#define HELLO_N 13
+#define REFUSE_N 5
 #define INPUT_N 8
 #define CHECKSUM_N 5
 #define LOADING_N 5
@@ -201,12 +217,12 @@ static int baseline(int type, tval *v)
     switch (type) {
     case RN_MSG_HELLO: {
         tval h[HELLO_N] = { U(1), U(RN_PROTOCOL_VERSION), U(12345), I(2), I(1), I(2), I(60),
-                            I(8), I(-1), U(7), U(8), U(1) };
+                            I(8), I(-1), U(7), U(8), U(1), BIN(k_params, sizeof k_params) };
         memcpy(v, h, sizeof h);
         return HELLO_N;
     }
     case RN_MSG_REFUSE: {
-        tval r[REFUSE_N] = { U(2), U(3), I(-4), I(5) };
+        tval r[REFUSE_N] = { U(2), U(3), I(-4), I(5), STR("", 0) };
         memcpy(v, r, sizeof r);
         return REFUSE_N;
     }
@@ -265,9 +281,14 @@ static void hello_round_trips_with_edge_values(void **state)
 static void refuse_round_trips_with_extreme_values(void **state)
 {
     rn_msg m = { .type = RN_MSG_REFUSE };
-    m.u.refuse = (rn_refuse){ ROLLNET_PARAM_PROTOCOL_VERSION, INT64_MIN, INT64_MAX };
+    m.u.refuse = (rn_refuse){ ROLLNET_PARAM_PROTOCOL_VERSION, INT64_MIN, INT64_MAX, "" };
     round_trip(*state, &m, 0);
-    m.u.refuse = (rn_refuse){ ROLLNET_PARAM_PLAYERS, 0, -1 };
+    m.u.refuse = (rn_refuse){ ROLLNET_PARAM_PLAYERS, 0, -1, "" };
+    round_trip(*state, &m, 0);
+    /* GAME_PARAMS names the key; the values say which side has it. */
+    m.u.refuse = (rn_refuse){ ROLLNET_PARAM_GAME_PARAMS, 1, 0, "max_steps" };
+    round_trip(*state, &m, 0);
+    m.u.refuse = (rn_refuse){ ROLLNET_PARAM_GAME_PARAMS, 1, 1, "0123456789abcdef0123456789abcde" };
     round_trip(*state, &m, 0);
 }
 
@@ -512,7 +533,8 @@ static void decode_rejects_elements_of_the_wrong_type(void **state)
                 /* Integers are wrong only as a negative where unsigned is
                  * expected, or as a number where a bool or bin is. */
                 if (wrong[w] == save.k || (wrong[w] == V_INT && save.k != V_UINT) ||
-                    (wrong[w] == V_UINT && save.k != V_BOOL && save.k != V_BIN)) {
+                    (wrong[w] == V_UINT && save.k != V_BOOL && save.k != V_BIN &&
+                     save.k != V_STR)) {
                     continue;
                 }
                 v[f] = (tval){ .k = wrong[w], .u = 1, .i = -1, .bin = k_one_frame, .len = 1 };
@@ -549,16 +571,21 @@ static void decode_rejects_the_wrong_element_count(void **state)
     }
     assert_int_equal(decode_values(*state, NULL, 0, 1), RN_DECODE_MALFORMED);
 
-    /* HELLO is exactly 12 elements: protocol version 1's 13th, the `reply`
-     * bool, is refused whatever its value, and so is one element short. */
+    /* HELLO is exactly 13 elements: protocol version 2's, without the game
+     * parameters, is refused, and so is version 1's with a `reply` bool in
+     * their place. */
     tval h[17];
-    assert_int_equal(baseline(RN_MSG_HELLO, h), 12);
-    assert_int_equal(decode_values(*state, h, 12, 0), RN_DECODE_OK);
+    assert_int_equal(baseline(RN_MSG_HELLO, h), 13);
+    assert_int_equal(decode_values(*state, h, 13, 0), RN_DECODE_OK);
+    assert_int_equal(decode_values(*state, h, 12, 0), RN_DECODE_MALFORMED);
     h[12] = B(0);
     assert_int_equal(decode_values(*state, h, 13, 0), RN_DECODE_MALFORMED);
     h[12] = B(1);
     assert_int_equal(decode_values(*state, h, 13, 0), RN_DECODE_MALFORMED);
-    assert_int_equal(decode_values(*state, h, 11, 0), RN_DECODE_MALFORMED);
+    /* REFUSE is exactly 5: version 2's had no key. */
+    tval r[17];
+    assert_int_equal(baseline(RN_MSG_REFUSE, r), 5);
+    assert_int_equal(decode_values(*state, r, 4, 0), RN_DECODE_MALFORMED);
 }
 
 typedef struct range_case {
@@ -588,6 +615,7 @@ static void decode_rejects_values_out_of_range(void **state)
         { RN_MSG_HELLO, 11, U(0) },                        /* player_mask */
         { RN_MSG_HELLO, 11, U(1u << ROLLNET_MAX_PLAYERS) },
         { RN_MSG_REFUSE, 1, U(ROLLNET_PARAM_COUNT_) },
+        { RN_MSG_REFUSE, 4, STR("max_steps", 9) },         /* a key for input_delay */
         { RN_MSG_REFUSE, 2, U((uint64_t)INT64_MAX + 1) },
         { RN_MSG_INPUT, 1, U(0x10000) },                   /* tag */
         { RN_MSG_INPUT, 2, I(-1) },                        /* episode */
@@ -620,6 +648,137 @@ static void decode_rejects_values_out_of_range(void **state)
                      cases[c].field);
         }
     }
+}
+
+/* ---- game parameters ----------------------------------------------------- */
+
+static void hello_carries_game_params_byte_for_byte_up_to_the_limit(void **state)
+{
+    rn_msg m = valid_hello();
+    round_trip(*state, &m, 0);
+    /* None: an empty bin. */
+    m.u.hello.game_params = NULL;
+    m.u.hello.game_params_size = 0;
+    round_trip(*state, &m, 0);
+    /* The largest map: {"k": bin of 506 bytes} is 512 bytes, and the HELLO
+     * that carries it stays well inside a wire message. */
+    static uint8_t big[ROLLNET_MAX_GAME_PARAMS + 1];
+    size_t payload = ROLLNET_MAX_GAME_PARAMS - 6;
+    big[0] = 0x81;
+    big[1] = 0xa1;
+    big[2] = 'k';
+    big[3] = 0xc5;
+    big[4] = (uint8_t)(payload >> 8);
+    big[5] = (uint8_t)payload;
+    memset(big + 6, 0x33, payload);
+    m.u.hello.game_params = big;
+    m.u.hello.game_params_size = ROLLNET_MAX_GAME_PARAMS;
+    size_t n = round_trip(*state, &m, 0);
+    assert_true(n < RN_MAX_MESSAGE / 2 + 40);
+    /* One byte more is refused on both sides. */
+    big[5] = (uint8_t)(payload + 1);
+    big[6 + payload] = 0x33;
+    m.u.hello.game_params_size = ROLLNET_MAX_GAME_PARAMS + 1;
+    uint8_t buf[RN_MAX_MESSAGE];
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    tval v[HELLO_N];
+    baseline(RN_MSG_HELLO, v);
+    v[12] = BIN(big, ROLLNET_MAX_GAME_PARAMS + 1);
+    assert_int_equal(decode_values(*state, v, HELLO_N, 0), RN_DECODE_MALFORMED);
+}
+
+typedef struct blob_case {
+    const char *why;
+    uint8_t bytes[8];
+    size_t len;
+} blob_case;
+
+static void decode_rejects_a_lying_game_params_blob(void **state)
+{
+    static const blob_case cases[] = {
+        { "announces two pairs, holds one", { 0x82, 0xa1, 'a', 0x01 }, 4 },
+        { "a key longer than the bytes left", { 0x81, 0xa5, 'a', 0x01 }, 4 },
+        { "a value cut short", { 0x81, 0xa1, 'a', 0xcd, 0x01 }, 5 },
+        { "the byte msgpack never uses", { 0x81, 0xa1, 'a', 0xc1 }, 4 },
+        { "an array, not a map", { 0x91, 0x01 }, 2 },
+        { "an integer, not a map", { 0x07 }, 1 },
+        { "an integer key", { 0x81, 0x01, 0x02 }, 3 },
+        { "a bin key", { 0x81, 0xc4, 0x01, 'a', 0x02 }, 5 },
+        { "an empty key", { 0x81, 0xa0, 0x01 }, 3 },
+        { "a key holding a NUL", { 0x81, 0xa2, 'a', 0x00, 0x01 }, 5 },
+        { "a key twice", { 0x82, 0xa1, 'a', 0x01, 0xa1, 'a', 0x02 }, 7 },
+        { "bytes after the map", { 0x81, 0xa1, 'a', 0x01, 0x00 }, 5 },
+        { "two maps", { 0x80, 0x80 }, 2 },
+    };
+    tval v[HELLO_N];
+    baseline(RN_MSG_HELLO, v);
+    assert_int_equal(decode_values(*state, v, HELLO_N, 0), RN_DECODE_OK);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        v[12] = BIN(cases[c].bytes, cases[c].len);
+        if (decode_values(*state, v, HELLO_N, 0) != RN_DECODE_MALFORMED) {
+            fail_msg("game_params with %s was accepted", cases[c].why);
+        }
+        /* Nor does this side send one. */
+        rn_msg m = valid_hello();
+        m.u.hello.game_params = cases[c].bytes;
+        m.u.hello.game_params_size = cases[c].len;
+        uint8_t buf[RN_MAX_MESSAGE];
+        if (rn_encode(&m, 0, buf, sizeof buf) != 0) {
+            fail_msg("game_params with %s was encoded", cases[c].why);
+        }
+    }
+    /* A 31-byte key is the longest; an empty map is none. */
+    static const uint8_t longest[] = { 0x81, 0xbf, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h',
+                                       'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r',
+                                       's', 't', 'u', 'v', 'w', 'x', 'y', 'z', '0', '1',
+                                       '2', '3', '4', 0xc0 };
+    v[12] = BIN(longest, sizeof longest);
+    assert_int_equal(decode_values(*state, v, HELLO_N, 0), RN_DECODE_OK);
+    static const uint8_t empty_map[] = { 0x80 };
+    v[12] = BIN(empty_map, 1);
+    assert_int_equal(decode_values(*state, v, HELLO_N, 0), RN_DECODE_OK);
+}
+
+static void refuse_names_a_key_only_for_game_params(void **state)
+{
+    static const char k32[] = "0123456789abcdef0123456789abcdef";
+    const struct {
+        uint64_t param;
+        int64_t local, remote;
+        tval key;
+        rn_decode_result want;
+    } cases[] = {
+        { ROLLNET_PARAM_GAME_PARAMS, 1, 0, STR("max_steps", 9), RN_DECODE_OK },
+        { ROLLNET_PARAM_GAME_PARAMS, 0, 1, STR("max_steps", 9), RN_DECODE_OK },
+        { ROLLNET_PARAM_GAME_PARAMS, 1, 1, STR(k32, 31), RN_DECODE_OK },
+        { ROLLNET_PARAM_GAME_PARAMS, 1, 1, STR(k32, 32), RN_DECODE_MALFORMED },  /* too long */
+        { ROLLNET_PARAM_GAME_PARAMS, 1, 1, STR("", 0), RN_DECODE_MALFORMED },    /* no key */
+        { ROLLNET_PARAM_GAME_PARAMS, 1, 1, STR("a\0b", 3), RN_DECODE_MALFORMED }, /* NUL */
+        { ROLLNET_PARAM_GAME_PARAMS, 0, 0, STR("a", 1), RN_DECODE_MALFORMED },   /* nobody has it */
+        { ROLLNET_PARAM_GAME_PARAMS, 2, 1, STR("a", 1), RN_DECODE_MALFORMED },   /* not a flag */
+        { ROLLNET_PARAM_GAME_PARAMS, 1, -1, STR("a", 1), RN_DECODE_MALFORMED },
+        { ROLLNET_PARAM_FPS, 60, 30, STR("a", 1), RN_DECODE_MALFORMED },         /* key for fps */
+        { ROLLNET_PARAM_FPS, 60, 30, STR("", 0), RN_DECODE_OK },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        tval v[REFUSE_N] = { U(2), U(cases[c].param), I(cases[c].local), I(cases[c].remote),
+                             cases[c].key };
+        if (decode_values(*state, v, REFUSE_N, 0) != cases[c].want) {
+            fail_msg("REFUSE case %zu decoded otherwise", c);
+        }
+    }
+    /* The encoder keeps the same rules. */
+    uint8_t buf[RN_MAX_MESSAGE];
+    rn_msg m = { .type = RN_MSG_REFUSE };
+    m.u.refuse = (rn_refuse){ ROLLNET_PARAM_GAME_PARAMS, 1, 1, "" };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.refuse = (rn_refuse){ ROLLNET_PARAM_SEED, 1, 2, "seed" };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.refuse = (rn_refuse){ ROLLNET_PARAM_GAME_PARAMS, 0, 0, "a" };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    memset(m.u.refuse.key, 'a', sizeof m.u.refuse.key); /* no NUL at all */
+    m.u.refuse.local_value = 1;
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
 }
 
 static void encode_rejects_values_out_of_range(void **state)
@@ -782,7 +941,7 @@ static void truncated_messages_never_decode(void **state)
     uint8_t inputs[4 * 3] = { 1, 2, 3, 1, 2, 3, 0, 0, 9, 9, 9, 9 };
     rn_msg msgs[5] = { valid_hello() };
     msgs[1] = (rn_msg){ .type = RN_MSG_REFUSE };
-    msgs[1].u.refuse = (rn_refuse){ 4, -70000, 123456789012ll };
+    msgs[1].u.refuse = (rn_refuse){ 4, -70000, 123456789012ll, "" };
     msgs[2] = (rn_msg){ .type = RN_MSG_INPUT };
     msgs[2].u.input = (rn_input){ .tag = 0xabcd, .episode = 300, .ack_frame = 70000,
                                   .start_frame = 69990, .count = 4, .frame_advantage = -9,
@@ -933,6 +1092,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hello_round_trips_with_edge_values),
         cmocka_unit_test(refuse_round_trips_with_extreme_values),
+        cmocka_unit_test(hello_carries_game_params_byte_for_byte_up_to_the_limit),
+        cmocka_unit_test(decode_rejects_a_lying_game_params_blob),
+        cmocka_unit_test(refuse_names_a_key_only_for_game_params),
         cmocka_unit_test(input_round_trips_with_edge_frames_and_advantages),
         cmocka_unit_test(input_without_frames_decodes_with_start_at_ack),
         cmocka_unit_test(checksum_round_trips_with_edge_values),

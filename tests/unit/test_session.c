@@ -102,6 +102,33 @@ static void test_out_of_range_desc_fields_are_refused(void **state)
     REFUSED(d.kind = (rollnet_session_kind)9, "desc.kind = 9");
     REFUSED(d.players[1].kind = ROLLNET_PLAYER_REMOTE, "players[1].kind"); /* a sync test is all local */
     REFUSED(d.kind = ROLLNET_SESSION_P2P, "transport"); /* P2P without a transport */
+    /* game_params: one msgpack map with string keys, each once, within the limit. */
+    static const uint8_t not_a_map[] = { 0x92, 0x01, 0x02 };
+    static const uint8_t int_key[] = { 0x81, 0x01, 0x02 };
+    static const uint8_t truncated[] = { 0x82, 0xa1, 'a', 0x01 };
+    static const uint8_t twice[] = { 0x82, 0xa1, 'a', 0x01, 0xa1, 'a', 0x02 };
+    static uint8_t oversize[ROLLNET_MAX_GAME_PARAMS + 1] = { 0x80 };
+    REFUSED((d.game_params = not_a_map, d.game_params_size = sizeof not_a_map),
+            "desc.game_params (3 bytes) is not a msgpack map");
+    REFUSED((d.game_params = int_key, d.game_params_size = sizeof int_key),
+            "desc.game_params (3 bytes) has a key that is not a string");
+    REFUSED((d.game_params = truncated, d.game_params_size = sizeof truncated),
+            "desc.game_params (4 bytes) is not whole msgpack");
+    REFUSED((d.game_params = twice, d.game_params_size = sizeof twice), "has a key twice");
+    REFUSED((d.game_params = oversize, d.game_params_size = sizeof oversize),
+            "desc.game_params (513 bytes) is larger than ROLLNET_MAX_GAME_PARAMS");
+    REFUSED((d.game_params = NULL, d.game_params_size = 4), "desc.game_params (4 bytes) is NULL");
+    /* A valid map, and none (a pointer with size 0 is none too). */
+    static const uint8_t rules[] = { 0x81, 0xa1, 'a', 0x01 };
+    d = base;
+    d.game_params = rules;
+    d.game_params_size = sizeof rules;
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    rollnet_session_destroy(s);
+    d.game_params = not_a_map;
+    d.game_params_size = 0;
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    rollnet_session_destroy(s);
     assert_int_equal(rollnet_session_create(NULL, &s), ROLLNET_ERR_INVALID_ARGUMENT);
     assert_int_equal(rollnet_session_create(&base, NULL), ROLLNET_ERR_INVALID_ARGUMENT);
 #undef REFUSED

@@ -465,6 +465,72 @@ static void test_random_messages_never_break_the_session(void **state)
     rollnet_memnet_destroy(w.net);
 }
 
+static char g_last_error[256];
+static void keep_last_error(rollnet_log_level level, const char *msg, void *user_data)
+{
+    (void)user_data;
+    if (level == ROLLNET_LOG_ERROR) {
+        snprintf(g_last_error, sizeof(g_last_error), "%s", msg);
+    }
+}
+
+/* A peer that refuses us over the game parameters says which key, from its
+ * side: the event and the log name it, with the sides turned to ours. */
+static void test_a_refuse_naming_a_game_parameter_reaches_the_game_with_the_key(void **state)
+{
+    (void)state;
+    rollnet_memnet *net = rollnet_memnet_create(2, NULL);
+    rollnet_transport fake = rollnet_memnet_transport(net, 1);
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof(d));
+    d.players[1].kind = ROLLNET_PLAYER_REMOTE;
+    d.players[1].address = "mem:1"; /* the session connects to the fake */
+    d.transport = rollnet_memnet_transport(net, 0);
+    d.logger.log = keep_last_error;
+    rollnet_session *s = NULL;
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    uint64_t now = 1000;
+    rollnet_session_poll(s, now);
+    rollnet_transport_event ev;
+    int peer = -1;
+    while (fake.vtable->receive(fake.self, now, &ev) > 0) {
+        if (ev.type == ROLLNET_TRANSPORT_CONNECTED) {
+            peer = ev.peer;
+        }
+    }
+    assert_true(peer >= 0);
+    /* The fake has a "level" the session lacks, and refuses before its HELLO. */
+    rn_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RN_MSG_REFUSE;
+    m.u.refuse.param = ROLLNET_PARAM_GAME_PARAMS;
+    m.u.refuse.local_value = 1;
+    m.u.refuse.remote_value = 0;
+    snprintf(m.u.refuse.key, sizeof(m.u.refuse.key), "level");
+    uint8_t buf[RN_MAX_MESSAGE];
+    size_t n = rn_encode(&m, 1, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_int_equal(fake.vtable->send(fake.self, peer, ROLLNET_CHANNEL_RELIABLE, buf, n, now), 0);
+    g_last_error[0] = '\0';
+    rollnet_session_poll(s, now);
+    rollnet_event e;
+    bool seen = false;
+    while (rollnet_session_next_event(s, &e)) {
+        if (e.type == ROLLNET_EVENT_REFUSED) {
+            seen = true;
+            assert_int_equal(e.player, 1);
+            assert_int_equal(e.u.refused.param, ROLLNET_PARAM_GAME_PARAMS);
+            assert_string_equal(e.u.refused.key, "level");
+            assert_int_equal(e.u.refused.local_value, 0);
+            assert_int_equal(e.u.refused.remote_value, 1);
+        }
+    }
+    assert_true(seen);
+    assert_non_null(strstr(g_last_error, "game_params differ at key 'level' (missing here)"));
+    rollnet_session_destroy(s);
+    rollnet_memnet_destroy(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_checksum_for_a_negative_frame_is_malformed),
         cmocka_unit_test(test_messages_from_an_earlier_episode_are_dropped_as_stale),
         cmocka_unit_test(test_random_messages_never_break_the_session),
+        cmocka_unit_test(test_a_refuse_naming_a_game_parameter_reaches_the_game_with_the_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -384,13 +384,22 @@ typedef enum rollnet_prediction {
  * rollnet_session_set_input_delay). */
 #define ROLLNET_MAX_INPUT_DELAY 32
 #define ROLLNET_WAIT_FOREVER 0xffffffffu /**< a timeout that never expires */
+/** Largest rollnet_session_desc::game_params_size, bytes. The blob travels in
+ * the HELLO message, which must stay one datagram: about 70 bytes of session
+ * parameters plus 512 leaves HELLO under half of the 1200 bytes a wire
+ * message may take and well under a UDP datagram's usual MTU, so the
+ * handshake is never fragmented. Enough for dozens of rules. */
+#define ROLLNET_MAX_GAME_PARAMS 512
+/** Size of rollnet_event::u.refused.key, NUL included: a key of
+ * rollnet_session_desc::game_params is 1..31 bytes. */
+#define ROLLNET_GAME_PARAM_KEY_SIZE 32
 
 /** Everything rollnet_session_create needs. Valid when zero-initialised: each
  * field gives the default a zero stands for. Fields marked "must agree" (and
- * num_players, input_size, fps, max_prediction and checksum_interval) are
- * compared by the handshake; a peer that differs is refused
- * (ROLLNET_EVENT_REFUSED names the parameter). input_delay is not compared:
- * each peer chooses its own. */
+ * num_players, input_size, fps, max_prediction, checksum_interval and
+ * game_params) are compared by the handshake; a peer that differs is refused
+ * (ROLLNET_EVENT_REFUSED names the parameter, and for game_params the key).
+ * input_delay is not compared: each peer chooses its own. */
 typedef struct rollnet_session_desc {
     rollnet_session_kind kind;        /**< Default P2P. */
     int num_players;                  /**< 1..ROLLNET_MAX_PLAYERS. Default 2. */
@@ -413,6 +422,23 @@ typedef struct rollnet_session_desc {
     bool check_distance_rotate;
     uint64_t game_id;                 /**< must agree on every peer. Default 0. */
     uint64_t seed;                    /**< must agree on every peer. Default 0. */
+    /** The game's own rules that every peer must agree on (map, episode
+     * length, ...): game_params_size bytes holding one msgpack map whose
+     * keys are strings of 1..31 bytes (no NUL byte), each key once, and whose
+     * values are any msgpack values. Build it with a standalone writer
+     * (rollnet_writer_open, rollnet_write_map, rollnet_write_str, ...) or
+     * msgpack-c. Copied at creation. The handshake compares the two peers'
+     * maps as maps: the order of the keys does not matter, values are
+     * compared by their msgpack bytes (write each value the same way on
+     * every peer: rollnet_write_int and rollnet_write_uint always choose the
+     * shortest form, and a nested map's keys are compared in their order). A
+     * peer whose map differs is refused with ROLLNET_PARAM_GAME_PARAMS,
+     * naming the first differing key in byte order. NULL or size 0: none,
+     * the same as an empty map. A blob that breaks these rules is refused
+     * at creation (ROLLNET_ERR_INVALID_DESC, the log names the rule). */
+    const void *game_params;
+    /** Bytes at game_params, 0..ROLLNET_MAX_GAME_PARAMS. Default 0: none. */
+    size_t game_params_size;
     int checksum_interval;            /**< frames between desync checks; ROLLNET_CHECKSUMS_OFF disables. Default 16. */
     /** How long to wait for every remote player to be claimed (connected
      * and handshaken), from the first poll; past it the session stops with
@@ -676,6 +702,10 @@ typedef enum rollnet_param {
      * session is full (values: the players still free here, a bit per
      * handle, and the ones claimed). */
     ROLLNET_PARAM_SESSION_FULL,
+    /** rollnet_session_desc::game_params: the key is named in
+     * rollnet_event::u.refused.key; the values say whether each side has it
+     * (1) or lacks it (0), so 1 and 1 means the key's values differ. */
+    ROLLNET_PARAM_GAME_PARAMS,
     ROLLNET_PARAM_COUNT_ /**< the number of parameters; not a parameter */
 } rollnet_param;
 
@@ -700,8 +730,16 @@ typedef struct rollnet_event {
         /** From `frame` on the player's input is neutral (and confirmed). With 3+
          * players the survivors first agree on that frame (one round trip). */
         struct { rollnet_disconnect_reason reason; int32_t frame; } disconnected;
-        /** REFUSED: the parameter that differs, its value here and the peer's. */
-        struct { rollnet_param param; int64_t local_value, remote_value; } refused;
+        /** REFUSED: the parameter that differs, its value here and the
+         * peer's. For ROLLNET_PARAM_GAME_PARAMS, `key` is the first key (in
+         * byte order, so both peers name the same one) that is missing on one
+         * side or whose values differ, NUL-terminated; for every other
+         * parameter it is empty. */
+        struct {
+            rollnet_param param;
+            int64_t local_value, remote_value;
+            char key[ROLLNET_GAME_PARAM_KEY_SIZE];
+        } refused;
         /** DESYNC: the frame, and its checksum here and the peer's (a sync
          * test: the straight run's and the replay's; see rollnet_desync_info). */
         struct { int32_t frame; uint64_t local_checksum, remote_checksum; } desync;

@@ -252,6 +252,8 @@ void net_handle_events(game *g)
         case ROLLNET_EVENT_RUNNING:
             g->running = true;
             app_peer_log(g, "running", 0);
+            printf("gridworld: running\n"); /* scripts wait for this line */
+            fflush(stdout);
             break;
         case ROLLNET_EVENT_INTERRUPTED:
             app_peer_log(g, "interrupted", ev.player);

@@ -101,8 +101,13 @@ start_pair loading $((base + 3)) --episodes 2 --max-steps 150 -- \
     --episodes 2 --max-steps 150 --loading-pause 10
 start_pair stopped $((base + 4)) --episodes 2 --max-steps 300 -- --episodes 2 --max-steps 300
 
-# Stop the joiner of "stopped" for 3 s in the middle of episode 0.
-sleep 2.5
+# Stop the joiner of "stopped" for 3 s in the middle of episode 0: once it
+# runs (a loaded machine may take seconds to get there), plus 1 s.
+for _ in $(seq 200); do
+    grep -q '^gridworld: running' "$work/stopped/join.out" 2>/dev/null && break
+    sleep 0.1
+done
+sleep 1
 kill -STOP "$stopped_join" 2>/dev/null
 sleep 3
 kill -CONT "$stopped_join" 2>/dev/null

@@ -14,7 +14,7 @@ void rn_p2p_connect_all(rn_p2p *p)
             continue;
         }
         peer->since_ms = p->base.now;
-        peer->tp = rn_link_connect(&p->link, peer->address, p->base.now);
+        peer->tp = rn_link_connect(&p->link, peer, p->base.now);
         rn_peer_set_state(peer, RN_PEER_CONNECTING, &p->base.events);
         if (peer->tp < 0) {
             rn_p2p_peer_gone(p, peer, ROLLNET_DISCONNECT_CLOSED, false);

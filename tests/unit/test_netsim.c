@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,21 +39,26 @@ typedef struct recorder {
     rollnet_transport_event pending; /* returned once by receive when type != NONE */
     rollnet_transport_peer_info info;
     uint8_t last_data[RN_NETSIM_MAX_MESSAGE];
+    rollnet_error fail; /* when not OK: what send, receive and check_address return */
 } recorder;
 
-static int rec_connect(void *self, const char *address, uint64_t now_ms)
+static rollnet_error rec_connect(void *self, const char *address, uint64_t now_ms, int *peer_out)
 {
     (void)self;
     (void)now_ms;
-    return strcmp(address, "peer:3") == 0 ? 3 : -1;
+    *peer_out = strcmp(address, "peer:3") == 0 ? 3 : -1;
+    return *peer_out >= 0 ? ROLLNET_ERR_OK : ROLLNET_ERR_BAD_ADDRESS;
 }
 
-static int rec_send(void *self, int peer, rollnet_channel channel, const void *data, size_t size,
-                    uint64_t now_ms)
+static rollnet_error rec_send(void *self, int peer, rollnet_channel channel, const void *data,
+                              size_t size, uint64_t now_ms)
 {
     recorder *r = self;
+    if (r->fail != ROLLNET_ERR_OK) {
+        return r->fail;
+    }
     if (r->count == REC_CAP) {
-        return -1;
+        return ROLLNET_ERR_TRANSPORT;
     }
     rec_msg *m = &r->msgs[r->count++];
     m->at = now_ms;
@@ -64,19 +70,20 @@ static int rec_send(void *self, int peer, rollnet_channel channel, const void *d
         memcpy(&m->id, data, 4);
     }
     memcpy(r->last_data, data, size);
-    return 0;
+    return ROLLNET_ERR_OK;
 }
 
-static int rec_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
+static rollnet_error rec_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
 {
     (void)now_ms;
     recorder *r = self;
-    if (r->pending.type == ROLLNET_TRANSPORT_NONE) {
-        return 0;
+    if (r->fail != ROLLNET_ERR_OK) {
+        out->type = ROLLNET_TRANSPORT_RECEIVE; /* junk a failing receive might leave */
+        return r->fail;
     }
     *out = r->pending;
     r->pending.type = ROLLNET_TRANSPORT_NONE;
-    return 1;
+    return ROLLNET_ERR_OK;
 }
 
 static void rec_disconnect(void *self, int peer)
@@ -91,13 +98,23 @@ static void rec_set_timeout(void *self, int peer, uint32_t timeout_ms)
     r->timeout_ms = timeout_ms;
 }
 
-static int rec_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
+static rollnet_error rec_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
 {
     if (peer != 3) {
-        return -1;
+        return ROLLNET_ERR_UNKNOWN_PEER;
     }
     *out = ((recorder *)self)->info;
-    return 0;
+    return ROLLNET_ERR_OK;
+}
+
+static rollnet_error rec_check_address(void *self, const char *address, char *why, size_t cap)
+{
+    (void)self;
+    if (strcmp(address, "peer:3") == 0) {
+        return ROLLNET_ERR_OK;
+    }
+    snprintf(why, cap, "is not peer:3");
+    return ROLLNET_ERR_BAD_ADDRESS;
 }
 
 static void rec_destroy(void *self)
@@ -113,6 +130,7 @@ static const rollnet_transport_vtable rec_vtable = {
     .set_timeout = rec_set_timeout,
     .peer_info = rec_peer_info,
     .destroy = rec_destroy,
+    .check_address = rec_check_address,
 };
 
 static const rollnet_transport_vtable rec_vtable_minimal = {
@@ -133,20 +151,40 @@ static recorder *rec_new(void)
 static rollnet_transport sim_over(recorder *r, rollnet_netsim_desc desc)
 {
     rollnet_transport inner = {&rec_vtable, r};
-    rollnet_transport t = rollnet_netsim_create(inner, &desc, NULL);
+    rollnet_transport t;
+    assert_int_equal(rollnet_netsim_create(inner, &desc, NULL, &t), ROLLNET_ERR_OK);
     assert_non_null(t.vtable);
     return t;
 }
 
-static int sim_send(rollnet_transport t, int peer, rollnet_channel ch, uint32_t id, uint64_t now)
+static rollnet_error sim_send(rollnet_transport t, int peer, rollnet_channel ch, uint32_t id,
+                              uint64_t now)
 {
     return t.vtable->send(t.self, peer, ch, &id, sizeof id, now);
+}
+
+/* 1 and *ev filled when an event was ready, 0 when none (receive must succeed). */
+static int sim_next(rollnet_transport t, uint64_t now, rollnet_transport_event *ev)
+{
+    memset(ev, 0xAB, sizeof *ev); /* receive must set the type even when nothing is ready */
+    assert_int_equal(t.vtable->receive(t.self, now, ev), ROLLNET_ERR_OK);
+    return ev->type != ROLLNET_TRANSPORT_NONE;
+}
+
+/* The peer id connect gives, or -1 when it fails (the error must say so too). */
+static int sim_connect(rollnet_transport t, const char *address, uint64_t now)
+{
+    int peer = 12345;
+    rollnet_error err = t.vtable->connect(t.self, address, now, &peer);
+    assert_true((err == ROLLNET_ERR_OK) == (peer >= 0));
+    assert_true(err == ROLLNET_ERR_OK || peer == -1);
+    return peer;
 }
 
 static void sim_tick(rollnet_transport t, uint64_t now)
 {
     rollnet_transport_event ev;
-    while (t.vtable->receive(t.self, now, &ev) == 1) {
+    while (sim_next(t, now, &ev)) {
     }
 }
 
@@ -525,9 +563,10 @@ static void oversize_messages_are_refused(void **state)
     }
     recorder *r = rec_new();
     rollnet_transport t = sim_over(r, (rollnet_netsim_desc){.delay_ms = 5});
-    assert_int_equal(t.vtable->send(t.self, 3, ROLLNET_CHANNEL_RELIABLE, big, sizeof big, 0), -1);
+    assert_int_equal(t.vtable->send(t.self, 3, ROLLNET_CHANNEL_RELIABLE, big, sizeof big, 0),
+                     ROLLNET_ERR_INVALID_ARGUMENT);
     assert_int_equal(t.vtable->send(t.self, 3, ROLLNET_CHANNEL_UNRELIABLE, big, sizeof big, 0),
-                     -1);
+                     ROLLNET_ERR_INVALID_ARGUMENT);
     assert_int_equal(
         t.vtable->send(t.self, 3, ROLLNET_CHANNEL_UNRELIABLE, big, RN_NETSIM_MAX_MESSAGE, 0), 0);
     assert_int_equal(counters_of(t).sent, 1);
@@ -550,7 +589,7 @@ static void full_pool_drops_unreliable_and_refuses_reliable(void **state)
     rn_netsim_counters c = counters_of(t);
     assert_int_equal(c.held, 8);
     assert_int_equal(c.dropped_full, 2);
-    assert_int_equal(sim_send(t, 3, ROLLNET_CHANNEL_RELIABLE, 99, 0), -1);
+    assert_int_equal(sim_send(t, 3, ROLLNET_CHANNEL_RELIABLE, 99, 0), ROLLNET_ERR_TRANSPORT);
     assert_int_equal(counters_of(t).dropped_full, 3);
     sim_tick(t, 100);
     assert_int_equal(r->count, 8);
@@ -569,27 +608,41 @@ static void calls_pass_through_and_peer_info_adds_the_round_trip(void **state)
     recorder *r = rec_new();
     r->info = (rollnet_transport_peer_info){.rtt_ms = 10, .rtt_variance_ms = 3, .send_queue = 2};
     rollnet_transport t = sim_over(r, (rollnet_netsim_desc){.delay_ms = 50});
-    assert_int_equal(t.vtable->connect(t.self, "peer:3", 0), 3);
-    assert_int_equal(t.vtable->connect(t.self, "nowhere", 0), -1);
+    assert_int_equal(sim_connect(t, "peer:3", 0), 3);
+    int peer = 7;
+    assert_int_equal(t.vtable->connect(t.self, "nowhere", 0, &peer), ROLLNET_ERR_BAD_ADDRESS);
+    assert_int_equal(peer, -1);
+    char why[32] = "";
+    assert_int_equal(t.vtable->check_address(t.self, "peer:3", why, sizeof why), ROLLNET_ERR_OK);
+    assert_int_equal(t.vtable->check_address(t.self, "nowhere", why, sizeof why),
+                     ROLLNET_ERR_BAD_ADDRESS);
+    assert_string_equal(why, "is not peer:3");
     t.vtable->set_timeout(t.self, 3, 60000);
     assert_int_equal(r->timeout_peer, 3);
     assert_int_equal(r->timeout_ms, 60000);
 
     rollnet_transport_peer_info info;
-    assert_int_equal(t.vtable->peer_info(t.self, 3, &info), 0);
+    assert_int_equal(t.vtable->peer_info(t.self, 3, &info), ROLLNET_ERR_OK);
     assert_int_equal(info.rtt_ms, 110);
     assert_int_equal(info.rtt_variance_ms, 3);
     assert_int_equal(info.send_queue, 2);
-    assert_int_equal(t.vtable->peer_info(t.self, 4, &info), -1);
+    info.rtt_ms = 77;
+    assert_int_equal(t.vtable->peer_info(t.self, 4, &info), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(info.rtt_ms, 77); /* left alone on failure */
     rollnet_transport_destroy(&t);
     free(r);
 
     /* An inner transport without the optional calls. */
     r = rec_new();
     rollnet_transport inner = {&rec_vtable_minimal, r};
-    t = rollnet_netsim_create(inner, NULL, NULL);
-    assert_non_null(t.vtable);
-    assert_int_equal(t.vtable->peer_info(t.self, 3, &info), -1);
+    assert_int_equal(rollnet_netsim_create(inner, &(rollnet_netsim_desc){.delay_ms = 20}, NULL, &t),
+                     ROLLNET_ERR_OK);
+    /* Nothing measured below: only the simulator's own delay, both ways. */
+    assert_int_equal(t.vtable->peer_info(t.self, 3, &info), ROLLNET_ERR_OK);
+    assert_int_equal(info.rtt_ms, 40);
+    assert_int_equal(info.send_queue, 0);
+    /* Without check_address below, every address is tried at connect. */
+    assert_int_equal(t.vtable->check_address(t.self, "nowhere", why, sizeof why), ROLLNET_ERR_OK);
     t.vtable->set_timeout(t.self, 3, 5);
     t.vtable->disconnect(t.self, 3);
     rollnet_transport_destroy(&t);
@@ -613,7 +666,7 @@ static void disconnect_discards_what_is_in_flight_to_that_peer_only(void **state
     sim_send(t, 5, ROLLNET_CHANNEL_RELIABLE, 10, 1);
     r->pending = (rollnet_transport_event){.type = ROLLNET_TRANSPORT_DISCONNECTED, .peer = 5};
     rollnet_transport_event ev;
-    assert_int_equal(t.vtable->receive(t.self, 2, &ev), 1);
+    assert_int_equal(sim_next(t, 2, &ev), 1);
     assert_int_equal(ev.type, ROLLNET_TRANSPORT_DISCONNECTED);
     assert_int_equal(counters_of(t).dropped_disconnect, 4);
 
@@ -634,11 +687,14 @@ static void memory_is_taken_at_creation_and_destroy_releases_inner(void **state)
     rollnet_allocator a = {count_alloc, count_free, &counts};
     recorder *r = rec_new();
     rollnet_transport inner = {&rec_vtable, r};
-    rollnet_transport t = rollnet_netsim_create(
-        inner,
-        &(rollnet_netsim_desc){.delay_ms = 20, .jitter_ms = 10, .dup_permille = 100,
-                               .loss_permille = 100, .reorder_permille = 100},
-        &a);
+    rollnet_transport t;
+    assert_int_equal(
+        rollnet_netsim_create(inner,
+                              &(rollnet_netsim_desc){.delay_ms = 20, .jitter_ms = 10,
+                                                     .dup_permille = 100, .loss_permille = 100,
+                                                     .reorder_permille = 100},
+                              &a, &t),
+        ROLLNET_ERR_OK);
     assert_non_null(t.vtable);
     int after_create = counts.allocs;
     for (uint64_t now = 0; now < 3000; now++) {
@@ -652,41 +708,201 @@ static void memory_is_taken_at_creation_and_destroy_releases_inner(void **state)
     assert_true(r->destroyed);
     assert_int_equal(counts.frees, counts.allocs);
 
-    /* A zero inner transport gives a zero simulator. */
-    rollnet_transport none = rollnet_netsim_create((rollnet_transport){0}, NULL, &a);
+    /* A zero inner transport is refused: a zero simulator, nothing allocated. */
+    rollnet_transport none = {&rec_vtable, r};
+    assert_int_equal(rollnet_netsim_create((rollnet_transport){0}, NULL, &a, &none),
+                     ROLLNET_ERR_INVALID_ARGUMENT);
     assert_null(none.vtable);
+    assert_null(none.self);
     assert_int_equal(counts.frees, counts.allocs);
     free(r);
+}
+
+/* ---- Errors ---- */
+
+/* An inner transport that owns heap memory (the recorder itself): if the
+ * simulator failed to destroy it, ASan would report the leak. */
+static void rec_destroy_owned(void *self)
+{
+    free(self);
+}
+
+static const rollnet_transport_vtable rec_vtable_owned = {
+    .connect = rec_connect,
+    .send = rec_send,
+    .receive = rec_receive,
+    .destroy = rec_destroy_owned,
+};
+
+static void create_out_of_memory_destroys_inner_and_leaks_nothing(void **state)
+{
+    (void)state;
+    counting_alloc counts = {0};
+    rollnet_allocator a = {count_alloc, count_free, &counts};
+    /* How many allocations a successful create makes. */
+    rollnet_transport t;
+    assert_int_equal(rollnet_netsim_create((rollnet_transport){&rec_vtable_owned, rec_new()}, NULL,
+                                           &a, &t),
+                     ROLLNET_ERR_OK);
+    int needed = counts.allocs;
+    assert_true(needed >= 2);
+    rollnet_transport_destroy(&t);
+    assert_int_equal(counts.frees, counts.allocs);
+
+    for (int fail = 1; fail <= needed; fail++) {
+        counts = (counting_alloc){.fail_at = fail};
+        recorder *r = rec_new();
+        r->destroyed = false;
+        t = (rollnet_transport){&rec_vtable, r};
+        assert_int_equal(rollnet_netsim_create((rollnet_transport){&rec_vtable, r},
+                                               &(rollnet_netsim_desc){.delay_ms = 5}, &a, &t),
+                         ROLLNET_ERR_OUT_OF_MEMORY);
+        assert_null(t.vtable); /* *out is zero, not the inner transport */
+        assert_null(t.self);
+        assert_true(r->destroyed);
+        assert_int_equal(counts.frees, counts.allocs);
+        free(r);
+        /* The same with an inner transport that frees itself: ASan sees a leak if not. */
+        counts = (counting_alloc){.fail_at = fail};
+        assert_int_equal(rollnet_netsim_create((rollnet_transport){&rec_vtable_owned, rec_new()},
+                                               NULL, &a, &t),
+                         ROLLNET_ERR_OUT_OF_MEMORY);
+        assert_int_equal(counts.frees, counts.allocs);
+    }
+}
+
+static void create_without_out_or_a_usable_inner_is_refused_and_destroys_inner(void **state)
+{
+    (void)state;
+    recorder *r = rec_new();
+    assert_int_equal(rollnet_netsim_create((rollnet_transport){&rec_vtable, r}, NULL, NULL, NULL),
+                     ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_true(r->destroyed);
+
+    static const rollnet_transport_vtable no_receive = {.connect = rec_connect,
+                                                        .send = rec_send,
+                                                        .destroy = rec_destroy};
+    r->destroyed = false;
+    rollnet_transport t = {&rec_vtable, r};
+    assert_int_equal(rollnet_netsim_create((rollnet_transport){&no_receive, r}, NULL, NULL, &t),
+                     ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_true(r->destroyed);
+    assert_null(t.vtable);
+    free(r);
+}
+
+static void send_refuses_bad_arguments_and_unknown_peers_by_name(void **state)
+{
+    (void)state;
+    recorder *r = rec_new();
+    rollnet_transport t = sim_over(r, (rollnet_netsim_desc){0});
+    uint32_t v = 1;
+    assert_int_equal(t.vtable->send(t.self, 3, (rollnet_channel)7, &v, sizeof v, 0),
+                     ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(t.vtable->send(t.self, 3, ROLLNET_CHANNEL_RELIABLE, NULL, 4, 0),
+                     ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(sim_send(t, -1, ROLLNET_CHANNEL_RELIABLE, 1, 0), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(sim_send(t, -1, ROLLNET_CHANNEL_UNRELIABLE, 1, 0), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(counters_of(t).sent, 0);
+    assert_int_equal(r->count, 0);
+
+    /* A message due at once gets the inner transport's answer, on both channels. */
+    r->fail = ROLLNET_ERR_UNKNOWN_PEER;
+    assert_int_equal(sim_send(t, 3, ROLLNET_CHANNEL_RELIABLE, 2, 0), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(sim_send(t, 3, ROLLNET_CHANNEL_UNRELIABLE, 3, 0), ROLLNET_ERR_UNKNOWN_PEER);
+    rollnet_transport_destroy(&t);
+
+    /* A held one was accepted long before the inner transport refuses it: counted. */
+    r->fail = ROLLNET_ERR_OK;
+    t = sim_over(r, (rollnet_netsim_desc){.delay_ms = 10});
+    assert_int_equal(sim_send(t, 3, ROLLNET_CHANNEL_RELIABLE, 4, 0), ROLLNET_ERR_OK);
+    r->fail = ROLLNET_ERR_UNKNOWN_PEER;
+    rollnet_transport_event ev;
+    assert_int_equal(t.vtable->receive(t.self, 10, &ev), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(counters_of(t).inner_failed, 1);
+    assert_int_equal(counters_of(t).held, 0);
+    rollnet_transport_destroy(&t);
+    free(r);
+}
+
+static void receive_failure_of_the_inner_transport_comes_through_with_no_event(void **state)
+{
+    (void)state;
+    recorder *r = rec_new();
+    rollnet_transport t = sim_over(r, (rollnet_netsim_desc){0});
+    r->fail = ROLLNET_ERR_TRANSPORT;
+    rollnet_transport_event ev = {.type = ROLLNET_TRANSPORT_CONNECTED};
+    assert_int_equal(t.vtable->receive(t.self, 0, &ev), ROLLNET_ERR_TRANSPORT);
+    assert_int_equal(ev.type, ROLLNET_TRANSPORT_NONE);
+    r->fail = ROLLNET_ERR_OK;
+    r->pending = (rollnet_transport_event){.type = ROLLNET_TRANSPORT_CONNECTED, .peer = 3};
+    assert_int_equal(sim_next(t, 1, &ev), 1);
+    assert_int_equal(ev.peer, 3);
+    assert_int_equal(sim_next(t, 1, &ev), 0);
+    assert_int_equal(t.vtable->receive(t.self, 1, NULL), ROLLNET_ERR_INVALID_ARGUMENT);
+    rollnet_transport_destroy(&t);
+    free(r);
+}
+
+static void over_the_memnet_its_errors_come_through(void **state)
+{
+    (void)state;
+    rollnet_memnet *net = rollnet_memnet_create(2, NULL);
+    rollnet_transport a;
+    assert_int_equal(rollnet_netsim_create(rollnet_memnet_transport(net, 0), NULL, NULL, &a),
+                     ROLLNET_ERR_OK);
+    char why[64] = "";
+    assert_int_equal(a.vtable->check_address(a.self, "mem:9", why, sizeof why),
+                     ROLLNET_ERR_BAD_ADDRESS);
+    assert_non_null(strstr(why, "mem:N"));
+    assert_int_equal(sim_connect(a, "mem:9", 0), -1);
+    assert_int_equal(sim_connect(a, "mem:0", 0), -1); /* itself */
+    int peer = 0;
+    assert_int_equal(a.vtable->connect(a.self, "mem:0", 0, &peer), ROLLNET_ERR_BAD_ADDRESS);
+    /* Not connected yet: no such peer for the memnet. */
+    rollnet_transport_peer_info info;
+    assert_int_equal(a.vtable->peer_info(a.self, 1, &info), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(sim_send(a, 1, ROLLNET_CHANNEL_RELIABLE, 1, 0), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(sim_connect(a, "mem:1", 0), 1);
+    assert_int_equal(a.vtable->peer_info(a.self, 1, &info), ROLLNET_ERR_OK);
+    assert_int_equal(sim_send(a, 1, ROLLNET_CHANNEL_RELIABLE, 1, 0), ROLLNET_ERR_OK);
+    /* Closed: unknown again. */
+    a.vtable->disconnect(a.self, 1);
+    assert_int_equal(sim_send(a, 1, ROLLNET_CHANNEL_UNRELIABLE, 2, 0), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(a.vtable->peer_info(a.self, 1, &info), ROLLNET_ERR_UNKNOWN_PEER);
+    rollnet_transport_destroy(&a);
+    rollnet_memnet_destroy(net);
 }
 
 static void works_over_the_memnet_end_to_end(void **state)
 {
     (void)state;
     rollnet_memnet *net = rollnet_memnet_create(2, NULL);
-    rollnet_transport a =
-        rollnet_netsim_create(rollnet_memnet_transport(net, 0),
-                              &(rollnet_netsim_desc){.delay_ms = 30}, NULL);
+    rollnet_transport a;
+    assert_int_equal(rollnet_netsim_create(rollnet_memnet_transport(net, 0),
+                                           &(rollnet_netsim_desc){.delay_ms = 30}, NULL, &a),
+                     ROLLNET_ERR_OK);
     rollnet_transport b = rollnet_memnet_transport(net, 1);
     rollnet_transport_event ev;
-    assert_int_equal(a.vtable->connect(a.self, "mem:1", 0), 1);
-    assert_int_equal(a.vtable->receive(a.self, 0, &ev), 1);
+    assert_int_equal(sim_connect(a, "mem:1", 0), 1);
+    assert_int_equal(sim_next(a, 0, &ev), 1);
     assert_int_equal(ev.type, ROLLNET_TRANSPORT_CONNECTED);
-    assert_int_equal(b.vtable->receive(b.self, 0, &ev), 1);
+    assert_int_equal(sim_next(b, 0, &ev), 1);
     assert_int_equal(ev.type, ROLLNET_TRANSPORT_CONNECTED);
 
     uint32_t v = 0xC0FFEE;
     assert_int_equal(a.vtable->send(a.self, 1, ROLLNET_CHANNEL_UNRELIABLE, &v, sizeof v, 0), 0);
     /* Incoming traffic is not delayed. */
     assert_int_equal(b.vtable->send(b.self, 0, ROLLNET_CHANNEL_UNRELIABLE, &v, sizeof v, 0), 0);
-    assert_int_equal(a.vtable->receive(a.self, 0, &ev), 1);
+    assert_int_equal(sim_next(a, 0, &ev), 1);
     assert_int_equal(ev.type, ROLLNET_TRANSPORT_RECEIVE);
 
     for (uint64_t now = 1; now < 30; now++) {
-        assert_int_equal(a.vtable->receive(a.self, now, &ev), 0);
-        assert_int_equal(b.vtable->receive(b.self, now, &ev), 0);
+        assert_int_equal(sim_next(a, now, &ev), 0);
+        assert_int_equal(sim_next(b, now, &ev), 0);
     }
-    assert_int_equal(a.vtable->receive(a.self, 30, &ev), 0);
-    assert_int_equal(b.vtable->receive(b.self, 30, &ev), 1);
+    assert_int_equal(sim_next(a, 30, &ev), 0);
+    assert_int_equal(sim_next(b, 30, &ev), 1);
     assert_int_equal(ev.type, ROLLNET_TRANSPORT_RECEIVE);
     assert_int_equal(ev.size, sizeof v);
     assert_memory_equal(ev.data, &v, sizeof v);
@@ -800,6 +1016,11 @@ int main(void)
         cmocka_unit_test(disconnect_discards_what_is_in_flight_to_that_peer_only),
         cmocka_unit_test(memory_is_taken_at_creation_and_destroy_releases_inner),
         cmocka_unit_test(works_over_the_memnet_end_to_end),
+        cmocka_unit_test(create_out_of_memory_destroys_inner_and_leaks_nothing),
+        cmocka_unit_test(create_without_out_or_a_usable_inner_is_refused_and_destroys_inner),
+        cmocka_unit_test(send_refuses_bad_arguments_and_unknown_peers_by_name),
+        cmocka_unit_test(receive_failure_of_the_inner_transport_comes_through_with_no_event),
+        cmocka_unit_test(over_the_memnet_its_errors_come_through),
         cmocka_unit_test(parse_reads_every_key),
         cmocka_unit_test(parse_takes_percent_fractions_as_permille),
         cmocka_unit_test(parse_of_an_empty_spec_gives_all_zero),

@@ -41,8 +41,9 @@ static void fake_send_msg(wire *w, const rn_msg *m, rollnet_channel ch)
 static void fake_drain(wire *w)
 {
     rollnet_transport_event ev;
-    while (w->fake.vtable->receive(w->fake.self, w->now, &ev) > 0) {
-    }
+    do {
+        assert_int_equal(w->fake.vtable->receive(w->fake.self, w->now, &ev), ROLLNET_ERR_OK);
+    } while (ev.type != ROLLNET_TRANSPORT_NONE);
 }
 
 static int checksum_interval = 16; /* both sides' */
@@ -129,7 +130,8 @@ static void wire_init(wire *w)
     d.nonce = 42;
     assert_int_equal(rollnet_session_create(&d, &w->s), ROLLNET_ERR_OK);
     rollnet_session_poll(w->s, w->now);
-    w->fake_peer = w->fake.vtable->connect(w->fake.self, "mem:0", w->now);
+    assert_int_equal(w->fake.vtable->connect(w->fake.self, "mem:0", w->now, &w->fake_peer),
+                     ROLLNET_ERR_OK);
     assert_true(w->fake_peer >= 0);
     rollnet_session_poll(w->s, w->now); /* CONNECTED: the session sends its HELLO */
     fake_drain(w);

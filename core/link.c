@@ -48,10 +48,10 @@ int rn_link_connect(rn_link *l, const rn_peer *p, uint64_t now)
     return -1;
 }
 
-void rn_link_fault_log(rn_link *l, rn_link_fault *f, rollnet_error err, int channel, uint64_t now,
+void rn_link_fault_log(rn_link *l, rn_link_fault *f, rollnet_error err, uint64_t now,
                        rollnet_log_level level, const char *what)
 {
-    bool same = f->err == err && f->channel == channel;
+    bool same = f->err == err;
     if (same && now - f->logged_ms < RN_LINK_LOG_INTERVAL_MS) {
         f->unlogged++;
         return;
@@ -65,7 +65,6 @@ void rn_link_fault_log(rn_link *l, rn_link_fault *f, rollnet_error err, int chan
         }
     }
     f->err = err;
-    f->channel = channel;
     f->logged_ms = now;
     f->unlogged = 0;
 }
@@ -73,14 +72,16 @@ void rn_link_fault_log(rn_link *l, rn_link_fault *f, rollnet_error err, int chan
 void rn_link_send_failed(rn_link *l, const rn_peer *p, rollnet_channel ch, rollnet_error err,
                          uint64_t now)
 {
-    if (p->index < 0 || p->index >= RN_MAX_PEERS || !l->log || !l->log->logger.log) {
+    if (p->index < 0 || p->index >= RN_MAX_PEERS || (ch != ROLLNET_CHANNEL_RELIABLE &&
+                                                      ch != ROLLNET_CHANNEL_UNRELIABLE) ||
+        !l->log || !l->log->logger.log) {
         return;
     }
     bool reliable = ch == ROLLNET_CHANNEL_RELIABLE;
     char what[96];
     snprintf(what, sizeof(what), "peer %d (players 0x%x): %s message not sent", p->index,
              (unsigned)p->player_mask, reliable ? "reliable" : "unreliable");
-    rn_link_fault_log(l, &l->send_fault[p->index], err, (int)ch, now,
+    rn_link_fault_log(l, &l->send_fault[p->index][ch], err, now,
                       reliable ? ROLLNET_LOG_ERROR : ROLLNET_LOG_WARN, what);
 }
 

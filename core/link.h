@@ -10,10 +10,10 @@
  * connection that cannot start, a message the transport refuses (ERROR for
  * the reliable channel, whose messages the protocol counts on; WARN for the
  * unreliable one, whose messages are resent anyway) and a receive error. To
- * keep a failure that repeats every frame from flooding the log, one line is
- * written per cause (a peer, a channel and an error code; the receive path
- * for receive errors) and then at most one line a second while it lasts,
- * saying how many failures it stands for. */
+ * keep a failure that repeats every frame from flooding the log, each source
+ * (a peer's channel; receive) gets a line when its error code changes, and
+ * then at most one a second while the same code repeats, saying how many
+ * failures it stands for. */
 #ifndef RN_LINK_H
 #define RN_LINK_H
 
@@ -25,12 +25,12 @@
 /* Least time between two log lines about one repeating transport failure. */
 #define RN_LINK_LOG_INTERVAL_MS 1000
 
-/* One cause of transport failures and what the log has said of it. */
+/* Where transport failures come from (a peer's channel, or receive) and
+ * what the log has said of them. */
 typedef struct rn_link_fault {
-    rollnet_error err;   /* the last cause logged; OK: none yet */
-    int channel;         /* send faults: its channel */
-    uint64_t logged_ms;  /* when its last line was written */
-    uint32_t unlogged;   /* failures since that line */
+    rollnet_error err;   /* the code of the last line; OK: none yet */
+    uint64_t logged_ms;  /* when that line was written */
+    uint32_t unlogged;   /* failures with that code since */
 } rn_link_fault;
 
 typedef struct rn_link {
@@ -38,7 +38,7 @@ typedef struct rn_link {
     const rn_events *log;        /* where failures are logged; NULL: nowhere */
     rn_decoder dec;
     bool dec_ready;
-    rn_link_fault send_fault[RN_MAX_PEERS]; /* by peer index */
+    rn_link_fault send_fault[RN_MAX_PEERS][2]; /* by peer index and channel */
     rn_link_fault receive_fault;
     uint8_t send_buf[RN_MAX_MESSAGE];
 } rn_link;
@@ -54,8 +54,8 @@ void rn_link_free(rn_link *l, rn_peer *peers, int num_peers);
 /* The transport's id for a new outgoing connection to peer `p`'s address, or
  * -1 (logged with the transport's reason). */
 int rn_link_connect(rn_link *l, const rn_peer *p, uint64_t now);
-/* Log a transport failure of one cause (see the top of this file). */
-void rn_link_fault_log(rn_link *l, rn_link_fault *f, rollnet_error err, int channel, uint64_t now,
+/* Log a transport failure from one source (see the top of this file). */
+void rn_link_fault_log(rn_link *l, rn_link_fault *f, rollnet_error err, uint64_t now,
                        rollnet_log_level level, const char *what);
 /* The next transport event; false when there is none or receive failed (logged). */
 static inline bool rn_link_receive(rn_link *l, uint64_t now, rollnet_transport_event *out)
@@ -63,7 +63,7 @@ static inline bool rn_link_receive(rn_link *l, uint64_t now, rollnet_transport_e
     out->type = ROLLNET_TRANSPORT_NONE;
     rollnet_error err = l->transport.vtable->receive(l->transport.self, now, out);
     if (err != ROLLNET_ERR_OK) {
-        rn_link_fault_log(l, &l->receive_fault, err, -1, now, ROLLNET_LOG_WARN,
+        rn_link_fault_log(l, &l->receive_fault, err, now, ROLLNET_LOG_WARN,
                           "transport receive failed");
         return false;
     }

@@ -253,8 +253,8 @@ typedef struct rollnet_transport_peer_info {
  * connected to), OUT_OF_MEMORY and TRANSPORT (anything else: no free
  * connection slot, a full queue, a socket error). The session logs the
  * failures that matter (a lost reliable message, a connection that cannot
- * start, a receive error) with rollnet_error_string(), a line per cause
- * rather than per frame. */
+ * start, a receive error) with rollnet_error_string(): a line when the
+ * error changes, then at most one a second, never one per frame. */
 typedef struct rollnet_transport_vtable {
     /** Start connecting to an address; on ROLLNET_ERR_OK *peer_out is the new
      * peer id (or the id of a connection that already stands), and the

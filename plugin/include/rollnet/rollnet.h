@@ -252,9 +252,11 @@ typedef struct rollnet_transport_peer_info {
  * handed out, or closed since), BAD_ADDRESS (an address that cannot be
  * connected to), OUT_OF_MEMORY and TRANSPORT (anything else: no free
  * connection slot, a full queue, a socket error). The session logs the
- * failures that matter (a lost reliable message, a connection that cannot
- * start, a receive error) with rollnet_error_string(): a line when the
- * error changes, then at most one a second, never one per frame. */
+ * failures that matter with rollnet_error_string(): a message not sent
+ * (ERROR on the reliable channel, WARN on the unreliable one), a connection
+ * that cannot start, a receive error; a line when the error changes, then
+ * at most one a second, never one per frame. A failed peer_info only leaves
+ * that peer's statistics at 0. */
 typedef struct rollnet_transport_vtable {
     /** Start connecting to an address; on ROLLNET_ERR_OK *peer_out is the new
      * peer id (or the id of a connection that already stands), and the
@@ -292,8 +294,9 @@ typedef struct rollnet_transport_vtable {
      * ("port out of range", "host not found"; why may be NULL when cap is 0).
      * The session asks at creation, so a bad address is refused there
      * (ROLLNET_ERR_BAD_ADDRESS, with the reason in the log) rather than
-     * failing at the first poll. May be NULL: every address is then tried at
-     * connect. */
+     * failing at the first poll; a transport that cannot tell (OUT_OF_MEMORY,
+     * say) returns that code, and session creation fails with it. May be
+     * NULL: every address is then tried at connect. */
     rollnet_error (*check_address)(void *self, const char *address, char *why, size_t cap);
 } rollnet_transport_vtable;
 

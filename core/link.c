@@ -81,8 +81,11 @@ void rn_link_send_failed(rn_link *l, const rn_peer *p, rollnet_channel ch, rolln
     char what[96];
     snprintf(what, sizeof(what), "peer %d (players 0x%x): %s message not sent", p->index,
              (unsigned)p->player_mask, reliable ? "reliable" : "unreliable");
+    /* A peer the transport no longer knows is going away: its DISCONNECTED
+     * event follows, so even a reliable message lost to it is only a warning. */
+    bool serious = reliable && err != ROLLNET_ERR_UNKNOWN_PEER;
     rn_link_fault_log(l, &l->send_fault[p->index][ch], err, now,
-                      reliable ? ROLLNET_LOG_ERROR : ROLLNET_LOG_WARN, what);
+                      serious ? ROLLNET_LOG_ERROR : ROLLNET_LOG_WARN, what);
 }
 
 void rn_link_close(rn_link *l, int tp)

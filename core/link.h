@@ -9,7 +9,9 @@
  * Transport failures are logged here, with rollnet_error_string: a
  * connection that cannot start, a message the transport refuses (ERROR for
  * the reliable channel, whose messages the protocol counts on; WARN for the
- * unreliable one, whose messages are resent anyway) and a receive error. To
+ * unreliable one, whose messages are resent anyway, and for any message to a
+ * peer the transport no longer knows, which is going away) and a receive
+ * error. To
  * keep a failure that repeats every frame from flooding the log, each source
  * (a peer's channel; receive) gets a line when its error code changes, and
  * then at most one a second while the same code repeats, saying how many

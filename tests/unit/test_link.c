@@ -470,13 +470,13 @@ static void failed_send_is_not_counted(void **state)
 static void failed_reliable_send_is_logged_once_per_cause_and_then_once_a_second(void **state)
 {
     link_fx *x = *state;
-    x->f.send_result = ROLLNET_ERR_UNKNOWN_PEER;
+    x->f.send_result = ROLLNET_ERR_TRANSPORT;
     rn_msg m = checksum_msg(PEER_TAG, 16, 1);
     rn_link_send(&x->l, &x->p, &m, ROLLNET_CHANNEL_RELIABLE, 1000);
     assert_int_equal(x->log.lines, 1);
     assert_int_equal(x->log.errors, 1);
     assert_non_null(strstr(x->log.last, "reliable message not sent"));
-    assert_non_null(strstr(x->log.last, rollnet_error_string(ROLLNET_ERR_UNKNOWN_PEER)));
+    assert_non_null(strstr(x->log.last, rollnet_error_string(ROLLNET_ERR_TRANSPORT)));
     /* Every frame for a second: not a line more. */
     for (uint64_t now = 1001; now < 2000; now += 16) {
         rn_link_send(&x->l, &x->p, &m, ROLLNET_CHANNEL_RELIABLE, now);
@@ -496,6 +496,13 @@ static void failed_reliable_send_is_logged_once_per_cause_and_then_once_a_second
     assert_int_equal(x->log.lines, 4);
     assert_int_equal(x->log.warnings, 1);
     assert_non_null(strstr(x->log.last, "unreliable message not sent"));
+    /* A peer the transport no longer knows is going away: a warning too. */
+    x->f.send_result = ROLLNET_ERR_UNKNOWN_PEER;
+    rn_link_send(&x->l, &x->p, &m, ROLLNET_CHANNEL_RELIABLE, 2003);
+    assert_int_equal(x->log.lines, 5);
+    assert_int_equal(x->log.errors, 3);
+    assert_int_equal(x->log.warnings, 2);
+    assert_non_null(strstr(x->log.last, rollnet_error_string(ROLLNET_ERR_UNKNOWN_PEER)));
     assert_int_equal(x->p.st.messages_sent, 0);
 }
 

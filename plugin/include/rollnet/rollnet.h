@@ -253,7 +253,8 @@ typedef struct rollnet_transport_peer_info {
  * connected to), OUT_OF_MEMORY and TRANSPORT (anything else: no free
  * connection slot, a full queue, a socket error). The session logs the
  * failures that matter with rollnet_error_string(): a message not sent
- * (ERROR on the reliable channel, WARN on the unreliable one), a connection
+ * (ERROR on the reliable channel, WARN on the unreliable one or to an
+ * UNKNOWN_PEER, which is going away), a connection
  * that cannot start, a receive error; a line when the error changes, then
  * at most one a second, never one per frame. A failed peer_info only leaves
  * that peer's statistics at 0. */

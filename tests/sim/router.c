@@ -35,8 +35,8 @@ static rollnet_error proxy_connect(void *self, const char *address, uint64_t now
     return r->mem.vtable->connect(r->mem.self, address, now, peer_out);
 }
 
-static rollnet_error proxy_send(void *self, int peer, rollnet_channel ch, const void *data, size_t size,
-                      uint64_t now)
+static rollnet_error proxy_send(void *self, int peer, rollnet_channel ch, const void *data,
+                                size_t size, uint64_t now)
 {
     sim_router *r = self;
     return r->mem.vtable->send(r->mem.self, peer, ch, data, size, now);

@@ -63,8 +63,8 @@ static rollnet_error fake_connect(void *self, const char *address, uint64_t now_
     return f->connect_err;
 }
 
-static rollnet_error fake_send(void *self, int peer, rollnet_channel ch, const void *data, size_t size,
-                     uint64_t now_ms)
+static rollnet_error fake_send(void *self, int peer, rollnet_channel ch, const void *data,
+                               size_t size, uint64_t now_ms)
 {
     (void)now_ms;
     fake_transport *f = self;

@@ -1,11 +1,14 @@
+#include <stdio.h>
 #include <string.h>
 
 #include "link.h"
 
-rollnet_error rn_link_init(rn_link *l, const rollnet_transport *t, const rollnet_allocator *a)
+rollnet_error rn_link_init(rn_link *l, const rollnet_transport *t, const rollnet_allocator *a,
+                           const rn_events *log)
 {
     memset(l, 0, sizeof(*l));
     l->transport = *t;
+    l->log = log;
     rollnet_error err = rn_decoder_init(&l->dec, a);
     if (err != ROLLNET_ERR_OK) {
         return err;
@@ -30,9 +33,59 @@ void rn_link_free(rn_link *l, rn_peer *peers, int num_peers)
     }
 }
 
-int rn_link_connect(rn_link *l, const char *address, uint64_t now)
+int rn_link_connect(rn_link *l, const rn_peer *p, uint64_t now)
 {
-    return l->transport.vtable->connect(l->transport.self, address, now);
+    int tp = -1;
+    rollnet_error err = l->transport.vtable->connect(l->transport.self, p->address, now, &tp);
+    if (err == ROLLNET_ERR_OK && tp >= 0) {
+        return tp;
+    }
+    if (l->log) {
+        rn_logf(l->log, ROLLNET_LOG_ERROR, "peer %d (players 0x%x): cannot connect to '%s': %s",
+                p->index, (unsigned)p->player_mask, p->address,
+                rollnet_error_string(err != ROLLNET_ERR_OK ? err : ROLLNET_ERR_TRANSPORT));
+    }
+    return -1;
+}
+
+void rn_link_fault_log(rn_link *l, rn_link_fault *f, rollnet_error err, uint64_t now,
+                       rollnet_log_level level, const char *what)
+{
+    bool same = f->err == err;
+    if (same && now - f->logged_ms < RN_LINK_LOG_INTERVAL_MS) {
+        f->unlogged++;
+        return;
+    }
+    if (l->log) {
+        if (same && f->unlogged > 0) {
+            rn_logf(l->log, level, "%s: %s (%u times in %llu ms)", what, rollnet_error_string(err),
+                    (unsigned)f->unlogged + 1, (unsigned long long)(now - f->logged_ms));
+        } else {
+            rn_logf(l->log, level, "%s: %s", what, rollnet_error_string(err));
+        }
+    }
+    f->err = err;
+    f->logged_ms = now;
+    f->unlogged = 0;
+}
+
+void rn_link_send_failed(rn_link *l, const rn_peer *p, rollnet_channel ch, rollnet_error err,
+                         uint64_t now)
+{
+    if (p->index < 0 || p->index >= RN_MAX_PEERS || (ch != ROLLNET_CHANNEL_RELIABLE &&
+                                                      ch != ROLLNET_CHANNEL_UNRELIABLE) ||
+        !l->log || !l->log->logger.log) {
+        return;
+    }
+    bool reliable = ch == ROLLNET_CHANNEL_RELIABLE;
+    char what[96];
+    snprintf(what, sizeof(what), "peer %d (players 0x%x): %s message not sent", p->index,
+             (unsigned)p->player_mask, reliable ? "reliable" : "unreliable");
+    /* A peer the transport no longer knows is going away: its DISCONNECTED
+     * event follows, so even a reliable message lost to it is only a warning. */
+    bool serious = reliable && err != ROLLNET_ERR_UNKNOWN_PEER;
+    rn_link_fault_log(l, &l->send_fault[p->index][ch], err, now,
+                      serious ? ROLLNET_LOG_ERROR : ROLLNET_LOG_WARN, what);
 }
 
 void rn_link_close(rn_link *l, int tp)
@@ -60,8 +113,11 @@ void rn_link_refresh_info(rn_link *l, rn_peer *p)
 {
     rollnet_transport_peer_info info;
     memset(&info, 0, sizeof(info));
-    if (l->transport.vtable->peer_info) {
-        l->transport.vtable->peer_info(l->transport.self, p->tp, &info);
+    /* A peer the transport no longer knows (closing, say) reads as all zero:
+     * statistics, not worth a log line. */
+    if (l->transport.vtable->peer_info &&
+        l->transport.vtable->peer_info(l->transport.self, p->tp, &info) != ROLLNET_ERR_OK) {
+        memset(&info, 0, sizeof(info));
     }
     p->st.rtt_ms = info.rtt_ms;
     p->st.jitter_ms = info.rtt_variance_ms;

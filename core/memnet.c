@@ -15,7 +15,13 @@
  * still queued for it from that generation (as ENet does for a peer it is
  * disconnecting), while the other side still receives everything sent before
  * the DISCONNECTED event. Cuts lose messages only; connection events always
- * get through (the memnet has no timeouts: the session's own detect silence). */
+ * get through (the memnet has no timeouts: the session's own detect silence).
+ *
+ * Errors (rollnet_error, as the vtable documents): BAD_ADDRESS for an address
+ * that is not another node, UNKNOWN_PEER for a peer id with no standing link,
+ * INVALID_ARGUMENT for a bad channel or a message over RN_MEMNET_MAX_MESSAGE,
+ * TRANSPORT when a connection event or a reliable message finds the inbox
+ * full (an unreliable message is then dropped and counted, as lost). */
 #include <stdio.h>
 #include <string.h>
 
@@ -110,7 +116,8 @@ static void inbox_pop(rn_memnet_node *n)
     n->count--;
 }
 
-static int memnet_check_address(void *self, const char *address, char *why, size_t cap)
+static rollnet_error memnet_check_address(void *self, const char *address, char *why,
+                                          size_t cap)
 {
     rn_memnet_node *a = self;
     int b = parse_address(address, a->net->num_nodes);
@@ -118,31 +125,37 @@ static int memnet_check_address(void *self, const char *address, char *why, size
                          : b == a->index ? "is this node itself"
                                          : NULL;
     if (!reason) {
-        return 0;
+        return ROLLNET_ERR_OK;
     }
     if (why && cap > 0) {
         snprintf(why, cap, "%s", reason);
     }
-    return -1;
+    return ROLLNET_ERR_BAD_ADDRESS;
 }
 
-static int memnet_connect(void *self, const char *address, uint64_t now_ms)
+static rollnet_error memnet_connect(void *self, const char *address, uint64_t now_ms,
+                                    int *peer_out)
 {
     (void)now_ms;
     rn_memnet_node *a = self;
     rollnet_memnet *net = a->net;
+    if (!peer_out) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    *peer_out = -1;
     int b = parse_address(address, net->num_nodes);
     if (b < 0 || b == a->index) {
-        return -1;
+        return ROLLNET_ERR_BAD_ADDRESS;
     }
     size_t ab = pair(net, a->index, b);
     size_t ba = pair(net, b, a->index);
     if (net->linked[ab]) {
-        return b; /* already connected (possibly by the other side): nothing new to announce */
+        *peer_out = b; /* already connected (possibly by the other side): nothing new to announce */
+        return ROLLNET_ERR_OK;
     }
     rn_memnet_node *nb = &net->nodes[b];
     if (a->count >= RN_MEMNET_INBOX_SLOTS || nb->count >= RN_MEMNET_INBOX_SLOTS) {
-        return -1;
+        return ROLLNET_ERR_TRANSPORT; /* no room to announce the connection */
     }
     uint32_t gen = net->link_gen[ab] + 1;
     net->link_gen[ab] = gen;
@@ -151,45 +164,51 @@ static int memnet_connect(void *self, const char *address, uint64_t now_ms)
     net->linked[ba] = true;
     inbox_push(a, ROLLNET_TRANSPORT_CONNECTED, b, ROLLNET_CHANNEL_RELIABLE, gen, NULL, 0);
     inbox_push(nb, ROLLNET_TRANSPORT_CONNECTED, a->index, ROLLNET_CHANNEL_RELIABLE, gen, NULL, 0);
-    return b;
+    *peer_out = b;
+    return ROLLNET_ERR_OK;
 }
 
-static int memnet_send(void *self, int peer, rollnet_channel channel, const void *data,
-                       size_t size, uint64_t now_ms)
+static rollnet_error memnet_send(void *self, int peer, rollnet_channel channel,
+                                 const void *data, size_t size, uint64_t now_ms)
 {
     (void)now_ms;
     rn_memnet_node *a = self;
     rollnet_memnet *net = a->net;
-    if (peer < 0 || peer >= net->num_nodes || peer == a->index) {
-        return -1;
-    }
     if (channel != ROLLNET_CHANNEL_RELIABLE && channel != ROLLNET_CHANNEL_UNRELIABLE) {
-        return -1;
+        return ROLLNET_ERR_INVALID_ARGUMENT;
     }
     if (size > RN_MEMNET_MAX_MESSAGE || (size > 0 && !data)) {
-        return -1;
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    if (peer < 0 || peer >= net->num_nodes || peer == a->index ||
+        !net->linked[pair(net, a->index, peer)]) {
+        return ROLLNET_ERR_UNKNOWN_PEER;
     }
     size_t ab = pair(net, a->index, peer);
-    if (!net->linked[ab]) {
-        return -1;
-    }
     rn_memnet_node *dst = &net->nodes[peer];
     if (a->cut || dst->cut || (net->link_cut[ab] & (1u << channel))) {
         dst->counters.lost_cut++;
-        return 0;
+        return ROLLNET_ERR_OK; /* lost on the way, as on a real network */
     }
     if (!inbox_push(dst, ROLLNET_TRANSPORT_RECEIVE, a->index, channel, net->link_gen[ab], data,
                     size)) {
         dst->counters.dropped_full++;
+        /* An unreliable message is lost as on a congested link; a reliable
+         * one must not vanish unannounced. */
+        return channel == ROLLNET_CHANNEL_RELIABLE ? ROLLNET_ERR_TRANSPORT : ROLLNET_ERR_OK;
     }
-    return 0;
+    return ROLLNET_ERR_OK;
 }
 
-static int memnet_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
+static rollnet_error memnet_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
 {
     (void)now_ms;
     rn_memnet_node *n = self;
     rollnet_memnet *net = n->net;
+    if (!out) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    out->type = ROLLNET_TRANSPORT_NONE;
     if (n->holding) {
         inbox_pop(n);
         n->holding = false;
@@ -209,9 +228,9 @@ static int memnet_receive(void *self, uint64_t now_ms, rollnet_transport_event *
         out->size = e->type == ROLLNET_TRANSPORT_RECEIVE ? e->size : 0;
         n->holding = true;
         n->counters.delivered++;
-        return 1;
+        return ROLLNET_ERR_OK;
     }
-    return 0;
+    return ROLLNET_ERR_OK;
 }
 
 static void memnet_disconnect(void *self, int peer)
@@ -243,15 +262,18 @@ static void memnet_set_timeout(void *self, int peer, uint32_t timeout_ms)
     (void)timeout_ms;
 }
 
-static int memnet_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
+static rollnet_error memnet_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
 {
     rn_memnet_node *a = self;
     rollnet_memnet *net = a->net;
+    if (!out) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
     if (peer < 0 || peer >= net->num_nodes || !net->linked[pair(net, a->index, peer)]) {
-        return -1;
+        return ROLLNET_ERR_UNKNOWN_PEER;
     }
     memset(out, 0, sizeof *out);
-    return 0;
+    return ROLLNET_ERR_OK;
 }
 
 static void memnet_node_destroy(void *self)

@@ -8,7 +8,7 @@
 
 #include "rollnet/rollnet.h"
 
-/* Largest message send accepts; larger ones are refused with -1. */
+/* Largest message send accepts; larger ones are refused (INVALID_ARGUMENT). */
 #define RN_MEMNET_MAX_MESSAGE 1400
 /* Events one node's inbox holds: 2048 slots of 1400 bytes, about 2.9 MB per
  * node, allocated at creation. A session sends a few messages per frame and

@@ -20,6 +20,17 @@
  * the jitter and reorder rolls for every copy, whatever the rates, so a rate
  * of zero does not shift the draws of the other conditions.
  *
+ * Errors: send refuses what it can never carry (INVALID_ARGUMENT: a bad
+ * channel, a message over RN_NETSIM_MAX_MESSAGE; UNKNOWN_PEER: a negative
+ * peer id) and a reliable message it has no room to hold (TRANSPORT); an
+ * unreliable copy with no room is lost instead, as on a congested link. The
+ * simulator does not know the inner transport's connections: a message held
+ * for later that the inner transport refuses when it falls due is counted
+ * (inner_failed), since its send has long returned. A message due at once
+ * goes straight through and send returns the inner transport's error.
+ * Everything else (connect, receive, peer_info, check_address) returns what
+ * the inner transport returns.
+ *
  * Ownership: the simulator owns the inner transport from create on, also when
  * create fails (it is then destroyed at once). */
 #include <string.h>
@@ -165,7 +176,7 @@ static void flush_due(rn_netsim *ns, uint64_t now_ms)
         uint32_t slot = heap_pop(ns);
         const rn_netsim_msg *m = &ns->msgs[slot];
         if (ns->inner.vtable->send(ns->inner.self, m->peer, (rollnet_channel)m->channel,
-                                   slot_data(ns, slot), m->size, now_ms) != 0) {
+                                   slot_data(ns, slot), m->size, now_ms) != ROLLNET_ERR_OK) {
             ns->counters.inner_failed++;
         }
         slot_release(ns, slot);
@@ -204,17 +215,19 @@ static void drop_peer(rn_netsim *ns, int peer)
 
 /* ---- Vtable ---- */
 
-static int netsim_connect(void *self, const char *address, uint64_t now_ms)
+static rollnet_error netsim_connect(void *self, const char *address, uint64_t now_ms,
+                                    int *peer_out)
 {
     rn_netsim *ns = self;
-    return ns->inner.vtable->connect(ns->inner.self, address, now_ms);
+    return ns->inner.vtable->connect(ns->inner.self, address, now_ms, peer_out);
 }
 
-static int netsim_check_address(void *self, const char *address, char *why, size_t cap)
+static rollnet_error netsim_check_address(void *self, const char *address, char *why,
+                                          size_t cap)
 {
     rn_netsim *ns = self;
     if (!ns->inner.vtable->check_address) {
-        return 0;
+        return ROLLNET_ERR_OK;
     }
     return ns->inner.vtable->check_address(ns->inner.self, address, why, cap);
 }
@@ -239,22 +252,22 @@ static uint64_t copy_delay(rn_netsim *ns, bool reliable_late)
     return (uint64_t)delay;
 }
 
-#define PLACE_FULL (-2)
-
-/* Hold one copy until due_ms, or send it now when it is already due.
- * 0; -1 when the inner transport refuses it; PLACE_FULL when the pool is full. */
-static int place_copy(rn_netsim *ns, int peer, rollnet_channel channel, const void *data,
-                      size_t size, uint64_t due_ms, uint64_t now_ms)
+/* Hold one copy until due_ms, or send it now when it is already due: the
+ * inner transport's error then. TRANSPORT, with *full set, when the pool has
+ * no room to hold it. */
+static rollnet_error place_copy(rn_netsim *ns, int peer, rollnet_channel channel,
+                                const void *data, size_t size, uint64_t due_ms, uint64_t now_ms,
+                                bool *full)
 {
+    *full = false;
     if (due_ms <= now_ms) {
         flush_due(ns, now_ms);
-        return ns->inner.vtable->send(ns->inner.self, peer, channel, data, size, now_ms) == 0
-                   ? 0
-                   : -1;
+        return ns->inner.vtable->send(ns->inner.self, peer, channel, data, size, now_ms);
     }
     if (ns->free_count == 0) {
         ns->counters.dropped_full++;
-        return PLACE_FULL;
+        *full = true;
+        return ROLLNET_ERR_TRANSPORT;
     }
     uint32_t slot = ns->free_slots[--ns->free_count];
     rn_netsim_msg *m = &ns->msgs[slot];
@@ -267,18 +280,21 @@ static int place_copy(rn_netsim *ns, int peer, rollnet_channel channel, const vo
         memcpy(slot_data(ns, slot), data, size);
     }
     heap_push(ns, slot);
-    return 0;
+    return ROLLNET_ERR_OK;
 }
 
-static int netsim_send(void *self, int peer, rollnet_channel channel, const void *data,
-                       size_t size, uint64_t now_ms)
+static rollnet_error netsim_send(void *self, int peer, rollnet_channel channel,
+                                 const void *data, size_t size, uint64_t now_ms)
 {
     rn_netsim *ns = self;
-    if (peer < 0 || size > RN_NETSIM_MAX_MESSAGE || (size > 0 && !data)) {
-        return -1;
+    if (size > RN_NETSIM_MAX_MESSAGE || (size > 0 && !data)) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
     }
     if (channel != ROLLNET_CHANNEL_RELIABLE && channel != ROLLNET_CHANNEL_UNRELIABLE) {
-        return -1;
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    if (peer < 0) {
+        return ROLLNET_ERR_UNKNOWN_PEER;
     }
     bool lost = rng_permille(ns, ns->desc.loss_permille);
     bool dup = rng_permille(ns, ns->desc.dup_permille);
@@ -294,40 +310,50 @@ static int netsim_send(void *self, int peer, rollnet_channel channel, const void
             due = *last;
         }
         /* A reliable message that cannot be held is refused rather than lost. */
-        if (place_copy(ns, peer, channel, data, size, due, now_ms) != 0) {
-            return -1;
+        bool full;
+        rollnet_error err = place_copy(ns, peer, channel, data, size, due, now_ms, &full);
+        if (err != ROLLNET_ERR_OK) {
+            return err;
         }
         *last = due;
-        return 0;
+        return ROLLNET_ERR_OK;
     }
 
     if (lost) {
         ns->counters.lost++;
-        return 0;
+        return ROLLNET_ERR_OK;
     }
     if (dup) {
         ns->counters.duplicated++;
     }
-    int rc = 0;
+    rollnet_error rc = ROLLNET_ERR_OK;
     for (int c = 0; c < (dup ? 2 : 1); c++) {
         uint64_t due = now_ms + copy_delay(ns, false);
         /* An unreliable copy with no room to wait in is lost, as on a congested link. */
-        if (place_copy(ns, peer, channel, data, size, due, now_ms) == -1) {
-            rc = -1;
+        bool full;
+        rollnet_error err = place_copy(ns, peer, channel, data, size, due, now_ms, &full);
+        if (err != ROLLNET_ERR_OK && !full && rc == ROLLNET_ERR_OK) {
+            rc = err;
         }
     }
     return rc;
 }
 
-static int netsim_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
+static rollnet_error netsim_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
 {
     rn_netsim *ns = self;
+    if (!out) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
     flush_due(ns, now_ms);
-    int r = ns->inner.vtable->receive(ns->inner.self, now_ms, out);
-    if (r == 1 && out->type == ROLLNET_TRANSPORT_DISCONNECTED) {
+    out->type = ROLLNET_TRANSPORT_NONE;
+    rollnet_error err = ns->inner.vtable->receive(ns->inner.self, now_ms, out);
+    if (err != ROLLNET_ERR_OK) {
+        out->type = ROLLNET_TRANSPORT_NONE; /* whatever the inner transport left there */
+    } else if (out->type == ROLLNET_TRANSPORT_DISCONNECTED) {
         drop_peer(ns, out->peer);
     }
-    return r;
+    return err;
 }
 
 /* Due copies go to the inner transport, which then puts them on the wire. */
@@ -358,19 +384,29 @@ static void netsim_set_timeout(void *self, int peer, uint32_t timeout_ms)
 }
 
 /* The inner transport's view plus this side's added one-way delay counted
- * both ways: an estimate, since the other side's delay is unknown here. */
-static int netsim_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
+ * both ways: an estimate, since the other side's delay is unknown here. An
+ * inner transport without peer_info measures nothing and knows no peers to
+ * refuse: its fields count as 0, so only the added delay is reported. */
+static rollnet_error netsim_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
 {
     rn_netsim *ns = self;
-    if (!ns->inner.vtable->peer_info) {
-        return -1;
+    if (!out) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
     }
-    int r = ns->inner.vtable->peer_info(ns->inner.self, peer, out);
-    if (r == 0) {
-        uint64_t rtt = (uint64_t)out->rtt_ms + 2 * (uint64_t)ns->desc.delay_ms;
-        out->rtt_ms = rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt;
+    if (peer < 0) {
+        return ROLLNET_ERR_UNKNOWN_PEER;
     }
-    return r;
+    rollnet_transport_peer_info info = {0};
+    if (ns->inner.vtable->peer_info) {
+        rollnet_error err = ns->inner.vtable->peer_info(ns->inner.self, peer, &info);
+        if (err != ROLLNET_ERR_OK) {
+            return err;
+        }
+    }
+    uint64_t rtt = (uint64_t)info.rtt_ms + 2 * (uint64_t)ns->desc.delay_ms;
+    info.rtt_ms = rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt;
+    *out = info;
+    return ROLLNET_ERR_OK;
 }
 
 static void netsim_free(rn_netsim *ns)
@@ -409,21 +445,23 @@ static uint32_t clamp_permille(uint32_t v)
     return v > 1000 ? 1000 : v;
 }
 
-rollnet_transport rollnet_netsim_create(rollnet_transport inner, const rollnet_netsim_desc *desc,
-                                        const rollnet_allocator *allocator)
+rollnet_error rollnet_netsim_create(rollnet_transport inner, const rollnet_netsim_desc *desc,
+                                    const rollnet_allocator *allocator, rollnet_transport *out)
 {
-    rollnet_transport t = {0};
-    if (!inner.vtable || !inner.vtable->connect || !inner.vtable->send ||
+    if (out) {
+        *out = (rollnet_transport){0};
+    }
+    if (!out || !inner.vtable || !inner.vtable->connect || !inner.vtable->send ||
         !inner.vtable->receive) {
         rollnet_transport_destroy(&inner);
-        return t;
+        return ROLLNET_ERR_INVALID_ARGUMENT;
     }
     rollnet_allocator alloc;
     rn_allocator_resolve(allocator, &alloc);
     rn_netsim *ns = rn_calloc(&alloc, 1, sizeof *ns);
     if (!ns) {
         rollnet_transport_destroy(&inner);
-        return t;
+        return ROLLNET_ERR_OUT_OF_MEMORY;
     }
     ns->alloc = alloc;
     if (desc) {
@@ -442,7 +480,7 @@ rollnet_transport rollnet_netsim_create(rollnet_transport inner, const rollnet_n
     if (!ns->msgs || !ns->data || !ns->free_slots || !ns->heap) {
         netsim_free(ns);
         rollnet_transport_destroy(&inner);
-        return t;
+        return ROLLNET_ERR_OUT_OF_MEMORY;
     }
     /* Slot 0 on top of the stack first keeps slot use (and so memory traces) predictable. */
     for (uint32_t i = 0; i < ns->capacity; i++) {
@@ -450,9 +488,9 @@ rollnet_transport rollnet_netsim_create(rollnet_transport inner, const rollnet_n
     }
     ns->free_count = ns->capacity;
     ns->inner = inner;
-    t.vtable = &netsim_vtable;
-    t.self = ns;
-    return t;
+    out->vtable = &netsim_vtable;
+    out->self = ns;
+    return ROLLNET_ERR_OK;
 }
 
 rollnet_error rollnet_netsim_set(rollnet_transport *netsim, const rollnet_netsim_desc *desc)
@@ -510,139 +548,4 @@ bool rn_netsim_next_due(const rollnet_transport *t, uint64_t *out)
     }
     *out = ns->msgs[ns->heap[0]].due_ms;
     return true;
-}
-
-/* ---- Parsing "key=value,key=value" ---- */
-
-static bool parse_uint(const char *s, size_t len, uint64_t max, uint64_t *out)
-{
-    if (len == 0) {
-        return false;
-    }
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return false;
-        }
-        uint64_t digit = (uint64_t)(s[i] - '0');
-        if (v > (max - digit) / 10) {
-            return false;
-        }
-        v = v * 10 + digit;
-    }
-    *out = v;
-    return true;
-}
-
-/* A percentage in [0, 100] written as digits with an optional fraction
- * ("0.5"), as permille rounded to the nearest (half up). Parsed by hand:
- * strtod would follow the locale's decimal point. */
-static bool parse_percent(const char *s, size_t len, uint32_t *permille)
-{
-    size_t i = 0;
-    uint32_t whole = 0;
-    size_t whole_digits = 0;
-    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, whole_digits++) {
-        if (whole <= 100) {
-            whole = whole * 10 + (uint32_t)(s[i] - '0');
-        }
-    }
-    if (whole_digits == 0) {
-        return false;
-    }
-    uint32_t tenths = 0, hundredths = 0;
-    bool fraction_nonzero = false;
-    if (i < len) {
-        if (s[i] != '.') {
-            return false;
-        }
-        i++;
-        if (i == len) {
-            return false;
-        }
-        for (size_t k = 0; i < len; i++, k++) {
-            if (s[i] < '0' || s[i] > '9') {
-                return false;
-            }
-            uint32_t digit = (uint32_t)(s[i] - '0');
-            if (k == 0) {
-                tenths = digit;
-            } else if (k == 1) {
-                hundredths = digit;
-            }
-            if (digit != 0) {
-                fraction_nonzero = true;
-            }
-        }
-    }
-    if (whole > 100 || (whole == 100 && fraction_nonzero)) {
-        return false;
-    }
-    *permille = whole * 10 + tenths + (hundredths >= 5 ? 1u : 0u);
-    return true;
-}
-
-static bool key_is(const char *key, size_t len, const char *name)
-{
-    return strlen(name) == len && memcmp(key, name, len) == 0;
-}
-
-rollnet_error rollnet_netsim_parse(const char *spec, rollnet_netsim_desc *out)
-{
-    if (!spec || !out) {
-        return ROLLNET_ERR_INVALID_ARGUMENT;
-    }
-    rollnet_netsim_desc d = {0};
-    const char *p = spec;
-    while (*p != '\0') {
-        const char *end = p;
-        while (*end != '\0' && *end != ',') {
-            end++;
-        }
-        const char *eq = p;
-        while (eq < end && *eq != '=') {
-            eq++;
-        }
-        if (eq == end) {
-            return ROLLNET_ERR_INVALID_ARGUMENT; /* no '=' (or an empty item) */
-        }
-        size_t key_len = (size_t)(eq - p);
-        const char *val = eq + 1;
-        size_t val_len = (size_t)(end - val);
-        uint64_t v = 0;
-        bool ok;
-        if (key_is(p, key_len, "delay")) {
-            ok = parse_uint(val, val_len, UINT32_MAX, &v);
-            d.delay_ms = (uint32_t)v;
-        } else if (key_is(p, key_len, "jitter")) {
-            ok = parse_uint(val, val_len, UINT32_MAX, &v);
-            d.jitter_ms = (uint32_t)v;
-        } else if (key_is(p, key_len, "reorder_ms")) {
-            ok = parse_uint(val, val_len, UINT32_MAX, &v);
-            d.reorder_ms = (uint32_t)v;
-        } else if (key_is(p, key_len, "seed")) {
-            ok = parse_uint(val, val_len, UINT64_MAX, &v);
-            d.seed = v;
-        } else if (key_is(p, key_len, "loss")) {
-            ok = parse_percent(val, val_len, &d.loss_permille);
-        } else if (key_is(p, key_len, "dup")) {
-            ok = parse_percent(val, val_len, &d.dup_permille);
-        } else if (key_is(p, key_len, "reorder")) {
-            ok = parse_percent(val, val_len, &d.reorder_permille);
-        } else {
-            ok = false;
-        }
-        if (!ok) {
-            return ROLLNET_ERR_INVALID_ARGUMENT;
-        }
-        if (*end == ',') {
-            end++;
-            if (*end == '\0') {
-                return ROLLNET_ERR_INVALID_ARGUMENT; /* trailing comma */
-            }
-        }
-        p = end;
-    }
-    *out = d;
-    return ROLLNET_ERR_OK;
 }

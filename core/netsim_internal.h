@@ -8,7 +8,7 @@
 
 #include "rollnet/rollnet.h"
 
-/* Largest message send accepts; larger ones are refused with -1. */
+/* Largest message send accepts; larger ones are refused (INVALID_ARGUMENT). */
 #define RN_NETSIM_MAX_MESSAGE 1400
 #define RN_NETSIM_DEFAULT_MAX_QUEUED 4096
 /* Peers 0..RN_NETSIM_PEER_SLOTS-1 each keep their own reliable order; higher

@@ -18,7 +18,7 @@ static void attempt(rn_p2p *p, rn_peer *peer)
     rollnet_session *s = &p->base;
     peer->attempts++;
     peer->since_ms = s->now;
-    peer->tp = rn_link_connect(&p->link, peer->address, s->now);
+    peer->tp = rn_link_connect(&p->link, peer, s->now);
     rn_peer_set_state(peer, RN_PEER_CONNECTING, &s->events);
     rollnet_event ev = rn_event_make(ROLLNET_EVENT_CONNECTING, rn_peer_event_player(peer));
     ev.u.waiting.attempt = peer->attempts;

@@ -487,12 +487,20 @@ static rollnet_error setup_peers(rn_p2p *p, const rollnet_session_desc *d)
         size_t alen = strlen(pd->address);
         char why[128] = "is empty or longer than 127 bytes";
         const rollnet_transport_vtable *vt = p->link.transport.vtable;
-        if (alen == 0 || alen >= sizeof(p->peers[0].address) ||
-            (vt->check_address &&
-             vt->check_address(p->link.transport.self, pd->address, why, sizeof(why)) != 0)) {
-            rn_logf(&p->base.events, ROLLNET_LOG_ERROR, "player %d: address '%.127s' %s", q,
-                    pd->address, why);
-            return ROLLNET_ERR_BAD_ADDRESS;
+        rollnet_error bad = ROLLNET_ERR_OK;
+        if (alen == 0 || alen >= sizeof(p->peers[0].address)) {
+            bad = ROLLNET_ERR_BAD_ADDRESS;
+        } else if (vt->check_address) {
+            why[0] = '\0';
+            /* The transport's own code when it is another one (OUT_OF_MEMORY, say). */
+            bad = vt->check_address(p->link.transport.self, pd->address, why, sizeof(why));
+            why[sizeof(why) - 1] = '\0';
+        }
+        if (bad != ROLLNET_ERR_OK) {
+            rn_logf(&p->base.events, ROLLNET_LOG_ERROR, "player %d: address '%.127s' %s (%s)", q,
+                    pd->address, why[0] ? why : "is refused by the transport",
+                    rollnet_error_string(bad));
+            return bad;
         }
         int found = -1;
         for (int i = 0; i < p->num_peers; i++) {
@@ -564,7 +572,7 @@ rollnet_error rn_p2p_create(const rollnet_session_desc *d, const rollnet_allocat
     p->last_wait_event_frame = -1000000;
     rn_confirm_init(&p->confirm, d->checksum_interval);
     if (err == ROLLNET_ERR_OK) {
-        err = rn_link_init(&p->link, &transport, &s->alloc); /* kept by the decoder */
+        err = rn_link_init(&p->link, &transport, &s->alloc, &s->events); /* both kept */
     }
     if (err == ROLLNET_ERR_OK) {
         err = setup_peers(p, d);

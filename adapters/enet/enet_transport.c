@@ -3,6 +3,15 @@
  * resends, ordering, fragmentation, per-peer timeouts. This file only maps
  * rollnet's vtable onto it.
  *
+ * Errors (rollnet_error, as the vtable documents): BAD_ADDRESS for an address
+ * that is not HOST:PORT or whose host does not resolve; UNKNOWN_PEER for a
+ * peer id that is not a slot of this host, or whose connection is gone or
+ * closing (peer_info still answers for a closing one); INVALID_ARGUMENT for a
+ * NULL pointer, a bad channel or a message over ENet's packet limit;
+ * OUT_OF_MEMORY when ENet cannot allocate a packet; TRANSPORT when ENet
+ * refuses the rest (no free peer slot at connect, a peer still connecting at
+ * send, a socket error at receive).
+ *
  * Ownership: the adapter state (struct rn_enet) comes from the caller's
  * allocator and owns the ENetHost and, between two receive calls, the one
  * ENetPacket whose bytes the last RECEIVE event points into.
@@ -141,13 +150,14 @@ static int rn_enet_parse_address(const char *text, ENetAddress *out, const char 
     return 0;
 }
 
-static int rn_enet_check_address(void *self, const char *address, char *why, size_t cap)
+static rollnet_error rn_enet_check_address(void *self, const char *address, char *why,
+                                           size_t cap)
 {
     (void)self;
     ENetAddress addr;
     const char *reason = NULL;
     if (rn_enet_parse_address(address, &addr, &reason) == 0) {
-        return 0;
+        return ROLLNET_ERR_OK;
     }
     if (why && cap > 0) {
         size_t n = strlen(reason);
@@ -155,37 +165,66 @@ static int rn_enet_check_address(void *self, const char *address, char *why, siz
         memcpy(why, reason, n);
         why[n] = '\0';
     }
-    return -1;
+    return ROLLNET_ERR_BAD_ADDRESS;
 }
 
-static int rn_enet_connect(void *self, const char *address, uint64_t now_ms)
+static rollnet_error rn_enet_connect(void *self, const char *address, uint64_t now_ms,
+                                     int *peer_out)
 {
     (void)now_ms;
     rn_enet *t = self;
+    if (!peer_out) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    *peer_out = -1;
     ENetAddress addr;
     const char *why;
     if (rn_enet_parse_address(address, &addr, &why) != 0) {
-        return -1;
+        return ROLLNET_ERR_BAD_ADDRESS;
     }
+    /* NULL when every peer slot is taken (or ENet could not allocate the
+     * channels): nothing tells the two apart. */
     ENetPeer *p = enet_host_connect(t->host, &addr, ROLLNET_ENET_CHANNEL_LIMIT, 0);
     if (!p) {
-        return -1;
+        return ROLLNET_ERR_TRANSPORT;
     }
     /* Also bounds the connection attempt: an unanswered connect ends in
      * DISCONNECTED after timeout_ms. */
     rn_enet_apply_timeout(p, t->timeout_ms);
     enet_host_flush(t->host);
-    return rn_enet_peer_id(t, p);
+    *peer_out = rn_enet_peer_id(t, p);
+    return ROLLNET_ERR_OK;
 }
 
-static int rn_enet_send(void *self, int peer, rollnet_channel channel, const void *data,
-                        size_t size, uint64_t now_ms)
+/* A slot that holds a connection, in any state short of gone. */
+static bool rn_enet_peer_known(const ENetPeer *p)
+{
+    return p && p->state != ENET_PEER_STATE_DISCONNECTED && p->state != ENET_PEER_STATE_ZOMBIE;
+}
+
+/* A connection being closed (by disconnect, or by the other side): ENet
+ * takes nothing more for it. */
+static bool rn_enet_peer_closing(const ENetPeer *p)
+{
+    return p->state == ENET_PEER_STATE_DISCONNECT_LATER ||
+           p->state == ENET_PEER_STATE_DISCONNECTING ||
+           p->state == ENET_PEER_STATE_ACKNOWLEDGING_DISCONNECT;
+}
+
+static rollnet_error rn_enet_send(void *self, int peer, rollnet_channel channel,
+                                  const void *data, size_t size, uint64_t now_ms)
 {
     (void)now_ms;
     rn_enet *t = self;
+    if (data == NULL && size > 0) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
     ENetPeer *p = rn_enet_peer(t, peer);
-    if (!p || (data == NULL && size > 0)) {
-        return -1;
+    if (!rn_enet_peer_known(p) || rn_enet_peer_closing(p)) {
+        return ROLLNET_ERR_UNKNOWN_PEER;
+    }
+    if (size > t->host->maximumPacketSize) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
     }
     enet_uint32 flags;
     switch (channel) {
@@ -196,21 +235,22 @@ static int rn_enet_send(void *self, int peer, rollnet_channel channel, const voi
         flags = RN_ENET_UNRELIABLE_FLAGS;
         break;
     default:
-        return -1;
+        return ROLLNET_ERR_INVALID_ARGUMENT;
     }
     ENetPacket *packet = enet_packet_create(data, size, flags);
     if (!packet) {
-        return -1;
+        return ROLLNET_ERR_OUT_OF_MEMORY;
     }
+    /* Fails for a peer still connecting, or a command ENet could not allocate. */
     if (enet_peer_send(p, (enet_uint8)channel, packet) != 0) {
         /* ENet takes the packet only on success. */
         if (packet->referenceCount == 0) {
             enet_packet_destroy(packet);
         }
-        return -1;
+        return ROLLNET_ERR_TRANSPORT;
     }
     /* Queued: flush puts everything sent in one session call into one datagram. */
-    return 0;
+    return ROLLNET_ERR_OK;
 }
 
 static void rn_enet_flush(void *self, uint64_t now_ms)
@@ -220,20 +260,27 @@ static void rn_enet_flush(void *self, uint64_t now_ms)
     enet_host_flush(t->host);
 }
 
-static int rn_enet_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
+static rollnet_error rn_enet_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
 {
     (void)now_ms;
     rn_enet *t = self;
+    if (!out) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
     rn_enet_release_held(t);
     for (;;) {
+        memset(out, 0, sizeof(*out)); /* type NONE */
         ENetEvent ev;
         /* Timeout 0: also sends what is due (resends, pings, acks). A socket
-         * error (< 0) is reported as "nothing now"; ENet's timeouts then
-         * surface a dead link as DISCONNECTED. */
-        if (enet_host_service(t->host, &ev, 0) <= 0) {
-            return 0;
+         * error (< 0) ends this round as TRANSPORT; the next call tries
+         * again, and ENet's timeouts surface a dead link as DISCONNECTED. */
+        int got = enet_host_service(t->host, &ev, 0);
+        if (got < 0) {
+            return ROLLNET_ERR_TRANSPORT;
         }
-        memset(out, 0, sizeof(*out));
+        if (got == 0) {
+            return ROLLNET_ERR_OK;
+        }
         out->peer = rn_enet_peer_id(t, ev.peer);
         switch (ev.type) {
         case ENET_EVENT_TYPE_CONNECT:
@@ -249,10 +296,10 @@ static int rn_enet_receive(void *self, uint64_t now_ms, rollnet_transport_event 
                 rn_enet_apply_timeout(ev.peer, t->timeout_ms);
             }
             out->type = ROLLNET_TRANSPORT_CONNECTED;
-            return 1;
+            return ROLLNET_ERR_OK;
         case ENET_EVENT_TYPE_DISCONNECT:
             out->type = ROLLNET_TRANSPORT_DISCONNECTED;
-            return 1;
+            return ROLLNET_ERR_OK;
         case ENET_EVENT_TYPE_RECEIVE:
             if (ev.channelID >= ROLLNET_ENET_CHANNEL_LIMIT) {
                 enet_packet_destroy(ev.packet);
@@ -263,7 +310,7 @@ static int rn_enet_receive(void *self, uint64_t now_ms, rollnet_transport_event 
             out->channel = (rollnet_channel)ev.channelID;
             out->data = ev.packet->data;
             out->size = ev.packet->dataLength;
-            return 1;
+            return ROLLNET_ERR_OK;
         case ENET_EVENT_TYPE_NONE:
         default:
             continue;
@@ -310,18 +357,21 @@ static uint32_t rn_enet_count_data_commands(ENetList *list)
     return n;
 }
 
-static int rn_enet_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
+static rollnet_error rn_enet_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
 {
     rn_enet *t = self;
+    if (!out) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
     ENetPeer *p = rn_enet_peer(t, peer);
-    if (!p || p->state == ENET_PEER_STATE_DISCONNECTED || p->state == ENET_PEER_STATE_ZOMBIE) {
-        return -1;
+    if (!rn_enet_peer_known(p)) {
+        return ROLLNET_ERR_UNKNOWN_PEER;
     }
     out->rtt_ms = p->roundTripTime;
     out->rtt_variance_ms = p->roundTripTimeVariance;
     out->send_queue = rn_enet_count_data_commands(&p->outgoingCommands) +
                       rn_enet_count_data_commands(&p->sentReliableCommands);
-    return 0;
+    return ROLLNET_ERR_OK;
 }
 
 static void rn_enet_destroy(void *self)

@@ -47,10 +47,11 @@ static rollnet_error make_transport(const options *o, rollnet_transport *out)
             rollnet_transport_destroy(out);
             return err;
         }
-        /* The simulator owns the ENet transport from here on. */
-        *out = rollnet_netsim_create(*out, &nd, NULL);
-        if (!out->vtable)
-            return ROLLNET_ERR_OUT_OF_MEMORY;
+        /* The simulator owns the ENet transport from here on; on failure it
+         * has destroyed it and *out is a zero transport. */
+        err = rollnet_netsim_create(*out, &nd, NULL, out);
+        if (err != ROLLNET_ERR_OK)
+            return err;
     }
     return ROLLNET_ERR_OK;
 }

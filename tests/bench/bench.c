@@ -417,14 +417,15 @@ static void bench_delay_flush(bench_delay *d, uint64_t now_ms)
     }
 }
 
-static int bench_delay_connect(void *self, const char *address, uint64_t now_ms)
+static rollnet_error bench_delay_connect(void *self, const char *address, uint64_t now_ms,
+                                         int *peer_out)
 {
     bench_delay *d = self;
-    return d->inner.vtable->connect(d->inner.self, address, now_ms);
+    return d->inner.vtable->connect(d->inner.self, address, now_ms, peer_out);
 }
 
-static int bench_delay_send(void *self, int peer, rollnet_channel channel, const void *data,
-                            size_t size, uint64_t now_ms)
+static rollnet_error bench_delay_send(void *self, int peer, rollnet_channel channel,
+                                      const void *data, size_t size, uint64_t now_ms)
 {
     bench_delay *d = self;
     bench_delay_flush(d, now_ms);
@@ -433,7 +434,7 @@ static int bench_delay_send(void *self, int peer, rollnet_channel channel, const
     }
     if (d->count == BENCH_DELAY_SLOTS || size > BENCH_DELAY_MAX_MSG) {
         d->dropped++;
-        return 0; /* lost on an unreliable channel */
+        return ROLLNET_ERR_OK; /* lost on an unreliable channel */
     }
     bench_delay_msg *m = &d->slots[(d->head + d->count) % BENCH_DELAY_SLOTS];
     m->due_ms = now_ms + d->delay_ms;
@@ -441,10 +442,10 @@ static int bench_delay_send(void *self, int peer, rollnet_channel channel, const
     m->size = size;
     memcpy(m->data, data, size);
     d->count++;
-    return 0;
+    return ROLLNET_ERR_OK;
 }
 
-static int bench_delay_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
+static rollnet_error bench_delay_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
 {
     bench_delay *d = self;
     bench_delay_flush(d, now_ms);
@@ -465,10 +466,14 @@ static void bench_delay_set_timeout(void *self, int peer, uint32_t timeout_ms)
     }
 }
 
-static int bench_delay_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
+static rollnet_error bench_delay_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
 {
     bench_delay *d = self;
-    return d->inner.vtable->peer_info ? d->inner.vtable->peer_info(d->inner.self, peer, out) : -1;
+    if (!d->inner.vtable->peer_info) {
+        memset(out, 0, sizeof *out); /* nothing measured: every field 0 */
+        return ROLLNET_ERR_OK;
+    }
+    return d->inner.vtable->peer_info(d->inner.self, peer, out);
 }
 
 /* The bench owns the bench_delay itself; the memnet owns the inner transport. */
@@ -631,28 +636,29 @@ static void wire_on_receive(bench_wire *w, const rollnet_transport_event *ev)
     }
 }
 
-static int bench_wire_connect(void *self, const char *address, uint64_t now_ms)
+static rollnet_error bench_wire_connect(void *self, const char *address, uint64_t now_ms,
+                                        int *peer_out)
 {
     bench_wire *w = self;
-    return w->inner.vtable->connect(w->inner.self, address, now_ms);
+    return w->inner.vtable->connect(w->inner.self, address, now_ms, peer_out);
 }
 
-static int bench_wire_send(void *self, int peer, rollnet_channel channel, const void *data,
-                           size_t size, uint64_t now_ms)
+static rollnet_error bench_wire_send(void *self, int peer, rollnet_channel channel,
+                                     const void *data, size_t size, uint64_t now_ms)
 {
     bench_wire *w = self;
-    int rc = w->inner.vtable->send(w->inner.self, peer, channel, data, size, now_ms);
-    if (rc == 0) {
+    rollnet_error rc = w->inner.vtable->send(w->inner.self, peer, channel, data, size, now_ms);
+    if (rc == ROLLNET_ERR_OK) {
         wire_on_send(w, peer, channel == ROLLNET_CHANNEL_RELIABLE, size);
     }
     return rc;
 }
 
-static int bench_wire_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
+static rollnet_error bench_wire_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
 {
     bench_wire *w = self;
-    int rc = w->inner.vtable->receive(w->inner.self, now_ms, out);
-    if (rc > 0) {
+    rollnet_error rc = w->inner.vtable->receive(w->inner.self, now_ms, out);
+    if (rc == ROLLNET_ERR_OK && out->type != ROLLNET_TRANSPORT_NONE) {
         wire_on_receive(w, out);
     }
     return rc;
@@ -672,10 +678,14 @@ static void bench_wire_set_timeout(void *self, int peer, uint32_t timeout_ms)
     }
 }
 
-static int bench_wire_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
+static rollnet_error bench_wire_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
 {
     bench_wire *w = self;
-    return w->inner.vtable->peer_info ? w->inner.vtable->peer_info(w->inner.self, peer, out) : -1;
+    if (!w->inner.vtable->peer_info) {
+        memset(out, 0, sizeof *out); /* nothing measured: every field 0 */
+        return ROLLNET_ERR_OK;
+    }
+    return w->inner.vtable->peer_info(w->inner.self, peer, out);
 }
 
 static void bench_wire_destroy(void *self)
@@ -1422,9 +1432,10 @@ static void p2p_run_config(const bench_opts *o, const p2p_config *c, p2p_totals 
         sd.delay_ms = (uint32_t)p2p_delay_ms(c->delay);
         sd.loss_permille = c->loss_pct > 0 ? (uint32_t)c->loss_pct * 10u : 0u;
         sd.seed = BENCH_SEED * 31u + (uint64_t)i + 1u;
-        n->wire->inner = rollnet_netsim_create(rollnet_memnet_transport(net, i), &sd, NULL);
-        if (!n->wire->inner.vtable) {
-            bench_fail("netsim", ROLLNET_ERR_OUT_OF_MEMORY);
+        rollnet_error nerr =
+            rollnet_netsim_create(rollnet_memnet_transport(net, i), &sd, NULL, &n->wire->inner);
+        if (nerr != ROLLNET_ERR_OK) {
+            bench_fail("netsim", nerr);
         }
 
         rollnet_session_desc d;

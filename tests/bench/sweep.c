@@ -140,9 +140,9 @@ static void sweep_node_init(sweep_node *n, int i, const sweep_condition *c, roll
     sd.jitter_ms = c->jitter_ms / 2;
     sd.loss_permille = c->loss_permille;
     sd.seed = seed * 31u + (uint64_t)i + 1u;
-    n->sim = rollnet_netsim_create(rollnet_memnet_transport(net, i), &sd, NULL);
+    rollnet_error err = rollnet_netsim_create(rollnet_memnet_transport(net, i), &sd, NULL, &n->sim);
     n->hash = malloc(SWEEP_MAX_RECORDS * sizeof *n->hash);
-    if (!n->sim.vtable || !n->hash ||
+    if (err != ROLLNET_ERR_OK || !n->hash ||
         !tg_init(&n->game, SWEEP_SEED, c->players, SWEEP_INPUT_SIZE, 0, 0)) {
         sweep_fail(c->label, "set-up", ROLLNET_ERR_OUT_OF_MEMORY);
     }
@@ -166,7 +166,7 @@ static void sweep_node_init(sweep_node *n, int i, const sweep_condition *c, roll
             d.players[j].address = n->addr[j];
         }
     }
-    rollnet_error err = rollnet_session_create(&d, &n->s);
+    err = rollnet_session_create(&d, &n->s);
     if (err != ROLLNET_ERR_OK) {
         sweep_fail(c->label, "session create", err);
     }

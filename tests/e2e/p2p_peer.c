@@ -472,10 +472,11 @@ int main(int argc, char **argv)
         }
         /* One spec on both sides; distinct seeds keep the two directions independent. */
         nd.seed = nd.seed * 2u + (uint64_t)p.local;
-        p.sim = rollnet_netsim_create(p.enet, &nd, NULL);
-        if (!p.sim.vtable) {
-            fprintf(stderr, "p2p_peer[%d]: netsim: out of memory\n", p.local);
-            rollnet_transport_destroy(&p.enet);
+        /* The simulator owns the ENet transport from here on, also when it
+         * fails (it has then destroyed it). p.enet stays a view of it. */
+        rollnet_error nerr = rollnet_netsim_create(p.enet, &nd, NULL, &p.sim);
+        if (nerr != ROLLNET_ERR_OK) {
+            fprintf(stderr, "p2p_peer[%d]: netsim: %s\n", p.local, rollnet_error_string(nerr));
             return EXIT_FAILED;
         }
         transport = p.sim;

@@ -66,7 +66,8 @@ static void side_free(side *s)
 static void side_drain(side *s)
 {
     rollnet_transport_event e;
-    while (s->t.vtable->receive(s->t.self, clock_ms(), &e) == 1) {
+    while (s->t.vtable->receive(s->t.self, clock_ms(), &e) == ROLLNET_ERR_OK &&
+           e.type != ROLLNET_TRANSPORT_NONE) {
         if (s->n == MAX_EVENTS) {
             s->dropped++;
             continue;
@@ -154,7 +155,8 @@ static int drained_done(void *ctx)
 {
     const drained *d = ctx;
     rollnet_transport_peer_info info;
-    return d->s->t.vtable->peer_info(d->s->t.self, d->peer, &info) == 0 && info.send_queue == 0;
+    return d->s->t.vtable->peer_info(d->s->t.self, d->peer, &info) == ROLLNET_ERR_OK &&
+           info.send_queue == 0;
 }
 
 static uint16_t base_port(void)
@@ -184,11 +186,15 @@ static void client_side(side *s, rollnet_enet_desc desc)
     assert_int_equal(rollnet_enet_create(&desc, NULL, &s->t), ROLLNET_ERR_OK);
 }
 
+/* The new peer id, or -1 (connect's error must then say so). */
 static int connect_to(side *s, uint16_t port)
 {
     char addr[32];
     snprintf(addr, sizeof(addr), "127.0.0.1:%u", (unsigned)port);
-    return s->t.vtable->connect(s->t.self, addr, clock_ms());
+    int peer = 12345;
+    rollnet_error err = s->t.vtable->connect(s->t.self, addr, clock_ms(), &peer);
+    assert_true((err == ROLLNET_ERR_OK) == (peer >= 0));
+    return peer;
 }
 
 /* B connects to listening A; returns each side's id for the other. */
@@ -215,7 +221,7 @@ static void connect_pair(side *a, side *b, uint16_t port, int *a_peer_of_b, int 
     *b_peer_of_a = id;
 }
 
-static int send_msg(side *s, int peer, rollnet_channel ch, const void *data, size_t size)
+static rollnet_error send_msg(side *s, int peer, rollnet_channel ch, const void *data, size_t size)
 {
     return s->t.vtable->send(s->t.self, peer, ch, data, size, clock_ms());
 }
@@ -399,12 +405,14 @@ static void test_peer_info_reports_measured_rtt_and_refuses_unknown_peers(void *
     assert_int_equal(info.send_queue, 1);
     assert_true(pump(both, 2, drained_done, &d, 3000));
 
-    assert_int_equal(b.t.vtable->peer_info(b.t.self, -1, &info), -1);
-    assert_int_equal(b.t.vtable->peer_info(b.t.self, ROLLNET_MAX_PLAYERS, &info), -1);
-    assert_int_equal(b.t.vtable->peer_info(b.t.self, 100000, &info), -1);
+    assert_int_equal(b.t.vtable->peer_info(b.t.self, -1, &info), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(b.t.vtable->peer_info(b.t.self, ROLLNET_MAX_PLAYERS, &info),
+                     ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(b.t.vtable->peer_info(b.t.self, 100000, &info), ROLLNET_ERR_UNKNOWN_PEER);
     /* a slot that holds no connection */
     int unused = b_a == 0 ? 1 : 0;
-    assert_int_equal(b.t.vtable->peer_info(b.t.self, unused, &info), -1);
+    assert_int_equal(b.t.vtable->peer_info(b.t.self, unused, &info), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(b.t.vtable->peer_info(b.t.self, b_a, NULL), ROLLNET_ERR_INVALID_ARGUMENT);
     side_free(&a);
     side_free(&b);
 }
@@ -431,18 +439,27 @@ static void test_malformed_addresses_are_refused_without_taking_a_peer_slot(void
         "[::1]:5000",
         "::1:5000",
     };
-    assert_int_equal(b.t.vtable->connect(b.t.self, NULL, 0), -1);
+    int peer = 7;
+    assert_int_equal(b.t.vtable->connect(b.t.self, NULL, 0, &peer), ROLLNET_ERR_BAD_ADDRESS);
+    assert_int_equal(peer, -1);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(b.t.vtable->connect(b.t.self, bad[i], 0), -1);
+        peer = 7;
+        assert_int_equal(b.t.vtable->connect(b.t.self, bad[i], 0, &peer), ROLLNET_ERR_BAD_ADDRESS);
+        assert_int_equal(peer, -1);
     }
     char too_long[300];
     memset(too_long, 'a', sizeof(too_long));
     memcpy(too_long + sizeof(too_long) - 6, ":5000", 6);
-    assert_int_equal(b.t.vtable->connect(b.t.self, too_long, 0), -1);
+    assert_int_equal(b.t.vtable->connect(b.t.self, too_long, 0, &peer), ROLLNET_ERR_BAD_ADDRESS);
+    assert_int_equal(b.t.vtable->connect(b.t.self, "127.0.0.1:65535", 0, NULL),
+                     ROLLNET_ERR_INVALID_ARGUMENT);
 
-    /* The single slot is still free, and then it is full. */
-    assert_int_equal(b.t.vtable->connect(b.t.self, "127.0.0.1:65535", 0), 0);
-    assert_int_equal(b.t.vtable->connect(b.t.self, "127.0.0.1:65535", 0), -1);
+    /* The single slot is still free, and then it is full: no slot is TRANSPORT. */
+    assert_int_equal(b.t.vtable->connect(b.t.self, "127.0.0.1:65535", 0, &peer), ROLLNET_ERR_OK);
+    assert_int_equal(peer, 0);
+    assert_int_equal(b.t.vtable->connect(b.t.self, "127.0.0.1:65535", 0, &peer),
+                     ROLLNET_ERR_TRANSPORT);
+    assert_int_equal(peer, -1);
     side_free(&b);
 }
 
@@ -480,7 +497,7 @@ static void test_sessions_refuse_unusable_addresses_at_creation(void **state)
         char why[128] = "";
         assert_int_equal(d.transport.vtable->check_address(d.transport.self, bad[i].address, why,
                                                            sizeof(why)),
-                         -1);
+                         ROLLNET_ERR_BAD_ADDRESS);
         assert_non_null(strstr(why, bad[i].why));
         rollnet_session *s = NULL;
         last_log[0] = '\0';
@@ -491,7 +508,7 @@ static void test_sessions_refuse_unusable_addresses_at_creation(void **state)
     }
     rollnet_transport t;
     assert_int_equal(rollnet_enet_create(NULL, NULL, &t), ROLLNET_ERR_OK);
-    assert_int_equal(t.vtable->check_address(t.self, "127.0.0.1:7777", NULL, 0), 0);
+    assert_int_equal(t.vtable->check_address(t.self, "127.0.0.1:7777", NULL, 0), ROLLNET_ERR_OK);
     rollnet_transport_destroy(&t);
 }
 
@@ -506,12 +523,16 @@ static void test_send_fails_for_unknown_peers_and_channels(void **state)
     int a_b, b_a;
     connect_pair(&a, &b, port, &a_b, &b_a);
     const uint8_t msg[4] = {1, 2, 3, 4};
-    assert_int_equal(send_msg(&b, -1, ROLLNET_CHANNEL_RELIABLE, msg, sizeof(msg)), -1);
-    assert_int_equal(send_msg(&b, 1000, ROLLNET_CHANNEL_RELIABLE, msg, sizeof(msg)), -1);
+    assert_int_equal(send_msg(&b, -1, ROLLNET_CHANNEL_RELIABLE, msg, sizeof(msg)),
+                     ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(send_msg(&b, 1000, ROLLNET_CHANNEL_RELIABLE, msg, sizeof(msg)),
+                     ROLLNET_ERR_UNKNOWN_PEER);
     assert_int_equal(send_msg(&b, b_a == 0 ? 1 : 0, ROLLNET_CHANNEL_RELIABLE, msg, sizeof(msg)),
-                     -1);
-    assert_int_equal(send_msg(&b, b_a, (rollnet_channel)2, msg, sizeof(msg)), -1);
-    assert_int_equal(send_msg(&b, b_a, ROLLNET_CHANNEL_RELIABLE, NULL, 4), -1);
+                     ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(send_msg(&b, b_a, (rollnet_channel)2, msg, sizeof(msg)),
+                     ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(send_msg(&b, b_a, ROLLNET_CHANNEL_RELIABLE, NULL, 4),
+                     ROLLNET_ERR_INVALID_ARGUMENT);
     assert_int_equal(send_msg(&b, b_a, ROLLNET_CHANNEL_RELIABLE, msg, sizeof(msg)), 0);
     side_free(&a);
     side_free(&b);
@@ -553,7 +574,9 @@ static void test_disconnect_delivers_queued_messages_then_is_seen_by_the_other_s
     assert_true(got_last >= 0);
     assert_true(got_last < got_disc);
     const uint8_t msg[1] = {0};
-    assert_int_equal(send_msg(&b, b_a, ROLLNET_CHANNEL_RELIABLE, msg, 1), -1);
+    assert_int_equal(send_msg(&b, b_a, ROLLNET_CHANNEL_RELIABLE, msg, 1), ROLLNET_ERR_UNKNOWN_PEER);
+    rollnet_transport_peer_info info;
+    assert_int_equal(b.t.vtable->peer_info(b.t.self, b_a, &info), ROLLNET_ERR_UNKNOWN_PEER);
     side_free(&a);
     side_free(&b);
 }

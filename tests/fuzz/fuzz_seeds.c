@@ -58,33 +58,37 @@ typedef struct rec_tp {
     fz_buf *ops;
 } rec_tp;
 
-static int rec_connect(void *self, const char *address, uint64_t now_ms)
+static rollnet_error rec_connect(void *self, const char *address, uint64_t now_ms, int *peer_out)
 {
     rec_tp *r = self;
-    int peer = r->inner.vtable->connect(r->inner.self, address, now_ms);
-    if (peer != fz_tp_connect(NULL, address, now_ms)) {
-        fprintf(stderr, "fuzz_seeds: connect(%s) gave peer %d, the fake transport another\n",
-                address, peer);
+    rollnet_error err = r->inner.vtable->connect(r->inner.self, address, now_ms, peer_out);
+    int fake = -1;
+    rollnet_error fake_err = fz_tp_connect(NULL, address, now_ms, &fake);
+    if (err != fake_err || *peer_out != fake) {
+        fprintf(stderr,
+                "fuzz_seeds: connect(%s) gave peer %d (%s), the fake transport %d (%s)\n",
+                address, *peer_out, rollnet_error_string(err), fake,
+                rollnet_error_string(fake_err));
         exit(1);
     }
-    return peer;
+    return err;
 }
 
-static int rec_send(void *self, int peer, rollnet_channel channel, const void *data, size_t size,
-                    uint64_t now_ms)
+static rollnet_error rec_send(void *self, int peer, rollnet_channel channel, const void *data,
+                              size_t size, uint64_t now_ms)
 {
     rec_tp *r = self;
     return r->inner.vtable->send(r->inner.self, peer, channel, data, size, now_ms);
 }
 
-static int rec_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
+static rollnet_error rec_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
 {
     rec_tp *r = self;
-    int got = r->inner.vtable->receive(r->inner.self, now_ms, out);
-    if (got > 0) {
+    rollnet_error err = r->inner.vtable->receive(r->inner.self, now_ms, out);
+    if (err == ROLLNET_ERR_OK && out->type != ROLLNET_TRANSPORT_NONE) {
         fz_put_event(r->ops, out);
     }
-    return got;
+    return err;
 }
 
 static void rec_disconnect(void *self, int peer)
@@ -216,7 +220,7 @@ static int record(const scenario *sc)
             if (sc->netsim[k]) {
                 rollnet_netsim_desc nd;
                 check(rollnet_netsim_parse(sc->netsim[k], &nd), "netsim spec");
-                t = rollnet_netsim_create(t, &nd, NULL);
+                check(rollnet_netsim_create(t, &nd, NULL, &t), "netsim create");
             }
             if (k == 0) {
                 rec.inner = t;

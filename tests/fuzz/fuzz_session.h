@@ -243,7 +243,7 @@ typedef struct fz_transport {
     bool open[FZ_MAX_TP];
     uint8_t *held; /* the data of the event handed out last, exactly its size */
     rn_decoder dec; /* checks what the session sends */
-    uint64_t sent, delivered, refused;
+    uint64_t sent, delivered, refused, send_refused;
 } fz_transport;
 
 static inline void fz_tp_release(fz_transport *t)
@@ -255,16 +255,19 @@ static inline void fz_tp_release(fz_transport *t)
 }
 
 /* "mem:N" -> N, as the memnet numbers peers. */
-static inline int fz_tp_connect(void *self, const char *address, uint64_t now_ms)
+static inline rollnet_error fz_tp_connect(void *self, const char *address, uint64_t now_ms,
+                                          int *peer_out)
 {
     (void)now_ms;
     (void)self;
+    *peer_out = -1;
     for (int n = 1; n < FZ_MAX_NODES; n++) {
         if (address && strcmp(address, fz_addresses[n]) == 0) {
-            return n;
+            *peer_out = n;
+            return ROLLNET_ERR_OK;
         }
     }
-    return -1;
+    return ROLLNET_ERR_BAD_ADDRESS;
 }
 
 /* Block size the receiving node expects of INPUT from node 0: its players. */
@@ -277,8 +280,10 @@ static inline int fz_block_from_node0(const fz_variant *v)
     return n * v->input_size;
 }
 
-static inline int fz_tp_send(void *self, int peer, rollnet_channel channel, const void *data,
-                      size_t size, uint64_t now_ms)
+/* A message to a closed connection is refused as the memnet refuses it, so
+ * the session's handling of a failed send is fuzzed too. */
+static inline rollnet_error fz_tp_send(void *self, int peer, rollnet_channel channel,
+                                       const void *data, size_t size, uint64_t now_ms)
 {
     (void)now_ms;
     fz_transport *t = self;
@@ -293,15 +298,21 @@ static inline int fz_tp_send(void *self, int peer, rollnet_channel channel, cons
     bool unreliable = m.type == RN_MSG_INPUT;
     FZ_CHECK(unreliable == (channel == ROLLNET_CHANNEL_UNRELIABLE),
              "message type %d sent on channel %d", (int)m.type, (int)channel);
+    if (!t->open[peer]) {
+        t->send_refused++;
+        return ROLLNET_ERR_UNKNOWN_PEER;
+    }
     t->sent++;
-    return 0;
+    return ROLLNET_ERR_OK;
 }
 
-static inline int fz_tp_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
+static inline rollnet_error fz_tp_receive(void *self, uint64_t now_ms,
+                                          rollnet_transport_event *out)
 {
     (void)now_ms;
     fz_transport *t = self;
     fz_tp_release(t);
+    out->type = ROLLNET_TRANSPORT_NONE;
     while (t->count > 0) {
         fz_event e = t->queue[t->head];
         t->head = (t->head + 1) % FZ_QUEUE;
@@ -343,9 +354,9 @@ static inline int fz_tp_receive(void *self, uint64_t now_ms, rollnet_transport_e
             out->size = e.size;
         }
         t->delivered++;
-        return 1;
+        return ROLLNET_ERR_OK;
     }
-    return 0;
+    return ROLLNET_ERR_OK;
 }
 
 static inline void fz_tp_disconnect(void *self, int peer)

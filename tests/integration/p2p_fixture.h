@@ -127,7 +127,9 @@ static inline void fx_init(fx *f, const fx_opts *o)
         if (sd.seed == 0) {
             sd.seed = o->seed * 31 + (uint64_t)i + 1;
         }
-        f->sim[i] = rollnet_netsim_create(rollnet_memnet_transport(f->net, i), &sd, NULL);
+        assert_int_equal(
+            rollnet_netsim_create(rollnet_memnet_transport(f->net, i), &sd, NULL, &f->sim[i]),
+            ROLLNET_ERR_OK);
         assert_non_null(f->sim[i].vtable);
 
         rollnet_session_desc d;

@@ -24,21 +24,25 @@ typedef struct deaf_tp {
     int connects;
 } deaf_tp;
 
-static int deaf_connect(void *self, const char *address, uint64_t now_ms)
+static rollnet_error deaf_connect(void *self, const char *address, uint64_t now_ms, int *peer)
 {
     deaf_tp *d = self;
     d->connects++;
-    return d->deaf ? -1 : d->inner.vtable->connect(d->inner.self, address, now_ms);
+    if (d->deaf) {
+        *peer = -1;
+        return ROLLNET_ERR_TRANSPORT;
+    }
+    return d->inner.vtable->connect(d->inner.self, address, now_ms, peer);
 }
 
-static int deaf_send(void *self, int peer, rollnet_channel ch, const void *data, size_t size,
-                     uint64_t now_ms)
+static rollnet_error deaf_send(void *self, int peer, rollnet_channel ch, const void *data,
+                               size_t size, uint64_t now_ms)
 {
     deaf_tp *d = self;
     return d->inner.vtable->send(d->inner.self, peer, ch, data, size, now_ms);
 }
 
-static int deaf_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
+static rollnet_error deaf_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
 {
     deaf_tp *d = self;
     return d->inner.vtable->receive(d->inner.self, now_ms, out);

@@ -91,7 +91,9 @@ static void lc_open(lc *p, int node, uint64_t game_id, uint64_t nonce, uint64_t 
     d.handshake_timeout_ms = p->opts.handshake_timeout_ms;
     d.game_id = game_id;
     d.nonce = nonce;
-    d.transport = rollnet_netsim_create(rollnet_memnet_transport(p->net, node), &sd, NULL);
+    assert_int_equal(
+        rollnet_netsim_create(rollnet_memnet_transport(p->net, node), &sd, NULL, &d.transport),
+        ROLLNET_ERR_OK);
     assert_non_null(d.transport.vtable);
     d.players[node].kind = ROLLNET_PLAYER_LOCAL;
     d.players[1 - node].kind = ROLLNET_PLAYER_REMOTE;

@@ -68,7 +68,9 @@ static void act(strangers *x, int k, int age)
     rollnet_transport *t = &x->t[node];
     uint64_t now = harness_clock_now(&x->clock);
     if (age == 0) {
-        assert_true(t->vtable->connect(t->self, "mem:1", now) >= 0);
+        int peer = -1;
+        assert_int_equal(t->vtable->connect(t->self, "mem:1", now, &peer), ROLLNET_ERR_OK);
+        assert_int_equal(peer, 1);
         return;
     }
     static const uint8_t garbage[] = {0x97, 0x03, 0xff, 0x00, 0xc1, 0x42};
@@ -94,8 +96,9 @@ static void act(strangers *x, int k, int age)
         break;
     }
     rollnet_transport_event ev;
-    while (t->vtable->receive(t->self, now, &ev) > 0) {
-    }
+    do {
+        assert_int_equal(t->vtable->receive(t->self, now, &ev), ROLLNET_ERR_OK);
+    } while (ev.type != ROLLNET_TRANSPORT_NONE);
 }
 
 static void tick(strangers *x, int i)
@@ -182,7 +185,10 @@ static void test_slots_of_dropped_strangers_are_free_again(void **state)
     open_node(x, 1);
     for (int n = 2; n < NODES; n++) {
         x->t[n] = rollnet_memnet_transport(x->net, n);
-        assert_true(x->t[n].vtable->connect(x->t[n].self, "mem:1", 1000) >= 0);
+        int peer = -1;
+        assert_int_equal(x->t[n].vtable->connect(x->t[n].self, "mem:1", 1000, &peer),
+                         ROLLNET_ERR_OK);
+        assert_int_equal(peer, 1);
     }
     for (int t = 0; t < 240; t++) { /* 4 s: every one is dropped, silently */
         tick(x, 1);

@@ -29,20 +29,20 @@ struct sim_router {
 
 /* ---- The proxy the netsims wrap: forwards to the memnet node. ---- */
 
-static int proxy_connect(void *self, const char *address, uint64_t now)
+static rollnet_error proxy_connect(void *self, const char *address, uint64_t now, int *peer_out)
 {
     sim_router *r = self;
-    return r->mem.vtable->connect(r->mem.self, address, now);
+    return r->mem.vtable->connect(r->mem.self, address, now, peer_out);
 }
 
-static int proxy_send(void *self, int peer, rollnet_channel ch, const void *data, size_t size,
-                      uint64_t now)
+static rollnet_error proxy_send(void *self, int peer, rollnet_channel ch, const void *data,
+                                size_t size, uint64_t now)
 {
     sim_router *r = self;
     return r->mem.vtable->send(r->mem.self, peer, ch, data, size, now);
 }
 
-static int proxy_receive(void *self, uint64_t now, rollnet_transport_event *out)
+static rollnet_error proxy_receive(void *self, uint64_t now, rollnet_transport_event *out)
 {
     sim_router *r = self;
     return r->mem.vtable->receive(r->mem.self, now, out);
@@ -54,7 +54,7 @@ static void proxy_disconnect(void *self, int peer)
     r->mem.vtable->disconnect(r->mem.self, peer);
 }
 
-static int proxy_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
+static rollnet_error proxy_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
 {
     sim_router *r = self;
     return r->mem.vtable->peer_info(r->mem.self, peer, out);
@@ -121,27 +121,29 @@ static void flush_all(sim_router *r, uint64_t now)
     }
 }
 
-static int router_connect(void *self, const char *address, uint64_t now)
+static rollnet_error router_connect(void *self, const char *address, uint64_t now,
+                                    int *peer_out)
 {
     sim_router *r = self;
-    return r->mem.vtable->connect(r->mem.self, address, now);
+    return r->mem.vtable->connect(r->mem.self, address, now, peer_out);
 }
 
-static int router_send(void *self, int peer, rollnet_channel ch, const void *data, size_t size,
-                       uint64_t now)
+static rollnet_error router_send(void *self, int peer, rollnet_channel ch, const void *data,
+                                 size_t size, uint64_t now)
 {
     sim_router *r = self;
     if (!routed(r, peer)) {
         return r->mem.vtable->send(r->mem.self, peer, ch, data, size, now);
     }
     if (size > HELD_MAX_MESSAGE) {
-        return -1;
+        return ROLLNET_ERR_INVALID_ARGUMENT;
     }
     if (r->cut[peer]) {
         if (ch == ROLLNET_CHANNEL_RELIABLE) {
-            return held_push(&r->held[peer], data, size) ? 0 : -1;
+            return held_push(&r->held[peer], data, size) ? ROLLNET_ERR_OK
+                                                         : ROLLNET_ERR_OUT_OF_MEMORY;
         }
-        return 0; /* lost in the outage */
+        return ROLLNET_ERR_OK; /* lost in the outage */
     }
     return r->sim[peer].vtable->send(r->sim[peer].self, peer, ch, data, size, now);
 }
@@ -153,12 +155,13 @@ static void drop_peer(sim_router *r, int peer)
     }
 }
 
-static int router_receive(void *self, uint64_t now, rollnet_transport_event *out)
+static rollnet_error router_receive(void *self, uint64_t now, rollnet_transport_event *out)
 {
     sim_router *r = self;
     flush_all(r, now);
-    int got = r->mem.vtable->receive(r->mem.self, now, out);
-    if (got == 1 && out->type == ROLLNET_TRANSPORT_DISCONNECTED && routed(r, out->peer)) {
+    rollnet_error got = r->mem.vtable->receive(r->mem.self, now, out);
+    if (got == ROLLNET_ERR_OK && out->type == ROLLNET_TRANSPORT_DISCONNECTED &&
+        routed(r, out->peer)) {
         /* As the netsim does for its own receive: what was in flight is lost.
          * Its disconnect also tells the memnet, which ignores a closed link. */
         rollnet_transport *t = &r->sim[out->peer];
@@ -180,7 +183,7 @@ static void router_disconnect(void *self, int peer)
     }
 }
 
-static int router_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
+static rollnet_error router_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
 {
     sim_router *r = self;
     if (routed(r, peer)) {
@@ -236,8 +239,7 @@ sim_router *sim_router_create(rollnet_memnet *net, int self, int peers, uint64_t
         nd.seed = seed * 0x9E3779B97F4A7C15ull + (uint64_t)(self * 16 + d) + 1;
         nd.max_queued = 512;
         rollnet_transport proxy = {&proxy_vtable, r};
-        r->sim[d] = rollnet_netsim_create(proxy, &nd, alloc);
-        if (!r->sim[d].vtable) {
+        if (rollnet_netsim_create(proxy, &nd, alloc, &r->sim[d]) != ROLLNET_ERR_OK) {
             router_destroy(r);
             free(r);
             return NULL;

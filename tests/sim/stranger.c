@@ -39,7 +39,7 @@ static void send_bytes(sim_stranger *st, sim_world *w, const uint8_t *data, size
 {
     rollnet_transport t = rollnet_memnet_transport(w->net, st->node);
     uint64_t now = harness_clock_now(&w->clock);
-    if (t.vtable->send(t.self, st->tp, ch, data, size, now) == 0) {
+    if (t.vtable->send(t.self, st->tp, ch, data, size, now) == ROLLNET_ERR_OK) {
         st->sent++;
     }
 }
@@ -200,7 +200,8 @@ static void drain(sim_stranger *st, sim_world *w)
     rollnet_transport t = rollnet_memnet_transport(w->net, st->node);
     rollnet_transport_event ev;
     uint64_t now = harness_clock_now(&w->clock);
-    while (t.vtable->receive(t.self, now, &ev) == 1) {
+    while (t.vtable->receive(t.self, now, &ev) == ROLLNET_ERR_OK &&
+           ev.type != ROLLNET_TRANSPORT_NONE) {
         if (ev.type == ROLLNET_TRANSPORT_DISCONNECTED && ev.peer == st->tp) {
             st->connected = false;
             st->done = true;
@@ -234,8 +235,8 @@ void sim_stranger_tick(sim_stranger *st, sim_world *w, const sim_fault *f, uint3
     if (!st->connected) {
         char addr[16];
         snprintf(addr, sizeof(addr), "mem:%d", st->target);
-        st->tp = t.vtable->connect(t.self, addr, harness_clock_now(&w->clock));
-        st->connected = st->tp >= 0;
+        st->connected = t.vtable->connect(t.self, addr, harness_clock_now(&w->clock), &st->tp) ==
+                        ROLLNET_ERR_OK;
         st->done = !st->connected;
         st->next_send_ms = t_ms;
         return; /* it speaks once the target has seen the connection */

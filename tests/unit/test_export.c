@@ -580,7 +580,7 @@ static void open_rejects_bad_desc_and_unwritable_path(void **state)
 static void exporter_and_log_release_what_they_take(void **state)
 {
     fixture *fx = *state;
-    counting_alloc counts = {0, 0};
+    counting_alloc counts = {0};
     rollnet_allocator a = {count_alloc, count_free, &counts};
     char csv[600];
     snprintf(csv, sizeof(csv), "%s", in_dir(fx, "alloc.csv"));

@@ -485,7 +485,7 @@ static void late_input_promotes_corrected_records_only(void **state)
 static void no_allocation_after_init_and_everything_freed(void **state)
 {
     (void)state;
-    counting_alloc counts = {0, 0};
+    counting_alloc counts = {0};
     rollnet_allocator a = {count_alloc, count_free, &counts};
     rn_ledger l;
     assert_int_equal(rn_ledger_init(&l, &a, NUM_PLAYERS, INPUT_SIZE, 64, 8, 4), ROLLNET_ERR_OK);

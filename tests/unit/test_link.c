@@ -31,9 +31,12 @@ typedef struct sent_msg {
 
 typedef struct fake_transport {
     int connect_result;
+    rollnet_error connect_err;
     char connect_address[64];
     uint64_t connect_now;
-    int send_result;
+    rollnet_error send_result;
+    rollnet_error receive_err;
+    rollnet_error info_err;
     int sends;
     sent_msg sent[MAX_CALLS];
     int disconnects;
@@ -50,16 +53,18 @@ typedef struct fake_transport {
     rollnet_transport_event event;
 } fake_transport;
 
-static int fake_connect(void *self, const char *address, uint64_t now_ms)
+static rollnet_error fake_connect(void *self, const char *address, uint64_t now_ms,
+                                  int *peer_out)
 {
     fake_transport *f = self;
     snprintf(f->connect_address, sizeof(f->connect_address), "%s", address);
     f->connect_now = now_ms;
-    return f->connect_result;
+    *peer_out = f->connect_err == ROLLNET_ERR_OK ? f->connect_result : -1;
+    return f->connect_err;
 }
 
-static int fake_send(void *self, int peer, rollnet_channel ch, const void *data, size_t size,
-                     uint64_t now_ms)
+static rollnet_error fake_send(void *self, int peer, rollnet_channel ch, const void *data,
+                               size_t size, uint64_t now_ms)
 {
     (void)now_ms;
     fake_transport *f = self;
@@ -74,16 +79,19 @@ static int fake_send(void *self, int peer, rollnet_channel ch, const void *data,
     return f->send_result;
 }
 
-static int fake_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
+static rollnet_error fake_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
 {
     (void)now_ms;
     fake_transport *f = self;
-    if (!f->has_event) {
-        return 0;
+    out->type = ROLLNET_TRANSPORT_NONE;
+    if (f->receive_err != ROLLNET_ERR_OK) {
+        return f->receive_err;
     }
-    f->has_event = false;
-    *out = f->event;
-    return 1;
+    if (f->has_event) {
+        f->has_event = false;
+        *out = f->event;
+    }
+    return ROLLNET_ERR_OK;
 }
 
 static void fake_disconnect(void *self, int peer)
@@ -100,12 +108,16 @@ static void fake_set_timeout(void *self, int peer, uint32_t timeout_ms)
     f->timeout_ms = timeout_ms;
 }
 
-static int fake_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
+static rollnet_error fake_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
 {
     fake_transport *f = self;
     f->info_peer = peer;
+    if (f->info_err != ROLLNET_ERR_OK) {
+        out->rtt_ms = 12345; /* junk a failing transport might leave */
+        return f->info_err;
+    }
     *out = f->info;
-    return 0;
+    return ROLLNET_ERR_OK;
 }
 
 static void fake_destroy(void *self)
@@ -138,9 +150,28 @@ static const rollnet_transport_vtable minimal_vtable = {
     .receive = fake_receive,
 };
 
-/* A link over the fake transport and one RUNNING peer (transport id 3). */
+/* What the link logged. */
+typedef struct log_rec {
+    int lines;
+    int errors, warnings;
+    char last[256];
+} log_rec;
+
+static void rec_log(rollnet_log_level level, const char *message, void *user_data)
+{
+    log_rec *r = user_data;
+    r->lines++;
+    r->errors += level == ROLLNET_LOG_ERROR;
+    r->warnings += level == ROLLNET_LOG_WARN;
+    snprintf(r->last, sizeof(r->last), "%s", message);
+}
+
+/* A link over the fake transport and one RUNNING peer (transport id 3),
+ * logging into `log`. */
 typedef struct link_fx {
     fake_transport f;
+    log_rec log;
+    rn_events ev;
     rn_link l;
     rn_peer p;
     uint8_t buf[RN_MAX_MESSAGE + 1]; /* a datagram as it arrives */
@@ -163,7 +194,8 @@ static link_fx *fx_open(const rollnet_transport_vtable *vt, const rollnet_alloca
     link_fx *x = calloc(1, sizeof(*x));
     assert_non_null(x);
     rollnet_transport t = {vt, &x->f};
-    assert_int_equal(rn_link_init(&x->l, &t, a), ROLLNET_ERR_OK);
+    rn_events_init(&x->ev, &(rollnet_logger){rec_log, &x->log});
+    assert_int_equal(rn_link_init(&x->l, &t, a, &x->ev), ROLLNET_ERR_OK);
     assert_true(x->l.dec_ready);
     x->p = running_peer();
     return x;
@@ -298,7 +330,7 @@ static void free_closes_peers_still_there_and_destroys_the_transport(void **stat
 static void nothing_is_allocated_after_init_and_all_is_freed(void **state)
 {
     (void)state;
-    counting_alloc counts = {0, 0};
+    counting_alloc counts = {0};
     rollnet_allocator a = {count_alloc, count_free, &counts};
     link_fx *x = fx_open(&full_vtable, &a);
     int after_init = counts.allocs;
@@ -321,11 +353,22 @@ static void connect_hands_back_the_transports_peer_id(void **state)
 {
     link_fx *x = *state;
     x->f.connect_result = 9;
-    assert_int_equal(rn_link_connect(&x->l, "mem:3", 1234), 9);
+    snprintf(x->p.address, sizeof(x->p.address), "mem:3");
+    assert_int_equal(rn_link_connect(&x->l, &x->p, 1234), 9);
     assert_string_equal(x->f.connect_address, "mem:3");
     assert_int_equal(x->f.connect_now, 1234);
-    x->f.connect_result = -1;
-    assert_int_equal(rn_link_connect(&x->l, "mem:4", 1235), -1);
+    assert_int_equal(x->log.lines, 0);
+}
+
+static void connect_failure_gives_no_id_and_logs_the_address_and_cause(void **state)
+{
+    link_fx *x = *state;
+    x->f.connect_err = ROLLNET_ERR_TRANSPORT;
+    snprintf(x->p.address, sizeof(x->p.address), "mem:4");
+    assert_int_equal(rn_link_connect(&x->l, &x->p, 1235), -1);
+    assert_int_equal(x->log.errors, 1);
+    assert_non_null(strstr(x->log.last, "'mem:4'"));
+    assert_non_null(strstr(x->log.last, rollnet_error_string(ROLLNET_ERR_TRANSPORT)));
 }
 
 static void receive_hands_out_the_transports_events(void **state)
@@ -416,12 +459,100 @@ static void send_counts_bytes_and_messages_of_what_went_out(void **state)
 static void failed_send_is_not_counted(void **state)
 {
     link_fx *x = *state;
-    x->f.send_result = -1;
+    x->f.send_result = ROLLNET_ERR_TRANSPORT;
     rn_msg m = checksum_msg(PEER_TAG, 16, 1);
     rn_link_send(&x->l, &x->p, &m, ROLLNET_CHANNEL_RELIABLE, 100);
     assert_int_equal(x->f.sends, 1);
     assert_int_equal(x->p.st.bytes_sent, 0);
     assert_int_equal(x->p.st.messages_sent, 0);
+}
+
+static void failed_reliable_send_is_logged_once_per_cause_and_then_once_a_second(void **state)
+{
+    link_fx *x = *state;
+    x->f.send_result = ROLLNET_ERR_TRANSPORT;
+    rn_msg m = checksum_msg(PEER_TAG, 16, 1);
+    rn_link_send(&x->l, &x->p, &m, ROLLNET_CHANNEL_RELIABLE, 1000);
+    assert_int_equal(x->log.lines, 1);
+    assert_int_equal(x->log.errors, 1);
+    assert_non_null(strstr(x->log.last, "reliable message not sent"));
+    assert_non_null(strstr(x->log.last, rollnet_error_string(ROLLNET_ERR_TRANSPORT)));
+    /* Every frame for a second: not a line more. */
+    for (uint64_t now = 1001; now < 2000; now += 16) {
+        rn_link_send(&x->l, &x->p, &m, ROLLNET_CHANNEL_RELIABLE, now);
+    }
+    assert_int_equal(x->log.lines, 1);
+    /* A second on: one line that counts them. */
+    rn_link_send(&x->l, &x->p, &m, ROLLNET_CHANNEL_RELIABLE, 2000);
+    assert_int_equal(x->log.lines, 2);
+    assert_non_null(strstr(x->log.last, "64 times in 1000 ms"));
+    /* Another cause is news: logged at once. */
+    x->f.send_result = ROLLNET_ERR_OUT_OF_MEMORY;
+    rn_link_send(&x->l, &x->p, &m, ROLLNET_CHANNEL_RELIABLE, 2001);
+    assert_int_equal(x->log.lines, 3);
+    assert_non_null(strstr(x->log.last, rollnet_error_string(ROLLNET_ERR_OUT_OF_MEMORY)));
+    /* So is the other channel; an unreliable loss is a warning. */
+    rn_link_send(&x->l, &x->p, &m, ROLLNET_CHANNEL_UNRELIABLE, 2002);
+    assert_int_equal(x->log.lines, 4);
+    assert_int_equal(x->log.warnings, 1);
+    assert_non_null(strstr(x->log.last, "unreliable message not sent"));
+    /* A peer the transport no longer knows is going away: a warning too. */
+    x->f.send_result = ROLLNET_ERR_UNKNOWN_PEER;
+    rn_link_send(&x->l, &x->p, &m, ROLLNET_CHANNEL_RELIABLE, 2003);
+    assert_int_equal(x->log.lines, 5);
+    assert_int_equal(x->log.errors, 3);
+    assert_int_equal(x->log.warnings, 2);
+    assert_non_null(strstr(x->log.last, rollnet_error_string(ROLLNET_ERR_UNKNOWN_PEER)));
+    assert_int_equal(x->p.st.messages_sent, 0);
+}
+
+static void failed_sends_to_two_peers_are_two_causes(void **state)
+{
+    link_fx *x = *state;
+    x->f.send_result = ROLLNET_ERR_TRANSPORT;
+    rn_peer peers[2] = {running_peer(), running_peer()};
+    peers[1].index = 1;
+    peers[1].tp = 4;
+    rn_msg m = checksum_msg(PEER_TAG, 16, 1);
+    for (int i = 0; i < 10; i++) {
+        rn_link_broadcast(&x->l, peers, 2, &m, ROLLNET_CHANNEL_RELIABLE, 100 + (uint64_t)i);
+    }
+    assert_int_equal(x->f.sends, 20);
+    assert_int_equal(x->log.errors, 2); /* one line per peer */
+    assert_non_null(strstr(x->log.last, "peer 1 "));
+}
+
+static void receive_failure_ends_the_round_and_is_logged_once_a_second(void **state)
+{
+    link_fx *x = *state;
+    rollnet_transport_event ev;
+    x->f.has_event = true;
+    x->f.event.type = ROLLNET_TRANSPORT_CONNECTED;
+    x->f.receive_err = ROLLNET_ERR_TRANSPORT;
+    for (uint64_t now = 500; now < 1500; now++) {
+        assert_false(rn_link_receive(&x->l, now, &ev));
+        assert_int_equal(ev.type, ROLLNET_TRANSPORT_NONE);
+    }
+    assert_int_equal(x->log.lines, 1);
+    assert_int_equal(x->log.warnings, 1);
+    assert_non_null(strstr(x->log.last, rollnet_error_string(ROLLNET_ERR_TRANSPORT)));
+    assert_false(rn_link_receive(&x->l, 1500, &ev));
+    assert_int_equal(x->log.lines, 2);
+    /* Once the transport recovers, the event waiting comes through. */
+    x->f.receive_err = ROLLNET_ERR_OK;
+    assert_true(rn_link_receive(&x->l, 1501, &ev));
+    assert_int_equal(ev.type, ROLLNET_TRANSPORT_CONNECTED);
+}
+
+static void peer_info_failure_reads_as_zero_without_a_log_line(void **state)
+{
+    link_fx *x = *state;
+    x->p.st.rtt_ms = 99;
+    x->f.info_err = ROLLNET_ERR_UNKNOWN_PEER;
+    rn_link_refresh_info(&x->l, &x->p);
+    assert_int_equal(x->p.st.rtt_ms, 0);
+    assert_int_equal(x->p.st.send_queue, 0);
+    assert_int_equal(x->log.lines, 0);
 }
 
 static void nothing_is_sent_without_a_connection_or_an_encoding(void **state)
@@ -587,12 +718,17 @@ int main(void)
         LINK_TEST(free_closes_peers_still_there_and_destroys_the_transport),
         cmocka_unit_test(nothing_is_allocated_after_init_and_all_is_freed),
         LINK_TEST(connect_hands_back_the_transports_peer_id),
+        LINK_TEST(connect_failure_gives_no_id_and_logs_the_address_and_cause),
         LINK_TEST(receive_hands_out_the_transports_events),
         LINK_TEST(present_hooks_are_called_with_the_peers_id),
         cmocka_unit_test_setup_teardown(missing_optional_hooks_are_skipped, setup_minimal,
                                         teardown),
         LINK_TEST(send_counts_bytes_and_messages_of_what_went_out),
         LINK_TEST(failed_send_is_not_counted),
+        LINK_TEST(failed_reliable_send_is_logged_once_per_cause_and_then_once_a_second),
+        LINK_TEST(failed_sends_to_two_peers_are_two_causes),
+        LINK_TEST(receive_failure_ends_the_round_and_is_logged_once_a_second),
+        LINK_TEST(peer_info_failure_reads_as_zero_without_a_log_line),
         LINK_TEST(nothing_is_sent_without_a_connection_or_an_encoding),
         LINK_TEST(broadcast_reaches_live_peers_only_and_counts_each),
         LINK_TEST(message_with_the_peers_tag_is_accepted),

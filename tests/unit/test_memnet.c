@@ -14,21 +14,28 @@
 #include "rollnet/rollnet.h"
 
 
+/* The peer id connect gives, or -1 when it fails (the error must say so too). */
 static int tx_connect(rollnet_transport t, const char *address)
 {
-    return t.vtable->connect(t.self, address, 0);
+    int peer = 12345;
+    rollnet_error err = t.vtable->connect(t.self, address, 0, &peer);
+    assert_true((err == ROLLNET_ERR_OK) == (peer >= 0));
+    assert_true(err == ROLLNET_ERR_OK || peer == -1);
+    return peer;
 }
 
-static int tx_send(rollnet_transport t, int peer, rollnet_channel ch, const void *data,
-                   size_t size)
+static rollnet_error tx_send(rollnet_transport t, int peer, rollnet_channel ch, const void *data,
+                             size_t size)
 {
     return t.vtable->send(t.self, peer, ch, data, size, 0);
 }
 
+/* 1 and *ev filled when an event was ready, 0 when none (receive must succeed). */
 static int tx_receive(rollnet_transport t, rollnet_transport_event *ev)
 {
-    memset(ev, 0, sizeof *ev);
-    return t.vtable->receive(t.self, 0, ev);
+    memset(ev, 0xAB, sizeof *ev); /* receive must set the type even when nothing is ready */
+    assert_int_equal(t.vtable->receive(t.self, 0, ev), ROLLNET_ERR_OK);
+    return ev->type != ROLLNET_TRANSPORT_NONE;
 }
 
 /* Connect a to b and consume the CONNECTED events on both sides. */
@@ -197,10 +204,20 @@ static void bad_addresses_are_refused(void **state)
         "mem:",   "mem:x", "mem:2x", "mem:-1", "mem: 2", "mem:+2", "Mem:2", "mem2",
         "udp:2",  "",      "mem:99999999999999999999999",
     };
+    char why[64];
+    int peer = 0;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(tx_connect(t1, bad[i]), -1);
+        assert_int_equal(t1.vtable->connect(t1.self, bad[i], 0, &peer), ROLLNET_ERR_BAD_ADDRESS);
+        why[0] = '\0';
+        assert_int_equal(t1.vtable->check_address(t1.self, bad[i], why, sizeof why),
+                         ROLLNET_ERR_BAD_ADDRESS);
+        assert_true(strlen(why) > 0); /* says why */
     }
-    assert_int_equal(tx_connect(t1, NULL), -1);
+    assert_int_equal(t1.vtable->connect(t1.self, NULL, 0, &peer), ROLLNET_ERR_BAD_ADDRESS);
+    assert_int_equal(t1.vtable->connect(t1.self, "mem:2", 0, NULL), ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(t1.vtable->check_address(t1.self, "mem:1", NULL, 0), ROLLNET_ERR_BAD_ADDRESS);
+    assert_int_equal(t1.vtable->check_address(t1.self, "mem:2", why, sizeof why), ROLLNET_ERR_OK);
     /* A refused connect leaves no trace. */
     assert_int_equal(tx_receive(t1, &ev), 0);
     assert_int_equal(tx_receive(rollnet_memnet_transport(net, 2), &ev), 0);
@@ -220,11 +237,23 @@ static void send_refuses_oversize_unknown_and_unconnected_peers(void **state)
     big[RN_MEMNET_MAX_MESSAGE - 1] = 10;
     link_nodes(net, 0, 1);
 
-    assert_int_equal(tx_send(t0, 1, ROLLNET_CHANNEL_UNRELIABLE, big, sizeof big), -1);
-    assert_int_equal(tx_send(t0, 2, ROLLNET_CHANNEL_UNRELIABLE, big, 1), -1);  /* not connected */
-    assert_int_equal(tx_send(t0, 3, ROLLNET_CHANNEL_UNRELIABLE, big, 1), -1);  /* no such node */
-    assert_int_equal(tx_send(t0, -1, ROLLNET_CHANNEL_UNRELIABLE, big, 1), -1);
-    assert_int_equal(tx_send(t0, 0, ROLLNET_CHANNEL_UNRELIABLE, big, 1), -1);  /* itself */
+    assert_int_equal(tx_send(t0, 1, ROLLNET_CHANNEL_UNRELIABLE, big, sizeof big),
+                     ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(tx_send(t0, 1, (rollnet_channel)2, big, 1), ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(tx_send(t0, 1, ROLLNET_CHANNEL_RELIABLE, NULL, 1),
+                     ROLLNET_ERR_INVALID_ARGUMENT);
+    /* not connected, no such node, none, itself */
+    assert_int_equal(tx_send(t0, 2, ROLLNET_CHANNEL_UNRELIABLE, big, 1), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(tx_send(t0, 3, ROLLNET_CHANNEL_UNRELIABLE, big, 1), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(tx_send(t0, -1, ROLLNET_CHANNEL_UNRELIABLE, big, 1), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(tx_send(t0, 0, ROLLNET_CHANNEL_UNRELIABLE, big, 1), ROLLNET_ERR_UNKNOWN_PEER);
+    rollnet_transport_peer_info info = {.rtt_ms = 5};
+    assert_int_equal(t0.vtable->peer_info(t0.self, 2, &info), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(t0.vtable->peer_info(t0.self, 3, &info), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(t0.vtable->peer_info(t0.self, -1, &info), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(info.rtt_ms, 5); /* left alone */
+    assert_int_equal(t0.vtable->peer_info(t0.self, 1, NULL), ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(t0.vtable->receive(t0.self, 0, NULL), ROLLNET_ERR_INVALID_ARGUMENT);
     assert_int_equal(tx_receive(t1, &ev), 0);
 
     assert_int_equal(tx_send(t0, 1, ROLLNET_CHANNEL_UNRELIABLE, big, RN_MEMNET_MAX_MESSAGE), 0);
@@ -235,7 +264,7 @@ static void send_refuses_oversize_unknown_and_unconnected_peers(void **state)
     rollnet_memnet_destroy(net);
 }
 
-static void full_inbox_drops_and_counts_messages_but_keeps_connection_events(void **state)
+static void full_inbox_drops_unreliable_refuses_reliable_keeps_connection_events(void **state)
 {
     (void)state;
     rollnet_memnet *net = rollnet_memnet_create(3, NULL);
@@ -254,6 +283,11 @@ static void full_inbox_drops_and_counts_messages_but_keeps_connection_events(voi
     assert_true(rn_memnet_counters_get(net, 1, &c));
     assert_int_equal(c.dropped_full, 5);
     assert_int_equal(c.queued, room);
+    /* A reliable message must not vanish unannounced: refused, and counted. */
+    uint32_t r = 0xFFFF;
+    assert_int_equal(tx_send(t0, 1, ROLLNET_CHANNEL_RELIABLE, &r, sizeof r), ROLLNET_ERR_TRANSPORT);
+    assert_true(rn_memnet_counters_get(net, 1, &c));
+    assert_int_equal(c.dropped_full, 6);
 
     /* A new connection still gets through to the full inbox. */
     assert_int_equal(tx_connect(t2, "mem:1"), 1);
@@ -299,10 +333,13 @@ static void disconnect_notifies_the_other_side_after_what_was_sent_before(void *
     assert_int_equal(ev.peer, 0);
     assert_int_equal(tx_receive(t1, &ev), 0);
 
-    assert_int_equal(tx_send(t0, 1, ROLLNET_CHANNEL_RELIABLE, &b, 1), -1);
-    assert_int_equal(tx_send(t1, 0, ROLLNET_CHANNEL_RELIABLE, &b, 1), -1);
+    /* Closed on both sides: no such peer any more. */
+    assert_int_equal(tx_send(t0, 1, ROLLNET_CHANNEL_RELIABLE, &b, 1), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(tx_send(t1, 0, ROLLNET_CHANNEL_RELIABLE, &b, 1), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(tx_send(t1, 0, ROLLNET_CHANNEL_UNRELIABLE, &b, 1), ROLLNET_ERR_UNKNOWN_PEER);
     rollnet_transport_peer_info info;
-    assert_int_equal(t0.vtable->peer_info(t0.self, 1, &info), -1);
+    assert_int_equal(t0.vtable->peer_info(t0.self, 1, &info), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(t1.vtable->peer_info(t1.self, 0, &info), ROLLNET_ERR_UNKNOWN_PEER);
 
     /* Reconnecting works and traffic flows again. */
     link_nodes(net, 1, 0);
@@ -372,7 +409,7 @@ int main(void)
         cmocka_unit_test(cut_node_loses_messages_both_ways_until_restored),
         cmocka_unit_test(bad_addresses_are_refused),
         cmocka_unit_test(send_refuses_oversize_unknown_and_unconnected_peers),
-        cmocka_unit_test(full_inbox_drops_and_counts_messages_but_keeps_connection_events),
+        cmocka_unit_test(full_inbox_drops_unreliable_refuses_reliable_keeps_connection_events),
         cmocka_unit_test(disconnect_notifies_the_other_side_after_what_was_sent_before),
         cmocka_unit_test(memory_comes_from_the_allocator_at_creation_only),
         cmocka_unit_test(invalid_creation_and_node_indices_are_refused),

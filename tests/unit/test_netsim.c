@@ -1,161 +1,12 @@
 /* The network simulator: delay, jitter, loss, duplication, reordering, the
- * reliable channel's guarantees, live changes, bounds, and the spec parser.
- * The inner transport is a recorder that notes when each message reaches it,
- * so every schedule is read off a virtual clock. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
+ * reliable channel's guarantees, live changes, bounds and ownership. The
+ * inner transport is a recorder (netsim_recorder.h) that notes when each
+ * message reaches it, so every schedule is read off a virtual clock. Errors:
+ * test_netsim_errors.c; the spec parser: test_netsim_parse.c. */
+#include "netsim_recorder.h"
 
 #include "counting_alloc.h"
-
 #include "memnet_internal.h"
-#include "netsim_internal.h"
-#include "rollnet/rollnet.h"
-
-/* ---- Recorder: an inner transport that logs what reaches it ---- */
-
-#define REC_CAP 40000
-
-typedef struct rec_msg {
-    uint64_t at; /* now_ms of the send that reached the recorder */
-    int peer;
-    rollnet_channel channel;
-    uint32_t id; /* first four bytes of the message */
-    size_t size;
-} rec_msg;
-
-typedef struct recorder {
-    rec_msg msgs[REC_CAP];
-    size_t count;
-    bool destroyed;
-    int disconnected_peer;
-    uint32_t timeout_peer, timeout_ms;
-    rollnet_transport_event pending; /* returned once by receive when type != NONE */
-    rollnet_transport_peer_info info;
-    uint8_t last_data[RN_NETSIM_MAX_MESSAGE];
-} recorder;
-
-static int rec_connect(void *self, const char *address, uint64_t now_ms)
-{
-    (void)self;
-    (void)now_ms;
-    return strcmp(address, "peer:3") == 0 ? 3 : -1;
-}
-
-static int rec_send(void *self, int peer, rollnet_channel channel, const void *data, size_t size,
-                    uint64_t now_ms)
-{
-    recorder *r = self;
-    if (r->count == REC_CAP) {
-        return -1;
-    }
-    rec_msg *m = &r->msgs[r->count++];
-    m->at = now_ms;
-    m->peer = peer;
-    m->channel = channel;
-    m->size = size;
-    m->id = 0;
-    if (size >= 4) {
-        memcpy(&m->id, data, 4);
-    }
-    memcpy(r->last_data, data, size);
-    return 0;
-}
-
-static int rec_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
-{
-    (void)now_ms;
-    recorder *r = self;
-    if (r->pending.type == ROLLNET_TRANSPORT_NONE) {
-        return 0;
-    }
-    *out = r->pending;
-    r->pending.type = ROLLNET_TRANSPORT_NONE;
-    return 1;
-}
-
-static void rec_disconnect(void *self, int peer)
-{
-    ((recorder *)self)->disconnected_peer = peer;
-}
-
-static void rec_set_timeout(void *self, int peer, uint32_t timeout_ms)
-{
-    recorder *r = self;
-    r->timeout_peer = (uint32_t)peer;
-    r->timeout_ms = timeout_ms;
-}
-
-static int rec_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
-{
-    if (peer != 3) {
-        return -1;
-    }
-    *out = ((recorder *)self)->info;
-    return 0;
-}
-
-static void rec_destroy(void *self)
-{
-    ((recorder *)self)->destroyed = true;
-}
-
-static const rollnet_transport_vtable rec_vtable = {
-    .connect = rec_connect,
-    .send = rec_send,
-    .receive = rec_receive,
-    .disconnect = rec_disconnect,
-    .set_timeout = rec_set_timeout,
-    .peer_info = rec_peer_info,
-    .destroy = rec_destroy,
-};
-
-static const rollnet_transport_vtable rec_vtable_minimal = {
-    .connect = rec_connect,
-    .send = rec_send,
-    .receive = rec_receive,
-    .destroy = rec_destroy,
-};
-
-static recorder *rec_new(void)
-{
-    recorder *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    r->disconnected_peer = -1;
-    return r;
-}
-
-static rollnet_transport sim_over(recorder *r, rollnet_netsim_desc desc)
-{
-    rollnet_transport inner = {&rec_vtable, r};
-    rollnet_transport t = rollnet_netsim_create(inner, &desc, NULL);
-    assert_non_null(t.vtable);
-    return t;
-}
-
-static int sim_send(rollnet_transport t, int peer, rollnet_channel ch, uint32_t id, uint64_t now)
-{
-    return t.vtable->send(t.self, peer, ch, &id, sizeof id, now);
-}
-
-static void sim_tick(rollnet_transport t, uint64_t now)
-{
-    rollnet_transport_event ev;
-    while (t.vtable->receive(t.self, now, &ev) == 1) {
-    }
-}
-
-static rn_netsim_counters counters_of(rollnet_transport t)
-{
-    rn_netsim_counters c;
-    assert_true(rn_netsim_counters_get(&t, &c));
-    return c;
-}
 
 /* Send n unreliable messages, one per ms from t = 0, ticking every ms, until
  * nothing is held; arrival[i] = when message i first reached the inner
@@ -525,9 +376,10 @@ static void oversize_messages_are_refused(void **state)
     }
     recorder *r = rec_new();
     rollnet_transport t = sim_over(r, (rollnet_netsim_desc){.delay_ms = 5});
-    assert_int_equal(t.vtable->send(t.self, 3, ROLLNET_CHANNEL_RELIABLE, big, sizeof big, 0), -1);
+    assert_int_equal(t.vtable->send(t.self, 3, ROLLNET_CHANNEL_RELIABLE, big, sizeof big, 0),
+                     ROLLNET_ERR_INVALID_ARGUMENT);
     assert_int_equal(t.vtable->send(t.self, 3, ROLLNET_CHANNEL_UNRELIABLE, big, sizeof big, 0),
-                     -1);
+                     ROLLNET_ERR_INVALID_ARGUMENT);
     assert_int_equal(
         t.vtable->send(t.self, 3, ROLLNET_CHANNEL_UNRELIABLE, big, RN_NETSIM_MAX_MESSAGE, 0), 0);
     assert_int_equal(counters_of(t).sent, 1);
@@ -550,7 +402,7 @@ static void full_pool_drops_unreliable_and_refuses_reliable(void **state)
     rn_netsim_counters c = counters_of(t);
     assert_int_equal(c.held, 8);
     assert_int_equal(c.dropped_full, 2);
-    assert_int_equal(sim_send(t, 3, ROLLNET_CHANNEL_RELIABLE, 99, 0), -1);
+    assert_int_equal(sim_send(t, 3, ROLLNET_CHANNEL_RELIABLE, 99, 0), ROLLNET_ERR_TRANSPORT);
     assert_int_equal(counters_of(t).dropped_full, 3);
     sim_tick(t, 100);
     assert_int_equal(r->count, 8);
@@ -569,27 +421,41 @@ static void calls_pass_through_and_peer_info_adds_the_round_trip(void **state)
     recorder *r = rec_new();
     r->info = (rollnet_transport_peer_info){.rtt_ms = 10, .rtt_variance_ms = 3, .send_queue = 2};
     rollnet_transport t = sim_over(r, (rollnet_netsim_desc){.delay_ms = 50});
-    assert_int_equal(t.vtable->connect(t.self, "peer:3", 0), 3);
-    assert_int_equal(t.vtable->connect(t.self, "nowhere", 0), -1);
+    assert_int_equal(sim_connect(t, "peer:3", 0), 3);
+    int peer = 7;
+    assert_int_equal(t.vtable->connect(t.self, "nowhere", 0, &peer), ROLLNET_ERR_BAD_ADDRESS);
+    assert_int_equal(peer, -1);
+    char why[32] = "";
+    assert_int_equal(t.vtable->check_address(t.self, "peer:3", why, sizeof why), ROLLNET_ERR_OK);
+    assert_int_equal(t.vtable->check_address(t.self, "nowhere", why, sizeof why),
+                     ROLLNET_ERR_BAD_ADDRESS);
+    assert_string_equal(why, "is not peer:3");
     t.vtable->set_timeout(t.self, 3, 60000);
     assert_int_equal(r->timeout_peer, 3);
     assert_int_equal(r->timeout_ms, 60000);
 
     rollnet_transport_peer_info info;
-    assert_int_equal(t.vtable->peer_info(t.self, 3, &info), 0);
+    assert_int_equal(t.vtable->peer_info(t.self, 3, &info), ROLLNET_ERR_OK);
     assert_int_equal(info.rtt_ms, 110);
     assert_int_equal(info.rtt_variance_ms, 3);
     assert_int_equal(info.send_queue, 2);
-    assert_int_equal(t.vtable->peer_info(t.self, 4, &info), -1);
+    info.rtt_ms = 77;
+    assert_int_equal(t.vtable->peer_info(t.self, 4, &info), ROLLNET_ERR_UNKNOWN_PEER);
+    assert_int_equal(info.rtt_ms, 77); /* left alone on failure */
     rollnet_transport_destroy(&t);
     free(r);
 
     /* An inner transport without the optional calls. */
     r = rec_new();
     rollnet_transport inner = {&rec_vtable_minimal, r};
-    t = rollnet_netsim_create(inner, NULL, NULL);
-    assert_non_null(t.vtable);
-    assert_int_equal(t.vtable->peer_info(t.self, 3, &info), -1);
+    assert_int_equal(rollnet_netsim_create(inner, &(rollnet_netsim_desc){.delay_ms = 20}, NULL, &t),
+                     ROLLNET_ERR_OK);
+    /* Nothing measured below: only the simulator's own delay, both ways. */
+    assert_int_equal(t.vtable->peer_info(t.self, 3, &info), ROLLNET_ERR_OK);
+    assert_int_equal(info.rtt_ms, 40);
+    assert_int_equal(info.send_queue, 0);
+    /* Without check_address below, every address is tried at connect. */
+    assert_int_equal(t.vtable->check_address(t.self, "nowhere", why, sizeof why), ROLLNET_ERR_OK);
     t.vtable->set_timeout(t.self, 3, 5);
     t.vtable->disconnect(t.self, 3);
     rollnet_transport_destroy(&t);
@@ -613,7 +479,7 @@ static void disconnect_discards_what_is_in_flight_to_that_peer_only(void **state
     sim_send(t, 5, ROLLNET_CHANNEL_RELIABLE, 10, 1);
     r->pending = (rollnet_transport_event){.type = ROLLNET_TRANSPORT_DISCONNECTED, .peer = 5};
     rollnet_transport_event ev;
-    assert_int_equal(t.vtable->receive(t.self, 2, &ev), 1);
+    assert_int_equal(sim_next(t, 2, &ev), 1);
     assert_int_equal(ev.type, ROLLNET_TRANSPORT_DISCONNECTED);
     assert_int_equal(counters_of(t).dropped_disconnect, 4);
 
@@ -634,11 +500,14 @@ static void memory_is_taken_at_creation_and_destroy_releases_inner(void **state)
     rollnet_allocator a = {count_alloc, count_free, &counts};
     recorder *r = rec_new();
     rollnet_transport inner = {&rec_vtable, r};
-    rollnet_transport t = rollnet_netsim_create(
-        inner,
-        &(rollnet_netsim_desc){.delay_ms = 20, .jitter_ms = 10, .dup_permille = 100,
-                               .loss_permille = 100, .reorder_permille = 100},
-        &a);
+    rollnet_transport t;
+    assert_int_equal(
+        rollnet_netsim_create(inner,
+                              &(rollnet_netsim_desc){.delay_ms = 20, .jitter_ms = 10,
+                                                     .dup_permille = 100, .loss_permille = 100,
+                                                     .reorder_permille = 100},
+                              &a, &t),
+        ROLLNET_ERR_OK);
     assert_non_null(t.vtable);
     int after_create = counts.allocs;
     for (uint64_t now = 0; now < 3000; now++) {
@@ -652,9 +521,12 @@ static void memory_is_taken_at_creation_and_destroy_releases_inner(void **state)
     assert_true(r->destroyed);
     assert_int_equal(counts.frees, counts.allocs);
 
-    /* A zero inner transport gives a zero simulator. */
-    rollnet_transport none = rollnet_netsim_create((rollnet_transport){0}, NULL, &a);
+    /* A zero inner transport is refused: a zero simulator, nothing allocated. */
+    rollnet_transport none = {&rec_vtable, r};
+    assert_int_equal(rollnet_netsim_create((rollnet_transport){0}, NULL, &a, &none),
+                     ROLLNET_ERR_INVALID_ARGUMENT);
     assert_null(none.vtable);
+    assert_null(none.self);
     assert_int_equal(counts.frees, counts.allocs);
     free(r);
 }
@@ -663,120 +535,36 @@ static void works_over_the_memnet_end_to_end(void **state)
 {
     (void)state;
     rollnet_memnet *net = rollnet_memnet_create(2, NULL);
-    rollnet_transport a =
-        rollnet_netsim_create(rollnet_memnet_transport(net, 0),
-                              &(rollnet_netsim_desc){.delay_ms = 30}, NULL);
+    rollnet_transport a;
+    assert_int_equal(rollnet_netsim_create(rollnet_memnet_transport(net, 0),
+                                           &(rollnet_netsim_desc){.delay_ms = 30}, NULL, &a),
+                     ROLLNET_ERR_OK);
     rollnet_transport b = rollnet_memnet_transport(net, 1);
     rollnet_transport_event ev;
-    assert_int_equal(a.vtable->connect(a.self, "mem:1", 0), 1);
-    assert_int_equal(a.vtable->receive(a.self, 0, &ev), 1);
+    assert_int_equal(sim_connect(a, "mem:1", 0), 1);
+    assert_int_equal(sim_next(a, 0, &ev), 1);
     assert_int_equal(ev.type, ROLLNET_TRANSPORT_CONNECTED);
-    assert_int_equal(b.vtable->receive(b.self, 0, &ev), 1);
+    assert_int_equal(sim_next(b, 0, &ev), 1);
     assert_int_equal(ev.type, ROLLNET_TRANSPORT_CONNECTED);
 
     uint32_t v = 0xC0FFEE;
     assert_int_equal(a.vtable->send(a.self, 1, ROLLNET_CHANNEL_UNRELIABLE, &v, sizeof v, 0), 0);
     /* Incoming traffic is not delayed. */
     assert_int_equal(b.vtable->send(b.self, 0, ROLLNET_CHANNEL_UNRELIABLE, &v, sizeof v, 0), 0);
-    assert_int_equal(a.vtable->receive(a.self, 0, &ev), 1);
+    assert_int_equal(sim_next(a, 0, &ev), 1);
     assert_int_equal(ev.type, ROLLNET_TRANSPORT_RECEIVE);
 
     for (uint64_t now = 1; now < 30; now++) {
-        assert_int_equal(a.vtable->receive(a.self, now, &ev), 0);
-        assert_int_equal(b.vtable->receive(b.self, now, &ev), 0);
+        assert_int_equal(sim_next(a, now, &ev), 0);
+        assert_int_equal(sim_next(b, now, &ev), 0);
     }
-    assert_int_equal(a.vtable->receive(a.self, 30, &ev), 0);
-    assert_int_equal(b.vtable->receive(b.self, 30, &ev), 1);
+    assert_int_equal(sim_next(a, 30, &ev), 0);
+    assert_int_equal(sim_next(b, 30, &ev), 1);
     assert_int_equal(ev.type, ROLLNET_TRANSPORT_RECEIVE);
     assert_int_equal(ev.size, sizeof v);
     assert_memory_equal(ev.data, &v, sizeof v);
     rollnet_transport_destroy(&a); /* the memnet's node destroy is a no-op */
     rollnet_memnet_destroy(net);
-}
-
-/* ---- Parser ---- */
-
-static void parse_reads_every_key(void **state)
-{
-    (void)state;
-    rollnet_netsim_desc d;
-    assert_int_equal(
-        rollnet_netsim_parse("delay=50,jitter=20,loss=5,dup=1,reorder=2,seed=7,reorder_ms=15", &d),
-        ROLLNET_ERR_OK);
-    assert_int_equal(d.delay_ms, 50);
-    assert_int_equal(d.jitter_ms, 20);
-    assert_int_equal(d.loss_permille, 50);
-    assert_int_equal(d.dup_permille, 10);
-    assert_int_equal(d.reorder_permille, 20);
-    assert_int_equal(d.reorder_ms, 15);
-    assert_int_equal(d.seed, 7);
-    assert_int_equal(d.max_queued, 0);
-
-    assert_int_equal(rollnet_netsim_parse("seed=18446744073709551615", &d), ROLLNET_ERR_OK);
-    assert_true(d.seed == UINT64_MAX);
-    assert_int_equal(d.delay_ms, 0); /* keys not given are zero */
-}
-
-static void parse_takes_percent_fractions_as_permille(void **state)
-{
-    (void)state;
-    rollnet_netsim_desc d;
-    static const struct {
-        const char *spec;
-        uint32_t permille;
-    } cases[] = {
-        {"loss=0.5", 5},   {"loss=0.05", 1}, {"loss=0.04", 0}, {"loss=12.34", 123},
-        {"loss=100", 1000}, {"loss=100.0", 1000}, {"loss=0", 0}, {"loss=007", 70},
-        {"loss=99.96", 1000},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        assert_int_equal(rollnet_netsim_parse(cases[i].spec, &d), ROLLNET_ERR_OK);
-        assert_int_equal(d.loss_permille, cases[i].permille);
-    }
-}
-
-static void parse_of_an_empty_spec_gives_all_zero(void **state)
-{
-    (void)state;
-    rollnet_netsim_desc d;
-    memset(&d, 0xAB, sizeof d);
-    assert_int_equal(rollnet_netsim_parse("", &d), ROLLNET_ERR_OK);
-    rollnet_netsim_desc zero = {0};
-    assert_memory_equal(&d, &zero, sizeof d);
-}
-
-static void parse_rejects_malformed_specs_and_leaves_output_alone(void **state)
-{
-    (void)state;
-    static const char *bad[] = {
-        "latency=5",     /* unknown key */
-        "delay",         /* missing '=' */
-        "delay=50,loss", /* missing '=' later */
-        "delay=abc",     /* non-numeric */
-        "delay=",        /* empty value */
-        "delay=1.5",     /* ms are whole */
-        "delay=5ms",     "loss=5%",  "loss=x",   "loss=.5", "loss=5.", "loss=1.2.3",
-        "delay=-5",      /* negative */
-        "loss=-1",       "jitter=+3",
-        "loss=101",      /* percent > 100 */
-        "dup=100.1",     "reorder=250",
-        "delay=4294967296", /* out of range */
-        "seed=18446744073709551616",
-        "delay=5,",      /* trailing comma */
-        ",delay=5",      "delay=5,,loss=1",
-        " delay=5",      "delay =5", "DELAY=5", "=5",
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        rollnet_netsim_desc d = {.delay_ms = 77};
-        rollnet_error e = rollnet_netsim_parse(bad[i], &d);
-        if (e != ROLLNET_ERR_INVALID_ARGUMENT) {
-            fail_msg("accepted \"%s\"", bad[i]);
-        }
-        assert_int_equal(d.delay_ms, 77);
-    }
-    rollnet_netsim_desc d;
-    assert_int_equal(rollnet_netsim_parse(NULL, &d), ROLLNET_ERR_INVALID_ARGUMENT);
-    assert_int_equal(rollnet_netsim_parse("delay=1", NULL), ROLLNET_ERR_INVALID_ARGUMENT);
 }
 
 int main(void)
@@ -800,10 +588,6 @@ int main(void)
         cmocka_unit_test(disconnect_discards_what_is_in_flight_to_that_peer_only),
         cmocka_unit_test(memory_is_taken_at_creation_and_destroy_releases_inner),
         cmocka_unit_test(works_over_the_memnet_end_to_end),
-        cmocka_unit_test(parse_reads_every_key),
-        cmocka_unit_test(parse_takes_percent_fractions_as_permille),
-        cmocka_unit_test(parse_of_an_empty_spec_gives_all_zero),
-        cmocka_unit_test(parse_rejects_malformed_specs_and_leaves_output_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

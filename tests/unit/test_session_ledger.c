@@ -41,7 +41,9 @@ static void pair_init(pair *p, uint32_t slow_ms, int32_t max_steps)
     p->net = rollnet_memnet_create(2, NULL);
     for (int i = 0; i < 2; i++) {
         rollnet_netsim_desc sd = {.delay_ms = i == 1 ? slow_ms : 0, .seed = 5};
-        p->sim[i] = rollnet_netsim_create(rollnet_memnet_transport(p->net, i), &sd, NULL);
+        assert_int_equal(
+            rollnet_netsim_create(rollnet_memnet_transport(p->net, i), &sd, NULL, &p->sim[i]),
+            ROLLNET_ERR_OK);
         rollnet_session_desc d;
         memset(&d, 0, sizeof(d));
         d.players[i].kind = ROLLNET_PLAYER_LOCAL;

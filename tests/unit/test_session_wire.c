@@ -1,6 +1,8 @@
 /* A session facing a hand-driven peer on the memnet: the fake peer speaks
  * the wire protocol directly, so every kind of bad message can be sent.
- * Each one is dropped and counted; none crashes or stalls the session. */
+ * Each one is dropped and counted; none crashes or stalls the session.
+ * The session's own transport is the memnet behind a gate that can refuse
+ * its sends, for what the session does when the transport fails. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,9 @@
 
 typedef struct wire {
     rollnet_memnet *net;
+    rollnet_transport mem0;   /* node 0, behind the gate */
+    rollnet_error refuse;     /* when not OK: what the gate's send returns */
+    int log_errors, log_warnings, refused_lines;
     rollnet_transport fake;   /* node 1, driven by hand */
     rollnet_session *s;       /* node 0: player 0 local, player 1 remote (incoming) */
     int fake_peer;            /* node 1's peer id for node 0 */
@@ -41,8 +46,9 @@ static void fake_send_msg(wire *w, const rn_msg *m, rollnet_channel ch)
 static void fake_drain(wire *w)
 {
     rollnet_transport_event ev;
-    while (w->fake.vtable->receive(w->fake.self, w->now, &ev) > 0) {
-    }
+    do {
+        assert_int_equal(w->fake.vtable->receive(w->fake.self, w->now, &ev), ROLLNET_ERR_OK);
+    } while (ev.type != ROLLNET_TRANSPORT_NONE);
 }
 
 static int checksum_interval = 16; /* both sides' */
@@ -64,7 +70,17 @@ static rn_msg hello(void)
     return m;
 }
 
+static void send_inputs_acking(wire *w, int32_t episode, int32_t start, int32_t count,
+                               uint8_t value, int32_t ack);
+
 static void send_inputs(wire *w, int32_t episode, int32_t start, int32_t count, uint8_t value)
+{
+    send_inputs_acking(w, episode, start, count, value, -1);
+}
+
+/* ack: the last of the session's frames the fake peer says it holds. */
+static void send_inputs_acking(wire *w, int32_t episode, int32_t start, int32_t count,
+                               uint8_t value, int32_t ack)
 {
     uint8_t data[RN_MAX_INPUT_FRAMES];
     memset(data, value, sizeof(data));
@@ -73,7 +89,7 @@ static void send_inputs(wire *w, int32_t episode, int32_t start, int32_t count, 
     m.type = RN_MSG_INPUT;
     m.u.input.tag = rn_nonce_tag(FAKE_NONCE);
     m.u.input.episode = episode;
-    m.u.input.ack_frame = -1;
+    m.u.input.ack_frame = ack;
     m.u.input.start_frame = start;
     m.u.input.count = count;
     m.u.input.inputs = data;
@@ -115,21 +131,72 @@ static rollnet_error tick(wire *w, int32_t episode_len)
     return ROLLNET_ERR_OK;
 }
 
+/* ---- The gate: node 0's memnet transport, whose sends can be refused ---- */
+
+static rollnet_error gate_connect(void *self, const char *address, uint64_t now, int *peer_out)
+{
+    wire *w = self;
+    return w->mem0.vtable->connect(w->mem0.self, address, now, peer_out);
+}
+
+static rollnet_error gate_send(void *self, int peer, rollnet_channel ch, const void *data,
+                               size_t size, uint64_t now)
+{
+    wire *w = self;
+    if (w->refuse != ROLLNET_ERR_OK) {
+        return w->refuse;
+    }
+    return w->mem0.vtable->send(w->mem0.self, peer, ch, data, size, now);
+}
+
+static rollnet_error gate_receive(void *self, uint64_t now, rollnet_transport_event *out)
+{
+    wire *w = self;
+    return w->mem0.vtable->receive(w->mem0.self, now, out);
+}
+
+static void gate_disconnect(void *self, int peer)
+{
+    wire *w = self;
+    w->mem0.vtable->disconnect(w->mem0.self, peer);
+}
+
+static const rollnet_transport_vtable gate_vtable = {
+    .connect = gate_connect,
+    .send = gate_send,
+    .receive = gate_receive,
+    .disconnect = gate_disconnect,
+};
+
+static void wire_log(rollnet_log_level level, const char *message, void *user_data)
+{
+    wire *w = user_data;
+    w->log_errors += level == ROLLNET_LOG_ERROR;
+    w->log_warnings += level == ROLLNET_LOG_WARN;
+    if (strstr(message, "message not sent") &&
+        strstr(message, rollnet_error_string(ROLLNET_ERR_TRANSPORT))) {
+        w->refused_lines++;
+    }
+}
+
 static void wire_init(wire *w)
 {
     memset(w, 0, sizeof(*w));
     w->now = 1000;
     w->net = rollnet_memnet_create(2, NULL);
     w->fake = rollnet_memnet_transport(w->net, 1);
+    w->mem0 = rollnet_memnet_transport(w->net, 0);
     rollnet_session_desc d;
     memset(&d, 0, sizeof(d));
     d.players[1].kind = ROLLNET_PLAYER_REMOTE;
-    d.transport = rollnet_memnet_transport(w->net, 0);
+    d.transport = (rollnet_transport){&gate_vtable, w};
+    d.logger = (rollnet_logger){wire_log, w};
     d.checksum_interval = checksum_interval;
     d.nonce = 42;
     assert_int_equal(rollnet_session_create(&d, &w->s), ROLLNET_ERR_OK);
     rollnet_session_poll(w->s, w->now);
-    w->fake_peer = w->fake.vtable->connect(w->fake.self, "mem:0", w->now);
+    assert_int_equal(w->fake.vtable->connect(w->fake.self, "mem:0", w->now, &w->fake_peer),
+                     ROLLNET_ERR_OK);
     assert_true(w->fake_peer >= 0);
     rollnet_session_poll(w->s, w->now); /* CONNECTED: the session sends its HELLO */
     fake_drain(w);
@@ -230,7 +297,8 @@ static int sent_inputs(wire *w, rn_decoder *d, int32_t *start, int32_t *count, i
 {
     int n = 0;
     rollnet_transport_event ev;
-    while (w->fake.vtable->receive(w->fake.self, w->now, &ev) > 0) {
+    while (w->fake.vtable->receive(w->fake.self, w->now, &ev) == ROLLNET_ERR_OK &&
+           ev.type != ROLLNET_TRANSPORT_NONE) {
         rn_msg m;
         if (ev.type == ROLLNET_TRANSPORT_RECEIVE &&
             rn_decode(d, ev.data, ev.size, 1, &m) == RN_DECODE_OK && m.type == RN_MSG_INPUT &&
@@ -493,7 +561,7 @@ static void test_a_refuse_naming_a_game_parameter_reaches_the_game_with_the_key(
     rollnet_session_poll(s, now);
     rollnet_transport_event ev;
     int peer = -1;
-    while (fake.vtable->receive(fake.self, now, &ev) > 0) {
+    while (fake.vtable->receive(fake.self, now, &ev) == ROLLNET_ERR_OK && ev.type != ROLLNET_TRANSPORT_NONE) {
         if (ev.type == ROLLNET_TRANSPORT_CONNECTED) {
             peer = ev.peer;
         }
@@ -531,9 +599,40 @@ static void test_a_refuse_naming_a_game_parameter_reaches_the_game_with_the_key(
     rollnet_memnet_destroy(net);
 }
 
+/* A transport that refuses every send for three seconds: the session logs
+ * it (the reliable checksums at ERROR, the unreliable inputs at WARN) a line
+ * per cause and then one a second, not one per frame, and plays on. */
+static void test_refused_sends_are_logged_without_flooding_the_log(void **state)
+{
+    (void)state;
+    static wire w;
+    wire_init(&w);
+    assert_int_equal(w.log_errors, 0);
+    w.refuse = ROLLNET_ERR_TRANSPORT;
+    int32_t f = 0;
+    for (; f < 180; f++) { /* 3 s at 60 fps: 11 checksums and 180 input messages refused */
+        /* It acknowledges what it never got, so that the session runs on. */
+        send_inputs_acking(&w, 0, f, 1, 1, f - 1);
+        assert_int_equal(tick(&w, 0), ROLLNET_ERR_OK);
+        fake_drain(&w);
+        w.now += 1000 / 60;
+    }
+    rollnet_session_stats st;
+    rollnet_session_stats_get(w.s, &st);
+    assert_true(st.running);
+    assert_true(st.frame >= 170);
+    /* One line per channel at once, then at most one a second each. */
+    assert_true(w.log_errors >= 1 && w.log_errors <= 4);
+    assert_true(w.log_warnings >= 1 && w.log_warnings <= 4);
+    assert_int_equal(w.refused_lines, w.log_errors + w.log_warnings);
+    rollnet_session_destroy(w.s);
+    rollnet_memnet_destroy(w.net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refused_sends_are_logged_without_flooding_the_log),
         cmocka_unit_test(test_garbage_is_dropped_as_malformed),
         cmocka_unit_test(test_oversize_message_is_dropped_and_counted),
         cmocka_unit_test(test_wrong_tag_is_foreign),

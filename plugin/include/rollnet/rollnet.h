@@ -85,7 +85,8 @@ extern "C" {
     X(NO_DESYNC, "no desync has been found")                                                   \
     X(SNAPSHOT_INVALID, "the snapshot's array or map headers announce more values than were written") \
     X(FINISHED, "the session is finishing: every frame up to its end has run")                \
-    X(LEFT, "this peer left the session (rollnet_session_leave)")
+    X(LEFT, "this peer left the session (rollnet_session_leave)")                              \
+    X(UNKNOWN_PEER, "the transport has no connection with that peer (never made, or closed)")
 
 /** What a rollnet call reports: ROLLNET_ERR_OK, or why it failed. Each value
  * is documented with its rollnet_error_string() text. */
@@ -244,37 +245,62 @@ typedef struct rollnet_transport_peer_info {
 /** A transport is a vtable plus its state. The session calls it only from the
  * session's own calls (poll, advance, destroy) on the session's thread.
  * Peers are small non-negative integers chosen by the transport. `now_ms` is
- * the session's clock, for transports that simulate time. */
+ * the session's clock, for transports that simulate time.
+ *
+ * Every function that can fail returns a rollnet_error: ROLLNET_ERR_OK, or
+ * the most specific code that applies. The built-in transports use
+ * INVALID_ARGUMENT (a NULL pointer, an unknown channel, a message larger than
+ * the transport carries), UNKNOWN_PEER (a peer id with no connection: never
+ * handed out, or closed since), BAD_ADDRESS (an address that cannot be
+ * connected to), OUT_OF_MEMORY and TRANSPORT (anything else: no free
+ * connection slot, a full queue, a socket error). The session logs the
+ * failures that matter with rollnet_error_string(): a message not sent
+ * (ERROR on the reliable channel, WARN on the unreliable one or to an
+ * UNKNOWN_PEER, which is going away), a connection
+ * that cannot start, a receive error; a line when the error changes, then
+ * at most one a second, never one per frame. A failed peer_info only leaves
+ * that peer's statistics at 0. */
 typedef struct rollnet_transport_vtable {
-    /** Start connecting to an address; returns the new peer id, or -1. The
-     * CONNECTED event follows once the connection stands. */
-    int (*connect)(void *self, const char *address, uint64_t now_ms);
+    /** Start connecting to an address; on ROLLNET_ERR_OK *peer_out is the new
+     * peer id (or the id of a connection that already stands), and the
+     * CONNECTED event follows once the connection stands. On failure
+     * *peer_out is -1. */
+    rollnet_error (*connect)(void *self, const char *address, uint64_t now_ms, int *peer_out);
     /** Queue one message. The transport copies the bytes and sends them at the
-     * next flush or receive, at the latest. 0 on success, -1 on failure. */
-    int (*send)(void *self, int peer, rollnet_channel channel, const void *data, size_t size,
-                uint64_t now_ms);
-    /** Fetch one event; returns 1 and fills *out, or 0 when none is ready. */
-    int (*receive)(void *self, uint64_t now_ms, rollnet_transport_event *out);
+     * next flush or receive, at the latest. ROLLNET_ERR_OK means accepted, not
+     * delivered: an unreliable message may still be lost on the way. */
+    rollnet_error (*send)(void *self, int peer, rollnet_channel channel, const void *data,
+                          size_t size, uint64_t now_ms);
+    /** Fetch one event into *out. ROLLNET_ERR_OK with out->type
+     * ROLLNET_TRANSPORT_NONE when none is ready. Always sets out->type (NONE on
+     * failure too), so a loop may test the type alone: receive until it is
+     * NONE. A failure means nothing more can be read now; the next call tries
+     * again. */
+    rollnet_error (*receive)(void *self, uint64_t now_ms, rollnet_transport_event *out);
     /** Close a connection; a DISCONNECTED event may or may not follow. */
     void (*disconnect)(void *self, int peer);
     /** Set how long a silent peer is kept before the transport drops it (0 = the
      * transport's default). May be NULL. */
     void (*set_timeout)(void *self, int peer, uint32_t timeout_ms);
-    /** Fill what the transport measures of a peer; returns 0, or -1 for an
-     * unknown peer. May be NULL. */
-    int (*peer_info)(void *self, int peer, rollnet_transport_peer_info *out);
+    /** Fill what the transport measures of a peer: ROLLNET_ERR_OK, or
+     * UNKNOWN_PEER when it has no connection with that id (*out is then
+     * left as it was). May be NULL. */
+    rollnet_error (*peer_info)(void *self, int peer, rollnet_transport_peer_info *out);
     /** Release everything the transport owns. May be NULL. */
     void (*destroy)(void *self);
     /** Put everything queued on the wire now, together where the transport can
      * (one datagram per peer). The session calls it at the end of poll and of
      * advance. May be NULL (send then sends at once). */
     void (*flush)(void *self, uint64_t now_ms);
-    /** Whether `address` can be connected to: 0 when it can; else -1 and a
-     * NUL-terminated reason in why[0..cap) ("port out of range", "host not
-     * found"). The session asks at creation, so a bad address is refused
-     * there (ROLLNET_ERR_BAD_ADDRESS) rather than failing at the first poll.
-     * May be NULL: every address is then tried at connect. */
-    int (*check_address)(void *self, const char *address, char *why, size_t cap);
+    /** Whether `address` can be connected to: ROLLNET_ERR_OK when it can; else
+     * ROLLNET_ERR_BAD_ADDRESS and a NUL-terminated reason in why[0..cap)
+     * ("port out of range", "host not found"; why may be NULL when cap is 0).
+     * The session asks at creation, so a bad address is refused there
+     * (ROLLNET_ERR_BAD_ADDRESS, with the reason in the log) rather than
+     * failing at the first poll; a transport that cannot tell (OUT_OF_MEMORY,
+     * say) returns that code, and session creation fails with it. May be
+     * NULL: every address is then tried at connect. */
+    rollnet_error (*check_address)(void *self, const char *address, char *why, size_t cap);
 } rollnet_transport_vtable;
 
 /** A transport: the functions and the state they are called with. A zero
@@ -323,10 +349,23 @@ typedef struct rollnet_netsim_desc {
     uint32_t max_queued;     /**< messages held at once; more are dropped. Default 4096. */
 } rollnet_netsim_desc;
 
-/** Wrap `inner`. The returned transport owns `inner` and destroys it.
- * Returns a zero transport (vtable NULL) on allocation failure. */
-rollnet_transport rollnet_netsim_create(rollnet_transport inner, const rollnet_netsim_desc *desc,
-                                        const rollnet_allocator *allocator);
+/** Wrap `inner` in a simulator (NULL desc = all defaults), taken from
+ * `allocator` (NULL or zero = malloc/free). Rates above 1000 permille are
+ * taken as 1000.
+ *
+ * Ownership: `inner` is handed over in every case. On ROLLNET_ERR_OK *out
+ * owns it (destroying *out destroys `inner`); on failure `inner` has been
+ * destroyed and *out (when not NULL) is a zero transport, as
+ * rollnet_session_create does with desc.transport. So
+ * `rollnet_netsim_create(d.transport, &nd, NULL, &d.transport)` leaves
+ * d.transport usable or zero, never dangling.
+ *
+ * Errors: INVALID_ARGUMENT (out is NULL, or `inner` lacks connect, send or
+ * receive: a zero transport, say), OUT_OF_MEMORY (the pool of max_queued
+ * messages could not be allocated). Any thread; the simulator is then used
+ * from one thread at a time, like any transport. */
+rollnet_error rollnet_netsim_create(rollnet_transport inner, const rollnet_netsim_desc *desc,
+                                    const rollnet_allocator *allocator, rollnet_transport *out);
 /** Change the conditions of a running simulator (seed is ignored). */
 rollnet_error rollnet_netsim_set(rollnet_transport *netsim, const rollnet_netsim_desc *desc);
 /** Hand every held message due by now_ms to the inner transport without

@@ -98,6 +98,14 @@ static void open_node(joinfx *x, int i, uint32_t join_timeout_ms, const char *ho
     harness_peer_init(&x->hp[i], x->s[i], &x->g[i], &d, 40 + (uint64_t)i);
 }
 
+static void joinfx_init(joinfx *x)
+{
+    memset(x, 0, sizeof(*x));
+    x->net = rollnet_memnet_create(3, NULL);
+    assert_non_null(x->net);
+    harness_clock_init(&x->clock, 1000, 60);
+}
+
 static void joinfx_free(joinfx *x)
 {
     for (int i = 0; i < 3; i++) {
@@ -133,9 +141,7 @@ static void test_joiner_keeps_trying_until_the_host_answers(void **state)
 {
     (void)state;
     joinfx x;
-    memset(&x, 0, sizeof x);
-    x.net = rollnet_memnet_create(3, NULL);
-    harness_clock_init(&x.clock, 1000, 60);
+    joinfx_init(&x);
     open_node(&x, 0, 0, "mem:1");
     open_node(&x, 1, 0, NULL);
     for (int t = 0; t < 8 * 60; t++) {
@@ -168,9 +174,7 @@ static void test_joiner_gives_up_with_no_answer(void **state)
 {
     (void)state;
     joinfx x;
-    memset(&x, 0, sizeof x);
-    x.net = rollnet_memnet_create(3, NULL);
-    harness_clock_init(&x.clock, 1000, 60);
+    joinfx_init(&x);
     open_node(&x, 0, 5000, "mem:1");
     uint64_t start = harness_clock_now(&x.clock);
     while (harness_clock_now(&x.clock) < start + 4900) {
@@ -195,9 +199,7 @@ static void test_host_waits_for_its_player_naming_it(void **state)
 {
     (void)state;
     joinfx x;
-    memset(&x, 0, sizeof x);
-    x.net = rollnet_memnet_create(3, NULL);
-    harness_clock_init(&x.clock, 1000, 60);
+    joinfx_init(&x);
     open_node(&x, 1, 0, NULL);
     for (int t = 0; t < 120 * 60; t++) {
         tick(&x, 1u << 1);
@@ -225,9 +227,7 @@ static void test_second_joiner_is_told_the_session_is_full(void **state)
 {
     (void)state;
     joinfx x;
-    memset(&x, 0, sizeof x);
-    x.net = rollnet_memnet_create(3, NULL);
-    harness_clock_init(&x.clock, 1000, 60);
+    joinfx_init(&x);
     open_node(&x, 0, 0, "mem:1");
     x.deaf.deaf = false;
     open_node(&x, 1, 0, NULL);

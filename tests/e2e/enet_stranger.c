@@ -8,7 +8,9 @@
  *     holds it half-open;
  *   - --silent ENet clients on --silent-bind that open a connection with
  *     rollnet's channel count, answer ENet's protocol (acks, pings) and never
- *     send a message; dropped, they connect again at once.
+ *     send a message; dropped, they connect again at once. With
+ *     --silent-spread N they use N addresses from --silent-bind up (the last
+ *     byte counted up), as strangers on several machines would.
  * One second in, it prints "under way" with the connections the silent
  * clients hold (a script waits for that line). Runs --duration-s seconds or
  * until SIGTERM/SIGINT, then prints one line of counts on stdout and exits 0
@@ -40,6 +42,7 @@ typedef struct opts {
     const char *silent_bind;
     int rate;
     int silent;
+    int silent_spread;
     int duration_s;
 } opts;
 
@@ -111,6 +114,7 @@ static bool parse_opts(int argc, char **argv, opts *o)
     o->silent_bind = "127.0.0.1";
     o->rate = 50;
     o->silent = 10;
+    o->silent_spread = 1;
     o->duration_s = 60;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
@@ -125,6 +129,8 @@ static bool parse_opts(int argc, char **argv, opts *o)
             ok = parse_count(v, 0, 1000, &o->rate);
         } else if (strcmp(k, "--silent") == 0) {
             ok = parse_count(v, 0, MAX_SILENT, &o->silent);
+        } else if (strcmp(k, "--silent-spread") == 0) {
+            ok = parse_count(v, 1, 200, &o->silent_spread);
         } else if (strcmp(k, "--duration-s") == 0) {
             ok = parse_count(v, 1, 3600, &o->duration_s);
         } else {
@@ -137,9 +143,24 @@ static bool parse_opts(int argc, char **argv, opts *o)
     }
     if (argc % 2 != 1 || o->num_targets == 0) {
         fprintf(stderr, "usage: enet_stranger --target HOST:PORT [--target ...] [--rate N]\n"
-                        "       [--flood-bind IP] [--silent N] [--silent-bind IP] [--duration-s S]\n");
+                        "       [--flood-bind IP] [--silent N] [--silent-bind IP] [--silent-spread N] [--duration-s S]\n");
         return false;
     }
+    return true;
+}
+
+/* `base` (dotted IPv4) with `add` added to its last byte, into out. */
+static bool spread_address(const char *base, int add, char *out, size_t cap)
+{
+    const char *dot = strrchr(base, '.');
+    if (!dot || (size_t)(dot - base) + 5 > cap) {
+        return false;
+    }
+    int last = 0;
+    if (!parse_count(dot + 1, 0, 255, &last) || last + add > 254) {
+        return false;
+    }
+    snprintf(out, cap, "%.*s.%d", (int)(dot - base), base, last + add);
     return true;
 }
 
@@ -222,7 +243,12 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof(c));
     for (int i = 0; i < o.silent; i++) {
         ENetAddress bind = {.host = ENET_HOST_ANY, .port = 0};
-        enet_address_set_host_ip(&bind, o.silent_bind);
+        char ip[32];
+        if (!spread_address(o.silent_bind, i % o.silent_spread, ip, sizeof(ip)) ||
+            enet_address_set_host_ip(&bind, ip) != 0) {
+            fprintf(stderr, "enet_stranger: bad --silent-bind %s\n", o.silent_bind);
+            return 2;
+        }
         silent[i].host = enet_host_create(&bind, 1, ROLLNET_ENET_CHANNEL_LIMIT, 0, 0);
         if (!silent[i].host) {
             fprintf(stderr, "enet_stranger: cannot bind a silent client on %s\n", o.silent_bind);

@@ -22,8 +22,11 @@ set -u
 peer_bin=${1:?usage: test_p2p_strangers.sh PATH/TO/p2p_peer PATH/TO/enet_stranger}
 stranger_bin=${2:?usage: test_p2p_strangers.sh PATH/TO/p2p_peer PATH/TO/enet_stranger}
 RUNS=${RUNS:-3}
-JOIN_LIMIT_MS=2000
-FLOOD=(--rate 50 --flood-bind 127.0.0.2 --silent 10 --silent-bind 127.0.0.3 --duration-s 60)
+JOIN_LIMIT_MS=${JOIN_LIMIT_MS:-2000}
+# STRANGER_ARGS (e.g. "--silent-spread 10") adds options to enet_stranger, for measuring.
+# shellcheck disable=SC2206
+FLOOD=(--rate 50 --flood-bind 127.0.0.2 --silent 10 --silent-bind 127.0.0.3 --duration-s 60
+       ${STRANGER_ARGS:-})
 PEER_TIMEOUT_S=45
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rollnet-e2e-strangers-XXXXXX") || exit 1

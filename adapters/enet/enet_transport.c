@@ -127,10 +127,35 @@ static void rn_enet_release_held(rn_enet *t)
     }
 }
 
+/* The incoming connection that has been half-open longest (one the scan has
+ * not timed yet counts as the newest), or NULL when none is. */
+static ENetPeer *rn_enet_oldest_half_open(rn_enet *t, enet_uint32 now)
+{
+    ENetPeer *oldest = NULL;
+    enet_uint32 oldest_age = 0;
+    for (size_t i = 0; i < t->host->peerCount; i++) {
+        ENetPeer *p = &t->host->peers[i];
+        if (p->state != ENET_PEER_STATE_ACKNOWLEDGING_CONNECT) {
+            continue;
+        }
+        const rn_enet_half_open *h = &t->half_open[i];
+        enet_uint32 age =
+            h->seen && h->connect_id == p->connectID ? (enet_uint32)(now - h->since_ms) : 0;
+        if (!oldest || age > oldest_age) {
+            oldest = p;
+            oldest_age = age;
+        }
+    }
+    return oldest;
+}
+
 /* Called by enet_host_service for every datagram, before ENet reads it: a
- * CONNECT that ENet would ignore (its address holds its share of connections,
- * or every slot is taken) is counted and dropped here. ENet checks the same
- * limits itself (duplicatePeers); this only makes the refusals visible. */
+ * CONNECT that ENet would ignore because its address holds its share of
+ * connections is counted and dropped here (ENet checks the same limit itself,
+ * duplicatePeers; this makes the refusals visible). When every slot is
+ * taken, the oldest half-open connection makes room: a flood of CONNECTs
+ * from many (perhaps forged) addresses then delays a real peer by at most
+ * its own handshake, instead of holding every slot. */
 static int ENET_CALLBACK rn_enet_intercept(ENetHost *host, ENetEvent *event)
 {
     if (!event) {
@@ -172,8 +197,16 @@ static int ENET_CALLBACK rn_enet_intercept(ENetHost *host, ENetEvent *event)
         return 1;
     }
     if (!free_slot) {
-        t->stats.refused_full++;
-        return 1;
+        ENetPeer *oldest = rn_enet_oldest_half_open(t, enet_time_get());
+        if (!oldest) {
+            t->stats.refused_full++;
+            return 1;
+        }
+        /* Never announced, so dropped silently; ENet then takes the CONNECT
+         * into the freed slot. */
+        enet_peer_reset(oldest);
+        t->half_open[oldest - host->peers].seen = false;
+        t->stats.handshakes_dropped++;
     }
     return 0;
 }

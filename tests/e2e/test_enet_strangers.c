@@ -159,15 +159,11 @@ static int handshakes_dropped(void *ctx)
     return stats_of(w->s).handshakes_dropped >= w->count;
 }
 
-static void test_a_connect_never_followed_up_is_dropped_after_the_handshake_timeout(void **state)
+/* One CONNECT from `ip` to 127.0.0.1:port, from a host that is gone before the answer. */
+static void connect_and_vanish(const char *ip, uint16_t port)
 {
-    (void)state;
-    static side a;
-    uint16_t port = listen_side(&a, (rollnet_enet_desc){0});
-
-    /* One CONNECT from a host that is gone before the answer comes. */
     ENetAddress bind = {.host = ENET_HOST_ANY, .port = 0};
-    assert_int_equal(enet_address_set_host_ip(&bind, "127.0.0.2"), 0);
+    assert_int_equal(enet_address_set_host_ip(&bind, ip), 0);
     ENetHost *h = enet_host_create(&bind, 1, ROLLNET_ENET_CHANNEL_LIMIT, 0, 0);
     assert_non_null(h);
     ENetAddress to = {.port = port};
@@ -175,6 +171,15 @@ static void test_a_connect_never_followed_up_is_dropped_after_the_handshake_time
     assert_non_null(enet_host_connect(h, &to, ROLLNET_ENET_CHANNEL_LIMIT, 0));
     enet_host_flush(h);
     enet_host_destroy(h);
+}
+
+static void test_a_connect_never_followed_up_is_dropped_after_the_handshake_timeout(void **state)
+{
+    (void)state;
+    static side a;
+    uint16_t port = listen_side(&a, (rollnet_enet_desc){0});
+
+    connect_and_vanish("127.0.0.2", port);
     uint64_t start = clock_ms();
 
     side *only_a[] = {&a};
@@ -188,6 +193,34 @@ static void test_a_connect_never_followed_up_is_dropped_after_the_handshake_time
     assert_int_equal(a.connected, 0);
     assert_int_equal(a.disconnected, 0);
     assert_int_equal(stats_of(&a).handshakes_dropped, 1);
+    side_free(&a);
+}
+
+static void test_half_open_connections_from_many_addresses_make_room_for_a_peer(void **state)
+{
+    (void)state;
+    static side a, player;
+    /* 1 + 8 slots; three addresses' worth of half-open connections (4 each,
+     * within the per-address limit) is more than that. */
+    uint16_t port = listen_side(&a, (rollnet_enet_desc){.max_peers = 1});
+    static const char *const ips[] = {"127.0.0.2", "127.0.0.3", "127.0.0.4"};
+    for (int i = 0; i < 12; i++) {
+        connect_and_vanish(ips[i % 3], port);
+    }
+    side *only_a[] = {&a};
+    (void)pump(only_a, 1, NULL, NULL, 200);
+    assert_int_equal(stats_of(&a).handshakes_dropped, 12 - (1 + ROLLNET_ENET_SPARE_PEERS));
+
+    /* Every slot is half-open: the player's CONNECT takes the oldest one's. */
+    uint64_t start = clock_ms();
+    client_connect(&player, "127.0.0.1", port);
+    side *both[] = {&a, &player};
+    side *p[] = {&player};
+    want_connected w = {p, 1, &a, 1};
+    assert_true(pump(both, 2, all_connected, &w, 1000));
+    print_message("player connected after %llu ms\n", (unsigned long long)(clock_ms() - start));
+    assert_int_equal(stats_of(&a).refused_full, 0);
+    side_free(&player);
     side_free(&a);
 }
 
@@ -297,6 +330,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_connect_never_followed_up_is_dropped_after_the_handshake_timeout),
+        cmocka_unit_test(test_half_open_connections_from_many_addresses_make_room_for_a_peer),
         cmocka_unit_test(test_one_address_holds_at_most_max_peers_per_address_connections),
         cmocka_unit_test(test_spare_slots_let_a_player_in_while_strangers_hold_handshakes),
         cmocka_unit_test(test_stats_and_the_new_desc_fields_validate_their_arguments),

@@ -20,7 +20,8 @@
  * connections (further CONNECTs from it are ignored); an incoming connection
  * whose ENet handshake does not complete within
  * ROLLNET_ENET_HANDSHAKE_TIMEOUT_MS (a CONNECT datagram that is never
- * followed up) is dropped without an event. A connection that completes
+ * followed up) is dropped without an event, and when every slot is taken
+ * the oldest such half-open connection makes room for a new CONNECT. A connection that completes
  * ENet's handshake is handed to the session, which drops it unless it
  * claims a player within its own handshake timeout (3 s). Strangers from more
  * addresses than the spare slots can hold (more than
@@ -104,10 +105,12 @@ typedef struct rollnet_enet_stats {
     /** CONNECTs ignored because their address already held
      * max_peers_per_address connections. */
     uint64_t refused_per_address;
-    /** CONNECTs ignored because every slot (max_peers + ROLLNET_ENET_SPARE_PEERS) was taken. */
+    /** CONNECTs ignored because every slot (max_peers + ROLLNET_ENET_SPARE_PEERS) was
+     * taken by a connection past ENet's handshake. */
     uint64_t refused_full;
     /** Incoming connections dropped because their ENet handshake did not
-     * complete within ROLLNET_ENET_HANDSHAKE_TIMEOUT_MS. */
+     * complete within ROLLNET_ENET_HANDSHAKE_TIMEOUT_MS, or made room for a
+     * newer CONNECT while every slot was taken. */
     uint64_t handshakes_dropped;
     /** Connections closed at once because they opened fewer than
      * ROLLNET_ENET_CHANNEL_LIMIT channels (not rollnet peers). */

@@ -1,9 +1,18 @@
 /*
- * p2p_peer: one player of a two-player rollback session over ENet, as a real
- * process on the real monotonic clock. The host is player 0 and accepts the
- * joiner, player 1. Each side plays the deterministic test game with its own
- * seeded bot and exports the confirmed rows of the first --episodes episodes;
- * two peers of one session must write byte-identical files.
+ * p2p_peer: one player of a rollback session over ENet, as a real process on
+ * the real monotonic clock. Two players by default: the host is player 0 and
+ * accepts the joiner, player 1. With --players N (a mesh), --player K picks
+ * this side's player, --peer Q=HOST:PORT connects to player Q's process, and
+ * every other remote player is accepted on the --host port. Each side plays
+ * the deterministic test game with its own seeded bot and exports the
+ * confirmed rows of the first --episodes episodes; peers of one session must
+ * write byte-identical files.
+ *
+ * On stderr, "running after N ms" gives the time from the start of the
+ * process to RUNNING. The final line on stdout also counts link events
+ * after RUNNING (SYNCHRONIZING, SYNCHRONIZED, INTERRUPTED, RESUMED,
+ * DISCONNECTED before done, REFUSED) and the strangers the session and the
+ * ENet transport turned away.
  *
  * Exit codes: 0 done; 1 the session failed (DISCONNECTED, REFUSED, DESYNC or
  * an error), one line on stderr says why; 2 bad arguments; 3 not done within
@@ -38,7 +47,9 @@
 
 typedef struct opts {
     int host_port;         /* --host PORT (0: the OS picks one), or -1 */
-    const char *join;      /* --join HOST:PORT, or NULL */
+    int num_players;       /* --players N, default 2 */
+    int player;            /* --player K; default 0 with --host alone, else 1 */
+    const char *addr[ROLLNET_MAX_PLAYERS]; /* --join (player 0), --peer Q=ADDR; NULL: accepted */
     uint64_t seed;         /* bot seed */
     uint64_t game_seed;    /* game and session seed; must agree on both sides */
     int episodes;
@@ -54,7 +65,9 @@ typedef struct opts {
 typedef struct peer {
     opts o;
     int local;  /* this side's player handle */
-    int remote; /* the other side's */
+    uint64_t start_us;
+    bool running;         /* RUNNING was seen */
+    uint64_t link_events; /* connection events after RUNNING: strangers must cause none */
     rollnet_session *s;
     rollnet_transport enet; /* copies of the handles the session owns, for wait and flush */
     rollnet_transport sim;  /* zero when no --netsim */
@@ -83,6 +96,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: p2p_peer (--host PORT | --join HOST:PORT) [--seed N] [--game-seed N]\n"
+            "                [--players N --player K [--peer Q=HOST:PORT]...]\n"
             "                [--episodes E] [--max-steps S] [--export PATH] [--netsim SPEC]\n"
             "                [--input-delay N] [--fps N] [--timeout-s N]\n");
 }
@@ -106,6 +120,8 @@ static bool parse_opts(int argc, char **argv, opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->host_port = -1;
+    o->num_players = 2;
+    o->player = -1;
     o->seed = 1;
     o->game_seed = 1;
     o->episodes = 3;
@@ -124,7 +140,14 @@ static bool parse_opts(int argc, char **argv, opts *o)
         if (strcmp(k, "--host") == 0 && parse_int(v, 0, 65535, &n)) {
             o->host_port = (int)n;
         } else if (strcmp(k, "--join") == 0 && strchr(v, ':')) {
-            o->join = v;
+            o->addr[0] = v;
+        } else if (strcmp(k, "--peer") == 0 && v[0] >= '0' && v[0] < '0' + ROLLNET_MAX_PLAYERS &&
+                   v[1] == '=' && strchr(v + 2, ':')) {
+            o->addr[v[0] - '0'] = v + 2;
+        } else if (strcmp(k, "--players") == 0 && parse_int(v, 2, ROLLNET_MAX_PLAYERS, &n)) {
+            o->num_players = (int)n;
+        } else if (strcmp(k, "--player") == 0 && parse_int(v, 0, ROLLNET_MAX_PLAYERS - 1, &n)) {
+            o->player = (int)n;
         } else if (strcmp(k, "--seed") == 0 && parse_int(v, 0, INT64_MAX, &n)) {
             o->seed = (uint64_t)n;
         } else if (strcmp(k, "--game-seed") == 0 && parse_int(v, 0, INT64_MAX, &n)) {
@@ -149,8 +172,29 @@ static bool parse_opts(int argc, char **argv, opts *o)
             return false;
         }
     }
-    if ((o->host_port >= 0) == (o->join != NULL)) {
-        fprintf(stderr, "p2p_peer: give exactly one of --host and --join\n");
+    bool connects = false;
+    for (int q = 0; q < ROLLNET_MAX_PLAYERS; q++) {
+        connects |= o->addr[q] != NULL;
+    }
+    if (o->player < 0) {
+        o->player = connects ? 1 : 0;
+    }
+    if (o->player >= o->num_players || o->addr[o->player] != NULL) {
+        fprintf(stderr, "p2p_peer: --player must be below --players and have no address\n");
+        return false;
+    }
+    bool accepts = false;
+    for (int q = 0; q < o->num_players; q++) {
+        accepts |= q != o->player && o->addr[q] == NULL;
+    }
+    for (int q = o->num_players; q < ROLLNET_MAX_PLAYERS; q++) {
+        if (o->addr[q]) {
+            fprintf(stderr, "p2p_peer: --peer %d is not a player\n", q);
+            return false;
+        }
+    }
+    if (accepts != (o->host_port >= 0)) {
+        fprintf(stderr, "p2p_peer: --host exactly when some remote player has no address\n");
         return false;
     }
     return true;
@@ -204,7 +248,17 @@ static bool drain_events(peer *p)
     while (rollnet_session_next_event(p->s, &ev)) {
         switch (ev.type) {
         case ROLLNET_EVENT_RUNNING:
-            fprintf(stderr, "p2p_peer[%d]: running\n", p->local);
+            p->running = true;
+            fprintf(stderr, "p2p_peer[%d]: running after %llu ms\n", p->local,
+                    (unsigned long long)((mono_us() - p->start_us) / 1000u));
+            break;
+        case ROLLNET_EVENT_SYNCHRONIZING:
+        case ROLLNET_EVENT_SYNCHRONIZED:
+            if (p->running) {
+                p->link_events++;
+                fprintf(stderr, "p2p_peer[%d]: player %d handshake event %d while running\n",
+                        p->local, ev.player, (int)ev.type);
+            }
             break;
         case ROLLNET_EVENT_DISCONNECTED:
             if (p->done) {
@@ -226,9 +280,11 @@ static bool drain_events(peer *p)
             p->skip_frames += ev.u.wait.frames;
             break;
         case ROLLNET_EVENT_INTERRUPTED:
+            p->link_events++;
             fprintf(stderr, "p2p_peer[%d]: player %d interrupted\n", p->local, ev.player);
             break;
         case ROLLNET_EVENT_RESUMED:
+            p->link_events++;
             fprintf(stderr, "p2p_peer[%d]: player %d resumed\n", p->local, ev.player);
             break;
         case ROLLNET_EVENT_EPISODE_TIMEOUT:
@@ -389,12 +445,17 @@ static int finish(peer *p, int code)
     if (p->s) {
         rollnet_session_stats_get(p->s, &st);
     }
+    rollnet_enet_stats es;
+    (void)rollnet_enet_stats_get(&p->enet, &es); /* zeroed if the session never took it */
     printf("p2p_peer: player %d frames %d confirmed %d rows %d rollbacks %" PRIu64
            " max_depth %d resimulated %" PRIu64 " stalls %" PRIu64 " waited %" PRIu64
-           " exit %d\n",
+           " link_events %" PRIu64 " handshakes_refused %" PRIu64 " handshakes_dropped %" PRIu64
+           " enet_refused_per_address %" PRIu64 " enet_refused_full %" PRIu64
+           " enet_handshakes_dropped %" PRIu64 " exit %d\n",
            p->local, (int)st.frame, (int)st.confirmed_frame, (int)p->rows, st.rollbacks,
            (int)st.max_rollback_depth, st.frames_resimulated, st.stalls, p->frames_skipped_wait,
-           code);
+           p->link_events, st.handshakes_refused, st.handshakes_dropped, es.refused_per_address,
+           es.refused_full, es.handshakes_dropped, code);
     fflush(stdout);
     rollnet_exporter_close(p->exp);
     p->exp = NULL;
@@ -446,8 +507,8 @@ int main(int argc, char **argv)
     }
     const opts *o = &p.o;
     bool hosting = o->host_port >= 0;
-    p.local = hosting ? 0 : 1;
-    p.remote = 1 - p.local;
+    p.local = o->player;
+    p.start_us = mono_us();
 
     rollnet_enet_desc ed;
     memset(&ed, 0, sizeof(ed));
@@ -455,7 +516,7 @@ int main(int argc, char **argv)
     ed.bind_address = hosting ? "127.0.0.1" : NULL;
     rollnet_error err = rollnet_enet_create(&ed, NULL, &p.enet);
     if (err == ROLLNET_ERR_TRANSPORT && hosting) {
-        fprintf(stderr, "p2p_peer[0]: cannot bind 127.0.0.1:%d\n", o->host_port);
+        fprintf(stderr, "p2p_peer[%d]: cannot bind 127.0.0.1:%d\n", p.local, o->host_port);
         return EXIT_BIND;
     }
     if (err != ROLLNET_ERR_OK) {
@@ -486,7 +547,7 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
 
-    if (!tg_init(&p.game, o->game_seed, 2, 1, 0, o->max_steps)) {
+    if (!tg_init(&p.game, o->game_seed, o->num_players, 1, 0, o->max_steps)) {
         rollnet_transport_destroy(&transport);
         return EXIT_USAGE;
     }
@@ -500,9 +561,9 @@ int main(int argc, char **argv)
         rollnet_export_desc xd;
         memset(&xd, 0, sizeof(xd));
         xd.csv_path = o->export_path;
-        xd.num_columns = tg_row_columns(2, cols);
+        xd.num_columns = tg_row_columns(o->num_players, cols);
         xd.columns = cols;
-        xd.num_players = 2;
+        xd.num_players = o->num_players;
         xd.input_size = 1;
         err = rollnet_exporter_open(&xd, NULL, &p.exp);
         if (err != ROLLNET_ERR_OK) {
@@ -515,15 +576,19 @@ int main(int argc, char **argv)
 
     rollnet_session_desc d;
     memset(&d, 0, sizeof(d));
-    d.num_players = 2;
+    d.num_players = o->num_players;
     d.input_size = 1;
     d.input_delay = o->input_delay;
     d.fps = o->fps;
     d.game_id = GAME_ID;
     d.seed = o->game_seed;
     d.players[p.local].kind = ROLLNET_PLAYER_LOCAL;
-    d.players[p.remote].kind = ROLLNET_PLAYER_REMOTE;
-    d.players[p.remote].address = hosting ? NULL : o->join;
+    for (int q = 0; q < o->num_players; q++) {
+        if (q != p.local) {
+            d.players[q].kind = ROLLNET_PLAYER_REMOTE;
+            d.players[q].address = o->addr[q]; /* NULL: accepted on the --host port */
+        }
+    }
     d.transport = transport;
     d.logger.log = log_hook;
     d.logger.user_data = &p;

@@ -8,8 +8,26 @@
  * duplicated. Keep unreliable messages within one datagram (about
  * 1.3 KiB): ENet sends a larger unreliable message as reliable fragments.
  *
- * Peer ids are ENet peer slots (0 .. max_peers-1): stable while a connection
- * lasts, and a slot may be reused by a later connection after DISCONNECTED.
+ * Peer ids are ENet peer slots (0 .. max_peers + ROLLNET_ENET_SPARE_PEERS - 1):
+ * stable while a connection lasts, and a slot may be reused by a later
+ * connection after DISCONNECTED.
+ *
+ * What a bound transport exposes: anyone who can reach its UDP port can open
+ * an ENet connection. The transport bounds what strangers (connections that
+ * are not a player's peer) can hold: the host keeps ROLLNET_ENET_SPARE_PEERS
+ * slots beyond max_peers, so connections still in their handshake do not use
+ * up the players' slots; one IPv4 address holds at most max_peers_per_address
+ * connections (further CONNECTs from it are ignored); an incoming connection
+ * whose ENet handshake does not complete within
+ * ROLLNET_ENET_HANDSHAKE_TIMEOUT_MS (a CONNECT datagram that is never
+ * followed up) is dropped without an event, and when every slot is taken
+ * the oldest such half-open connection makes room for a new CONNECT. A connection that completes
+ * ENet's handshake is handed to the session, which drops it unless it
+ * claims a player within its own handshake timeout (3 s). Strangers from more
+ * addresses than the spare slots can hold (more than
+ * ROLLNET_ENET_SPARE_PEERS / max_peers_per_address of them) may still delay a
+ * joiner until those timeouts free a slot. rollnet_enet_stats_get counts what
+ * was refused and dropped.
  * ENet keeps its own clock; the `now_ms` arguments of the vtable are ignored.
  * Addresses for connect are "host:port", host being a dotted IPv4 address or
  * a name (names are resolved with the system resolver, which may block).
@@ -32,6 +50,23 @@ extern "C" {
 /** ENet channels rollnet opens on every connection; peers offering fewer are refused. */
 #define ROLLNET_ENET_CHANNEL_LIMIT 2
 #define ROLLNET_ENET_DEFAULT_TIMEOUT_MS 5000u /**< rollnet_enet_desc::timeout_ms when zero */
+/** ENet slots the host holds beyond rollnet_enet_desc::max_peers, for incoming
+ * connections still in their handshake: as many as a session keeps for
+ * handshakes beyond its players' peers, so the transport never hands a session
+ * more connections than it can use, and strangers do not use up the players'
+ * slots. */
+#define ROLLNET_ENET_SPARE_PEERS 8
+/** Largest rollnet_enet_desc::max_peers: ENet's peer id limit (4095) less the spare slots. */
+#define ROLLNET_ENET_MAX_PEERS (4095 - ROLLNET_ENET_SPARE_PEERS)
+/** rollnet_enet_desc::max_peers_per_address when zero and max_peers is not larger:
+ * the players' peers of a default build (ROLLNET_MAX_PLAYERS 4: three) behind
+ * one address, e.g. one machine or one home router, plus one handshake. */
+#define ROLLNET_ENET_DEFAULT_PEERS_PER_ADDRESS 4
+/** An incoming connection whose ENet handshake (CONNECT, VERIFY_CONNECT, its
+ * acknowledgement) has not completed this long after the CONNECT arrived is
+ * dropped, without an event. ENet alone would keep it up to 30 s. A real peer
+ * completes it in one round trip; this leaves room for several resends. */
+#define ROLLNET_ENET_HANDSHAKE_TIMEOUT_MS 3000u
 
 /** How to open an ENet transport. Valid when zero-initialised. */
 typedef struct rollnet_enet_desc {
@@ -42,7 +77,11 @@ typedef struct rollnet_enet_desc {
     /** Dotted IPv4 address to bind, e.g. "127.0.0.1". NULL = every interface.
      * Read only during create. Default NULL. */
     const char *bind_address;
-    /** Connections held at once, incoming and outgoing together; 1..4095.
+    /** Connections to players' peers held at once, incoming and outgoing
+     * together; 1..ROLLNET_ENET_MAX_PEERS. The host holds
+     * ROLLNET_ENET_SPARE_PEERS more for connections in their handshake, so
+     * ENet accepts up to max_peers + ROLLNET_ENET_SPARE_PEERS connections in
+     * all. A session needs one per remote peer (at most ROLLNET_MAX_PLAYERS - 1).
      * Default ROLLNET_MAX_PLAYERS. */
     int max_peers;
     /** How long a silent peer is kept before DISCONNECTED, for every new
@@ -51,7 +90,32 @@ typedef struct rollnet_enet_desc {
      * and checks at its resend times: with 1000, a peer that falls silent on
      * loopback is dropped after about 1.8 to 2 s. Default 5000. */
     uint32_t timeout_ms;
+    /** Connections one IPv4 address may hold at once, in any state but an
+     * outgoing connect; CONNECTs beyond it are ignored (counted in
+     * rollnet_enet_stats::refused_per_address). Players sharing one address
+     * (one machine, one router) count against it too, so it must be at least
+     * the number of players' peers behind one address. >= 0. Default (0):
+     * ROLLNET_ENET_DEFAULT_PEERS_PER_ADDRESS, or max_peers when larger. */
+    int max_peers_per_address;
 } rollnet_enet_desc;
+
+/** What the transport refused or dropped before a session saw it; counters
+ * since create. None of it reaches the game as an event. */
+typedef struct rollnet_enet_stats {
+    /** CONNECTs ignored because their address already held
+     * max_peers_per_address connections. */
+    uint64_t refused_per_address;
+    /** CONNECTs ignored because every slot (max_peers + ROLLNET_ENET_SPARE_PEERS) was
+     * taken by a connection past ENet's handshake. */
+    uint64_t refused_full;
+    /** Incoming connections dropped because their ENet handshake did not
+     * complete within ROLLNET_ENET_HANDSHAKE_TIMEOUT_MS, or made room for a
+     * newer CONNECT while every slot was taken. */
+    uint64_t handshakes_dropped;
+    /** Connections closed at once because they opened fewer than
+     * ROLLNET_ENET_CHANNEL_LIMIT channels (not rollnet peers). */
+    uint64_t refused_channels;
+} rollnet_enet_stats;
 
 /** Create an ENet transport bound as `desc` says (NULL desc = all defaults).
  * On success *out owns the ENet host; hand it to a session (which then owns
@@ -74,6 +138,12 @@ uint16_t rollnet_enet_port(const rollnet_transport *t);
  * ENet transport or the wait failed. For loops that would otherwise spin;
  * the transport's thread. */
 int rollnet_enet_wait(rollnet_transport *t, uint32_t timeout_ms);
+
+/** Copy the transport's counters of refused and dropped connections into
+ * *out. Works on the transport a session owns (pass a copy of the handle).
+ * Errors: INVALID_ARGUMENT when `out` is NULL or `t` is not an ENet
+ * transport (*out is then zeroed). Reads only; the transport's thread. */
+rollnet_error rollnet_enet_stats_get(const rollnet_transport *t, rollnet_enet_stats *out);
 
 #ifdef __cplusplus
 }

@@ -37,14 +37,20 @@ bool rn_p2p_finish_heard(const rollnet_session *s, bool done, int32_t *max_stop,
     const rn_p2p *p = (const rn_p2p *)s;
     for (int i = 0; i < p->num_peers; i++) {
         const rn_peer *peer = &p->peers[i];
-        if (!counts(peer)) {
-            continue;
-        }
-        if (peer->fin_end < 0 || (done && !peer->fin_done)) {
+        if (!done && peer->state == RN_PEER_LEAVING) {
+            /* Survivors are still telling each other what they know of it,
+             * its FINISH included: settling now could differ from them. */
             return false;
         }
-        *max_stop = peer->fin_stop > *max_stop ? peer->fin_stop : *max_stop;
-        *min_inputs_end = peer->fin_end < *min_inputs_end ? peer->fin_end : *min_inputs_end;
+        if (counts(peer) && (peer->fin_end < 0 || (done && !peer->fin_done))) {
+            return false;
+        }
+        /* A peer that finished counts, also once gone: every survivor
+         * heard its FINISH directly or in another survivor's LEAVE notice. */
+        if (peer->player_mask != 0 && peer->fin_end >= 0 && !done) {
+            *max_stop = peer->fin_stop > *max_stop ? peer->fin_stop : *max_stop;
+            *min_inputs_end = peer->fin_end < *min_inputs_end ? peer->fin_end : *min_inputs_end;
+        }
     }
     return true;
 }
@@ -52,7 +58,7 @@ bool rn_p2p_finish_heard(const rollnet_session *s, bool done, int32_t *max_stop,
 void rn_p2p_on_finish(rn_p2p *p, rn_peer *peer, const rn_finish *f)
 {
     rollnet_session *s = &p->base;
-    if (!counts(peer) || !s->running) {
+    if (!counts(peer)) {
         return;
     }
     if (peer->fin_end < 0) {
@@ -69,11 +75,23 @@ void rn_p2p_on_finish(rn_p2p *p, rn_peer *peer, const rn_finish *f)
         }
     }
     peer->fin_done = peer->fin_done || f->done;
-    if (!s->fin.active) {
-        rollnet_event ev = rn_event_make(ROLLNET_EVENT_FINISHING, rn_peer_event_player(peer));
-        ev.u.finish.end_frame = peer->fin_end;
-        rn_events_push(&s->events, &ev);
-        rn_finish_begin(s);
+    rn_p2p_finish_follow(p);
+}
+
+void rn_p2p_finish_follow(rn_p2p *p)
+{
+    rollnet_session *s = &p->base;
+    if (!s->running) {
+        return; /* kept on the peer: the session finishes as soon as it runs */
+    }
+    for (int i = 0; i < p->num_peers && !s->fin.active; i++) {
+        const rn_peer *peer = &p->peers[i];
+        if (counts(peer) && peer->fin_end >= 0) {
+            rollnet_event ev = rn_event_make(ROLLNET_EVENT_FINISHING, rn_peer_event_player(peer));
+            ev.u.finish.end_frame = peer->fin_end;
+            rn_events_push(&s->events, &ev);
+            rn_finish_begin(s);
+        }
     }
     rn_finish_update(s);
 }
@@ -91,9 +109,13 @@ bool rn_p2p_finish_departure(rn_p2p *p, rn_peer *peer)
             "player %d's peer closed after finishing: it counts as done",
             rn_peer_event_player(peer));
     peer->fin_done = true;
-    rn_finish_update(s);
+    /* Other survivors may still be agreeing on it: they get what we hold
+     * of it (every input before the end) and its FINISH. */
     rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
     peer->st.connected = false;
+    rn_p2p_send_leave(p, peer->player_mask, rn_p2p_peer_confirmed(p, peer), false, peer->fin_stop,
+                      peer->fin_end);
+    rn_finish_update(s);
     return true;
 }
 
@@ -119,7 +141,8 @@ rollnet_error rn_p2p_leave(rollnet_session *s)
     p->left_since = s->now;
     rn_logf(&s->events, ROLLNET_LOG_INFO, "leaving: this peer's inputs end after frame %d", last);
     if (s->local_mask != 0 && last < RN_IQ_CONFIRMED_FOREVER) {
-        rn_p2p_send_leave(p, s->local_mask, last, true);
+        rn_p2p_send_leave(p, s->local_mask, last, true, s->fin.active ? s->fin.stop : -1,
+                          s->fin.active ? s->fin.inputs_end : -1);
     }
     rn_link_flush(&p->link, s->now);
     rn_p2p_left_check(p);
@@ -136,6 +159,7 @@ void rn_p2p_on_own_leave(rn_p2p *p, rn_peer *from, const rn_leave *l)
         from->st.dropped_malformed++;
         return;
     }
+    rn_p2p_take_leave_finish(from, l);
     rn_logf(&s->events, ROLLNET_LOG_INFO,
             "player %d's peer leaves on purpose: its inputs end after frame %d",
             rn_peer_event_player(from), l->last_frame);

@@ -78,6 +78,13 @@ bool rn_p2p_connect_failed(rn_p2p *p, rn_peer *peer, bool close)
 void rn_p2p_connecting_timers(rn_p2p *p, rn_peer *peer)
 {
     rollnet_session *s = &p->base;
+    if (s->failed != ROLLNET_ERR_OK) {
+        /* Stopped (and said why): no more attempts, no second event. */
+        rn_link_close(&p->link, peer->tp);
+        peer->tp = -1;
+        rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
+        return;
+    }
     if (peer->tp < 0) {
         if (!join_time_left(p, peer)) {
             rn_p2p_connect_failed(p, peer, false);
@@ -127,6 +134,13 @@ static rn_peer *incoming_slot(rn_p2p *p)
     return oldest;
 }
 
+static void send_hello(rn_p2p *p, rn_peer *peer)
+{
+    rn_msg hello;
+    rn_peer_make_hello(&p->base.desc, p->nonce, p->base.local_mask, &hello);
+    rn_link_send(&p->link, peer, &hello, ROLLNET_CHANNEL_RELIABLE, p->base.now);
+}
+
 void rn_p2p_on_connected(rn_p2p *p, int tp)
 {
     rollnet_session *s = &p->base;
@@ -137,8 +151,12 @@ void rn_p2p_on_connected(rn_p2p *p, int tp)
             peer = &p->peers[i];
         }
     }
-    if (!peer && s->failed != ROLLNET_ERR_OK) {
-        rn_link_close(&p->link, tp); /* stopped: nobody new gets in */
+    if (s->failed != ROLLNET_ERR_OK) {
+        rn_link_close(&p->link, tp); /* stopped: nobody new gets in, nobody is greeted */
+        if (peer) {
+            peer->tp = -1;
+            rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
+        }
         return;
     }
     if (!peer) {
@@ -167,9 +185,7 @@ void rn_p2p_on_connected(rn_p2p *p, int tp)
         ev.u.synchronizing.total = 1;
         rn_events_push(&s->events, &ev);
     }
-    rn_msg hello;
-    rn_peer_make_hello(&s->desc, p->nonce, s->local_mask, &hello);
-    rn_link_send(&p->link, peer, &hello, ROLLNET_CHANNEL_RELIABLE, s->now);
+    send_hello(p, peer);
 }
 
 /* What differs, for the log: "fps differs (here 60, there 30)", or for the
@@ -242,6 +258,7 @@ static void check_running(rn_p2p *p)
         s->running = true;
         rn_events_simple(&s->events, ROLLNET_EVENT_RUNNING, -1);
         rn_log(&s->events, ROLLNET_LOG_INFO, "every peer synchronized: running");
+        rn_p2p_finish_follow(p); /* a peer that finished before we ran */
     }
 }
 
@@ -346,9 +363,10 @@ void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r)
     rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
     peer->st.connected = false;
     rn_link_close(&p->link, peer->tp);
-    if (was_running || s->running) {
-        /* Accepted here but refused there (a departed player trying to
-         * rejoin): this session cannot go on. */
+    if (was_running || s->running || peer->outgoing) {
+        /* Refused by the peer we connect to (nobody else will host those
+         * players), or accepted here but refused there (a departed player
+         * trying to rejoin): this session cannot go on. */
         rn_frame_fail(s, ROLLNET_ERR_REFUSED);
     }
 }

@@ -89,7 +89,8 @@ static bool pack_inputs(rn_p2p *p, uint32_t mask, int32_t start, int32_t count, 
                               sizeof(p->leave_packed) - 32, packed);
 }
 
-void rn_p2p_send_leave(rn_p2p *p, uint32_t players, int32_t last, bool left)
+void rn_p2p_send_leave(rn_p2p *p, uint32_t players, int32_t last, bool left, int32_t fin_stop,
+                       int32_t fin_end)
 {
     const rollnet_session *s = &p->base;
     int32_t start = last - RN_MAX_INPUT_FRAMES + 1;
@@ -117,6 +118,8 @@ void rn_p2p_send_leave(rn_p2p *p, uint32_t players, int32_t last, bool left)
     m.u.leave.tag = p->tag;
     m.u.leave.player_mask = players;
     m.u.leave.left = left;
+    m.u.leave.fin_stop = fin_end >= 0 ? fin_stop : -1;
+    m.u.leave.fin_end = fin_end >= 0 ? fin_end : -1;
     m.u.leave.last_frame = last;
     m.u.leave.count = count;
     m.u.leave.data = count > 0 ? p->leave_packed : NULL;
@@ -196,7 +199,8 @@ void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason
     peer->leave_heard = 0;
     peer->leave_since = s->now;
     peer->leave_reason = reason;
-    rn_p2p_send_leave(p, peer->player_mask, last, reason == ROLLNET_DISCONNECT_LEFT);
+    rn_p2p_send_leave(p, peer->player_mask, last, reason == ROLLNET_DISCONNECT_LEFT, peer->fin_stop,
+                      peer->fin_end);
     rn_p2p_finish_leaves(p);
 }
 
@@ -267,6 +271,7 @@ void rn_p2p_on_leave(rn_p2p *p, rn_peer *from, const rn_leave *l)
         from->st.dropped_malformed++;
         return;
     }
+    rn_p2p_take_leave_finish(gone, l);
     if (l->last_frame > gone->leave_last) {
         gone->leave_last = l->last_frame;
     }

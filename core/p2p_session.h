@@ -114,6 +114,8 @@ void rn_p2p_finish_tell(rollnet_session *s, bool done);
 bool rn_p2p_finish_heard(const rollnet_session *s, bool done, int32_t *max_stop,
                          int32_t *min_inputs_end);
 void rn_p2p_on_finish(rn_p2p *p, rn_peer *peer, const rn_finish *f);
+/* A live peer has finished: this session finishes too, once it runs. */
+void rn_p2p_finish_follow(rn_p2p *p);
 bool rn_p2p_finish_departure(rn_p2p *p, rn_peer *peer);
 
 /* p2p_finish.c: leaving on purpose (rollnet_session_leave); a peer's
@@ -128,7 +130,16 @@ void rn_p2p_left_check(rn_p2p *p);
 /* Tell every live peer the last frame held of `players` (a departed peer's,
  * or this peer's own when it leaves), with those inputs (as many of the
  * newest as fit). */
-void rn_p2p_send_leave(rn_p2p *p, uint32_t players, int32_t last, bool left);
+void rn_p2p_send_leave(rn_p2p *p, uint32_t players, int32_t last, bool left, int32_t fin_stop,
+                       int32_t fin_end);
+/* A LEAVE notice's FINISH values of the departed peer, when we lack them. */
+static inline void rn_p2p_take_leave_finish(rn_peer *gone, const rn_leave *l)
+{
+    if (gone->fin_end < 0 && l->fin_end >= 0) {
+        gone->fin_stop = l->fin_stop;
+        gone->fin_end = l->fin_end;
+    }
+}
 /* Store the inputs a LEAVE carries; false when its data is malformed. */
 bool rn_p2p_take_leave_inputs(rn_p2p *p, const rn_leave *l);
 void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason,

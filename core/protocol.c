@@ -30,7 +30,7 @@
  *            loading: bool, true begins and false ends; grace_ms: the grace
  *            the sender asks for; frame: the newest input frame the sender
  *            had sent, -1 none.
- *   LEAVE    [6, tag, player_mask, last_frame, count, data, left]
+ *   LEAVE    [6, tag, player_mask, last_frame, count, data, left, fin_stop, fin_end]
  *            player_mask: the departed peer's players; last_frame: the
  *            sender's last confirmed frame of them, -1 none; count: frames
  *            carried, last_frame-count+1 .. last_frame; data: bin, those
@@ -38,7 +38,9 @@
  *            departed players' inputs in handle order. The decoder checks
  *            count's range but not data against it: the receiver does.
  *            left: the departed peer left on purpose (player_mask is then
- *            the sender's own when it announces its departure itself).
+ *            the sender's own when it announces its departure itself);
+ *            fin_stop, fin_end: the departed peer's FINISH (where it stopped,
+ *            where its inputs end) as the sender heard it, -1 -1 when not.
  *   FINISH   [7, tag, stop, inputs_end, done]
  *            stop: the sender's next frame when it began finishing;
  *            inputs_end: the first frame without an input of its players
@@ -64,7 +66,7 @@
 #define RN_REFUSE_ELEMENTS 5
 #define RN_CHECKSUM_ELEMENTS 5
 #define RN_LOADING_ELEMENTS 5
-#define RN_LEAVE_ELEMENTS 7
+#define RN_LEAVE_ELEMENTS 9
 #define RN_FINISH_ELEMENTS 5
 
 /* msgpack_unpack takes a container's slots from the zone as soon as it reads
@@ -234,7 +236,9 @@ static bool rn_msg_valid(const rn_msg *m)
         return l->player_mask != 0 && l->player_mask < (1u << ROLLNET_MAX_PLAYERS) &&
                rn_frame_ok(l->last_frame) && l->count >= 0 && l->count <= RN_MAX_INPUT_FRAMES &&
                l->count <= l->last_frame + 1 && (l->size == 0 || l->data != NULL) &&
-               l->size <= RN_MAX_MESSAGE;
+               l->size <= RN_MAX_MESSAGE &&
+               ((l->fin_stop == -1 && l->fin_end == -1) ||
+                (l->fin_stop >= 0 && l->fin_end >= l->fin_stop && rn_frame_ok(l->fin_end)));
     }
     case RN_MSG_FINISH:
         return m->u.finish.stop >= 0 && m->u.finish.inputs_end >= m->u.finish.stop &&
@@ -343,6 +347,8 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_int32(&pk, m->u.leave.count);
         r |= msgpack_pack_bin_with_body(&pk, m->u.leave.data, m->u.leave.size);
         r |= m->u.leave.left ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+        r |= msgpack_pack_int32(&pk, m->u.leave.fin_stop);
+        r |= msgpack_pack_int32(&pk, m->u.leave.fin_end);
         break;
     case RN_MSG_FINISH:
         r |= msgpack_pack_array(&pk, RN_FINISH_ELEMENTS);
@@ -510,7 +516,8 @@ static bool rn_parse_leave(const msgpack_object *e, rn_leave *l)
     return rn_get_u16(&e[1], &l->tag) && rn_get_u32(&e[2], &l->player_mask) &&
            rn_get_i32(&e[3], &l->last_frame) && rn_get_i32(&e[4], &l->count) &&
            rn_get_bin(&e[5], RN_MAX_MESSAGE, &l->data, &l->size) &&
-           rn_get_bool(&e[6], &l->left);
+           rn_get_bool(&e[6], &l->left) && rn_get_i32(&e[7], &l->fin_stop) &&
+           rn_get_i32(&e[8], &l->fin_end);
 }
 
 static bool rn_parse_finish(const msgpack_object *e, rn_finish *f)

@@ -14,8 +14,9 @@
  * 3: INPUT carries the sender's input delay.
  * 4: FINISH; LEAVE says whether the departure was announced.
  * 5: HELLO carries the game parameters (13 elements), REFUSE the key that
- *    differs (5 elements). */
-#define RN_PROTOCOL_VERSION 5
+ *    differs (5 elements).
+ * 6: LEAVE carries the departed peer's FINISH as the sender heard it. */
+#define RN_PROTOCOL_VERSION 6
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
 #define RN_INPUT_ELEMENTS 8       /* an INPUT's array length (a fixarray: 0x90 | 8) */
 #define RN_MAX_INPUT_FRAMES 128   /* frames one INPUT message may carry */
@@ -93,6 +94,7 @@ typedef struct rn_leave {
     const uint8_t *data;   /* rn_inputs_compress of those frames (blocks of the players, handle order) */
     size_t size;
     bool left;             /* it left on purpose (rollnet_session_leave): the sender is it, or heard it */
+    int32_t fin_stop, fin_end; /* its FINISH as the sender heard it (rn_finish), -1 -1 none */
 } rn_leave;
 
 /* The sender finishes the session (rollnet_session_finish): it stopped

@@ -105,7 +105,8 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
                a->u.leave.player_mask == b->u.leave.player_mask &&
                a->u.leave.last_frame == b->u.leave.last_frame &&
                a->u.leave.count == b->u.leave.count && a->u.leave.size == b->u.leave.size &&
-               a->u.leave.left == b->u.leave.left &&
+               a->u.leave.left == b->u.leave.left && a->u.leave.fin_stop == b->u.leave.fin_stop &&
+               a->u.leave.fin_end == b->u.leave.fin_end &&
                (a->u.leave.size == 0 ||
                 memcmp(a->u.leave.data, b->u.leave.data, a->u.leave.size) == 0);
     case RN_MSG_FINISH:
@@ -381,6 +382,11 @@ static rn_msg random_valid_msg(int *bs)
         }
         m.u.leave.data = g_inputs;
         m.u.leave.left = below(2);
+        m.u.leave.fin_stop = m.u.leave.fin_end = -1;
+        if (below(2)) {
+            m.u.leave.fin_stop = (int32_t)edgy(0, RN_MAX_FRAME);
+            m.u.leave.fin_end = (int32_t)edgy(m.u.leave.fin_stop, RN_MAX_FRAME);
+        }
         break;
     }
     case RN_MSG_FINISH:

@@ -47,6 +47,7 @@ typedef struct fx_opts {
     void (*log)(rollnet_log_level level, const char *message, void *user_data);
     const char *export_dir;   /* when set: each node exports its ledger to export_dir/node<i>.csv */
     int export_episodes;      /* ...the rows of episodes 0..export_episodes-1 */
+    int ledger_capacity;      /* 0 = default */
 } fx_opts;
 
 typedef struct fx_records {
@@ -76,12 +77,16 @@ typedef struct fx {
     rollnet_exporter *exp[FX_MAX];
     char csv_path[FX_MAX][512];
     int export_episodes;
+    bool no_read[FX_MAX]; /* the game of node i does not read records */
 } fx;
 
 static inline void fx_record_hash(fx *f, int i)
 {
     rollnet_record r;
     fx_records *rec = f->rec[i];
+    if (f->no_read[i]) {
+        return;
+    }
     while (rollnet_session_next_record(f->s[i], &r)) {
         XXH64_state_t *st = XXH64_createState();
         XXH64_reset(st, 0);
@@ -145,6 +150,7 @@ static inline void fx_init(fx *f, const fx_opts *o)
         d.handshake_timeout_ms = o->handshake_timeout_ms;
         d.join_timeout_ms = o->join_timeout_ms;
         d.game_id = o->game_id[i];
+        d.ledger_capacity = o->ledger_capacity;
         d.game_params = o->game_params[i];
         d.game_params_size = o->game_params_size[i];
         d.logger.log = o->log;

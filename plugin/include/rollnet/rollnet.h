@@ -823,8 +823,11 @@ bool rollnet_session_next_event(rollnet_session *s, rollnet_event *out);
  * advance as usual (inputs added now are ignored): a peer behind the end
  * runs its last frames, late inputs still roll back. Once every frame before
  * the end is confirmed (and recorded, when the ledger is used) here and
- * every peer says the same, the session raises ROLLNET_EVENT_FINISHED; from
- * then on add_local_input and advance return ROLLNET_ERR_FINISHED. A game
+ * every peer says the same, the session raises ROLLNET_EVENT_FINISHED.
+ * add_local_input and advance return ROLLNET_ERR_FINISHED once this peer
+ * has run every frame it may (the end, or until the end is known, where it
+ * stopped), FINISHED or not: skip the frame, as on a stall, and go on
+ * polling; a pending rollback is still handed out. A game
  * that stops at an episode's end (after its EPISODE_COMPLETE, advancing no
  * further) gets a ledger that ends with that episode. Destroying the
  * session before FINISHED may cut the other peers' ledgers short. A peer

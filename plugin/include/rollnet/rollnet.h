@@ -487,8 +487,9 @@ typedef struct rollnet_session_desc {
     /** P2P, players with an address: an address that does not answer (or
      * closes before the handshake) is tried again, once a second after each
      * failed attempt (ROLLNET_EVENT_CONNECTING each time), for this long from
-     * the first; past it the session stops with DISCONNECTED (NO_ANSWER).
-     * Default 60000; ROLLNET_WAIT_FOREVER: no limit. */
+     * the first; past it the session stops with DISCONNECTED: NO_ANSWER when
+     * no attempt was answered, HANDSHAKE_TIMEOUT when one was but the
+     * handshake never completed. Default 60000; ROLLNET_WAIT_FOREVER: no limit. */
     uint32_t join_timeout_ms;
     uint32_t notify_timeout_ms;       /**< silence before INTERRUPTED. Default 750. */
     uint32_t disconnect_timeout_ms;   /**< silence before DISCONNECTED. Default 5000. */
@@ -713,7 +714,9 @@ typedef enum rollnet_disconnect_reason {
     ROLLNET_DISCONNECT_TIMEOUT = 0,   /**< silent past disconnect_timeout_ms */
     ROLLNET_DISCONNECT_LOADING_GRACE, /**< silent past loading_grace_ms while loading */
     ROLLNET_DISCONNECT_CLOSED,        /**< the peer or the transport closed the connection */
-    ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT, /**< no handshake within handshake_timeout_ms */
+    /** no handshake within handshake_timeout_ms, or within join_timeout_ms
+     * at an address that answered */
+    ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT,
     ROLLNET_DISCONNECT_BY_PEERS,      /**< 3+ players: another peer lost it; all drop it together */
     ROLLNET_DISCONNECT_LEFT,          /**< the peer left on purpose (rollnet_session_leave) */
     ROLLNET_DISCONNECT_NO_ANSWER      /**< nobody answered at its address within join_timeout_ms */

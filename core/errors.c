@@ -27,6 +27,7 @@ const char *rollnet_param_string(rollnet_param p)
     case ROLLNET_PARAM_CHECKSUM_INTERVAL: return "checksum_interval";
     case ROLLNET_PARAM_PLAYERS: return "players";
     case ROLLNET_PARAM_EPISODE_ENDS: return "episode_ends";
+    case ROLLNET_PARAM_SESSION_KEY: return "session_key";
     }
     return "unknown parameter";
 }

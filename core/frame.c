@@ -22,6 +22,7 @@ rollnet_error rn_frame_init(rollnet_session **out, size_t size, const rollnet_se
     s->desc.transport.vtable = NULL;
     s->desc.transport.self = NULL;
     s->desc.neutral_input = NULL; /* copied by rn_sync_init below */
+    s->desc.session_key = NULL;   /* read at creation only; its size stays, as a flag */
     s->dirty = true;
     s->record_frame = -1;
     /* An input for frame + input_delay must still be encodable. */

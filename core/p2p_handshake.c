@@ -1,9 +1,15 @@
 /* Connections and the handshake. A connection becomes a peer of the session
  * once both HELLOs match: the same parameters, and players that are remote
  * here and not held by another peer. Otherwise it is refused (REFUSE tells
- * the other side which parameter differs, REFUSED tells the game). */
+ * the other side which parameter differs, REFUSED tells the game).
+ *
+ * In a private session (a session key) a matching HELLO is answered with
+ * AUTH, this side's proof of the key over both nonces (auth.h), and the
+ * connection becomes a peer only once the other side's AUTH verifies: until
+ * then an incoming connection is still a stranger. */
 #include <string.h>
 
+#include "auth.h"
 #include "p2p_session.h"
 
 void rn_p2p_connect_all(rn_p2p *p)
@@ -113,9 +119,24 @@ static void refuse(rn_p2p *p, rn_peer *peer, rollnet_param param, int64_t local,
     if (rn_peer_stranger(peer)) {
         /* Not a player of this session: it learns why, the game does not. */
         p->handshakes_refused++;
-        rn_logf(&s->events, ROLLNET_LOG_WARN,
-                "incoming connection refused: %s differs (here %lld, there %lld)",
-                rollnet_param_string(param), (long long)local, (long long)remote);
+        if (param == ROLLNET_PARAM_SESSION_KEY) {
+            rn_logf(&s->events, ROLLNET_LOG_WARN,
+                    "incoming connection refused: it does not know the session key "
+                    "(key here %lld, there %lld)", (long long)local, (long long)remote);
+        } else {
+            rn_logf(&s->events, ROLLNET_LOG_WARN,
+                    "incoming connection refused: %s differs (here %lld, there %lld)",
+                    rollnet_param_string(param), (long long)local, (long long)remote);
+        }
+    } else if (param == ROLLNET_PARAM_SESSION_KEY) {
+        rollnet_event ev = rn_event_make(ROLLNET_EVENT_REFUSED, rn_peer_event_player(peer));
+        ev.u.refused.param = param;
+        ev.u.refused.local_value = local;
+        ev.u.refused.remote_value = remote;
+        rn_events_push(&s->events, &ev);
+        rn_logf(&s->events, ROLLNET_LOG_ERROR,
+                "handshake refused: the peer does not know the session key (key here %lld, "
+                "there %lld)", (long long)local, (long long)remote);
     } else {
         rollnet_event ev = rn_event_make(ROLLNET_EVENT_REFUSED, rn_peer_event_player(peer));
         ev.u.refused.param = param;
@@ -178,10 +199,24 @@ static uint32_t claimable(const rn_p2p *p, const rn_peer *peer)
     return allowed;
 }
 
+/* The players a HELLO claims must be remote here and not held by another
+ * peer; otherwise the peer is refused (false). */
+static bool claim_ok(rn_p2p *p, rn_peer *peer, uint32_t mask)
+{
+    uint32_t allowed = claimable(p, peer);
+    bool ok = peer->outgoing ? mask == allowed : (mask != 0 && (mask & ~allowed) == 0);
+    if (!ok) {
+        refuse(p, peer, ROLLNET_PARAM_PLAYERS, (int64_t)allowed, (int64_t)mask);
+    }
+    return ok;
+}
+
+static void admit(rn_p2p *p, rn_peer *peer, uint32_t mask);
+
 void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
 {
     rollnet_session *s = &p->base;
-    if (peer->state != RN_PEER_HANDSHAKE || s->failed != ROLLNET_ERR_OK) {
+    if (peer->state != RN_PEER_HANDSHAKE || peer->hello_ok || s->failed != ROLLNET_ERR_OK) {
         peer->st.dropped_malformed++; /* out of turn, or the session has stopped */
         return;
     }
@@ -191,18 +226,52 @@ void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
         refuse(p, peer, param, mine, theirs);
         return;
     }
-    /* The players it claims must be remote here and not held by another peer. */
-    uint32_t mask = h->player_mask;
-    uint32_t allowed = claimable(p, peer);
-    bool ok = peer->outgoing ? mask == allowed : (mask != 0 && (mask & ~allowed) == 0);
-    if (!ok) {
-        refuse(p, peer, ROLLNET_PARAM_PLAYERS, (int64_t)allowed, (int64_t)mask);
+    if (!claim_ok(p, peer, h->player_mask)) {
         return;
     }
-    peer->player_mask = mask;
     peer->nonce = h->nonce;
-    peer->tag = rn_nonce_tag(h->nonce);
     peer->st.input_delay = h->input_delay; /* its starting delay, until its inputs say more */
+    if (s->desc.session_key_size == 0) {
+        admit(p, peer, h->player_mask);
+        return;
+    }
+    /* A private session: prove the key, and wait for the peer's proof. */
+    peer->hello_ok = true;
+    peer->claim_mask = h->player_mask;
+    rn_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RN_MSG_AUTH;
+    if (!rn_auth_proof(p->key, p->nonce, h->nonce, s->local_mask, m.u.auth.proof)) {
+        refuse(p, peer, ROLLNET_PARAM_SESSION_KEY, 0, 1); /* unreachable: creation checked */
+        return;
+    }
+    rn_link_send(&p->link, peer, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
+}
+
+void rn_p2p_on_auth(rn_p2p *p, rn_peer *peer, const rn_auth *a)
+{
+    rollnet_session *s = &p->base;
+    if (peer->state != RN_PEER_HANDSHAKE || !peer->hello_ok || s->failed != ROLLNET_ERR_OK) {
+        peer->st.dropped_malformed++; /* out of turn, unasked, or the session has stopped */
+        return;
+    }
+    if (!rn_auth_verify(p->key, peer->nonce, p->nonce, peer->claim_mask, a->proof)) {
+        refuse(p, peer, ROLLNET_PARAM_SESSION_KEY, 1, 0);
+        return;
+    }
+    /* Another connection may have taken its players while it proved the key. */
+    if (claim_ok(p, peer, peer->claim_mask)) {
+        admit(p, peer, peer->claim_mask);
+    }
+}
+
+/* The peer's HELLO (and, with a key, its AUTH) is good: it holds its players. */
+static void admit(rn_p2p *p, rn_peer *peer, uint32_t mask)
+{
+    rollnet_session *s = &p->base;
+    peer->hello_ok = false;
+    peer->player_mask = mask;
+    peer->tag = rn_nonce_tag(peer->nonce);
     rn_peer_set_state(peer, RN_PEER_RUNNING, &s->events);
     for (int q = 0; q < s->desc.num_players; q++) {
         if (mask & (1u << q)) {

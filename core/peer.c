@@ -106,6 +106,8 @@ bool rn_peer_hello_matches(const rollnet_session_desc *d, const rn_hello *h, rol
         {ROLLNET_PARAM_GAME_ID, (int64_t)d->game_id, (int64_t)h->game_id},
         {ROLLNET_PARAM_SEED, (int64_t)d->seed, (int64_t)h->seed},
         {ROLLNET_PARAM_CHECKSUM_INTERVAL, d->checksum_interval, h->checksum_interval},
+        /* Last: a peer whose parameters differ is told so, whatever its key. */
+        {ROLLNET_PARAM_SESSION_KEY, d->session_key_size > 0, h->keyed},
     };
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
         if (checks[i].mine != checks[i].theirs) {
@@ -135,4 +137,5 @@ void rn_peer_make_hello(const rollnet_session_desc *d, uint64_t nonce, uint32_t 
     h->game_id = d->game_id;
     h->seed = d->seed;
     h->player_mask = local_mask;
+    h->keyed = d->session_key_size > 0;
 }

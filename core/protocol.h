@@ -10,13 +10,15 @@
 
 #include "rollnet/rollnet.h"
 
-#define RN_PROTOCOL_VERSION 4 /* 2: HELLO lost its trailing `reply` bool (12 elements);
+#define RN_PROTOCOL_VERSION 5 /* 2: HELLO lost its trailing `reply` bool (12 elements);
                                  3: INPUT carries the sender's input delay; 4: FINISH, and
-                                 LEAVE says whether the departure was announced */
+                                 LEAVE says whether the departure was announced; 5: HELLO
+                                 says whether the sender has a session key, and AUTH */
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
 #define RN_INPUT_ELEMENTS 8       /* an INPUT's array length (a fixarray: 0x90 | 8) */
 #define RN_MAX_INPUT_FRAMES 128   /* frames one INPUT message may carry */
 #define RN_MAX_FRAME 0x3fffffff   /* frames beyond this are out of range */
+#define RN_AUTH_BYTES 32          /* an AUTH's proof: one crypto_auth tag (auth.h) */
 
 typedef enum rn_msg_type {
     RN_MSG_HELLO = 1,    /* reliable: session parameters, nonce, the sender's players */
@@ -25,7 +27,8 @@ typedef enum rn_msg_type {
     RN_MSG_CHECKSUM = 4, /* reliable: checksum of a confirmed frame */
     RN_MSG_LOADING = 5,  /* reliable: begin / end loading, with the sender's newest input frame */
     RN_MSG_LEAVE = 6,    /* reliable: a peer left; the sender's last inputs of its players */
-    RN_MSG_FINISH = 7    /* reliable: the sender finishes the session; later, that it is done */
+    RN_MSG_FINISH = 7,   /* reliable: the sender finishes the session; later, that it is done */
+    RN_MSG_AUTH = 8      /* reliable: with a session key, the sender's proof that it holds it */
 } rn_msg_type;
 
 typedef struct rn_hello {
@@ -34,6 +37,7 @@ typedef struct rn_hello {
     int32_t num_players, input_size, input_delay, fps, max_prediction, checksum_interval;
     uint64_t game_id, seed;
     uint32_t player_mask; /* players local to the sender */
+    bool keyed;           /* the sender has a session key: AUTH follows a matching HELLO */
 } rn_hello;
 
 typedef struct rn_refuse {
@@ -95,6 +99,12 @@ typedef struct rn_finish {
     bool done;
 } rn_finish;
 
+/* With a session key, once the HELLOs match: the sender's rn_auth_proof,
+ * over its nonce, the receiver's and its player mask. */
+typedef struct rn_auth {
+    uint8_t proof[RN_AUTH_BYTES];
+} rn_auth;
+
 typedef struct rn_msg {
     rn_msg_type type;
     union {
@@ -105,6 +115,7 @@ typedef struct rn_msg {
         rn_loading loading;
         rn_leave leave;
         rn_finish finish;
+        rn_auth auth;
     } u;
 } rn_msg;
 

@@ -407,6 +407,8 @@ static void seeds_protocol(void)
     m.u.hello.nonce = UINT64_MAX;
     m.u.hello.player_mask = 0xc;
     seed_message("hello-big-values", &m, 1);
+    m.u.hello.keyed = true;
+    seed_message("hello-keyed", &m, 1);
 
     memset(&m, 0, sizeof m);
     m.type = RN_MSG_REFUSE;
@@ -477,6 +479,12 @@ static void seeds_protocol(void)
     seed_message("finish", &m, 1);
     m.u.finish.done = true;
     seed_message("finish-done", &m, 1);
+    memset(&m, 0, sizeof m);
+    m.type = RN_MSG_AUTH;
+    for (int i = 0; i < RN_AUTH_BYTES; i++) {
+        m.u.auth.proof[i] = (uint8_t)(0xa5 ^ (i * 29));
+    }
+    seed_message("auth", &m, 1);
 }
 
 /* ------------------------------------------------------------------------ */

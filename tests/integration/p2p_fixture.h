@@ -40,6 +40,8 @@ typedef struct fx_opts {
     rollnet_netsim_desc sim[FX_MAX]; /* each node's outgoing link */
     bool write_records;
     uint64_t game_id[FX_MAX]; /* per node, to force a parameter mismatch */
+    const char *key[FX_MAX];  /* per node: the session key's text, NULL none (the nonce is
+                                 then random, as it should be with a key) */
     const char *export_dir;   /* when set: each node exports its ledger to export_dir/node<i>.csv */
     int export_episodes;      /* ...the rows of episodes 0..export_episodes-1 */
 } fx_opts;
@@ -137,7 +139,11 @@ static inline void fx_init(fx *f, const fx_opts *o)
         d.episode_timeout_ms = o->episode_timeout_ms;
         d.game_id = o->game_id[i];
         d.seed = o->seed;
-        d.nonce = 0x1000u + (uint64_t)i;
+        d.nonce = o->key[i] ? 0 : 0x1000u + (uint64_t)i;
+        if (o->key[i]) {
+            d.session_key = o->key[i];
+            d.session_key_size = strlen(o->key[i]);
+        }
         d.transport = f->sim[i];
         for (int j = 0; j < f->n; j++) {
             if (j == i) {

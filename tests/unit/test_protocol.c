@@ -53,6 +53,7 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         assert_true(a->u.hello.game_id == b->u.hello.game_id);
         assert_true(a->u.hello.seed == b->u.hello.seed);
         assert_int_equal(a->u.hello.player_mask, b->u.hello.player_mask);
+        assert_int_equal(a->u.hello.keyed, b->u.hello.keyed);
         break;
     case RN_MSG_REFUSE:
         assert_int_equal(a->u.refuse.param, b->u.refuse.param);
@@ -100,6 +101,9 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         assert_int_equal(a->u.finish.stop, b->u.finish.stop);
         assert_int_equal(a->u.finish.inputs_end, b->u.finish.inputs_end);
         assert_int_equal(a->u.finish.done, b->u.finish.done);
+        break;
+    case RN_MSG_AUTH:
+        assert_memory_equal(a->u.auth.proof, b->u.auth.proof, RN_AUTH_BYTES);
         break;
     }
 }
@@ -190,7 +194,7 @@ static size_t pack_values(const tval *v, int n, uint8_t *out, size_t cap)
 static const uint8_t k_one_frame[] = { 0x05 }; /* one literal byte: one 1-byte frame */
 
 /* Valid baselines as value lists (block size 1 for INPUT). */
-#define HELLO_N 12
+#define HELLO_N 13
 #define REFUSE_N 4
 #define INPUT_N 8
 #define CHECKSUM_N 5
@@ -201,7 +205,7 @@ static int baseline(int type, tval *v)
     switch (type) {
     case RN_MSG_HELLO: {
         tval h[HELLO_N] = { U(1), U(RN_PROTOCOL_VERSION), U(12345), I(2), I(1), I(2), I(60),
-                            I(8), I(-1), U(7), U(8), U(1) };
+                            I(8), I(-1), U(7), U(8), U(1), B(0) };
         memcpy(v, h, sizeof h);
         return HELLO_N;
     }
@@ -260,6 +264,49 @@ static void hello_round_trips_with_edge_values(void **state)
     round_trip(*state, &m, 0);
     m.u.hello.checksum_interval = 1;
     round_trip(*state, &m, 0);
+}
+
+static void hello_round_trips_its_key_flag(void **state)
+{
+    rn_msg m = valid_hello();
+    m.u.hello.keyed = true;
+    round_trip(*state, &m, 0);
+    m.u.hello.keyed = false;
+    round_trip(*state, &m, 0);
+}
+
+static void auth_round_trips_any_proof(void **state)
+{
+    rn_msg m = { .type = RN_MSG_AUTH };
+    round_trip(*state, &m, 0); /* all zero */
+    memset(m.u.auth.proof, 0xff, RN_AUTH_BYTES);
+    round_trip(*state, &m, 0);
+    for (int i = 0; i < RN_AUTH_BYTES; i++) {
+        m.u.auth.proof[i] = (uint8_t)(i * 37 + 1);
+    }
+    size_t n = round_trip(*state, &m, 0);
+    assert_int_equal(n, 1 + 1 + 2 + RN_AUTH_BYTES); /* fixarray, type, bin8 header, proof */
+}
+
+/* A proof is exactly RN_AUTH_BYTES of bin; the message exactly two elements. */
+static void auth_decode_rejects_anything_but_a_full_proof(void **state)
+{
+    uint8_t proof[RN_AUTH_BYTES + 1] = { 0 };
+    tval v[3] = { U(RN_MSG_AUTH), BIN(proof, RN_AUTH_BYTES), U(0) };
+    assert_int_equal(decode_values(*state, v, 2, 0), RN_DECODE_OK);
+    const size_t sizes[] = { 0, 1, RN_AUTH_BYTES - 1, RN_AUTH_BYTES + 1 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        v[1] = BIN(proof, sizes[i]);
+        assert_int_equal(decode_values(*state, v, 2, 0), RN_DECODE_MALFORMED);
+    }
+    static const vkind wrong[] = { V_UINT, V_INT, V_BOOL, V_STR, V_NIL, V_FLOAT, V_ARRAY };
+    for (size_t w = 0; w < sizeof wrong / sizeof wrong[0]; w++) {
+        v[1] = (tval){ .k = wrong[w], .u = 1, .i = -1 };
+        assert_int_equal(decode_values(*state, v, 2, 0), RN_DECODE_MALFORMED);
+    }
+    v[1] = BIN(proof, RN_AUTH_BYTES);
+    assert_int_equal(decode_values(*state, v, 1, 0), RN_DECODE_MALFORMED);
+    assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_MALFORMED);
 }
 
 static void refuse_round_trips_with_extreme_values(void **state)
@@ -549,16 +596,16 @@ static void decode_rejects_the_wrong_element_count(void **state)
     }
     assert_int_equal(decode_values(*state, NULL, 0, 1), RN_DECODE_MALFORMED);
 
-    /* HELLO is exactly 12 elements: protocol version 1's 13th, the `reply`
-     * bool, is refused whatever its value, and so is one element short. */
+    /* HELLO is exactly 13 elements, `keyed` last (protocol version 5): a
+     * version 4 HELLO (12, no `keyed`) is refused, and so is a 14th. */
     tval h[17];
-    assert_int_equal(baseline(RN_MSG_HELLO, h), 12);
-    assert_int_equal(decode_values(*state, h, 12, 0), RN_DECODE_OK);
-    h[12] = B(0);
-    assert_int_equal(decode_values(*state, h, 13, 0), RN_DECODE_MALFORMED);
+    assert_int_equal(baseline(RN_MSG_HELLO, h), 13);
+    assert_int_equal(decode_values(*state, h, 13, 0), RN_DECODE_OK);
     h[12] = B(1);
-    assert_int_equal(decode_values(*state, h, 13, 0), RN_DECODE_MALFORMED);
-    assert_int_equal(decode_values(*state, h, 11, 0), RN_DECODE_MALFORMED);
+    assert_int_equal(decode_values(*state, h, 13, 0), RN_DECODE_OK);
+    h[13] = B(0);
+    assert_int_equal(decode_values(*state, h, 14, 0), RN_DECODE_MALFORMED);
+    assert_int_equal(decode_values(*state, h, 12, 0), RN_DECODE_MALFORMED);
 }
 
 typedef struct range_case {
@@ -587,7 +634,7 @@ static void decode_rejects_values_out_of_range(void **state)
         { RN_MSG_HELLO, 8, I(INT64_MIN) },
         { RN_MSG_HELLO, 11, U(0) },                        /* player_mask */
         { RN_MSG_HELLO, 11, U(1u << ROLLNET_MAX_PLAYERS) },
-        { RN_MSG_REFUSE, 1, U(ROLLNET_PARAM_EPISODE_ENDS + 1) },
+        { RN_MSG_REFUSE, 1, U(ROLLNET_PARAM_SESSION_KEY + 1) },
         { RN_MSG_REFUSE, 2, U((uint64_t)INT64_MAX + 1) },
         { RN_MSG_INPUT, 1, U(0x10000) },                   /* tag */
         { RN_MSG_INPUT, 2, I(-1) },                        /* episode */
@@ -713,7 +760,7 @@ static void decode_drops_messages_over_the_size_limit(void **state)
 
 static void decode_reports_unknown_types(void **state)
 {
-    const uint64_t types[] = { 0, 8, 127, 255, UINT64_MAX };
+    const uint64_t types[] = { 0, RN_MSG_AUTH + 1, 127, 255, UINT64_MAX };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         tval v[3] = { U(types[i]), U(1), U(2) };
         assert_int_equal(decode_values(*state, v, 3, 1), RN_DECODE_UNKNOWN);
@@ -932,6 +979,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hello_round_trips_with_edge_values),
+        cmocka_unit_test(hello_round_trips_its_key_flag),
+        cmocka_unit_test(auth_round_trips_any_proof),
+        cmocka_unit_test(auth_decode_rejects_anything_but_a_full_proof),
         cmocka_unit_test(refuse_round_trips_with_extreme_values),
         cmocka_unit_test(input_round_trips_with_edge_frames_and_advantages),
         cmocka_unit_test(input_without_frames_decodes_with_start_at_ack),

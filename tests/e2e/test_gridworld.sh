@@ -2,6 +2,7 @@
 # Two gridworld processes with bots over ENet on 127.0.0.1, headless, fixed
 # seeds, bounded in time. Scenarios: clean link; --netsim latency, jitter and
 # loss; one process stopped (SIGSTOP) for 3 s mid-episode; --loading-pause;
+# --key, the same on both sides and another on each (the joiner is refused);
 # one process killed (the other exits non-zero within the disconnect timeout,
 # its export intact). Exports are compared with cmp.
 #
@@ -124,6 +125,25 @@ for run in clean netsim; do
 done
 if [ -f "$work/netsim/host.out" ] && ! grep -qE '^rollbacks [1-9]' "$work/netsim/host.out"; then
     fail "netsim: the host reported no rollbacks under 40 ms of delay"
+fi
+
+# A private session: the same --key plays; another --key is refused (the
+# joiner exits 1 and says why; the host would wait for its handshake timeout).
+if ! "$GW" --help | grep -q 'not in this build'; then
+    keyed=(--episodes 1 --max-steps 100 --key "invite 7F3K-Q9PZ")
+    start_pair key $((base + 6)) "${keyed[@]}" -- "${keyed[@]}"
+    expect_pair key 100
+    start_pair badkey $((base + 7)) --episodes 1 --max-steps 100 --key "invite A" -- \
+        --episodes 1 --max-steps 100 --key "invite B"
+    wait "$badkey_join"
+    status=$?
+    kill -9 "$badkey_host" 2>/dev/null
+    if [ $status -ne 1 ] || ! grep -q 'does not know this --key' "$work/badkey/join.err"; then
+        fail "badkey: the joiner exited $status ($(cat "$work/badkey/join.err"))"
+    else
+        echo "ok: badkey (refused: $(cat "$work/badkey/join.err"))"
+        passed=$((passed + 1))
+    fi
 fi
 
 # Kill one process: the other must exit non-zero within the disconnect

@@ -9,17 +9,6 @@
 #include "peer.h"
 #include "protocol.h"
 
-static void base_opts(fx_opts *o, uint64_t seed)
-{
-    memset(o, 0, sizeof(*o));
-    o->num_players = 2;
-    o->seed = seed;
-    o->write_records = true;
-    o->max_steps = 100;
-    o->sim[0].delay_ms = 10;
-    o->sim[1].delay_ms = 10;
-}
-
 static rollnet_session_desc keyed_desc(int node, const char *key, uint64_t nonce,
                                        rollnet_transport t)
 {
@@ -40,6 +29,17 @@ static rollnet_session_desc keyed_desc(int node, const char *key, uint64_t nonce
 }
 
 #if ROLLNET_HAVE_SESSION_KEY
+
+static void base_opts(fx_opts *o, uint64_t seed)
+{
+    memset(o, 0, sizeof(*o));
+    o->num_players = 2;
+    o->seed = seed;
+    o->write_records = true;
+    o->max_steps = 100;
+    o->sim[0].delay_ms = 10;
+    o->sim[1].delay_ms = 10;
+}
 
 static void test_same_key_runs_and_ledgers_agree(void **state)
 {

@@ -16,7 +16,7 @@ _Static_assert(RN_AUTH_KEY_BYTES >= crypto_generichash_blake2b_BYTES_MIN &&
 static const unsigned char key_personal[crypto_generichash_blake2b_PERSONALBYTES] =
     "rollnet-key-v1";
 static const char transcript_label[] = "rollnet-auth-v1";
-#define TRANSCRIPT_BYTES (sizeof(transcript_label) - 1 + 8 + 8 + 4)
+#define TRANSCRIPT_BYTES (sizeof(transcript_label) - 1 + 8 + 8 + 4 + 4)
 
 static void put_le(uint8_t *out, uint64_t v, int bytes)
 {
@@ -26,13 +26,14 @@ static void put_le(uint8_t *out, uint64_t v, int bytes)
 }
 
 static void transcript(uint64_t sender_nonce, uint64_t receiver_nonce, uint32_t sender_mask,
-                       uint8_t out[TRANSCRIPT_BYTES])
+                       uint32_t receiver_mask, uint8_t out[TRANSCRIPT_BYTES])
 {
     size_t n = sizeof(transcript_label) - 1;
     memcpy(out, transcript_label, n);
     put_le(out + n, sender_nonce, 8);
     put_le(out + n + 8, receiver_nonce, 8);
     put_le(out + n + 16, sender_mask, 4);
+    put_le(out + n + 20, receiver_mask, 4);
 }
 
 bool rn_auth_derive_key(const void *secret, size_t size, uint8_t key[RN_AUTH_KEY_BYTES])
@@ -45,20 +46,20 @@ bool rn_auth_derive_key(const void *secret, size_t size, uint8_t key[RN_AUTH_KEY
 }
 
 bool rn_auth_proof(const uint8_t key[RN_AUTH_KEY_BYTES], uint64_t sender_nonce,
-                   uint64_t receiver_nonce, uint32_t sender_mask,
+                   uint64_t receiver_nonce, uint32_t sender_mask, uint32_t receiver_mask,
                    uint8_t proof[RN_AUTH_PROOF_BYTES])
 {
     uint8_t t[TRANSCRIPT_BYTES];
-    transcript(sender_nonce, receiver_nonce, sender_mask, t);
+    transcript(sender_nonce, receiver_nonce, sender_mask, receiver_mask, t);
     return crypto_auth(proof, t, sizeof t, key) == 0;
 }
 
 bool rn_auth_verify(const uint8_t key[RN_AUTH_KEY_BYTES], uint64_t sender_nonce,
-                    uint64_t receiver_nonce, uint32_t sender_mask,
+                    uint64_t receiver_nonce, uint32_t sender_mask, uint32_t receiver_mask,
                     const uint8_t proof[RN_AUTH_PROOF_BYTES])
 {
     uint8_t t[TRANSCRIPT_BYTES];
-    transcript(sender_nonce, receiver_nonce, sender_mask, t);
+    transcript(sender_nonce, receiver_nonce, sender_mask, receiver_mask, t);
     return crypto_auth_verify(proof, t, sizeof t, key) == 0;
 }
 
@@ -78,25 +79,27 @@ bool rn_auth_derive_key(const void *secret, size_t size, uint8_t key[RN_AUTH_KEY
 }
 
 bool rn_auth_proof(const uint8_t key[RN_AUTH_KEY_BYTES], uint64_t sender_nonce,
-                   uint64_t receiver_nonce, uint32_t sender_mask,
+                   uint64_t receiver_nonce, uint32_t sender_mask, uint32_t receiver_mask,
                    uint8_t proof[RN_AUTH_PROOF_BYTES])
 {
     (void)key;
     (void)sender_nonce;
     (void)receiver_nonce;
     (void)sender_mask;
+    (void)receiver_mask;
     memset(proof, 0, RN_AUTH_PROOF_BYTES);
     return false;
 }
 
 bool rn_auth_verify(const uint8_t key[RN_AUTH_KEY_BYTES], uint64_t sender_nonce,
-                    uint64_t receiver_nonce, uint32_t sender_mask,
+                    uint64_t receiver_nonce, uint32_t sender_mask, uint32_t receiver_mask,
                     const uint8_t proof[RN_AUTH_PROOF_BYTES])
 {
     (void)key;
     (void)sender_nonce;
     (void)receiver_nonce;
     (void)sender_mask;
+    (void)receiver_mask;
     (void)proof;
     return false;
 }

@@ -4,12 +4,15 @@
  * personalisation, so a passphrase serves as it is); a proof is libsodium's
  * crypto_auth (HMAC-SHA-512-256) over a domain-separated transcript:
  *
- *   "rollnet-auth-v1" || sender nonce || receiver nonce || sender player mask
+ *   "rollnet-auth-v1" || sender nonce || receiver nonce || sender players ||
+ *   receiver players
  *
- * (integers little-endian, 8, 8 and 4 bytes). The receiver's fresh nonce
- * makes a recorded proof useless in a later session; the order of the nonces
- * and the sender's players keep a proof from being reflected back to its
- * sender. Pure computations: no globals, no I/O (libsodium's sodium_init is
+ * (integers little-endian, 8, 8, 4 and 4 bytes; players as masks). The
+ * receiver's fresh nonce makes a recorded proof useless in a later session;
+ * the order of the nonces and the players keep a proof from being reflected
+ * back to its sender, and the receiver's players keep it from being relayed:
+ * a peer that accepts a stranger claiming some players proves nothing to a
+ * peer hosting other players. Pure computations: no globals, no I/O (libsodium's sodium_init is
  * the plugin layer's business). Without libsodium (ROLLNET_HAVE_SESSION_KEY
  * 0) every call fails. */
 #ifndef RN_AUTH_H
@@ -29,15 +32,16 @@
 bool rn_auth_derive_key(const void *secret, size_t size, uint8_t key[RN_AUTH_KEY_BYTES]);
 
 /* The proof a peer with nonce `sender_nonce` and players `sender_mask` sends
- * to the peer with nonce `receiver_nonce`. False without libsodium. */
+ * to the peer with nonce `receiver_nonce` and players `receiver_mask` (as its
+ * HELLO said). False without libsodium. */
 bool rn_auth_proof(const uint8_t key[RN_AUTH_KEY_BYTES], uint64_t sender_nonce,
-                   uint64_t receiver_nonce, uint32_t sender_mask,
+                   uint64_t receiver_nonce, uint32_t sender_mask, uint32_t receiver_mask,
                    uint8_t proof[RN_AUTH_PROOF_BYTES]);
 
 /* True when `proof` is the one rn_auth_proof makes for these values (compared
  * in constant time). */
 bool rn_auth_verify(const uint8_t key[RN_AUTH_KEY_BYTES], uint64_t sender_nonce,
-                    uint64_t receiver_nonce, uint32_t sender_mask,
+                    uint64_t receiver_nonce, uint32_t sender_mask, uint32_t receiver_mask,
                     const uint8_t proof[RN_AUTH_PROOF_BYTES]);
 
 /* Overwrites the key in a way the compiler keeps. */

@@ -241,7 +241,8 @@ void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
     rn_msg m;
     memset(&m, 0, sizeof(m));
     m.type = RN_MSG_AUTH;
-    if (!rn_auth_proof(p->key, p->nonce, h->nonce, s->local_mask, m.u.auth.proof)) {
+    if (!rn_auth_proof(p->key, p->nonce, h->nonce, s->local_mask, h->player_mask,
+                       m.u.auth.proof)) {
         refuse(p, peer, ROLLNET_PARAM_SESSION_KEY, 0, 1); /* unreachable: creation checked */
         return;
     }
@@ -255,7 +256,8 @@ void rn_p2p_on_auth(rn_p2p *p, rn_peer *peer, const rn_auth *a)
         peer->st.dropped_malformed++; /* out of turn, unasked, or the session has stopped */
         return;
     }
-    if (!rn_auth_verify(p->key, peer->nonce, p->nonce, peer->claim_mask, a->proof)) {
+    if (!rn_auth_verify(p->key, peer->nonce, p->nonce, peer->claim_mask, s->local_mask,
+                        a->proof)) {
         refuse(p, peer, ROLLNET_PARAM_SESSION_KEY, 1, 0);
         return;
     }

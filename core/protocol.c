@@ -44,7 +44,7 @@
  *            confirmed there.
  *   AUTH     [8, proof]
  *            proof: bin of RN_AUTH_BYTES, the sender's rn_auth_proof (auth.h)
- *            over its nonce, the receiver's nonce and its player mask. Sent
+ *            over both nonces and both peers' players. Sent
  *            by a peer with a session key once the other's HELLO matched.
  *
  * INPUT goes out every frame to every peer, so its start frame travels as a

@@ -100,7 +100,7 @@ typedef struct rn_finish {
 } rn_finish;
 
 /* With a session key, once the HELLOs match: the sender's rn_auth_proof,
- * over its nonce, the receiver's and its player mask. */
+ * over its nonce, the receiver's and both peers' player masks. */
 typedef struct rn_auth {
     uint8_t proof[RN_AUTH_BYTES];
 } rn_auth;

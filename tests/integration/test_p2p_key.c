@@ -2,8 +2,9 @@
  * with the same key play and agree; another key, or a key on one side only,
  * is refused with ROLLNET_PARAM_SESSION_KEY and nobody runs; an AUTH recorded
  * in one session does not authenticate in the next (the host's nonce is
- * fresh); and strangers without the key are refused without any event the
- * game sees. Built without libsodium, a desc with a key is refused. */
+ * fresh), nor does one a peer made for a stranger and that stranger relays to
+ * another peer; and strangers without the key are refused without any event
+ * the game sees. Built without libsodium, a desc with a key is refused. */
 #include "p2p_fixture.h"
 
 #include "peer.h"
@@ -152,15 +153,21 @@ static void raw_send_msg(rollnet_transport *t, int peer, const rn_msg *m, uint64
     }
 }
 
-static rn_msg hello_msg(uint64_t nonce, uint32_t mask, bool keyed)
+static rn_msg hello_msg_n(int num_players, uint64_t nonce, uint32_t mask, bool keyed)
 {
     rn_msg m;
     memset(&m, 0, sizeof(m));
     m.type = RN_MSG_HELLO;
-    m.u.hello = (rn_hello){.version = RN_PROTOCOL_VERSION, .nonce = nonce, .num_players = 2,
+    m.u.hello = (rn_hello){.version = RN_PROTOCOL_VERSION, .nonce = nonce,
+                           .num_players = num_players,
                            .input_size = 1, .fps = 60, .max_prediction = ROLLNET_MAX_PREDICTION,
                            .checksum_interval = 16, .player_mask = mask, .keyed = keyed};
     return m;
+}
+
+static rn_msg hello_msg(uint64_t nonce, uint32_t mask, bool keyed)
+{
+    return hello_msg_n(2, nonce, mask, keyed);
 }
 
 /* Session 1: a real joiner (player 0, the key, a random nonce) connects to a
@@ -305,6 +312,107 @@ static void test_a_recorded_auth_does_not_authenticate_in_a_new_session(void **s
     replay_run_free(&x);
 }
 
+/* The first rn_msg of `type` the raw transport receives within `ticks`
+ * frames (each also polls `s`), its sender's transport peer in *from. */
+static bool raw_wait_for(rollnet_transport *t, rollnet_session *s, harness_clock *clock,
+                         rn_msg_type type, int ticks, rn_msg *out, int *from)
+{
+    rn_decoder dec;
+    assert_int_equal(rn_decoder_init(&dec, NULL), ROLLNET_ERR_OK);
+    bool found = false;
+    for (int i = 0; i < ticks && !found; i++) {
+        uint64_t now = harness_clock_now(clock);
+        rollnet_session_poll(s, now);
+        rollnet_event ev;
+        while (rollnet_session_next_event(s, &ev)) {
+        }
+        rollnet_transport_event te;
+        while (!found && t->vtable->receive(t->self, now, &te) > 0) {
+            rn_msg m;
+            if (te.type == ROLLNET_TRANSPORT_RECEIVE &&
+                rn_decode(&dec, te.data, te.size, 0, &m) == RN_DECODE_OK && m.type == type) {
+                *out = m;
+                *from = te.peer;
+                found = true;
+            }
+        }
+        harness_clock_tick(clock);
+    }
+    rn_decoder_free(&dec);
+    return found;
+}
+
+/* A mesh of three: the attacker uses one keyed peer (the oracle, player 1,
+ * which accepts player 0's connection) to make a proof over the victim's
+ * nonce, then offers it to the victim (player 2, which accepts players 0
+ * and 1) as player 1. The proof names the players it was made for, so the
+ * victim refuses it. The two peers sit on two memnets: only the attacker
+ * talks to both. */
+static void test_a_proof_relayed_from_another_peer_does_not_authenticate(void **state)
+{
+    (void)state;
+    harness_clock clock;
+    harness_clock_init(&clock, 1000, 60);
+    rollnet_memnet *net_v = rollnet_memnet_create(2, NULL);
+    rollnet_memnet *net_o = rollnet_memnet_create(3, NULL);
+    assert_non_null(net_v);
+    assert_non_null(net_o);
+
+    rollnet_session_desc dv;
+    memset(&dv, 0, sizeof(dv));
+    dv.num_players = 3;
+    dv.players[0].kind = dv.players[1].kind = ROLLNET_PLAYER_REMOTE;
+    dv.players[2].kind = ROLLNET_PLAYER_LOCAL;
+    dv.session_key = KEY;
+    dv.session_key_size = strlen(KEY);
+    dv.transport = rollnet_memnet_transport(net_v, 0);
+    rollnet_session *victim = NULL;
+    assert_int_equal(rollnet_session_create(&dv, &victim), ROLLNET_ERR_OK);
+
+    rollnet_session_desc dor = dv;
+    dor.players[1].kind = ROLLNET_PLAYER_LOCAL;
+    dor.players[2].kind = ROLLNET_PLAYER_REMOTE;
+    dor.players[2].address = "mem:2"; /* nobody answers there */
+    dor.transport = rollnet_memnet_transport(net_o, 0);
+    rollnet_session *oracle = NULL;
+    assert_int_equal(rollnet_session_create(&dor, &oracle), ROLLNET_ERR_OK);
+
+    rollnet_transport to_v = rollnet_memnet_transport(net_v, 1);
+    rollnet_transport to_o = rollnet_memnet_transport(net_o, 1);
+    uint64_t now = harness_clock_now(&clock);
+    int pv = to_v.vtable->connect(to_v.self, "mem:0", now);
+    int po = to_o.vtable->connect(to_o.self, "mem:0", now);
+    assert_true(pv >= 0 && po >= 0);
+    rn_msg hv, ho, auth;
+    int from;
+    assert_true(raw_wait_for(&to_v, victim, &clock, RN_MSG_HELLO, 10, &hv, &from));
+    assert_true(raw_wait_for(&to_o, oracle, &clock, RN_MSG_HELLO, 10, &ho, &from));
+    /* To the oracle, as player 0 with the victim's nonce: it proves the key
+     * to "the peer with that nonce". */
+    rn_msg ask = hello_msg_n(3, hv.u.hello.nonce, 1u << 0, true);
+    raw_send_msg(&to_o, po, &ask, harness_clock_now(&clock));
+    assert_true(raw_wait_for(&to_o, oracle, &clock, RN_MSG_AUTH, 10, &auth, &from));
+    /* To the victim, as player 1 with the oracle's nonce and its proof. */
+    rn_msg claim = hello_msg_n(3, ho.u.hello.nonce, 1u << 1, true);
+    raw_send_msg(&to_v, pv, &claim, harness_clock_now(&clock));
+    raw_send_msg(&to_v, pv, &auth, harness_clock_now(&clock));
+    rn_msg refuse;
+    assert_true(raw_wait_for(&to_v, victim, &clock, RN_MSG_REFUSE, 10, &refuse, &from));
+    assert_int_equal(refuse.u.refuse.param, ROLLNET_PARAM_SESSION_KEY);
+    rollnet_session_stats st;
+    rollnet_session_stats_get(victim, &st);
+    assert_int_equal(st.handshakes_refused, 1);
+    rollnet_peer_stats ps;
+    memset(&ps, 0, sizeof(ps));
+    rollnet_session_peer_stats(victim, 1, &ps); /* fails while nobody holds player 1 */
+    assert_false(ps.synchronized);
+
+    rollnet_session_destroy(victim);
+    rollnet_session_destroy(oracle);
+    rollnet_memnet_destroy(net_v);
+    rollnet_memnet_destroy(net_o);
+}
+
 /* Strangers that know the protocol but not the key: a HELLO without a key, a
  * keyed HELLO with a wrong proof, a keyed HELLO and no proof, an AUTH
  * without a HELLO. None reaches the game, none keeps the joiner out. */
@@ -431,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_key_on_the_joiner_only_is_refused_at_once),
         cmocka_unit_test(test_key_on_the_host_only_is_refused_at_once),
         cmocka_unit_test(test_a_recorded_auth_does_not_authenticate_in_a_new_session),
+        cmocka_unit_test(test_a_proof_relayed_from_another_peer_does_not_authenticate),
         cmocka_unit_test(test_strangers_without_the_key_cause_no_game_event),
 #endif
         cmocka_unit_test(test_a_bad_or_unsupported_key_is_refused_at_creation),

@@ -1,7 +1,8 @@
 /* Private sessions' key and proof (core/auth.c): the key is BLAKE2b of the
  * secret with rollnet's personalisation, a proof verifies only for the same
- * key, both nonces in the same roles and the same player mask, and so cannot
- * be replayed into a session with another nonce or reflected to its sender.
+ * key, both nonces in the same roles and the same players on both sides, and
+ * so cannot be replayed into a session with another nonce, reflected to its
+ * sender or relayed to a peer hosting other players.
  * Without libsodium every call fails. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -56,9 +57,11 @@ static void proof_is_hmac_sha512_256_over_the_transcript(void **state)
     uint8_t key[RN_AUTH_KEY_BYTES];
     assert_true(rn_auth_derive_key("k", 1, key));
     uint8_t proof[RN_AUTH_PROOF_BYTES];
-    assert_true(rn_auth_proof(key, 0x0102030405060708ull, 0x1112131415161718ull, 0x5u, proof));
-    /* "rollnet-auth-v1" || sender nonce || receiver nonce || mask, little-endian. */
-    uint8_t t[15 + 8 + 8 + 4];
+    assert_true(rn_auth_proof(key, 0x0102030405060708ull, 0x1112131415161718ull, 0x5u, 0x302u,
+                              proof));
+    /* "rollnet-auth-v1" || sender nonce || receiver nonce || sender mask ||
+     * receiver mask, little-endian. */
+    uint8_t t[15 + 8 + 8 + 4 + 4];
     memcpy(t, "rollnet-auth-v1", 15);
     for (int i = 0; i < 8; i++) {
         t[15 + i] = (uint8_t)(8 - i);
@@ -66,6 +69,9 @@ static void proof_is_hmac_sha512_256_over_the_transcript(void **state)
     }
     t[31] = 5;
     t[32] = t[33] = t[34] = 0;
+    t[35] = 2;
+    t[36] = 3;
+    t[37] = t[38] = 0;
     uint8_t want[RN_AUTH_PROOF_BYTES];
     crypto_auth_hmacsha512256(want, t, sizeof t, key);
     assert_memory_equal(proof, want, RN_AUTH_PROOF_BYTES);
@@ -79,22 +85,24 @@ static void proof_verifies_only_for_its_own_key_nonces_and_players(void **state)
     assert_true(rn_auth_derive_key("invite-1235", 11, other));
     const uint64_t a = 0xaaaa0001, b = 0xbbbb0002;
     uint8_t proof[RN_AUTH_PROOF_BYTES];
-    assert_true(rn_auth_proof(key, a, b, 0x1u, proof));
-    assert_true(rn_auth_verify(key, a, b, 0x1u, proof));
-    assert_false(rn_auth_verify(other, a, b, 0x1u, proof)); /* another key */
-    assert_false(rn_auth_verify(key, a, b + 1, 0x1u, proof)); /* a new session's nonce: replay */
-    assert_false(rn_auth_verify(key, a + 1, b, 0x1u, proof));
-    assert_false(rn_auth_verify(key, b, a, 0x1u, proof));   /* reflected to its sender */
-    assert_false(rn_auth_verify(key, a, b, 0x2u, proof));   /* other players */
+    assert_true(rn_auth_proof(key, a, b, 0x1u, 0x2u, proof));
+    assert_true(rn_auth_verify(key, a, b, 0x1u, 0x2u, proof));
+    assert_false(rn_auth_verify(other, a, b, 0x1u, 0x2u, proof)); /* another key */
+    assert_false(rn_auth_verify(key, a, b + 1, 0x1u, 0x2u, proof)); /* a new nonce: replay */
+    assert_false(rn_auth_verify(key, a + 1, b, 0x1u, 0x2u, proof));
+    assert_false(rn_auth_verify(key, b, a, 0x2u, 0x1u, proof)); /* reflected to its sender */
+    assert_false(rn_auth_verify(key, b, a, 0x1u, 0x2u, proof));
+    assert_false(rn_auth_verify(key, a, b, 0x4u, 0x2u, proof)); /* other players claimed */
+    assert_false(rn_auth_verify(key, a, b, 0x1u, 0x4u, proof)); /* relayed to another host */
     for (int i = 0; i < RN_AUTH_PROOF_BYTES; i++) {
         uint8_t bad[RN_AUTH_PROOF_BYTES];
         memcpy(bad, proof, sizeof bad);
         bad[i] ^= 0x01;
-        assert_false(rn_auth_verify(key, a, b, 0x1u, bad));
+        assert_false(rn_auth_verify(key, a, b, 0x1u, 0x2u, bad));
     }
     /* Each direction has its own proof. */
     uint8_t back[RN_AUTH_PROOF_BYTES];
-    assert_true(rn_auth_proof(key, b, a, 0x2u, back));
+    assert_true(rn_auth_proof(key, b, a, 0x2u, 0x1u, back));
     assert_memory_not_equal(proof, back, RN_AUTH_PROOF_BYTES);
 }
 
@@ -126,8 +134,8 @@ static void without_libsodium_nothing_derives_or_verifies(void **state)
     (void)state;
     uint8_t key[RN_AUTH_KEY_BYTES] = { 0 }, proof[RN_AUTH_PROOF_BYTES] = { 0 };
     assert_false(rn_auth_derive_key("x", 1, key));
-    assert_false(rn_auth_proof(key, 1, 2, 1, proof));
-    assert_false(rn_auth_verify(key, 1, 2, 1, proof));
+    assert_false(rn_auth_proof(key, 1, 2, 1, 2, proof));
+    assert_false(rn_auth_verify(key, 1, 2, 1, 2, proof));
 }
 
 int main(void)

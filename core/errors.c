@@ -29,6 +29,7 @@ const char *rollnet_param_string(rollnet_param p)
     case ROLLNET_PARAM_EPISODE_ENDS: return "episode_ends";
     case ROLLNET_PARAM_SESSION_FULL: return "session_full";
     case ROLLNET_PARAM_GAME_PARAMS: return "game_params";
+    case ROLLNET_PARAM_SESSION_KEY: return "session_key";
     case ROLLNET_PARAM_COUNT_: break;
     }
     return "unknown parameter";

@@ -27,6 +27,7 @@ rollnet_error rn_frame_init(rollnet_session **out, size_t size, const rollnet_se
         memcpy(s->game_params, d->game_params, d->game_params_size);
     }
     s->desc.game_params = s->game_params;
+    s->desc.session_key = NULL;   /* read at creation only; its size stays, as a flag */
     s->dirty = true;
     s->record_frame = -1;
     /* An input for frame + input_delay must still be encodable. */

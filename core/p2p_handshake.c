@@ -1,10 +1,16 @@
 /* Connections and the handshake. A connection becomes a peer of the session
  * once both HELLOs match: the same parameters, and players that are remote
  * here and not held by another peer. Otherwise it is refused (REFUSE tells
- * the other side which parameter differs, REFUSED tells the game). */
+ * the other side which parameter differs, REFUSED tells the game).
+ *
+ * In a private session (a session key) a matching HELLO is answered with
+ * AUTH, this side's proof of the key over both nonces (auth.h), and the
+ * connection becomes a peer only once the other side's AUTH verifies: until
+ * then an incoming connection is still a stranger. */
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "p2p_session.h"
 
 /* ------------------------------------------------------------------------ */
@@ -198,6 +204,9 @@ static void describe(rollnet_param param, int64_t local, int64_t remote, const c
                  local && remote ? "the values differ"
                  : local         ? "missing there"
                                  : "missing here");
+    } else if (param == ROLLNET_PARAM_SESSION_KEY) {
+        snprintf(buf, cap, "the peer does not know the session key (key here %lld, there %lld)",
+                 (long long)local, (long long)remote);
     } else {
         snprintf(buf, cap, "%s differs (here %lld, there %lld)", rollnet_param_string(param),
                  (long long)local, (long long)remote);
@@ -285,27 +294,16 @@ static uint32_t claimable(const rn_p2p *p, const rn_peer *peer)
     return allowed;
 }
 
-void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
+/* The players a HELLO claims must be remote here and not held by another
+ * peer; otherwise the peer is refused (false). */
+/* The players a HELLO claims must be remote here and not held by another
+ * peer; else it is refused: SESSION_FULL when they connect here and other
+ * peers hold them, PLAYERS otherwise. */
+static bool claim_ok(rn_p2p *p, rn_peer *peer, uint32_t mask)
 {
-    rollnet_session *s = &p->base;
-    if (peer->state != RN_PEER_HANDSHAKE || s->failed != ROLLNET_ERR_OK) {
-        peer->st.dropped_malformed++; /* out of turn, or the session has stopped */
-        return;
-    }
-    rollnet_param param;
-    int64_t mine, theirs;
-    char key[ROLLNET_GAME_PARAM_KEY_SIZE];
-    if (!rn_peer_hello_matches(&s->desc, h, &param, &mine, &theirs, key)) {
-        refuse(p, peer, param, mine, theirs, key);
-        return;
-    }
-    /* The players it claims must be remote here and not held by another peer. */
-    uint32_t mask = h->player_mask;
     uint32_t allowed = claimable(p, peer);
     bool ok = peer->outgoing ? mask == allowed : (mask != 0 && (mask & ~allowed) == 0);
     if (!ok) {
-        /* Players that connect here, refused only because other peers hold
-         * them: the session is full. */
         uint32_t taken = 0;
         for (int i = 0; i < p->num_peers; i++) {
             const rn_peer *q = &p->peers[i];
@@ -317,12 +315,74 @@ void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
                     (mask & ~allowed & ~taken) == 0;
         refuse(p, peer, full ? ROLLNET_PARAM_SESSION_FULL : ROLLNET_PARAM_PLAYERS, (int64_t)allowed,
                (int64_t)mask, "");
+    }
+    return ok;
+}
+
+static void admit(rn_p2p *p, rn_peer *peer, uint32_t mask);
+
+void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
+{
+    rollnet_session *s = &p->base;
+    if (peer->state != RN_PEER_HANDSHAKE || peer->hello_ok || s->failed != ROLLNET_ERR_OK) {
+        peer->st.dropped_malformed++; /* out of turn, or the session has stopped */
         return;
     }
-    peer->player_mask = mask;
+    rollnet_param param;
+    int64_t mine, theirs;
+    char key[ROLLNET_GAME_PARAM_KEY_SIZE];
+    if (!rn_peer_hello_matches(&s->desc, h, &param, &mine, &theirs, key)) {
+        refuse(p, peer, param, mine, theirs, key);
+        return;
+    }
+    if (!claim_ok(p, peer, h->player_mask)) {
+        return;
+    }
     peer->nonce = h->nonce;
-    peer->tag = rn_nonce_tag(h->nonce);
     peer->st.input_delay = h->input_delay; /* its starting delay, until its inputs say more */
+    if (s->desc.session_key_size == 0) {
+        admit(p, peer, h->player_mask);
+        return;
+    }
+    /* A private session: prove the key, and wait for the peer's proof. */
+    peer->hello_ok = true;
+    peer->claim_mask = h->player_mask;
+    rn_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RN_MSG_AUTH;
+    if (!rn_auth_proof(p->key, p->nonce, h->nonce, s->local_mask, h->player_mask,
+                       m.u.auth.proof)) {
+        refuse(p, peer, ROLLNET_PARAM_SESSION_KEY, 0, 1, ""); /* unreachable: creation checked */
+        return;
+    }
+    rn_link_send(&p->link, peer, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
+}
+
+void rn_p2p_on_auth(rn_p2p *p, rn_peer *peer, const rn_auth *a)
+{
+    rollnet_session *s = &p->base;
+    if (peer->state != RN_PEER_HANDSHAKE || !peer->hello_ok || s->failed != ROLLNET_ERR_OK) {
+        peer->st.dropped_malformed++; /* out of turn, unasked, or the session has stopped */
+        return;
+    }
+    if (!rn_auth_verify(p->key, peer->nonce, p->nonce, peer->claim_mask, s->local_mask,
+                        a->proof)) {
+        refuse(p, peer, ROLLNET_PARAM_SESSION_KEY, 1, 0, "");
+        return;
+    }
+    /* Another connection may have taken its players while it proved the key. */
+    if (claim_ok(p, peer, peer->claim_mask)) {
+        admit(p, peer, peer->claim_mask);
+    }
+}
+
+/* The peer's HELLO (and, with a key, its AUTH) is good: it holds its players. */
+static void admit(rn_p2p *p, rn_peer *peer, uint32_t mask)
+{
+    rollnet_session *s = &p->base;
+    peer->hello_ok = false;
+    peer->player_mask = mask;
+    peer->tag = rn_nonce_tag(peer->nonce);
     rn_peer_set_state(peer, RN_PEER_RUNNING, &s->events);
     for (int q = 0; q < s->desc.num_players; q++) {
         if (mask & (1u << q)) {

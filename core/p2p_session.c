@@ -182,6 +182,9 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
     case RN_MSG_FINISH:
         rn_p2p_on_finish(p, peer, &m.u.finish);
         break;
+    case RN_MSG_AUTH:
+        rn_p2p_on_auth(p, peer, &m.u.auth);
+        break;
     }
 }
 
@@ -447,6 +450,7 @@ static void p2p_destroy(rollnet_session *s)
     rn_link_free(&p->link, p->peers, p->num_peers);
     rollnet_allocator a = s->alloc;
     rn_free(&a, p->block_buf);
+    rn_auth_wipe(p->key);
     rn_frame_free(s);
 }
 
@@ -569,6 +573,11 @@ rollnet_error rn_p2p_create(const rollnet_session_desc *d, const rollnet_allocat
     p->link.transport = transport; /* owned from here: p2p_destroy destroys it */
     p->nonce = nonce;
     p->tag = rn_nonce_tag(nonce);
+    /* The caller's secret is read here only: the session keeps the key. */
+    if (err == ROLLNET_ERR_OK && d->session_key_size > 0 &&
+        !rn_auth_derive_key(d->session_key, d->session_key_size, p->key)) {
+        err = ROLLNET_ERR_INVALID_DESC; /* checked at creation: libsodium failed */
+    }
     p->last_wait_event_frame = -1000000;
     rn_confirm_init(&p->confirm, d->checksum_interval);
     if (err == ROLLNET_ERR_OK) {

@@ -3,7 +3,7 @@
  *
  *   p2p_session.c    creation, poll (receive, dispatch, timers), time sync,
  *                    checksums, loading notices, statistics
- *   p2p_handshake.c  incoming and outgoing connections, HELLO, REFUSE
+ *   p2p_handshake.c  incoming and outgoing connections, HELLO, REFUSE, AUTH
  *   p2p_inputs.c     the input exchange: INPUT out and in, acks
  *   p2p_leave.c      a peer that goes: departures and the survivors'
  *                    agreement on its last frame (LEAVE); closing after a failure
@@ -12,6 +12,7 @@
 #ifndef RN_P2P_SESSION_H
 #define RN_P2P_SESSION_H
 
+#include "auth.h"
 #include "confirm.h"
 #include "link.h"
 #include "peer.h"
@@ -33,6 +34,9 @@ typedef struct rn_p2p {
     uint32_t incoming_mask; /* remote players without an address: they connect to us */
     uint64_t nonce;
     uint16_t tag;
+    /* The session key (auth.h), derived at creation when desc.session_key
+     * is set; base.desc keeps only session_key_size, as the flag "keyed". */
+    uint8_t key[RN_AUTH_KEY_BYTES];
     bool polled;            /* the first poll issued the outgoing connects */
     uint64_t start_ms;
     bool missing_reported;  /* the handshake timeout named the players nobody claimed */
@@ -92,6 +96,9 @@ void rn_p2p_connecting_timers(rn_p2p *p, rn_peer *peer);
 void rn_p2p_on_connected(rn_p2p *p, int tp);
 void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h);
 void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r);
+/* A private session: the peer's proof of the key. It becomes a peer when
+ * the proof verifies and is refused (ROLLNET_PARAM_SESSION_KEY) when not. */
+void rn_p2p_on_auth(rn_p2p *p, rn_peer *peer, const rn_auth *a);
 /* Once the handshake timeout has passed without every remote player
  * claimed: one DISCONNECTED naming the first missing player, and the
  * session stops with ROLLNET_ERR_DISCONNECTED. */

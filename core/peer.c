@@ -131,6 +131,8 @@ bool rn_peer_hello_matches(const rollnet_session_desc *d, const rn_hello *h, rol
         {ROLLNET_PARAM_GAME_ID, (int64_t)d->game_id, (int64_t)h->game_id},
         {ROLLNET_PARAM_SEED, (int64_t)d->seed, (int64_t)h->seed},
         {ROLLNET_PARAM_CHECKSUM_INTERVAL, d->checksum_interval, h->checksum_interval},
+        /* Last: a peer whose parameters differ is told so, whatever its key. */
+        {ROLLNET_PARAM_SESSION_KEY, d->session_key_size > 0, h->keyed},
     };
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
         if (checks[i].mine != checks[i].theirs) {
@@ -166,4 +168,5 @@ void rn_peer_make_hello(const rollnet_session_desc *d, uint64_t nonce, uint32_t 
     h->player_mask = local_mask;
     h->game_params = d->game_params;
     h->game_params_size = d->game_params_size;
+    h->keyed = d->session_key_size > 0;
 }

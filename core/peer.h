@@ -82,6 +82,11 @@ typedef struct rn_peer {
      * not said), and whether it has everything before the session's end. */
     int32_t fin_stop, fin_end;
     bool fin_done;
+    /* HANDSHAKE in a private session: its HELLO matched, claiming these
+     * players; it holds them once its AUTH verifies (until then it is
+     * still a stranger if it connected to us). */
+    bool hello_ok;
+    uint32_t claim_mask;
 } rn_peer;
 
 /* A blank slot: no connection, nothing received, nothing acknowledged. */
@@ -117,13 +122,16 @@ bool rn_peer_heard(rn_peer *p, uint64_t now, const rn_events *log);
 void rn_peer_update_rates(rn_peer *p, uint64_t now);
 
 /* The handshake's parameter check: false and the first parameter that
- * differs (with both values) when the HELLO does not match `d`. The game
+ * differs (with both values) when the HELLO does not match `d`. Whether a
+ * session key is used (d->session_key_size > 0; the key itself is the
+ * session's) must agree too: ROLLNET_PARAM_SESSION_KEY, 1 or 0. The game
  * parameters are compared last; when they differ, `key` (of
  * ROLLNET_GAME_PARAM_KEY_SIZE bytes) gets the first differing key and the
  * values say whether each side has it (1) or not (0); else key is "". */
 bool rn_peer_hello_matches(const rollnet_session_desc *d, const rn_hello *h, rollnet_param *param,
                            int64_t *mine, int64_t *theirs, char *key);
-/* The HELLO this side sends: its parameters, nonce and local players. */
+/* The HELLO this side sends: its parameters, nonce and local players, and
+ * whether it has a session key. */
 void rn_peer_make_hello(const rollnet_session_desc *d, uint64_t nonce, uint32_t local_mask,
                         rn_msg *out);
 

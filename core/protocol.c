@@ -3,11 +3,12 @@
  *
  *   HELLO    [1, version, nonce, num_players, input_size, input_delay, fps,
  *             max_prediction, checksum_interval, game_id, seed, player_mask,
- *             game_params]
+ *             game_params, keyed]
  *            version: RN_PROTOCOL_VERSION; nonce: the sender's session nonce;
  *            then its session parameters; player_mask: players local to it;
  *            game_params: bin, the sender's desc.game_params (empty: none),
- *            which must be a map rn_game_params_parse accepts.
+ *            which must be a map rn_game_params_parse accepts; keyed: bool,
+ *            the sender has a session key (AUTH follows).
  *   REFUSE   [2, param, local_value, remote_value, key]
  *            param: the rollnet_param that differs; local_value: the sender's
  *            own value; remote_value: the receiver's, as the sender saw it;
@@ -47,6 +48,10 @@
  *            (it adds no more), at least stop; done: false when it starts
  *            finishing, true once every frame before the session's end is
  *            confirmed there.
+ *   AUTH     [8, proof]
+ *            proof: bin of RN_AUTH_BYTES, the sender's rn_auth_proof (auth.h)
+ *            over both nonces and both peers' players. Sent
+ *            by a peer with a session key once the other's HELLO matched.
  *
  * INPUT goes out every frame to every peer, so its start frame travels as a
  * delta from the ack (a fixint in steady play) and its inputs as a bin
@@ -62,7 +67,8 @@
 #define RN_BLOCK_MAX (ROLLNET_MAX_PLAYERS * ROLLNET_MAX_INPUT_SIZE)
 #define RN_INPUT_BUFFER ((size_t)RN_MAX_INPUT_FRAMES * RN_BLOCK_MAX)
 
-#define RN_HELLO_ELEMENTS 13
+#define RN_HELLO_ELEMENTS 14
+#define RN_AUTH_ELEMENTS 2
 #define RN_REFUSE_ELEMENTS 5
 #define RN_CHECKSUM_ELEMENTS 5
 #define RN_LOADING_ELEMENTS 5
@@ -82,97 +88,6 @@
  * zone never calls malloc; msgpack_zone_clear keeps the oldest chunk, which
  * is that one. */
 #define RN_ZONE_CHUNK_HEADER sizeof(void *)
-
-/* ------------------------------------------------------------------------ */
-/* Input compression                                                         */
-/* ------------------------------------------------------------------------ */
-
-static uint8_t rn_xor_at(const uint8_t *in, size_t i, size_t bs)
-{
-    return (uint8_t)(i >= bs ? in[i] ^ in[i - bs] : in[i]);
-}
-
-static bool rn_put(uint8_t *out, size_t cap, size_t *len, uint8_t v)
-{
-    if (out) {
-        if (*len >= cap) {
-            return false;
-        }
-        out[*len] = v;
-    }
-    (*len)++;
-    return true;
-}
-
-bool rn_inputs_compress(const uint8_t *inputs, int count, int block_size, uint8_t *out,
-                        size_t cap, size_t *out_len)
-{
-    if (count < 0 || block_size < 1 || (count > 0 && !inputs) || !out_len) {
-        return false;
-    }
-    size_t bs = (size_t)block_size;
-    size_t total = (size_t)count * bs;
-    size_t len = 0;
-    size_t i = 0;
-    while (i < total) {
-        uint8_t v = rn_xor_at(inputs, i, bs);
-        if (v != 0) {
-            if (!rn_put(out, cap, &len, v)) {
-                return false;
-            }
-            i++;
-            continue;
-        }
-        size_t run = 1;
-        while (run < 255 && i + run < total && rn_xor_at(inputs, i + run, bs) == 0) {
-            run++;
-        }
-        if (!rn_put(out, cap, &len, 0) || !rn_put(out, cap, &len, (uint8_t)run)) {
-            return false;
-        }
-        i += run;
-    }
-    *out_len = len;
-    return true;
-}
-
-int rn_inputs_decompress(const uint8_t *data, size_t len, int block_size, uint8_t *out,
-                         int max_frames)
-{
-    if (block_size < 1 || max_frames < 0 || (len > 0 && (!data || !out))) {
-        return -1;
-    }
-    size_t bs = (size_t)block_size;
-    size_t cap = (size_t)max_frames * bs;
-    size_t n = 0;
-    size_t i = 0;
-    while (i < len) {
-        uint8_t b = data[i++];
-        if (b != 0) {
-            if (n >= cap) {
-                return -1;
-            }
-            out[n++] = b;
-            continue;
-        }
-        if (i >= len) {
-            return -1;
-        }
-        size_t run = data[i++];
-        if (run == 0 || run > cap - n) {
-            return -1;
-        }
-        memset(out + n, 0, run);
-        n += run;
-    }
-    if (n % bs != 0) {
-        return -1;
-    }
-    for (size_t j = bs; j < n; j++) {
-        out[j] ^= out[j - bs];
-    }
-    return (int)(n / bs);
-}
 
 /* ------------------------------------------------------------------------ */
 /* Validation shared by encode and decode                                    */
@@ -243,6 +158,8 @@ static bool rn_msg_valid(const rn_msg *m)
     case RN_MSG_FINISH:
         return m->u.finish.stop >= 0 && m->u.finish.inputs_end >= m->u.finish.stop &&
                rn_frame_ok(m->u.finish.inputs_end);
+    case RN_MSG_AUTH:
+        return true; /* any proof is well-formed: verifying it is the session's */
     }
     return false;
 }
@@ -309,6 +226,7 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_uint64(&pk, h->seed);
         r |= msgpack_pack_uint32(&pk, h->player_mask);
         r |= msgpack_pack_bin_with_body(&pk, h->game_params, h->game_params_size);
+        r |= h->keyed ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
         break;
     }
     case RN_MSG_REFUSE:
@@ -357,6 +275,11 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_int32(&pk, m->u.finish.stop);
         r |= msgpack_pack_int32(&pk, m->u.finish.inputs_end);
         r |= m->u.finish.done ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+        break;
+    case RN_MSG_AUTH:
+        r |= msgpack_pack_array(&pk, RN_AUTH_ELEMENTS);
+        r |= msgpack_pack_uint8(&pk, RN_MSG_AUTH);
+        r |= msgpack_pack_bin_with_body(&pk, m->u.auth.proof, RN_AUTH_BYTES);
         break;
     }
     return r == 0 && !w.overflow ? w.len : 0;
@@ -452,7 +375,8 @@ static bool rn_parse_hello(const msgpack_object *e, rn_hello *h)
            rn_get_i32(&e[7], &h->max_prediction) && rn_get_i32(&e[8], &h->checksum_interval) &&
            rn_get_uint(&e[9], UINT64_MAX, &h->game_id) &&
            rn_get_uint(&e[10], UINT64_MAX, &h->seed) && rn_get_u32(&e[11], &h->player_mask) &&
-           rn_get_bin(&e[12], ROLLNET_MAX_GAME_PARAMS, &h->game_params, &h->game_params_size);
+           rn_get_bin(&e[12], ROLLNET_MAX_GAME_PARAMS, &h->game_params, &h->game_params_size) &&
+           rn_get_bool(&e[13], &h->keyed);
 }
 
 static bool rn_parse_refuse(const msgpack_object *e, rn_refuse *r)
@@ -526,6 +450,15 @@ static bool rn_parse_finish(const msgpack_object *e, rn_finish *f)
            rn_get_i32(&e[3], &f->inputs_end) && rn_get_bool(&e[4], &f->done);
 }
 
+static bool rn_parse_auth(const msgpack_object *e, rn_auth *a)
+{
+    if (e[1].type != MSGPACK_OBJECT_BIN || e[1].via.bin.size != RN_AUTH_BYTES) {
+        return false;
+    }
+    memcpy(a->proof, e[1].via.bin.ptr, RN_AUTH_BYTES);
+    return true;
+}
+
 rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int block_size,
                            rn_msg *out)
 {
@@ -572,6 +505,9 @@ rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int b
         break;
     case RN_MSG_FINISH:
         ok = n == RN_FINISH_ELEMENTS && rn_parse_finish(e, &m.u.finish);
+        break;
+    case RN_MSG_AUTH:
+        ok = n == RN_AUTH_ELEMENTS && rn_parse_auth(e, &m.u.auth);
         break;
     default:
         return RN_DECODE_UNKNOWN;

@@ -15,12 +15,14 @@
  * 4: FINISH; LEAVE says whether the departure was announced.
  * 5: HELLO carries the game parameters (13 elements), REFUSE the key that
  *    differs (5 elements).
- * 6: LEAVE carries the departed peer's FINISH as the sender heard it. */
-#define RN_PROTOCOL_VERSION 6
+ * 6: LEAVE carries the departed peer's FINISH as the sender heard it.
+ * 7: HELLO says whether the sender has a session key (14 elements); AUTH. */
+#define RN_PROTOCOL_VERSION 7
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
 #define RN_INPUT_ELEMENTS 8       /* an INPUT's array length (a fixarray: 0x90 | 8) */
 #define RN_MAX_INPUT_FRAMES 128   /* frames one INPUT message may carry */
 #define RN_MAX_FRAME 0x3fffffff   /* frames beyond this are out of range */
+#define RN_AUTH_BYTES 32          /* an AUTH's proof: one crypto_auth tag (auth.h) */
 
 typedef enum rn_msg_type {
     RN_MSG_HELLO = 1,    /* reliable: session parameters, nonce, the sender's players */
@@ -29,7 +31,8 @@ typedef enum rn_msg_type {
     RN_MSG_CHECKSUM = 4, /* reliable: checksum of a confirmed frame */
     RN_MSG_LOADING = 5,  /* reliable: begin / end loading, with the sender's newest input frame */
     RN_MSG_LEAVE = 6,    /* reliable: a peer left; the sender's last inputs of its players */
-    RN_MSG_FINISH = 7    /* reliable: the sender finishes the session; later, that it is done */
+    RN_MSG_FINISH = 7,   /* reliable: the sender finishes the session; later, that it is done */
+    RN_MSG_AUTH = 8      /* reliable: with a session key, the sender's proof that it holds it */
 } rn_msg_type;
 
 typedef struct rn_hello {
@@ -43,6 +46,7 @@ typedef struct rn_hello {
      * decoded data. */
     const uint8_t *game_params;
     size_t game_params_size;
+    bool keyed;           /* the sender has a session key: AUTH follows a matching HELLO */
 } rn_hello;
 
 typedef struct rn_refuse {
@@ -108,6 +112,12 @@ typedef struct rn_finish {
     bool done;
 } rn_finish;
 
+/* With a session key, once the HELLOs match: the sender's rn_auth_proof,
+ * over its nonce, the receiver's and both peers' player masks. */
+typedef struct rn_auth {
+    uint8_t proof[RN_AUTH_BYTES];
+} rn_auth;
+
 typedef struct rn_msg {
     rn_msg_type type;
     union {
@@ -118,6 +128,7 @@ typedef struct rn_msg {
         rn_loading loading;
         rn_leave leave;
         rn_finish finish;
+        rn_auth auth;
     } u;
 } rn_msg;
 

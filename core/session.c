@@ -44,6 +44,38 @@ static void apply_defaults(rollnet_session_desc *d)
 #undef RN_DEFAULT
 }
 
+/* A session key needs libsodium, and bytes to be made from. */
+static rollnet_error check_session_key(const rollnet_session_desc *d)
+{
+    if (!d->session_key && d->session_key_size == 0) {
+        return ROLLNET_ERR_OK;
+    }
+    if (!ROLLNET_HAVE_SESSION_KEY) {
+        if (d->logger.log) {
+            d->logger.log(ROLLNET_LOG_ERROR,
+                          "session_key: this rollnet was built without libsodium (meson "
+                          "feature session_key): it cannot hold a private session",
+                          d->logger.user_data);
+        }
+        return ROLLNET_ERR_INVALID_DESC;
+    }
+    if (!d->session_key) {
+        return rn_desc_error(d, "session_key_size", (long long)d->session_key_size,
+                             "session_key is NULL: set both, or neither for no key");
+    }
+    if (d->session_key_size == 0) {
+        return rn_desc_error(d, "session_key_size", 0,
+                             "a session_key needs at least one byte (NULL for no key)");
+    }
+    if (d->nonce != 0 && d->logger.log) {
+        d->logger.log(ROLLNET_LOG_WARN,
+                      "session_key with a fixed desc.nonce: a handshake recorded from a session "
+                      "with the same nonce and key can be replayed; leave nonce 0",
+                      d->logger.user_data);
+    }
+    return ROLLNET_ERR_OK;
+}
+
 /* Defaults, then the ranges both kinds share; the first field out of range
  * is named in the log with its value and the rule. */
 static rollnet_error resolve_desc(const rollnet_session_desc *in, rollnet_session_desc *d)
@@ -92,6 +124,10 @@ static rollnet_error resolve_desc(const rollnet_session_desc *in, rollnet_sessio
             d->logger.log(ROLLNET_LOG_ERROR, msg, d->logger.user_data);
         }
         return ROLLNET_ERR_INVALID_DESC;
+    }
+    rollnet_error key = check_session_key(d);
+    if (key != ROLLNET_ERR_OK) {
+        return key;
     }
     for (int p = 0; p < d->num_players; p++) {
         if (d->players[p].kind != ROLLNET_PLAYER_LOCAL &&

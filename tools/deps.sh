@@ -5,7 +5,8 @@
 set -euo pipefail
 
 ROLLNET_PACKAGES=(meson ninja-build pkg-config gcc g++ python3
-                  libsdl2-dev libenet-dev libmsgpack-dev libcmocka-dev libxxhash-dev)
+                  libsdl2-dev libenet-dev libmsgpack-dev libcmocka-dev libxxhash-dev
+                  libsodium-dev)
 # tools/test.sh also fuzzes: clang and its runtimes (libFuzzer, ASan, UBSan;
 # Debian 12 ships them apart from clang, in libclang-rt-dev).
 # ...and checks the API reference: doxygen (its large dependencies are

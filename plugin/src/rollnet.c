@@ -1,5 +1,6 @@
 /* The plugin layer's entry points: what needs the operating system (a random
- * nonce) stays out of core/. */
+ * nonce) or the process (libsodium's one-time initialisation) stays out of
+ * core/. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,9 +9,23 @@
 #include "rollnet/rollnet.h"
 #include "session.h"
 
+#if ROLLNET_HAVE_SESSION_KEY
+#include <sodium.h>
+#endif
+
 static uint64_t random_nonce(void)
 {
     uint64_t v = 0;
+#if ROLLNET_HAVE_SESSION_KEY
+    /* libsodium's generator (the kernel's, where there is one): a private
+     * session's handshake relies on nonces nobody can predict. */
+    if (sodium_init() >= 0) {
+        do {
+            randombytes_buf(&v, sizeof(v));
+        } while (v == 0);
+        return v;
+    }
+#endif
     for (int tries = 0; tries < 8; tries++) {
         ssize_t n = getrandom(&v, sizeof(v), 0);
         if (n == (ssize_t)sizeof(v) && v != 0) {
@@ -79,6 +94,22 @@ rollnet_error rollnet_session_create_checked(const rollnet_session_desc *desc,
         }
         return ROLLNET_ERR_ABI_MISMATCH;
     }
+#if ROLLNET_HAVE_SESSION_KEY
+    /* Process-wide and idempotent (thread-safe after the first call); the
+     * key derivation and MACs in core/ need it done. */
+    if (desc && desc->session_key_size > 0 && sodium_init() < 0) {
+        if (out) {
+            *out = NULL;
+        }
+        if (desc->logger.log) {
+            desc->logger.log(ROLLNET_LOG_ERROR, "session_key: libsodium failed to initialise",
+                             desc->logger.user_data);
+        }
+        rollnet_transport t = desc->transport;
+        rollnet_transport_destroy(&t);
+        return ROLLNET_ERR_INVALID_DESC;
+    }
+#endif
     uint64_t nonce = desc && desc->nonce ? desc->nonce : random_nonce();
     return rn_session_create(desc, nonce, out);
 }

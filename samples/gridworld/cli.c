@@ -39,6 +39,8 @@ static void usage(FILE *out)
             "                       and this peer's event log to PATH.peer.csv\n"
             "  --netsim SPEC        simulate a bad network on this side's outgoing packets,\n"
             "                       e.g. delay=50,jitter=10,loss=2,dup=1,reorder=1,seed=7\n"
+            "  --key TEXT           a private session: both sides must give the same TEXT\n"
+            "                       (e.g. an invite code); a peer without it is refused%s\n"
             "  --stats              print session and peer statistics at the end, one\n"
             "                       \"name value\" per line\n"
             "  --loading-pause S    at the start of episode 2, announce loading, block for\n"
@@ -51,7 +53,8 @@ static void usage(FILE *out)
             "Exit status: 0 when every episode completed and was exported; 1 when the peer\n"
             "disconnected, refused the handshake, a desync was found, or the game was quit\n"
             "early (one line on stderr says which); 2 for a bad command line.\n",
-            GW_WIDTH, GW_HEIGHT, ROLLNET_MAX_PREDICTION, ROLLNET_MAX_INPUT_DELAY);
+            GW_WIDTH, GW_HEIGHT, ROLLNET_MAX_PREDICTION, ROLLNET_MAX_INPUT_DELAY,
+            ROLLNET_HAVE_SESSION_KEY ? "" : "\n                       (not in this build: rollnet has no libsodium)");
 }
 
 static bool parse_int(const char *s, long lo, long hi, int *out)
@@ -81,7 +84,7 @@ static bool is_valued_option(const char *a)
     static const char *const names[] = {"--host",      "--join",   "--bot",    "--episodes",
                                         "--max-steps", "--fps",    "--input-delay",
                                         "--export",    "--netsim", "--synctest",
-                                        "--loading-pause", "--replay"};
+                                        "--loading-pause", "--replay", "--key"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (!strcmp(a, names[i]))
             return true;
@@ -122,6 +125,9 @@ static bool parse_value(const char *a, const char *v, options *o)
         ok = parse_int(v, 1, ROLLNET_MAX_PREDICTION, &o->synctest);
     } else if (!strcmp(a, "--replay")) {
         o->replay = v;
+    } else if (!strcmp(a, "--key")) {
+        ok = v[0] != '\0';
+        o->key = v;
     } else if (!strcmp(a, "--loading-pause")) {
         char *end;
         o->loading_pause = strtod(v, &end);
@@ -142,6 +148,15 @@ static int check_modes(options *o)
     }
     if (o->synctest && o->netsim) {
         fprintf(stderr, "gridworld: --netsim needs a network (--host or --join)\n");
+        return 2;
+    }
+    if (o->key && (o->synctest || o->replay)) {
+        fprintf(stderr, "gridworld: --key needs a network (--host or --join)\n");
+        return 2;
+    }
+    if (o->key && !ROLLNET_HAVE_SESSION_KEY) {
+        fprintf(stderr, "gridworld: --key: this rollnet was built without libsodium "
+                        "(meson feature session_key)\n");
         return 2;
     }
     if (o->headless && !o->bot) {

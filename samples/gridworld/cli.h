@@ -24,6 +24,7 @@ typedef struct options {
     bool stats;
     double loading_pause;     /* seconds, or 0 */
     const char *replay;       /* --replay PATH.msgpack, or NULL */
+    const char *key;          /* --key TEXT: the session key, or NULL */
 } options;
 
 /* Fill *o from the command line, defaults first. Strings in *o point into

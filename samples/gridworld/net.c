@@ -118,6 +118,10 @@ int net_setup_session(game *g)
         d.players[me].kind = ROLLNET_PLAYER_LOCAL;
         d.players[g->remote].kind = ROLLNET_PLAYER_REMOTE;
         d.players[g->remote].address = o->join; /* NULL on the host: accept */
+        if (o->key) {
+            d.session_key = o->key; /* read at creation: the session keeps only the key */
+            d.session_key_size = strlen(o->key);
+        }
         rollnet_error err = make_transport(o, &d.transport);
         if (err != ROLLNET_ERR_OK) {
             fprintf(stderr, "gridworld: cannot open the network (port %d): %s\n", o->host_port,
@@ -218,6 +222,11 @@ static void on_refused(game *g, const rollnet_event *ev)
                      : !ev->u.refused.local_value ? "is missing here"
                                                   : "differs (another gridworld build?)");
         }
+        return;
+    }
+    if (ev->u.refused.param == ROLLNET_PARAM_SESSION_KEY) {
+        app_fail(g, "handshake refused: %s", g->opt.key ? "the peer does not know this --key"
+                                                         : "the peer wants a --key");
         return;
     }
     app_fail(g, "handshake refused: %s differs (here %" PRId64 ", peer %" PRId64 ")",

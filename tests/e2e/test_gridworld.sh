@@ -3,6 +3,7 @@
 # seeds, bounded in time. Scenarios: clean link; --netsim latency, jitter and
 # loss; one process stopped (SIGSTOP) for 3 s mid-episode; --loading-pause;
 # another --max-steps on each side (refused, naming max_steps);
+# --key, the same on both sides and another on each (the joiner is refused);
 # one process killed (the other exits non-zero within the disconnect timeout,
 # its export intact). Exports are compared with cmp.
 #
@@ -113,7 +114,7 @@ sleep 3
 kill -CONT "$stopped_join" 2>/dev/null
 # Two people starting a game by hand: the joiner 5 s before the host. It
 # keeps trying (ENet gives one attempt about 7.5 s, then rollnet tries again).
-LATE_HOST=5 start_pair late $((base + 6)) "${common[@]}" -- "${common[@]}"
+LATE_HOST=5 start_pair late $((base + 7)) "${common[@]}" -- "${common[@]}"
 
 expect_pair clean 400
 expect_pair netsim 400
@@ -155,6 +156,24 @@ elif ! grep -q "game_params differ at key 'max_steps'" "$work/refused/host.csv.p
 else
     echo "ok: refused ($(cat "$work/refused/join.err"))"
     passed=$((passed + 1))
+fi
+# A private session: the same --key plays; another --key is refused (the
+# joiner exits 1 and says why; the host would wait for its handshake timeout).
+if ! "$GW" --help | grep -q 'not in this build'; then
+    keyed=(--episodes 1 --max-steps 100 --key "invite 7F3K-Q9PZ")
+    start_pair key $((base + 8)) "${keyed[@]}" -- "${keyed[@]}"
+    expect_pair key 100
+    start_pair badkey $((base + 9)) --episodes 1 --max-steps 100 --key "invite A" -- \
+        --episodes 1 --max-steps 100 --key "invite B"
+    wait "$badkey_join"
+    status=$?
+    kill -9 "$badkey_host" 2>/dev/null
+    if [ $status -ne 1 ] || ! grep -q 'does not know this --key' "$work/badkey/join.err"; then
+        fail "badkey: the joiner exited $status ($(cat "$work/badkey/join.err"))"
+    else
+        echo "ok: badkey (refused: $(cat "$work/badkey/join.err"))"
+        passed=$((passed + 1))
+    fi
 fi
 
 # Kill one process: the other must exit non-zero within the disconnect

@@ -70,7 +70,7 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
                x->input_delay == y->input_delay && x->fps == y->fps &&
                x->max_prediction == y->max_prediction &&
                x->checksum_interval == y->checksum_interval && x->game_id == y->game_id &&
-               x->seed == y->seed && x->player_mask == y->player_mask &&
+               x->seed == y->seed && x->player_mask == y->player_mask && x->keyed == y->keyed &&
                x->game_params_size == y->game_params_size &&
                (x->game_params_size == 0 ||
                 memcmp(x->game_params, y->game_params, x->game_params_size) == 0);
@@ -113,6 +113,8 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         return a->u.finish.tag == b->u.finish.tag && a->u.finish.stop == b->u.finish.stop &&
                a->u.finish.inputs_end == b->u.finish.inputs_end &&
                a->u.finish.done == b->u.finish.done;
+    case RN_MSG_AUTH:
+        return memcmp(a->u.auth.proof, b->u.auth.proof, RN_AUTH_BYTES) == 0;
     }
     return false;
 }
@@ -293,7 +295,7 @@ static rn_msg random_valid_msg(int *bs)
 {
     rn_msg m;
     memset(&m, 0, sizeof m);
-    m.type = (rn_msg_type)(1 + below(7));
+    m.type = (rn_msg_type)(1 + below(RN_MSG_AUTH));
     *bs = k_block_sizes[below(NUM_BLOCK_SIZES)];
     switch (m.type) {
     case RN_MSG_HELLO:
@@ -311,6 +313,7 @@ static rn_msg random_valid_msg(int *bs)
         m.u.hello.player_mask = (uint32_t)edgy(1, (1 << ROLLNET_MAX_PLAYERS) - 1);
         m.u.hello.game_params_size = random_game_params(g_params, sizeof g_params);
         m.u.hello.game_params = g_params;
+        m.u.hello.keyed = below(2);
         break;
     case RN_MSG_REFUSE:
         m.u.refuse.param = (uint32_t)edgy(0, ROLLNET_PARAM_COUNT_ - 1);
@@ -394,6 +397,11 @@ static rn_msg random_valid_msg(int *bs)
         m.u.finish.stop = (int32_t)edgy(0, RN_MAX_FRAME);
         m.u.finish.inputs_end = (int32_t)edgy(m.u.finish.stop, RN_MAX_FRAME);
         m.u.finish.done = below(2);
+        break;
+    case RN_MSG_AUTH:
+        for (int i = 0; i < RN_AUTH_BYTES; i++) {
+            m.u.auth.proof[i] = (uint8_t)rnd();
+        }
         break;
     }
     return m;

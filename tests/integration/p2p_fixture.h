@@ -45,6 +45,8 @@ typedef struct fx_opts {
     size_t game_params_size[FX_MAX];
     /* Every node's log, with user_data = (void *)(intptr_t)node. NULL: none. */
     void (*log)(rollnet_log_level level, const char *message, void *user_data);
+    const char *key[FX_MAX];  /* per node: the session key's text, NULL none (the nonce is
+                                 then random, as it should be with a key) */
     const char *export_dir;   /* when set: each node exports its ledger to export_dir/node<i>.csv */
     int export_episodes;      /* ...the rows of episodes 0..export_episodes-1 */
     int ledger_capacity;      /* 0 = default */
@@ -156,7 +158,11 @@ static inline void fx_init(fx *f, const fx_opts *o)
         d.logger.log = o->log;
         d.logger.user_data = (void *)(intptr_t)i;
         d.seed = o->seed;
-        d.nonce = 0x1000u + (uint64_t)i;
+        d.nonce = o->key[i] ? 0 : 0x1000u + (uint64_t)i;
+        if (o->key[i]) {
+            d.session_key = o->key[i];
+            d.session_key_size = strlen(o->key[i]);
+        }
         d.transport = f->sim[i];
         for (int j = 0; j < f->n; j++) {
             if (j == i) {

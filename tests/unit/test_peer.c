@@ -402,6 +402,41 @@ static void game_params_are_compared_as_maps_after_the_other_parameters(void **s
     assert_string_equal(key, "");
 }
 
+/* Whether a session key is used must agree; the key itself is the AUTH's
+ * business (the HELLO carries only the flag). */
+static void a_key_on_one_side_only_is_named_session_key(void **state)
+{
+    (void)state;
+    rollnet_session_desc d = hello_desc();
+    rn_msg m;
+    rn_peer_make_hello(&d, 1, 0x1u, &m);
+    assert_false(m.u.hello.keyed);
+    static const char secret[] = "invite";
+    rollnet_session_desc keyed = d;
+    keyed.session_key = secret;
+    keyed.session_key_size = sizeof(secret) - 1;
+    rn_msg k;
+    rn_peer_make_hello(&keyed, 1, 0x1u, &k);
+    assert_true(k.u.hello.keyed);
+
+    rollnet_param param;
+    int64_t mine = 0, theirs = 0;
+    char key[ROLLNET_GAME_PARAM_KEY_SIZE];
+    assert_false(rn_peer_hello_matches(&keyed, &m.u.hello, &param, &mine, &theirs, key));
+    assert_int_equal(param, ROLLNET_PARAM_SESSION_KEY);
+    assert_int_equal(mine, 1);
+    assert_int_equal(theirs, 0);
+    assert_false(rn_peer_hello_matches(&d, &k.u.hello, &param, &mine, &theirs, key));
+    assert_int_equal(param, ROLLNET_PARAM_SESSION_KEY);
+    assert_int_equal(mine, 0);
+    assert_int_equal(theirs, 1);
+    assert_true(rn_peer_hello_matches(&keyed, &k.u.hello, &param, &mine, &theirs, key));
+    /* Another parameter that differs is named first. */
+    k.u.hello.fps = 30;
+    assert_false(rn_peer_hello_matches(&d, &k.u.hello, &param, &mine, &theirs, key));
+    assert_int_equal(param, ROLLNET_PARAM_FPS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +457,7 @@ int main(void)
         cmocka_unit_test(each_differing_parameter_is_named_with_both_values),
         cmocka_unit_test(the_first_differing_parameter_is_the_one_named),
         cmocka_unit_test(a_different_input_delay_is_not_refused),
+        cmocka_unit_test(a_key_on_one_side_only_is_named_session_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

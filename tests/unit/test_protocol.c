@@ -58,6 +58,7 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
             assert_memory_equal(a->u.hello.game_params, b->u.hello.game_params,
                                 a->u.hello.game_params_size);
         }
+        assert_int_equal(a->u.hello.keyed, b->u.hello.keyed);
         break;
     case RN_MSG_REFUSE:
         assert_int_equal(a->u.refuse.param, b->u.refuse.param);
@@ -108,6 +109,9 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         assert_int_equal(a->u.finish.stop, b->u.finish.stop);
         assert_int_equal(a->u.finish.inputs_end, b->u.finish.inputs_end);
         assert_int_equal(a->u.finish.done, b->u.finish.done);
+        break;
+    case RN_MSG_AUTH:
+        assert_memory_equal(a->u.auth.proof, b->u.auth.proof, RN_AUTH_BYTES);
         break;
     }
 }
@@ -208,7 +212,7 @@ static size_t pack_values(const tval *v, int n, uint8_t *out, size_t cap)
 static const uint8_t k_one_frame[] = { 0x05 }; /* one literal byte: one 1-byte frame */
 
 /* Valid baselines as value lists (block size 1 for INPUT). */
-#define HELLO_N 13
+#define HELLO_N 14
 #define REFUSE_N 5
 #define INPUT_N 8
 #define CHECKSUM_N 5
@@ -219,7 +223,7 @@ static int baseline(int type, tval *v)
     switch (type) {
     case RN_MSG_HELLO: {
         tval h[HELLO_N] = { U(1), U(RN_PROTOCOL_VERSION), U(12345), I(2), I(1), I(2), I(60),
-                            I(8), I(-1), U(7), U(8), U(1), BIN(k_params, sizeof k_params) };
+                            I(8), I(-1), U(7), U(8), U(1), BIN(k_params, sizeof k_params), B(0) };
         memcpy(v, h, sizeof h);
         return HELLO_N;
     }
@@ -278,6 +282,49 @@ static void hello_round_trips_with_edge_values(void **state)
     round_trip(*state, &m, 0);
     m.u.hello.checksum_interval = 1;
     round_trip(*state, &m, 0);
+}
+
+static void hello_round_trips_its_key_flag(void **state)
+{
+    rn_msg m = valid_hello();
+    m.u.hello.keyed = true;
+    round_trip(*state, &m, 0);
+    m.u.hello.keyed = false;
+    round_trip(*state, &m, 0);
+}
+
+static void auth_round_trips_any_proof(void **state)
+{
+    rn_msg m = { .type = RN_MSG_AUTH };
+    round_trip(*state, &m, 0); /* all zero */
+    memset(m.u.auth.proof, 0xff, RN_AUTH_BYTES);
+    round_trip(*state, &m, 0);
+    for (int i = 0; i < RN_AUTH_BYTES; i++) {
+        m.u.auth.proof[i] = (uint8_t)(i * 37 + 1);
+    }
+    size_t n = round_trip(*state, &m, 0);
+    assert_int_equal(n, 1 + 1 + 2 + RN_AUTH_BYTES); /* fixarray, type, bin8 header, proof */
+}
+
+/* A proof is exactly RN_AUTH_BYTES of bin; the message exactly two elements. */
+static void auth_decode_rejects_anything_but_a_full_proof(void **state)
+{
+    uint8_t proof[RN_AUTH_BYTES + 1] = { 0 };
+    tval v[3] = { U(RN_MSG_AUTH), BIN(proof, RN_AUTH_BYTES), U(0) };
+    assert_int_equal(decode_values(*state, v, 2, 0), RN_DECODE_OK);
+    const size_t sizes[] = { 0, 1, RN_AUTH_BYTES - 1, RN_AUTH_BYTES + 1 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        v[1] = BIN(proof, sizes[i]);
+        assert_int_equal(decode_values(*state, v, 2, 0), RN_DECODE_MALFORMED);
+    }
+    static const vkind wrong[] = { V_UINT, V_INT, V_BOOL, V_STR, V_NIL, V_FLOAT, V_ARRAY };
+    for (size_t w = 0; w < sizeof wrong / sizeof wrong[0]; w++) {
+        v[1] = (tval){ .k = wrong[w], .u = 1, .i = -1 };
+        assert_int_equal(decode_values(*state, v, 2, 0), RN_DECODE_MALFORMED);
+    }
+    v[1] = BIN(proof, RN_AUTH_BYTES);
+    assert_int_equal(decode_values(*state, v, 1, 0), RN_DECODE_MALFORMED);
+    assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_MALFORMED);
 }
 
 static void refuse_round_trips_with_extreme_values(void **state)
@@ -578,17 +625,20 @@ static void decode_rejects_the_wrong_element_count(void **state)
     }
     assert_int_equal(decode_values(*state, NULL, 0, 1), RN_DECODE_MALFORMED);
 
-    /* HELLO is exactly 13 elements: protocol version 2's, without the game
-     * parameters, is refused, and so is version 1's with a `reply` bool in
-     * their place. */
+    /* HELLO is exactly 14 elements, the game parameters then `keyed` last:
+     * a HELLO without `keyed` (13, version 6's) is refused, and so are
+     * version 2's (12, no game parameters) and a 15th element. */
     tval h[17];
-    assert_int_equal(baseline(RN_MSG_HELLO, h), 13);
-    assert_int_equal(decode_values(*state, h, 13, 0), RN_DECODE_OK);
+    assert_int_equal(baseline(RN_MSG_HELLO, h), 14);
+    assert_int_equal(decode_values(*state, h, 14, 0), RN_DECODE_OK);
+    h[13] = B(1);
+    assert_int_equal(decode_values(*state, h, 14, 0), RN_DECODE_OK);
+    assert_int_equal(decode_values(*state, h, 13, 0), RN_DECODE_MALFORMED);
     assert_int_equal(decode_values(*state, h, 12, 0), RN_DECODE_MALFORMED);
-    h[12] = B(0);
-    assert_int_equal(decode_values(*state, h, 13, 0), RN_DECODE_MALFORMED);
-    h[12] = B(1);
-    assert_int_equal(decode_values(*state, h, 13, 0), RN_DECODE_MALFORMED);
+    h[14] = B(0);
+    assert_int_equal(decode_values(*state, h, 15, 0), RN_DECODE_MALFORMED);
+    h[12] = B(1); /* a bool where the game parameters belong */
+    assert_int_equal(decode_values(*state, h, 14, 0), RN_DECODE_MALFORMED);
     /* REFUSE is exactly 5: version 2's had no key. */
     tval r[17];
     assert_int_equal(baseline(RN_MSG_REFUSE, r), 5);
@@ -879,7 +929,7 @@ static void decode_drops_messages_over_the_size_limit(void **state)
 
 static void decode_reports_unknown_types(void **state)
 {
-    const uint64_t types[] = { 0, 8, 127, 255, UINT64_MAX };
+    const uint64_t types[] = { 0, RN_MSG_AUTH + 1, 127, 255, UINT64_MAX };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         tval v[3] = { U(types[i]), U(1), U(2) };
         assert_int_equal(decode_values(*state, v, 3, 1), RN_DECODE_UNKNOWN);
@@ -1098,6 +1148,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hello_round_trips_with_edge_values),
+        cmocka_unit_test(hello_round_trips_its_key_flag),
+        cmocka_unit_test(auth_round_trips_any_proof),
+        cmocka_unit_test(auth_decode_rejects_anything_but_a_full_proof),
         cmocka_unit_test(refuse_round_trips_with_extreme_values),
         cmocka_unit_test(hello_carries_game_params_byte_for_byte_up_to_the_limit),
         cmocka_unit_test(decode_rejects_a_lying_game_params_blob),

@@ -422,6 +422,28 @@ static void test_second_hello_and_checksum_off_grid_are_malformed(void **state)
     rollnet_memnet_destroy(w.net);
 }
 
+/* AUTH is asked for only by a keyed HELLO: in a session without a key, or
+ * from a peer already running, it is malformed and changes nothing. */
+static void test_auth_out_of_turn_is_malformed(void **state)
+{
+    (void)state;
+    static wire w;
+    wire_init(&w);
+    rn_msg a;
+    memset(&a, 0, sizeof(a));
+    a.type = RN_MSG_AUTH;
+    memset(a.u.auth.proof, 0x11, RN_AUTH_BYTES);
+    fake_send_msg(&w, &a, ROLLNET_CHANNEL_RELIABLE);
+    rollnet_session_poll(w.s, w.now);
+    assert_int_equal(pstats(&w).dropped_malformed, 1);
+    rollnet_session_stats st;
+    rollnet_session_stats_get(w.s, &st);
+    assert_true(st.running);
+    assert_int_equal(st.handshakes_refused, 0);
+    rollnet_session_destroy(w.s);
+    rollnet_memnet_destroy(w.net);
+}
+
 /* Regression: with checksum_interval 1 a CHECKSUM for frame -1 passed the
  * interval check and was stored at index -1 of the checksum ring (UBSan:
  * index out of bounds), overwriting the fields before it. */
@@ -640,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_a_message_repeats_a_bounded_number_of_frames),
         cmocka_unit_test(test_inputs_past_a_gap_wait_for_the_message_that_closes_it),
         cmocka_unit_test(test_second_hello_and_checksum_off_grid_are_malformed),
+        cmocka_unit_test(test_auth_out_of_turn_is_malformed),
         cmocka_unit_test(test_checksum_for_a_negative_frame_is_malformed),
         cmocka_unit_test(test_messages_from_an_earlier_episode_are_dropped_as_stale),
         cmocka_unit_test(test_random_messages_never_break_the_session),

@@ -38,6 +38,10 @@
  * 1 when the ENet transport (rollnet_enet.h) is built into the library, else 0. */
 /** @def ROLLNET_HAVE_SDL
  * 1 when the SDL2 adapter (rollnet_sdl.h) is built into the library, else 0. */
+/** @def ROLLNET_HAVE_SESSION_KEY
+ * 1 when private sessions (rollnet_session_desc::session_key) are built in:
+ * the meson feature session_key, which needs libsodium. When 0, a desc
+ * with a key is refused with ROLLNET_ERR_INVALID_DESC. */
 /** @def ROLLNET_VERSION_STRING
  * The version of the headers, "MAJOR.MINOR.PATCH" (the library's own:
  * rollnet_version()). */
@@ -498,7 +502,26 @@ typedef struct rollnet_session_desc {
     size_t snapshot_capacity;         /**< bytes per snapshot. Default 65536. */
     size_t record_capacity;           /**< bytes per ledger record. Default 1024. */
     int ledger_capacity;              /**< confirmed records held until read. Default 4096. */
-    uint64_t nonce;                   /**< this peer's session nonce. Default: random. */
+    /** This peer's session nonce. Default (0): random, drawn afresh for each
+     * session. With a session_key, leave it 0: a nonce used again with the
+     * same key lets a recorded handshake be replayed (a WARN says so). */
+    uint64_t nonce;
+    /** A private session's shared secret, e.g. the text of an invite code:
+     * session_key_size bytes of any value, copied at creation (the pointer
+     * is not kept). Every peer must give the same bytes. The 32-byte key is
+     * derived from them with BLAKE2b (a fixed personalisation), so a
+     * passphrase serves as it is. After the HELLOs match, each peer proves
+     * it knows the key with an HMAC-SHA-512-256 over both peers' nonces
+     * (AUTH): a recorded handshake cannot be replayed, and a peer without
+     * the key, or with another one, is refused (ROLLNET_PARAM_SESSION_KEY)
+     * before it can claim a player. The key authenticates the handshake
+     * only: game traffic is neither encrypted nor signed. P2P only (a sync
+     * test ignores it). Needs ROLLNET_HAVE_SESSION_KEY: without it a desc
+     * with a key is refused (ROLLNET_ERR_INVALID_DESC). Default NULL: no key
+     * (no AUTH round trip). */
+    const void *session_key;
+    /** Bytes at session_key, at least 1 when it is set. Default 0. */
+    size_t session_key_size;
     rollnet_transport transport;      /**< P2P: owned by the session from create on. */
     rollnet_allocator allocator;      /**< Default malloc/free. */
     rollnet_logger logger;            /**< Default none. */
@@ -748,6 +771,11 @@ typedef enum rollnet_param {
      * rollnet_event::u.refused.key; the values say whether each side has it
      * (1) or lacks it (0), so 1 and 1 means the key's values differ. */
     ROLLNET_PARAM_GAME_PARAMS,
+    /** rollnet_session_desc::session_key: the peer does not know the session
+     * key. Values: 1 where a key is held and proven, 0 where there is none
+     * or its proof failed (a peer with another key is 0 as the refusing side
+     * sees it). */
+    ROLLNET_PARAM_SESSION_KEY,
     ROLLNET_PARAM_COUNT_ /**< the number of parameters; not a parameter */
 } rollnet_param;
 

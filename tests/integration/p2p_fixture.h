@@ -417,4 +417,27 @@ static inline rollnet_session_stats fx_stats(fx *f, int i)
     return st;
 }
 
+/* Links at their worst in these tests: 15% loss, 40 +-15 ms, duplicates and
+ * reordering. */
+static inline rollnet_netsim_desc fx_lossy(void)
+{
+    rollnet_netsim_desc d;
+    memset(&d, 0, sizeof d);
+    d.delay_ms = 40;
+    d.jitter_ms = 15;
+    d.loss_permille = 150;
+    d.dup_permille = 20;
+    d.reorder_permille = 50;
+    return d;
+}
+
+/* The end node i's FINISHED named, or -1 before it raised one. */
+static inline int32_t fx_finished_end(const fx *f, int i)
+{
+    const harness_peer *hp = &f->hp[i];
+    return hp->event_counts[ROLLNET_EVENT_FINISHED]
+               ? hp->last_event[ROLLNET_EVENT_FINISHED].u.finish.end_frame
+               : -1;
+}
+
 #endif

@@ -13,24 +13,6 @@
 
 #include "p2p_fixture.h"
 
-static rollnet_netsim_desc lossy(void)
-{
-    rollnet_netsim_desc d;
-    memset(&d, 0, sizeof d);
-    d.delay_ms = 40;
-    d.jitter_ms = 15;
-    d.loss_permille = 150;
-    d.dup_permille = 20;
-    d.reorder_permille = 50;
-    return d;
-}
-
-static int32_t finished_end(const fx *f, int i)
-{
-    const harness_peer *hp = &f->hp[i];
-    return hp->event_counts[ROLLNET_EVENT_FINISHED] ? hp->last_event[ROLLNET_EVENT_FINISHED].u.finish.end_frame
-                                                    : -1;
-}
 
 /* Tick until every node not gone has raised FINISHED. */
 static void run_until_finished(fx *f, uint64_t max_ticks)
@@ -38,7 +20,7 @@ static void run_until_finished(fx *f, uint64_t max_ticks)
     for (uint64_t t = 0; t < max_ticks; t++) {
         bool all = true;
         for (int i = 0; i < f->n; i++) {
-            all = all && (f->gone[i] || finished_end(f, i) >= 0);
+            all = all && (f->gone[i] || fx_finished_end(f, i) >= 0);
         }
         if (all) {
             return;
@@ -48,7 +30,7 @@ static void run_until_finished(fx *f, uint64_t max_ticks)
     for (int i = 0; i < f->n; i++) {
         rollnet_session_stats st = f->gone[i] ? (rollnet_session_stats){0} : fx_stats(f, i);
         fprintf(stderr, "node %d: frame %d confirmed %d rows %d finished %d\n", i, st.frame,
-                st.confirmed_frame, f->rec[i]->count, finished_end(f, i));
+                st.confirmed_frame, f->rec[i]->count, fx_finished_end(f, i));
     }
     fail_msg("not finished within %llu ticks", (unsigned long long)max_ticks);
 }
@@ -70,8 +52,8 @@ static void test_one_peer_finishes_the_other_follows(void **state)
 {
     (void)state;
     fx_opts o = {.num_players = 2, .input_delay = 2, .seed = 11, .write_records = true};
-    o.sim[0] = lossy();
-    o.sim[1] = lossy();
+    o.sim[0] = fx_lossy();
+    o.sim[1] = fx_lossy();
     fx f;
     fx_init(&f, &o);
     fx_run(&f, 400);
@@ -80,8 +62,8 @@ static void test_one_peer_finishes_the_other_follows(void **state)
     assert_int_equal(rollnet_session_finish(f.s[0]), ROLLNET_ERR_OK);
     assert_int_equal(rollnet_session_finish(f.s[0]), ROLLNET_ERR_OK); /* again: harmless */
     run_until_finished(&f, 2000);
-    int32_t end = finished_end(&f, 0);
-    assert_int_equal(finished_end(&f, 1), end);
+    int32_t end = fx_finished_end(&f, 0);
+    assert_int_equal(fx_finished_end(&f, 1), end);
     /* Node 0 stopped where it was; node 1, ahead or behind, ends there too
      * (the end is at most node 0's inputs' end: its frame plus the delay). */
     assert_true(end >= before.frame - 10 && end <= before.frame + o.input_delay);
@@ -124,8 +106,8 @@ static void test_finish_at_an_episode_end_ends_the_ledger_there(void **state)
     (void)state;
     fx_opts o = {.num_players = 2, .input_delay = 3, .seed = 5, .max_steps = 120,
                  .write_records = true};
-    o.sim[0] = lossy();
-    o.sim[1] = lossy();
+    o.sim[0] = fx_lossy();
+    o.sim[1] = fx_lossy();
     fx f;
     fx_init(&f, &o);
     for (int i = 0; i < 2; i++) {
@@ -133,8 +115,8 @@ static void test_finish_at_an_episode_end_ends_the_ledger_there(void **state)
         f.hp[i].event_user_data = &f.hp[i];
     }
     run_until_finished(&f, 3000);
-    assert_int_equal(finished_end(&f, 0), 240);
-    assert_int_equal(finished_end(&f, 1), 240);
+    assert_int_equal(fx_finished_end(&f, 0), 240);
+    assert_int_equal(fx_finished_end(&f, 1), 240);
     assert_ledgers_end_at(&f, 240);
     assert_int_equal(fx_assert_episodes_agree(&f, 120), 2);
     fx_free(&f);
@@ -147,8 +129,8 @@ static void test_peer_that_exits_after_finished_leaves_the_other_complete(void *
 {
     (void)state;
     fx_opts o = {.num_players = 2, .input_delay = 1, .seed = 23, .write_records = true};
-    o.sim[0] = lossy();
-    o.sim[1] = lossy();
+    o.sim[0] = fx_lossy();
+    o.sim[1] = fx_lossy();
     fx f;
     fx_init(&f, &o);
     fx_run(&f, 300);
@@ -157,7 +139,7 @@ static void test_peer_that_exits_after_finished_leaves_the_other_complete(void *
     for (int t = 0; t < 2000 && exited < 0; t++) {
         fx_run(&f, 1);
         for (int i = 0; i < 2 && exited < 0; i++) {
-            if (finished_end(&f, i) >= 0) {
+            if (fx_finished_end(&f, i) >= 0) {
                 exited = i;
             }
         }
@@ -169,8 +151,8 @@ static void test_peer_that_exits_after_finished_leaves_the_other_complete(void *
     f.sim[exited] = (rollnet_transport){0};
     f.gone[exited] = true;
     run_until_finished(&f, 2000);
-    int32_t end = finished_end(&f, exited);
-    assert_int_equal(finished_end(&f, other), end);
+    int32_t end = fx_finished_end(&f, exited);
+    assert_int_equal(fx_finished_end(&f, other), end);
     assert_int_equal(f.hp[other].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
     assert_ledgers_end_at(&f, end);
     fx_free(&f);
@@ -182,7 +164,7 @@ static void test_mesh_finishes_together(void **state)
     (void)state;
     fx_opts o = {.num_players = 3, .input_delay = 2, .seed = 41, .write_records = true};
     for (int i = 0; i < 3; i++) {
-        o.sim[i] = lossy();
+        o.sim[i] = fx_lossy();
     }
     fx f;
     fx_init(&f, &o);
@@ -190,10 +172,10 @@ static void test_mesh_finishes_together(void **state)
     assert_true(fx_all_running(&f));
     assert_int_equal(rollnet_session_finish(f.s[2]), ROLLNET_ERR_OK);
     run_until_finished(&f, 3000);
-    int32_t end = finished_end(&f, 2);
+    int32_t end = fx_finished_end(&f, 2);
     assert_true(end > 400);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(finished_end(&f, i), end);
+        assert_int_equal(fx_finished_end(&f, i), end);
         assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
         assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_FINISHING], i == 2 ? 0 : 1);
     }
@@ -270,8 +252,8 @@ static void test_leave_two_players(void **state)
 {
     (void)state;
     fx_opts o = {.num_players = 2, .input_delay = 2, .seed = 17, .write_records = true};
-    o.sim[0] = lossy();
-    o.sim[1] = lossy();
+    o.sim[0] = fx_lossy();
+    o.sim[1] = fx_lossy();
     fx f;
     fx_init(&f, &o);
     fx_run(&f, 300);
@@ -301,7 +283,7 @@ static void test_leave_mesh(void **state)
     (void)state;
     fx_opts o = {.num_players = 3, .input_delay = 1, .seed = 29, .write_records = true};
     for (int i = 0; i < 3; i++) {
-        o.sim[i] = lossy();
+        o.sim[i] = fx_lossy();
     }
     fx f;
     fx_init(&f, &o);

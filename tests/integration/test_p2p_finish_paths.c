@@ -26,25 +26,6 @@ static void fin_log(rollnet_log_level level, const char *message, void *user_dat
     }
 }
 
-static rollnet_netsim_desc lossy(void)
-{
-    rollnet_netsim_desc d;
-    memset(&d, 0, sizeof d);
-    d.delay_ms = 40;
-    d.jitter_ms = 15;
-    d.loss_permille = 150;
-    d.dup_permille = 20;
-    d.reorder_permille = 50;
-    return d;
-}
-
-static int32_t finished_end(const fx *f, int i)
-{
-    const harness_peer *hp = &f->hp[i];
-    return hp->event_counts[ROLLNET_EVENT_FINISHED]
-               ? hp->last_event[ROLLNET_EVENT_FINISHED].u.finish.end_frame
-               : -1;
-}
 
 static void dump(fx *f, const char *what)
 {
@@ -58,7 +39,7 @@ static void dump(fx *f, const char *what)
         fprintf(stderr,
                 "node %d: frame %d confirmed %d rows %d finished %d (x%llu) finishing %llu "
                 "disc %llu stalled %llu stall_ended %llu left %llu\n",
-                i, st.frame, st.confirmed_frame, f->rec[i]->count, finished_end(f, i),
+                i, st.frame, st.confirmed_frame, f->rec[i]->count, fx_finished_end(f, i),
                 (unsigned long long)f->hp[i].event_counts[ROLLNET_EVENT_FINISHED],
                 (unsigned long long)f->hp[i].event_counts[ROLLNET_EVENT_FINISHING],
                 (unsigned long long)f->hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED],
@@ -73,7 +54,7 @@ static bool run_until_finished(fx *f, uint64_t max_ticks)
     for (uint64_t t = 0; t < max_ticks; t++) {
         bool all = true;
         for (int i = 0; i < f->n; i++) {
-            all = all && (f->gone[i] || finished_end(f, i) >= 0);
+            all = all && (f->gone[i] || fx_finished_end(f, i) >= 0);
         }
         if (all) {
             return true;
@@ -135,7 +116,7 @@ static void test_finisher_dies_and_its_finish_reaches_one_survivor(void **state)
     bool done = run_until_finished(&f, 3000);
     dump(&f, "finisher dies");
     assert_true(done);
-    assert_int_equal(finished_end(&f, 0), finished_end(&f, 1));
+    assert_int_equal(fx_finished_end(&f, 0), fx_finished_end(&f, 1));
     assert_live_ledgers_identical(&f);
     fx_free(&f);
 }
@@ -159,8 +140,8 @@ static void test_finish_reaches_one_survivor_link_cut(void **state)
     bool done = run_until_finished(&f, 3000);
     dump(&f, "finish reaches one survivor, link cut");
     assert_true(done);
-    assert_int_equal(finished_end(&f, 0), finished_end(&f, 1));
-    assert_int_equal(finished_end(&f, 0), finished_end(&f, 2));
+    assert_int_equal(fx_finished_end(&f, 0), fx_finished_end(&f, 1));
+    assert_int_equal(fx_finished_end(&f, 0), fx_finished_end(&f, 2));
     assert_live_ledgers_identical(&f);
     fx_free(&f);
 }
@@ -215,7 +196,7 @@ static void test_finish_with_the_ledger_ring_full(void **state)
     fx_run(&f, 600);
     dump(&f, "ledger full while finishing");
     rollnet_session_stats st1 = fx_stats(&f, 1);
-    int32_t end0 = finished_end(&f, 0);
+    int32_t end0 = fx_finished_end(&f, 0);
     fprintf(stderr, "node 1 last skip: %s, stalled flag event diff %lld\n",
             rollnet_error_string(f.hp[1].last_error),
             (long long)(f.hp[1].event_counts[ROLLNET_EVENT_STALLED] -
@@ -223,7 +204,7 @@ static void test_finish_with_the_ledger_ring_full(void **state)
     (void)st1;
     (void)end0;
     /* Node 1 cannot finish with its ring full; it must say it is stalled. */
-    if (finished_end(&f, 1) < 0) {
+    if (fx_finished_end(&f, 1) < 0) {
         assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_STALLED],
                          f.hp[1].event_counts[ROLLNET_EVENT_STALL_ENDED] + 1);
         assert_int_equal(f.hp[1].last_event[ROLLNET_EVENT_STALLED].u.stall.reason,
@@ -233,7 +214,7 @@ static void test_finish_with_the_ledger_ring_full(void **state)
     assert_true(run_until_finished(&f, 600));
     fx_record_hash(&f, 1);
     dump(&f, "after reading");
-    assert_int_equal(finished_end(&f, 0), finished_end(&f, 1));
+    assert_int_equal(fx_finished_end(&f, 0), fx_finished_end(&f, 1));
     assert_live_ledgers_identical(&f);
     fx_free(&f);
 }
@@ -258,8 +239,8 @@ static void test_finish_while_own_ring_full(void **state)
     fx_run(&f, 600);
     dump(&f, "own ring full, 10 s after finish");
     /* Held: every frame before the end was promoted before the ring filled. */
-    assert_true(finished_end(&f, 1) >= 0);
-    assert_int_equal(finished_end(&f, 0), finished_end(&f, 1));
+    assert_true(fx_finished_end(&f, 1) >= 0);
+    assert_int_equal(fx_finished_end(&f, 0), fx_finished_end(&f, 1));
     fx_free(&f);
 }
 
@@ -289,7 +270,7 @@ static void test_finish_ahead_with_ring_full(void **state)
     st = fx_stats(&f, 1);
     fprintf(stderr, "node 1: frame %d promoted %llu last result %s\n", st.frame,
             (unsigned long long)st.records_promoted, rollnet_error_string(f.hp[1].last_error));
-    if (finished_end(&f, 1) < 0) {
+    if (fx_finished_end(&f, 1) < 0) {
         assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_STALLED],
                          f.hp[1].event_counts[ROLLNET_EVENT_STALL_ENDED] + 1);
     }
@@ -304,7 +285,7 @@ static void test_two_finishers_different_delays(void **state)
     fx_opts o = {.num_players = 3, .input_delay = 1, .node_delay = {0, 6, 3}, .seed = 21,
                  .write_records = true};
     for (int i = 0; i < 3; i++) {
-        o.sim[i] = lossy();
+        o.sim[i] = fx_lossy();
     }
     fx f;
     fx_init(&f, &o);
@@ -318,10 +299,10 @@ static void test_two_finishers_different_delays(void **state)
     dump(&f, "two finishers");
     assert_true(done);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(finished_end(&f, i), finished_end(&f, 0));
+        assert_int_equal(fx_finished_end(&f, i), fx_finished_end(&f, 0));
         assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_FINISHED], 1);
         assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
-        assert_int_equal(f.rec[i]->count, finished_end(&f, 0));
+        assert_int_equal(f.rec[i]->count, fx_finished_end(&f, 0));
     }
     assert_live_ledgers_identical(&f);
     fx_free(&f);
@@ -342,7 +323,7 @@ static void test_finish_at_frame_zero(void **state)
         bool done = run_until_finished(&f, 600);
         dump(&f, "finish at 0");
         assert_true(done);
-        assert_int_equal(finished_end(&f, 0), finished_end(&f, 1));
+        assert_int_equal(fx_finished_end(&f, 0), fx_finished_end(&f, 1));
         assert_live_ledgers_identical(&f);
         fx_free(&f);
     }
@@ -384,7 +365,7 @@ static void test_leave_notice_reaches_one_survivor_lossy(void **state)
     (void)state;
     fx_opts o = {.num_players = 4, .input_delay = 1, .seed = 71, .write_records = true};
     for (int i = 0; i < 4; i++) {
-        o.sim[i] = lossy();
+        o.sim[i] = fx_lossy();
     }
     fx f;
     fx_init(&f, &o);
@@ -422,7 +403,7 @@ static void test_two_leave_at_once(void **state)
     (void)state;
     fx_opts o = {.num_players = 4, .input_delay = 2, .seed = 37, .write_records = true};
     for (int i = 0; i < 4; i++) {
-        o.sim[i] = lossy();
+        o.sim[i] = fx_lossy();
     }
     fx f;
     fx_init(&f, &o);
@@ -457,7 +438,7 @@ static void test_leave_mid_finish(void **state)
     (void)state;
     fx_opts o = {.num_players = 3, .input_delay = 3, .seed = 43, .write_records = true};
     for (int i = 0; i < 3; i++) {
-        o.sim[i] = lossy();
+        o.sim[i] = fx_lossy();
     }
     fx f;
     fx_init(&f, &o);
@@ -470,11 +451,11 @@ static void test_leave_mid_finish(void **state)
     bool done = false;
     for (int t = 0; t < 3000 && !done; t++) {
         fx_run(&f, 1);
-        done = finished_end(&f, 0) >= 0 && finished_end(&f, 1) >= 0;
+        done = fx_finished_end(&f, 0) >= 0 && fx_finished_end(&f, 1) >= 0;
     }
     dump(&f, "leave mid finish");
     assert_true(done);
-    assert_int_equal(finished_end(&f, 0), finished_end(&f, 1));
+    assert_int_equal(fx_finished_end(&f, 0), fx_finished_end(&f, 1));
     assert_int_equal(f.rec[0]->count, f.rec[1]->count);
     for (int k = 0; k < f.rec[0]->count; k++) {
         assert_true(f.rec[0]->hash[k] == f.rec[1]->hash[k]);
@@ -490,7 +471,7 @@ static void test_peer_dies_mid_finish(void **state)
     fx_opts o = {.num_players = 3, .input_delay = 2, .seed = 47, .write_records = true,
                  .disconnect_timeout_ms = 2000};
     for (int i = 0; i < 3; i++) {
-        o.sim[i] = lossy();
+        o.sim[i] = fx_lossy();
     }
     fx f;
     fx_init(&f, &o);
@@ -500,7 +481,7 @@ static void test_peer_dies_mid_finish(void **state)
     bool done = run_until_finished(&f, 3000);
     dump(&f, "peer dies mid finish");
     assert_true(done);
-    assert_int_equal(finished_end(&f, 0), finished_end(&f, 2));
+    assert_int_equal(fx_finished_end(&f, 0), fx_finished_end(&f, 2));
     assert_live_ledgers_identical(&f);
     fx_free(&f);
 }
@@ -515,7 +496,7 @@ static void test_finish_then_leave(void **state)
         o.seed = strtoull(getenv("SEED"), NULL, 10);
     }
     for (int i = 0; i < 3; i++) {
-        o.sim[i] = lossy();
+        o.sim[i] = fx_lossy();
     }
     fx f;
     fx_init(&f, &o);
@@ -526,11 +507,11 @@ static void test_finish_then_leave(void **state)
     bool done = false;
     for (int t = 0; t < 3000 && !done; t++) {
         fx_run(&f, 1);
-        done = finished_end(&f, 0) >= 0 && finished_end(&f, 1) >= 0;
+        done = fx_finished_end(&f, 0) >= 0 && fx_finished_end(&f, 1) >= 0;
     }
     dump(&f, "finish then leave");
     assert_true(done);
-    assert_int_equal(finished_end(&f, 0), finished_end(&f, 1));
+    assert_int_equal(fx_finished_end(&f, 0), fx_finished_end(&f, 1));
     assert_int_equal(f.rec[0]->count, f.rec[1]->count);
     for (int k = 0; k < f.rec[0]->count; k++) {
         assert_true(f.rec[0]->hash[k] == f.rec[1]->hash[k]);
@@ -566,8 +547,8 @@ static void test_finish_during_loading(void **state)
 {
     (void)state;
     fx_opts o = {.num_players = 2, .input_delay = 2, .seed = 61, .write_records = true};
-    o.sim[0] = lossy();
-    o.sim[1] = lossy();
+    o.sim[0] = fx_lossy();
+    o.sim[1] = fx_lossy();
     fx f;
     fx_init(&f, &o);
     fx_run(&f, 200);
@@ -583,7 +564,7 @@ static void test_finish_during_loading(void **state)
     bool done = run_until_finished(&f, 2000);
     dump(&f, "finish during loading");
     assert_true(done);
-    assert_int_equal(finished_end(&f, 0), finished_end(&f, 1));
+    assert_int_equal(fx_finished_end(&f, 0), fx_finished_end(&f, 1));
     assert_live_ledgers_identical(&f);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);

@@ -140,6 +140,16 @@ static rn_peer *incoming_slot(rn_p2p *p)
     return oldest;
 }
 
+static void send_ready(rn_p2p *p, rn_peer *peer, rollnet_channel ch)
+{
+    rn_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RN_MSG_READY;
+    uint64_t elapsed = p->base.now - peer->admitted_ms;
+    m.u.ready.elapsed_ms = elapsed > UINT32_MAX ? UINT32_MAX : (uint32_t)elapsed;
+    rn_link_send(&p->link, peer, &m, ch, p->base.now);
+}
+
 static void send_hello(rn_p2p *p, rn_peer *peer)
 {
     rn_msg hello;
@@ -260,10 +270,49 @@ static uint32_t claimed_players(const rn_p2p *p)
 }
 
 /* Every remote player is claimed by a running peer: the session runs. */
-static void check_running(rn_p2p *p)
+/* When this side may start as far as `peer` is concerned. Each side tells
+ * the other when it accepted it (READY: how long ago, repeated until it
+ * runs, so one late copy does not matter); both then know both acceptance
+ * times and start at the later one plus the one-way time (half the RTT):
+ * together, within the RTT's error, even when a HELLO was late. */
+static uint64_t one_way_ms(const rn_peer *peer)
+{
+    return peer->st.rtt_ms / 2 > RN_START_MAX_WAIT_MS ? RN_START_MAX_WAIT_MS : peer->st.rtt_ms / 2;
+}
+
+static uint64_t start_at(const rn_peer *peer)
+{
+    uint64_t later = peer->admitted_ms > peer->accepted_us_ms ? peer->admitted_ms
+                                                               : peer->accepted_us_ms;
+    return later + one_way_ms(peer);
+}
+
+/* Every remote player is held by a peer that is accepted and ready, and
+ * the moment to start together has come. */
+static bool all_ready(rn_p2p *p)
 {
     rollnet_session *s = &p->base;
-    if (!s->running && s->failed == ROLLNET_ERR_OK && claimed_players(p) == p->remote_mask) {
+    if (claimed_players(p) != p->remote_mask) {
+        return false;
+    }
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *peer = &p->peers[i];
+        if (rn_peer_live(peer) && peer->player_mask != 0) {
+            if (!peer->ready) {
+                return false;
+            }
+            if (s->now < start_at(peer)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+void rn_p2p_check_running(rn_p2p *p)
+{
+    rollnet_session *s = &p->base;
+    if (!s->running && s->failed == ROLLNET_ERR_OK && all_ready(p)) {
         s->running = true;
         rn_events_simple(&s->events, ROLLNET_EVENT_RUNNING, -1);
         rn_log(&s->events, ROLLNET_LOG_INFO, "every peer synchronized: running");
@@ -395,7 +444,41 @@ static void admit(rn_p2p *p, rn_peer *peer, uint32_t mask)
     ev.u.synchronizing.total = 1;
     rn_events_push(&s->events, &ev);
     rn_events_simple(&s->events, ROLLNET_EVENT_SYNCHRONIZED, rn_peer_event_player(peer));
-    check_running(p);
+    /* It may know now that we accepted it. */
+    peer->admitted_ms = s->now;
+    send_ready(p, peer, ROLLNET_CHANNEL_RELIABLE);
+    rn_p2p_check_running(p);
+}
+
+void rn_p2p_on_ready(rn_p2p *p, rn_peer *peer, const rn_ready *r)
+{
+    rollnet_session *s = &p->base;
+    /* An unreliable copy may overtake the sender's HELLO: keep it while the
+     * connection is in its handshake too (a stranger's means nothing). */
+    if ((!rn_peer_live(peer) && peer->state != RN_PEER_HANDSHAKE) || s->running) {
+        return;
+    }
+    rn_link_refresh_info(&p->link, peer);
+    uint64_t back = (uint64_t)r->elapsed_ms + one_way_ms(peer);
+    uint64_t at = back < s->now ? s->now - back : 0;
+    if (!peer->ready || at < peer->accepted_us_ms) {
+        peer->accepted_us_ms = at; /* the least delayed copy is the truest */
+    }
+    peer->ready = true;
+    rn_p2p_check_running(p);
+}
+
+void rn_p2p_starting_timers(rn_p2p *p)
+{
+    rollnet_session *s = &p->base;
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *peer = &p->peers[i];
+        if (rn_peer_live(peer) && peer->player_mask != 0) {
+            send_ready(p, peer, ROLLNET_CHANNEL_UNRELIABLE);
+        }
+    }
+    (void)s;
+    rn_p2p_check_running(p);
 }
 
 void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r)

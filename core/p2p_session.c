@@ -185,6 +185,9 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
     case RN_MSG_AUTH:
         rn_p2p_on_auth(p, peer, &m.u.auth);
         break;
+    case RN_MSG_READY:
+        rn_p2p_on_ready(p, peer, &m.u.ready);
+        break;
     }
 }
 
@@ -304,6 +307,7 @@ static void check_timers(rn_p2p *p)
     }
     rn_p2p_left_check(p);
     if (!s->running) {
+        rn_p2p_starting_timers(p); /* READYs, and the moment to start together */
         rn_p2p_report_missing(p);
     }
 }

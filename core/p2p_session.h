@@ -23,6 +23,7 @@
 #define RN_RETRY_MS 1000u         /* pause after a failed connect attempt */
 #define RN_ATTEMPT_MS 10000u      /* longest one connect attempt (connection + HELLOs) may take */
 #define RN_WAITING_EVENT_MS 5000u /* WAITING while players are missing */
+#define RN_START_MAX_WAIT_MS 500u /* the most a start waits for a READY to arrive */
 
 typedef struct rn_p2p {
     rollnet_session base; /* first: a rollnet_session * is an rn_p2p * */
@@ -96,6 +97,13 @@ void rn_p2p_connecting_timers(rn_p2p *p, rn_peer *peer);
 void rn_p2p_on_connected(rn_p2p *p, int tp);
 void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h);
 void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r);
+void rn_p2p_on_ready(rn_p2p *p, rn_peer *peer, const rn_ready *r);
+/* Before running: READY to every accepted peer (unreliably), and run once
+ * the moment to start together has come. */
+void rn_p2p_starting_timers(rn_p2p *p);
+/* Every peer accepted and ready, and the moment to start together come:
+ * the session runs. Called again from the timers until then. */
+void rn_p2p_check_running(rn_p2p *p);
 /* A private session: the peer's proof of the key. It becomes a peer when
  * the proof verifies and is refused (ROLLNET_PARAM_SESSION_KEY) when not. */
 void rn_p2p_on_auth(rn_p2p *p, rn_peer *peer, const rn_auth *a);

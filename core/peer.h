@@ -55,6 +55,10 @@ typedef struct rn_peer {
     uint64_t first_attempt_ms, next_attempt_ms;
     int attempts;
     bool answered;
+    /* Starting together: when we accepted it; whether a READY (it accepted
+     * us) came, and when it accepted us as its READYs tell (the earliest). */
+    uint64_t admitted_ms, accepted_us_ms;
+    bool ready;
     uint64_t last_recv_ms;
     uint64_t last_input_send_ms;
     uint32_t input_sends;  /* INPUT messages sent to it; every RN_INPUT_FULL_EVERY-th repeats all */

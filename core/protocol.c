@@ -52,6 +52,13 @@
  *            proof: bin of RN_AUTH_BYTES, the sender's rn_auth_proof (auth.h)
  *            over both nonces and both peers' players. Sent
  *            by a peer with a session key once the other's HELLO matched.
+ *   READY    [9, elapsed_ms]
+ *            the sender accepted the receiver (its HELLO, and its AUTH with
+ *            a key) elapsed_ms ago; sent reliably on accepting, then
+ *            unreliably every poll until the sender runs, so that the
+ *            receiver learns when the sender accepted even when one copy is
+ *            late. Both ends of a link start at the later acceptance plus
+ *            one way (p2p_handshake.c).
  *
  * INPUT goes out every frame to every peer, so its start frame travels as a
  * delta from the ack (a fixint in steady play) and its inputs as a bin
@@ -160,6 +167,8 @@ static bool rn_msg_valid(const rn_msg *m)
                rn_frame_ok(m->u.finish.inputs_end);
     case RN_MSG_AUTH:
         return true; /* any proof is well-formed: verifying it is the session's */
+    case RN_MSG_READY:
+        return true;
     }
     return false;
 }
@@ -280,6 +289,11 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_array(&pk, RN_AUTH_ELEMENTS);
         r |= msgpack_pack_uint8(&pk, RN_MSG_AUTH);
         r |= msgpack_pack_bin_with_body(&pk, m->u.auth.proof, RN_AUTH_BYTES);
+        break;
+    case RN_MSG_READY:
+        r |= msgpack_pack_array(&pk, 2);
+        r |= msgpack_pack_uint8(&pk, RN_MSG_READY);
+        r |= msgpack_pack_uint32(&pk, m->u.ready.elapsed_ms);
         break;
     }
     return r == 0 && !w.overflow ? w.len : 0;
@@ -508,6 +522,9 @@ rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int b
         break;
     case RN_MSG_AUTH:
         ok = n == RN_AUTH_ELEMENTS && rn_parse_auth(e, &m.u.auth);
+        break;
+    case RN_MSG_READY:
+        ok = n == 2 && rn_get_u32(&e[1], &m.u.ready.elapsed_ms);
         break;
     default:
         return RN_DECODE_UNKNOWN;

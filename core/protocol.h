@@ -16,8 +16,9 @@
  * 5: HELLO carries the game parameters (13 elements), REFUSE the key that
  *    differs (5 elements).
  * 6: LEAVE carries the departed peer's FINISH as the sender heard it.
- * 7: HELLO says whether the sender has a session key (14 elements); AUTH. */
-#define RN_PROTOCOL_VERSION 7
+ * 7: HELLO says whether the sender has a session key (14 elements); AUTH.
+ * 8: READY: peers start together. */
+#define RN_PROTOCOL_VERSION 8
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
 #define RN_INPUT_ELEMENTS 8       /* an INPUT's array length (a fixarray: 0x90 | 8) */
 #define RN_MAX_INPUT_FRAMES 128   /* frames one INPUT message may carry */
@@ -32,7 +33,8 @@ typedef enum rn_msg_type {
     RN_MSG_LOADING = 5,  /* reliable: begin / end loading, with the sender's newest input frame */
     RN_MSG_LEAVE = 6,    /* reliable: a peer left; the sender's last inputs of its players */
     RN_MSG_FINISH = 7,   /* reliable: the sender finishes the session; later, that it is done */
-    RN_MSG_AUTH = 8      /* reliable: with a session key, the sender's proof that it holds it */
+    RN_MSG_AUTH = 8,     /* reliable: with a session key, the sender's proof that it holds it */
+    RN_MSG_READY = 9     /* reliable: the sender has accepted the receiver (its HELLO, its AUTH) */
 } rn_msg_type;
 
 typedef struct rn_hello {
@@ -118,6 +120,12 @@ typedef struct rn_auth {
     uint8_t proof[RN_AUTH_BYTES];
 } rn_auth;
 
+/* The sender has accepted the receiver, elapsed_ms ago (sent once reliably
+ * on accepting, then unreliably every poll until the sender runs). */
+typedef struct rn_ready {
+    uint32_t elapsed_ms;
+} rn_ready;
+
 typedef struct rn_msg {
     rn_msg_type type;
     union {
@@ -129,6 +137,7 @@ typedef struct rn_msg {
         rn_leave leave;
         rn_finish finish;
         rn_auth auth;
+        rn_ready ready;
     } u;
 } rn_msg;
 

@@ -115,6 +115,8 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
                a->u.finish.done == b->u.finish.done;
     case RN_MSG_AUTH:
         return memcmp(a->u.auth.proof, b->u.auth.proof, RN_AUTH_BYTES) == 0;
+    case RN_MSG_READY:
+        return a->u.ready.elapsed_ms == b->u.ready.elapsed_ms;
     }
     return false;
 }
@@ -295,7 +297,7 @@ static rn_msg random_valid_msg(int *bs)
 {
     rn_msg m;
     memset(&m, 0, sizeof m);
-    m.type = (rn_msg_type)(1 + below(RN_MSG_AUTH));
+    m.type = (rn_msg_type)(1 + below(RN_MSG_READY));
     *bs = k_block_sizes[below(NUM_BLOCK_SIZES)];
     switch (m.type) {
     case RN_MSG_HELLO:
@@ -402,6 +404,9 @@ static rn_msg random_valid_msg(int *bs)
         for (int i = 0; i < RN_AUTH_BYTES; i++) {
             m.u.auth.proof[i] = (uint8_t)rnd();
         }
+        break;
+    case RN_MSG_READY:
+        m.u.ready.elapsed_ms = (uint32_t)(shifted(32) >> 32);
         break;
     }
     return m;

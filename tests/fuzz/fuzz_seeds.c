@@ -499,6 +499,10 @@ static void seeds_protocol(void)
     m.u.finish.done = true;
     seed_message("finish-done", &m, 1);
     memset(&m, 0, sizeof m);
+    m.type = RN_MSG_READY;
+    m.u.ready.elapsed_ms = 16;
+    seed_message("ready", &m, 1);
+    memset(&m, 0, sizeof m);
     m.type = RN_MSG_AUTH;
     for (int i = 0; i < RN_AUTH_BYTES; i++) {
         m.u.auth.proof[i] = (uint8_t)(0xa5 ^ (i * 29));

@@ -295,8 +295,10 @@ static inline rollnet_error fz_tp_send(void *self, int peer, rollnet_channel cha
     rn_decode_result r = rn_decode(&t->dec, data, size, fz_block_from_node0(t->variant), &m);
     FZ_CHECK(r == RN_DECODE_OK, "the session sent a message a peer drops (decode result %d)",
              (int)r);
+    /* INPUT only unreliably; READY both ways (once reliably, then repeated
+     * unreliably until the sender runs); everything else reliably. */
     bool unreliable = m.type == RN_MSG_INPUT;
-    FZ_CHECK(unreliable == (channel == ROLLNET_CHANNEL_UNRELIABLE),
+    FZ_CHECK(m.type == RN_MSG_READY || unreliable == (channel == ROLLNET_CHANNEL_UNRELIABLE),
              "message type %d sent on channel %d", (int)m.type, (int)channel);
     if (!t->open[peer]) {
         t->send_refused++;

@@ -113,6 +113,9 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
     case RN_MSG_AUTH:
         assert_memory_equal(a->u.auth.proof, b->u.auth.proof, RN_AUTH_BYTES);
         break;
+    case RN_MSG_READY:
+        assert_int_equal(a->u.ready.elapsed_ms, b->u.ready.elapsed_ms);
+        break;
     }
 }
 
@@ -441,6 +444,21 @@ static void leave_round_trips_and_checks_its_fields(void **state)
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
     m.u.leave = (rn_leave){ 1, 1u, 10, 1, packed, packed_len, false, 20, -1 };
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+}
+
+static void ready_round_trips_and_checks_its_field(void **state)
+{
+    rn_msg m = { .type = RN_MSG_READY };
+    m.u.ready.elapsed_ms = 0;
+    assert_int_equal(round_trip(*state, &m, 0), 3);
+    m.u.ready.elapsed_ms = UINT32_MAX;
+    round_trip(*state, &m, 0);
+    tval v[3] = { U(RN_MSG_READY), U(16), U(1) };
+    assert_int_equal(decode_values(*state, v, 2, 0), RN_DECODE_OK);
+    assert_int_equal(decode_values(*state, v, 1, 0), RN_DECODE_MALFORMED);
+    assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_MALFORMED);
+    v[1] = I(-1);
+    assert_int_equal(decode_values(*state, v, 2, 0), RN_DECODE_MALFORMED);
 }
 
 static void finish_round_trips_and_checks_its_fields(void **state)
@@ -872,7 +890,7 @@ static void encode_rejects_values_out_of_range(void **state)
     m.u.input.delay = -1;
     assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
 
-    m = (rn_msg){ .type = (rn_msg_type)9 };
+    m = (rn_msg){ .type = (rn_msg_type)(RN_MSG_READY + 1) };
     assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
 }
 
@@ -929,7 +947,7 @@ static void decode_drops_messages_over_the_size_limit(void **state)
 
 static void decode_reports_unknown_types(void **state)
 {
-    const uint64_t types[] = { 0, RN_MSG_AUTH + 1, 127, 255, UINT64_MAX };
+    const uint64_t types[] = { 0, RN_MSG_READY + 1, 127, 255, UINT64_MAX };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         tval v[3] = { U(types[i]), U(1), U(2) };
         assert_int_equal(decode_values(*state, v, 3, 1), RN_DECODE_UNKNOWN);
@@ -1172,6 +1190,7 @@ int main(void)
         cmocka_unit_test(decode_reports_unknown_types),
         cmocka_unit_test(leave_round_trips_and_checks_its_fields),
         cmocka_unit_test(finish_round_trips_and_checks_its_fields),
+        cmocka_unit_test(ready_round_trips_and_checks_its_field),
         cmocka_unit_test(decode_rejects_input_before_the_block_size_is_known),
         cmocka_unit_test(decode_rejects_bad_compressed_inputs),
         cmocka_unit_test(truncated_messages_never_decode),

@@ -202,6 +202,8 @@ static void wire_init(wire *w)
     fake_drain(w);
     rn_msg h = hello();
     fake_send_msg(w, &h, ROLLNET_CHANNEL_RELIABLE);
+    rn_msg ready = { .type = RN_MSG_READY }; /* the fake accepted the session too */
+    fake_send_msg(w, &ready, ROLLNET_CHANNEL_RELIABLE);
     rollnet_session_poll(w->s, w->now);
     rollnet_session_stats st;
     rollnet_session_stats_get(w->s, &st);

@@ -2,12 +2,15 @@
  * Internal to the p2p_*.c files.
  *
  *   p2p_session.c    creation, poll (receive, dispatch, timers), time sync,
- *                    checksums, loading notices, statistics
- *   p2p_handshake.c  incoming and outgoing connections, HELLO, REFUSE, AUTH
+ *                    checksums, statistics
+ *   p2p_handshake.c  incoming and outgoing connections, HELLO, REFUSE, AUTH,
+ *                    READY; joining, waiting for players, starting together
  *   p2p_inputs.c     the input exchange: INPUT out and in, acks
  *   p2p_leave.c      a peer that goes: departures and the survivors'
  *                    agreement on its last frame (LEAVE); closing after a failure
  *   p2p_episode.c    peers agree on where episodes end (EPISODE_MISMATCH)
+ *   p2p_loading.c    loading notices
+ *   p2p_finish.c     finishing and leaving on purpose
  */
 #ifndef RN_P2P_SESSION_H
 #define RN_P2P_SESSION_H
@@ -82,8 +85,11 @@ static inline int rn_p2p_player_peers(const rn_p2p *p)
 /* Peers exchanging inputs, as a mask of peer indices. */
 uint32_t rn_p2p_live_peers(const rn_p2p *p);
 rn_peer *rn_p2p_peer_by_tp(rn_p2p *p, int tp);
-/* The peer is back from loading: normal timeouts again, LOADING_ENDED. */
+/* p2p_loading.c. The peer is back from loading: normal timeouts again,
+ * LOADING_ENDED. A peer's LOADING notice; this peer's own. */
 void rn_p2p_loading_ended(rn_p2p *p, rn_peer *peer);
+void rn_p2p_on_loading(rn_p2p *p, rn_peer *peer, const rn_loading *l);
+rollnet_error rn_p2p_set_loading(rollnet_session *s, bool loading);
 
 /* p2p_handshake.c */
 void rn_p2p_connect_all(rn_p2p *p);

@@ -30,51 +30,8 @@ FLOOD=(--rate 50 --flood-bind 127.0.0.2 --silent 10 --silent-bind 127.0.0.3 --du
 PEER_TIMEOUT_S=45
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rollnet-e2e-strangers-XXXXXX") || exit 1
-pids=()   # started and not yet reaped
-failed=0
-
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null
-    done
-    wait 2>/dev/null
-    if [ "$failed" -eq 0 ]; then
-        rm -rf "$work"
-    else
-        echo "files kept in $work" >&2
-    fi
-}
-trap cleanup EXIT
-trap 'failed=1; exit 130' INT TERM HUP
-
-dump_logs() {
-    local f
-    for f in "$work"/*.out "$work"/*.err; do
-        if [ -s "$f" ]; then
-            echo "--- $f" >&2
-            tail -n 20 "$f" >&2
-        fi
-    done
-}
-
-fail() {
-    echo "FAIL: $*" >&2
-    failed=1
-    dump_logs
-    exit 1
-}
-
-# Wait for a child and forget it, so cleanup never signals a reused pid. Sets rc.
-reap() {
-    local pid=$1 keep=() p
-    wait "$pid"
-    rc=$?
-    for p in "${pids[@]}"; do
-        [ "$p" != "$pid" ] && keep+=("$p")
-    done
-    pids=("${keep[@]+"${keep[@]}"}")
-}
+# shellcheck source=proc_lib.sh
+source "$(dirname "$0")/proc_lib.sh"
 
 # wait_line FILE PATTERN PID: until FILE holds PATTERN (false if PID exits
 # first or 10 s pass).

@@ -17,12 +17,7 @@ static inline int rn_popcount32(uint32_t v)
 /* The lowest handle in the mask, or -1 for an empty mask. */
 static inline int rn_lowest_player(uint32_t mask)
 {
-    for (int p = 0; p < 32; p++) {
-        if (mask & (1u << p)) {
-            return p;
-        }
-    }
-    return -1;
+    return mask ? __builtin_ctz(mask) : -1;
 }
 
 #endif

@@ -3,15 +3,15 @@
  * (rollnet_session_set_input_delay). Shared by both session kinds. */
 #include <string.h>
 
+#include "bits.h"
 #include "session.h"
 
 int32_t rn_frame_local_newest(const rollnet_session *s)
 {
     int32_t newest = INT32_MAX;
-    for (int p = 0; p < s->desc.num_players; p++) {
-        if ((s->local_mask & (1u << p)) && s->sync.queues[p].last_confirmed < newest) {
-            newest = s->sync.queues[p].last_confirmed;
-        }
+    for (uint32_t m = s->local_mask; m; m &= m - 1) {
+        int32_t last = s->sync.queues[rn_lowest_player(m)].last_confirmed;
+        newest = last < newest ? last : newest;
     }
     return newest;
 }
@@ -19,10 +19,9 @@ int32_t rn_frame_local_newest(const rollnet_session *s)
 int32_t rn_frame_local_oldest(const rollnet_session *s)
 {
     int32_t oldest = 0;
-    for (int p = 0; p < s->desc.num_players; p++) {
-        if ((s->local_mask & (1u << p)) && s->sync.queues[p].tail > oldest) {
-            oldest = s->sync.queues[p].tail;
-        }
+    for (uint32_t m = s->local_mask; m; m &= m - 1) {
+        int32_t tail = s->sync.queues[rn_lowest_player(m)].tail;
+        oldest = tail > oldest ? tail : oldest;
     }
     return oldest;
 }
@@ -30,10 +29,9 @@ int32_t rn_frame_local_oldest(const rollnet_session *s)
 int rn_frame_local_delay(const rollnet_session *s)
 {
     int delay = ROLLNET_MAX_INPUT_DELAY;
-    for (int p = 0; p < s->desc.num_players; p++) {
-        if ((s->local_mask & (1u << p)) && s->delay[p] < delay) {
-            delay = s->delay[p];
-        }
+    for (uint32_t m = s->local_mask; m; m &= m - 1) {
+        int d = s->delay[rn_lowest_player(m)];
+        delay = d < delay ? d : delay;
     }
     return delay;
 }
@@ -42,10 +40,8 @@ int rn_frame_local_delay(const rollnet_session *s)
  * frame + delay, or the larger delay asked for)? */
 bool rn_frame_local_room(const rollnet_session *s)
 {
-    for (int p = 0; p < s->desc.num_players; p++) {
-        if (!(s->local_mask & (1u << p))) {
-            continue;
-        }
+    for (uint32_t m = s->local_mask; m; m &= m - 1) {
+        int p = rn_lowest_player(m);
         int d = s->delay[p] > s->delay_target[p] ? s->delay[p] : s->delay_target[p];
         if (!rn_iq_has_room(&s->sync.queues[p], s->sync.frame + d)) {
             return false;

@@ -440,4 +440,36 @@ static inline int32_t fx_finished_end(const fx *f, int i)
                : -1;
 }
 
+/* Node `leaver` called rollnet_session_leave: it got LEFT; every other node
+ * got one DISCONNECTED for its player, reason LEFT, at the same frame (which
+ * it returns); the survivors' ledgers agree on at least `min_common` rows
+ * and the leaver's is a prefix of theirs. */
+static inline int32_t fx_assert_left(fx *f, int leaver, int min_common)
+{
+    assert_int_equal(f->hp[leaver].event_counts[ROLLNET_EVENT_LEFT], 1);
+    int first = leaver == 0 ? 1 : 0;
+    int32_t from = f->hp[first].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.frame;
+    for (int i = 0; i < f->n; i++) {
+        if (i == leaver) {
+            continue;
+        }
+        assert_int_equal(f->hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+        rollnet_event ev = f->hp[i].last_event[ROLLNET_EVENT_DISCONNECTED];
+        assert_int_equal(ev.player, leaver);
+        assert_int_equal(ev.u.disconnected.reason, ROLLNET_DISCONNECT_LEFT);
+        assert_int_equal(ev.u.disconnected.frame, from);
+        int common = f->rec[first]->count < f->rec[i]->count ? f->rec[first]->count
+                                                             : f->rec[i]->count;
+        assert_true(common >= min_common);
+        for (int k = 0; k < common; k++) {
+            assert_true(f->rec[i]->hash[k] == f->rec[first]->hash[k]);
+        }
+    }
+    assert_true(f->rec[leaver]->count <= f->rec[first]->count);
+    for (int k = 0; k < f->rec[leaver]->count; k++) {
+        assert_true(f->rec[leaver]->hash[k] == f->rec[first]->hash[k]);
+    }
+    return from;
+}
+
 #endif

@@ -341,21 +341,7 @@ static void test_leave_notice_reaches_one_survivor(void **state)
     assert_int_equal(rollnet_session_leave(f.s[2]), ROLLNET_ERR_OK);
     fx_run(&f, 600);
     dump(&f, "leave reaches one");
-    assert_int_equal(f.hp[2].event_counts[ROLLNET_EVENT_LEFT], 1);
-    for (int i = 0; i < 2; i++) {
-        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
-        rollnet_event ev = f.hp[i].last_event[ROLLNET_EVENT_DISCONNECTED];
-        assert_int_equal(ev.u.disconnected.reason, ROLLNET_DISCONNECT_LEFT);
-        assert_int_equal(ev.u.disconnected.frame,
-                         f.hp[0].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.frame);
-    }
-    int common = f.rec[0]->count < f.rec[1]->count ? f.rec[0]->count : f.rec[1]->count;
-    for (int k = 0; k < common; k++) {
-        assert_true(f.rec[0]->hash[k] == f.rec[1]->hash[k]);
-    }
-    for (int k = 0; k < f.rec[2]->count; k++) {
-        assert_true(f.rec[2]->hash[k] == f.rec[0]->hash[k]);
-    }
+    fx_assert_left(&f, 2, 1);
     fx_free(&f);
 }
 
@@ -376,24 +362,7 @@ static void test_leave_notice_reaches_one_survivor_lossy(void **state)
     assert_int_equal(rollnet_session_leave(f.s[3]), ROLLNET_ERR_OK);
     fx_run(&f, 900);
     dump(&f, "leave reaches one, lossy 4");
-    assert_int_equal(f.hp[3].event_counts[ROLLNET_EVENT_LEFT], 1);
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
-        rollnet_event ev = f.hp[i].last_event[ROLLNET_EVENT_DISCONNECTED];
-        assert_int_equal(ev.u.disconnected.reason, ROLLNET_DISCONNECT_LEFT);
-        assert_int_equal(ev.u.disconnected.frame,
-                         f.hp[0].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.frame);
-    }
-    for (int i = 1; i < 3; i++) {
-        int common = f.rec[0]->count < f.rec[i]->count ? f.rec[0]->count : f.rec[i]->count;
-        assert_true(common > 900);
-        for (int k = 0; k < common; k++) {
-            assert_true(f.rec[0]->hash[k] == f.rec[i]->hash[k]);
-        }
-    }
-    for (int k = 0; k < f.rec[3]->count; k++) {
-        assert_true(f.rec[3]->hash[k] == f.rec[0]->hash[k]);
-    }
+    fx_assert_left(&f, 3, 901);
     fx_free(&f);
 }
 

@@ -320,8 +320,8 @@ void loop_run(game *g)
             tick(g);
             rollnet_sdl_overlay_sample(&g->overlay, g->session, g->remote);
         }
-        if (g->complete && !g->done && (g->finished || g->peer_gone))
-            g->done = true; /* every peer holds every record (or is gone) */
+        if ((g->complete || g->replay) && !g->done && (g->finished || g->peer_gone))
+            g->done = true; /* every peer holds every record (or is gone); a replay ended */
         if (g->renderer && g->render_ok)
             render_frame(g);
     }

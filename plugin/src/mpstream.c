@@ -124,6 +124,19 @@ bool rn_mpstream_read_raw(rn_mpstream *m, uint8_t *dst, size_t n)
     return true;
 }
 
+long rn_mpstream_remaining(rn_mpstream *m)
+{
+    long here = ftell(m->f); /* the file's position: past what the buffer holds */
+    if (here < 0 || fseek(m->f, 0, SEEK_END) != 0) {
+        return -1;
+    }
+    long end = ftell(m->f);
+    if (fseek(m->f, here, SEEK_SET) != 0 || end < 0) {
+        return -1;
+    }
+    return end - here + (long)(m->len - m->pos);
+}
+
 long rn_mpstream_tell(const rn_mpstream *m)
 {
     return m->base + (long)m->pos;

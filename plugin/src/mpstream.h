@@ -39,6 +39,8 @@ rn_mp_result rn_mpstream_next(rn_mpstream *m, const uint8_t **data, size_t *size
 bool rn_mpstream_read_raw(rn_mpstream *m, uint8_t *dst, size_t n);
 /* Up to `n` bytes ahead without consuming them; returns how many are there. */
 size_t rn_mpstream_peek(rn_mpstream *m, const uint8_t **data, size_t n);
+/* Bytes left after the next value's start, -1 when the file cannot tell. */
+long rn_mpstream_remaining(rn_mpstream *m);
 /* The file offset of the next value, and going back to one. */
 long rn_mpstream_tell(const rn_mpstream *m);
 bool rn_mpstream_seek(rn_mpstream *m, long offset);

@@ -21,6 +21,6 @@
 #define RN_REPLAY_KEY_FRAMES "frames"
 
 #define RN_REPLAY_HEADER_MAX 4096 /* the header map: ~200 bytes + game_params */
-#define RN_REPLAY_MAX_RECORD (16u * 1024u * 1024u) /* largest record_capacity read */
+#define RN_REPLAY_MAX_RECORD (1u << 20) /* largest record_capacity read: 1 MiB */
 
 #endif

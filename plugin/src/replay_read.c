@@ -27,6 +27,7 @@ struct rollnet_replay {
     uint8_t game_params[ROLLNET_MAX_GAME_PARAMS];
     uint8_t *state;
     long first_frame_off;
+    size_t frame_cap; /* the largest frame the header allows, bytes */
     /* Reading position and what the next frame must say. */
     int32_t next_frame, episode, step;
     bool ended;
@@ -222,6 +223,13 @@ static rollnet_error read_state(rollnet_replay *r)
     if (!rn_mpstream_read_raw(&r->in, skip, 1 + hdr)) {
         return fail(r, ROLLNET_ERR_IO, "initial state: read failed");
     }
+    /* Allocate only what the file can back. */
+    long left = rn_mpstream_remaining(&r->in);
+    if (left >= 0 && (uint64_t)left < size) {
+        return fail(r, ROLLNET_ERR_REPLAY_INVALID,
+                    "initial state: cut short (%llu bytes announced, %ld left in the file)",
+                    (unsigned long long)size, left);
+    }
     r->state = rn_calloc(&r->alloc, 1, size > 0 ? (size_t)size : 1);
     if (!r->state) {
         return fail(r, ROLLNET_ERR_OUT_OF_MEMORY, "initial state: %llu bytes: out of memory",
@@ -383,7 +391,15 @@ static rollnet_error read_frame(rollnet_replay *r, rollnet_record *out, bool *en
     }
     const uint8_t *p = NULL;
     size_t len = 0;
-    switch (rn_mpstream_next(&r->in, &p, &len)) {
+    rn_mp_result got = rn_mpstream_next(&r->in, &p, &len);
+    while (got == RN_MP_OVERSIZE && r->in.cap < r->frame_cap) {
+        size_t cap = 2 * r->in.cap < r->frame_cap ? 2 * r->in.cap : r->frame_cap;
+        if (rn_mpstream_resize(&r->in, cap) != ROLLNET_ERR_OK) {
+            return fail(r, ROLLNET_ERR_OUT_OF_MEMORY, "frame %d: out of memory", r->next_frame);
+        }
+        got = rn_mpstream_next(&r->in, &p, &len);
+    }
+    switch (got) {
     case RN_MP_VALUE:
         break;
     case RN_MP_END:
@@ -396,7 +412,7 @@ static rollnet_error read_frame(rollnet_replay *r, rollnet_record *out, bool *en
     case RN_MP_OVERSIZE:
         return fail(r, ROLLNET_ERR_REPLAY_INVALID,
                     "frame %d: larger than the %zu bytes a frame may take (record_capacity %zu)",
-                    r->next_frame, r->in.cap, r->info.record_capacity);
+                    r->next_frame, r->frame_cap, r->info.record_capacity);
     case RN_MP_IO:
         return fail(r, ROLLNET_ERR_IO, "frame %d: read failed", r->next_frame);
     }
@@ -433,15 +449,11 @@ static rollnet_error open_checked(rollnet_replay *r, size_t max_state)
     if (err == ROLLNET_ERR_OK) {
         err = read_state(r);
     }
-    size_t frame_cap = ENTRY_OVERHEAD +
-                       (size_t)r->info.num_players * (size_t)r->info.input_size +
-                       r->info.record_capacity;
-    if (frame_cap < RN_REPLAY_HEADER_MAX) {
-        frame_cap = RN_REPLAY_HEADER_MAX; /* what the header's read left in the buffer stays */
-    }
-    if (err == ROLLNET_ERR_OK && rn_mpstream_resize(&r->in, frame_cap) != ROLLNET_ERR_OK) {
-        err = fail(r, ROLLNET_ERR_OUT_OF_MEMORY, "out of memory");
-    }
+    /* The buffer grows towards a whole frame (frame_cap) only as larger
+     * frames arrive, so its size follows the bytes the file holds, not
+     * what its header claims. */
+    r->frame_cap = ENTRY_OVERHEAD + (size_t)r->info.num_players * (size_t)r->info.input_size +
+                   r->info.record_capacity;
     if (err != ROLLNET_ERR_OK) {
         return err;
     }
@@ -461,30 +473,33 @@ static rollnet_error open_checked(rollnet_replay *r, size_t max_state)
     return rollnet_replay_rewind(r);
 }
 
-rollnet_error rollnet_replay_open(const rollnet_replay_desc *desc, rollnet_replay **out, char *why,
-                                  size_t why_cap)
+rollnet_error rn_replay_open_stream(FILE *f, const rollnet_replay_desc *desc, rollnet_replay **out,
+                                   char *why, size_t why_cap)
 {
     if (why && why_cap > 0) {
         why[0] = '\0';
     }
-    if (!out) {
+    if (!out || !desc) {
+        if (f) {
+            fclose(f);
+        }
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
     *out = NULL;
-    if (!desc || !desc->path) {
-        return ROLLNET_ERR_INVALID_ARGUMENT;
-    }
     rollnet_allocator alloc;
     rn_allocator_resolve(&desc->allocator, &alloc);
     rollnet_replay *r = rn_calloc(&alloc, 1, sizeof(*r));
     if (!r) {
+        if (f) {
+            fclose(f);
+        }
         return ROLLNET_ERR_OUT_OF_MEMORY;
     }
     r->alloc = alloc;
     r->info.game_params = r->game_params;
     size_t max_state = desc->max_state_size ? desc->max_state_size : ROLLNET_REPLAY_DEFAULT_MAX_STATE;
     rollnet_error err;
-    r->f = fopen(desc->path, "rb");
+    r->f = f;
     if (!r->f) {
         err = fail(r, ROLLNET_ERR_IO, "cannot open the file");
     } else if ((err = rn_mpstream_init(&r->in, r->f, &alloc, RN_REPLAY_HEADER_MAX)) !=
@@ -503,6 +518,22 @@ rollnet_error rollnet_replay_open(const rollnet_replay_desc *desc, rollnet_repla
     }
     *out = r;
     return ROLLNET_ERR_OK;
+}
+
+rollnet_error rollnet_replay_open(const rollnet_replay_desc *desc, rollnet_replay **out, char *why,
+                                  size_t why_cap)
+{
+    if (why && why_cap > 0) {
+        why[0] = '\0';
+    }
+    if (!out) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    *out = NULL;
+    if (!desc || !desc->path) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    return rn_replay_open_stream(fopen(desc->path, "rb"), desc, out, why, why_cap);
 }
 
 void rollnet_replay_close(rollnet_replay *r)

@@ -338,7 +338,7 @@ static void test_frame_faults_name_the_frame_and_field(void **state)
         {F_EPISODE_WRONG, "frame 7: episode is 2, expected 1"},
         {F_STEP_WRONG, "frame 7: step is 4, expected 2"},
         {F_DATA_BIG, "frame 7: data: 1503 bytes, larger than record_capacity (1024)"},
-        {F_DATA_HUGE, "frame 7: larger than the 4096 bytes a frame may take"},
+        {F_DATA_HUGE, "frame 7: larger than the 1092 bytes a frame may take (record_capacity 1024)"},
         {F_DATA_LIES, "frame 7: cut short or malformed"},
         {F_NOT_ARRAY, "frame 7: not an array of 6 values"},
         {F_END_NOT_BOOL, "frame 7: episode_end is not a boolean"},

@@ -102,15 +102,19 @@ typedef struct rollnet_replay_desc {
 typedef struct rollnet_replay_info {
     int version;                 /**< the file's format version */
     rollnet_session_kind kind;   /**< the recorded session's kind */
-    int num_players, input_size, fps;
-    uint64_t game_id, seed;
+    int num_players;             /**< rollnet_session_desc::num_players */
+    int input_size;              /**< rollnet_session_desc::input_size */
+    int fps;                     /**< rollnet_session_desc::fps */
+    uint64_t game_id;            /**< rollnet_session_desc::game_id */
+    uint64_t seed;               /**< rollnet_session_desc::seed */
     /** The recorded game_params; valid while the replay is open. */
     const void *game_params;
-    size_t game_params_size;
-    size_t snapshot_capacity, record_capacity;
+    size_t game_params_size;     /**< bytes at game_params */
+    size_t snapshot_capacity;    /**< rollnet_session_desc::snapshot_capacity */
+    size_t record_capacity;      /**< rollnet_session_desc::record_capacity */
     /** Frame 0's snapshot; valid while the replay is open. */
     const void *initial_state;
-    size_t initial_state_size;
+    size_t initial_state_size;   /**< bytes at initial_state */
     int32_t num_frames;          /**< frames recorded */
 } rollnet_replay_info;
 

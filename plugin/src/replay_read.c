@@ -1,256 +1,31 @@
-/* The replay reader and the replay session's source. A replay file comes
- * from outside: every field is checked (type, range, size against the
- * header's parameters) and every failure is a sentence naming the field and
- * the frame. The whole file is checked at open, in one bounded pass, so a
- * playback never meets a corrupt frame halfway. */
+/* The replay reader's frames and public calls, and the replay session's
+ * source (the header and the initial state are read in replay_header.c). A
+ * replay file comes from outside: every field is checked (type, range, size
+ * against the header's parameters) and every failure is a sentence naming
+ * the field and the frame. The whole file is checked at open, in one bounded
+ * pass, so a playback never meets a corrupt frame halfway. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "game_params.h"
 #include "mpstream.h"
 #include "replay.h"
 #include "replay_format.h"
 #include "replay_internal.h"
+#include "replay_reader.h"
 #include "rn_alloc.h"
 #include "snapshot.h"
 #include "rollnet/rollnet_replay.h"
 
 #define ENTRY_OVERHEAD 64 /* array header, frame, episode, step, flag, bin headers */
 
-struct rollnet_replay {
-    rollnet_allocator alloc;
-    FILE *f;
-    rn_mpstream in;
-    bool in_ready;
-    rollnet_replay_info info;
-    uint8_t game_params[ROLLNET_MAX_GAME_PARAMS];
-    uint8_t *state;
-    long first_frame_off;
-    size_t frame_cap; /* the largest frame the header allows, bytes */
-    /* Reading position and what the next frame must say. */
-    int32_t next_frame, episode, step;
-    bool ended;
-    rollnet_logger logger; /* a replay session's, while one plays it */
-    char err[256];
-};
-
-static rollnet_error fail(rollnet_replay *r, rollnet_error code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static rollnet_error fail(rollnet_replay *r, rollnet_error code, const char *fmt, ...)
+rollnet_error rn_replay_fail(rollnet_replay *r, rollnet_error code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(r->err, sizeof(r->err), fmt, ap);
     va_end(ap);
     return code;
-}
-
-/* ---- Header ------------------------------------------------------------- */
-
-enum {
-    H_FORMAT, H_VERSION, H_KIND, H_NUM_PLAYERS, H_INPUT_SIZE, H_FPS, H_GAME_ID, H_SEED,
-    H_GAME_PARAMS, H_SNAPSHOT_CAPACITY, H_RECORD_CAPACITY, H_COUNT
-};
-
-static const char *const header_keys[H_COUNT] = {
-    RN_REPLAY_KEY_FORMAT,      RN_REPLAY_KEY_VERSION,           RN_REPLAY_KEY_KIND,
-    RN_REPLAY_KEY_NUM_PLAYERS, RN_REPLAY_KEY_INPUT_SIZE,        RN_REPLAY_KEY_FPS,
-    RN_REPLAY_KEY_GAME_ID,     RN_REPLAY_KEY_SEED,              RN_REPLAY_KEY_GAME_PARAMS,
-    RN_REPLAY_KEY_SNAPSHOT_CAPACITY, RN_REPLAY_KEY_RECORD_CAPACITY,
-};
-
-/* An integer field of the header in lo..hi. */
-static rollnet_error header_int(rollnet_replay *r, const char *key, const uint8_t *v, size_t n,
-                                int64_t lo, int64_t hi, int64_t *out)
-{
-    if (!rn_mp_int(v, n, out)) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID, "header: %s is not an integer", key);
-    }
-    if (*out < lo || *out > hi) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID, "header: %s is %lld, must be %lld..%lld", key,
-                    (long long)*out, (long long)lo, (long long)hi);
-    }
-    return ROLLNET_ERR_OK;
-}
-
-static rollnet_error header_field(rollnet_replay *r, int k, const uint8_t *v, size_t n,
-                                  size_t max_state)
-{
-    rollnet_replay_info *in = &r->info;
-    const char *key = header_keys[k];
-    int64_t x = 0;
-    rollnet_error e = ROLLNET_ERR_OK;
-    const uint8_t *b = NULL;
-    size_t bn = 0;
-    switch (k) {
-    case H_FORMAT:
-        if (!rn_mp_str_is(v, n, RN_REPLAY_FORMAT)) {
-            return fail(r, ROLLNET_ERR_REPLAY_INVALID, "header: format is not \"%s\"",
-                        RN_REPLAY_FORMAT);
-        }
-        return ROLLNET_ERR_OK;
-    case H_VERSION:
-        if (!rn_mp_int(v, n, &x) || x != ROLLNET_REPLAY_VERSION) {
-            return fail(r, ROLLNET_ERR_REPLAY_INVALID,
-                        "header: version %lld is not one this build reads (%d)", (long long)x,
-                        ROLLNET_REPLAY_VERSION);
-        }
-        in->version = (int)x;
-        return ROLLNET_ERR_OK;
-    case H_KIND:
-        if (rn_mp_str_is(v, n, RN_REPLAY_KIND_P2P)) {
-            in->kind = ROLLNET_SESSION_P2P;
-        } else if (rn_mp_str_is(v, n, RN_REPLAY_KIND_SYNCTEST)) {
-            in->kind = ROLLNET_SESSION_SYNCTEST;
-        } else {
-            return fail(r, ROLLNET_ERR_REPLAY_INVALID, "header: kind is not \"p2p\" or \"synctest\"");
-        }
-        return ROLLNET_ERR_OK;
-    case H_NUM_PLAYERS:
-        e = header_int(r, key, v, n, 1, ROLLNET_MAX_PLAYERS, &x);
-        in->num_players = (int)x;
-        return e;
-    case H_INPUT_SIZE:
-        e = header_int(r, key, v, n, 1, ROLLNET_MAX_INPUT_SIZE, &x);
-        in->input_size = (int)x;
-        return e;
-    case H_FPS:
-        e = header_int(r, key, v, n, 1, 1000, &x);
-        in->fps = (int)x;
-        return e;
-    case H_GAME_ID:
-    case H_SEED:
-        if (!rn_mp_uint(v, n, k == H_SEED ? &in->seed : &in->game_id)) {
-            return fail(r, ROLLNET_ERR_REPLAY_INVALID, "header: %s is not an unsigned integer", key);
-        }
-        return ROLLNET_ERR_OK;
-    case H_GAME_PARAMS: {
-        if (!rn_mp_bin(v, n, &b, &bn)) {
-            return fail(r, ROLLNET_ERR_REPLAY_INVALID, "header: game_params is not binary");
-        }
-        const char *why = rn_game_params_parse(b, bn, NULL);
-        if (why) {
-            return fail(r, ROLLNET_ERR_REPLAY_INVALID, "header: game_params (%zu bytes) %s", bn, why);
-        }
-        memcpy(r->game_params, b, bn);
-        in->game_params_size = bn;
-        return ROLLNET_ERR_OK;
-    }
-    case H_SNAPSHOT_CAPACITY:
-        e = header_int(r, key, v, n, 16, (int64_t)max_state, &x);
-        in->snapshot_capacity = (size_t)x;
-        return e;
-    default:
-        e = header_int(r, key, v, n, 1, RN_REPLAY_MAX_RECORD, &x);
-        in->record_capacity = (size_t)x;
-        return e;
-    }
-}
-
-static rollnet_error parse_header(rollnet_replay *r, const uint8_t *p, size_t len, size_t max_state)
-{
-    uint32_t pairs = 0;
-    size_t off = 0;
-    if (!rn_mp_container(p, len, true, &pairs, &off)) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID,
-                    "header: the file does not start with a map (not a rollnet replay)");
-    }
-    uint32_t seen = 0;
-    for (uint32_t i = 0; i < pairs; i++) {
-        size_t ks, ke, vs, ve;
-        if (!rn_mp_element(p, len, &off, &ks, &ke) || !rn_mp_element(p, len, &off, &vs, &ve)) {
-            return fail(r, ROLLNET_ERR_REPLAY_INVALID, "header: malformed");
-        }
-        int k = 0;
-        while (k < H_COUNT && !rn_mp_str_is(p + ks, ke - ks, header_keys[k])) {
-            k++;
-        }
-        if (k == H_COUNT) {
-            const uint8_t *s = NULL;
-            size_t sn = 0;
-            if (!rn_mp_str(p + ks, ke - ks, &s, &sn) || sn > 40) {
-                return fail(r, ROLLNET_ERR_REPLAY_INVALID, "header: a key is not a short string");
-            }
-            return fail(r, ROLLNET_ERR_REPLAY_INVALID, "header: unknown field \"%.*s\"", (int)sn,
-                        (const char *)s);
-        }
-        if (seen & (1u << k)) {
-            return fail(r, ROLLNET_ERR_REPLAY_INVALID, "header: %s appears twice", header_keys[k]);
-        }
-        seen |= 1u << k;
-        rollnet_error e = header_field(r, k, p + vs, ve - vs, max_state);
-        if (e != ROLLNET_ERR_OK) {
-            return e;
-        }
-        if (k == H_FORMAT && i != 0) {
-            return fail(r, ROLLNET_ERR_REPLAY_INVALID, "header: format must be the first field");
-        }
-    }
-    for (int k = 0; k < H_COUNT; k++) {
-        if (!(seen & (1u << k))) {
-            return fail(r, ROLLNET_ERR_REPLAY_INVALID, "header: %s is missing", header_keys[k]);
-        }
-    }
-    return ROLLNET_ERR_OK;
-}
-
-/* The initial state: one bin, possibly larger than the stream's buffer. */
-static rollnet_error read_state(rollnet_replay *r)
-{
-    const uint8_t *p = NULL;
-    size_t have = rn_mpstream_peek(&r->in, &p, 5);
-    size_t hdr = have == 0 ? 0 : p[0] == 0xc4 ? 1 : p[0] == 0xc5 ? 2 : p[0] == 0xc6 ? 4 : 0;
-    if (hdr == 0 || have < 1 + hdr) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID,
-                    have == 0 ? "initial state: missing (the file ends after the header)"
-                              : "initial state: not binary");
-    }
-    uint64_t size = 0;
-    for (size_t i = 0; i < hdr; i++) {
-        size = (size << 8) | p[1 + i];
-    }
-    if (size > r->info.snapshot_capacity) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID,
-                    "initial state: %llu bytes, larger than snapshot_capacity (%zu)",
-                    (unsigned long long)size, r->info.snapshot_capacity);
-    }
-    uint8_t skip[5];
-    if (!rn_mpstream_read_raw(&r->in, skip, 1 + hdr)) {
-        return fail(r, ROLLNET_ERR_IO, "initial state: read failed");
-    }
-    /* Allocate only what the file can back. */
-    long left = rn_mpstream_remaining(&r->in);
-    if (left >= 0 && (uint64_t)left < size) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID,
-                    "initial state: cut short (%llu bytes announced, %ld left in the file)",
-                    (unsigned long long)size, left);
-    }
-    r->state = rn_calloc(&r->alloc, 1, size > 0 ? (size_t)size : 1);
-    if (!r->state) {
-        return fail(r, ROLLNET_ERR_OUT_OF_MEMORY, "initial state: %llu bytes: out of memory",
-                    (unsigned long long)size);
-    }
-    if (!rn_mpstream_read_raw(&r->in, r->state, (size_t)size)) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID,
-                    "initial state: cut short (the file ends inside its %llu bytes)",
-                    (unsigned long long)size);
-    }
-    for (size_t off = 0; off < size;) {
-        size_t end = 0;
-        if (!rn_msgpack_measure(r->state, (size_t)size, off, &end)) {
-            return fail(r, ROLLNET_ERR_REPLAY_INVALID,
-                        "initial state: not whole msgpack values (at byte %zu)", off);
-        }
-        off = end;
-    }
-    r->info.initial_state = r->state;
-    r->info.initial_state_size = (size_t)size;
-    return ROLLNET_ERR_OK;
 }
 
 /* ---- Frames ------------------------------------------------------------- */
@@ -263,21 +38,21 @@ static rollnet_error read_end_marker(rollnet_replay *r, const uint8_t *p, size_t
     if (!rn_mp_container(p, len, true, &pairs, &off) || pairs != 1 ||
         !rn_mp_element(p, len, &off, &ks, &ke) || !rn_mp_element(p, len, &off, &vs, &ve) ||
         !rn_mp_str_is(p + ks, ke - ks, RN_REPLAY_KEY_FRAMES) || !rn_mp_int(p + vs, ve - vs, &n)) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID,
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID,
                     "end marker after frame %d: not a map {\"frames\": count}", r->next_frame - 1);
     }
     if (n != r->next_frame) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID,
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID,
                     "end marker: says %lld frames, the file holds %d", (long long)n, r->next_frame);
     }
     const uint8_t *rest = NULL;
     size_t rest_size = 0;
     rn_mp_result more = rn_mpstream_next(&r->in, &rest, &rest_size);
     if (more == RN_MP_IO) {
-        return fail(r, ROLLNET_ERR_IO, "after the end marker: read failed");
+        return rn_replay_fail(r, ROLLNET_ERR_IO, "after the end marker: read failed");
     }
     if (more != RN_MP_END) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID, "bytes after the end marker (frame count %d)",
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID, "bytes after the end marker (frame count %d)",
                     r->next_frame);
     }
     r->ended = true;
@@ -289,7 +64,7 @@ static bool field(rollnet_replay *r, const uint8_t *p, size_t len, size_t *off, 
                   size_t *s, size_t *e)
 {
     if (!rn_mp_element(p, len, off, s, e)) {
-        fail(r, ROLLNET_ERR_REPLAY_INVALID, "frame %d: %s: malformed", r->next_frame, name);
+        rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID, "frame %d: %s: malformed", r->next_frame, name);
         return false;
     }
     return true;
@@ -300,11 +75,11 @@ static rollnet_error frame_int(rollnet_replay *r, const char *name, const uint8_
 {
     int64_t x = 0;
     if (!rn_mp_int(v, n, &x)) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID, "frame %d: %s is not an integer", r->next_frame,
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID, "frame %d: %s is not an integer", r->next_frame,
                     name);
     }
     if (x != want) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID, "frame %d: %s is %lld, expected %lld",
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID, "frame %d: %s is %lld, expected %lld",
                     r->next_frame, name, (long long)x, (long long)want);
     }
     return ROLLNET_ERR_OK;
@@ -316,7 +91,7 @@ static rollnet_error parse_frame(rollnet_replay *r, const uint8_t *p, size_t len
     uint32_t n = 0;
     size_t off = 0, s[6], e[6];
     if (!rn_mp_container(p, len, false, &n, &off) || n != 6) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID,
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID,
                     "frame %d: not an array of 6 values [frame, episode, step, episode_end, "
                     "inputs, data]",
                     r->next_frame);
@@ -340,23 +115,23 @@ static rollnet_error parse_frame(rollnet_replay *r, const uint8_t *p, size_t len
     }
     bool end = false;
     if (!rn_mp_bool(p + s[3], e[3] - s[3], &end)) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID, "frame %d: episode_end is not a boolean",
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID, "frame %d: episode_end is not a boolean",
                     r->next_frame);
     }
     const uint8_t *in = NULL;
     size_t in_size = 0;
     size_t want = (size_t)r->info.num_players * (size_t)r->info.input_size;
     if (!rn_mp_bin(p + s[4], e[4] - s[4], &in, &in_size)) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID, "frame %d: inputs is not binary", r->next_frame);
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID, "frame %d: inputs is not binary", r->next_frame);
     }
     if (in_size != want) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID,
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID,
                     "frame %d: inputs: %zu bytes, expected %zu (num_players %d * input_size %d)",
                     r->next_frame, in_size, want, r->info.num_players, r->info.input_size);
     }
     size_t dsize = p[s[5]] == 0xc0 ? 0 : e[5] - s[5];
     if (dsize > r->info.record_capacity) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID,
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID,
                     "frame %d: data: %zu bytes, larger than record_capacity (%zu)", r->next_frame,
                     dsize, r->info.record_capacity);
     }
@@ -379,7 +154,7 @@ static rollnet_error parse_frame(rollnet_replay *r, const uint8_t *p, size_t len
 }
 
 /* The next frame into *out, or *end at the end marker. */
-static rollnet_error read_frame(rollnet_replay *r, rollnet_record *out, bool *end)
+rollnet_error rn_replay_read_frame(rollnet_replay *r, rollnet_record *out, bool *end)
 {
     *end = false;
     if (r->ended) {
@@ -387,7 +162,7 @@ static rollnet_error read_frame(rollnet_replay *r, rollnet_record *out, bool *en
         return ROLLNET_ERR_OK;
     }
     if (r->next_frame == INT32_MAX) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID, "more frames than a session can run");
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID, "more frames than a session can run");
     }
     const uint8_t *p = NULL;
     size_t len = 0;
@@ -395,7 +170,7 @@ static rollnet_error read_frame(rollnet_replay *r, rollnet_record *out, bool *en
     while (got == RN_MP_OVERSIZE && r->in.cap < r->frame_cap) {
         size_t cap = 2 * r->in.cap < r->frame_cap ? 2 * r->in.cap : r->frame_cap;
         if (rn_mpstream_resize(&r->in, cap) != ROLLNET_ERR_OK) {
-            return fail(r, ROLLNET_ERR_OUT_OF_MEMORY, "frame %d: out of memory", r->next_frame);
+            return rn_replay_fail(r, ROLLNET_ERR_OUT_OF_MEMORY, "frame %d: out of memory", r->next_frame);
         }
         got = rn_mpstream_next(&r->in, &p, &len);
     }
@@ -403,18 +178,18 @@ static rollnet_error read_frame(rollnet_replay *r, rollnet_record *out, bool *en
     case RN_MP_VALUE:
         break;
     case RN_MP_END:
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID,
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID,
                     "the file ends before frame %d without its end marker (cut short)",
                     r->next_frame);
     case RN_MP_CUT:
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID, "frame %d: cut short or malformed",
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID, "frame %d: cut short or malformed",
                     r->next_frame);
     case RN_MP_OVERSIZE:
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID,
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID,
                     "frame %d: larger than the %zu bytes a frame may take (record_capacity %zu)",
                     r->next_frame, r->frame_cap, r->info.record_capacity);
     case RN_MP_IO:
-        return fail(r, ROLLNET_ERR_IO, "frame %d: read failed", r->next_frame);
+        return rn_replay_fail(r, ROLLNET_ERR_IO, "frame %d: read failed", r->next_frame);
     }
     uint32_t n = 0;
     size_t hdr = 0;
@@ -436,18 +211,18 @@ static rollnet_error open_checked(rollnet_replay *r, size_t max_state)
     case RN_MP_VALUE:
         break;
     case RN_MP_END:
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID, "the file is empty");
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID, "the file is empty");
     case RN_MP_IO:
-        return fail(r, ROLLNET_ERR_IO, "header: read failed");
+        return rn_replay_fail(r, ROLLNET_ERR_IO, "header: read failed");
     default:
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID,
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID,
                     "header: not a whole msgpack value within %d bytes (cut short, or not a "
                     "rollnet replay)",
                     RN_REPLAY_HEADER_MAX);
     }
-    rollnet_error err = parse_header(r, p, len, max_state);
+    rollnet_error err = rn_replay_parse_header(r, p, len, max_state);
     if (err == ROLLNET_ERR_OK) {
-        err = read_state(r);
+        err = rn_replay_read_state(r);
     }
     /* The buffer grows towards a whole frame (frame_cap) only as larger
      * frames arrive, so its size follows the bytes the file holds, not
@@ -461,13 +236,13 @@ static rollnet_error open_checked(rollnet_replay *r, size_t max_state)
     rollnet_record rec;
     bool end = false;
     while (err == ROLLNET_ERR_OK && !end) {
-        err = read_frame(r, &rec, &end);
+        err = rn_replay_read_frame(r, &rec, &end);
     }
     if (err != ROLLNET_ERR_OK) {
         return err;
     }
     if (r->next_frame == 0) {
-        return fail(r, ROLLNET_ERR_REPLAY_INVALID, "the replay holds no frames");
+        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID, "the replay holds no frames");
     }
     r->info.num_frames = r->next_frame;
     return rollnet_replay_rewind(r);
@@ -501,10 +276,10 @@ rollnet_error rn_replay_open_stream(FILE *f, const rollnet_replay_desc *desc, ro
     rollnet_error err;
     r->f = f;
     if (!r->f) {
-        err = fail(r, ROLLNET_ERR_IO, "cannot open the file");
+        err = rn_replay_fail(r, ROLLNET_ERR_IO, "cannot open the file");
     } else if ((err = rn_mpstream_init(&r->in, r->f, &alloc, RN_REPLAY_HEADER_MAX)) !=
                ROLLNET_ERR_OK) {
-        fail(r, err, "out of memory");
+        rn_replay_fail(r, err, "out of memory");
     } else {
         r->in_ready = true;
         err = open_checked(r, max_state);
@@ -572,7 +347,7 @@ rollnet_error rollnet_replay_rewind(rollnet_replay *r)
     r->ended = false;
     r->err[0] = '\0';
     if (!rn_mpstream_seek(&r->in, r->first_frame_off)) {
-        return fail(r, ROLLNET_ERR_IO, "cannot seek back to frame 0");
+        return rn_replay_fail(r, ROLLNET_ERR_IO, "cannot seek back to frame 0");
     }
     return ROLLNET_ERR_OK;
 }
@@ -583,7 +358,7 @@ bool rollnet_replay_next_record(rollnet_replay *r, rollnet_record *out)
         return false;
     }
     bool end = false;
-    return read_frame(r, out, &end) == ROLLNET_ERR_OK && !end;
+    return rn_replay_read_frame(r, out, &end) == ROLLNET_ERR_OK && !end;
 }
 
 const char *rollnet_replay_error(const rollnet_replay *r)
@@ -597,7 +372,7 @@ static rollnet_error source_read(void *self, rn_replay_frame *out, bool *end)
 {
     rollnet_replay *r = self;
     rollnet_record rec;
-    rollnet_error err = read_frame(r, &rec, end);
+    rollnet_error err = rn_replay_read_frame(r, &rec, end);
     if (err != ROLLNET_ERR_OK) {
         if (r->logger.log) {
             char msg[300];

@@ -201,7 +201,10 @@ static void advance_frame(game *g)
     err = carry_out(g, reqs, n);
     if (err == ROLLNET_ERR_DESYNC) {
         rollnet_desync_info d;
-        if (rollnet_session_desync_info(g->session, &d) == ROLLNET_ERR_OK)
+        if (rollnet_session_desync_info(g->session, &d) == ROLLNET_ERR_OK && g->replay)
+            app_fail(g, "frame %" PRId32 " differs from the recording (the peer log says how)",
+                     d.frame);
+        else if (rollnet_session_desync_info(g->session, &d) == ROLLNET_ERR_OK)
             app_fail(g, "sync test desync at frame %" PRId32 " (straight run %016" PRIx64
                         ", replay %016" PRIx64 ")",
                      d.frame, d.first_checksum, d.second_checksum);

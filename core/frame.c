@@ -6,6 +6,7 @@
 #include "confirm.h"
 #include "protocol.h"
 #include "rn_alloc.h"
+#include "replay.h"
 #include "session.h"
 
 rollnet_error rn_frame_init(rollnet_session **out, size_t size, const rollnet_session_desc *d,
@@ -84,6 +85,7 @@ void rn_frame_free(rollnet_session *s)
     }
     rollnet_allocator a = s->alloc;
     rn_free(&a, s->scratch_record);
+    rn_free(&a, s->initial_state);
     rn_free(&a, s);
 }
 
@@ -275,6 +277,9 @@ rollnet_error rn_frame_advance(rollnet_session *s, const rollnet_request **reque
         return ROLLNET_ERR_REQUESTS_PENDING;
     }
     rn_frame_confirm(s);
+    if (s->ops->prepare) {
+        s->ops->prepare(s);
+    }
     rollnet_error why = blocked_reason(s);
     if (why != ROLLNET_ERR_OK && !(rn_rollback_pending(&s->sync) && s->running)) {
         if (is_stall(why)) {
@@ -438,6 +443,7 @@ rollnet_error rn_frame_save_end(rollnet_session *s, const rollnet_request *req)
     if (err != ROLLNET_ERR_OK) {
         return rn_frame_fail(s, err);
     }
+    rn_replay_keep_initial_state(s, req);
     list_step(s);
     return ROLLNET_ERR_OK;
 }

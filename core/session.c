@@ -6,6 +6,7 @@
 #include "confirm.h"
 #include "game_params.h"
 #include "rn_alloc.h"
+#include "replay.h"
 #include "session.h"
 
 rollnet_error rn_desc_error(const rollnet_session_desc *d, const char *field, long long value,
@@ -87,8 +88,8 @@ static rollnet_error resolve_desc(const rollnet_session_desc *in, rollnet_sessio
         long long value, lo, hi;
         const char *rule;
     } ranges[] = {
-        {"kind", (long long)d->kind, ROLLNET_SESSION_P2P, ROLLNET_SESSION_SYNCTEST,
-         "must be ROLLNET_SESSION_P2P or ROLLNET_SESSION_SYNCTEST"},
+        {"kind", (long long)d->kind, ROLLNET_SESSION_P2P, ROLLNET_SESSION_REPLAY,
+         "must be a rollnet_session_kind"},
         {"num_players", d->num_players, 1, ROLLNET_MAX_PLAYERS,
          "must be 1..ROLLNET_MAX_PLAYERS (the max_players build option)"},
         {"input_size", d->input_size, 1, ROLLNET_MAX_INPUT_SIZE, "must be 1..ROLLNET_MAX_INPUT_SIZE"},
@@ -163,7 +164,34 @@ rollnet_error rn_session_create(const rollnet_session_desc *desc, uint64_t nonce
     if (d.kind == ROLLNET_SESSION_SYNCTEST) {
         return rn_synctest_create(&d, &alloc, out);
     }
+    if (d.kind == ROLLNET_SESSION_REPLAY) {
+        rollnet_transport transport = desc->transport;
+        rollnet_transport_destroy(&transport);
+        return rn_desc_error(&d, "kind", (long long)d.kind,
+                             "a replay session is made by rollnet_replay_session_create "
+                             "(rollnet_replay.h), from a replay file");
+    }
     return rn_p2p_create(&d, &alloc, nonce, out);
+}
+
+rollnet_error rn_session_create_replay(const rollnet_session_desc *desc,
+                                       const rn_replay_source *src, rollnet_session **out)
+{
+    if (!out) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    *out = NULL;
+    if (!desc || !src || !src->read || desc->kind != ROLLNET_SESSION_REPLAY) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    rollnet_allocator alloc;
+    rn_allocator_resolve(&desc->allocator, &alloc);
+    rollnet_session_desc d;
+    rollnet_error err = resolve_desc(desc, &d);
+    if (err != ROLLNET_ERR_OK) {
+        return err;
+    }
+    return rn_replay_create(&d, &alloc, src, out);
 }
 
 void rollnet_session_destroy(rollnet_session *s)

@@ -55,6 +55,10 @@ typedef struct rn_session_ops {
     rollnet_error (*advance_ended)(rollnet_session *s, const rollnet_request *req,
                                    uint32_t step_flags, const uint8_t *record, size_t size,
                                    bool implicit);
+    /* Optional: at the start of advance, before the session asks whether
+     * the next frame can run (a replay feeds that frame's inputs here, or
+     * finishes when the recording ends). */
+    void (*prepare)(rollnet_session *s);
 } rn_session_ops;
 
 /* rollnet_session_finish: no more inputs from here, and where the session
@@ -124,6 +128,12 @@ struct rollnet_session {
     rollnet_error open_advance_error; /* of the ADVANCE save_begin ended, for save_end */
     bool no_ledger_warned;  /* next_record while no ADVANCE was ever ended (logged once) */
     bool pending_warned;    /* advance refused for an unfinished list (logged once per list) */
+
+    /* A replay recorder asked for frame 0's snapshot (rn_session_keep_initial_state):
+     * snapshot_capacity bytes, filled by the first SAVE of frame 0. */
+    uint8_t *initial_state;
+    size_t initial_state_size;
+    bool initial_state_held;
 };
 
 /* Kinds' constructors: `d` is resolved and checked for what both kinds
@@ -133,6 +143,9 @@ rollnet_error rn_p2p_create(const rollnet_session_desc *d, const rollnet_allocat
                             uint64_t nonce, rollnet_session **out);
 rollnet_error rn_synctest_create(const rollnet_session_desc *d, const rollnet_allocator *a,
                                  rollnet_session **out);
+struct rn_replay_source;
+rollnet_error rn_replay_create(const rollnet_session_desc *d, const rollnet_allocator *a,
+                               const struct rn_replay_source *src, rollnet_session **out);
 
 /* Log "desc.<field> = <value>: <rule>" at ERROR through the desc's logger;
  * returns ROLLNET_ERR_INVALID_DESC. */

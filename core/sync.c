@@ -165,6 +165,35 @@ static void push_replay(rn_sync *s, int32_t from, int32_t to, int *block)
     s->last_replay_index = s->req_count - 1;
 }
 
+rollnet_error rn_sync_preload(rn_sync *s, const uint8_t *data, size_t size)
+{
+    if (s->started || s->frame != 0) {
+        return ROLLNET_ERR_INVALID_ARGUMENT;
+    }
+    if (size > s->cfg.snapshot_capacity) {
+        return ROLLNET_ERR_SNAPSHOT_OVERFLOW;
+    }
+    /* LOAD reads stored snapshots without the bounds walk: these bytes come
+     * from a file, so they are walked here, once. */
+    for (size_t off = 0; off < size;) {
+        size_t end = 0;
+        if (!rn_msgpack_measure(data, size, off, &end)) {
+            return ROLLNET_ERR_SNAPSHOT_INVALID;
+        }
+        off = end;
+    }
+    rn_snapshot_slot *slot = &s->slots[0];
+    if (size > 0) {
+        memcpy(slot->buf, data, size);
+    }
+    slot->frame = 0;
+    slot->size = size;
+    slot->checksum_valid = false;
+    s->started = true;
+    s->load_first = true;
+    return ROLLNET_ERR_OK;
+}
+
 int rn_sync_build(rn_sync *s, const rn_sync_plan *plan)
 {
     int block = 0;
@@ -172,7 +201,10 @@ int rn_sync_build(rn_sync *s, const rn_sync_plan *plan)
     s->req_next = 0;
     s->last_replay_index = -1;
 
-    if (!s->started) {
+    if (s->load_first) {
+        push(s, ROLLNET_REQUEST_LOAD, s->frame, 0);
+        s->load_first = false;
+    } else if (!s->started) {
         push(s, ROLLNET_REQUEST_SAVE, s->frame, 0);
         s->started = true;
     }

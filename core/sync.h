@@ -40,6 +40,7 @@ typedef struct rn_sync {
     uint8_t neutral[ROLLNET_MAX_INPUT_SIZE];
     int32_t frame;          /* next frame to run */
     bool started;           /* SAVE 0 has been requested */
+    bool load_first;        /* a replay: the first list begins with LOAD 0 (rn_sync_preload) */
 
     rn_input_queue queues[ROLLNET_MAX_PLAYERS];
     uint8_t *queue_mem;
@@ -122,6 +123,13 @@ typedef struct rn_sync_plan {
     bool validate;         /* emit LOAD + SAVE of the current frame to check save-load-save */
     uint32_t advance_flags;/* extra flags for the new frame's ADVANCE */
 } rn_sync_plan;
+
+/* A replay: frame 0's snapshot is `data` (the recorded initial state, from
+ * outside: checked here to be whole msgpack values that fit
+ * snapshot_capacity), and the first request list begins with LOAD 0 instead
+ * of SAVE 0, so the game starts from the recorded state. Before the first
+ * rn_sync_build only. SNAPSHOT_OVERFLOW, SNAPSHOT_INVALID, or OK. */
+rollnet_error rn_sync_preload(rn_sync *s, const uint8_t *data, size_t size);
 
 /* Build the request list. Local inputs for s->frame must already be in the
  * queues when plan->advance is set. Returns the number of requests. */

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include "rollnet/rollnet.h"
+#include "replay_internal.h"
 #include "session.h"
 
 #if ROLLNET_HAVE_SESSION_KEY
@@ -112,6 +113,21 @@ rollnet_error rollnet_session_create_checked(const rollnet_session_desc *desc,
 #endif
     uint64_t nonce = desc && desc->nonce ? desc->nonce : random_nonce();
     return rn_session_create(desc, nonce, out);
+}
+
+rollnet_error rollnet_replay_session_create_checked(rollnet_replay *replay,
+                                                    const rollnet_replay_session_desc *desc,
+                                                    rollnet_session **out, const rollnet_abi *abi)
+{
+    char why[256];
+    if (abi && abi_differs(abi, why, sizeof(why))) {
+        if (out) {
+            *out = NULL;
+        }
+        fprintf(stderr, "%s\n", why); /* the desc may not read right either */
+        return ROLLNET_ERR_ABI_MISMATCH;
+    }
+    return rn_replay_session_open(replay, desc, out);
 }
 
 const char *rollnet_version(void)

@@ -14,6 +14,7 @@
 #include "game.h"
 #include "rollnet/rollnet.h"
 #include "rollnet/rollnet_export.h"
+#include "rollnet/rollnet_replay.h"
 #include "rollnet/rollnet_sdl.h"
 
 /* Both peers must agree on these; the handshake refuses a peer that does not.
@@ -47,6 +48,11 @@ typedef struct game {
     rollnet_exporter *exporter;
     rollnet_peerlog *peerlog;
     uint64_t records_exported;
+
+    /* --replay-out, --replay: playback.c opens and closes them. */
+    rollnet_replay_recorder *recorder;
+    rollnet_replay *replay;
+    int32_t replay_frames;      /* --replay: frames the recording holds */
 
     /* SDL: render.c owns the window and renderer; loop.c runs the pacer
      * (net.c stretches it on a wait recommendation) and feeds the focus and

@@ -14,7 +14,8 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: gridworld (--host PORT | --join HOST:PORT | --synctest N | --replay FILE) [options]\n"
+            "usage: gridworld (--host PORT | --join HOST:PORT | --synctest N | --replay FILE |\n"
+            "                 --check-export FILE) [options]\n"
             "\n"
             "Two players collect items on a %dx%d grid. Player 0 is the host, player 1\n"
             "the joiner; both connect over ENet (UDP).\n"
@@ -23,9 +24,15 @@ static void usage(FILE *out)
             "  --join HOST:PORT     be player 1 and connect to the host at HOST:PORT\n"
             "  --synctest N         no network: both players local, and every frame is\n"
             "                       rolled back N frames (1..%d) to prove determinism\n"
-            "  --replay FILE        no network: re-run the game from the inputs in FILE (the\n"
-            "                       PATH.msgpack that --export writes) and check that every\n"
-            "                       recorded frame comes out the same; --max-steps must match\n"
+            "  --replay FILE        no network: play back a replay that --replay-out recorded\n"
+            "                       (in the window, or --headless), with its own rules; with\n"
+            "                       --export it writes the original export byte for byte\n"
+            "  --check-export FILE  no network, no window: re-run the game from the inputs in\n"
+            "                       FILE (the PATH.msgpack that --export writes) and check that\n"
+            "                       every recorded frame comes out the same; --max-steps must\n"
+            "                       match\n"
+            "  --replay-out PATH    record this network or sync-test game to the replay PATH\n"
+            "                       (parameters, the state at frame 0, every confirmed frame)\n"
             "  --bot SEED           a bot plays the local player(s) instead of the keyboard\n"
             "                       (in a sync test the bots use SEED and SEED+1)\n"
             "  --headless           no window and no rendering (SDL_VIDEODRIVER=dummy);\n"
@@ -84,7 +91,8 @@ static bool is_valued_option(const char *a)
     static const char *const names[] = {"--host",      "--join",   "--bot",    "--episodes",
                                         "--max-steps", "--fps",    "--input-delay",
                                         "--export",    "--netsim", "--synctest",
-                                        "--loading-pause", "--replay", "--key"};
+                                        "--loading-pause", "--replay", "--key",
+                                        "--replay-out", "--check-export"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (!strcmp(a, names[i]))
             return true;
@@ -125,6 +133,10 @@ static bool parse_value(const char *a, const char *v, options *o)
         ok = parse_int(v, 1, ROLLNET_MAX_PREDICTION, &o->synctest);
     } else if (!strcmp(a, "--replay")) {
         o->replay = v;
+    } else if (!strcmp(a, "--replay-out")) {
+        o->replay_out = v;
+    } else if (!strcmp(a, "--check-export")) {
+        o->check_export = v;
     } else if (!strcmp(a, "--key")) {
         ok = v[0] != '\0';
         o->key = v;
@@ -140,17 +152,25 @@ static bool parse_value(const char *a, const char *v, options *o)
 static int check_modes(options *o)
 {
     int modes = (o->host_port ? 1 : 0) + (o->join ? 1 : 0) + (o->synctest ? 1 : 0) +
-                (o->replay ? 1 : 0);
+                (o->replay ? 1 : 0) + (o->check_export ? 1 : 0);
     if (modes != 1) {
-        fprintf(stderr,
-                "gridworld: give exactly one of --host, --join, --synctest, --replay (see --help)\n");
+        fprintf(stderr, "gridworld: give exactly one of --host, --join, --synctest, --replay, "
+                        "--check-export (see --help)\n");
+        return 2;
+    }
+    if (o->replay_out && (o->replay || o->check_export)) {
+        fprintf(stderr, "gridworld: --replay-out records a game (--host, --join or --synctest)\n");
         return 2;
     }
     if (o->synctest && o->netsim) {
         fprintf(stderr, "gridworld: --netsim needs a network (--host or --join)\n");
         return 2;
     }
-    if (o->key && (o->synctest || o->replay)) {
+    if (o->replay && o->netsim) {
+        fprintf(stderr, "gridworld: --netsim needs a network (--host or --join)\n");
+        return 2;
+    }
+    if (o->key && (o->synctest || o->replay || o->check_export)) {
         fprintf(stderr, "gridworld: --key needs a network (--host or --join)\n");
         return 2;
     }

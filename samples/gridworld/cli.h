@@ -23,7 +23,9 @@ typedef struct options {
     int synctest;             /* check distance, or 0 */
     bool stats;
     double loading_pause;     /* seconds, or 0 */
-    const char *replay;       /* --replay PATH.msgpack, or NULL */
+    const char *replay;       /* --replay FILE: a replay to play back, or NULL */
+    const char *replay_out;   /* --replay-out PATH: record the session, or NULL */
+    const char *check_export; /* --check-export PATH.msgpack, or NULL */
     const char *key;          /* --key TEXT: the session key, or NULL */
 } options;
 

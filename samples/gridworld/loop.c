@@ -201,7 +201,10 @@ static void advance_frame(game *g)
     err = carry_out(g, reqs, n);
     if (err == ROLLNET_ERR_DESYNC) {
         rollnet_desync_info d;
-        if (rollnet_session_desync_info(g->session, &d) == ROLLNET_ERR_OK)
+        if (rollnet_session_desync_info(g->session, &d) == ROLLNET_ERR_OK && g->replay)
+            app_fail(g, "frame %" PRId32 " differs from the recording (the peer log says how)",
+                     d.frame);
+        else if (rollnet_session_desync_info(g->session, &d) == ROLLNET_ERR_OK)
             app_fail(g, "sync test desync at frame %" PRId32 " (straight run %016" PRIx64
                         ", replay %016" PRIx64 ")",
                      d.frame, d.first_checksum, d.second_checksum);
@@ -320,8 +323,8 @@ void loop_run(game *g)
             tick(g);
             rollnet_sdl_overlay_sample(&g->overlay, g->session, g->remote);
         }
-        if (g->complete && !g->done && (g->finished || g->peer_gone))
-            g->done = true; /* every peer holds every record (or is gone) */
+        if ((g->complete || g->replay) && !g->done && (g->finished || g->peer_gone))
+            g->done = true; /* every peer holds every record (or is gone); a replay ended */
         if (g->renderer && g->render_ok)
             render_frame(g);
     }

@@ -16,13 +16,14 @@
 #include "loop.h"
 #include "net.h"
 #include "render.h"
-#include "replay.h"
+#include "check_export.h"
+#include "playback.h"
 
-/* --replay: no session and no window, just the check of the ledger. */
-static int run_replay(const options *o)
+/* --check-export: no session and no window, just the check of the ledger. */
+static int run_check_export(const options *o)
 {
     uint64_t frames = 0;
-    int rc = gw_replay(o->replay, GW_SEED, o->max_steps, &frames);
+    int rc = gw_check_export(o->check_export, GW_SEED, o->max_steps, &frames);
     if (rc == 0) {
         printf("replayed %" PRIu64 " frames: every record matches\n", frames);
     }
@@ -76,7 +77,8 @@ static void finish(game *g)
     if (g->session)
         net_drain_records(g);
     if (g->exit_code == 0) {
-        uint64_t want = (uint64_t)g->opt.episodes * (uint64_t)g->opt.max_steps;
+        uint64_t want = g->replay ? (uint64_t)g->replay_frames
+                                  : (uint64_t)g->opt.episodes * (uint64_t)g->opt.max_steps;
         if (g->records_exported != want)
             app_fail(g, "%" PRIu64 " of %" PRIu64 " frames were confirmed and exported",
                      g->records_exported, want);
@@ -103,6 +105,7 @@ static void teardown(game *g)
         app_fail(g, "closing the export failed: %s", rollnet_error_string(err));
     rollnet_peerlog_close(g->peerlog);
     rollnet_session_destroy(g->session);
+    playback_close(g);
     for (int p = 0; p < GW_PLAYERS; p++)
         rollnet_sdl_input_close(&g->keys[p]);
     render_close(g);
@@ -116,8 +119,8 @@ int main(int argc, char **argv)
     int rc = cli_parse(argc, argv, &g.opt);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if (g.opt.replay)
-        return run_replay(&g.opt);
+    if (g.opt.check_export)
+        return run_check_export(&g.opt);
     if (setup(&g) != 0)
         return 1;
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "net.h"
+#include "playback.h"
 #include "rollnet/rollnet_enet.h"
 
 /* ------------------------------------------------------------------------ */
@@ -30,6 +31,12 @@ static void on_rollnet_log(rollnet_log_level level, const char *message, void *u
     char event[160];
     snprintf(event, sizeof event, "log: %s", message);
     app_peer_log(g, event, (int64_t)level);
+}
+
+rollnet_logger net_logger(game *g)
+{
+    rollnet_logger l = {on_rollnet_log, g};
+    return l;
 }
 
 static rollnet_error make_transport(const options *o, rollnet_transport *out)
@@ -82,6 +89,8 @@ static size_t write_rules(const gw_config *cfg, uint8_t *buf, size_t cap)
 
 int net_setup_session(game *g)
 {
+    if (g->opt.replay)
+        return playback_setup_session(g);
     const options *o = &g->opt;
     rollnet_session_desc d = {0};
     d.num_players = GW_PLAYERS;
@@ -134,7 +143,7 @@ int net_setup_session(game *g)
         fprintf(stderr, "gridworld: cannot create the session: %s\n", rollnet_error_string(err));
         return 1;
     }
-    return 0;
+    return playback_open_recorder(g);
 }
 
 int net_setup_export(game *g)
@@ -183,6 +192,7 @@ void net_drain_records(game *g)
                 return;
             }
         }
+        playback_record(g, &rec);
         g->records_exported++;
     }
 }

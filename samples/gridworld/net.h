@@ -14,6 +14,9 @@ int net_setup_export(game *g);
  * 0, or 1 after a line on stderr. */
 int net_setup_session(game *g);
 
+/* The log hook every session of the run is given (messages to the peer log). */
+rollnet_logger net_logger(game *g);
+
 /* Act on every queued rollnet event. */
 void net_handle_events(game *g);
 /* Export every newly confirmed record. */

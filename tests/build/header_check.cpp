@@ -1,6 +1,7 @@
 // Build-only: every public header, as C++.
 #include "rollnet/rollnet.h"
 #include "rollnet/rollnet_export.h"
+#include "rollnet/rollnet_replay.h"
 #if ROLLNET_HAVE_ENET
 #include "rollnet/rollnet_enet.h"
 #endif

@@ -131,8 +131,8 @@ grep -q ',peer_loading,' "$work/loading/host.csv.peer.csv" &&
     fail "loading: the host never saw its peer loading"
 # The exported ledger re-simulates to the same records from its inputs alone.
 for run in clean netsim; do
-    if ! "$GW" --replay "$work/$run/host.csv.msgpack" --max-steps 200 >"$work/$run/replay.out" 2>&1; then
-        fail "$run: --replay of the export failed ($(cat "$work/$run/replay.out"))"
+    if ! "$GW" --check-export "$work/$run/host.csv.msgpack" --max-steps 200 >"$work/$run/replay.out" 2>&1; then
+        fail "$run: --check-export of the export failed ($(cat "$work/$run/replay.out"))"
     fi
 done
 if [ -f "$work/netsim/host.out" ] && ! grep -qE '^rollbacks [1-9]' "$work/netsim/host.out"; then

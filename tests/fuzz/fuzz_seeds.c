@@ -14,13 +14,20 @@
  * protocol, inputs, snapshot, export, netsim_spec: valid inputs of each
  * kind, written by the library's own encoders, for the decoders to start from.
  *
+ * replay_file: replays recorded by the library's recorder from short sync
+ * tests of the test game.
+ *
  * Deterministic: the same tree writes the same bytes. */
+#define _DEFAULT_SOURCE /* mkstemp */
 #include <errno.h>
 #include <msgpack.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include "fuzz_session.h"
 #include "snapshot.h"
+#include "rollnet/rollnet_replay.h"
 
 static const char *g_dir;
 static int g_files;
@@ -725,6 +732,74 @@ static void seeds_export(void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* replay_file: a replay file's bytes                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A sync test of `frames` frames recorded to a replay, its bytes as a seed. */
+static void seed_replay(const char *name, int players, int input_size, int32_t max_steps,
+                        int frames, bool records)
+{
+    char path[] = "/tmp/rollnet_fuzz_seed_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        exit(1);
+    }
+    close(fd);
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof d);
+    d.kind = ROLLNET_SESSION_SYNCTEST;
+    d.num_players = players;
+    d.input_size = input_size;
+    d.snapshot_capacity = 4096;
+    d.record_capacity = 512;
+    rollnet_session *s = NULL;
+    rollnet_replay_recorder *rec = NULL;
+    rollnet_replay_recorder_desc rd = {.path = path};
+    tg_game g;
+    check(rollnet_session_create(&d, &s), "replay seed: session");
+    check(rollnet_replay_recorder_open(&rd, s, &rec), "replay seed: recorder");
+    if (!tg_init(&g, 9, players, input_size, 0, max_steps)) {
+        exit(1);
+    }
+    g.write_records = records;
+    tg_bot bot;
+    tg_bot_init(&bot, 4, input_size);
+    for (int f = 0; f < frames; f++) {
+        for (int p = 0; p < players; p++) {
+            check(rollnet_session_add_local_input(s, p, tg_bot_next(&bot), (size_t)input_size),
+                  "replay seed: input");
+        }
+        const rollnet_request *reqs;
+        int n = 0;
+        check(rollnet_session_advance(s, &reqs, &n), "replay seed: advance");
+        check(tg_execute(&g, s, reqs, n), "replay seed: execute");
+        rollnet_record r;
+        while (rollnet_session_next_record(s, &r)) {
+            check(rollnet_replay_recorder_write(rec, &r), "replay seed: write");
+        }
+    }
+    check(rollnet_replay_recorder_close(rec), "replay seed: close");
+    rollnet_session_destroy(s);
+    FILE *f = fopen(path, "rb");
+    static uint8_t buf[1 << 16];
+    size_t len = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (!f || len == 0 || len == sizeof buf) {
+        exit(1);
+    }
+    fclose(f);
+    unlink(path);
+    write_seed("replay_file", name, buf, len);
+}
+
+static void seeds_replay_file(void)
+{
+    seed_replay("testgame-2p-episodes", 2, 1, 6, 20, true);
+    seed_replay("testgame-3p-input2", 3, 2, 0, 9, true);
+    seed_replay("testgame-no-records", 2, 1, 4, 7, false);
+    seed_replay("testgame-one-frame", 1, 1, 0, 1, true);
+}
+
+/* ------------------------------------------------------------------------ */
 /* netsim_spec: text                                                         */
 /* ------------------------------------------------------------------------ */
 
@@ -763,6 +838,7 @@ int main(int argc, char **argv)
     seeds_snapshot();
     seeds_export();
     seeds_netsim_spec();
+    seeds_replay_file();
     printf("fuzz_seeds: %d files in %s%s\n", g_files, g_dir, failed ? "; some recordings failed" : "");
     return failed;
 }

@@ -90,7 +90,8 @@ extern "C" {
     X(SNAPSHOT_INVALID, "the snapshot's array or map headers announce more values than were written") \
     X(FINISHED, "the session is finishing: every frame up to its end has run")                \
     X(LEFT, "this peer left the session (rollnet_session_leave)")                              \
-    X(UNKNOWN_PEER, "the transport has no connection with that peer (never made, or closed)")
+    X(UNKNOWN_PEER, "the transport has no connection with that peer (never made, or closed)") \
+    X(REPLAY_INVALID, "the replay file is malformed, truncated or out of range: the message names the frame and field")
 
 /** What a rollnet call reports: ROLLNET_ERR_OK, or why it failed. Each value
  * is documented with its rollnet_error_string() text. */
@@ -397,7 +398,10 @@ typedef struct rollnet_session rollnet_session;
 /** What a session runs over. */
 typedef enum rollnet_session_kind {
     ROLLNET_SESSION_P2P = 0,  /**< peers over a transport */
-    ROLLNET_SESSION_SYNCTEST  /**< no network: rolls back every frame to prove determinism */
+    ROLLNET_SESSION_SYNCTEST, /**< no network: rolls back every frame to prove determinism */
+    /** Plays a recorded game back (rollnet_replay_session_create in
+     * rollnet_replay.h); rollnet_session_create refuses it. */
+    ROLLNET_SESSION_REPLAY
 } rollnet_session_kind;
 
 /** Where a player's inputs come from. */

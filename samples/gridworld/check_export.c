@@ -1,4 +1,4 @@
-/* --replay: re-simulate a confirmed ledger (the msgpack stream --export
+/* --check-export: re-simulate a confirmed ledger (the msgpack stream --export
  * writes) from its inputs alone and check that every recorded frame comes
  * out the same. A researcher's check that a data file is what the game
  * produced; it needs no network and no window. */
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "game.h"
-#include "replay.h"
+#include "check_export.h"
 
 /* The value of `key` in a msgpack map, or NULL. */
 static const msgpack_object *map_get(const msgpack_object *map, const char *key)
@@ -44,7 +44,7 @@ static bool get_int(const msgpack_object *o, int64_t *out)
     return false;
 }
 
-int gw_replay(const char *path, uint64_t seed, int32_t max_steps, uint64_t *frames_out)
+int gw_check_export(const char *path, uint64_t seed, int32_t max_steps, uint64_t *frames_out)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {

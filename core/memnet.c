@@ -273,6 +273,7 @@ static rollnet_error memnet_peer_info(void *self, int peer, rollnet_transport_pe
         return ROLLNET_ERR_UNKNOWN_PEER;
     }
     memset(out, 0, sizeof *out);
+    snprintf(out->address, sizeof out->address, "mem:%d", peer); /* peers are node indices */
     return ROLLNET_ERR_OK;
 }
 

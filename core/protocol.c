@@ -59,6 +59,13 @@
  *            receiver learns when the sender accepted even when one copy is
  *            late. Both ends of a link start at the later acceptance plus
  *            one way (p2p_handshake.c).
+ *   INTRO    [10, tag, player_mask, address]
+ *            the sender accepted the peer that hosts player_mask (non-zero,
+ *            below 1 << ROLLNET_MAX_PLAYERS) and completed the handshake
+ *            with it; address: str of 1..RN_INTRO_ADDRESS_MAX bytes without
+ *            a NUL, where the sender's transport sees that peer. The
+ *            receiver may dial it; the handshake between them still decides
+ *            (p2p_intro.c).
  *
  * INPUT goes out every frame to every peer, so its start frame travels as a
  * delta from the ack (a fixint in steady play) and its inputs as a bin
@@ -78,6 +85,7 @@
 #define RN_AUTH_ELEMENTS 2
 #define RN_REFUSE_ELEMENTS 5
 #define RN_CHECKSUM_ELEMENTS 5
+#define RN_INTRO_ELEMENTS 4
 #define RN_LOADING_ELEMENTS 5
 #define RN_LEAVE_ELEMENTS 9
 #define RN_FINISH_ELEMENTS 5
@@ -169,6 +177,12 @@ static bool rn_msg_valid(const rn_msg *m)
         return true; /* any proof is well-formed: verifying it is the session's */
     case RN_MSG_READY:
         return true;
+    case RN_MSG_INTRO: {
+        const rn_intro *in = &m->u.intro;
+        const char *nul = memchr(in->address, '\0', sizeof(in->address));
+        return in->player_mask != 0 && in->player_mask < (1u << ROLLNET_MAX_PLAYERS) && nul &&
+               nul != in->address;
+    }
     }
     return false;
 }
@@ -294,6 +308,13 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_array(&pk, 2);
         r |= msgpack_pack_uint8(&pk, RN_MSG_READY);
         r |= msgpack_pack_uint32(&pk, m->u.ready.elapsed_ms);
+        break;
+    case RN_MSG_INTRO:
+        r |= msgpack_pack_array(&pk, RN_INTRO_ELEMENTS);
+        r |= msgpack_pack_uint8(&pk, RN_MSG_INTRO);
+        r |= msgpack_pack_uint16(&pk, m->u.intro.tag);
+        r |= msgpack_pack_uint32(&pk, m->u.intro.player_mask);
+        r |= msgpack_pack_str_with_body(&pk, m->u.intro.address, strlen(m->u.intro.address));
         break;
     }
     return r == 0 && !w.overflow ? w.len : 0;
@@ -473,6 +494,19 @@ static bool rn_parse_auth(const msgpack_object *e, rn_auth *a)
     return true;
 }
 
+static bool rn_parse_intro(const msgpack_object *e, rn_intro *in)
+{
+    if (!rn_get_u16(&e[1], &in->tag) || !rn_get_u32(&e[2], &in->player_mask) ||
+        e[3].type != MSGPACK_OBJECT_STR || e[3].via.str.size == 0 ||
+        e[3].via.str.size > RN_INTRO_ADDRESS_MAX) {
+        return false;
+    }
+    memcpy(in->address, e[3].via.str.ptr, e[3].via.str.size);
+    in->address[e[3].via.str.size] = '\0';
+    /* A NUL inside would cut the address short. */
+    return memchr(in->address, '\0', e[3].via.str.size) == NULL;
+}
+
 rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int block_size,
                            rn_msg *out)
 {
@@ -525,6 +559,9 @@ rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int b
         break;
     case RN_MSG_READY:
         ok = n == 2 && rn_get_u32(&e[1], &m.u.ready.elapsed_ms);
+        break;
+    case RN_MSG_INTRO:
+        ok = n == RN_INTRO_ELEMENTS && rn_parse_intro(e, &m.u.intro);
         break;
     default:
         return RN_DECODE_UNKNOWN;

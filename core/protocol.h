@@ -17,7 +17,8 @@
  *    differs (5 elements).
  * 6: LEAVE carries the departed peer's FINISH as the sender heard it.
  * 7: HELLO says whether the sender has a session key (14 elements); AUTH.
- * 8: READY: peers start together. */
+ * 8: READY: peers start together.
+ * INTRO (appended, no bump here): a host introduces the peers it accepted. */
 #define RN_PROTOCOL_VERSION 8
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
 #define RN_INPUT_ELEMENTS 8       /* an INPUT's array length (a fixarray: 0x90 | 8) */
@@ -34,8 +35,13 @@ typedef enum rn_msg_type {
     RN_MSG_LEAVE = 6,    /* reliable: a peer left; the sender's last inputs of its players */
     RN_MSG_FINISH = 7,   /* reliable: the sender finishes the session; later, that it is done */
     RN_MSG_AUTH = 8,     /* reliable: with a session key, the sender's proof that it holds it */
-    RN_MSG_READY = 9     /* reliable: the sender has accepted the receiver (its HELLO, its AUTH) */
+    RN_MSG_READY = 9,    /* reliable: the sender has accepted the receiver (its HELLO, its AUTH) */
+    RN_MSG_INTRO = 10    /* reliable: the sender (a host) introduces another peer it accepted */
 } rn_msg_type;
+
+/* Longest address an INTRO carries, bytes (without a NUL): what a peer's
+ * address holds. */
+#define RN_INTRO_ADDRESS_MAX 127
 
 typedef struct rn_hello {
     uint32_t version;
@@ -126,6 +132,14 @@ typedef struct rn_ready {
     uint32_t elapsed_ms;
 } rn_ready;
 
+/* The sender accepted, and handshook with, the peer that hosts `player_mask`
+ * and sees it at `address`: the receiver may dial it (p2p_intro.c). */
+typedef struct rn_intro {
+    uint16_t tag;
+    uint32_t player_mask;
+    char address[RN_INTRO_ADDRESS_MAX + 1]; /* NUL-terminated, 1..RN_INTRO_ADDRESS_MAX bytes */
+} rn_intro;
+
 typedef struct rn_msg {
     rn_msg_type type;
     union {
@@ -138,6 +152,7 @@ typedef struct rn_msg {
         rn_finish finish;
         rn_auth auth;
         rn_ready ready;
+        rn_intro intro;
     } u;
 } rn_msg;
 

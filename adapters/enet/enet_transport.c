@@ -27,6 +27,7 @@
  */
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <enet/enet.h>
@@ -381,6 +382,13 @@ static rollnet_error rn_enet_peer_info(void *self, int peer, rollnet_transport_p
     out->rtt_variance_ms = p->roundTripTimeVariance;
     out->send_queue = rn_enet_count_data_commands(&p->outgoingCommands) +
                       rn_enet_count_data_commands(&p->sentReliableCommands);
+    /* Where its datagrams come from: the socket it also accepts connections on. */
+    char ip[64];
+    if (enet_address_get_host_ip(&p->address, ip, sizeof ip) == 0) {
+        snprintf(out->address, sizeof out->address, "%s:%u", ip, (unsigned)p->address.port);
+    } else {
+        out->address[0] = '\0';
+    }
     return ROLLNET_ERR_OK;
 }
 

@@ -117,6 +117,10 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         return memcmp(a->u.auth.proof, b->u.auth.proof, RN_AUTH_BYTES) == 0;
     case RN_MSG_READY:
         return a->u.ready.elapsed_ms == b->u.ready.elapsed_ms;
+    case RN_MSG_INTRO:
+        return a->u.intro.tag == b->u.intro.tag &&
+               a->u.intro.player_mask == b->u.intro.player_mask &&
+               strcmp(a->u.intro.address, b->u.intro.address) == 0;
     }
     return false;
 }
@@ -297,7 +301,7 @@ static rn_msg random_valid_msg(int *bs)
 {
     rn_msg m;
     memset(&m, 0, sizeof m);
-    m.type = (rn_msg_type)(1 + below(RN_MSG_READY));
+    m.type = (rn_msg_type)(1 + below(RN_MSG_INTRO));
     *bs = k_block_sizes[below(NUM_BLOCK_SIZES)];
     switch (m.type) {
     case RN_MSG_HELLO:
@@ -408,6 +412,15 @@ static rn_msg random_valid_msg(int *bs)
     case RN_MSG_READY:
         m.u.ready.elapsed_ms = (uint32_t)(shifted(32) >> 32);
         break;
+    case RN_MSG_INTRO: {
+        m.u.intro.tag = (uint16_t)rnd();
+        m.u.intro.player_mask = (uint32_t)edgy(1, (1 << ROLLNET_MAX_PLAYERS) - 1);
+        int len = (int)edgy(1, RN_INTRO_ADDRESS_MAX);
+        for (int i = 0; i < len; i++) {
+            m.u.intro.address[i] = (char)(1 + below(255)); /* any byte but NUL */
+        }
+        break;
+    }
     }
     return m;
 }

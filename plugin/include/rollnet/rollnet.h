@@ -239,11 +239,20 @@ typedef struct rollnet_transport_event {
     size_t size; /**< RECEIVE: bytes at data */
 } rollnet_transport_event;
 
+/** Size of rollnet_transport_peer_info::address, NUL included. */
+#define ROLLNET_ADDRESS_SIZE 128
+
 /** What a transport knows of one peer; fields it cannot tell are 0. */
 typedef struct rollnet_transport_peer_info {
     uint32_t rtt_ms;          /**< round-trip time */
     uint32_t rtt_variance_ms; /**< how much the round-trip time varies */
     uint32_t send_queue; /**< packets waiting to be sent or acknowledged */
+    /** Where this side sees the peer, in the form connect accepts (ENet:
+     * "a.b.c.d:port", the peer's source address; memnet: "mem:N"), so that a
+     * third peer can dial it: a host introduces the peers that connected to
+     * it by this address (rollnet_player_desc::address). NUL-terminated;
+     * empty when the transport cannot tell (the peer is then not introduced). */
+    char address[ROLLNET_ADDRESS_SIZE];
 } rollnet_transport_peer_info;
 
 /** A transport is a vtable plus its state. The session calls it only from the

@@ -25,6 +25,9 @@ typedef struct options {
     double loading_pause;     /* seconds, or 0 */
     const char *replay;       /* --replay PATH.msgpack, or NULL */
     const char *key;          /* --key TEXT: the session key, or NULL */
+    int players;              /* --players N: 2..GW_MAX_PLAYERS, default 2 */
+    int player;               /* --player K: a joiner's seat, 1..players-1, default 1;
+                               * 0 on the host */
 } options;
 
 /* Fill *o from the command line, defaults first. Strings in *o point into

@@ -1,4 +1,4 @@
-/* gridworld: two players on a 12x9 grid collect items, over rollnet.
+/* gridworld: two to four players on a 12x9 grid collect items, over rollnet.
  *
  * The glue a game needs around its deterministic simulation (game.c), split
  * the way a game would copy it: cli.c reads the command line, net.c wires up
@@ -35,6 +35,7 @@ static int setup(game *g)
 {
     g->cfg.seed = GW_SEED;
     g->cfg.max_steps = g->opt.max_steps;
+    g->cfg.num_players = g->opt.players;
     gw_reset(&g->state, &g->cfg, 0);
     g->render_ok = true;
 
@@ -103,7 +104,7 @@ static void teardown(game *g)
         app_fail(g, "closing the export failed: %s", rollnet_error_string(err));
     rollnet_peerlog_close(g->peerlog);
     rollnet_session_destroy(g->session);
-    for (int p = 0; p < GW_PLAYERS; p++)
+    for (int p = 0; p < GW_MAX_PLAYERS; p++)
         rollnet_sdl_input_close(&g->keys[p]);
     render_close(g);
     SDL_Quit();

@@ -420,7 +420,23 @@ typedef struct rollnet_player_desc {
     rollnet_player_kind kind; /**< Default LOCAL. */
     /** REMOTE only: the address to connect to ("host:port" for ENet, "mem:N" for
      * the memnet). NULL: accept the peer's incoming connection instead. Several
-     * players may share one address (one peer, several local players). Copied. */
+     * players may share one address (one peer, several local players). Copied.
+     *
+     * Host introduction: a session that has no address for any player (a
+     * host) tells each peer that connected to it where the others are, as
+     * soon as both are handshaken with it, by the address its transport sees
+     * them at (rollnet_transport_peer_info::address). On a session that has
+     * an address for some player (a joiner), a NULL player can be introduced
+     * so by a peer this side dialled: of two joiners introduced to each
+     * other, the one whose lowest player handle is higher dials, the other
+     * accepts. So every joiner needs only its host's address: give player 0
+     * (the host) its address and leave the other remote players NULL. The
+     * introduced connection runs the ordinary handshake (and, in a private
+     * session, proves the key): an introduction admits nobody by itself.
+     * Introductions from anyone else are ignored (counted in that peer's
+     * rollnet_peer_stats::dropped_malformed). A joiner's transport must
+     * accept incoming connections on the socket it dials from (the ENet
+     * adapter does; size max_peers for every other player). */
     const char *address;
 } rollnet_player_desc;
 
@@ -979,7 +995,7 @@ typedef struct rollnet_peer_stats {
     uint64_t rollbacks;          /**< rollbacks this peer's late inputs caused */
     uint64_t frames_resimulated; /**< frames those rollbacks replayed */
     int32_t max_rollback_depth;  /**< frames of the deepest of those rollbacks */
-    uint64_t dropped_malformed;  /**< failed to decode or out of range */
+    uint64_t dropped_malformed;  /**< failed to decode, out of range, or out of turn (an INTRO this side may not take) */
     uint64_t dropped_foreign;    /**< wrong nonce or from no known peer */
     uint64_t dropped_stale;      /**< from an earlier episode */
     uint64_t dropped_early;      /**< inputs that overtook the peer's handshake */

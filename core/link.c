@@ -167,6 +167,9 @@ static bool message_tag(const rn_msg *m, uint16_t *tag)
     case RN_MSG_INTRO:
         *tag = m->u.intro.tag;
         return true;
+    case RN_MSG_INTRO_ASK:
+        *tag = m->u.intro_ask.tag;
+        return true;
     default:
         return false;
     }

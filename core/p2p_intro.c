@@ -15,6 +15,70 @@ void rn_p2p_intro_init(rn_p2p *p)
      * players it has no address for. */
     st->introducer = p->incoming_mask == p->remote_mask;
     st->open_mask = st->introducer ? 0 : p->incoming_mask;
+    for (int i = 0; i < p->num_peers; i++) {
+        if (p->peers[i].outgoing) {
+            st->configured |= 1u << i;
+        }
+    }
+}
+
+static void ignore_msg(rn_p2p *p, rn_peer *from, const char *what, uint32_t mask,
+                       const char *address, const char *why)
+{
+    rn_intro_state *st = &p->intro;
+    from->st.dropped_malformed++;
+    st->ignored++;
+    if (!st->ignored_logged) {
+        st->ignored_logged = true; /* a peer that repeats it must not flood the log */
+        rn_logf(&p->base.events, ROLLNET_LOG_WARN,
+                "%s from peer %d (player %d) ignored: %s (players 0x%x%s%.127s); further ones "
+                "are only counted",
+                what, from->index, rn_peer_event_player(from), why, (unsigned)mask,
+                address[0] ? " at " : "", address);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* A joiner: asking                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Once to each peer the desc gave an address, once it is handshaken: the
+ * players this side has no address for. */
+static void ask_timers(rn_p2p *p)
+{
+    rn_intro_state *st = &p->intro;
+    if (st->open_mask == 0) {
+        return;
+    }
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *peer = &p->peers[i];
+        if (!(st->configured & (1u << i)) || !rn_peer_live(peer) || peer->player_mask == 0 ||
+            st->ask_sent[i] == peer->nonce) {
+            continue;
+        }
+        st->ask_sent[i] = peer->nonce;
+        rn_msg m;
+        memset(&m, 0, sizeof(m));
+        m.type = RN_MSG_INTRO_ASK;
+        m.u.intro_ask.tag = p->tag;
+        m.u.intro_ask.player_mask = st->open_mask;
+        rn_link_send(&p->link, peer, &m, ROLLNET_CHANNEL_RELIABLE, p->base.now);
+    }
+}
+
+void rn_p2p_on_intro_ask(rn_p2p *p, rn_peer *from, const rn_intro_ask *a)
+{
+    if (!p->intro.introducer) {
+        return; /* a joiner that dialled us asks its host too: not ours to answer */
+    }
+    if (from->outgoing || !rn_peer_live(from) || from->player_mask == 0 ||
+        (a->player_mask & ~p->remote_mask) != 0 || (a->player_mask & from->player_mask) != 0) {
+        ignore_msg(p, from, "INTRO_ASK", a->player_mask, "",
+                   "not from a peer handshaken with us, or naming players it may not");
+        return;
+    }
+    p->intro.asked[from->index].nonce = from->nonce;
+    p->intro.asked[from->index].mask = a->player_mask;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -25,6 +89,13 @@ void rn_p2p_intro_init(rn_p2p *p)
 static bool introducible(const rn_peer *peer)
 {
     return !peer->outgoing && rn_peer_live(peer) && peer->player_mask != 0;
+}
+
+/* Peer `who` asked for all of `players`. */
+static bool asked_for(const rn_p2p *p, const rn_peer *who, uint32_t players)
+{
+    const rn_intro_asked *a = &p->intro.asked[who->index];
+    return a->nonce == who->nonce && (a->mask & players) == players;
 }
 
 static void introduce(rn_p2p *p, rn_peer *to, rn_peer *about)
@@ -62,7 +133,11 @@ static void introduce(rn_p2p *p, rn_peer *to, rn_peer *about)
 
 void rn_p2p_intro_timers(rn_p2p *p)
 {
-    if (!p->intro.introducer || p->base.failed != ROLLNET_ERR_OK) {
+    if (p->base.failed != ROLLNET_ERR_OK) {
+        return;
+    }
+    if (!p->intro.introducer) {
+        ask_timers(p);
         return;
     }
     for (int i = 0; i < p->num_peers; i++) {
@@ -74,7 +149,8 @@ void rn_p2p_intro_timers(rn_p2p *p)
             rn_peer *about = &p->peers[j];
             const rn_intro_pair *pair = &p->intro.pairs[i][j];
             if (j == i || !introducible(about) ||
-                (pair->told && pair->to == to->nonce && pair->about == about->nonce)) {
+                (pair->told && pair->to == to->nonce && pair->about == about->nonce) ||
+                !asked_for(p, to, about->player_mask) || !asked_for(p, about, to->player_mask)) {
                 continue;
             }
             introduce(p, to, about);
@@ -88,17 +164,7 @@ void rn_p2p_intro_timers(rn_p2p *p)
 
 static void ignore(rn_p2p *p, rn_peer *from, const rn_intro *in, const char *why)
 {
-    rn_intro_state *st = &p->intro;
-    from->st.dropped_malformed++;
-    st->ignored++;
-    if (!st->ignored_logged) {
-        st->ignored_logged = true; /* a peer that repeats it must not flood the log */
-        rn_logf(&p->base.events, ROLLNET_LOG_WARN,
-                "INTRO from peer %d (player %d) ignored: %s (players 0x%x at '%.127s'); further "
-                "ones are only counted",
-                from->index, rn_peer_event_player(from), why, (unsigned)in->player_mask,
-                in->address);
-    }
+    ignore_msg(p, from, "INTRO", in->player_mask, in->address, why);
 }
 
 /* Players some peer holds or is dialling, or that left: nothing to do. */
@@ -180,7 +246,7 @@ static void dial(rn_p2p *p, uint32_t mask, const char *address)
 void rn_p2p_on_intro(rn_p2p *p, rn_peer *from, const rn_intro *in)
 {
     rollnet_session *s = &p->base;
-    rn_intro_state *st = &p->intro;
+    const rn_intro_state *st = &p->intro;
     if (!from->outgoing || !rn_peer_live(from) || from->player_mask == 0) {
         ignore(p, from, in, "not from a peer this side dialled and handshook with");
         return;

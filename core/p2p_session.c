@@ -130,6 +130,9 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
     case RN_MSG_INTRO:
         rn_p2p_on_intro(p, peer, &m.u.intro);
         break;
+    case RN_MSG_INTRO_ASK:
+        rn_p2p_on_intro_ask(p, peer, &m.u.intro_ask);
+        break;
     }
 }
 

@@ -180,10 +180,12 @@ void rn_p2p_close_after_failure(rn_p2p *p);
 bool rn_p2p_close_due(rn_p2p *p, rn_peer *peer);
 
 /* p2p_intro.c. After the peers are set up: whether this session
- * introduces, and which players an INTRO may name. The host's
- * introductions, from the timers. An INTRO received. */
+ * introduces, and which players an INTRO may name. From the timers: a
+ * joiner's INTRO_ASK to the peers it dialled, a host's introductions. An
+ * INTRO, an INTRO_ASK received. */
 void rn_p2p_intro_init(rn_p2p *p);
 void rn_p2p_intro_timers(rn_p2p *p);
 void rn_p2p_on_intro(rn_p2p *p, rn_peer *from, const rn_intro *in);
+void rn_p2p_on_intro_ask(rn_p2p *p, rn_peer *from, const rn_intro_ask *a);
 
 #endif

@@ -18,7 +18,8 @@
  * 6: LEAVE carries the departed peer's FINISH as the sender heard it.
  * 7: HELLO says whether the sender has a session key (14 elements); AUTH.
  * 8: READY: peers start together.
- * INTRO (appended, no bump here): a host introduces the peers it accepted. */
+ * INTRO, INTRO_ASK (appended, no bump here): a host introduces the peers it
+ *    accepted that asked for each other. */
 #define RN_PROTOCOL_VERSION 8
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
 #define RN_INPUT_ELEMENTS 8       /* an INPUT's array length (a fixarray: 0x90 | 8) */
@@ -36,7 +37,8 @@ typedef enum rn_msg_type {
     RN_MSG_FINISH = 7,   /* reliable: the sender finishes the session; later, that it is done */
     RN_MSG_AUTH = 8,     /* reliable: with a session key, the sender's proof that it holds it */
     RN_MSG_READY = 9,    /* reliable: the sender has accepted the receiver (its HELLO, its AUTH) */
-    RN_MSG_INTRO = 10    /* reliable: the sender (a host) introduces another peer it accepted */
+    RN_MSG_INTRO = 10,   /* reliable: the sender (a host) introduces another peer it accepted */
+    RN_MSG_INTRO_ASK = 11 /* reliable: the sender has no address for these players (to its host) */
 } rn_msg_type;
 
 /* Longest address an INTRO carries, bytes (without a NUL): what a peer's
@@ -140,6 +142,13 @@ typedef struct rn_intro {
     char address[RN_INTRO_ADDRESS_MAX + 1]; /* NUL-terminated, 1..RN_INTRO_ADDRESS_MAX bytes */
 } rn_intro;
 
+/* The sender (a joiner) has no address for `player_mask`: the peer it
+ * dialled (its host) may introduce them, if they ask for the sender too. */
+typedef struct rn_intro_ask {
+    uint16_t tag;
+    uint32_t player_mask;
+} rn_intro_ask;
+
 typedef struct rn_msg {
     rn_msg_type type;
     union {
@@ -153,6 +162,7 @@ typedef struct rn_msg {
         rn_auth auth;
         rn_ready ready;
         rn_intro intro;
+        rn_intro_ask intro_ask;
     } u;
 } rn_msg;
 

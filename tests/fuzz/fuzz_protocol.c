@@ -121,6 +121,9 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         return a->u.intro.tag == b->u.intro.tag &&
                a->u.intro.player_mask == b->u.intro.player_mask &&
                strcmp(a->u.intro.address, b->u.intro.address) == 0;
+    case RN_MSG_INTRO_ASK:
+        return a->u.intro_ask.tag == b->u.intro_ask.tag &&
+               a->u.intro_ask.player_mask == b->u.intro_ask.player_mask;
     }
     return false;
 }
@@ -301,7 +304,7 @@ static rn_msg random_valid_msg(int *bs)
 {
     rn_msg m;
     memset(&m, 0, sizeof m);
-    m.type = (rn_msg_type)(1 + below(RN_MSG_INTRO));
+    m.type = (rn_msg_type)(1 + below(RN_MSG_INTRO_ASK));
     *bs = k_block_sizes[below(NUM_BLOCK_SIZES)];
     switch (m.type) {
     case RN_MSG_HELLO:
@@ -421,6 +424,10 @@ static rn_msg random_valid_msg(int *bs)
         }
         break;
     }
+    case RN_MSG_INTRO_ASK:
+        m.u.intro_ask.tag = (uint16_t)rnd();
+        m.u.intro_ask.player_mask = (uint32_t)edgy(1, (1 << ROLLNET_MAX_PLAYERS) - 1);
+        break;
     }
     return m;
 }

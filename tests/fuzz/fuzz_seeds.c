@@ -514,6 +514,11 @@ static void seeds_protocol(void)
     m.u.intro.player_mask = 0x4;
     snprintf(m.u.intro.address, sizeof m.u.intro.address, "127.0.0.1:7001");
     seed_message("intro", &m, 1);
+    memset(&m, 0, sizeof m);
+    m.type = RN_MSG_INTRO_ASK;
+    m.u.intro_ask.tag = 0x1234;
+    m.u.intro_ask.player_mask = 0x6;
+    seed_message("intro-ask", &m, 1);
 }
 
 /* ------------------------------------------------------------------------ */

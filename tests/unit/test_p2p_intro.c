@@ -26,6 +26,7 @@ typedef struct bench {
     uint64_t now;
     rn_decoder dec;
     int warnings;
+    uint32_t asked[NODES]; /* the last INTRO_ASK each fake received, 0 none */
 } bench;
 
 static uint64_t nonce_of(int node)
@@ -112,10 +113,15 @@ static int drain(bench *b, int node, rn_intro *last)
         }
         rn_msg m;
         if (ev.type == ROLLNET_TRANSPORT_RECEIVE &&
-            rn_decode(&b->dec, ev.data, ev.size, 1, &m) == RN_DECODE_OK && m.type == RN_MSG_INTRO) {
-            intros++;
-            if (last) {
-                *last = m.u.intro;
+            rn_decode(&b->dec, ev.data, ev.size, 1, &m) == RN_DECODE_OK) {
+            if (m.type == RN_MSG_INTRO) {
+                intros++;
+                if (last) {
+                    *last = m.u.intro;
+                }
+            } else if (m.type == RN_MSG_INTRO_ASK) {
+                assert_int_equal(m.u.intro_ask.tag, rn_nonce_tag(nonce_of(b->me)));
+                b->asked[node] = m.u.intro_ask.player_mask;
             }
         }
     }
@@ -169,6 +175,17 @@ static void intro_from(bench *b, int node, uint32_t mask, const char *address)
     send_msg(b, node, &m);
 }
 
+/* Fake `node` (a joiner that dialled the session) asks for `mask`. */
+static void ask_from(bench *b, int node, uint32_t mask)
+{
+    rn_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RN_MSG_INTRO_ASK;
+    m.u.intro_ask.tag = rn_nonce_tag(nonce_of(node));
+    m.u.intro_ask.player_mask = mask;
+    send_msg(b, node, &m);
+}
+
 static bool synchronized(bench *b, int player)
 {
     rollnet_peer_stats ps;
@@ -184,16 +201,22 @@ static uint64_t malformed_from(bench *b, int player)
 
 /* ------------------------------------------------------------------------ */
 
-static void test_a_host_introduces_two_joiners_to_each_other_once(void **state)
+static void test_a_host_introduces_two_joiners_that_asked_for_each_other_once(void **state)
 {
     (void)state;
     static bench b;
     bench_init(&b, 3, 0, 0); /* the host: nobody has an address */
     poll_session(&b);
     join_from(&b, 1, 3);
+    ask_from(&b, 1, 1u << 2);
+    poll_session(&b);
     rn_intro got;
     assert_int_equal(drain(&b, 1, &got), 0); /* alone: nobody to introduce */
     join_from(&b, 2, 3);
+    poll_session(&b);
+    assert_int_equal(drain(&b, 1, &got), 0); /* player 2 has not asked for player 1 */
+    assert_int_equal(drain(&b, 2, &got), 0);
+    ask_from(&b, 2, 1u << 1);
     poll_session(&b);
     assert_int_equal(drain(&b, 1, &got), 1);
     assert_int_equal(got.player_mask, 1u << 2);
@@ -211,6 +234,32 @@ static void test_a_host_introduces_two_joiners_to_each_other_once(void **state)
     bench_free(&b);
 }
 
+/* A joiner that has the other's address dials it by itself: it does not ask,
+ * and the host introduces neither (the other accepts, as configured). */
+static void test_a_host_does_not_introduce_a_joiner_that_did_not_ask(void **state)
+{
+    (void)state;
+    static bench b;
+    bench_init(&b, 3, 0, 0);
+    poll_session(&b);
+    join_from(&b, 1, 3);
+    ask_from(&b, 1, 1u << 2);
+    join_from(&b, 2, 3); /* knows player 1's address: asks for nobody */
+    for (int k = 0; k < 5; k++) {
+        b.now += 16;
+        poll_session(&b);
+    }
+    assert_int_equal(drain(&b, 1, NULL), 0);
+    assert_int_equal(drain(&b, 2, NULL), 0);
+    /* An ask naming the host's own player, or sent twice, changes nothing
+     * either; the bad one is counted. */
+    ask_from(&b, 2, 1u << 0);
+    poll_session(&b);
+    assert_int_equal(drain(&b, 1, NULL), 0);
+    assert_int_equal(malformed_from(&b, 2), 1);
+    bench_free(&b);
+}
+
 /* The session is player 2 of 4; it knows only the host's address (mem:0). */
 static void joiner_with_host(bench *b)
 {
@@ -221,6 +270,14 @@ static void joiner_with_host(bench *b)
     hello_from(b, 0, 4);
     poll_session(b);
     assert_true(synchronized(b, 0));
+    /* It asks its host for the players it has no address for, once. */
+    drain(b, 0, NULL);
+    assert_int_equal(b->asked[0], 1u << 1 | 1u << 3);
+    b->asked[0] = 0;
+    b->now += 16;
+    poll_session(b);
+    drain(b, 0, NULL);
+    assert_int_equal(b->asked[0], 0);
 }
 
 static void test_a_joiner_dials_a_lower_player_its_host_introduces(void **state)
@@ -335,6 +392,8 @@ static void test_an_intro_of_a_player_with_an_address_is_not_needed(void **state
     drain(&b, 1, NULL);
     hello_from(&b, 0, 3);
     poll_session(&b);
+    drain(&b, 0, NULL);
+    assert_int_equal(b.asked[0], 0); /* nothing to ask for */
     intro_from(&b, 0, 1u << 1, "mem:3");
     poll_session(&b);
     assert_int_equal(malformed_from(&b, 0), 0);
@@ -346,7 +405,8 @@ static void test_an_intro_of_a_player_with_an_address_is_not_needed(void **state
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_a_host_introduces_two_joiners_to_each_other_once),
+        cmocka_unit_test(test_a_host_introduces_two_joiners_that_asked_for_each_other_once),
+        cmocka_unit_test(test_a_host_does_not_introduce_a_joiner_that_did_not_ask),
         cmocka_unit_test(test_a_joiner_dials_a_lower_player_its_host_introduces),
         cmocka_unit_test(test_a_joiner_waits_for_a_higher_player_its_host_introduces),
         cmocka_unit_test(test_an_intro_from_a_peer_we_did_not_dial_is_ignored),

@@ -122,6 +122,10 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         assert_int_equal(a->u.intro.player_mask, b->u.intro.player_mask);
         assert_string_equal(a->u.intro.address, b->u.intro.address);
         break;
+    case RN_MSG_INTRO_ASK:
+        assert_int_equal(a->u.intro_ask.tag, b->u.intro_ask.tag);
+        assert_int_equal(a->u.intro_ask.player_mask, b->u.intro_ask.player_mask);
+        break;
     }
 }
 
@@ -512,6 +516,32 @@ static void intro_round_trips_and_checks_its_fields(void **state)
     assert_int_equal(decode_values(*state, v, 4, 0), RN_DECODE_OK);
     v[3] = STR(longest, RN_INTRO_ADDRESS_MAX + 1); /* longer than a peer's address */
     assert_int_equal(decode_values(*state, v, 4, 0), RN_DECODE_MALFORMED);
+}
+
+static void intro_ask_round_trips_and_checks_its_fields(void **state)
+{
+    rn_msg m = { .type = RN_MSG_INTRO_ASK };
+    m.u.intro_ask.tag = 0xbeef;
+    m.u.intro_ask.player_mask = (1u << ROLLNET_MAX_PLAYERS) - 1;
+    round_trip(*state, &m, 0);
+    uint8_t buf[RN_MAX_MESSAGE];
+    m.u.intro_ask.player_mask = 0;
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.intro_ask.player_mask = 1u << ROLLNET_MAX_PLAYERS;
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    tval v[4] = { U(RN_MSG_INTRO_ASK), U(7), U(6), U(1) };
+    assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_OK);
+    assert_int_equal(decode_values(*state, v, 2, 0), RN_DECODE_MALFORMED);
+    assert_int_equal(decode_values(*state, v, 4, 0), RN_DECODE_MALFORMED);
+    v[1] = U(65536);
+    assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_MALFORMED);
+    v[1] = U(7);
+    v[2] = U(0);
+    assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_MALFORMED);
+    v[2] = U(1u << ROLLNET_MAX_PLAYERS);
+    assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_MALFORMED);
+    v[2] = B(1);
+    assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_MALFORMED);
 }
 
 static void finish_round_trips_and_checks_its_fields(void **state)
@@ -943,7 +973,7 @@ static void encode_rejects_values_out_of_range(void **state)
     m.u.input.delay = -1;
     assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
 
-    m = (rn_msg){ .type = (rn_msg_type)(RN_MSG_INTRO + 1) };
+    m = (rn_msg){ .type = (rn_msg_type)(RN_MSG_INTRO_ASK + 1) };
     assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
 }
 
@@ -1000,7 +1030,7 @@ static void decode_drops_messages_over_the_size_limit(void **state)
 
 static void decode_reports_unknown_types(void **state)
 {
-    const uint64_t types[] = { 0, RN_MSG_INTRO + 1, 127, 255, UINT64_MAX };
+    const uint64_t types[] = { 0, RN_MSG_INTRO_ASK + 1, 127, 255, UINT64_MAX };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         tval v[3] = { U(types[i]), U(1), U(2) };
         assert_int_equal(decode_values(*state, v, 3, 1), RN_DECODE_UNKNOWN);
@@ -1245,6 +1275,7 @@ int main(void)
         cmocka_unit_test(finish_round_trips_and_checks_its_fields),
         cmocka_unit_test(ready_round_trips_and_checks_its_field),
         cmocka_unit_test(intro_round_trips_and_checks_its_fields),
+        cmocka_unit_test(intro_ask_round_trips_and_checks_its_fields),
         cmocka_unit_test(decode_rejects_input_before_the_block_size_is_known),
         cmocka_unit_test(decode_rejects_bad_compressed_inputs),
         cmocka_unit_test(truncated_messages_never_decode),

@@ -422,15 +422,18 @@ typedef struct rollnet_player_desc {
      * the memnet). NULL: accept the peer's incoming connection instead. Several
      * players may share one address (one peer, several local players). Copied.
      *
-     * Host introduction: a session that has no address for any player (a
-     * host) tells each peer that connected to it where the others are, as
-     * soon as both are handshaken with it, by the address its transport sees
-     * them at (rollnet_transport_peer_info::address). On a session that has
-     * an address for some player (a joiner), a NULL player can be introduced
-     * so by a peer this side dialled: of two joiners introduced to each
-     * other, the one whose lowest player handle is higher dials, the other
-     * accepts. So every joiner needs only its host's address: give player 0
-     * (the host) its address and leave the other remote players NULL. The
+     * Host introduction: on a session that has an address for some player
+     * (a joiner), a NULL player can also be introduced by a peer this side
+     * dialled. The joiner tells the peers it dialled which players it has no
+     * address for; a session that has no address for any player (a host)
+     * introduces two peers that connected to it once both are handshaken
+     * with it and each asked for the other, by the address its transport
+     * sees each at (rollnet_transport_peer_info::address). Of the two, the
+     * one whose lowest player handle is higher dials, the other accepts. So
+     * every joiner needs only its host's address: give player 0 (the host)
+     * its address and leave the other remote players NULL. Peers one of
+     * which has the other's address are never introduced (it dials, as
+     * configured). The
      * introduced connection runs the ordinary handshake (and, in a private
      * session, proves the key): an introduction admits nobody by itself.
      * Introductions from anyone else are ignored (counted in that peer's

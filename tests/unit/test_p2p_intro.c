@@ -52,7 +52,7 @@ static void bench_init(bench *b, int num_players, int me, uint32_t addressed)
     b->me = me;
     b->net = rollnet_memnet_create(NODES, NULL);
     assert_non_null(b->net);
-    static char addr[NODES][8];
+    static char addr[NODES][16];
     rollnet_session_desc d;
     memset(&d, 0, sizeof(d));
     d.num_players = num_players;
@@ -152,7 +152,7 @@ static void hello_from(bench *b, int node, int num_players)
 /* Fake `node` connects to the session and completes its handshake. */
 static void join_from(bench *b, int node, int num_players)
 {
-    char addr[8];
+    char addr[16];
     snprintf(addr, sizeof(addr), "mem:%d", b->me);
     assert_int_equal(b->node[node].vtable->connect(b->node[node].self, addr, b->now,
                                                    &b->peer_of[node]),

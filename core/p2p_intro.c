@@ -125,7 +125,8 @@ static void introduce(rn_p2p *p, rn_peer *to, rn_peer *about)
     m.type = RN_MSG_INTRO;
     m.u.intro.tag = p->tag;
     m.u.intro.player_mask = about->player_mask;
-    memcpy(m.u.intro.address, info.address, len + 1);
+    m.u.intro.address = info.address;
+    m.u.intro.address_len = (uint32_t)len;
     rn_link_send(&p->link, to, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
     rn_logf(&s->events, ROLLNET_LOG_INFO, "introduced player %d (at %s) to player %d",
             rn_peer_event_player(about), info.address, rn_peer_event_player(to));
@@ -162,7 +163,13 @@ void rn_p2p_intro_timers(rn_p2p *p)
 /* A joiner: being introduced                                                */
 /* ------------------------------------------------------------------------ */
 
-static void ignore(rn_p2p *p, rn_peer *from, const rn_intro *in, const char *why)
+/* An INTRO with its address as a string. */
+typedef struct intro_text {
+    uint32_t player_mask;
+    char address[RN_INTRO_ADDRESS_MAX + 1];
+} intro_text;
+
+static void ignore(rn_p2p *p, rn_peer *from, const intro_text *in, const char *why)
 {
     ignore_msg(p, from, "INTRO", in->player_mask, in->address, why);
 }
@@ -243,10 +250,16 @@ static void dial(rn_p2p *p, uint32_t mask, const char *address)
     rn_p2p_dial(p, peer);
 }
 
-void rn_p2p_on_intro(rn_p2p *p, rn_peer *from, const rn_intro *in)
+void rn_p2p_on_intro(rn_p2p *p, rn_peer *from, const rn_intro *msg)
 {
     rollnet_session *s = &p->base;
     const rn_intro_state *st = &p->intro;
+    /* The decoder checked the length and that no NUL is inside. */
+    intro_text text;
+    text.player_mask = msg->player_mask;
+    memcpy(text.address, msg->address, msg->address_len);
+    text.address[msg->address_len] = '\0';
+    const intro_text *in = &text;
     if (!from->outgoing || !rn_peer_live(from) || from->player_mask == 0) {
         ignore(p, from, in, "not from a peer this side dialled and handshook with");
         return;

@@ -170,9 +170,10 @@ static bool rn_msg_valid(const rn_msg *m)
         return true;
     case RN_MSG_INTRO: {
         const rn_intro *in = &m->u.intro;
-        const char *nul = memchr(in->address, '\0', sizeof(in->address));
-        return in->player_mask != 0 && in->player_mask < (1u << ROLLNET_MAX_PLAYERS) && nul &&
-               nul != in->address;
+        return in->player_mask != 0 && in->player_mask < (1u << ROLLNET_MAX_PLAYERS) &&
+               in->address != NULL && in->address_len >= 1 &&
+               in->address_len <= RN_INTRO_ADDRESS_MAX &&
+               memchr(in->address, '\0', in->address_len) == NULL;
     }
     case RN_MSG_INTRO_ASK:
         return m->u.intro_ask.player_mask != 0 &&
@@ -308,7 +309,7 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_uint8(&pk, RN_MSG_INTRO);
         r |= msgpack_pack_uint16(&pk, m->u.intro.tag);
         r |= msgpack_pack_uint32(&pk, m->u.intro.player_mask);
-        r |= msgpack_pack_str_with_body(&pk, m->u.intro.address, strlen(m->u.intro.address));
+        r |= msgpack_pack_str_with_body(&pk, m->u.intro.address, m->u.intro.address_len);
         break;
     case RN_MSG_INTRO_ASK:
         r |= msgpack_pack_array(&pk, RN_INTRO_ASK_ELEMENTS);
@@ -497,14 +498,14 @@ static bool rn_parse_auth(const msgpack_object *e, rn_auth *a)
 static bool rn_parse_intro(const msgpack_object *e, rn_intro *in)
 {
     if (!rn_get_u16(&e[1], &in->tag) || !rn_get_u32(&e[2], &in->player_mask) ||
-        e[3].type != MSGPACK_OBJECT_STR || e[3].via.str.size == 0 ||
-        e[3].via.str.size > RN_INTRO_ADDRESS_MAX) {
+        e[3].type != MSGPACK_OBJECT_STR) {
         return false;
     }
-    memcpy(in->address, e[3].via.str.ptr, e[3].via.str.size);
-    in->address[e[3].via.str.size] = '\0';
-    /* A NUL inside would cut the address short. */
-    return memchr(in->address, '\0', e[3].via.str.size) == NULL;
+    /* The length, and no NUL inside (it would cut the address short), are
+     * checked with the other ranges. */
+    in->address = e[3].via.str.ptr;
+    in->address_len = e[3].via.str.size;
+    return true;
 }
 
 rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int block_size,

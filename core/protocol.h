@@ -139,7 +139,11 @@ typedef struct rn_ready {
 typedef struct rn_intro {
     uint16_t tag;
     uint32_t player_mask;
-    char address[RN_INTRO_ADDRESS_MAX + 1]; /* NUL-terminated, 1..RN_INTRO_ADDRESS_MAX bytes */
+    /* address_len bytes, 1..RN_INTRO_ADDRESS_MAX, no NUL among them (none
+     * needed after them). Encode: read from here. Decode: points into the
+     * decoded data. */
+    const char *address;
+    uint32_t address_len;
 } rn_intro;
 
 /* The sender (a joiner) has no address for `player_mask`: the peer it

@@ -120,7 +120,8 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
     case RN_MSG_INTRO:
         return a->u.intro.tag == b->u.intro.tag &&
                a->u.intro.player_mask == b->u.intro.player_mask &&
-               strcmp(a->u.intro.address, b->u.intro.address) == 0;
+               a->u.intro.address_len == b->u.intro.address_len &&
+               memcmp(a->u.intro.address, b->u.intro.address, a->u.intro.address_len) == 0;
     case RN_MSG_INTRO_ASK:
         return a->u.intro_ask.tag == b->u.intro_ask.tag &&
                a->u.intro_ask.player_mask == b->u.intro_ask.player_mask;
@@ -418,10 +419,13 @@ static rn_msg random_valid_msg(int *bs)
     case RN_MSG_INTRO: {
         m.u.intro.tag = (uint16_t)rnd();
         m.u.intro.player_mask = (uint32_t)edgy(1, (1 << ROLLNET_MAX_PLAYERS) - 1);
+        static char text[RN_INTRO_ADDRESS_MAX];
         int len = (int)edgy(1, RN_INTRO_ADDRESS_MAX);
         for (int i = 0; i < len; i++) {
-            m.u.intro.address[i] = (char)(1 + below(255)); /* any byte but NUL */
+            text[i] = (char)(1 + below(255)); /* any byte but NUL */
         }
+        m.u.intro.address = text;
+        m.u.intro.address_len = (uint32_t)len;
         break;
     }
     case RN_MSG_INTRO_ASK:

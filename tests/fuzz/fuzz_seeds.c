@@ -512,7 +512,8 @@ static void seeds_protocol(void)
     m.type = RN_MSG_INTRO;
     m.u.intro.tag = 0x1234;
     m.u.intro.player_mask = 0x4;
-    snprintf(m.u.intro.address, sizeof m.u.intro.address, "127.0.0.1:7001");
+    m.u.intro.address = "127.0.0.1:7001";
+    m.u.intro.address_len = 14;
     seed_message("intro", &m, 1);
     memset(&m, 0, sizeof m);
     m.type = RN_MSG_INTRO_ASK;

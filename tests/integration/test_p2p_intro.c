@@ -120,7 +120,8 @@ static void test_a_forged_intro_from_a_peer_we_did_not_dial_is_ignored(void **st
     m.type = RN_MSG_INTRO;
     m.u.intro.tag = rn_nonce_tag(0x1000u + 2);
     m.u.intro.player_mask = 1u << 0;
-    snprintf(m.u.intro.address, sizeof(m.u.intro.address), "mem:2");
+    m.u.intro.address = "mem:2";
+    m.u.intro.address_len = 5;
     uint8_t buf[RN_MAX_MESSAGE];
     size_t len = rn_encode(&m, 1, buf, sizeof(buf));
     assert_true(len > 0);

@@ -120,7 +120,8 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
     case RN_MSG_INTRO:
         assert_int_equal(a->u.intro.tag, b->u.intro.tag);
         assert_int_equal(a->u.intro.player_mask, b->u.intro.player_mask);
-        assert_string_equal(a->u.intro.address, b->u.intro.address);
+        assert_int_equal(a->u.intro.address_len, b->u.intro.address_len);
+        assert_memory_equal(a->u.intro.address, b->u.intro.address, a->u.intro.address_len);
         break;
     case RN_MSG_INTRO_ASK:
         assert_int_equal(a->u.intro_ask.tag, b->u.intro_ask.tag);
@@ -476,9 +477,13 @@ static void intro_round_trips_and_checks_its_fields(void **state)
     rn_msg m = { .type = RN_MSG_INTRO };
     m.u.intro.tag = 0x1234;
     m.u.intro.player_mask = 1u << 2 | 1u << 3;
-    snprintf(m.u.intro.address, sizeof m.u.intro.address, "127.0.0.1:7001");
+    m.u.intro.address = "127.0.0.1:7001";
+    m.u.intro.address_len = 14;
     round_trip(*state, &m, 0);
-    memset(m.u.intro.address, 'a', RN_INTRO_ADDRESS_MAX); /* the longest */
+    static char longest_text[RN_INTRO_ADDRESS_MAX + 1];
+    memset(longest_text, 'a', sizeof longest_text);
+    m.u.intro.address = longest_text;
+    m.u.intro.address_len = RN_INTRO_ADDRESS_MAX; /* the longest */
     round_trip(*state, &m, 0);
     uint8_t buf[RN_MAX_MESSAGE];
     m.u.intro.player_mask = 0; /* nobody */
@@ -486,7 +491,15 @@ static void intro_round_trips_and_checks_its_fields(void **state)
     m.u.intro.player_mask = 1u << ROLLNET_MAX_PLAYERS; /* no such player */
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
     m.u.intro.player_mask = 1;
-    m.u.intro.address[0] = '\0'; /* no address */
+    m.u.intro.address_len = 0; /* no address */
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.intro.address_len = RN_INTRO_ADDRESS_MAX + 1; /* too long */
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.intro.address = "mem\0:3"; /* a NUL inside */
+    m.u.intro.address_len = 6;
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.intro.address = NULL;
+    m.u.intro.address_len = 5;
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
 
     static const char addr[] = "mem:3";

@@ -94,6 +94,42 @@ static void test_introduced_joiners_prove_the_key_to_each_other(void **state)
     run_via_host(4, plain_link(), "invite-7f3a", 65);
 }
 
+/* Joiners configured unevenly: node 1 also has node 2's address (and dials
+ * it, as configured: the lower handle dials), nodes 2 and 3 only the host's.
+ * The host introduces only the pairs that asked for each other (1-3, 2-3),
+ * not 1-2 (node 1 dials node 2 as configured; introduced, node 2 would dial
+ * node 1 as well). The mesh runs, and no INTRO is out of place. */
+static void test_only_joiners_that_lack_each_others_address_are_introduced(void **state)
+{
+    (void)state;
+    fx_opts o;
+    memset(&o, 0, sizeof(o));
+    o.num_players = 4;
+    o.seed = 68;
+    o.write_records = true;
+    o.via_host = true;
+    o.knows[1] = 1u << 2;
+    for (int i = 0; i < 4; i++) {
+        o.sim[i] = fx_lossy();
+    }
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 2500);
+    assert_true(fx_all_running(&f));
+    fx_assert_ledgers_agree(&f, 2000);
+    assert_full_mesh(&f, 1000);
+    for (int i = 0; i < 4; i++) {
+        for (int p = 0; p < 4; p++) {
+            rollnet_peer_stats ps;
+            if (p != i) {
+                assert_int_equal(rollnet_session_peer_stats(f.s[i], p, &ps), ROLLNET_ERR_OK);
+                assert_int_equal(ps.dropped_malformed, 0); /* no INTRO was out of place */
+            }
+        }
+    }
+    fx_free(&f);
+}
+
 /* An INTRO from a peer this side did not dial (node 2 dialled node 1) is
  * ignored and counted; the mesh runs on and the ledgers agree. */
 static void test_a_forged_intro_from_a_peer_we_did_not_dial_is_ignored(void **state)
@@ -149,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_three_players_via_the_host_over_lossy_links),
         cmocka_unit_test(test_four_players_via_the_host_over_lossy_links),
         cmocka_unit_test(test_introduced_joiners_prove_the_key_to_each_other),
+        cmocka_unit_test(test_only_joiners_that_lack_each_others_address_are_introduced),
         cmocka_unit_test(test_a_forged_intro_from_a_peer_we_did_not_dial_is_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -164,6 +164,12 @@ static bool message_tag(const rn_msg *m, uint16_t *tag)
     case RN_MSG_FINISH:
         *tag = m->u.finish.tag;
         return true;
+    case RN_MSG_INTRO:
+        *tag = m->u.intro.tag;
+        return true;
+    case RN_MSG_INTRO_ASK:
+        *tag = m->u.intro_ask.tag;
+        return true;
     default:
         return false;
     }

@@ -272,7 +272,19 @@ static rollnet_error memnet_peer_info(void *self, int peer, rollnet_transport_pe
     if (peer < 0 || peer >= net->num_nodes || !net->linked[pair(net, a->index, peer)]) {
         return ROLLNET_ERR_UNKNOWN_PEER;
     }
-    memset(out, 0, sizeof *out);
+    /* Called every poll for every live peer: no formatting library here.
+     * Peers are node indices (below RN_MEMNET_MAX_NODES, two digits). */
+    out->rtt_ms = 0;
+    out->rtt_variance_ms = 0;
+    out->send_queue = 0;
+    char *addr = out->address;
+    memcpy(addr, "mem:", 4);
+    int n = 4;
+    if (peer >= 10) {
+        addr[n++] = (char)('0' + peer / 10);
+    }
+    addr[n++] = (char)('0' + peer % 10);
+    addr[n] = '\0';
     return ROLLNET_ERR_OK;
 }
 

@@ -36,14 +36,19 @@ static void attempt(rn_p2p *p, rn_peer *peer)
     }
 }
 
+void rn_p2p_dial(rn_p2p *p, rn_peer *peer)
+{
+    peer->first_attempt_ms = p->base.now;
+    attempt(p, peer);
+}
+
 void rn_p2p_connect_all(rn_p2p *p)
 {
     p->next_waiting_ms = RN_WAITING_EVENT_MS;
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *peer = &p->peers[i];
         if (peer->outgoing) {
-            peer->first_attempt_ms = p->base.now;
-            attempt(p, peer);
+            rn_p2p_dial(p, peer);
         }
     }
 }

@@ -127,6 +127,12 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
     case RN_MSG_READY:
         rn_p2p_on_ready(p, peer, &m.u.ready);
         break;
+    case RN_MSG_INTRO:
+        rn_p2p_on_intro(p, peer, &m.u.intro);
+        break;
+    case RN_MSG_INTRO_ASK:
+        rn_p2p_on_intro_ask(p, peer, &m.u.intro_ask);
+        break;
     }
 }
 
@@ -264,6 +270,7 @@ static rollnet_error p2p_poll(rollnet_session *s)
         on_transport_event(p, &ev);
     }
     check_timers(p);
+    rn_p2p_intro_timers(p);
     rn_frame_confirm(s);
     rn_p2p_close_after_failure(p);
     rn_link_flush(&p->link, s->now);
@@ -528,6 +535,7 @@ rollnet_error rn_p2p_create(const rollnet_session_desc *d, const rollnet_allocat
     }
     if (err == ROLLNET_ERR_OK) {
         err = setup_peers(p, d);
+        rn_p2p_intro_init(p);
     }
     if (err == ROLLNET_ERR_OK) {
         p->block_buf = rn_calloc(a, RN_MAX_INPUT_FRAMES, (size_t)d->num_players * (size_t)d->input_size);

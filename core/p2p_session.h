@@ -11,6 +11,7 @@
  *   p2p_episode.c    peers agree on where episodes end (EPISODE_MISMATCH)
  *   p2p_loading.c    loading notices
  *   p2p_finish.c     finishing and leaving on purpose
+ *   p2p_intro.c      a host introduces the peers it accepted (INTRO)
  */
 #ifndef RN_P2P_SESSION_H
 #define RN_P2P_SESSION_H
@@ -18,6 +19,7 @@
 #include "auth.h"
 #include "confirm.h"
 #include "link.h"
+#include "p2p_intro.h"
 #include "peer.h"
 #include "session.h"
 
@@ -54,6 +56,7 @@ typedef struct rn_p2p {
     int32_t last_wait_event_frame;
     uint8_t *block_buf;     /* RN_MAX_INPUT_FRAMES * players * input_size */
     uint8_t leave_packed[RN_MAX_MESSAGE];
+    rn_intro_state intro;   /* p2p_intro.c */
 } rn_p2p;
 
 static inline rn_p2p *rn_p2p_of(rollnet_session *s)
@@ -93,6 +96,9 @@ rollnet_error rn_p2p_set_loading(rollnet_session *s, bool loading);
 
 /* p2p_handshake.c */
 void rn_p2p_connect_all(rn_p2p *p);
+/* Start dialling an outgoing peer (its address and players set): the first
+ * attempt now, then attempts until join_timeout_ms. */
+void rn_p2p_dial(rn_p2p *p, rn_peer *peer);
 /* An outgoing connection failed before the handshake was done (closed by
  * the transport, or its attempt timed out): try again after RN_RETRY_MS
  * while join_timeout_ms allows, else the peer is gone (NO_ANSWER when no
@@ -172,5 +178,14 @@ void rn_p2p_finish_leaves(rn_p2p *p);
 void rn_p2p_close_after_failure(rn_p2p *p);
 /* A closing peer's time is up: closed, GONE, no event. True when it was. */
 bool rn_p2p_close_due(rn_p2p *p, rn_peer *peer);
+
+/* p2p_intro.c. After the peers are set up: whether this session
+ * introduces, and which players an INTRO may name. From the timers: a
+ * joiner's INTRO_ASK to the peers it dialled, a host's introductions. An
+ * INTRO, an INTRO_ASK received. */
+void rn_p2p_intro_init(rn_p2p *p);
+void rn_p2p_intro_timers(rn_p2p *p);
+void rn_p2p_on_intro(rn_p2p *p, rn_peer *from, const rn_intro *in);
+void rn_p2p_on_intro_ask(rn_p2p *p, rn_peer *from, const rn_intro_ask *a);
 
 #endif

@@ -59,6 +59,18 @@
  *            receiver learns when the sender accepted even when one copy is
  *            late. Both ends of a link start at the later acceptance plus
  *            one way (p2p_handshake.c).
+ *   INTRO    [10, tag, player_mask, address]
+ *            the sender accepted the peer that hosts player_mask (non-zero,
+ *            below 1 << ROLLNET_MAX_PLAYERS) and completed the handshake
+ *            with it; address: str of 1..RN_INTRO_ADDRESS_MAX bytes without
+ *            a NUL, where the sender's transport sees that peer. The
+ *            receiver may dial it; the handshake between them still decides
+ *            (p2p_intro.c).
+ *   INTRO_ASK [11, tag, player_mask]
+ *            the sender has no address for player_mask (non-zero, below
+ *            1 << ROLLNET_MAX_PLAYERS): sent to each peer it dialled, so that
+ *            a host introduces two joiners only when each asked for the
+ *            other (neither dials the other on its own).
  *
  * INPUT goes out every frame to every peer, so its start frame travels as a
  * delta from the ack (a fixint in steady play) and its inputs as a bin
@@ -69,32 +81,19 @@
 #include "game_params.h"
 #include "protocol.h"
 #include "snapshot.h"
-#include "rn_alloc.h"
 
 #define RN_BLOCK_MAX (ROLLNET_MAX_PLAYERS * ROLLNET_MAX_INPUT_SIZE)
-#define RN_INPUT_BUFFER ((size_t)RN_MAX_INPUT_FRAMES * RN_BLOCK_MAX)
 
 #define RN_HELLO_ELEMENTS 14
 #define RN_AUTH_ELEMENTS 2
 #define RN_REFUSE_ELEMENTS 5
 #define RN_CHECKSUM_ELEMENTS 5
+#define RN_INTRO_ELEMENTS 4
+#define RN_INTRO_ASK_ELEMENTS 3
 #define RN_LOADING_ELEMENTS 5
 #define RN_LEAVE_ELEMENTS 9
 #define RN_FINISH_ELEMENTS 5
 
-/* msgpack_unpack takes a container's slots from the zone as soon as it reads
- * the container's header. rn_msgpack_measure (core/snapshot.c) admits only data whose every container
- * count fits in the bytes left, so an n-byte message never asks for more than
- * n objects in all, plus one alignment pad per container: the zone below is
- * never outgrown by a message of RN_MAX_MESSAGE bytes. */
-#define RN_ZONE_BYTES \
-    ((size_t)RN_MAX_MESSAGE * (sizeof(msgpack_object) + MSGPACK_ZONE_ALIGN) + 64)
-
-/* msgpack-c's chunk header (zone.c): a `next` pointer ahead of the data. The
- * decoder hands msgpack one chunk taken from the session's allocator, so the
- * zone never calls malloc; msgpack_zone_clear keeps the oldest chunk, which
- * is that one. */
-#define RN_ZONE_CHUNK_HEADER sizeof(void *)
 
 /* ------------------------------------------------------------------------ */
 /* Validation shared by encode and decode                                    */
@@ -169,6 +168,16 @@ static bool rn_msg_valid(const rn_msg *m)
         return true; /* any proof is well-formed: verifying it is the session's */
     case RN_MSG_READY:
         return true;
+    case RN_MSG_INTRO: {
+        const rn_intro *in = &m->u.intro;
+        return in->player_mask != 0 && in->player_mask < (1u << ROLLNET_MAX_PLAYERS) &&
+               in->address != NULL && in->address_len >= 1 &&
+               in->address_len <= RN_INTRO_ADDRESS_MAX &&
+               memchr(in->address, '\0', in->address_len) == NULL;
+    }
+    case RN_MSG_INTRO_ASK:
+        return m->u.intro_ask.player_mask != 0 &&
+               m->u.intro_ask.player_mask < (1u << ROLLNET_MAX_PLAYERS);
     }
     return false;
 }
@@ -294,6 +303,19 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_array(&pk, 2);
         r |= msgpack_pack_uint8(&pk, RN_MSG_READY);
         r |= msgpack_pack_uint32(&pk, m->u.ready.elapsed_ms);
+        break;
+    case RN_MSG_INTRO:
+        r |= msgpack_pack_array(&pk, RN_INTRO_ELEMENTS);
+        r |= msgpack_pack_uint8(&pk, RN_MSG_INTRO);
+        r |= msgpack_pack_uint16(&pk, m->u.intro.tag);
+        r |= msgpack_pack_uint32(&pk, m->u.intro.player_mask);
+        r |= msgpack_pack_str_with_body(&pk, m->u.intro.address, m->u.intro.address_len);
+        break;
+    case RN_MSG_INTRO_ASK:
+        r |= msgpack_pack_array(&pk, RN_INTRO_ASK_ELEMENTS);
+        r |= msgpack_pack_uint8(&pk, RN_MSG_INTRO_ASK);
+        r |= msgpack_pack_uint16(&pk, m->u.intro_ask.tag);
+        r |= msgpack_pack_uint32(&pk, m->u.intro_ask.player_mask);
         break;
     }
     return r == 0 && !w.overflow ? w.len : 0;
@@ -473,6 +495,19 @@ static bool rn_parse_auth(const msgpack_object *e, rn_auth *a)
     return true;
 }
 
+static bool rn_parse_intro(const msgpack_object *e, rn_intro *in)
+{
+    if (!rn_get_u16(&e[1], &in->tag) || !rn_get_u32(&e[2], &in->player_mask) ||
+        e[3].type != MSGPACK_OBJECT_STR) {
+        return false;
+    }
+    /* The length, and no NUL inside (it would cut the address short), are
+     * checked with the other ranges. */
+    in->address = e[3].via.str.ptr;
+    in->address_len = e[3].via.str.size;
+    return true;
+}
+
 rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int block_size,
                            rn_msg *out)
 {
@@ -526,6 +561,13 @@ rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int b
     case RN_MSG_READY:
         ok = n == 2 && rn_get_u32(&e[1], &m.u.ready.elapsed_ms);
         break;
+    case RN_MSG_INTRO:
+        ok = n == RN_INTRO_ELEMENTS && rn_parse_intro(e, &m.u.intro);
+        break;
+    case RN_MSG_INTRO_ASK:
+        ok = n == RN_INTRO_ASK_ELEMENTS && rn_get_u16(&e[1], &m.u.intro_ask.tag) &&
+             rn_get_u32(&e[2], &m.u.intro_ask.player_mask);
+        break;
     default:
         return RN_DECODE_UNKNOWN;
     }
@@ -535,57 +577,4 @@ rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int b
     }
     *out = m;
     return RN_DECODE_OK;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Decoder lifetime                                                          */
-/* ------------------------------------------------------------------------ */
-
-static rollnet_allocator rn_decoder_allocator(const rn_decoder *d)
-{
-    rollnet_allocator a;
-    rn_allocator_resolve(d->allocator, &a);
-    return a;
-}
-
-rollnet_error rn_decoder_init(rn_decoder *d, const rollnet_allocator *a)
-{
-    if (!d) {
-        return ROLLNET_ERR_INVALID_ARGUMENT;
-    }
-    memset(d, 0, sizeof *d);
-    d->allocator = a;
-    rollnet_allocator al = rn_decoder_allocator(d);
-    uint8_t *chunk = rn_calloc(&al, 1, RN_ZONE_CHUNK_HEADER + RN_ZONE_BYTES);
-    d->inputs = rn_calloc(&al, 1, RN_INPUT_BUFFER);
-    if (!chunk || !d->inputs) {
-        rn_free(&al, chunk);
-        rn_free(&al, d->inputs);
-        d->inputs = NULL;
-        return ROLLNET_ERR_OUT_OF_MEMORY;
-    }
-    /* The zeroed header is the chunk's `next` = NULL; no finalizers. */
-    d->zone.chunk_list.head = (msgpack_zone_chunk *)(void *)chunk;
-    d->zone.chunk_list.ptr = (char *)chunk + RN_ZONE_CHUNK_HEADER;
-    d->zone.chunk_list.free = RN_ZONE_BYTES;
-    d->zone.chunk_size = RN_ZONE_BYTES;
-    d->zone_ready = true;
-    return ROLLNET_ERR_OK;
-}
-
-void rn_decoder_free(rn_decoder *d)
-{
-    if (!d) {
-        return;
-    }
-    rollnet_allocator al = rn_decoder_allocator(d);
-    if (d->zone_ready) {
-        /* Releases any chunk msgpack added itself (none while rn_msgpack_measure holds)
-         * and leaves ours as the only one. */
-        msgpack_zone_clear(&d->zone);
-        rn_free(&al, d->zone.chunk_list.head);
-        d->zone_ready = false;
-    }
-    rn_free(&al, d->inputs);
-    d->inputs = NULL;
 }

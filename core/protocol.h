@@ -17,8 +17,10 @@
  *    differs (5 elements).
  * 6: LEAVE carries the departed peer's FINISH as the sender heard it.
  * 7: HELLO says whether the sender has a session key (14 elements); AUTH.
- * 8: READY: peers start together. */
-#define RN_PROTOCOL_VERSION 8
+ * 8: READY: peers start together.
+ * INTRO, INTRO_ASK (appended, no bump here): a host introduces the peers it
+ *    accepted that asked for each other. */
+#define RN_PROTOCOL_VERSION 9
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
 #define RN_INPUT_ELEMENTS 8       /* an INPUT's array length (a fixarray: 0x90 | 8) */
 #define RN_MAX_INPUT_FRAMES 128   /* frames one INPUT message may carry */
@@ -34,8 +36,14 @@ typedef enum rn_msg_type {
     RN_MSG_LEAVE = 6,    /* reliable: a peer left; the sender's last inputs of its players */
     RN_MSG_FINISH = 7,   /* reliable: the sender finishes the session; later, that it is done */
     RN_MSG_AUTH = 8,     /* reliable: with a session key, the sender's proof that it holds it */
-    RN_MSG_READY = 9     /* reliable: the sender has accepted the receiver (its HELLO, its AUTH) */
+    RN_MSG_READY = 9,    /* reliable: the sender has accepted the receiver (its HELLO, its AUTH) */
+    RN_MSG_INTRO = 10,   /* reliable: the sender (a host) introduces another peer it accepted */
+    RN_MSG_INTRO_ASK = 11 /* reliable: the sender has no address for these players (to its host) */
 } rn_msg_type;
+
+/* Longest address an INTRO carries, bytes (without a NUL): what a peer's
+ * address holds. */
+#define RN_INTRO_ADDRESS_MAX 127
 
 typedef struct rn_hello {
     uint32_t version;
@@ -126,6 +134,25 @@ typedef struct rn_ready {
     uint32_t elapsed_ms;
 } rn_ready;
 
+/* The sender accepted, and handshook with, the peer that hosts `player_mask`
+ * and sees it at `address`: the receiver may dial it (p2p_intro.c). */
+typedef struct rn_intro {
+    uint16_t tag;
+    uint32_t player_mask;
+    /* address_len bytes, 1..RN_INTRO_ADDRESS_MAX, no NUL among them (none
+     * needed after them). Encode: read from here. Decode: points into the
+     * decoded data. */
+    const char *address;
+    uint32_t address_len;
+} rn_intro;
+
+/* The sender (a joiner) has no address for `player_mask`: the peer it
+ * dialled (its host) may introduce them, if they ask for the sender too. */
+typedef struct rn_intro_ask {
+    uint16_t tag;
+    uint32_t player_mask;
+} rn_intro_ask;
+
 typedef struct rn_msg {
     rn_msg_type type;
     union {
@@ -138,6 +165,8 @@ typedef struct rn_msg {
         rn_finish finish;
         rn_auth auth;
         rn_ready ready;
+        rn_intro intro;
+        rn_intro_ask intro_ask;
     } u;
 } rn_msg;
 

@@ -27,6 +27,7 @@
  */
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <enet/enet.h>
@@ -367,6 +368,35 @@ static uint32_t rn_enet_count_data_commands(ENetList *list)
     return n;
 }
 
+static char *rn_enet_put_uint(char *at, unsigned v)
+{
+    char digits[10];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n) {
+        *at++ = digits[--n];
+    }
+    return at;
+}
+
+/* "a.b.c.d:port", where the peer's datagrams come from: the socket it also
+ * accepts connections on, so a third peer can dial it there. Called every
+ * poll for every live peer: no resolver, no formatting library. */
+static void rn_enet_format_address(const ENetAddress *a, char out[ROLLNET_ADDRESS_SIZE])
+{
+    const uint8_t *ip = (const uint8_t *)&a->host; /* network byte order */
+    char *at = out;
+    for (int i = 0; i < 4; i++) {
+        at = rn_enet_put_uint(at, ip[i]);
+        *at++ = i < 3 ? '.' : ':';
+    }
+    at = rn_enet_put_uint(at, a->port);
+    *at = '\0';
+}
+
 static rollnet_error rn_enet_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
 {
     rn_enet *t = self;
@@ -381,6 +411,7 @@ static rollnet_error rn_enet_peer_info(void *self, int peer, rollnet_transport_p
     out->rtt_variance_ms = p->roundTripTimeVariance;
     out->send_queue = rn_enet_count_data_commands(&p->outgoingCommands) +
                       rn_enet_count_data_commands(&p->sentReliableCommands);
+    rn_enet_format_address(&p->address, out->address);
     return ROLLNET_ERR_OK;
 }
 

@@ -35,14 +35,15 @@ typedef struct game {
     /* rollnet: net.c creates the session and picks the players; main.c
      * destroys it. */
     rollnet_session *session;
-    int local[GW_PLAYERS];      /* local player handles */
+    int local[GW_MAX_PLAYERS];  /* local player handles */
     int num_local;
-    int remote;                 /* the remote player's handle, or -1 */
+    int remote;                 /* a remote player for the overlay and --stats (a joiner's
+                                 * host, the host's player 1), or -1 */
 
     /* Local input: loop.c sets these up and reads them; main.c closes keys. */
-    input_source source[GW_PLAYERS];
-    gw_bot bots[GW_PLAYERS];
-    rollnet_sdl_input keys[GW_PLAYERS];
+    input_source source[GW_MAX_PLAYERS];
+    gw_bot bots[GW_MAX_PLAYERS];
+    rollnet_sdl_input keys[GW_MAX_PLAYERS];
 
     /* --export: net.c opens and writes them; main.c closes them. */
     rollnet_exporter *exporter;

@@ -99,9 +99,16 @@ int gw_check_export(const char *path, uint64_t seed, int32_t max_steps, uint64_t
         int64_t frame, episode, step;
         const msgpack_object *inputs = map_get(o, "inputs");
         const msgpack_object *data = map_get(o, "data");
+        if (expect == 0 && inputs && inputs->type == MSGPACK_OBJECT_ARRAY &&
+            inputs->via.array.size >= 2 && inputs->via.array.size <= GW_MAX_PLAYERS) {
+            /* As many players as the first row has inputs. */
+            cfg.num_players = (int32_t)inputs->via.array.size;
+            gw_reset(&state, &cfg, 0);
+        }
         if (!get_int(map_get(o, "frame"), &frame) || !get_int(map_get(o, "episode"), &episode) ||
             !get_int(map_get(o, "step"), &step) || !inputs ||
-            inputs->type != MSGPACK_OBJECT_ARRAY || inputs->via.array.size != GW_PLAYERS ||
+            inputs->type != MSGPACK_OBJECT_ARRAY ||
+            inputs->via.array.size != (uint32_t)state.num_players ||
             !data) {
             fprintf(stderr, "gridworld: row %lld of %s is not a ledger row\n", (long long)expect,
                     path);
@@ -114,8 +121,8 @@ int gw_check_export(const char *path, uint64_t seed, int32_t max_steps, uint64_t
             rc = 1;
             break;
         }
-        uint8_t in[GW_PLAYERS];
-        for (int p = 0; p < GW_PLAYERS; p++) {
+        uint8_t in[GW_MAX_PLAYERS];
+        for (int p = 0; p < state.num_players; p++) {
             const msgpack_object *b = &inputs->via.array.ptr[p];
             if (b->type != MSGPACK_OBJECT_BIN || b->via.bin.size != 1) {
                 fprintf(stderr, "gridworld: frame %lld: bad input of player %d\n",

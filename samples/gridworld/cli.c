@@ -17,12 +17,18 @@ static void usage(FILE *out)
             "usage: gridworld (--host PORT | --join HOST:PORT | --synctest N | --replay FILE |\n"
             "                 --check-export FILE) [options]\n"
             "\n"
-            "Two players collect items on a %dx%d grid. Player 0 is the host, player 1\n"
-            "the joiner; both connect over ENet (UDP).\n"
+            "Two to four players collect items on a %dx%d grid. Player 0 is the host;\n"
+            "each joiner takes a seat (player 1, 2 or 3) and needs only the host's address:\n"
+            "the host introduces the joiners to each other. All connect over ENet (UDP).\n"
             "\n"
-            "  --host PORT          be player 0 and wait for the joiner on UDP PORT\n"
-            "  --join HOST:PORT     be player 1 and connect to the host at HOST:PORT\n"
-            "  --synctest N         no network: both players local, and every frame is\n"
+            "  --host PORT          be player 0 and wait for the joiners on UDP PORT\n"
+            "  --join HOST:PORT     join the host at HOST:PORT (as player 1, or --player K)\n"
+            "  --players N          players in the session, 2..%d (default 2); must match\n"
+            "                       on every peer\n"
+            "  --player K           the joiner's seat, 1..N-1 (default 1): each joiner takes\n"
+            "                       another one; a seat that is taken is refused\n"
+            "                       (\"session full\")\n"
+            "  --synctest N         no network: every player local, and every frame is\n"
             "                       rolled back N frames (1..%d) to prove determinism\n"
             "  --replay FILE        no network: play back a replay that --replay-out recorded\n"
             "                       (in the window, or --headless), with its own rules; with\n"
@@ -30,7 +36,7 @@ static void usage(FILE *out)
             "  --check-export FILE  no network, no window: re-run the game from the inputs in\n"
             "                       FILE (the PATH.msgpack that --export writes) and check that\n"
             "                       every recorded frame comes out the same; --max-steps must\n"
-            "                       match\n"
+            "                       match (the number of players comes from FILE)\n"
             "  --replay-out PATH    record this network or sync-test game to the replay PATH\n"
             "                       (parameters, the state at frame 0, every confirmed frame)\n"
             "  --bot SEED           a bot plays the local player(s) instead of the keyboard\n"
@@ -54,13 +60,14 @@ static void usage(FILE *out)
             "                       S seconds, then end loading\n"
             "  --help               show this text\n"
             "\n"
-            "Keys: arrows/WASD move (in a sync test: WASD player 0, arrows player 1),\n"
+            "Keys: arrows/WASD move (in a sync test: WASD player 0, arrows player 1;\n"
+            "players 2 and 3 stand still unless --bot),\n"
             "F1 toggles the network overlay, Esc quits. A game controller's d-pad works too.\n"
             "\n"
-            "Exit status: 0 when every episode completed and was exported; 1 when the peer\n"
+            "Exit status: 0 when every episode completed and was exported; 1 when a peer\n"
             "disconnected, refused the handshake, a desync was found, or the game was quit\n"
             "early (one line on stderr says which); 2 for a bad command line.\n",
-            GW_WIDTH, GW_HEIGHT, ROLLNET_MAX_PREDICTION, ROLLNET_MAX_INPUT_DELAY,
+            GW_WIDTH, GW_HEIGHT, GW_MAX_PLAYERS, ROLLNET_MAX_PREDICTION, ROLLNET_MAX_INPUT_DELAY,
             ROLLNET_HAVE_SESSION_KEY ? "" : "\n                       (not in this build: rollnet has no libsodium)");
 }
 
@@ -92,7 +99,8 @@ static bool is_valued_option(const char *a)
                                         "--max-steps", "--fps",    "--input-delay",
                                         "--export",    "--netsim", "--synctest",
                                         "--loading-pause", "--replay", "--key",
-                                        "--replay-out", "--check-export"};
+                                        "--replay-out", "--check-export", "--players",
+                                        "--player"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (!strcmp(a, names[i]))
             return true;
@@ -137,6 +145,10 @@ static bool parse_value(const char *a, const char *v, options *o)
         o->replay_out = v;
     } else if (!strcmp(a, "--check-export")) {
         o->check_export = v;
+    } else if (!strcmp(a, "--players")) {
+        ok = parse_int(v, 2, GW_MAX_PLAYERS, &o->players);
+    } else if (!strcmp(a, "--player")) {
+        ok = parse_int(v, 1, GW_MAX_PLAYERS - 1, &o->player);
     } else if (!strcmp(a, "--key")) {
         ok = v[0] != '\0';
         o->key = v;
@@ -179,6 +191,19 @@ static int check_modes(options *o)
                         "(meson feature session_key)\n");
         return 2;
     }
+    if (o->player && !o->join) {
+        fprintf(stderr, "gridworld: --player is a joiner's seat: it needs --join (the host is "
+                        "player 0)\n");
+        return 2;
+    }
+    if (o->join && !o->player)
+        o->player = 1;
+    if (o->player >= o->players) {
+        fprintf(stderr, "gridworld: --player %d: seats of a %d-player game are 1..%d (see "
+                        "--players)\n",
+                o->player, o->players, o->players - 1);
+        return 2;
+    }
     if (o->headless && !o->bot) {
         o->bot = true;
         o->bot_seed = 1;
@@ -193,6 +218,7 @@ int cli_parse(int argc, char **argv, options *o)
     o->max_steps = 450;
     o->fps = 60;
     o->input_delay = 2;
+    o->players = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;

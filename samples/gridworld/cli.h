@@ -27,6 +27,9 @@ typedef struct options {
     const char *replay_out;   /* --replay-out PATH: record the session, or NULL */
     const char *check_export; /* --check-export PATH.msgpack, or NULL */
     const char *key;          /* --key TEXT: the session key, or NULL */
+    int players;              /* --players N: 2..GW_MAX_PLAYERS, default 2 */
+    int player;               /* --player K: a joiner's seat, 1..players-1, default 1;
+                               * 0 on the host */
 } options;
 
 /* Fill *o from the command line, defaults first. Strings in *o point into

@@ -2,10 +2,40 @@
 
 #include <string.h>
 
-const char *const gw_columns[GW_NUM_COLUMNS] = {
-    "p0_action", "p1_action", "p0_x",      "p0_y",      "p1_x",
-    "p1_y",      "p0_reward", "p1_reward", "p0_score",  "p1_score",
-};
+static const char *const action_names[GW_MAX_PLAYERS] = {"p0_action", "p1_action", "p2_action",
+                                                         "p3_action"};
+static const char *const xy_names[GW_MAX_PLAYERS][2] = {
+    {"p0_x", "p0_y"}, {"p1_x", "p1_y"}, {"p2_x", "p2_y"}, {"p3_x", "p3_y"}};
+static const char *const reward_names[GW_MAX_PLAYERS] = {"p0_reward", "p1_reward", "p2_reward",
+                                                         "p3_reward"};
+static const char *const score_names[GW_MAX_PLAYERS] = {"p0_score", "p1_score", "p2_score",
+                                                        "p3_score"};
+
+/* Where each player starts: the middle of the left and right edges (the
+ * two-player game), then of the top and bottom ones. */
+static const int32_t spawn[GW_MAX_PLAYERS][2] = {
+    {1, GW_HEIGHT / 2}, {GW_WIDTH - 2, GW_HEIGHT / 2}, {GW_WIDTH / 2, 1}, {GW_WIDTH / 2, GW_HEIGHT - 2}};
+
+static int players_of(int32_t n)
+{
+    return n < 2 ? 2 : n > GW_MAX_PLAYERS ? GW_MAX_PLAYERS : (int)n;
+}
+
+int gw_columns(int num_players, const char **out)
+{
+    int n = players_of(num_players), k = 0;
+    for (int p = 0; p < n; p++)
+        out[k++] = action_names[p];
+    for (int p = 0; p < n; p++) {
+        out[k++] = xy_names[p][0];
+        out[k++] = xy_names[p][1];
+    }
+    for (int p = 0; p < n; p++)
+        out[k++] = reward_names[p];
+    for (int p = 0; p < n; p++)
+        out[k++] = score_names[p];
+    return k;
+}
 
 static uint64_t splitmix64(uint64_t *state)
 {
@@ -23,7 +53,7 @@ static int32_t rng_below(uint64_t *state, int32_t n)
 
 static bool cell_taken(const gw_state *s, int32_t x, int32_t y, int skip_item)
 {
-    for (int p = 0; p < GW_PLAYERS; p++) {
+    for (int p = 0; p < s->num_players; p++) {
         if (s->players[p].x == x && s->players[p].y == y)
             return true;
     }
@@ -57,15 +87,16 @@ static void respawn_item(gw_state *s, int i)
 void gw_reset(gw_state *s, const gw_config *cfg, int32_t episode)
 {
     memset(s, 0, sizeof *s);
+    s->num_players = players_of(cfg->num_players);
     s->episode = episode;
     s->step = 0;
     /* Each episode's items depend only on the base seed and the episode. */
     uint64_t mix = cfg->seed ^ ((uint64_t)(uint32_t)episode * 0xD1B54A32D192ED03ull);
     s->rng = splitmix64(&mix);
-    s->players[0].x = 1;
-    s->players[0].y = GW_HEIGHT / 2;
-    s->players[1].x = GW_WIDTH - 2;
-    s->players[1].y = GW_HEIGHT / 2;
+    for (int p = 0; p < s->num_players; p++) {
+        s->players[p].x = spawn[p][0];
+        s->players[p].y = spawn[p][1];
+    }
     for (int i = 0; i < GW_ITEMS; i++) {
         s->item_x[i] = -1;
         s->item_y[i] = -1;
@@ -101,7 +132,7 @@ bool gw_step(gw_state *s, const gw_config *cfg, const uint8_t *inputs)
 
     /* Players move in handle order, then collect in handle order: the same
      * order on every peer. */
-    for (int p = 0; p < GW_PLAYERS; p++) {
+    for (int p = 0; p < s->num_players; p++) {
         gw_player *pl = &s->players[p];
         pl->reward = 0;
         pl->action = gw_action_from_input(inputs[p]);
@@ -126,7 +157,7 @@ bool gw_step(gw_state *s, const gw_config *cfg, const uint8_t *inputs)
         pl->y = ny;
         pl->cooldown = GW_MOVE_COOLDOWN - 1;
     }
-    for (int p = 0; p < GW_PLAYERS; p++) {
+    for (int p = 0; p < s->num_players; p++) {
         gw_player *pl = &s->players[p];
         for (int i = 0; i < GW_ITEMS; i++) {
             if (s->item_x[i] == pl->x && s->item_y[i] == pl->y) {
@@ -143,15 +174,15 @@ bool gw_step(gw_state *s, const gw_config *cfg, const uint8_t *inputs)
 /* Snapshot layout: [episode, step, rng, [x, y, score, reward, cooldown,
  * action] per player, [x, y] per item], all flat in one array. */
 #define GW_PLAYER_FIELDS 6
-#define GW_SNAPSHOT_VALUES (3 + GW_PLAYERS * GW_PLAYER_FIELDS + GW_ITEMS * 2)
+#define GW_SNAPSHOT_VALUES(n) (3 + (n) * GW_PLAYER_FIELDS + GW_ITEMS * 2)
 
 void gw_save(const gw_state *s, rollnet_writer *w)
 {
-    rollnet_write_array(w, GW_SNAPSHOT_VALUES);
+    rollnet_write_array(w, (uint32_t)GW_SNAPSHOT_VALUES(s->num_players));
     rollnet_write_int(w, s->episode);
     rollnet_write_int(w, s->step);
     rollnet_write_uint(w, s->rng);
-    for (int p = 0; p < GW_PLAYERS; p++) {
+    for (int p = 0; p < s->num_players; p++) {
         const gw_player *pl = &s->players[p];
         rollnet_write_int(w, pl->x);
         rollnet_write_int(w, pl->y);
@@ -178,12 +209,14 @@ static bool read_i32(rollnet_reader *r, int32_t *out, int64_t lo, int64_t hi)
 bool gw_load(gw_state *s, rollnet_reader *r)
 {
     gw_state t;
+    memset(&t, 0, sizeof t);
+    t.num_players = players_of(s->num_players);
     uint32_t n;
-    if (!rollnet_read_array(r, &n) || n != GW_SNAPSHOT_VALUES)
+    if (!rollnet_read_array(r, &n) || n != (uint32_t)GW_SNAPSHOT_VALUES(t.num_players))
         return false;
     bool ok = read_i32(r, &t.episode, 0, INT32_MAX) && read_i32(r, &t.step, 0, INT32_MAX) &&
               rollnet_read_uint(r, &t.rng);
-    for (int p = 0; ok && p < GW_PLAYERS; p++) {
+    for (int p = 0; ok && p < t.num_players; p++) {
         gw_player *pl = &t.players[p];
         ok = read_i32(r, &pl->x, 0, GW_WIDTH - 1) && read_i32(r, &pl->y, 0, GW_HEIGHT - 1) &&
              read_i32(r, &pl->score, 0, INT32_MAX) && read_i32(r, &pl->reward, 0, GW_ITEMS) &&
@@ -202,18 +235,18 @@ bool gw_load(gw_state *s, rollnet_reader *r)
 
 void gw_write_record(const gw_state *s, rollnet_writer *w)
 {
-    const gw_player *a = &s->players[0], *b = &s->players[1];
-    rollnet_write_array(w, GW_NUM_COLUMNS);
-    rollnet_write_int(w, a->action);
-    rollnet_write_int(w, b->action);
-    rollnet_write_int(w, a->x);
-    rollnet_write_int(w, a->y);
-    rollnet_write_int(w, b->x);
-    rollnet_write_int(w, b->y);
-    rollnet_write_int(w, a->reward);
-    rollnet_write_int(w, b->reward);
-    rollnet_write_int(w, a->score);
-    rollnet_write_int(w, b->score);
+    int n = s->num_players;
+    rollnet_write_array(w, (uint32_t)(5 * n)); /* the order of gw_columns */
+    for (int p = 0; p < n; p++)
+        rollnet_write_int(w, s->players[p].action);
+    for (int p = 0; p < n; p++) {
+        rollnet_write_int(w, s->players[p].x);
+        rollnet_write_int(w, s->players[p].y);
+    }
+    for (int p = 0; p < n; p++)
+        rollnet_write_int(w, s->players[p].reward);
+    for (int p = 0; p < n; p++)
+        rollnet_write_int(w, s->players[p].score);
 }
 
 /* ---- bot ---- */

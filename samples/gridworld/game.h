@@ -13,7 +13,7 @@
 
 #define GW_WIDTH 12
 #define GW_HEIGHT 9
-#define GW_PLAYERS 2
+#define GW_MAX_PLAYERS 4 /* a session plays 2..GW_MAX_PLAYERS (gw_config::num_players) */
 #define GW_ITEMS 3
 #define GW_MOVE_COOLDOWN 6 /* frames between two moves of one player */
 
@@ -33,8 +33,9 @@ typedef enum gw_action {
 
 /* Fixed for a whole session and equal on every peer; never saved. */
 typedef struct gw_config {
-    uint64_t seed;     /* base seed; each episode's seed derives from it */
-    int32_t max_steps; /* frames per episode, >= 1 */
+    uint64_t seed;       /* base seed; each episode's seed derives from it */
+    int32_t max_steps;   /* frames per episode, >= 1 */
+    int32_t num_players; /* 2..GW_MAX_PLAYERS; 0 counts as 2 */
 } gw_config;
 
 typedef struct gw_player {
@@ -46,10 +47,11 @@ typedef struct gw_player {
 } gw_player;
 
 typedef struct gw_state {
+    int32_t num_players; /* from the config at gw_reset; fixed, so never saved */
     int32_t episode;
     int32_t step;     /* steps run in the episode; == max_steps once it ended */
     uint64_t rng;     /* splitmix64 state: item respawns */
-    gw_player players[GW_PLAYERS];
+    gw_player players[GW_MAX_PLAYERS]; /* the first num_players play */
     int32_t item_x[GW_ITEMS], item_y[GW_ITEMS];
 } gw_state;
 
@@ -63,13 +65,16 @@ bool gw_step(gw_state *s, const gw_config *cfg, const uint8_t *inputs);
 bool gw_episode_over(const gw_state *s, const gw_config *cfg);
 
 /* Snapshot of the whole state. gw_load returns false, leaving *s unchanged,
- * when the snapshot does not hold a valid state. */
+ * when the snapshot does not hold a valid state for s's number of players. */
 void gw_save(const gw_state *s, rollnet_writer *w);
 bool gw_load(gw_state *s, rollnet_reader *r);
 
-/* The frame's record, one value per column of gw_columns. */
-#define GW_NUM_COLUMNS 10
-extern const char *const gw_columns[GW_NUM_COLUMNS];
+/* The frame's record: the actions, positions, rewards and scores of every
+ * player, one value per column that gw_columns names (5 per player: with
+ * two players, the same 10 columns as ever). */
+#define GW_MAX_COLUMNS (5 * GW_MAX_PLAYERS)
+/* The column names for num_players into out[0..GW_MAX_COLUMNS); returns how many. */
+int gw_columns(int num_players, const char **out);
 void gw_write_record(const gw_state *s, rollnet_writer *w);
 
 /* The action an input byte asks for (up, down, left, right in that priority). */

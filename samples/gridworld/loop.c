@@ -28,7 +28,7 @@
 void loop_setup_inputs(game *g)
 {
     const options *o = &g->opt;
-    for (int p = 0; p < GW_PLAYERS; p++) {
+    for (int p = 0; p < GW_MAX_PLAYERS; p++) {
         rollnet_sdl_input_init(&g->keys[p]);
         g->source[p] = o->bot ? SRC_BOT : SRC_KEYBOARD;
         gw_bot_init(&g->bots[p], o->bot_seed + (uint64_t)(o->synctest ? p : 0));
@@ -48,6 +48,12 @@ void loop_setup_inputs(game *g)
         (void)rollnet_sdl_input_set_bindings(&g->keys[0], &b0);
         (void)rollnet_sdl_input_set_bindings(&g->keys[1], &b1);
         g->keys[1].open_controllers = false;
+        /* Players 2 and 3 have no keys: they stand still. */
+        rollnet_sdl_bindings none = {NULL, 0, NULL, 0};
+        for (int p = 2; p < GW_MAX_PLAYERS; p++) {
+            (void)rollnet_sdl_input_set_bindings(&g->keys[p], &none);
+            g->keys[p].open_controllers = false;
+        }
     }
 }
 
@@ -232,9 +238,9 @@ static bool frames_left(game *g)
 static void tick(game *g)
 {
     rollnet_error err = rollnet_session_poll(g->session, app_now_ms());
+    net_handle_events(g); /* first: an event says best why poll failed (the first reason wins) */
     if (err != ROLLNET_ERR_OK && err != ROLLNET_ERR_NOT_RUNNING)
         app_fail(g, "poll failed: %s", rollnet_error_string(err));
-    net_handle_events(g);
     net_drain_records(g);
     if (g->done || g->finished)
         return;

@@ -1,4 +1,4 @@
-/* gridworld: two players on a 12x9 grid collect items, over rollnet.
+/* gridworld: two to four players on a 12x9 grid collect items, over rollnet.
  *
  * The glue a game needs around its deterministic simulation (game.c), split
  * the way a game would copy it: cli.c reads the command line, net.c wires up
@@ -36,6 +36,7 @@ static int setup(game *g)
 {
     g->cfg.seed = GW_SEED;
     g->cfg.max_steps = g->opt.max_steps;
+    g->cfg.num_players = g->opt.players;
     gw_reset(&g->state, &g->cfg, 0);
     g->render_ok = true;
 
@@ -50,7 +51,14 @@ static int setup(game *g)
     rollnet_sdl_overlay_init(&g->overlay);
     loop_setup_inputs(g);
 
-    if (render_open(g) != 0 || net_setup_export(g) != 0 || net_setup_session(g) != 0) {
+    /* A playback's number of players comes from its file, which the session
+     * opens: there the session comes first, the export (whose columns depend
+     * on it) second. */
+    bool playback = g->opt.replay != NULL;
+    if (render_open(g) != 0 || (playback && net_setup_session(g) != 0) ||
+        net_setup_export(g) != 0 || (!playback && net_setup_session(g) != 0)) {
+        rollnet_session_destroy(g->session);
+        g->session = NULL;
         rollnet_exporter_close(g->exporter);
         rollnet_peerlog_close(g->peerlog);
         SDL_Quit();
@@ -106,7 +114,7 @@ static void teardown(game *g)
     rollnet_peerlog_close(g->peerlog);
     rollnet_session_destroy(g->session);
     playback_close(g);
-    for (int p = 0; p < GW_PLAYERS; p++)
+    for (int p = 0; p < GW_MAX_PLAYERS; p++)
         rollnet_sdl_input_close(&g->keys[p]);
     render_close(g);
     SDL_Quit();

@@ -43,7 +43,10 @@ static rollnet_error make_transport(const options *o, rollnet_transport *out)
 {
     rollnet_enet_desc ed = {0};
     ed.port = (uint16_t)o->host_port; /* the joiner lets the OS pick a port */
-    ed.max_peers = 1;
+    /* One connection per other player: a joiner dials the host and the
+     * joiners below its seat, and accepts those above it (on its own port,
+     * which the host saw and tells them). */
+    ed.max_peers = o->players - 1;
     rollnet_error err = rollnet_enet_create(&ed, NULL, out);
     if (err != ROLLNET_ERR_OK)
         return err;
@@ -93,7 +96,7 @@ int net_setup_session(game *g)
         return playback_setup_session(g);
     const options *o = &g->opt;
     rollnet_session_desc d = {0};
-    d.num_players = GW_PLAYERS;
+    d.num_players = o->players; /* the handshake compares it: --players must match */
     d.input_size = 1;
     d.input_delay = o->input_delay;
     d.fps = o->fps;
@@ -115,18 +118,22 @@ int net_setup_session(game *g)
     if (o->synctest) {
         d.kind = ROLLNET_SESSION_SYNCTEST;
         d.check_distance = o->synctest;
-        g->local[0] = 0;
-        g->local[1] = 1;
-        g->num_local = 2;
+        for (int p = 0; p < o->players; p++)
+            g->local[p] = p;
+        g->num_local = o->players;
     } else {
         d.kind = ROLLNET_SESSION_P2P;
-        int me = o->host_port ? 0 : 1;
-        g->remote = 1 - me;
+        int me = o->player; /* 0 on the host, the joiner's seat */
+        g->remote = me == 0 ? 1 : 0;
         g->local[0] = me;
         g->num_local = 1;
-        d.players[me].kind = ROLLNET_PLAYER_LOCAL;
-        d.players[g->remote].kind = ROLLNET_PLAYER_REMOTE;
-        d.players[g->remote].address = o->join; /* NULL on the host: accept */
+        for (int p = 0; p < o->players; p++)
+            d.players[p].kind = p == me ? ROLLNET_PLAYER_LOCAL : ROLLNET_PLAYER_REMOTE;
+        /* A joiner knows only the host's address. Every other player is
+         * NULL: on the host, each joiner connects to it; on a joiner, the
+         * host introduces the other joiners (the higher seat dials). */
+        if (me != 0)
+            d.players[0].address = o->join;
         if (o->key) {
             d.session_key = o->key; /* read at creation: the session keeps only the key */
             d.session_key_size = strlen(o->key);
@@ -153,9 +160,10 @@ int net_setup_export(game *g)
         return 0;
     rollnet_export_desc ed = {0};
     ed.csv_path = path;
-    ed.columns = gw_columns;
-    ed.num_columns = GW_NUM_COLUMNS;
-    ed.num_players = GW_PLAYERS;
+    static const char *columns[GW_MAX_COLUMNS];
+    ed.num_columns = gw_columns(g->opt.players, columns);
+    ed.columns = columns;
+    ed.num_players = g->opt.players;
     ed.input_size = 1;
     rollnet_error err = rollnet_exporter_open(&ed, NULL, &g->exporter);
     if (err != ROLLNET_ERR_OK) {
@@ -232,6 +240,23 @@ static void on_refused(game *g, const rollnet_event *ev)
                      : !ev->u.refused.local_value ? "is missing here"
                                                   : "differs (another gridworld build?)");
         }
+        return;
+    }
+    if (ev->u.refused.param == ROLLNET_PARAM_SESSION_FULL) {
+        /* The peer's value: the seats it still has free. */
+        char free_seats[32] = "";
+        size_t n = 0;
+        for (int p = 0; p < GW_MAX_PLAYERS && n + 4 < sizeof free_seats; p++) {
+            if ((uint64_t)ev->u.refused.remote_value & (1ull << p))
+                n += (size_t)snprintf(free_seats + n, sizeof free_seats - n, " %d", p);
+        }
+        app_fail(g, "handshake refused: session full: seat %d is taken (%s%s)", g->opt.player,
+                 n ? "free seats:" : "no seat is free", free_seats);
+        return;
+    }
+    if (ev->u.refused.param == ROLLNET_PARAM_NUM_PLAYERS) {
+        app_fail(g, "handshake refused: the peer plays --players %" PRId64 " (here %d)",
+                 ev->u.refused.remote_value, g->opt.players);
         return;
     }
     if (ev->u.refused.param == ROLLNET_PARAM_SESSION_KEY) {

@@ -47,7 +47,7 @@ static const char *not_ours(const rollnet_replay_info *in, int64_t *max_steps)
     int64_t w = 0, h = 0, items = 0;
     if (in->game_id != GW_GAME_ID)
         return "it was recorded by another game (game_id)";
-    if (in->num_players != GW_PLAYERS || in->input_size != 1)
+    if (in->num_players < 2 || in->num_players > GW_MAX_PLAYERS || in->input_size != 1)
         return "its players or input size are not gridworld's";
     if (!rule(in, "max_steps", max_steps) || *max_steps < 1 || !rule(in, "width", &w) ||
         !rule(in, "height", &h) || !rule(in, "items", &items))
@@ -78,6 +78,8 @@ int playback_setup_session(game *g)
     }
     /* The recording's rules, not the command line's. */
     g->cfg.seed = in.seed;
+    g->cfg.num_players = in.num_players;
+    g->opt.players = in.num_players;
     g->cfg.max_steps = (int32_t)max_steps;
     g->opt.max_steps = (int)max_steps;
     g->opt.fps = in.fps;

@@ -13,7 +13,8 @@
 #define WIN_H (GW_HEIGHT * CELL + HUD) /* HUD and grid; the overlay panel is below */
 #define PANEL_MARGIN 8
 
-static const SDL_Color player_colors[GW_PLAYERS] = {{70, 150, 255, 255}, {255, 140, 60, 255}};
+static const SDL_Color player_colors[GW_MAX_PLAYERS] = {
+    {70, 150, 255, 255}, {255, 140, 60, 255}, {90, 210, 110, 255}, {220, 90, 200, 255}};
 
 /* Height of the panel under the grid: the overlay at its tallest (with the
  * status line) plus margins, so it fits whatever the overlay shows. */
@@ -67,27 +68,34 @@ static void fill(SDL_Renderer *r, int x, int y, int w, int h)
     SDL_RenderFillRect(r, &rc);
 }
 
-/* Score bars and numbers, episode and step, time left. */
+/* Score bars and numbers, episode and step, time left. Players 0 and 2
+ * on the left of the centre text, 1 and 3 on the right (0 and 1 at the
+ * edges); with more than two players the text is smaller to fit. */
 static void draw_hud(const game *g, SDL_Renderer *r)
 {
     const gw_state *s = &g->state;
     char text[64];
-    for (int p = 0; p < GW_PLAYERS; p++) {
+    int n = s->num_players;
+    int scale = n > 2 ? 2 : 3;
+    int slot = n > 2 ? WIN_W / 5 : WIN_W / 2 - 16; /* width one player's score may use */
+    for (int p = 0; p < n; p++) {
         SDL_Color c = player_colors[p];
         SDL_SetRenderDrawColor(r, c.r, c.g, c.b, 255);
         snprintf(text, sizeof text, "P%d %d", p, (int)s->players[p].score);
-        int x = p == 0 ? 8 : WIN_W - 8 - rollnet_sdl_text_width(text, 3);
-        rollnet_sdl_draw_text(r, x, 6, 3, text);
+        bool left = p % 2 == 0;
+        int inset = 8 + (p / 2) * (slot + 8); /* from its edge */
+        int x = left ? inset : WIN_W - inset - rollnet_sdl_text_width(text, scale);
+        rollnet_sdl_draw_text(r, x, 6, scale, text);
         int bar = s->players[p].score * 4;
-        if (bar > WIN_W / 2 - 16)
-            bar = WIN_W / 2 - 16;
-        fill(r, p == 0 ? 8 : WIN_W - 8 - bar, 28, bar, 6);
+        if (bar > slot)
+            bar = slot;
+        fill(r, left ? inset : WIN_W - inset - bar, 28, bar, 6);
         bool local = false;
         for (int i = 0; i < g->num_local; i++)
             local = local || g->local[i] == p;
         if (local && g->num_local == 1) {
             const char *you = "YOU";
-            int yx = p == 0 ? 8 : WIN_W - 8 - rollnet_sdl_text_width(you, 1);
+            int yx = left ? inset : WIN_W - inset - rollnet_sdl_text_width(you, 1);
             rollnet_sdl_draw_text(r, yx, 38, 1, you);
         }
     }
@@ -117,17 +125,20 @@ static void draw_board(const gw_state *s, SDL_Renderer *r)
         fill(r, s->item_x[i] * CELL + CELL / 2 - 7, HUD + s->item_y[i] * CELL + CELL / 2 - 7, 14,
              14);
 
-    /* Players; both on one cell share it side by side. */
-    bool shared = s->players[0].x == s->players[1].x && s->players[0].y == s->players[1].y;
-    for (int p = 0; p < GW_PLAYERS; p++) {
+    /* Players; those on one cell share it side by side. */
+    for (int p = 0; p < s->num_players; p++) {
+        int here = 0, before = 0;
+        for (int q = 0; q < s->num_players; q++) {
+            if (s->players[q].x == s->players[p].x && s->players[q].y == s->players[p].y) {
+                here++;
+                before += q < p;
+            }
+        }
         SDL_Color c = player_colors[p];
         SDL_SetRenderDrawColor(r, c.r, c.g, c.b, 255);
         int px = s->players[p].x * CELL + 6, py = HUD + s->players[p].y * CELL + 6;
-        int w = CELL - 12;
-        if (shared) {
-            w = (CELL - 12) / 2;
-            px += p * w;
-        }
+        int w = (CELL - 12) / here;
+        px += before * w;
         fill(r, px, py, w, CELL - 12);
         if (s->players[p].reward) {
             SDL_SetRenderDrawColor(r, 255, 255, 255, 255);
@@ -144,7 +155,8 @@ static void draw_status(const game *g, SDL_Renderer *r)
     if (g->complete)
         status = "DONE";
     else if (!g->running)
-        status = g->opt.host_port ? "WAITING FOR PEER" : "CONNECTING";
+        status = g->opt.host_port ? (g->opt.players > 2 ? "WAITING FOR PLAYERS" : "WAITING FOR PEER")
+                                   : "CONNECTING";
     else if (g->overlay.peer_loading)
         status = "PEER LOADING";
     else if (g->overlay.interrupted)

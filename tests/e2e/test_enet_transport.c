@@ -397,6 +397,14 @@ static void test_peer_info_reports_measured_rtt_and_refuses_unknown_peers(void *
     assert_true(info.rtt_ms < 100);
     assert_true(info.rtt_variance_ms < 500);
     assert_int_equal(info.send_queue, 0);
+    /* Where each side sees the other: the address a third peer would dial
+     * (a host introduces its joiners by it). */
+    char want[64];
+    snprintf(want, sizeof(want), "127.0.0.1:%u", (unsigned)port);
+    assert_string_equal(info.address, want);
+    assert_int_equal(a.t.vtable->peer_info(a.t.self, a_b, &info), 0);
+    snprintf(want, sizeof(want), "127.0.0.1:%u", (unsigned)rollnet_enet_port(&b.t));
+    assert_string_equal(info.address, want);
 
     /* One message, sent at once by the flush: counted until acknowledged. */
     const uint8_t one[3] = {1, 2, 3};

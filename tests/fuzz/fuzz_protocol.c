@@ -117,6 +117,14 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         return memcmp(a->u.auth.proof, b->u.auth.proof, RN_AUTH_BYTES) == 0;
     case RN_MSG_READY:
         return a->u.ready.elapsed_ms == b->u.ready.elapsed_ms;
+    case RN_MSG_INTRO:
+        return a->u.intro.tag == b->u.intro.tag &&
+               a->u.intro.player_mask == b->u.intro.player_mask &&
+               a->u.intro.address_len == b->u.intro.address_len &&
+               memcmp(a->u.intro.address, b->u.intro.address, a->u.intro.address_len) == 0;
+    case RN_MSG_INTRO_ASK:
+        return a->u.intro_ask.tag == b->u.intro_ask.tag &&
+               a->u.intro_ask.player_mask == b->u.intro_ask.player_mask;
     }
     return false;
 }
@@ -297,7 +305,7 @@ static rn_msg random_valid_msg(int *bs)
 {
     rn_msg m;
     memset(&m, 0, sizeof m);
-    m.type = (rn_msg_type)(1 + below(RN_MSG_READY));
+    m.type = (rn_msg_type)(1 + below(RN_MSG_INTRO_ASK));
     *bs = k_block_sizes[below(NUM_BLOCK_SIZES)];
     switch (m.type) {
     case RN_MSG_HELLO:
@@ -407,6 +415,22 @@ static rn_msg random_valid_msg(int *bs)
         break;
     case RN_MSG_READY:
         m.u.ready.elapsed_ms = (uint32_t)(shifted(32) >> 32);
+        break;
+    case RN_MSG_INTRO: {
+        m.u.intro.tag = (uint16_t)rnd();
+        m.u.intro.player_mask = (uint32_t)edgy(1, (1 << ROLLNET_MAX_PLAYERS) - 1);
+        static char text[RN_INTRO_ADDRESS_MAX];
+        int len = (int)edgy(1, RN_INTRO_ADDRESS_MAX);
+        for (int i = 0; i < len; i++) {
+            text[i] = (char)(1 + below(255)); /* any byte but NUL */
+        }
+        m.u.intro.address = text;
+        m.u.intro.address_len = (uint32_t)len;
+        break;
+    }
+    case RN_MSG_INTRO_ASK:
+        m.u.intro_ask.tag = (uint16_t)rnd();
+        m.u.intro_ask.player_mask = (uint32_t)edgy(1, (1 << ROLLNET_MAX_PLAYERS) - 1);
         break;
     }
     return m;

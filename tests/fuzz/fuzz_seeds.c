@@ -515,6 +515,18 @@ static void seeds_protocol(void)
         m.u.auth.proof[i] = (uint8_t)(0xa5 ^ (i * 29));
     }
     seed_message("auth", &m, 1);
+    memset(&m, 0, sizeof m);
+    m.type = RN_MSG_INTRO;
+    m.u.intro.tag = 0x1234;
+    m.u.intro.player_mask = 0x4;
+    m.u.intro.address = "127.0.0.1:7001";
+    m.u.intro.address_len = 14;
+    seed_message("intro", &m, 1);
+    memset(&m, 0, sizeof m);
+    m.type = RN_MSG_INTRO_ASK;
+    m.u.intro_ask.tag = 0x1234;
+    m.u.intro_ask.player_mask = 0x6;
+    seed_message("intro-ask", &m, 1);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -50,6 +50,10 @@ typedef struct fx_opts {
     const char *export_dir;   /* when set: each node exports its ledger to export_dir/node<i>.csv */
     int export_episodes;      /* ...the rows of episodes 0..export_episodes-1 */
     int ledger_capacity;      /* 0 = default */
+    /* Node 0 is the host and every other node knows only its address: the
+     * host introduces the joiners to each other (p2p_intro.c). */
+    bool via_host;
+    uint32_t knows[FX_MAX];   /* with via_host: players node i has the address of too */
 } fx_opts;
 
 typedef struct fx_records {
@@ -169,7 +173,7 @@ static inline void fx_init(fx *f, const fx_opts *o)
                 d.players[j].kind = ROLLNET_PLAYER_LOCAL;
             } else {
                 d.players[j].kind = ROLLNET_PLAYER_REMOTE;
-                if (j > i) {
+                if (o->via_host ? (i > 0 && (j == 0 || (o->knows[i] & (1u << j)))) : j > i) {
                     snprintf(f->addr[i][j], sizeof(f->addr[i][j]), "mem:%d", j);
                     d.players[j].address = f->addr[i][j];
                 }

@@ -345,6 +345,7 @@ static void disconnect_notifies_the_other_side_after_what_was_sent_before(void *
     link_nodes(net, 1, 0);
     assert_int_equal(t0.vtable->peer_info(t0.self, 1, &info), 0);
     assert_int_equal(info.rtt_ms, 0);
+    assert_string_equal(info.address, "mem:1"); /* what node 0 would dial */
     assert_int_equal(tx_send(t0, 1, ROLLNET_CHANNEL_UNRELIABLE, &b, 1), 0);
     assert_int_equal(tx_receive(t1, &ev), 1);
     assert_int_equal(ev.type, ROLLNET_TRANSPORT_RECEIVE);

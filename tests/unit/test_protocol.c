@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -115,6 +116,16 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         break;
     case RN_MSG_READY:
         assert_int_equal(a->u.ready.elapsed_ms, b->u.ready.elapsed_ms);
+        break;
+    case RN_MSG_INTRO:
+        assert_int_equal(a->u.intro.tag, b->u.intro.tag);
+        assert_int_equal(a->u.intro.player_mask, b->u.intro.player_mask);
+        assert_int_equal(a->u.intro.address_len, b->u.intro.address_len);
+        assert_memory_equal(a->u.intro.address, b->u.intro.address, a->u.intro.address_len);
+        break;
+    case RN_MSG_INTRO_ASK:
+        assert_int_equal(a->u.intro_ask.tag, b->u.intro_ask.tag);
+        assert_int_equal(a->u.intro_ask.player_mask, b->u.intro_ask.player_mask);
         break;
     }
 }
@@ -459,6 +470,91 @@ static void ready_round_trips_and_checks_its_field(void **state)
     assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_MALFORMED);
     v[1] = I(-1);
     assert_int_equal(decode_values(*state, v, 2, 0), RN_DECODE_MALFORMED);
+}
+
+static void intro_round_trips_and_checks_its_fields(void **state)
+{
+    rn_msg m = { .type = RN_MSG_INTRO };
+    m.u.intro.tag = 0x1234;
+    m.u.intro.player_mask = 1u << 2 | 1u << 3;
+    m.u.intro.address = "127.0.0.1:7001";
+    m.u.intro.address_len = 14;
+    round_trip(*state, &m, 0);
+    static char longest_text[RN_INTRO_ADDRESS_MAX + 1];
+    memset(longest_text, 'a', sizeof longest_text);
+    m.u.intro.address = longest_text;
+    m.u.intro.address_len = RN_INTRO_ADDRESS_MAX; /* the longest */
+    round_trip(*state, &m, 0);
+    uint8_t buf[RN_MAX_MESSAGE];
+    m.u.intro.player_mask = 0; /* nobody */
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.intro.player_mask = 1u << ROLLNET_MAX_PLAYERS; /* no such player */
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.intro.player_mask = 1;
+    m.u.intro.address_len = 0; /* no address */
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.intro.address_len = RN_INTRO_ADDRESS_MAX + 1; /* too long */
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.intro.address = "mem\0:3"; /* a NUL inside */
+    m.u.intro.address_len = 6;
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.intro.address = NULL;
+    m.u.intro.address_len = 5;
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+
+    static const char addr[] = "mem:3";
+    static char longest[RN_INTRO_ADDRESS_MAX + 1];
+    memset(longest, 'x', sizeof longest);
+    tval v[5] = { U(RN_MSG_INTRO), U(7), U(4), STR(addr, 5), U(1) };
+    assert_int_equal(decode_values(*state, v, 4, 0), RN_DECODE_OK);
+    assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_MALFORMED);
+    assert_int_equal(decode_values(*state, v, 5, 0), RN_DECODE_MALFORMED);
+    v[1] = U(65536); /* a tag is 16 bits */
+    assert_int_equal(decode_values(*state, v, 4, 0), RN_DECODE_MALFORMED);
+    v[1] = U(7);
+    v[2] = U(0);
+    assert_int_equal(decode_values(*state, v, 4, 0), RN_DECODE_MALFORMED);
+    v[2] = U(1u << ROLLNET_MAX_PLAYERS);
+    assert_int_equal(decode_values(*state, v, 4, 0), RN_DECODE_MALFORMED);
+    v[2] = I(-1);
+    assert_int_equal(decode_values(*state, v, 4, 0), RN_DECODE_MALFORMED);
+    v[2] = U(4);
+    v[3] = STR(addr, 0); /* empty */
+    assert_int_equal(decode_values(*state, v, 4, 0), RN_DECODE_MALFORMED);
+    v[3] = STR("mem\0:3", 6); /* a NUL inside */
+    assert_int_equal(decode_values(*state, v, 4, 0), RN_DECODE_MALFORMED);
+    v[3] = BIN((const uint8_t *)addr, 5); /* not a str */
+    assert_int_equal(decode_values(*state, v, 4, 0), RN_DECODE_MALFORMED);
+    v[3] = STR(longest, RN_INTRO_ADDRESS_MAX);
+    assert_int_equal(decode_values(*state, v, 4, 0), RN_DECODE_OK);
+    v[3] = STR(longest, RN_INTRO_ADDRESS_MAX + 1); /* longer than a peer's address */
+    assert_int_equal(decode_values(*state, v, 4, 0), RN_DECODE_MALFORMED);
+}
+
+static void intro_ask_round_trips_and_checks_its_fields(void **state)
+{
+    rn_msg m = { .type = RN_MSG_INTRO_ASK };
+    m.u.intro_ask.tag = 0xbeef;
+    m.u.intro_ask.player_mask = (1u << ROLLNET_MAX_PLAYERS) - 1;
+    round_trip(*state, &m, 0);
+    uint8_t buf[RN_MAX_MESSAGE];
+    m.u.intro_ask.player_mask = 0;
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.intro_ask.player_mask = 1u << ROLLNET_MAX_PLAYERS;
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    tval v[4] = { U(RN_MSG_INTRO_ASK), U(7), U(6), U(1) };
+    assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_OK);
+    assert_int_equal(decode_values(*state, v, 2, 0), RN_DECODE_MALFORMED);
+    assert_int_equal(decode_values(*state, v, 4, 0), RN_DECODE_MALFORMED);
+    v[1] = U(65536);
+    assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_MALFORMED);
+    v[1] = U(7);
+    v[2] = U(0);
+    assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_MALFORMED);
+    v[2] = U(1u << ROLLNET_MAX_PLAYERS);
+    assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_MALFORMED);
+    v[2] = B(1);
+    assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_MALFORMED);
 }
 
 static void finish_round_trips_and_checks_its_fields(void **state)
@@ -890,7 +986,7 @@ static void encode_rejects_values_out_of_range(void **state)
     m.u.input.delay = -1;
     assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
 
-    m = (rn_msg){ .type = (rn_msg_type)(RN_MSG_READY + 1) };
+    m = (rn_msg){ .type = (rn_msg_type)(RN_MSG_INTRO_ASK + 1) };
     assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
 }
 
@@ -947,7 +1043,7 @@ static void decode_drops_messages_over_the_size_limit(void **state)
 
 static void decode_reports_unknown_types(void **state)
 {
-    const uint64_t types[] = { 0, RN_MSG_READY + 1, 127, 255, UINT64_MAX };
+    const uint64_t types[] = { 0, RN_MSG_INTRO_ASK + 1, 127, 255, UINT64_MAX };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         tval v[3] = { U(types[i]), U(1), U(2) };
         assert_int_equal(decode_values(*state, v, 3, 1), RN_DECODE_UNKNOWN);
@@ -1191,6 +1287,8 @@ int main(void)
         cmocka_unit_test(leave_round_trips_and_checks_its_fields),
         cmocka_unit_test(finish_round_trips_and_checks_its_fields),
         cmocka_unit_test(ready_round_trips_and_checks_its_field),
+        cmocka_unit_test(intro_round_trips_and_checks_its_fields),
+        cmocka_unit_test(intro_ask_round_trips_and_checks_its_fields),
         cmocka_unit_test(decode_rejects_input_before_the_block_size_is_known),
         cmocka_unit_test(decode_rejects_bad_compressed_inputs),
         cmocka_unit_test(truncated_messages_never_decode),

@@ -240,11 +240,20 @@ typedef struct rollnet_transport_event {
     size_t size; /**< RECEIVE: bytes at data */
 } rollnet_transport_event;
 
+/** Size of rollnet_transport_peer_info::address, NUL included. */
+#define ROLLNET_ADDRESS_SIZE 128
+
 /** What a transport knows of one peer; fields it cannot tell are 0. */
 typedef struct rollnet_transport_peer_info {
     uint32_t rtt_ms;          /**< round-trip time */
     uint32_t rtt_variance_ms; /**< how much the round-trip time varies */
     uint32_t send_queue; /**< packets waiting to be sent or acknowledged */
+    /** Where this side sees the peer, in the form connect accepts (ENet:
+     * "a.b.c.d:port", the peer's source address; memnet: "mem:N"), so that a
+     * third peer can dial it: a host introduces the peers that connected to
+     * it by this address (rollnet_player_desc::address). NUL-terminated;
+     * empty when the transport cannot tell (the peer is then not introduced). */
+    char address[ROLLNET_ADDRESS_SIZE];
 } rollnet_transport_peer_info;
 
 /** A transport is a vtable plus its state. The session calls it only from the
@@ -415,7 +424,26 @@ typedef struct rollnet_player_desc {
     rollnet_player_kind kind; /**< Default LOCAL. */
     /** REMOTE only: the address to connect to ("host:port" for ENet, "mem:N" for
      * the memnet). NULL: accept the peer's incoming connection instead. Several
-     * players may share one address (one peer, several local players). Copied. */
+     * players may share one address (one peer, several local players). Copied.
+     *
+     * Host introduction: on a session that has an address for some player
+     * (a joiner), a NULL player can also be introduced by a peer this side
+     * dialled. The joiner tells the peers it dialled which players it has no
+     * address for; a session that has no address for any player (a host)
+     * introduces two peers that connected to it once both are handshaken
+     * with it and each asked for the other, by the address its transport
+     * sees each at (rollnet_transport_peer_info::address). Of the two, the
+     * one whose lowest player handle is higher dials, the other accepts. So
+     * every joiner needs only its host's address: give player 0 (the host)
+     * its address and leave the other remote players NULL. Peers one of
+     * which has the other's address are never introduced (it dials, as
+     * configured). The
+     * introduced connection runs the ordinary handshake (and, in a private
+     * session, proves the key): an introduction admits nobody by itself.
+     * Introductions from anyone else are ignored (counted in that peer's
+     * rollnet_peer_stats::dropped_malformed). A joiner's transport must
+     * accept incoming connections on the socket it dials from (the ENet
+     * adapter does; size max_peers for every other player). */
     const char *address;
 } rollnet_player_desc;
 
@@ -974,7 +1002,7 @@ typedef struct rollnet_peer_stats {
     uint64_t rollbacks;          /**< rollbacks this peer's late inputs caused */
     uint64_t frames_resimulated; /**< frames those rollbacks replayed */
     int32_t max_rollback_depth;  /**< frames of the deepest of those rollbacks */
-    uint64_t dropped_malformed;  /**< failed to decode or out of range */
+    uint64_t dropped_malformed;  /**< failed to decode, out of range, or out of turn (an INTRO this side may not take) */
     uint64_t dropped_foreign;    /**< wrong nonce or from no known peer */
     uint64_t dropped_stale;      /**< from an earlier episode */
     uint64_t dropped_early;      /**< inputs that overtook the peer's handshake */

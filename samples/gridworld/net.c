@@ -201,6 +201,7 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
     case ROLLNET_DISCONNECT_BY_PEERS: return "was lost by another peer";
     case ROLLNET_DISCONNECT_LEFT: return "left the session";
     case ROLLNET_DISCONNECT_NO_ANSWER: return "did not answer at its address within a minute";
+    case ROLLNET_DISCONNECT_BUSY_TIMEOUT: return "stayed busy past the busy timeout";
     }
     return "unknown reason";
 }
@@ -302,6 +303,9 @@ void net_handle_events(game *g)
             break;
         case ROLLNET_EVENT_LOADING_ENDED:
             app_peer_log(g, "peer_loading_ended", ev.player);
+            break;
+        case ROLLNET_EVENT_PEER_BUSY:
+            app_peer_log(g, "peer_busy", (int64_t)ev.u.busy.ms);
             break;
         case ROLLNET_EVENT_EPISODE_COMPLETE:
             on_episode_complete(g, &ev);

@@ -287,6 +287,24 @@ static void rn_svc_drain(rn_enet *t)
     }
 }
 
+static bool rn_svc_rx_room(rn_enet *t)
+{
+    rn_enet_thread *th = t->th;
+    return th->rx_head - th->rx_freed < RN_ENET_RX_SLOTS;
+}
+
+/* Until a datagram arrives or RN_ENET_SERVICE_WAIT_MS passes. */
+static void rn_svc_wait(rn_enet *t, bool room)
+{
+    if (room) {
+        enet_uint32 condition = ENET_SOCKET_WAIT_RECEIVE | ENET_SOCKET_WAIT_INTERRUPT;
+        (void)enet_socket_wait(t->host->socket, &condition, RN_ENET_SERVICE_WAIT_MS);
+        return;
+    }
+    struct timespec pause = {0, (long)RN_ENET_SERVICE_WAIT_MS * 1000000L};
+    nanosleep(&pause, NULL);
+}
+
 static void rn_svc_shutdown(rn_enet *t)
 {
     rn_enet_thread *th = t->th;
@@ -329,14 +347,26 @@ static void *rn_svc_main(void *arg)
             last_busy_ms = now;
             rn_svc_send_busy(t, now - last_poll_ms);
         }
-        /* Without an event: ENet receives, acknowledges, resends and queues
-         * events for enet_host_check_events; the intercept finds the
-         * adapter through rn_enet_servicing. A socket error is retried at
-         * the next turn; ENet's timeouts surface a dead link. */
-        (void)enet_host_service(t->host, NULL, RN_ENET_SERVICE_WAIT_MS);
+        /* One pass without an event: ENet receives, acknowledges, resends
+         * and queues events for enet_host_check_events (the intercept finds
+         * the adapter through rn_enet_servicing). The events are taken at
+         * once, before the next pass: a DISCONNECT that ENet reads later
+         * discards what still waits in its queues, so nothing may wait
+         * there across a pass, and a full rx queue stops the passes (only
+         * what is queued is sent) until the game thread makes room; the
+         * peer's reliable messages then wait on its side. A socket error is
+         * retried at the next turn; ENet's timeouts surface a dead link. */
+        rn_svc_drain(t); /* what a full queue left in ENet's, first */
+        bool room = rn_svc_rx_room(t) && enet_list_empty(&t->host->dispatchQueue);
+        if (room) {
+            (void)enet_host_service(t->host, NULL, 0);
+        } else {
+            enet_host_flush(t->host);
+        }
         rn_enet_drop_half_open(t);
         rn_svc_publish(t);
         rn_svc_drain(t);
+        rn_svc_wait(t, room);
     }
     rn_svc_shutdown(t);
     return NULL;

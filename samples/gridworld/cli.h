@@ -25,6 +25,9 @@ typedef struct options {
     double loading_pause;     /* seconds, or 0 */
     const char *replay;       /* --replay PATH.msgpack, or NULL */
     const char *key;          /* --key TEXT: the session key, or NULL */
+    /* block.c: --no-net-thread, --block-at SECONDS:LENGTH (0 length: none) */
+    bool no_net_thread;
+    double block_at, block_length;
 } options;
 
 /* Fill *o from the command line, defaults first. Strings in *o point into

@@ -37,6 +37,7 @@ static rollnet_error make_transport(const options *o, rollnet_transport *out)
     rollnet_enet_desc ed = {0};
     ed.port = (uint16_t)o->host_port; /* the joiner lets the OS pick a port */
     ed.max_peers = 1;
+    ed.service_thread = !o->no_net_thread; /* block.h */
     rollnet_error err = rollnet_enet_create(&ed, NULL, out);
     if (err != ROLLNET_ERR_OK)
         return err;

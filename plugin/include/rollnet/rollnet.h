@@ -8,7 +8,11 @@
  *
  * IMPORTANT: a session is single-threaded. Every rollnet_session_* call on one
  * session must come from the same thread (or be serialised by the caller).
- * Distinct sessions share nothing and may live on different threads.
+ * Distinct sessions share nothing and may live on different threads. The
+ * session calls its transport only from inside those calls, on that thread;
+ * a transport that runs a thread of its own (the ENet transport with
+ * rollnet_enet_desc::service_thread) hands data over inside its vtable
+ * functions and never calls into the session or the game.
  *
  * IMPORTANT: the library never calls into the game while the game is inside a
  * rollnet call. rollnet_session_advance() returns a list of requests (LOAD,

@@ -1,7 +1,8 @@
 /* The ENet adapter's state, shared by enet_transport.c (the vtable),
- * enet_strangers.c (keeping connections that are not, or not yet, a player's
- * peer within bounds) and enet_thread.c (the optional service thread and the
- * vtable that goes with it). Internal. */
+ * enet_address.c (addresses), enet_strangers.c (keeping connections that are
+ * not, or not yet, a player's peer within bounds), enet_thread.c and
+ * enet_service.c (the optional service thread and the vtable that goes with
+ * it). Internal. */
 #ifndef RN_ENET_INTERNAL_H
 #define RN_ENET_INTERNAL_H
 
@@ -78,6 +79,8 @@ int rn_enet_parse_address(const char *text, ENetAddress *out, const char **why);
 /* parse_address through the table of addresses check_address resolved (it
  * adds to it): a name checked at creation is not resolved again. */
 int rn_enet_resolve(rn_enet *t, const char *text, ENetAddress *out, const char **why);
+/* The vtable's check_address (either thread model; game thread). */
+rollnet_error rn_enet_check_address(void *self, const char *address, char *why, size_t cap);
 ENetPeer *rn_enet_peer(rn_enet *t, int peer);
 int rn_enet_peer_id(const rn_enet *t, const ENetPeer *p);
 bool rn_enet_peer_known(const ENetPeer *p);

@@ -178,6 +178,7 @@ static void rn_svc_drain(rn_enet *t)
         /* ENet makes a peer CONNECTED as it hands out the event: the game
          * thread must see it so when it reads the event. */
         rn_svc_publish_peer(t, (size_t)out.peer);
+        th->stats = t->stats; /* counters at least as new as the events read */
         th->rx_head++;
         pthread_cond_broadcast(&th->arrived);
         pthread_mutex_unlock(&th->mu);

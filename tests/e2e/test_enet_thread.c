@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <enet/enet.h>
 
 #include "rollnet/rollnet.h"
 #include "rollnet/rollnet_enet.h"
@@ -204,12 +205,76 @@ static void test_a_full_queue_keeps_reliable_messages_and_drops_unreliable_ones(
     close_pair(&a, &b);
 }
 
+/* Channel 2 carries busy reports only: a well-formed one ('R' 'B', then the
+ * ms big-endian) becomes PEER_BUSY, anything else is dropped and counted,
+ * with or without a service thread on the receiving side. */
+static void busy_channel_check(bool threaded)
+{
+    side a;
+    memset(&a, 0, sizeof(a));
+    rollnet_enet_desc da = {.bind_address = "127.0.0.1", .service_thread = threaded};
+    assert_int_equal(rollnet_enet_create(&da, NULL, &a.t), ROLLNET_ERR_OK);
+    ENetAddress bind = {.host = ENET_HOST_ANY, .port = 0};
+    enet_address_set_host_ip(&bind, "127.0.0.1");
+    ENetHost *h = enet_host_create(&bind, 1, ROLLNET_ENET_CHANNEL_LIMIT, 0, 0);
+    assert_non_null(h);
+    ENetAddress to = bind;
+    to.port = rollnet_enet_port(&a.t);
+    ENetPeer *p = enet_host_connect(h, &to, ROLLNET_ENET_CHANNEL_LIMIT, 0);
+    assert_non_null(p);
+    const uint8_t bad[][6] = {{'R', 'B', 0, 0, 1}, {'X', 'B', 0, 0, 1, 0}};
+    const size_t bad_size[] = {5, 6};
+    const uint8_t good[6] = {'R', 'B', 0, 0, 0x12, 0x34};
+    bool sent = false;
+    uint64_t end = clock_ms() + 3000;
+    while (clock_ms() < end && a.busy == 0) {
+        ENetEvent ev;
+        while (enet_host_service(h, &ev, 0) > 0) {
+            if (ev.type == ENET_EVENT_TYPE_RECEIVE) {
+                enet_packet_destroy(ev.packet);
+            }
+        }
+        if (!sent && p->state == ENET_PEER_STATE_CONNECTED) {
+            for (int i = 0; i < 2; i++) {
+                enet_peer_send(p, 2, enet_packet_create(bad[i], bad_size[i], ENET_PACKET_FLAG_RELIABLE));
+            }
+            enet_peer_send(p, 2, enet_packet_create(good, sizeof(good), ENET_PACKET_FLAG_RELIABLE));
+            enet_host_flush(h);
+            sent = true;
+        }
+        drain(&a);
+        (void)rollnet_enet_wait(&a.t, 1);
+    }
+    assert_int_equal(a.busy, 1);
+    assert_int_equal(a.first_busy_ms, 0x1234);
+    rollnet_enet_stats st;
+    assert_int_equal(rollnet_enet_stats_get(&a.t, &st), ROLLNET_ERR_OK);
+    assert_int_equal(st.busy_malformed, 2);
+    enet_peer_reset(p);
+    enet_host_destroy(h);
+    rollnet_transport_destroy(&a.t);
+}
+
+static void test_busy_reports_are_validated_without_a_thread(void **state)
+{
+    (void)state;
+    busy_channel_check(false);
+}
+
+static void test_busy_reports_are_validated_with_a_thread(void **state)
+{
+    (void)state;
+    busy_channel_check(true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_blocked_game_thread_is_reported_busy_not_lost),
         cmocka_unit_test(test_without_the_thread_a_blocked_game_thread_is_lost),
         cmocka_unit_test(test_a_full_queue_keeps_reliable_messages_and_drops_unreliable_ones),
+        cmocka_unit_test(test_busy_reports_are_validated_without_a_thread),
+        cmocka_unit_test(test_busy_reports_are_validated_with_a_thread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,7 @@ typedef struct rn_memnet_event {
     int32_t peer;    /* the sending node, as the receiver's peer id */
     uint32_t gen;    /* link generation it was sent in */
     uint32_t size;
+    uint32_t busy_ms; /* PEER_BUSY */
 } rn_memnet_event;
 
 typedef struct rn_memnet_node {
@@ -103,6 +104,7 @@ static bool inbox_push(rn_memnet_node *dst, rollnet_transport_event_type type, i
     e->peer = from;
     e->gen = gen;
     e->size = (uint32_t)size;
+    e->busy_ms = 0;
     if (size > 0) {
         memcpy(dst->data + (size_t)slot * RN_MEMNET_MAX_MESSAGE, data, size);
     }
@@ -226,6 +228,7 @@ static rollnet_error memnet_receive(void *self, uint64_t now_ms, rollnet_transpo
                         ? n->data + (size_t)n->head * RN_MEMNET_MAX_MESSAGE
                         : NULL;
         out->size = e->type == ROLLNET_TRANSPORT_RECEIVE ? e->size : 0;
+        out->busy_ms = e->busy_ms;
         n->holding = true;
         n->counters.delivered++;
         return ROLLNET_ERR_OK;
@@ -382,6 +385,34 @@ void rollnet_memnet_set_link_cut(rollnet_memnet *net, int from, int to, uint32_t
 {
     if (net && from >= 0 && from < net->num_nodes && to >= 0 && to < net->num_nodes) {
         net->link_cut[pair(net, from, to)] = channels;
+    }
+}
+
+void rollnet_memnet_send_busy(rollnet_memnet *net, int node, uint32_t busy_ms)
+{
+    if (!net || node < 0 || node >= net->num_nodes) {
+        return;
+    }
+    rn_memnet_node *a = &net->nodes[node];
+    for (int b = 0; b < net->num_nodes; b++) {
+        size_t ab = pair(net, node, b);
+        if (b == node || !net->linked[ab]) {
+            continue;
+        }
+        rn_memnet_node *dst = &net->nodes[b];
+        if (a->cut || dst->cut || net->link_cut[ab] != 0) {
+            dst->counters.lost_cut++;
+            continue;
+        }
+        /* Counted as a message: a full inbox loses it, as a datagram. */
+        uint32_t waiting = dst->count - (dst->holding ? 1u : 0u);
+        if (waiting >= RN_MEMNET_INBOX_SLOTS - RN_MEMNET_CONTROL_RESERVE ||
+            !inbox_push(dst, ROLLNET_TRANSPORT_PEER_BUSY, node, ROLLNET_CHANNEL_UNRELIABLE,
+                        net->link_gen[ab], NULL, 0)) {
+            dst->counters.dropped_full++;
+            continue;
+        }
+        dst->events[(dst->head + dst->count - 1) % RN_MEMNET_INBOX_SLOTS].busy_ms = busy_ms;
     }
 }
 

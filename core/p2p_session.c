@@ -92,7 +92,8 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
     }
     peer->st.bytes_received += size;
     peer->st.messages_received++;
-    if (rn_peer_heard(peer, s->now, &s->events)) {
+    bool busy_ended = rn_p2p_busy_end(p, peer);
+    if (rn_peer_heard(peer, s->now, &s->events) || busy_ended) {
         rn_events_simple(&s->events, ROLLNET_EVENT_RESUMED, rn_peer_event_player(peer));
     }
     switch (m.type) {
@@ -156,6 +157,9 @@ static void on_transport_event(rn_p2p *p, const rollnet_transport_event *ev)
         }
         break;
     }
+    case ROLLNET_TRANSPORT_PEER_BUSY:
+        rn_p2p_on_busy(p, ev);
+        break;
     case ROLLNET_TRANSPORT_RECEIVE: {
         rn_peer *peer = rn_p2p_peer_by_tp(p, ev->peer);
         if (peer) {
@@ -179,7 +183,11 @@ static void live_peer_timers(rn_p2p *p, rn_peer *peer, uint64_t frame_ms)
     rollnet_session *s = &p->base;
     const rollnet_session_desc *d = &s->desc;
     rn_link_refresh_info(&p->link, peer);
-    uint64_t silence = s->now - peer->last_recv_ms;
+    if (rn_p2p_busy_timers(p, peer) && !rn_peer_live(peer)) {
+        return; /* busy past busy_timeout_ms */
+    }
+    /* A busy peer (p2p_busy.c) is held on busy_timeout_ms instead. */
+    uint64_t silence = peer->busy.on ? 0 : s->now - peer->last_recv_ms;
     if (peer->loading ? silence >= d->loading_grace_ms : silence >= d->disconnect_timeout_ms) {
         rn_p2p_peer_gone(p, peer,
                          peer->loading ? ROLLNET_DISCONNECT_LOADING_GRACE : ROLLNET_DISCONNECT_TIMEOUT,

@@ -10,6 +10,7 @@
  *                    agreement on its last frame (LEAVE); closing after a failure
  *   p2p_episode.c    peers agree on where episodes end (EPISODE_MISMATCH)
  *   p2p_loading.c    loading notices
+ *   p2p_busy.c       peers whose transport reports their game busy
  *   p2p_finish.c     finishing and leaving on purpose
  *   p2p_intro.c      a host introduces the peers it accepted (INTRO)
  */
@@ -93,6 +94,15 @@ rn_peer *rn_p2p_peer_by_tp(rn_p2p *p, int tp);
 void rn_p2p_loading_ended(rn_p2p *p, rn_peer *peer);
 void rn_p2p_on_loading(rn_p2p *p, rn_peer *peer, const rn_loading *l);
 rollnet_error rn_p2p_set_loading(rollnet_session *s, bool loading);
+
+/* p2p_busy.c. The transport reports a peer's game busy (PEER_BUSY). A
+ * message from the peer: true when that ends a busy spell (the caller
+ * raises RESUMED). A live peer's timers: true when the busy rules replace
+ * the silence rules this time (it is busy and its reports are fresh, or it
+ * was just dropped past busy_timeout_ms). */
+void rn_p2p_on_busy(rn_p2p *p, const rollnet_transport_event *ev);
+bool rn_p2p_busy_end(rn_p2p *p, rn_peer *peer);
+bool rn_p2p_busy_timers(rn_p2p *p, rn_peer *peer);
 
 /* p2p_handshake.c */
 void rn_p2p_connect_all(rn_p2p *p);

@@ -64,6 +64,12 @@ typedef struct rn_peer {
     uint32_t input_sends;  /* INPUT messages sent to it; every RN_INPUT_FULL_EVERY-th repeats all */
     bool loading;
     int32_t loading_frame; /* newest remote frame seen when loading began */
+    /* Its transport reports its game busy (p2p_busy.c): since when its game
+     * has not polled (our clock), the last report, the last PEER_BUSY event. */
+    struct {
+        bool on;
+        uint64_t since_ms, heard_ms, event_ms;
+    } busy;
     uint64_t close_at_ms;  /* a refused peer's connection closes then (0: not pending) */
     int32_t ack;           /* the peer's last confirmed frame of our inputs */
     int32_t remote_frame;  /* the peer's next frame, as its inputs tell */

@@ -40,11 +40,13 @@ static ENetPeer *rn_enet_oldest_half_open(rn_enet *t, enet_uint32 now)
  * its own handshake, instead of holding every slot. */
 int ENET_CALLBACK rn_enet_intercept(ENetHost *host, ENetEvent *event)
 {
-    if (!event) {
+    /* Only the adapter calls enet_host_service: on the game thread with its
+     * own event, on the service thread without one (rn_enet_servicing). */
+    rn_enet *t = event ? (rn_enet *)(void *)((char *)event - offsetof(rn_enet, ev))
+                       : rn_enet_servicing;
+    if (!t) {
         return 0;
     }
-    /* Only the adapter calls enet_host_service, always with its own event. */
-    rn_enet *t = (rn_enet *)(void *)((char *)event - offsetof(rn_enet, ev));
     const enet_uint8 *data = host->receivedData;
     size_t len = host->receivedDataLength;
     if (len < sizeof(enet_uint16)) {

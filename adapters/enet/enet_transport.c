@@ -44,8 +44,6 @@
 #define RN_ENET_RELIABLE_FLAGS ENET_PACKET_FLAG_RELIABLE
 #define RN_ENET_UNRELIABLE_FLAGS ENET_PACKET_FLAG_UNSEQUENCED
 
-#define RN_ENET_MAX_HOST_NAME 255
-
 /* ENet asks for enet_initialize() before use and enet_deinitialize() after.
  * Several transports (and threads) share one process, so the adapter counts
  * its users: the first create initialises, the last destroy deinitialises.
@@ -89,7 +87,7 @@ static void rn_enet_release(void)
 }
 
 
-static ENetPeer *rn_enet_peer(rn_enet *t, int peer)
+ENetPeer *rn_enet_peer(rn_enet *t, int peer)
 {
     if (peer < 0 || (size_t)peer >= t->host->peerCount) {
         return NULL;
@@ -97,12 +95,12 @@ static ENetPeer *rn_enet_peer(rn_enet *t, int peer)
     return &t->host->peers[peer];
 }
 
-static int rn_enet_peer_id(const rn_enet *t, const ENetPeer *p)
+int rn_enet_peer_id(const rn_enet *t, const ENetPeer *p)
 {
     return (int)(p - t->host->peers);
 }
 
-static void rn_enet_apply_timeout(ENetPeer *p, uint32_t timeout_ms)
+void rn_enet_apply_timeout(ENetPeer *p, uint32_t timeout_ms)
 {
     /* Minimum and maximum equal: the peer is dropped after timeout_ms without
      * an acknowledgement, whatever its RTT. Limit 0 keeps ENet's resend count. */
@@ -117,63 +115,6 @@ static void rn_enet_release_held(rn_enet *t)
     }
 }
 
-/* "host:port" with a non-empty host without ':' and a decimal port 1..65535.
- * On failure, the reason (a static string). */
-static int rn_enet_parse_address(const char *text, ENetAddress *out, const char **why)
-{
-    *why = "is not HOST:PORT";
-    if (!text) {
-        return -1;
-    }
-    const char *colon = strchr(text, ':');
-    if (!colon || colon == text || (size_t)(colon - text) > RN_ENET_MAX_HOST_NAME ||
-        strchr(colon + 1, ':')) {
-        return -1;
-    }
-    const char *digits = colon + 1;
-    uint32_t port = 0;
-    size_t n = 0;
-    *why = "has no port 1..65535 after the ':'";
-    for (; digits[n] != '\0'; n++) {
-        if (digits[n] < '0' || digits[n] > '9' || n >= 5) {
-            return -1;
-        }
-        port = port * 10u + (uint32_t)(digits[n] - '0');
-    }
-    if (n == 0 || port == 0 || port > 65535u) {
-        return -1;
-    }
-    char host[RN_ENET_MAX_HOST_NAME + 1];
-    size_t host_len = (size_t)(colon - text);
-    memcpy(host, text, host_len);
-    host[host_len] = '\0';
-    /* Numeric first so dotted addresses never reach the (blocking) resolver. */
-    *why = "names a host that cannot be resolved";
-    if (enet_address_set_host_ip(out, host) != 0 && enet_address_set_host(out, host) != 0) {
-        return -1;
-    }
-    out->port = (enet_uint16)port;
-    return 0;
-}
-
-static rollnet_error rn_enet_check_address(void *self, const char *address, char *why,
-                                           size_t cap)
-{
-    (void)self;
-    ENetAddress addr;
-    const char *reason = NULL;
-    if (rn_enet_parse_address(address, &addr, &reason) == 0) {
-        return ROLLNET_ERR_OK;
-    }
-    if (why && cap > 0) {
-        size_t n = strlen(reason);
-        n = n < cap - 1 ? n : cap - 1;
-        memcpy(why, reason, n);
-        why[n] = '\0';
-    }
-    return ROLLNET_ERR_BAD_ADDRESS;
-}
-
 static rollnet_error rn_enet_connect(void *self, const char *address, uint64_t now_ms,
                                      int *peer_out)
 {
@@ -185,9 +126,15 @@ static rollnet_error rn_enet_connect(void *self, const char *address, uint64_t n
     *peer_out = -1;
     ENetAddress addr;
     const char *why;
-    if (rn_enet_parse_address(address, &addr, &why) != 0) {
+    if (rn_enet_resolve(t, address, &addr, &why) != 0) {
         return ROLLNET_ERR_BAD_ADDRESS;
     }
+    return rn_enet_connect_addr(t, &addr, peer_out);
+}
+
+rollnet_error rn_enet_connect_addr(rn_enet *t, const ENetAddress *address, int *peer_out)
+{
+    ENetAddress addr = *address;
     /* NULL when every peer slot is taken (or ENet could not allocate the
      * channels): nothing tells the two apart. */
     ENetPeer *p = enet_host_connect(t->host, &addr, ROLLNET_ENET_CHANNEL_LIMIT, 0);
@@ -203,14 +150,14 @@ static rollnet_error rn_enet_connect(void *self, const char *address, uint64_t n
 }
 
 /* A slot that holds a connection, in any state short of gone. */
-static bool rn_enet_peer_known(const ENetPeer *p)
+bool rn_enet_peer_known(const ENetPeer *p)
 {
     return p && p->state != ENET_PEER_STATE_DISCONNECTED && p->state != ENET_PEER_STATE_ZOMBIE;
 }
 
 /* A connection being closed (by disconnect, or by the other side): ENet
  * takes nothing more for it. */
-static bool rn_enet_peer_closing(const ENetPeer *p)
+bool rn_enet_peer_closing(const ENetPeer *p)
 {
     return p->state == ENET_PEER_STATE_DISCONNECT_LATER ||
            p->state == ENET_PEER_STATE_DISCONNECTING ||
@@ -221,7 +168,12 @@ static rollnet_error rn_enet_send(void *self, int peer, rollnet_channel channel,
                                   const void *data, size_t size, uint64_t now_ms)
 {
     (void)now_ms;
-    rn_enet *t = self;
+    return rn_enet_send_now(self, peer, channel, data, size);
+}
+
+rollnet_error rn_enet_send_now(rn_enet *t, int peer, rollnet_channel channel, const void *data,
+                               size_t size)
+{
     if (data == NULL && size > 0) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
@@ -266,6 +218,55 @@ static void rn_enet_flush(void *self, uint64_t now_ms)
     enet_host_flush(t->host);
 }
 
+bool rn_enet_convert(rn_enet *t, const ENetEvent *ev, rollnet_transport_event *out)
+{
+    memset(out, 0, sizeof(*out)); /* type NONE */
+    out->peer = rn_enet_peer_id(t, ev->peer);
+    switch (ev->type) {
+    case ENET_EVENT_TYPE_CONNECT:
+        if (ev->peer->channelCount < ROLLNET_ENET_CHANNEL_LIMIT) {
+            /* Not a rollnet peer: it could not carry every channel. */
+            enet_peer_disconnect_now(ev->peer, 0);
+            t->stats.refused_channels++;
+            return false;
+        }
+        /* Incoming peers still hold ENet's defaults (minimum != maximum,
+         * which this adapter never sets); outgoing ones got theirs at
+         * connect, possibly changed by set_timeout since. */
+        if (ev->peer->timeoutMinimum != ev->peer->timeoutMaximum) {
+            rn_enet_apply_timeout(ev->peer, t->timeout_ms);
+        }
+        out->type = ROLLNET_TRANSPORT_CONNECTED;
+        return true;
+    case ENET_EVENT_TYPE_DISCONNECT:
+        out->type = ROLLNET_TRANSPORT_DISCONNECTED;
+        return true;
+    case ENET_EVENT_TYPE_RECEIVE:
+        if (ev->channelID == RN_ENET_BUSY_CHANNEL) {
+            bool ok = rn_enet_busy_decode(ev->packet->data, ev->packet->dataLength, &out->busy_ms);
+            enet_packet_destroy(ev->packet);
+            if (!ok) {
+                t->stats.busy_malformed++;
+                return false;
+            }
+            out->type = ROLLNET_TRANSPORT_PEER_BUSY;
+            return true;
+        }
+        if (ev->channelID >= ROLLNET_ENET_CHANNEL_LIMIT) {
+            enet_packet_destroy(ev->packet);
+            return false;
+        }
+        out->type = ROLLNET_TRANSPORT_RECEIVE;
+        out->channel = (rollnet_channel)ev->channelID;
+        out->data = ev->packet->data;
+        out->size = ev->packet->dataLength;
+        return true;
+    case ENET_EVENT_TYPE_NONE:
+    default:
+        return false;
+    }
+}
+
 static rollnet_error rn_enet_receive(void *self, uint64_t now_ms, rollnet_transport_event *out)
 {
     (void)now_ms;
@@ -276,7 +277,6 @@ static rollnet_error rn_enet_receive(void *self, uint64_t now_ms, rollnet_transp
     rn_enet_release_held(t);
     for (;;) {
         memset(out, 0, sizeof(*out)); /* type NONE */
-        ENetEvent ev;
         /* Timeout 0: also sends what is due (resends, pings, acks). A socket
          * error (< 0) ends this round as TRANSPORT; the next call tries
          * again, and ENet's timeouts surface a dead link as DISCONNECTED. */
@@ -290,48 +290,24 @@ static rollnet_error rn_enet_receive(void *self, uint64_t now_ms, rollnet_transp
         if (got == 0) {
             return ROLLNET_ERR_OK;
         }
-        ev = t->ev;
-        out->peer = rn_enet_peer_id(t, ev.peer);
-        switch (ev.type) {
-        case ENET_EVENT_TYPE_CONNECT:
-            if (ev.peer->channelCount < ROLLNET_ENET_CHANNEL_LIMIT) {
-                /* Not a rollnet peer: it could not carry the unreliable channel. */
-                enet_peer_disconnect_now(ev.peer, 0);
-                t->stats.refused_channels++;
-                continue;
-            }
-            /* Incoming peers still hold ENet's defaults (minimum != maximum,
-             * which this adapter never sets); outgoing ones got theirs at
-             * connect, possibly changed by set_timeout since. */
-            if (ev.peer->timeoutMinimum != ev.peer->timeoutMaximum) {
-                rn_enet_apply_timeout(ev.peer, t->timeout_ms);
-            }
-            out->type = ROLLNET_TRANSPORT_CONNECTED;
-            return ROLLNET_ERR_OK;
-        case ENET_EVENT_TYPE_DISCONNECT:
-            out->type = ROLLNET_TRANSPORT_DISCONNECTED;
-            return ROLLNET_ERR_OK;
-        case ENET_EVENT_TYPE_RECEIVE:
-            if (ev.channelID >= ROLLNET_ENET_CHANNEL_LIMIT) {
-                enet_packet_destroy(ev.packet);
-                continue;
-            }
-            t->held = ev.packet;
-            out->type = ROLLNET_TRANSPORT_RECEIVE;
-            out->channel = (rollnet_channel)ev.channelID;
-            out->data = ev.packet->data;
-            out->size = ev.packet->dataLength;
-            return ROLLNET_ERR_OK;
-        case ENET_EVENT_TYPE_NONE:
-        default:
+        ENetEvent ev = t->ev;
+        if (!rn_enet_convert(t, &ev, out)) {
             continue;
         }
+        if (out->type == ROLLNET_TRANSPORT_RECEIVE) {
+            t->held = ev.packet;
+        }
+        return ROLLNET_ERR_OK;
     }
 }
 
 static void rn_enet_disconnect(void *self, int peer)
 {
-    rn_enet *t = self;
+    rn_enet_disconnect_now(self, peer);
+}
+
+void rn_enet_disconnect_now(rn_enet *t, int peer)
+{
     ENetPeer *p = rn_enet_peer(t, peer);
     if (!p || p->state == ENET_PEER_STATE_DISCONNECTED) {
         return;
@@ -344,7 +320,11 @@ static void rn_enet_disconnect(void *self, int peer)
 
 static void rn_enet_set_timeout(void *self, int peer, uint32_t timeout_ms)
 {
-    rn_enet *t = self;
+    rn_enet_set_timeout_now(self, peer, timeout_ms);
+}
+
+void rn_enet_set_timeout_now(rn_enet *t, int peer, uint32_t timeout_ms)
+{
     ENetPeer *p = rn_enet_peer(t, peer);
     if (!p || p->state == ENET_PEER_STATE_DISCONNECTED) {
         return;
@@ -399,10 +379,14 @@ static void rn_enet_format_address(const ENetAddress *a, char out[ROLLNET_ADDRES
 
 static rollnet_error rn_enet_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
 {
-    rn_enet *t = self;
     if (!out) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
+    return rn_enet_peer_info_now(self, peer, out);
+}
+
+rollnet_error rn_enet_peer_info_now(rn_enet *t, int peer, rollnet_transport_peer_info *out)
+{
     ENetPeer *p = rn_enet_peer(t, peer);
     if (!rn_enet_peer_known(p)) {
         return ROLLNET_ERR_UNKNOWN_PEER;
@@ -415,12 +399,8 @@ static rollnet_error rn_enet_peer_info(void *self, int peer, rollnet_transport_p
     return ROLLNET_ERR_OK;
 }
 
-static void rn_enet_destroy(void *self)
+void rn_enet_close_host(rn_enet *t)
 {
-    rn_enet *t = self;
-    if (!t) {
-        return;
-    }
     rn_enet_release_held(t);
     /* Send what is queued, then say goodbye in one unacknowledged datagram
      * per peer, so the others see DISCONNECTED now instead of after their
@@ -433,6 +413,24 @@ static void rn_enet_destroy(void *self)
         }
     }
     enet_host_destroy(t->host);
+    t->host = NULL;
+}
+
+static void rn_enet_destroy(void *self)
+{
+    rn_enet *t = self;
+    if (!t) {
+        return;
+    }
+    rn_enet_close_host(t);
+    rollnet_allocator a = t->allocator;
+    rn_free(&a, t);
+    rn_enet_release();
+}
+
+/* The service thread's transport is gone: free what it leaves. */
+void rn_enet_free(rn_enet *t)
+{
     rollnet_allocator a = t->allocator;
     rn_free(&a, t);
     rn_enet_release();
@@ -503,27 +501,51 @@ rollnet_error rollnet_enet_create(const rollnet_enet_desc *desc, const rollnet_a
         return ROLLNET_ERR_TRANSPORT;
     }
     t->host->duplicatePeers = (size_t)per_address;
+    t->port = t->host->address.port;
     t->host->intercept = rn_enet_intercept;
+    if (d.service_thread) {
+        /* From here on the host belongs to the service thread. */
+        rollnet_error err = rn_enet_thread_start(t);
+        if (err != ROLLNET_ERR_OK) {
+            enet_host_destroy(t->host);
+            rn_free(&a, t);
+            rn_enet_release();
+            return err;
+        }
+        out->vtable = &rn_enet_thread_vtable;
+        out->self = t;
+        return ROLLNET_ERR_OK;
+    }
     out->vtable = &rn_enet_vtable;
     out->self = t;
     return ROLLNET_ERR_OK;
 }
 
+/* The adapter behind a transport handle, either kind; NULL when it is not one. */
+static rn_enet *rn_enet_of(const rollnet_transport *t)
+{
+    if (!t || !t->self || (t->vtable != &rn_enet_vtable && t->vtable != &rn_enet_thread_vtable)) {
+        return NULL;
+    }
+    return t->self;
+}
+
 uint16_t rollnet_enet_port(const rollnet_transport *t)
 {
-    if (!t || t->vtable != &rn_enet_vtable || !t->self) {
-        return 0;
-    }
-    const rn_enet *e = t->self;
-    return e->host->address.port;
+    const rn_enet *e = rn_enet_of(t);
+    /* Written at create, never again: readable from any thread. */
+    return e ? e->port : 0;
 }
 
 int rollnet_enet_wait(rollnet_transport *t, uint32_t timeout_ms)
 {
-    if (!t || t->vtable != &rn_enet_vtable || !t->self) {
+    rn_enet *e = rn_enet_of(t);
+    if (!e) {
         return -1;
     }
-    rn_enet *e = t->self;
+    if (e->th) {
+        return rn_enet_thread_wait(e, timeout_ms);
+    }
     if (!enet_list_empty(&e->host->dispatchQueue)) {
         return 1;
     }
@@ -540,10 +562,14 @@ rollnet_error rollnet_enet_stats_get(const rollnet_transport *t, rollnet_enet_st
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
     memset(out, 0, sizeof(*out));
-    if (!t || t->vtable != &rn_enet_vtable || !t->self) {
+    rn_enet *e = rn_enet_of(t);
+    if (!e) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
-    const rn_enet *e = t->self;
-    *out = e->stats;
+    if (e->th) {
+        rn_enet_thread_stats(e, out);
+    } else {
+        *out = e->stats;
+    }
     return ROLLNET_ERR_OK;
 }

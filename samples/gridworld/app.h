@@ -76,6 +76,8 @@ typedef struct game {
     bool loading_due;           /* --loading-pause: pause before the next tick */
     bool peer_gone;
     bool render_ok;             /* the last ADVANCE may be shown */
+    uint64_t block_start_ms;    /* block.c: the run's start, for --block-at */
+    bool block_done;
     bool done;
     int exit_code;
     char reason[256];

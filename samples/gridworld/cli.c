@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
 #include "cli.h"
 #include "game.h"
 #include "rollnet/rollnet.h"
@@ -58,6 +59,11 @@ static void usage(FILE *out)
             "                       \"name value\" per line\n"
             "  --loading-pause S    at the start of episode 2, announce loading, block for\n"
             "                       S seconds, then end loading\n"
+            "  --no-net-thread      service the network only inside the game loop (by\n"
+            "                       default a thread of the transport does it, so a\n"
+            "                       blocked game thread reads as busy, not gone)\n"
+            "  --block-at S:L       S seconds after the start, block the game thread for L\n"
+            "                       seconds without announcing it\n"
             "  --help               show this text\n"
             "\n"
             "Keys: arrows/WASD move (in a sync test: WASD player 0, arrows player 1;\n"
@@ -230,6 +236,13 @@ int cli_parse(int argc, char **argv, options *o)
             continue;
         } else if (!strcmp(a, "--stats")) {
             o->stats = true;
+            continue;
+        }
+        int took = block_cli_option(a, v, o);
+        if (took == -2) {
+            return 2;
+        } else if (took >= 0) {
+            i += took;
             continue;
         } else if (!is_valued_option(a)) {
             fprintf(stderr, "gridworld: unknown option %s (see --help)\n", a);

@@ -30,6 +30,9 @@ typedef struct options {
     int players;              /* --players N: 2..GW_MAX_PLAYERS, default 2 */
     int player;               /* --player K: a joiner's seat, 1..players-1, default 1;
                                * 0 on the host */
+    /* block.c: --no-net-thread, --block-at SECONDS:LENGTH (0 length: none) */
+    bool no_net_thread;
+    double block_at, block_length;
 } options;
 
 /* Fill *o from the command line, defaults first. Strings in *o point into

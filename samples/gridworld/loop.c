@@ -6,6 +6,7 @@
  * it interrupts the ticks. */
 #include <inttypes.h>
 
+#include "block.h"
 #include "loop.h"
 #include "net.h"
 #include "render.h"
@@ -319,6 +320,7 @@ void loop_run(game *g)
 {
     rollnet_sdl_pacer_init(&g->pacer, g->opt.fps);
     while (!g->done) {
+        block_maybe(g); /* --block-at */
         int due = rollnet_sdl_pacer_wait(&g->pacer);
         if (due > 1)
             app_peer_log(g, "catch_up", due);

@@ -47,6 +47,7 @@ static rollnet_error make_transport(const options *o, rollnet_transport *out)
      * joiners below its seat, and accepts those above it (on its own port,
      * which the host saw and tells them). */
     ed.max_peers = o->players - 1;
+    ed.service_thread = !o->no_net_thread; /* block.h */
     rollnet_error err = rollnet_enet_create(&ed, NULL, out);
     if (err != ROLLNET_ERR_OK)
         return err;
@@ -219,6 +220,7 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
     case ROLLNET_DISCONNECT_BY_PEERS: return "was lost by another peer";
     case ROLLNET_DISCONNECT_LEFT: return "left the session";
     case ROLLNET_DISCONNECT_NO_ANSWER: return "did not answer at its address within a minute";
+    case ROLLNET_DISCONNECT_BUSY_TIMEOUT: return "stayed busy past the busy timeout";
     }
     return "unknown reason";
 }
@@ -337,6 +339,9 @@ void net_handle_events(game *g)
             break;
         case ROLLNET_EVENT_LOADING_ENDED:
             app_peer_log(g, "peer_loading_ended", ev.player);
+            break;
+        case ROLLNET_EVENT_PEER_BUSY:
+            app_peer_log(g, "peer_busy", (int64_t)ev.u.busy.ms);
             break;
         case ROLLNET_EVENT_EPISODE_COMPLETE:
             on_episode_complete(g, &ev);

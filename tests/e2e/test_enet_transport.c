@@ -39,6 +39,10 @@ typedef struct side {
     int dropped; /* events past MAX_EVENTS; a test that sees any has failed */
 } side;
 
+/* Run with --service-thread: every listening and client side gets a service
+ * thread; the transport's contract is the same. */
+static bool threaded;
+
 static uint64_t clock_ms(void)
 {
     struct timespec ts;
@@ -168,6 +172,7 @@ static uint16_t base_port(void)
 static uint16_t listen_side(side *s, rollnet_enet_desc desc)
 {
     desc.bind_address = "127.0.0.1";
+    desc.service_thread = threaded;
     for (int i = 0; i < 64; i++) {
         desc.port = (uint16_t)(base_port() + i);
         rollnet_error err = rollnet_enet_create(&desc, NULL, &s->t);
@@ -180,9 +185,18 @@ static uint16_t listen_side(side *s, rollnet_enet_desc desc)
     return 0;
 }
 
+/* A client without a service thread, whatever the run: one that falls
+ * silent when it is not serviced. */
+static void silent_side(side *s, rollnet_enet_desc desc)
+{
+    desc.bind_address = "127.0.0.1";
+    assert_int_equal(rollnet_enet_create(&desc, NULL, &s->t), ROLLNET_ERR_OK);
+}
+
 static void client_side(side *s, rollnet_enet_desc desc)
 {
     desc.bind_address = "127.0.0.1";
+    desc.service_thread = threaded;
     assert_int_equal(rollnet_enet_create(&desc, NULL, &s->t), ROLLNET_ERR_OK);
 }
 
@@ -620,7 +634,7 @@ static void test_set_timeout_drops_a_silent_peer_after_about_the_set_time(void *
     memset(&b, 0, sizeof(b));
     /* Default 5000 ms everywhere; only this peer is shortened. */
     uint16_t port = listen_side(&a, (rollnet_enet_desc){0});
-    client_side(&b, (rollnet_enet_desc){0});
+    silent_side(&b, (rollnet_enet_desc){0});
     int a_b, b_a;
     connect_pair(&a, &b, port, &a_b, &b_a);
     settle(&a, &b, a_b);
@@ -650,8 +664,8 @@ static void test_set_timeout_is_per_peer_a_longer_grace_keeps_one_silent_peer(vo
     memset(&c, 0, sizeof(c));
     /* Short default for every peer of A; C gets a loading-style grace. */
     uint16_t port = listen_side(&a, (rollnet_enet_desc){.timeout_ms = 1000});
-    client_side(&b, (rollnet_enet_desc){0});
-    client_side(&c, (rollnet_enet_desc){0});
+    silent_side(&b, (rollnet_enet_desc){0});
+    silent_side(&c, (rollnet_enet_desc){0});
     int a_b, b_a, a_c, c_a;
     connect_pair(&a, &b, port, &a_b, &b_a);
     connect_pair(&a, &c, port, &a_c, &c_a);
@@ -794,8 +808,9 @@ static void test_wait_returns_early_when_a_datagram_arrives(void **state)
     side_free(&b);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    threaded = argc > 1 && strcmp(argv[1], "--service-thread") == 0;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect_is_seen_on_both_sides_with_the_returned_peer_id),
         cmocka_unit_test(test_reliable_messages_arrive_in_order_and_intact_including_64k),

@@ -147,6 +147,7 @@ typedef struct scenario {
     int close_node, close_tick;       /* a peer quits (its session closes) */
     int cut_node, cut_tick;           /* a peer goes silent (cut off, stops) */
     int load_node, load_tick, load_ticks; /* a peer announces loading and blocks */
+    int busy_node, busy_tick, busy_ticks; /* a peer blocks; its transport reports it busy */
     int local_load_tick, local_load_ticks; /* node 0 does */
     int unread_tick, unread_ticks;    /* node 0 stops reading records */
     int fps_node;                     /* a peer with another frame rate: refused */
@@ -267,6 +268,13 @@ static int record(const scenario *sc)
                 paused[sc->load_node] = false;
             }
         }
+        if (sc->busy_node != NONE && alive[sc->busy_node]) {
+            int in = tick - sc->busy_tick;
+            paused[sc->busy_node] = in >= 0 && in < sc->busy_ticks;
+            if (paused[sc->busy_node] && in % 15 == 14) {
+                rollnet_memnet_send_busy(net, sc->busy_node, (uint32_t)(in * 1000 / 60));
+            }
+        }
         /* Node 0: everything it does is an op of the recording. */
         fz_node *n0 = &g_nodes[0];
         if (sc->local_load_ticks > 0 && tick == sc->local_load_tick) {
@@ -347,6 +355,8 @@ static const scenario k_scenarios[] = {
     { .name = "2p-host-peer-silent", .variant = 0, .ticks = 200, .cut_node = 1, .cut_tick = 80 },
     { .name = "2p-host-peer-loads", .variant = 0, .ticks = 220, .load_node = 1, .load_tick = 60,
       .load_ticks = 60 },
+    { .name = "2p-host-peer-busy", .variant = 0, .ticks = 260, .busy_node = 1, .busy_tick = 60,
+      .busy_ticks = 120 },
     { .name = "2p-host-local-loads", .variant = 0, .ticks = 200, .local_load_tick = 60,
       .local_load_ticks = 40 },
     { .name = "2p-host-ledger-full", .variant = 0, .ticks = 200, .unread_tick = 40,

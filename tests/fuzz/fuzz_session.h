@@ -25,7 +25,10 @@
  *   0xc2           poll only (and events)
  *   0xc3           stop / resume reading records (a full ledger stalls play)
  *   0xc4           inspection calls: stats, peer stats, dumps, checksums
- *   0xc5..0xff     nothing
+ *   0xc5..0xcf     nothing
+ *   0xd0..0xdf     PEER_BUSY of peer op & 0xf (queued); then one byte B:
+ *                  busy for B * 256 ms
+ *   0xe0..0xff     nothing
  * Queued events reach the session at its next poll, in order. The fake
  * transport behaves like a real one: it delivers RECEIVE and DISCONNECTED
  * only for a peer it has a connection with, and CONNECTED only for one it
@@ -354,6 +357,8 @@ static inline rollnet_error fz_tp_receive(void *self, uint64_t now_ms,
             }
             out->data = t->held;
             out->size = e.size;
+        } else if (e.type == ROLLNET_TRANSPORT_PEER_BUSY) {
+            out->busy_ms = (uint32_t)e.size; /* the busy ms travel in size */
         }
         t->delivered++;
         return ROLLNET_ERR_OK;
@@ -517,6 +522,7 @@ static inline void fz_check_event(fz_node *n, const rollnet_event *ev)
         break;
     case ROLLNET_EVENT_INTERRUPTED:
     case ROLLNET_EVENT_RESUMED:
+    case ROLLNET_EVENT_PEER_BUSY:
     case ROLLNET_EVENT_LOADING:
     case ROLLNET_EVENT_LOADING_ENDED:
         fz_check_player(n, ev, false);
@@ -525,7 +531,7 @@ static inline void fz_check_event(fz_node *n, const rollnet_event *ev)
         /* -1: a connection that never claimed a player. */
         fz_check_player(n, ev, true);
         FZ_CHECK((int)ev->u.disconnected.reason >= ROLLNET_DISCONNECT_TIMEOUT &&
-                     (int)ev->u.disconnected.reason <= ROLLNET_DISCONNECT_NO_ANSWER,
+                     (int)ev->u.disconnected.reason <= ROLLNET_DISCONNECT_BUSY_TIMEOUT,
                  "DISCONNECTED reason %d", (int)ev->u.disconnected.reason);
         FZ_CHECK(ev->u.disconnected.frame >= -1 && ev->u.disconnected.frame <= RN_MAX_FRAME,
                  "DISCONNECTED frame %d", ev->u.disconnected.frame);
@@ -843,6 +849,11 @@ static inline void fz_run(const uint8_t *data, size_t size, fz_summary *out)
                 fz_inspect(n);
                 break;
             default:
+                /* 0xd0 | peer, ms / 256: the transport reports the peer busy. */
+                if ((op & 0xf0) == 0xd0 && i < size) {
+                    fz_tp_push(&st.tp, ROLLNET_TRANSPORT_PEER_BUSY, op & 0xf,
+                               ROLLNET_CHANNEL_UNRELIABLE, NULL, (size_t)data[i++] * 256u);
+                }
                 break;
             }
         }
@@ -929,6 +940,10 @@ static inline void fz_put_event(fz_buf *b, const rollnet_transport_event *ev)
             fz_put_byte(b, (uint8_t)(ev->size & 0xff));
         }
         fz_put(b, ev->data, ev->size);
+        break;
+    case ROLLNET_TRANSPORT_PEER_BUSY:
+        fz_put_byte(b, (uint8_t)(0xd0 | ev->peer));
+        fz_put_byte(b, (uint8_t)(ev->busy_ms / 256u > 255u ? 255u : ev->busy_ms / 256u));
         break;
     default:
         break;

@@ -36,6 +36,7 @@ typedef struct fx_opts {
     int32_t max_steps;        /* episode length; 0 = endless */
     int checksum_interval;    /* 0 = default */
     uint32_t notify_timeout_ms, disconnect_timeout_ms, loading_grace_ms, episode_timeout_ms;
+    uint32_t busy_timeout_ms;
     uint32_t handshake_timeout_ms, join_timeout_ms;
     uint64_t seed;
     rollnet_netsim_desc sim[FX_MAX]; /* each node's outgoing link */
@@ -152,6 +153,7 @@ static inline void fx_init(fx *f, const fx_opts *o)
         d.notify_timeout_ms = o->notify_timeout_ms;
         d.disconnect_timeout_ms = o->disconnect_timeout_ms;
         d.loading_grace_ms = o->loading_grace_ms;
+        d.busy_timeout_ms = o->busy_timeout_ms;
         d.episode_timeout_ms = o->episode_timeout_ms;
         d.handshake_timeout_ms = o->handshake_timeout_ms;
         d.join_timeout_ms = o->join_timeout_ms;

@@ -8,7 +8,11 @@
  *
  * IMPORTANT: a session is single-threaded. Every rollnet_session_* call on one
  * session must come from the same thread (or be serialised by the caller).
- * Distinct sessions share nothing and may live on different threads.
+ * Distinct sessions share nothing and may live on different threads. The
+ * session calls its transport only from inside those calls, on that thread;
+ * a transport that runs a thread of its own (the ENet transport with
+ * rollnet_enet_desc::service_thread) hands data over inside its vtable
+ * functions and never calls into the session or the game.
  *
  * IMPORTANT: the library never calls into the game while the game is inside a
  * rollnet call. rollnet_session_advance() returns a list of requests (LOAD,
@@ -227,7 +231,13 @@ typedef enum rollnet_transport_event_type {
     ROLLNET_TRANSPORT_NONE = 0,     /**< nothing */
     ROLLNET_TRANSPORT_CONNECTED,    /**< peer: a new connection, outgoing or incoming */
     ROLLNET_TRANSPORT_DISCONNECTED, /**< peer: the connection is gone (timeout or closed) */
-    ROLLNET_TRANSPORT_RECEIVE       /**< peer, channel, data, size */
+    ROLLNET_TRANSPORT_RECEIVE,      /**< peer, channel, data, size */
+    /** peer: the peer's network is alive but its game has not polled for
+     * busy_ms (its transport's service thread says so while the game thread
+     * blocks: a level load, a shader compile, a breakpoint). Any transport may
+     * report it; the session holds such a peer on busy_timeout_ms instead of
+     * its silence timeouts (ROLLNET_EVENT_PEER_BUSY). */
+    ROLLNET_TRANSPORT_PEER_BUSY
 } rollnet_transport_event_type;
 
 /** One event of a transport, filled by its receive. */
@@ -238,6 +248,7 @@ typedef struct rollnet_transport_event {
     /** Owned by the transport; valid until the next receive call on it. */
     const uint8_t *data;
     size_t size; /**< RECEIVE: bytes at data */
+    uint32_t busy_ms; /**< PEER_BUSY: how long the peer's game has not polled, in ms */
 } rollnet_transport_event;
 
 /** Size of rollnet_transport_peer_info::address, NUL included. */
@@ -346,6 +357,11 @@ void rollnet_memnet_set_cut(rollnet_memnet *net, int node, bool cut);
 /** One way only: lose what node `from` sends to node `to` on the channels in
  * `channels` (a mask of 1u << rollnet_channel); 0 restores the link. */
 void rollnet_memnet_set_link_cut(rollnet_memnet *net, int from, int to, uint32_t channels);
+/** Make node `node` report itself busy for `busy_ms` to every node it is
+ * connected to, as a transport's service thread does while the game thread
+ * does not poll: each of them receives ROLLNET_TRANSPORT_PEER_BUSY at its
+ * next receive. Lost like a message when either end is cut. For tests. */
+void rollnet_memnet_send_busy(rollnet_memnet *net, int node, uint32_t busy_ms);
 
 /** Network simulator: a decorator over any transport that delays, jitters,
  * drops, duplicates and reorders this side's outgoing messages. Seeded and
@@ -530,6 +546,12 @@ typedef struct rollnet_session_desc {
     uint32_t notify_timeout_ms;       /**< silence before INTERRUPTED. Default 750. */
     uint32_t disconnect_timeout_ms;   /**< silence before DISCONNECTED. Default 5000. */
     uint32_t loading_grace_ms;        /**< silence allowed while a peer is loading. Default 60000. */
+    /** How long a peer whose transport reports it busy (ROLLNET_EVENT_PEER_BUSY:
+     * its network is alive, its game has not polled) is kept, counted from
+     * when its game last polled; past it the peer is dropped (DISCONNECTED,
+     * ROLLNET_DISCONNECT_BUSY_TIMEOUT). While busy reports keep coming, the
+     * silence timeouts (notify, disconnect) do not apply to it. Default 60000. */
+    uint32_t busy_timeout_ms;
     uint32_t episode_timeout_ms;      /**< wait at an episode boundary. Default 5000. */
     size_t snapshot_capacity;         /**< bytes per snapshot. Default 65536. */
     size_t record_capacity;           /**< bytes per ledger record. Default 1024. */
@@ -761,7 +783,14 @@ typedef enum rollnet_event_type {
     /** player: the lowest player still missing before the session can run
      * (u.waiting.missing: all of them, a bit per handle; waited_ms since
      * the first poll); raised every 5 s while some player is missing. */
-    ROLLNET_EVENT_WAITING
+    ROLLNET_EVENT_WAITING,
+    /** player: its network is alive but its game has not polled for
+     * u.busy.ms (its transport reports it busy: the ENet transport with
+     * service_thread set does). Raised when the busy spell starts and then
+     * about once a second while it lasts; the peer is kept for
+     * busy_timeout_ms instead of the silence timeouts, and RESUMED follows
+     * when its messages flow again. */
+    ROLLNET_EVENT_PEER_BUSY
 } rollnet_event_type;
 
 /** Why a player was disconnected (rollnet_event::u, `disconnected`). */
@@ -774,7 +803,8 @@ typedef enum rollnet_disconnect_reason {
     ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT,
     ROLLNET_DISCONNECT_BY_PEERS,      /**< 3+ players: another peer lost it; all drop it together */
     ROLLNET_DISCONNECT_LEFT,          /**< the peer left on purpose (rollnet_session_leave) */
-    ROLLNET_DISCONNECT_NO_ANSWER      /**< nobody answered at its address within join_timeout_ms */
+    ROLLNET_DISCONNECT_NO_ANSWER,     /**< nobody answered at its address within join_timeout_ms */
+    ROLLNET_DISCONNECT_BUSY_TIMEOUT   /**< busy (ROLLNET_EVENT_PEER_BUSY) past busy_timeout_ms */
 } rollnet_disconnect_reason;
 
 /** Session parameters checked by the handshake. */
@@ -857,6 +887,8 @@ typedef struct rollnet_event {
         struct { int32_t end_frame; } finish;
         /** CONNECTING, WAITING: see the events. */
         struct { int attempt; uint32_t waited_ms; uint32_t missing; } waiting;
+        /** PEER_BUSY: how long the peer's game has not polled, in ms. */
+        struct { uint32_t ms; } busy;
     } u; /**< the payload, by type */
 } rollnet_event;
 

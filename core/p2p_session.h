@@ -11,6 +11,7 @@
  *   p2p_episode.c    peers agree on where episodes end (EPISODE_MISMATCH)
  *   p2p_loading.c    loading notices
  *   p2p_finish.c     finishing and leaving on purpose
+ *   p2p_reconnect.c  lost connections: reconnecting, RESUME
  */
 #ifndef RN_P2P_SESSION_H
 #define RN_P2P_SESSION_H
@@ -27,6 +28,7 @@
 #define RN_ATTEMPT_MS 10000u      /* longest one connect attempt (connection + HELLOs) may take */
 #define RN_WAITING_EVENT_MS 5000u /* WAITING while players are missing */
 #define RN_START_MAX_WAIT_MS 500u /* the most a start waits for a READY to arrive */
+#define RN_RECONNECT_ATTEMPT_MS 3000u /* longest one reconnect attempt (connection + RESUMEs) may take */
 
 typedef struct rn_p2p {
     rollnet_session base; /* first: a rollnet_session * is an rn_p2p * */
@@ -51,6 +53,9 @@ typedef struct rn_p2p {
     rn_confirm confirm;
     int recommended_wait;
     uint64_t handshakes_refused, handshakes_dropped; /* strangers: see rollnet_session_stats */
+    uint64_t resumes_refused; /* resume claims that did not hold (rollnet_session_stats) */
+    uint64_t challenges;      /* RESUME challenges issued: each one once */
+    bool loading_self;        /* this peer announced loading (sent again on a resume) */
     int32_t last_wait_event_frame;
     uint8_t *block_buf;     /* RN_MAX_INPUT_FRAMES * players * input_size */
     uint8_t leave_packed[RN_MAX_MESSAGE];
@@ -146,6 +151,20 @@ rollnet_error rn_p2p_leave(rollnet_session *s);
 void rn_p2p_on_own_leave(rn_p2p *p, rn_peer *from, const rn_leave *l);
 bool rn_p2p_left_departure(rn_p2p *p, rn_peer *peer);
 void rn_p2p_left_check(rn_p2p *p);
+
+/* p2p_reconnect.c: lost connections. Whether reconnection is on; a live
+ * peer's connection is lost (closed by the transport, or silent): keep it
+ * and reconnect, or, when that is off or makes no sense, the peer is gone
+ * with `reason` (rn_p2p_peer_gone, closing the transport when `close`);
+ * a lost peer's timers (attempts, the window); a lost peer's attempt
+ * closed by the transport; a transport connection that is a lost peer's
+ * attempt (true: CLAIM sent); a RESUME from `conn`. */
+bool rn_p2p_reconnects(const rn_p2p *p);
+void rn_p2p_connection_lost(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason, bool close);
+void rn_p2p_lost_timers(rn_p2p *p, rn_peer *peer);
+void rn_p2p_attempt_closed(rn_p2p *p, rn_peer *peer);
+bool rn_p2p_reconnect_connected(rn_p2p *p, int tp);
+void rn_p2p_on_resume(rn_p2p *p, rn_peer *conn, const rn_resume *r);
 
 /* p2p_leave.c */
 /* Tell every live peer the last frame held of `players` (a departed peer's,

@@ -17,7 +17,9 @@
  *    differs (5 elements).
  * 6: LEAVE carries the departed peer's FINISH as the sender heard it.
  * 7: HELLO says whether the sender has a session key (14 elements); AUTH.
- * 8: READY: peers start together. */
+ * 8: READY: peers start together.
+ * (RESUME, type 10: a lost connection regained; the version is the
+ *  release's business.) */
 #define RN_PROTOCOL_VERSION 8
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
 #define RN_INPUT_ELEMENTS 8       /* an INPUT's array length (a fixarray: 0x90 | 8) */
@@ -34,7 +36,8 @@ typedef enum rn_msg_type {
     RN_MSG_LEAVE = 6,    /* reliable: a peer left; the sender's last inputs of its players */
     RN_MSG_FINISH = 7,   /* reliable: the sender finishes the session; later, that it is done */
     RN_MSG_AUTH = 8,     /* reliable: with a session key, the sender's proof that it holds it */
-    RN_MSG_READY = 9     /* reliable: the sender has accepted the receiver (its HELLO, its AUTH) */
+    RN_MSG_READY = 9,    /* reliable: the sender has accepted the receiver (its HELLO, its AUTH) */
+    RN_MSG_RESUME = 10   /* reliable: a lost connection regained: claim, challenge, proof, accept */
 } rn_msg_type;
 
 typedef struct rn_hello {
@@ -126,6 +129,30 @@ typedef struct rn_ready {
     uint32_t elapsed_ms;
 } rn_ready;
 
+/* Reconnecting a lost connection (p2p_reconnect.c). The side that dialled
+ * connects again and CLAIMs the peer it was; the accepting side answers
+ * with a CHALLENGE (a value it never used before in this session); the
+ * dialler answers with a PROOF over the challenge (in a private session an
+ * HMAC with the session key, else empty); the accepting side ACCEPTs and
+ * both go on. Nonces are those of the first handshake. */
+typedef enum rn_resume_kind {
+    RN_RESUME_CLAIM = 0,
+    RN_RESUME_CHALLENGE,
+    RN_RESUME_PROOF,
+    RN_RESUME_ACCEPT,
+    RN_RESUME_KINDS_
+} rn_resume_kind;
+
+typedef struct rn_resume {
+    uint8_t kind;          /* rn_resume_kind */
+    uint64_t nonce;        /* the sender's session nonce */
+    uint64_t peer_nonce;   /* the receiver's session nonce, as the sender knows it */
+    uint32_t player_mask;  /* the sender's players, non-zero */
+    uint64_t challenge;    /* CHALLENGE, PROOF: the challenge; else 0 */
+    uint8_t proof[RN_AUTH_BYTES];
+    bool has_proof;        /* PROOF in a private session: proof holds an HMAC */
+} rn_resume;
+
 typedef struct rn_msg {
     rn_msg_type type;
     union {
@@ -138,6 +165,7 @@ typedef struct rn_msg {
         rn_finish finish;
         rn_auth auth;
         rn_ready ready;
+        rn_resume resume;
     } u;
 } rn_msg;
 

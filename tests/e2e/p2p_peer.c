@@ -225,6 +225,8 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
         return "left";
     case ROLLNET_DISCONNECT_NO_ANSWER:
         return "no answer";
+    case ROLLNET_DISCONNECT_CONNECTION_LOST:
+        return "connection lost, not regained";
     }
     return "unknown";
 }

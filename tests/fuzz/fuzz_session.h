@@ -521,11 +521,18 @@ static inline void fz_check_event(fz_node *n, const rollnet_event *ev)
     case ROLLNET_EVENT_LOADING_ENDED:
         fz_check_player(n, ev, false);
         break;
+    case ROLLNET_EVENT_RECONNECTING:
+        /* Only a peer that held players loses a connection: a stranger never does. */
+        fz_check_player(n, ev, false);
+        FZ_CHECK(ev->u.waiting.attempt >= 0 && ev->u.waiting.missing != 0,
+                 "RECONNECTING attempt %d players %u", ev->u.waiting.attempt,
+                 (unsigned)ev->u.waiting.missing);
+        break;
     case ROLLNET_EVENT_DISCONNECTED:
         /* -1: a connection that never claimed a player. */
         fz_check_player(n, ev, true);
         FZ_CHECK((int)ev->u.disconnected.reason >= ROLLNET_DISCONNECT_TIMEOUT &&
-                     (int)ev->u.disconnected.reason <= ROLLNET_DISCONNECT_NO_ANSWER,
+                     (int)ev->u.disconnected.reason <= ROLLNET_DISCONNECT_CONNECTION_LOST,
                  "DISCONNECTED reason %d", (int)ev->u.disconnected.reason);
         FZ_CHECK(ev->u.disconnected.frame >= -1 && ev->u.disconnected.frame <= RN_MAX_FRAME,
                  "DISCONNECTED frame %d", ev->u.disconnected.frame);

@@ -37,6 +37,7 @@ typedef struct fx_opts {
     int checksum_interval;    /* 0 = default */
     uint32_t notify_timeout_ms, disconnect_timeout_ms, loading_grace_ms, episode_timeout_ms;
     uint32_t handshake_timeout_ms, join_timeout_ms;
+    uint32_t reconnect_timeout_ms; /* 0 = default; ROLLNET_RECONNECT_OFF: no reconnection */
     uint64_t seed;
     rollnet_netsim_desc sim[FX_MAX]; /* each node's outgoing link */
     bool write_records;
@@ -151,6 +152,7 @@ static inline void fx_init(fx *f, const fx_opts *o)
         d.episode_timeout_ms = o->episode_timeout_ms;
         d.handshake_timeout_ms = o->handshake_timeout_ms;
         d.join_timeout_ms = o->join_timeout_ms;
+        d.reconnect_timeout_ms = o->reconnect_timeout_ms;
         d.game_id = o->game_id[i];
         d.ledger_capacity = o->ledger_capacity;
         d.game_params = o->game_params[i];

@@ -31,6 +31,7 @@ static void test_silent_peer_disconnects_at_the_timeout_not_before(void **state)
     (void)state;
     fx_opts o;
     base_opts(&o, 31);
+    o.reconnect_timeout_ms = ROLLNET_RECONNECT_OFF; /* today's behaviour: silence ends the peer */
     static fx f;
     fx_init(&f, &o);
     fx_run(&f, 300);
@@ -62,6 +63,7 @@ static void test_custom_disconnect_timeout_is_honoured(void **state)
     (void)state;
     fx_opts o;
     base_opts(&o, 32);
+    o.reconnect_timeout_ms = ROLLNET_RECONNECT_OFF;
     o.disconnect_timeout_ms = 2000;
     o.notify_timeout_ms = 300;
     static fx f;
@@ -80,6 +82,7 @@ static void test_loading_peer_silent_20s_survives(void **state)
     (void)state;
     fx_opts o;
     base_opts(&o, 33);
+    o.reconnect_timeout_ms = ROLLNET_RECONNECT_OFF; /* the last silence ends the peer */
     static fx f;
     fx_init(&f, &o);
     fx_run(&f, 300);

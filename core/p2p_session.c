@@ -142,11 +142,19 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
 static void on_transport_event(rn_p2p *p, const rollnet_transport_event *ev)
 {
     switch (ev->type) {
-    case ROLLNET_TRANSPORT_CONNECTED:
-        if (!rn_p2p_reconnect_connected(p, ev->peer)) {
-            rn_p2p_on_connected(p, ev->peer);
+    case ROLLNET_TRANSPORT_CONNECTED: {
+        if (rn_p2p_reconnect_connected(p, ev->peer)) {
+            break;
         }
+        /* A transport that gives a new connection the id of a running
+         * peer's says the old one is gone. */
+        rn_peer *old = rn_p2p_peer_by_tp(p, ev->peer);
+        if (old && rn_peer_live(old) && !old->lost) {
+            rn_p2p_connection_lost(p, old, ROLLNET_DISCONNECT_CLOSED, false);
+        }
+        rn_p2p_on_connected(p, ev->peer);
         break;
+    }
     case ROLLNET_TRANSPORT_DISCONNECTED: {
         /* The id is free now: forget it on peers that already left. */
         for (int i = 0; i < p->num_peers; i++) {

@@ -2,7 +2,11 @@
  * delivers into the other nodes' inboxes, deterministically and without a
  * clock. Used by the unit and integration tests in place of ENet.
  *
- * Peer ids: node A's peer id for node B is B's index, on every node.
+ * Peer ids: node A's peer id for node B is B's index, on every node, until
+ * rollnet_memnet_rebind gives B a new id at A (B + num_nodes * the number of
+ * rebindings): B's traffic then arrives at A under the new id, announced by
+ * a CONNECTED, and what A sends to the old id is lost, as with a NAT that
+ * changed B's port. An id is resolved back to its node by `resolve`.
  *
  * Each node owns one inbox: a ring of RN_MEMNET_INBOX_SLOTS events with a
  * fixed RN_MEMNET_MAX_MESSAGE-byte data slot each, all allocated at creation.
@@ -55,11 +59,34 @@ struct rollnet_memnet {
     uint32_t *link_gen;   /* [a * num_nodes + b], symmetric; bumped by each connect */
     uint32_t *closed_gen; /* [a * num_nodes + b]: a discards events from b of this generation or older */
     uint32_t *link_cut;   /* [a * num_nodes + b]: channels (1u << rollnet_channel) lost from a to b */
+    uint32_t *rebound;    /* [a * num_nodes + b]: rebindings of b as a sees it (its id's epoch) */
 };
 
 static size_t pair(const rollnet_memnet *net, int a, int b)
 {
     return (size_t)a * (size_t)net->num_nodes + (size_t)b;
+}
+
+/* Node a's peer id for node b. */
+static int peer_id(const rollnet_memnet *net, int a, int b)
+{
+    return b + net->num_nodes * (int)net->rebound[pair(net, a, b)];
+}
+
+/* The node behind node a's peer id, or -1: *stale when it names a node
+ * under an id that a rebinding replaced (what is sent there is lost). */
+static int resolve(const rollnet_memnet *net, int a, int id, bool *stale)
+{
+    *stale = false;
+    if (id < 0) {
+        return -1;
+    }
+    int b = id % net->num_nodes;
+    if (b == a || (uint32_t)(id / net->num_nodes) > net->rebound[pair(net, a, b)]) {
+        return -1;
+    }
+    *stale = (uint32_t)(id / net->num_nodes) != net->rebound[pair(net, a, b)];
+    return b;
 }
 
 /* "mem:N" with N a node index written in decimal digits only; -1 otherwise. */
@@ -150,7 +177,8 @@ static rollnet_error memnet_connect(void *self, const char *address, uint64_t no
     size_t ab = pair(net, a->index, b);
     size_t ba = pair(net, b, a->index);
     if (net->linked[ab]) {
-        *peer_out = b; /* already connected (possibly by the other side): nothing new to announce */
+        /* already connected (possibly by the other side): nothing new to announce */
+        *peer_out = peer_id(net, a->index, b);
         return ROLLNET_ERR_OK;
     }
     rn_memnet_node *nb = &net->nodes[b];
@@ -164,7 +192,7 @@ static rollnet_error memnet_connect(void *self, const char *address, uint64_t no
     net->linked[ba] = true;
     inbox_push(a, ROLLNET_TRANSPORT_CONNECTED, b, ROLLNET_CHANNEL_RELIABLE, gen, NULL, 0);
     inbox_push(nb, ROLLNET_TRANSPORT_CONNECTED, a->index, ROLLNET_CHANNEL_RELIABLE, gen, NULL, 0);
-    *peer_out = b;
+    *peer_out = peer_id(net, a->index, b);
     return ROLLNET_ERR_OK;
 }
 
@@ -180,11 +208,16 @@ static rollnet_error memnet_send(void *self, int peer, rollnet_channel channel,
     if (size > RN_MEMNET_MAX_MESSAGE || (size > 0 && !data)) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
-    if (peer < 0 || peer >= net->num_nodes || peer == a->index ||
-        !net->linked[pair(net, a->index, peer)]) {
+    bool stale;
+    peer = resolve(net, a->index, peer, &stale);
+    if (peer < 0 || !net->linked[pair(net, a->index, peer)]) {
         return ROLLNET_ERR_UNKNOWN_PEER;
     }
     size_t ab = pair(net, a->index, peer);
+    if (stale) {
+        net->nodes[peer].counters.lost_cut++;
+        return ROLLNET_ERR_OK; /* to an address that no longer leads there */
+    }
     rn_memnet_node *dst = &net->nodes[peer];
     if (a->cut || dst->cut || (net->link_cut[ab] & (1u << channel))) {
         dst->counters.lost_cut++;
@@ -220,7 +253,7 @@ static rollnet_error memnet_receive(void *self, uint64_t now_ms, rollnet_transpo
             continue;
         }
         out->type = (rollnet_transport_event_type)e->type;
-        out->peer = e->peer;
+        out->peer = peer_id(net, n->index, e->peer);
         out->channel = (rollnet_channel)e->channel;
         out->data = e->type == ROLLNET_TRANSPORT_RECEIVE
                         ? n->data + (size_t)n->head * RN_MEMNET_MAX_MESSAGE
@@ -237,8 +270,10 @@ static void memnet_disconnect(void *self, int peer)
 {
     rn_memnet_node *a = self;
     rollnet_memnet *net = a->net;
-    if (peer < 0 || peer >= net->num_nodes || peer == a->index) {
-        return;
+    bool stale;
+    peer = resolve(net, a->index, peer, &stale);
+    if (peer < 0 || stale) {
+        return; /* closing an id a rebinding replaced closes nothing */
     }
     size_t ab = pair(net, a->index, peer);
     size_t ba = pair(net, peer, a->index);
@@ -269,7 +304,9 @@ static rollnet_error memnet_peer_info(void *self, int peer, rollnet_transport_pe
     if (!out) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
-    if (peer < 0 || peer >= net->num_nodes || !net->linked[pair(net, a->index, peer)]) {
+    bool stale;
+    peer = resolve(net, a->index, peer, &stale);
+    if (peer < 0 || stale || !net->linked[pair(net, a->index, peer)]) {
         return ROLLNET_ERR_UNKNOWN_PEER;
     }
     memset(out, 0, sizeof *out);
@@ -311,7 +348,9 @@ rollnet_memnet *rollnet_memnet_create(int num_nodes, const rollnet_allocator *al
     net->link_gen = rn_calloc(&alloc, pairs, sizeof *net->link_gen);
     net->closed_gen = rn_calloc(&alloc, pairs, sizeof *net->closed_gen);
     net->link_cut = rn_calloc(&alloc, pairs, sizeof *net->link_cut);
-    if (!net->nodes || !net->linked || !net->link_gen || !net->closed_gen || !net->link_cut) {
+    net->rebound = rn_calloc(&alloc, pairs, sizeof *net->rebound);
+    if (!net->nodes || !net->linked || !net->link_gen || !net->closed_gen || !net->link_cut ||
+        !net->rebound) {
         rollnet_memnet_destroy(net);
         return NULL;
     }
@@ -346,6 +385,7 @@ void rollnet_memnet_destroy(rollnet_memnet *net)
     rn_free(&alloc, net->link_gen);
     rn_free(&alloc, net->closed_gen);
     rn_free(&alloc, net->link_cut);
+    rn_free(&alloc, net->rebound);
     rn_free(&alloc, net);
 }
 
@@ -370,6 +410,26 @@ void rollnet_memnet_set_link_cut(rollnet_memnet *net, int from, int to, uint32_t
 {
     if (net && from >= 0 && from < net->num_nodes && to >= 0 && to < net->num_nodes) {
         net->link_cut[pair(net, from, to)] = channels;
+    }
+}
+
+void rollnet_memnet_rebind(rollnet_memnet *net, int node, int peer)
+{
+    if (!net || node < 0 || node >= net->num_nodes || peer < 0 || peer >= net->num_nodes ||
+        node == peer) {
+        return;
+    }
+    size_t np = pair(net, node, peer);
+    if (peer_id(net, node, peer) > INT32_MAX - net->num_nodes) {
+        return; /* ids would overflow: keep the current one */
+    }
+    net->rebound[np]++;
+    if (net->linked[np]) {
+        /* The peer's traffic now comes from a new id: a new connection there. */
+        if (!inbox_push(&net->nodes[node], ROLLNET_TRANSPORT_CONNECTED, peer,
+                        ROLLNET_CHANNEL_RELIABLE, net->link_gen[np], NULL, 0)) {
+            net->nodes[node].counters.dropped_full++;
+        }
     }
 }
 

@@ -311,6 +311,25 @@ static void test_nat_rebinding_resumes(void **state)
     (void)state;
     fx_opts o;
     base_opts(&o, 78);
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    rollnet_memnet_rebind(f.net, 1, 0);
+    fx_run(&f, 900);
+    assert_resumed(&f, 800);
+    assert_true(f.hp[0].event_counts[ROLLNET_EVENT_RECONNECTING] >= 1);
+    rollnet_session_stats st = fx_stats(&f, 1);
+    assert_int_equal(st.resumes_refused, 0);
+    fx_free(&f);
+}
+
+/* The same through a decorator that rebinds on its own (a transport whose
+ * ids are not the memnet's). */
+static void test_nat_rebinding_in_a_decorator_resumes(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 83);
     o.wrap = wrap;
     static fx f;
     fx_init(&f, &o);
@@ -318,9 +337,6 @@ static void test_nat_rebinding_resumes(void **state)
     g_wrap[1].rebound = 0;
     fx_run(&f, 900);
     assert_resumed(&f, 800);
-    assert_true(f.hp[0].event_counts[ROLLNET_EVENT_RECONNECTING] >= 1);
-    rollnet_session_stats st = fx_stats(&f, 1);
-    assert_int_equal(st.resumes_refused, 0);
     fx_free(&f);
 }
 
@@ -442,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_a_12_s_blackout_resumes_with_defaults),
         cmocka_unit_test(test_a_forged_close_does_not_end_the_session),
         cmocka_unit_test(test_nat_rebinding_resumes),
+        cmocka_unit_test(test_nat_rebinding_in_a_decorator_resumes),
         cmocka_unit_test(test_a_stranger_claiming_a_resume_is_ignored),
         cmocka_unit_test(test_reconnection_in_a_private_session),
         cmocka_unit_test(test_window_expiry_says_connection_lost),

@@ -336,6 +336,12 @@ void rollnet_memnet_set_cut(rollnet_memnet *net, int node, bool cut);
 /** One way only: lose what node `from` sends to node `to` on the channels in
  * `channels` (a mask of 1u << rollnet_channel); 0 restores the link. */
 void rollnet_memnet_set_link_cut(rollnet_memnet *net, int from, int to, uint32_t channels);
+/** A NAT that rebinds: from now on node `node` sees node `peer` under a new
+ * peer id (announced by ROLLNET_TRANSPORT_CONNECTED when they are connected;
+ * `peer` still uses its old id for `node`), and what `node` sends to the old
+ * id is lost; closing the old id closes nothing. Ids stay below INT32_MAX
+ * (past that a rebinding is ignored). */
+void rollnet_memnet_rebind(rollnet_memnet *net, int node, int peer);
 
 /** Network simulator: a decorator over any transport that delays, jitters,
  * drops, duplicates and reorders this side's outgoing messages. Seeded and

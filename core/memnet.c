@@ -60,6 +60,12 @@ struct rollnet_memnet {
     uint32_t *closed_gen; /* [a * num_nodes + b]: a discards events from b of this generation or older */
     uint32_t *link_cut;   /* [a * num_nodes + b]: channels (1u << rollnet_channel) lost from a to b */
     uint32_t *rebound;    /* [a * num_nodes + b]: rebindings of b as a sees it (its id's epoch) */
+    /* [a * num_nodes + b]: the newest generation of the link a knows of (it
+     * connected, or its CONNECTED was handed out). A close from a names that
+     * one: a newer connection it has not heard of yet (b closed and dialled
+     * again) is not its to close, as with ENet, whose new connection would
+     * have another id. */
+    uint32_t *known_gen;
 };
 
 static size_t pair(const rollnet_memnet *net, int a, int b)
@@ -190,6 +196,7 @@ static rollnet_error memnet_connect(void *self, const char *address, uint64_t no
     net->link_gen[ba] = gen;
     net->linked[ab] = true;
     net->linked[ba] = true;
+    net->known_gen[ab] = gen;
     inbox_push(a, ROLLNET_TRANSPORT_CONNECTED, b, ROLLNET_CHANNEL_RELIABLE, gen, NULL, 0);
     inbox_push(nb, ROLLNET_TRANSPORT_CONNECTED, a->index, ROLLNET_CHANNEL_RELIABLE, gen, NULL, 0);
     *peer_out = peer_id(net, a->index, b);
@@ -254,6 +261,9 @@ static rollnet_error memnet_receive(void *self, uint64_t now_ms, rollnet_transpo
         }
         out->type = (rollnet_transport_event_type)e->type;
         out->peer = peer_id(net, n->index, e->peer);
+        if (e->type == ROLLNET_TRANSPORT_CONNECTED) {
+            net->known_gen[pair(net, n->index, e->peer)] = e->gen;
+        }
         out->channel = (rollnet_channel)e->channel;
         out->data = e->type == ROLLNET_TRANSPORT_RECEIVE
                         ? n->data + (size_t)n->head * RN_MEMNET_MAX_MESSAGE
@@ -277,7 +287,7 @@ static void memnet_disconnect(void *self, int peer)
     }
     size_t ab = pair(net, a->index, peer);
     size_t ba = pair(net, peer, a->index);
-    if (!net->linked[ab]) {
+    if (!net->linked[ab] || net->known_gen[ab] != net->link_gen[ab]) {
         return;
     }
     net->linked[ab] = false;
@@ -349,8 +359,9 @@ rollnet_memnet *rollnet_memnet_create(int num_nodes, const rollnet_allocator *al
     net->closed_gen = rn_calloc(&alloc, pairs, sizeof *net->closed_gen);
     net->link_cut = rn_calloc(&alloc, pairs, sizeof *net->link_cut);
     net->rebound = rn_calloc(&alloc, pairs, sizeof *net->rebound);
+    net->known_gen = rn_calloc(&alloc, pairs, sizeof *net->known_gen);
     if (!net->nodes || !net->linked || !net->link_gen || !net->closed_gen || !net->link_cut ||
-        !net->rebound) {
+        !net->rebound || !net->known_gen) {
         rollnet_memnet_destroy(net);
         return NULL;
     }
@@ -386,6 +397,7 @@ void rollnet_memnet_destroy(rollnet_memnet *net)
     rn_free(&alloc, net->closed_gen);
     rn_free(&alloc, net->link_cut);
     rn_free(&alloc, net->rebound);
+    rn_free(&alloc, net->known_gen);
     rn_free(&alloc, net);
 }
 

@@ -152,12 +152,44 @@ bool rn_p2p_reconnect_connected(rn_p2p *p, int tp)
     return false;
 }
 
-/* What may have been lost with the old connection, sent again: this side's
- * loading state, its FINISH, and its notices about departed peers (the
- * receivers take them idempotently). */
+rn_peer *rn_p2p_handshake_again(rn_p2p *p, const rn_peer *conn, uint64_t nonce, uint32_t mask)
+{
+    if (!rn_p2p_reconnects(p) || conn->outgoing) {
+        return NULL;
+    }
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *q = &p->peers[i];
+        if (q != conn && !q->outgoing && rn_peer_live(q) && q->nonce == nonce &&
+            q->player_mask == mask && q->st.last_received_frame < 0) {
+            return q; /* it never sent an input: it never ran with us */
+        }
+    }
+    return NULL;
+}
+
+void rn_p2p_release_for_handshake(rn_p2p *p, rn_peer *old)
+{
+    if (!old) {
+        return;
+    }
+    rn_logf(&p->base.events, ROLLNET_LOG_INFO,
+            "player %d's peer starts its handshake again on a new connection",
+            rn_peer_event_player(old));
+    rn_link_close(&p->link, old->tp);
+    int idx = old->index;
+    rn_peer_reset(old, idx);
+    rn_confirm_forget_peer(&p->confirm, idx);
+    old->state = RN_PEER_GONE; /* a free slot, no connection, no players */
+}
+
+/* What may have been lost with the old connection, sent again: that this
+ * side accepted the peer (READY: it may not run yet), this side's loading
+ * state, its FINISH, and its notices about departed peers (the receivers
+ * take them idempotently). */
 static void resend_state(rn_p2p *p, rn_peer *peer)
 {
     rollnet_session *s = &p->base;
+    rn_p2p_send_ready(p, peer, ROLLNET_CHANNEL_RELIABLE);
     rn_msg m;
     memset(&m, 0, sizeof(m));
     m.type = RN_MSG_LOADING;
@@ -190,6 +222,7 @@ static void resumed(rn_p2p *p, rn_peer *peer)
     rollnet_session *s = &p->base;
     uint64_t gap = s->now - (peer->lost ? peer->lost_since_ms : peer->last_recv_ms);
     peer->lost = false;
+    peer->resumed_ms = s->now;
     peer->st.reconnects++;
     peer->st.connected = true;
     peer->input_sends = 0; /* the next INPUT carries every unacknowledged input */

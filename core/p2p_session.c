@@ -206,12 +206,12 @@ static void live_peer_timers(rn_p2p *p, rn_peer *peer, uint64_t frame_ms)
         return;
     }
     uint64_t silence = s->now - peer->last_recv_ms;
-    if (peer->loading && silence >= d->loading_grace_ms) {
-        rn_p2p_peer_gone(p, peer, ROLLNET_DISCONNECT_LOADING_GRACE, true);
-        return;
-    }
-    if (!peer->loading && silence >= d->disconnect_timeout_ms) {
-        rn_p2p_connection_lost(p, peer, ROLLNET_DISCONNECT_TIMEOUT, true);
+    /* Silence is a lost connection (with reconnection off, the end). */
+    if (peer->loading ? silence >= d->loading_grace_ms : silence >= d->disconnect_timeout_ms) {
+        rn_p2p_connection_lost(p, peer,
+                               peer->loading ? ROLLNET_DISCONNECT_LOADING_GRACE
+                                             : ROLLNET_DISCONNECT_TIMEOUT,
+                               true);
         return;
     }
     if (silence >= d->notify_timeout_ms && peer->state == RN_PEER_RUNNING) {

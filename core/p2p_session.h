@@ -109,6 +109,8 @@ void rn_p2p_on_connected(rn_p2p *p, int tp);
 void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h);
 void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r);
 void rn_p2p_on_ready(rn_p2p *p, rn_peer *peer, const rn_ready *r);
+/* READY to `peer`: this side accepted it, so long ago. */
+void rn_p2p_send_ready(rn_p2p *p, rn_peer *peer, rollnet_channel ch);
 /* Before running: READY to every accepted peer (unreliably), and run once
  * the moment to start together has come. */
 void rn_p2p_starting_timers(rn_p2p *p);
@@ -164,6 +166,13 @@ void rn_p2p_connection_lost(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason 
 void rn_p2p_lost_timers(rn_p2p *p, rn_peer *peer);
 void rn_p2p_attempt_closed(rn_p2p *p, rn_peer *peer);
 bool rn_p2p_reconnect_connected(rn_p2p *p, int tp);
+/* An incoming HELLO from `conn` with the nonce and players of a live peer
+ * this side accepted: that peer lost its connection before it had accepted
+ * us and starts its handshake again (it sends no RESUME: it never ran with
+ * us). The peer, or NULL. Releasing it (NULL: nothing) frees its place,
+ * without an event, for `conn` once its handshake is done. */
+rn_peer *rn_p2p_handshake_again(rn_p2p *p, const rn_peer *conn, uint64_t nonce, uint32_t mask);
+void rn_p2p_release_for_handshake(rn_p2p *p, rn_peer *old);
 void rn_p2p_on_resume(rn_p2p *p, rn_peer *conn, const rn_resume *r);
 
 /* p2p_leave.c */

@@ -736,7 +736,10 @@ typedef enum rollnet_event_type {
     ROLLNET_EVENT_REFUSED,           /**< player: handshake refused (u.refused) */
     ROLLNET_EVENT_DESYNC,            /**< u.desync: checksums of a confirmed frame differ */
     ROLLNET_EVENT_WAIT_RECOMMENDED,  /**< u.wait.frames: this peer runs ahead; skip frames */
-    ROLLNET_EVENT_STALLED,           /**< u.stall: advance refused until inputs arrive */
+    /** u.stall: advance refused until inputs arrive; raised again every
+     * disconnect_timeout_ms while the same stall lasts (counted once in
+     * rollnet_session_stats::stalls). */
+    ROLLNET_EVENT_STALLED,
     ROLLNET_EVENT_STALL_ENDED,       /**< advance possible again; u.stall.reason as started */
     ROLLNET_EVENT_LOADING,           /**< player: its peer announced loading */
     ROLLNET_EVENT_LOADING_ENDED,     /**< player: its peer is back from loading */

@@ -6,7 +6,9 @@
  *   - the side that dialled it (it knows the address) connects again, once
  *     a second, and CLAIMs to be the peer it was (both session nonces of the
  *     first handshake and its players);
- *   - the side that accepted it waits: the claim arrives on a new incoming
+ *   - the side that accepted it waits (from the moment the other side must
+ *     have noticed the loss too: disconnect_timeout_ms after the last message
+ *     it sent): the claim arrives on a new incoming
  *     connection (a stranger until it proves itself; also from a new
  *     address or port, a NAT that rebinds, even before this side noticed
  *     the old connection die). It answers with a CHALLENGE it never issued
@@ -109,7 +111,14 @@ void rn_p2p_lost_timers(rn_p2p *p, rn_peer *peer)
 {
     rollnet_session *s = &p->base;
     uint32_t window = s->desc.reconnect_timeout_ms;
-    if (window != ROLLNET_WAIT_FOREVER && s->now - peer->lost_since_ms >= window) {
+    /* The side that waits allows the other side first to notice the loss,
+     * which may take it disconnect_timeout_ms of silence (a close told only
+     * this side): its window runs from then. */
+    uint64_t from = peer->lost_since_ms;
+    if (!peer->outgoing && peer->last_recv_ms + s->desc.disconnect_timeout_ms > from) {
+        from = peer->last_recv_ms + s->desc.disconnect_timeout_ms;
+    }
+    if (window != ROLLNET_WAIT_FOREVER && s->now >= from + window) {
         rn_logf(&s->events, ROLLNET_LOG_ERROR,
                 "player %d: connection not regained within reconnect_timeout_ms (%u ms, %d "
                 "attempts)",

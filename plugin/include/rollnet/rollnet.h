@@ -522,7 +522,9 @@ typedef struct rollnet_session_desc {
      * session nonces of the first handshake and, in a private session, a
      * proof of the key over a fresh challenge); the side that accepted it
      * waits for that connection (also from a new address or port: a NAT
-     * that rebinds). ROLLNET_EVENT_RECONNECTING when the connection is lost
+     * that rebinds), its window starting when the other side must have
+     * noticed the loss too (at the latest disconnect_timeout_ms after the
+     * peer was last heard). ROLLNET_EVENT_RECONNECTING when the connection is lost
      * and with each attempt, ROLLNET_EVENT_RESUMED when play goes on from
      * the last confirmed frame. Past the window: DISCONNECTED with
      * ROLLNET_DISCONNECT_CONNECTION_LOST (with 3+ players the survivors agree

@@ -64,6 +64,7 @@ static void attempt(rn_p2p *p, rn_peer *peer)
     rollnet_session *s = &p->base;
     peer->lost_attempts++;
     peer->attempt_ms = s->now;
+    peer->proved = false;
     peer->tp = rn_link_connect(&p->link, peer, s->now);
     if (peer->tp < 0) {
         peer->next_retry_ms = s->now + RN_RETRY_MS;
@@ -118,7 +119,11 @@ void rn_p2p_lost_timers(rn_p2p *p, rn_peer *peer)
     if (!peer->outgoing && peer->last_recv_ms + s->desc.disconnect_timeout_ms > from) {
         from = peer->last_recv_ms + s->desc.disconnect_timeout_ms;
     }
-    if (window != ROLLNET_WAIT_FOREVER && s->now >= from + window) {
+    /* An attempt the other side has challenged and we have answered is let
+     * finish (its ACCEPT is on the way): the window does not cut it short. */
+    bool finishing = peer->outgoing && peer->tp >= 0 && peer->proved &&
+                     s->now - peer->attempt_ms < RN_RECONNECT_ATTEMPT_MS;
+    if (window != ROLLNET_WAIT_FOREVER && s->now >= from + window && !finishing) {
         rn_logf(&s->events, ROLLNET_LOG_ERROR,
                 "player %d: connection not regained within reconnect_timeout_ms (%u ms, %d "
                 "attempts)",
@@ -375,6 +380,8 @@ void rn_p2p_on_resume(rn_p2p *p, rn_peer *conn, const rn_resume *r)
                                      conn->player_mask, r->challenge, m.u.resume.proof);
         }
         rn_link_send(&p->link, conn, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
+        conn->proved = true;
+        conn->attempt_ms = s->now; /* answered: the attempt gets its time from here */
         break;
     }
     case RN_RESUME_ACCEPT:

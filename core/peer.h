@@ -99,6 +99,7 @@ typedef struct rn_peer {
     bool lost;
     uint64_t lost_since_ms, attempt_ms, next_retry_ms;
     uint64_t resumed_ms;   /* when it last came back (0: never lost) */
+    bool proved;           /* the current attempt was challenged and answered: it is let finish */
     int lost_attempts;
     /* An incoming connection that claims to be a lost peer: the peer's
      * index (-1 none) and the challenge it was sent. */

@@ -226,9 +226,10 @@ static void add_fault(sim_scenario *sc, uint64_t *rng, int *deaths)
         if (!sc->reconnect_ms) {
             return; /* a rebinding without reconnection is a lost peer for good */
         }
-        /* The side behind a NAT is the one that dials (a joiner): the host,
-         * which accepted it (the lower node), sees it from a new port. */
-        if (f.b > f.a) {
+        /* The side behind a NAT is the one that dials (a joiner; a node
+         * dials the nodes above it): the host that accepted it (the higher
+         * node) sees it from a new port. */
+        if (f.b < f.a) {
             int t = f.a;
             f.a = f.b;
             f.b = t;

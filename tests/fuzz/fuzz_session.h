@@ -129,6 +129,9 @@ static inline void fz_desc(const fz_variant *v, int node, rollnet_session_desc *
     d->disconnect_timeout_ms = 1200;
     d->loading_grace_ms = 3000;
     d->episode_timeout_ms = 1000;
+    /* A short reconnect window: a peer that closes is reconnected for a
+     * second (RESUME reachable), then gone (departures reachable). */
+    d->reconnect_timeout_ms = 1000;
     /* Small buffers: create stays cheap, a full ledger within a second. */
     d->snapshot_capacity = 1024;
     d->record_capacity = 256;

@@ -87,11 +87,14 @@ static int resolve(const rollnet_memnet *net, int a, int id, bool *stale)
     if (id < 0) {
         return -1;
     }
-    int b = id % net->num_nodes;
-    if (b == a || (uint32_t)(id / net->num_nodes) > net->rebound[pair(net, a, b)]) {
+    /* Without a rebinding (the usual case) the id is the node: no division. */
+    int b = id < net->num_nodes ? id : id % net->num_nodes;
+    uint32_t epoch = id < net->num_nodes ? 0u : (uint32_t)(id / net->num_nodes);
+    uint32_t current = net->rebound[pair(net, a, b)];
+    if (b == a || epoch > current) {
         return -1;
     }
-    *stale = (uint32_t)(id / net->num_nodes) != net->rebound[pair(net, a, b)];
+    *stale = epoch != current;
     return b;
 }
 

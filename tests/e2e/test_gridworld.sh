@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two gridworld processes with bots over ENet on 127.0.0.1, headless, fixed
 # seeds, bounded in time. Scenarios: clean link; --netsim latency, jitter and
-# loss; one process stopped (SIGSTOP) for 3 s mid-episode; --loading-pause;
+# loss; one process stopped (SIGSTOP) for 3 s mid-episode, and one for 12 s
+# (a lost connection, regained); --loading-pause;
 # another --max-steps on each side (refused, naming max_steps);
 # --key, the same on both sides and another on each (the joiner is refused);
 # one process killed (the other reconnects for the reconnect window, then
@@ -112,6 +113,18 @@ sleep 1
 kill -STOP "$stopped_join" 2>/dev/null
 sleep 3
 kill -CONT "$stopped_join" 2>/dev/null
+# A blackout past the disconnect timeout: the joiner stopped for 12 s. Both
+# sides lose the connection, reconnect once it is back, and finish with
+# identical exports (exit 0).
+start_pair blackout $((base + 10)) --episodes 2 --max-steps 300 -- --episodes 2 --max-steps 300
+for _ in $(seq 200); do
+    grep -q '^gridworld: running' "$work/blackout/join.out" 2>/dev/null && break
+    sleep 0.1
+done
+sleep 1
+kill -STOP "$blackout_join" 2>/dev/null
+sleep 12
+kill -CONT "$blackout_join" 2>/dev/null
 # Two people starting a game by hand: the joiner 5 s before the host. It
 # keeps trying (ENet gives one attempt about 7.5 s, then rollnet tries again).
 LATE_HOST=5 start_pair late $((base + 7)) "${common[@]}" -- "${common[@]}"
@@ -119,6 +132,10 @@ LATE_HOST=5 start_pair late $((base + 7)) "${common[@]}" -- "${common[@]}"
 expect_pair clean 400
 expect_pair netsim 400
 expect_pair stopped 600
+expect_pair blackout 600
+grep -q ',reconnecting,' "$work/blackout/host.csv.peer.csv" &&
+    grep -q ',resumed,' "$work/blackout/host.csv.peer.csv" ||
+    fail "blackout: the host never saw its peer reconnecting and resumed"
 expect_pair loading 300
 expect_pair late 400
 # The stop was seen: the host's peer found the joiner interrupted, then back;

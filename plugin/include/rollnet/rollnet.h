@@ -1042,9 +1042,11 @@ typedef struct rollnet_peer_stats {
     /** The input delay the peer runs its players with (the smallest, if it
      * has several), as its HELLO and then its inputs announce it, frames. */
     int32_t input_delay;
+    /** @{ */
     /** Times the connection was lost (ROLLNET_EVENT_RECONNECTING) and
      * regained (RESUMED). */
     uint32_t connections_lost, reconnects;
+    /** @} */
 } rollnet_peer_stats;
 
 /** Fill *out with the session's counters. INVALID_ARGUMENT when s or out is NULL. */

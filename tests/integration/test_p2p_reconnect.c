@@ -447,6 +447,68 @@ static void test_reconnection_off_keeps_close_as_departure(void **state)
     fx_free(&f);
 }
 
+/* A mesh of three: one link closes (node 2's transport drops node 1) while
+ * the others stay up. That link reconnects; nobody departs. */
+static void test_a_lost_link_in_a_mesh_reconnects(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 84);
+    o.num_players = 3;
+    o.sim[2].delay_ms = 20;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    assert_true(fx_all_running(&f));
+    int32_t frame = fx_stats(&f, 0).frame;
+    f.sim[2].vtable->disconnect(f.sim[2].self, 1);
+    fx_run(&f, 900);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DESYNC], 0);
+    }
+    assert_true(f.hp[1].event_counts[ROLLNET_EVENT_RECONNECTING] >= 1);
+    assert_true(f.hp[1].event_counts[ROLLNET_EVENT_RESUMED] >= 1);
+    assert_true(f.hp[2].event_counts[ROLLNET_EVENT_RESUMED] >= 1);
+    assert_true(fx_stats(&f, 0).frame > frame + 600);
+    fx_assert_ledgers_agree(&f, frame + 500);
+    fx_free(&f);
+}
+
+/* A mesh of three where node 2 is cut off for good: the window ends on both
+ * survivors and they agree on its departure frame (the LEAVE agreement). */
+static void test_window_expiry_in_a_mesh_agrees_on_the_departure_frame(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 85);
+    o.num_players = 3;
+    o.sim[2].delay_ms = 20;
+    o.reconnect_timeout_ms = 2000;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    rollnet_memnet_set_cut(f.net, 2, true);
+    f.gone[2] = true;
+    fx_run(&f, 600);
+    int32_t from = -1;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+        const rollnet_event *ev = &f.hp[i].last_event[ROLLNET_EVENT_DISCONNECTED];
+        assert_int_equal(ev->player, 2);
+        assert_true(ev->u.disconnected.reason == ROLLNET_DISCONNECT_CONNECTION_LOST ||
+                    ev->u.disconnected.reason == ROLLNET_DISCONNECT_BY_PEERS);
+        if (i == 0) {
+            from = ev->u.disconnected.frame;
+        }
+        assert_int_equal(ev->u.disconnected.frame, from);
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DESYNC], 0);
+    }
+    assert_true(from > 0);
+    assert_true(fx_stats(&f, 0).frame > from + 100); /* play went on */
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +525,8 @@ int main(void)
         cmocka_unit_test(test_reconnection_in_a_private_session),
         cmocka_unit_test(test_window_expiry_says_connection_lost),
         cmocka_unit_test(test_reconnection_off_keeps_close_as_departure),
+        cmocka_unit_test(test_a_lost_link_in_a_mesh_reconnects),
+        cmocka_unit_test(test_window_expiry_in_a_mesh_agrees_on_the_departure_frame),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

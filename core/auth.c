@@ -63,6 +63,42 @@ bool rn_auth_verify(const uint8_t key[RN_AUTH_KEY_BYTES], uint64_t sender_nonce,
     return crypto_auth_verify(proof, t, sizeof t, key) == 0;
 }
 
+/* A resume's transcript: its own label, the handshake's fields, then the
+ * challenge (8 bytes, little-endian). */
+static const char resume_label[] = "rollnet-resume-v1";
+#define RESUME_BYTES (sizeof(resume_label) - 1 + 8 + 8 + 4 + 4 + 8)
+
+static void resume_transcript(uint64_t sender_nonce, uint64_t receiver_nonce,
+                              uint32_t sender_mask, uint32_t receiver_mask, uint64_t challenge,
+                              uint8_t out[RESUME_BYTES])
+{
+    size_t n = sizeof(resume_label) - 1;
+    memcpy(out, resume_label, n);
+    put_le(out + n, sender_nonce, 8);
+    put_le(out + n + 8, receiver_nonce, 8);
+    put_le(out + n + 16, sender_mask, 4);
+    put_le(out + n + 20, receiver_mask, 4);
+    put_le(out + n + 24, challenge, 8);
+}
+
+bool rn_auth_resume_proof(const uint8_t key[RN_AUTH_KEY_BYTES], uint64_t sender_nonce,
+                          uint64_t receiver_nonce, uint32_t sender_mask, uint32_t receiver_mask,
+                          uint64_t challenge, uint8_t proof[RN_AUTH_PROOF_BYTES])
+{
+    uint8_t t[RESUME_BYTES];
+    resume_transcript(sender_nonce, receiver_nonce, sender_mask, receiver_mask, challenge, t);
+    return crypto_auth(proof, t, sizeof t, key) == 0;
+}
+
+bool rn_auth_resume_verify(const uint8_t key[RN_AUTH_KEY_BYTES], uint64_t sender_nonce,
+                           uint64_t receiver_nonce, uint32_t sender_mask, uint32_t receiver_mask,
+                           uint64_t challenge, const uint8_t proof[RN_AUTH_PROOF_BYTES])
+{
+    uint8_t t[RESUME_BYTES];
+    resume_transcript(sender_nonce, receiver_nonce, sender_mask, receiver_mask, challenge, t);
+    return crypto_auth_verify(proof, t, sizeof t, key) == 0;
+}
+
 void rn_auth_wipe(uint8_t key[RN_AUTH_KEY_BYTES])
 {
     sodium_memzero(key, RN_AUTH_KEY_BYTES);
@@ -102,6 +138,22 @@ bool rn_auth_verify(const uint8_t key[RN_AUTH_KEY_BYTES], uint64_t sender_nonce,
     (void)receiver_mask;
     (void)proof;
     return false;
+}
+
+bool rn_auth_resume_proof(const uint8_t key[RN_AUTH_KEY_BYTES], uint64_t sender_nonce,
+                          uint64_t receiver_nonce, uint32_t sender_mask, uint32_t receiver_mask,
+                          uint64_t challenge, uint8_t proof[RN_AUTH_PROOF_BYTES])
+{
+    (void)challenge;
+    return rn_auth_proof(key, sender_nonce, receiver_nonce, sender_mask, receiver_mask, proof);
+}
+
+bool rn_auth_resume_verify(const uint8_t key[RN_AUTH_KEY_BYTES], uint64_t sender_nonce,
+                           uint64_t receiver_nonce, uint32_t sender_mask, uint32_t receiver_mask,
+                           uint64_t challenge, const uint8_t proof[RN_AUTH_PROOF_BYTES])
+{
+    (void)challenge;
+    return rn_auth_verify(key, sender_nonce, receiver_nonce, sender_mask, receiver_mask, proof);
 }
 
 void rn_auth_wipe(uint8_t key[RN_AUTH_KEY_BYTES])

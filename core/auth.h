@@ -44,6 +44,22 @@ bool rn_auth_verify(const uint8_t key[RN_AUTH_KEY_BYTES], uint64_t sender_nonce,
                     uint64_t receiver_nonce, uint32_t sender_mask, uint32_t receiver_mask,
                     const uint8_t proof[RN_AUTH_PROOF_BYTES]);
 
+/* Reconnecting (RESUME, p2p_reconnect.c): the proof the reconnecting peer
+ * sends, the same construction over its own transcript,
+ *
+ *   "rollnet-resume-v1" || sender nonce || receiver nonce || sender players ||
+ *   receiver players || challenge
+ *
+ * (the nonces of the first handshake; the challenge, 8 bytes, is one the
+ * receiver never issued before in this session), so a recorded resume
+ * cannot be replayed. False without libsodium. */
+bool rn_auth_resume_proof(const uint8_t key[RN_AUTH_KEY_BYTES], uint64_t sender_nonce,
+                          uint64_t receiver_nonce, uint32_t sender_mask, uint32_t receiver_mask,
+                          uint64_t challenge, uint8_t proof[RN_AUTH_PROOF_BYTES]);
+bool rn_auth_resume_verify(const uint8_t key[RN_AUTH_KEY_BYTES], uint64_t sender_nonce,
+                           uint64_t receiver_nonce, uint32_t sender_mask, uint32_t receiver_mask,
+                           uint64_t challenge, const uint8_t proof[RN_AUTH_PROOF_BYTES]);
+
 /* Overwrites the key in a way the compiler keeps. */
 void rn_auth_wipe(uint8_t key[RN_AUTH_KEY_BYTES]);
 

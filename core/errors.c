@@ -35,6 +35,23 @@ const char *rollnet_param_string(rollnet_param p)
     return "unknown parameter";
 }
 
+const char *rollnet_disconnect_reason_string(rollnet_disconnect_reason r)
+{
+    switch (r) {
+    case ROLLNET_DISCONNECT_TIMEOUT: return "silent past disconnect_timeout_ms";
+    case ROLLNET_DISCONNECT_LOADING_GRACE: return "silent past loading_grace_ms while loading";
+    case ROLLNET_DISCONNECT_CLOSED: return "the transport closed the connection";
+    case ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT: return "the handshake did not complete in time";
+    case ROLLNET_DISCONNECT_BY_PEERS: return "another peer lost it; every peer dropped it";
+    case ROLLNET_DISCONNECT_LEFT: return "the peer left on purpose";
+    case ROLLNET_DISCONNECT_NO_ANSWER: return "nobody answered at its address";
+    case ROLLNET_DISCONNECT_BUSY_TIMEOUT: return "busy (its game did not poll) past busy_timeout_ms";
+    case ROLLNET_DISCONNECT_CONNECTION_LOST:
+        return "the connection was lost and not regained within reconnect_timeout_ms";
+    }
+    return "unknown reason";
+}
+
 void rollnet_transport_destroy(rollnet_transport *t)
 {
     if (t && t->vtable && t->vtable->destroy) {

@@ -43,6 +43,7 @@ bool rn_event_droppable(rollnet_event_type type)
     case ROLLNET_EVENT_CONNECTING:
     case ROLLNET_EVENT_WAITING:
     case ROLLNET_EVENT_PEER_BUSY:
+    case ROLLNET_EVENT_RECONNECTING:
         return true;
     case ROLLNET_EVENT_SYNCHRONIZED:
     case ROLLNET_EVENT_RUNNING:

@@ -164,12 +164,19 @@ static void set_stalled(rollnet_session *s, rollnet_error why)
                                   : why == ROLLNET_ERR_LEDGER_FULL    ? ROLLNET_STALL_LEDGER_FULL
                                                                       : ROLLNET_STALL_PREDICTION_LIMIT;
     if (s->stalled && s->stall_reason == reason) {
-        return;
+        /* The same stall goes on: said again every disconnect_timeout_ms,
+         * so a long wait (a peer that waits in turn for another, say) is
+         * never a silent one. Counted once. */
+        if (s->now - s->stall_said_ms < s->desc.disconnect_timeout_ms) {
+            return;
+        }
+    } else {
+        clear_stalled(s); /* one stall ends, another begins */
+        s->stalled = true;
+        s->stall_reason = reason;
+        s->stalls++;
     }
-    clear_stalled(s); /* one stall ends, another begins */
-    s->stalled = true;
-    s->stall_reason = reason;
-    s->stalls++;
+    s->stall_said_ms = s->now;
     rollnet_event ev = rn_event_make(ROLLNET_EVENT_STALLED, -1);
     ev.u.stall.reason = reason;
     ev.u.stall.frame = s->sync.frame;

@@ -111,6 +111,9 @@ void rn_link_flush(rn_link *l, uint64_t now)
 
 void rn_link_refresh_info(rn_link *l, rn_peer *p)
 {
+    if (p->tp < 0) {
+        return; /* no connection (lost, reconnecting): the last figures stand */
+    }
     rollnet_transport_peer_info info;
     memset(&info, 0, sizeof(info));
     /* A peer the transport no longer knows (closing, say) reads as all zero:
@@ -119,9 +122,14 @@ void rn_link_refresh_info(rn_link *l, rn_peer *p)
         l->transport.vtable->peer_info(l->transport.self, p->tp, &info) != ROLLNET_ERR_OK) {
         memset(&info, 0, sizeof(info));
     }
-    p->st.rtt_ms = info.rtt_ms;
-    p->st.jitter_ms = info.rtt_variance_ms;
-    p->st.send_queue = info.send_queue;
+    /* The transport's figures are believed within sane ranges only: an RTT
+     * sampled across a stall, or pushed up by replayed datagrams, can read
+     * seconds, and time sync and the stats take it as it is. */
+    p->st.rtt_ms = info.rtt_ms > ROLLNET_MAX_RTT_MS ? ROLLNET_MAX_RTT_MS : info.rtt_ms;
+    p->st.jitter_ms =
+        info.rtt_variance_ms > ROLLNET_MAX_RTT_MS ? ROLLNET_MAX_RTT_MS : info.rtt_variance_ms;
+    p->st.send_queue = info.send_queue > RN_LINK_MAX_SEND_QUEUE ? RN_LINK_MAX_SEND_QUEUE
+                                                                : info.send_queue;
 }
 
 size_t rn_link_encode(rn_link *l, const rn_msg *m, int block_size)
@@ -139,7 +147,8 @@ void rn_link_broadcast(rn_link *l, rn_peer *peers, int num_peers, const rn_msg *
 {
     size_t n = rn_link_encode(l, m, 0);
     for (int i = 0; i < num_peers; i++) {
-        if (rn_peer_live(&peers[i])) {
+        /* A lost peer's new connection carries only RESUME until it resumes. */
+        if (rn_peer_live(&peers[i]) && !peers[i].lost) {
             rn_link_send_encoded(l, &peers[i], ch, n, now);
         }
     }

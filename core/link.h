@@ -24,6 +24,8 @@
 #include "protocol.h"
 #include "rollnet/rollnet.h"
 
+/* The largest send queue a transport may report (packets); more is clamped. */
+#define RN_LINK_MAX_SEND_QUEUE 65535u
 /* Least time between two log lines about one repeating transport failure. */
 #define RN_LINK_LOG_INTERVAL_MS 1000
 
@@ -74,7 +76,9 @@ static inline bool rn_link_receive(rn_link *l, uint64_t now, rollnet_transport_e
 void rn_link_close(rn_link *l, int tp);
 void rn_link_set_timeout(rn_link *l, const rn_peer *p, uint32_t timeout_ms);
 void rn_link_flush(rn_link *l, uint64_t now);
-/* What the transport measures (RTT, send queue) into the peer's statistics. */
+/* What the transport measures (RTT, send queue) into the peer's statistics,
+ * clamped (RTT and its variation to ROLLNET_MAX_RTT_MS, the queue to
+ * RN_LINK_MAX_SEND_QUEUE). Nothing while the peer has no connection. */
 void rn_link_refresh_info(rn_link *l, rn_peer *p);
 
 /* Encode into the send buffer; 0 when the message does not fit. */
@@ -100,7 +104,8 @@ static inline void rn_link_send_encoded(rn_link *l, rn_peer *p, rollnet_channel 
 }
 /* Encode and send to one peer. */
 void rn_link_send(rn_link *l, rn_peer *p, const rn_msg *m, rollnet_channel ch, uint64_t now);
-/* Encode once and send to every live peer (RUNNING or INTERRUPTED). */
+/* Encode once and send to every live peer (RUNNING or INTERRUPTED) that
+ * has not lost its connection. */
 void rn_link_broadcast(rn_link *l, rn_peer *peers, int num_peers, const rn_msg *m,
                        rollnet_channel ch, uint64_t now);
 

@@ -2,7 +2,11 @@
  * delivers into the other nodes' inboxes, deterministically and without a
  * clock. Used by the unit and integration tests in place of ENet.
  *
- * Peer ids: node A's peer id for node B is B's index, on every node.
+ * Peer ids: node A's peer id for node B is B's index, on every node, until
+ * rollnet_memnet_rebind gives B a new id at A (B + num_nodes * the number of
+ * rebindings): B's traffic then arrives at A under the new id, announced by
+ * a CONNECTED, and what A sends to the old id is lost, as with a NAT that
+ * changed B's port. An id is resolved back to its node by `resolve`.
  *
  * Each node owns one inbox: a ring of RN_MEMNET_INBOX_SLOTS events with a
  * fixed RN_MEMNET_MAX_MESSAGE-byte data slot each, all allocated at creation.
@@ -56,11 +60,43 @@ struct rollnet_memnet {
     uint32_t *link_gen;   /* [a * num_nodes + b], symmetric; bumped by each connect */
     uint32_t *closed_gen; /* [a * num_nodes + b]: a discards events from b of this generation or older */
     uint32_t *link_cut;   /* [a * num_nodes + b]: channels (1u << rollnet_channel) lost from a to b */
+    uint32_t *rebound;    /* [a * num_nodes + b]: rebindings of b as a sees it (its id's epoch) */
+    /* [a * num_nodes + b]: the newest generation of the link a knows of (it
+     * connected, or its CONNECTED was handed out). A close from a names that
+     * one: a newer connection it has not heard of yet (b closed and dialled
+     * again) is not its to close, as with ENet, whose new connection would
+     * have another id. */
+    uint32_t *known_gen;
 };
 
 static size_t pair(const rollnet_memnet *net, int a, int b)
 {
     return (size_t)a * (size_t)net->num_nodes + (size_t)b;
+}
+
+/* Node a's peer id for node b. */
+static int peer_id(const rollnet_memnet *net, int a, int b)
+{
+    return b + net->num_nodes * (int)net->rebound[pair(net, a, b)];
+}
+
+/* The node behind node a's peer id, or -1: *stale when it names a node
+ * under an id that a rebinding replaced (what is sent there is lost). */
+static int resolve(const rollnet_memnet *net, int a, int id, bool *stale)
+{
+    *stale = false;
+    if (id < 0) {
+        return -1;
+    }
+    /* Without a rebinding (the usual case) the id is the node: no division. */
+    int b = id < net->num_nodes ? id : id % net->num_nodes;
+    uint32_t epoch = id < net->num_nodes ? 0u : (uint32_t)(id / net->num_nodes);
+    uint32_t current = net->rebound[pair(net, a, b)];
+    if (b == a || epoch > current) {
+        return -1;
+    }
+    *stale = epoch != current;
+    return b;
 }
 
 /* "mem:N" with N a node index written in decimal digits only; -1 otherwise. */
@@ -152,7 +188,8 @@ static rollnet_error memnet_connect(void *self, const char *address, uint64_t no
     size_t ab = pair(net, a->index, b);
     size_t ba = pair(net, b, a->index);
     if (net->linked[ab]) {
-        *peer_out = b; /* already connected (possibly by the other side): nothing new to announce */
+        /* already connected (possibly by the other side): nothing new to announce */
+        *peer_out = peer_id(net, a->index, b);
         return ROLLNET_ERR_OK;
     }
     rn_memnet_node *nb = &net->nodes[b];
@@ -164,9 +201,10 @@ static rollnet_error memnet_connect(void *self, const char *address, uint64_t no
     net->link_gen[ba] = gen;
     net->linked[ab] = true;
     net->linked[ba] = true;
+    net->known_gen[ab] = gen;
     inbox_push(a, ROLLNET_TRANSPORT_CONNECTED, b, ROLLNET_CHANNEL_RELIABLE, gen, NULL, 0);
     inbox_push(nb, ROLLNET_TRANSPORT_CONNECTED, a->index, ROLLNET_CHANNEL_RELIABLE, gen, NULL, 0);
-    *peer_out = b;
+    *peer_out = peer_id(net, a->index, b);
     return ROLLNET_ERR_OK;
 }
 
@@ -182,11 +220,16 @@ static rollnet_error memnet_send(void *self, int peer, rollnet_channel channel,
     if (size > RN_MEMNET_MAX_MESSAGE || (size > 0 && !data)) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
-    if (peer < 0 || peer >= net->num_nodes || peer == a->index ||
-        !net->linked[pair(net, a->index, peer)]) {
+    bool stale;
+    peer = resolve(net, a->index, peer, &stale);
+    if (peer < 0 || !net->linked[pair(net, a->index, peer)]) {
         return ROLLNET_ERR_UNKNOWN_PEER;
     }
     size_t ab = pair(net, a->index, peer);
+    if (stale) {
+        net->nodes[peer].counters.lost_cut++;
+        return ROLLNET_ERR_OK; /* to an address that no longer leads there */
+    }
     rn_memnet_node *dst = &net->nodes[peer];
     if (a->cut || dst->cut || (net->link_cut[ab] & (1u << channel))) {
         dst->counters.lost_cut++;
@@ -222,7 +265,10 @@ static rollnet_error memnet_receive(void *self, uint64_t now_ms, rollnet_transpo
             continue;
         }
         out->type = (rollnet_transport_event_type)e->type;
-        out->peer = e->peer;
+        out->peer = peer_id(net, n->index, e->peer);
+        if (e->type == ROLLNET_TRANSPORT_CONNECTED) {
+            net->known_gen[pair(net, n->index, e->peer)] = e->gen;
+        }
         out->channel = (rollnet_channel)e->channel;
         out->data = e->type == ROLLNET_TRANSPORT_RECEIVE
                         ? n->data + (size_t)n->head * RN_MEMNET_MAX_MESSAGE
@@ -240,12 +286,14 @@ static void memnet_disconnect(void *self, int peer)
 {
     rn_memnet_node *a = self;
     rollnet_memnet *net = a->net;
-    if (peer < 0 || peer >= net->num_nodes || peer == a->index) {
-        return;
+    bool stale;
+    peer = resolve(net, a->index, peer, &stale);
+    if (peer < 0 || stale) {
+        return; /* closing an id a rebinding replaced closes nothing */
     }
     size_t ab = pair(net, a->index, peer);
     size_t ba = pair(net, peer, a->index);
-    if (!net->linked[ab]) {
+    if (!net->linked[ab] || net->known_gen[ab] != net->link_gen[ab]) {
         return;
     }
     net->linked[ab] = false;
@@ -272,7 +320,9 @@ static rollnet_error memnet_peer_info(void *self, int peer, rollnet_transport_pe
     if (!out) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
-    if (peer < 0 || peer >= net->num_nodes || !net->linked[pair(net, a->index, peer)]) {
+    bool stale;
+    peer = resolve(net, a->index, peer, &stale);
+    if (peer < 0 || stale || !net->linked[pair(net, a->index, peer)]) {
         return ROLLNET_ERR_UNKNOWN_PEER;
     }
     /* Called every poll for every live peer: no formatting library here.
@@ -326,7 +376,10 @@ rollnet_memnet *rollnet_memnet_create(int num_nodes, const rollnet_allocator *al
     net->link_gen = rn_calloc(&alloc, pairs, sizeof *net->link_gen);
     net->closed_gen = rn_calloc(&alloc, pairs, sizeof *net->closed_gen);
     net->link_cut = rn_calloc(&alloc, pairs, sizeof *net->link_cut);
-    if (!net->nodes || !net->linked || !net->link_gen || !net->closed_gen || !net->link_cut) {
+    net->rebound = rn_calloc(&alloc, pairs, sizeof *net->rebound);
+    net->known_gen = rn_calloc(&alloc, pairs, sizeof *net->known_gen);
+    if (!net->nodes || !net->linked || !net->link_gen || !net->closed_gen || !net->link_cut ||
+        !net->rebound || !net->known_gen) {
         rollnet_memnet_destroy(net);
         return NULL;
     }
@@ -361,6 +414,8 @@ void rollnet_memnet_destroy(rollnet_memnet *net)
     rn_free(&alloc, net->link_gen);
     rn_free(&alloc, net->closed_gen);
     rn_free(&alloc, net->link_cut);
+    rn_free(&alloc, net->rebound);
+    rn_free(&alloc, net->known_gen);
     rn_free(&alloc, net);
 }
 
@@ -413,6 +468,26 @@ void rollnet_memnet_send_busy(rollnet_memnet *net, int node, uint32_t busy_ms)
             continue;
         }
         dst->events[(dst->head + dst->count - 1) % RN_MEMNET_INBOX_SLOTS].busy_ms = busy_ms;
+    }
+}
+
+void rollnet_memnet_rebind(rollnet_memnet *net, int node, int peer)
+{
+    if (!net || node < 0 || node >= net->num_nodes || peer < 0 || peer >= net->num_nodes ||
+        node == peer) {
+        return;
+    }
+    size_t np = pair(net, node, peer);
+    if (peer_id(net, node, peer) > INT32_MAX - net->num_nodes) {
+        return; /* ids would overflow: keep the current one */
+    }
+    net->rebound[np]++;
+    if (net->linked[np]) {
+        /* The peer's traffic now comes from a new id: a new connection there. */
+        if (!inbox_push(&net->nodes[node], ROLLNET_TRANSPORT_CONNECTED, peer,
+                        ROLLNET_CHANNEL_RELIABLE, net->link_gen[np], NULL, 0)) {
+            net->nodes[node].counters.dropped_full++;
+        }
     }
 }
 

@@ -145,7 +145,7 @@ static rn_peer *incoming_slot(rn_p2p *p)
     return oldest;
 }
 
-static void send_ready(rn_p2p *p, rn_peer *peer, rollnet_channel ch)
+void rn_p2p_send_ready(rn_p2p *p, rn_peer *peer, rollnet_channel ch)
 {
     rn_msg m;
     memset(&m, 0, sizeof(m));
@@ -389,12 +389,17 @@ void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
         refuse(p, peer, param, mine, theirs, key);
         return;
     }
-    if (!claim_ok(p, peer, h->player_mask)) {
+    /* A peer we accepted whose connection was lost before it heard so
+     * starts its handshake again: its HELLO (same nonce, same players) takes
+     * the place it held, once proven. */
+    rn_peer *again = rn_p2p_handshake_again(p, peer, h->nonce, h->player_mask);
+    if (!again && !claim_ok(p, peer, h->player_mask)) {
         return;
     }
     peer->nonce = h->nonce;
     peer->st.input_delay = h->input_delay; /* its starting delay, until its inputs say more */
     if (s->desc.session_key_size == 0) {
+        rn_p2p_release_for_handshake(p, again);
         admit(p, peer, h->player_mask);
         return;
     }
@@ -424,6 +429,8 @@ void rn_p2p_on_auth(rn_p2p *p, rn_peer *peer, const rn_auth *a)
         refuse(p, peer, ROLLNET_PARAM_SESSION_KEY, 1, 0, "");
         return;
     }
+    rn_p2p_release_for_handshake(p,
+                                 rn_p2p_handshake_again(p, peer, peer->nonce, peer->claim_mask));
     /* Another connection may have taken its players while it proved the key. */
     if (claim_ok(p, peer, peer->claim_mask)) {
         admit(p, peer, peer->claim_mask);
@@ -451,7 +458,7 @@ static void admit(rn_p2p *p, rn_peer *peer, uint32_t mask)
     rn_events_simple(&s->events, ROLLNET_EVENT_SYNCHRONIZED, rn_peer_event_player(peer));
     /* It may know now that we accepted it. */
     peer->admitted_ms = s->now;
-    send_ready(p, peer, ROLLNET_CHANNEL_RELIABLE);
+    rn_p2p_send_ready(p, peer, ROLLNET_CHANNEL_RELIABLE);
     rn_p2p_check_running(p);
 }
 
@@ -479,7 +486,7 @@ void rn_p2p_starting_timers(rn_p2p *p)
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *peer = &p->peers[i];
         if (rn_peer_live(peer) && peer->player_mask != 0) {
-            send_ready(p, peer, ROLLNET_CHANNEL_UNRELIABLE);
+            rn_p2p_send_ready(p, peer, ROLLNET_CHANNEL_UNRELIABLE);
         }
     }
     (void)s;

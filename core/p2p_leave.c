@@ -138,13 +138,23 @@ void rn_p2p_finish_leaves(rn_p2p *p)
         /* A survivor that announced loading may be blocked: its notice can
          * take up to the loading grace, and it may hold inputs nobody else has. */
         uint64_t wait = p->base.desc.disconnect_timeout_ms;
+        uint64_t since = peer->leave_since;
+        bool reconnecting = false;
         for (int j = 0; j < p->num_peers; j++) {
-            if ((missing & (1u << j)) && p->peers[j].loading &&
-                p->base.desc.loading_grace_ms > wait) {
+            const rn_peer *q = &p->peers[j];
+            if (!(missing & (1u << j))) {
+                continue;
+            }
+            if (q->loading && p->base.desc.loading_grace_ms > wait) {
                 wait = p->base.desc.loading_grace_ms;
             }
+            /* A survivor whose connection is being regained: its notice
+             * comes once it is back (or it is gone itself by the window's
+             * end); from its return it gets the usual time. */
+            reconnecting = reconnecting || q->lost;
+            since = q->resumed_ms > since ? q->resumed_ms : since;
         }
-        if (missing == 0 || p->base.now - peer->leave_since >= wait) {
+        if (missing == 0 || (!reconnecting && p->base.now - since >= wait)) {
             finish_leave(p, peer, peer->leave_last, peer->leave_reason);
         }
     }

@@ -36,6 +36,7 @@ void rn_p2p_on_loading(rn_p2p *p, rn_peer *peer, const rn_loading *l)
 rollnet_error rn_p2p_set_loading(rollnet_session *s, bool loading)
 {
     rn_p2p *p = rn_p2p_of(s);
+    p->loading_self = loading;
     rn_msg m;
     memset(&m, 0, sizeof(m));
     m.type = RN_MSG_LOADING;

@@ -92,6 +92,13 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
     }
     peer->st.bytes_received += size;
     peer->st.messages_received++;
+    if (m.type == RN_MSG_RESUME) {
+        rn_p2p_on_resume(p, peer, &m.u.resume);
+        return;
+    }
+    if (peer->lost) {
+        return; /* a new connection that has not resumed: only RESUME counts (its HELLO does not) */
+    }
     bool busy_ended = rn_p2p_busy_end(p, peer);
     if (rn_peer_heard(peer, s->now, &s->events) || busy_ended) {
         rn_events_simple(&s->events, ROLLNET_EVENT_RESUMED, rn_peer_event_player(peer));
@@ -134,15 +141,27 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
     case RN_MSG_INTRO_ASK:
         rn_p2p_on_intro_ask(p, peer, &m.u.intro_ask);
         break;
+    case RN_MSG_RESUME:
+        break; /* above */
     }
 }
 
 static void on_transport_event(rn_p2p *p, const rollnet_transport_event *ev)
 {
     switch (ev->type) {
-    case ROLLNET_TRANSPORT_CONNECTED:
+    case ROLLNET_TRANSPORT_CONNECTED: {
+        if (rn_p2p_reconnect_connected(p, ev->peer)) {
+            break;
+        }
+        /* A transport that gives a new connection the id of a running
+         * peer's says the old one is gone. */
+        rn_peer *old = rn_p2p_peer_by_tp(p, ev->peer);
+        if (old && rn_peer_live(old) && !old->lost) {
+            rn_p2p_connection_lost(p, old, ROLLNET_DISCONNECT_CLOSED, false);
+        }
         rn_p2p_on_connected(p, ev->peer);
         break;
+    }
     case ROLLNET_TRANSPORT_DISCONNECTED: {
         /* The id is free now: forget it on peers that already left. */
         for (int i = 0; i < p->num_peers; i++) {
@@ -152,7 +171,15 @@ static void on_transport_event(rn_p2p *p, const rollnet_transport_event *ev)
             }
         }
         rn_peer *peer = rn_p2p_peer_by_tp(p, ev->peer);
-        if (peer && !rn_p2p_connect_failed(p, peer, false)) {
+        if (!peer) {
+            break;
+        }
+        if (peer->lost) {
+            rn_p2p_attempt_closed(p, peer); /* a reconnect attempt failed: another later */
+        } else if (rn_peer_live(peer)) {
+            /* Not announced (a LEAVE would have said so): lost, not gone. */
+            rn_p2p_connection_lost(p, peer, ROLLNET_DISCONNECT_CLOSED, false);
+        } else if (!rn_p2p_connect_failed(p, peer, false)) {
             rn_p2p_peer_gone(p, peer, ROLLNET_DISCONNECT_CLOSED, false);
         }
         break;
@@ -183,15 +210,22 @@ static void live_peer_timers(rn_p2p *p, rn_peer *peer, uint64_t frame_ms)
     rollnet_session *s = &p->base;
     const rollnet_session_desc *d = &s->desc;
     rn_link_refresh_info(&p->link, peer);
+    if (peer->lost) {
+        rn_p2p_lost_timers(p, peer);
+        rn_peer_update_rates(peer, s->now);
+        return;
+    }
     if (rn_p2p_busy_timers(p, peer) && !rn_peer_live(peer)) {
         return; /* busy past busy_timeout_ms */
     }
     /* A busy peer (p2p_busy.c) is held on busy_timeout_ms instead. */
     uint64_t silence = peer->busy.on ? 0 : s->now - peer->last_recv_ms;
+    /* Silence is a lost connection (with reconnection off, the end). */
     if (peer->loading ? silence >= d->loading_grace_ms : silence >= d->disconnect_timeout_ms) {
-        rn_p2p_peer_gone(p, peer,
-                         peer->loading ? ROLLNET_DISCONNECT_LOADING_GRACE : ROLLNET_DISCONNECT_TIMEOUT,
-                         true);
+        rn_p2p_connection_lost(p, peer,
+                               peer->loading ? ROLLNET_DISCONNECT_LOADING_GRACE
+                                             : ROLLNET_DISCONNECT_TIMEOUT,
+                               true);
         return;
     }
     if (silence >= d->notify_timeout_ms && peer->state == RN_PEER_RUNNING) {
@@ -295,8 +329,8 @@ static void update_timesync(rn_p2p *p)
     int wait = 0;
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *peer = &p->peers[i];
-        if (!rn_peer_live(peer)) {
-            continue;
+        if (!rn_peer_live(peer) || peer->lost) {
+            continue; /* a lost peer's frame is old news until it resumes */
         }
         /* An RTT sample taken across a stall (a blocked process) can read
          * seconds; no latency beyond the prediction window is believable. */
@@ -336,7 +370,8 @@ static void p2p_frame_queued(rollnet_session *s, rn_sync_plan *plan)
     update_timesync(p);
     int32_t behind = 0;
     for (int i = 0; i < p->num_peers; i++) {
-        if (rn_peer_live(&p->peers[i]) && p->peers[i].local_advantage > behind) {
+        if (rn_peer_live(&p->peers[i]) && !p->peers[i].lost &&
+            p->peers[i].local_advantage > behind) {
             behind = p->peers[i].local_advantage;
         }
     }
@@ -396,6 +431,7 @@ static void p2p_stats(const rollnet_session *s, rollnet_session_stats *out)
     out->recommended_wait = p->recommended_wait;
     out->handshakes_refused = p->handshakes_refused;
     out->handshakes_dropped = p->handshakes_dropped;
+    out->resumes_refused = p->resumes_refused;
 }
 
 /* ------------------------------------------------------------------------ */

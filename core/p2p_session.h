@@ -13,6 +13,7 @@
  *   p2p_busy.c       peers whose transport reports their game busy
  *   p2p_finish.c     finishing and leaving on purpose
  *   p2p_intro.c      a host introduces the peers it accepted (INTRO)
+ *   p2p_reconnect.c  lost connections: reconnecting, RESUME
  */
 #ifndef RN_P2P_SESSION_H
 #define RN_P2P_SESSION_H
@@ -30,6 +31,7 @@
 #define RN_ATTEMPT_MS 10000u      /* longest one connect attempt (connection + HELLOs) may take */
 #define RN_WAITING_EVENT_MS 5000u /* WAITING while players are missing */
 #define RN_START_MAX_WAIT_MS 500u /* the most a start waits for a READY to arrive */
+#define RN_RECONNECT_ATTEMPT_MS 3000u /* longest one reconnect attempt (connection + RESUMEs) may take */
 
 typedef struct rn_p2p {
     rollnet_session base; /* first: a rollnet_session * is an rn_p2p * */
@@ -54,6 +56,9 @@ typedef struct rn_p2p {
     rn_confirm confirm;
     int recommended_wait;
     uint64_t handshakes_refused, handshakes_dropped; /* strangers: see rollnet_session_stats */
+    uint64_t resumes_refused; /* resume claims that did not hold (rollnet_session_stats) */
+    uint64_t challenges;      /* RESUME challenges issued: each one once */
+    bool loading_self;        /* this peer announced loading (sent again on a resume) */
     int32_t last_wait_event_frame;
     uint8_t *block_buf;     /* RN_MAX_INPUT_FRAMES * players * input_size */
     uint8_t leave_packed[RN_MAX_MESSAGE];
@@ -120,6 +125,8 @@ void rn_p2p_on_connected(rn_p2p *p, int tp);
 void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h);
 void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r);
 void rn_p2p_on_ready(rn_p2p *p, rn_peer *peer, const rn_ready *r);
+/* READY to `peer`: this side accepted it, so long ago. */
+void rn_p2p_send_ready(rn_p2p *p, rn_peer *peer, rollnet_channel ch);
 /* Before running: READY to every accepted peer (unreliably), and run once
  * the moment to start together has come. */
 void rn_p2p_starting_timers(rn_p2p *p);
@@ -162,6 +169,27 @@ rollnet_error rn_p2p_leave(rollnet_session *s);
 void rn_p2p_on_own_leave(rn_p2p *p, rn_peer *from, const rn_leave *l);
 bool rn_p2p_left_departure(rn_p2p *p, rn_peer *peer);
 void rn_p2p_left_check(rn_p2p *p);
+
+/* p2p_reconnect.c: lost connections. Whether reconnection is on; a live
+ * peer's connection is lost (closed by the transport, or silent): keep it
+ * and reconnect, or, when that is off or makes no sense, the peer is gone
+ * with `reason` (rn_p2p_peer_gone, closing the transport when `close`);
+ * a lost peer's timers (attempts, the window); a lost peer's attempt
+ * closed by the transport; a transport connection that is a lost peer's
+ * attempt (true: CLAIM sent); a RESUME from `conn`. */
+bool rn_p2p_reconnects(const rn_p2p *p);
+void rn_p2p_connection_lost(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason, bool close);
+void rn_p2p_lost_timers(rn_p2p *p, rn_peer *peer);
+void rn_p2p_attempt_closed(rn_p2p *p, rn_peer *peer);
+bool rn_p2p_reconnect_connected(rn_p2p *p, int tp);
+/* An incoming HELLO from `conn` with the nonce and players of a live peer
+ * this side accepted: that peer lost its connection before it had accepted
+ * us and starts its handshake again (it sends no RESUME: it never ran with
+ * us). The peer, or NULL. Releasing it (NULL: nothing) frees its place,
+ * without an event, for `conn` once its handshake is done. */
+rn_peer *rn_p2p_handshake_again(rn_p2p *p, const rn_peer *conn, uint64_t nonce, uint32_t mask);
+void rn_p2p_release_for_handshake(rn_p2p *p, rn_peer *old);
+void rn_p2p_on_resume(rn_p2p *p, rn_peer *conn, const rn_resume *r);
 
 /* p2p_leave.c */
 /* Tell every live peer the last frame held of `players` (a departed peer's,

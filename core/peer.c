@@ -13,6 +13,7 @@ void rn_peer_reset(rn_peer *p, int index)
     p->fin_stop = -1;
     p->fin_end = -1;
     p->st.last_received_frame = -1;
+    p->resume_for = -1;
     rn_timesync_init(&p->ts);
 }
 

@@ -97,6 +97,20 @@ typedef struct rn_peer {
      * still a stranger if it connected to us). */
     bool hello_ok;
     uint32_t claim_mask;
+    /* A running peer whose connection is lost (p2p_reconnect.c): it stays
+     * INTERRUPTED and keeps everything, without a connection (tp < 0) or
+     * with a new attempt's that has not resumed yet. Since when; attempts
+     * made (the side that dials), when the current one began, when the next
+     * may start. */
+    bool lost;
+    uint64_t lost_since_ms, attempt_ms, next_retry_ms;
+    uint64_t resumed_ms;   /* when it last came back (0: never lost) */
+    bool proved;           /* the current attempt was challenged and answered: it is let finish */
+    int lost_attempts;
+    /* An incoming connection that claims to be a lost peer: the peer's
+     * index (-1 none) and the challenge it was sent. */
+    int resume_for;
+    uint64_t resume_challenge;
 } rn_peer;
 
 /* A blank slot: no connection, nothing received, nothing acknowledged. */
@@ -112,7 +126,8 @@ static inline bool rn_peer_stranger(const rn_peer *p)
 {
     return !p->outgoing && p->player_mask == 0;
 }
-/* Exchanging inputs: RUNNING or INTERRUPTED. */
+/* Exchanging inputs: RUNNING or INTERRUPTED (also while its connection is
+ * lost and being regained: it keeps its players and its place). */
 static inline bool rn_peer_live(const rn_peer *p)
 {
     return p->state == RN_PEER_RUNNING || p->state == RN_PEER_INTERRUPTED;

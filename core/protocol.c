@@ -72,6 +72,15 @@
  *            a host introduces two joiners only when each asked for the
  *            other (neither dials the other on its own).
  *
+ *   RESUME   [10, kind, nonce, peer_nonce, player_mask, challenge, proof]
+ *            a lost connection regained (rn_resume): kind 0..3 (claim,
+ *            challenge, proof, accept); nonce: the sender's session nonce;
+ *            peer_nonce: the receiver's, as the first handshake told the
+ *            sender; player_mask: the sender's players (non-zero, in range);
+ *            challenge: a value the challenger never used before (0 in a
+ *            claim or an accept); proof: bin, empty or RN_AUTH_BYTES (only
+ *            in a proof).
+ *
  * INPUT goes out every frame to every peer, so its start frame travels as a
  * delta from the ack (a fixint in steady play) and its inputs as a bin
  * compressed by rn_inputs_compress. */
@@ -93,6 +102,7 @@
 #define RN_LOADING_ELEMENTS 5
 #define RN_LEAVE_ELEMENTS 9
 #define RN_FINISH_ELEMENTS 5
+#define RN_RESUME_ELEMENTS 7
 
 
 /* ------------------------------------------------------------------------ */
@@ -178,6 +188,13 @@ static bool rn_msg_valid(const rn_msg *m)
     case RN_MSG_INTRO_ASK:
         return m->u.intro_ask.player_mask != 0 &&
                m->u.intro_ask.player_mask < (1u << ROLLNET_MAX_PLAYERS);
+    case RN_MSG_RESUME: {
+        const rn_resume *r = &m->u.resume;
+        bool asks = r->kind == RN_RESUME_CHALLENGE || r->kind == RN_RESUME_PROOF;
+        return r->kind < RN_RESUME_KINDS_ && r->player_mask != 0 &&
+               r->player_mask < (1u << ROLLNET_MAX_PLAYERS) && (asks || r->challenge == 0) &&
+               (!r->has_proof || r->kind == RN_RESUME_PROOF);
+    }
     }
     return false;
 }
@@ -316,6 +333,17 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_uint8(&pk, RN_MSG_INTRO_ASK);
         r |= msgpack_pack_uint16(&pk, m->u.intro_ask.tag);
         r |= msgpack_pack_uint32(&pk, m->u.intro_ask.player_mask);
+        break;
+    case RN_MSG_RESUME:
+        r |= msgpack_pack_array(&pk, RN_RESUME_ELEMENTS);
+        r |= msgpack_pack_uint8(&pk, RN_MSG_RESUME);
+        r |= msgpack_pack_uint8(&pk, m->u.resume.kind);
+        r |= msgpack_pack_uint64(&pk, m->u.resume.nonce);
+        r |= msgpack_pack_uint64(&pk, m->u.resume.peer_nonce);
+        r |= msgpack_pack_uint32(&pk, m->u.resume.player_mask);
+        r |= msgpack_pack_uint64(&pk, m->u.resume.challenge);
+        r |= msgpack_pack_bin_with_body(&pk, m->u.resume.proof,
+                                        m->u.resume.has_proof ? RN_AUTH_BYTES : 0);
         break;
     }
     return r == 0 && !w.overflow ? w.len : 0;
@@ -508,6 +536,24 @@ static bool rn_parse_intro(const msgpack_object *e, rn_intro *in)
     return true;
 }
 
+static bool rn_parse_resume(const msgpack_object *e, rn_resume *r)
+{
+    uint64_t kind = 0;
+    if (!rn_get_uint(&e[1], RN_RESUME_KINDS_ - 1, &kind) ||
+        !rn_get_uint(&e[2], UINT64_MAX, &r->nonce) ||
+        !rn_get_uint(&e[3], UINT64_MAX, &r->peer_nonce) || !rn_get_u32(&e[4], &r->player_mask) ||
+        !rn_get_uint(&e[5], UINT64_MAX, &r->challenge) || e[6].type != MSGPACK_OBJECT_BIN ||
+        (e[6].via.bin.size != 0 && e[6].via.bin.size != RN_AUTH_BYTES)) {
+        return false;
+    }
+    r->kind = (uint8_t)kind;
+    r->has_proof = e[6].via.bin.size == RN_AUTH_BYTES;
+    if (r->has_proof) {
+        memcpy(r->proof, e[6].via.bin.ptr, RN_AUTH_BYTES);
+    }
+    return true;
+}
+
 rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int block_size,
                            rn_msg *out)
 {
@@ -567,6 +613,9 @@ rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int b
     case RN_MSG_INTRO_ASK:
         ok = n == RN_INTRO_ASK_ELEMENTS && rn_get_u16(&e[1], &m.u.intro_ask.tag) &&
              rn_get_u32(&e[2], &m.u.intro_ask.player_mask);
+        break;
+    case RN_MSG_RESUME:
+        ok = n == RN_RESUME_ELEMENTS && rn_parse_resume(e, &m.u.resume);
         break;
     default:
         return RN_DECODE_UNKNOWN;

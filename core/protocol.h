@@ -18,8 +18,9 @@
  * 6: LEAVE carries the departed peer's FINISH as the sender heard it.
  * 7: HELLO says whether the sender has a session key (14 elements); AUTH.
  * 8: READY: peers start together.
- * INTRO, INTRO_ASK (appended, no bump here): a host introduces the peers it
- *    accepted that asked for each other. */
+ * 9: INTRO, INTRO_ASK (a host introduces the peers it accepted that asked
+ *    for each other); RESUME (a lost connection regained); the ENet
+ *    transport opens a third channel (busy reports). */
 #define RN_PROTOCOL_VERSION 9
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
 #define RN_INPUT_ELEMENTS 8       /* an INPUT's array length (a fixarray: 0x90 | 8) */
@@ -38,7 +39,8 @@ typedef enum rn_msg_type {
     RN_MSG_AUTH = 8,     /* reliable: with a session key, the sender's proof that it holds it */
     RN_MSG_READY = 9,    /* reliable: the sender has accepted the receiver (its HELLO, its AUTH) */
     RN_MSG_INTRO = 10,   /* reliable: the sender (a host) introduces another peer it accepted */
-    RN_MSG_INTRO_ASK = 11 /* reliable: the sender has no address for these players (to its host) */
+    RN_MSG_INTRO_ASK = 11, /* reliable: the sender has no address for these players (to its host) */
+    RN_MSG_RESUME = 12   /* reliable: a lost connection regained: claim, challenge, proof, accept */
 } rn_msg_type;
 
 /* Longest address an INTRO carries, bytes (without a NUL): what a peer's
@@ -152,6 +154,29 @@ typedef struct rn_intro_ask {
     uint16_t tag;
     uint32_t player_mask;
 } rn_intro_ask;
+/* Reconnecting a lost connection (p2p_reconnect.c). The side that dialled
+ * connects again and CLAIMs the peer it was; the accepting side answers
+ * with a CHALLENGE (a value it never used before in this session); the
+ * dialler answers with a PROOF over the challenge (in a private session an
+ * HMAC with the session key, else empty); the accepting side ACCEPTs and
+ * both go on. Nonces are those of the first handshake. */
+typedef enum rn_resume_kind {
+    RN_RESUME_CLAIM = 0,
+    RN_RESUME_CHALLENGE,
+    RN_RESUME_PROOF,
+    RN_RESUME_ACCEPT,
+    RN_RESUME_KINDS_
+} rn_resume_kind;
+
+typedef struct rn_resume {
+    uint8_t kind;          /* rn_resume_kind */
+    uint64_t nonce;        /* the sender's session nonce */
+    uint64_t peer_nonce;   /* the receiver's session nonce, as the sender knows it */
+    uint32_t player_mask;  /* the sender's players, non-zero */
+    uint64_t challenge;    /* CHALLENGE, PROOF: the challenge; else 0 */
+    uint8_t proof[RN_AUTH_BYTES];
+    bool has_proof;        /* PROOF in a private session: proof holds an HMAC */
+} rn_resume;
 
 typedef struct rn_msg {
     rn_msg_type type;
@@ -167,6 +192,7 @@ typedef struct rn_msg {
         rn_ready ready;
         rn_intro intro;
         rn_intro_ask intro_ask;
+        rn_resume resume;
     } u;
 } rn_msg;
 

@@ -100,6 +100,7 @@ struct rollnet_session {
 
     bool stalled;
     rollnet_stall_reason stall_reason;
+    uint64_t stall_said_ms; /* the last STALLED of the current stall */
     uint64_t stalls;
     bool validated_start; /* the save-load-save check of the first list was asked for */
     int32_t last_frame;   /* the last frame the session may run (frame numbers must stay encodable) */

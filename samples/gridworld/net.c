@@ -221,6 +221,8 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
     case ROLLNET_DISCONNECT_LEFT: return "left the session";
     case ROLLNET_DISCONNECT_NO_ANSWER: return "did not answer at its address within a minute";
     case ROLLNET_DISCONNECT_BUSY_TIMEOUT: return "stayed busy past the busy timeout";
+    case ROLLNET_DISCONNECT_CONNECTION_LOST:
+        return "lost the connection and did not regain it in time";
     }
     return "unknown reason";
 }
@@ -363,6 +365,9 @@ void net_handle_events(game *g)
             if (ev.u.waiting.attempt > 1)
                 fprintf(stderr, "gridworld: no answer from the host yet (%u s): trying again\n",
                         (unsigned)(ev.u.waiting.waited_ms / 1000u));
+            break;
+        case ROLLNET_EVENT_RECONNECTING:
+            app_peer_log(g, "reconnecting", ev.u.waiting.attempt);
             break;
         case ROLLNET_EVENT_WAITING:
             app_peer_log(g, "waiting", ev.player);

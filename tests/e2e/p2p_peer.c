@@ -227,6 +227,8 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
         return "no answer";
     case ROLLNET_DISCONNECT_BUSY_TIMEOUT:
         return "busy timeout";
+    case ROLLNET_DISCONNECT_CONNECTION_LOST:
+        return "connection lost, not regained";
     }
     return "unknown";
 }
@@ -282,12 +284,23 @@ static bool drain_events(peer *p)
             p->skip_frames += ev.u.wait.frames;
             break;
         case ROLLNET_EVENT_INTERRUPTED:
+            if (p->done) {
+                break; /* the other side finished too and closed: a lost connection now */
+            }
             p->link_events++;
             fprintf(stderr, "p2p_peer[%d]: player %d interrupted\n", p->local, ev.player);
             break;
         case ROLLNET_EVENT_RESUMED:
             p->link_events++;
             fprintf(stderr, "p2p_peer[%d]: player %d resumed\n", p->local, ev.player);
+            break;
+        case ROLLNET_EVENT_RECONNECTING:
+            if (p->done) {
+                break;
+            }
+            p->link_events++;
+            fprintf(stderr, "p2p_peer[%d]: player %d reconnecting (attempt %d, %u ms)\n", p->local,
+                    ev.player, ev.u.waiting.attempt, (unsigned)ev.u.waiting.waited_ms);
             break;
         case ROLLNET_EVENT_EPISODE_TIMEOUT:
             fprintf(stderr, "p2p_peer[%d]: episode %d boundary wait timed out\n", p->local,

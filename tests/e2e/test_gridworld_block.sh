@@ -5,10 +5,11 @@
 #   thread:    the joiner blocks 20 s with the transport's service thread (the
 #              default): both exit 0 with byte-identical exports, and the
 #              host's per-peer log shows the joiner busy (peer_busy) and never
-#              interrupted or disconnected.
+#              interrupted, lost or disconnected.
 #   nothread:  the same block with --no-net-thread on both sides: the host
-#              sees the network-gone path: no peer_busy; interrupted, then
-#              disconnected once the disconnect timeout (5 s) has passed.
+#              sees the network-gone path: no peer_busy; interrupted, then the
+#              connection lost (reconnecting) once the disconnect timeout
+#              (5 s) has passed.
 #
 #   test_gridworld_block.sh path/to/gridworld
 set -uo pipefail
@@ -58,16 +59,16 @@ grep -q ',peer_busy,' "$log" || fail "thread: the host's log shows no peer_busy"
 # Busy for most of the block, reported as it went on.
 max_busy=$(grep ',peer_busy,' "$log" | cut -d, -f3 | sort -n | tail -1)
 [ "${max_busy:-0}" -ge 15000 ] || fail "thread: the longest busy report is ${max_busy:-0} ms"
-! grep -qE ',(interrupted|disconnected),' "$log" ||
-    fail "thread: the host saw its peer interrupted or disconnected"
+! grep -qE ',(interrupted|disconnected|reconnecting),' "$log" ||
+    fail "thread: the host saw its peer interrupted, lost or disconnected"
 grep -q ',resumed,' "$log" || fail "thread: the host never saw its peer resume"
 echo "ok: thread ($rows identical rows; busy reports up to $max_busy ms)"
 
-# nothread: the host's log up to the disconnect timeout.
+# nothread: the host's log up to the disconnect timeout (the connection lost).
 start_pair nothread $((base + 2)) --episodes 2 --max-steps 450 --no-net-thread
 log="$work/nothread/host.csv.peer.csv"
 for _ in $(seq 300); do
-    grep -q ',disconnected,' "$log" 2>/dev/null && break
+    grep -q ',reconnecting,' "$log" 2>/dev/null && break
     sleep 0.1
 done
 kill -TERM "$host" "$join" 2>/dev/null
@@ -75,14 +76,14 @@ reap "$host"
 reap "$join"
 blocked=$(first_at "$work/nothread/join.csv.peer.csv" block)
 interrupted=$(first_at "$log" interrupted)
-disconnected=$(first_at "$log" disconnected)
+lost=$(first_at "$log" reconnecting)
 [ -n "$blocked" ] || fail "nothread: the joiner did not block"
 ! grep -q ',peer_busy,' "$log" || fail "nothread: the host saw a busy report without a thread"
 [ -n "$interrupted" ] || fail "nothread: the host never saw its peer interrupted"
-[ -n "$disconnected" ] || fail "nothread: the host never saw its peer disconnected"
-gap=$((disconnected - interrupted))
-# interrupted after 750 ms of silence, disconnected after 5000 ms: 4250 ms
+[ -n "$lost" ] || fail "nothread: the host never saw its connection to the peer lost"
+gap=$((lost - interrupted))
+# interrupted after 750 ms of silence, lost (reconnecting) after 5000 ms: 4250 ms
 # apart (the two logs' clocks differ, so only the host's is compared).
 [ "$gap" -ge 3500 ] && [ "$gap" -le 9000 ] ||
-    fail "nothread: disconnected $gap ms after interrupted, not about 4250"
-echo "ok: nothread (interrupted, then disconnected $gap ms later; no busy report)"
+    fail "nothread: lost $gap ms after interrupted, not about 4250"
+echo "ok: nothread (interrupted, then the connection lost $gap ms later; no busy report)"

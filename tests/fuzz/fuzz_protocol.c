@@ -125,6 +125,13 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
     case RN_MSG_INTRO_ASK:
         return a->u.intro_ask.tag == b->u.intro_ask.tag &&
                a->u.intro_ask.player_mask == b->u.intro_ask.player_mask;
+    case RN_MSG_RESUME: {
+        const rn_resume *x = &a->u.resume, *y = &b->u.resume;
+        return x->kind == y->kind && x->nonce == y->nonce && x->peer_nonce == y->peer_nonce &&
+               x->player_mask == y->player_mask && x->challenge == y->challenge &&
+               x->has_proof == y->has_proof &&
+               (!x->has_proof || memcmp(x->proof, y->proof, RN_AUTH_BYTES) == 0);
+    }
     }
     return false;
 }
@@ -305,7 +312,7 @@ static rn_msg random_valid_msg(int *bs)
 {
     rn_msg m;
     memset(&m, 0, sizeof m);
-    m.type = (rn_msg_type)(1 + below(RN_MSG_INTRO_ASK));
+    m.type = (rn_msg_type)(1 + below(RN_MSG_RESUME));
     *bs = k_block_sizes[below(NUM_BLOCK_SIZES)];
     switch (m.type) {
     case RN_MSG_HELLO:
@@ -431,6 +438,21 @@ static rn_msg random_valid_msg(int *bs)
     case RN_MSG_INTRO_ASK:
         m.u.intro_ask.tag = (uint16_t)rnd();
         m.u.intro_ask.player_mask = (uint32_t)edgy(1, (1 << ROLLNET_MAX_PLAYERS) - 1);
+        break;
+    case RN_MSG_RESUME:
+        m.u.resume.kind = (uint8_t)below(RN_RESUME_KINDS_);
+        m.u.resume.nonce = rnd();
+        m.u.resume.peer_nonce = rnd();
+        m.u.resume.player_mask = (uint32_t)edgy(1, (1 << ROLLNET_MAX_PLAYERS) - 1);
+        if (m.u.resume.kind == RN_RESUME_CHALLENGE || m.u.resume.kind == RN_RESUME_PROOF) {
+            m.u.resume.challenge = shifted(64);
+        }
+        if (m.u.resume.kind == RN_RESUME_PROOF && below(2)) {
+            m.u.resume.has_proof = true;
+            for (int i = 0; i < RN_AUTH_BYTES; i++) {
+                m.u.resume.proof[i] = (uint8_t)rnd();
+            }
+        }
         break;
     }
     return m;

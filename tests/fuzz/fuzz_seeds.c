@@ -537,6 +537,20 @@ static void seeds_protocol(void)
     m.u.intro_ask.tag = 0x1234;
     m.u.intro_ask.player_mask = 0x6;
     seed_message("intro-ask", &m, 1);
+    memset(&m, 0, sizeof m);
+    m.type = RN_MSG_RESUME;
+    m.u.resume.kind = RN_RESUME_CLAIM;
+    m.u.resume.nonce = 0x1001;
+    m.u.resume.peer_nonce = 0x1000;
+    m.u.resume.player_mask = 2;
+    seed_message("resume-claim", &m, 1);
+    m.u.resume.kind = RN_RESUME_PROOF;
+    m.u.resume.challenge = 7;
+    m.u.resume.has_proof = true;
+    for (int i = 0; i < RN_AUTH_BYTES; i++) {
+        m.u.resume.proof[i] = (uint8_t)(0x5a ^ (i * 31));
+    }
+    seed_message("resume-proof", &m, 1);
 }
 
 /* ------------------------------------------------------------------------ */

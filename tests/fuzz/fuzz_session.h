@@ -132,6 +132,9 @@ static inline void fz_desc(const fz_variant *v, int node, rollnet_session_desc *
     d->disconnect_timeout_ms = 1200;
     d->loading_grace_ms = 3000;
     d->episode_timeout_ms = 1000;
+    /* A short reconnect window: a peer that closes is reconnected for a
+     * second (RESUME reachable), then gone (departures reachable). */
+    d->reconnect_timeout_ms = 1000;
     /* Small buffers: create stays cheap, a full ledger within a second. */
     d->snapshot_capacity = 1024;
     d->record_capacity = 256;
@@ -527,11 +530,18 @@ static inline void fz_check_event(fz_node *n, const rollnet_event *ev)
     case ROLLNET_EVENT_LOADING_ENDED:
         fz_check_player(n, ev, false);
         break;
+    case ROLLNET_EVENT_RECONNECTING:
+        /* Only a peer that held players loses a connection: a stranger never does. */
+        fz_check_player(n, ev, false);
+        FZ_CHECK(ev->u.waiting.attempt >= 0 && ev->u.waiting.missing != 0,
+                 "RECONNECTING attempt %d players %u", ev->u.waiting.attempt,
+                 (unsigned)ev->u.waiting.missing);
+        break;
     case ROLLNET_EVENT_DISCONNECTED:
         /* -1: a connection that never claimed a player. */
         fz_check_player(n, ev, true);
         FZ_CHECK((int)ev->u.disconnected.reason >= ROLLNET_DISCONNECT_TIMEOUT &&
-                     (int)ev->u.disconnected.reason <= ROLLNET_DISCONNECT_BUSY_TIMEOUT,
+                     (int)ev->u.disconnected.reason <= ROLLNET_DISCONNECT_CONNECTION_LOST,
                  "DISCONNECTED reason %d", (int)ev->u.disconnected.reason);
         FZ_CHECK(ev->u.disconnected.frame >= -1 && ev->u.disconnected.frame <= RN_MAX_FRAME,
                  "DISCONNECTED frame %d", ev->u.disconnected.frame);

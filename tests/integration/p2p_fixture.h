@@ -38,6 +38,10 @@ typedef struct fx_opts {
     uint32_t notify_timeout_ms, disconnect_timeout_ms, loading_grace_ms, episode_timeout_ms;
     uint32_t busy_timeout_ms;
     uint32_t handshake_timeout_ms, join_timeout_ms;
+    uint32_t reconnect_timeout_ms; /* 0 = default; ROLLNET_RECONNECT_OFF: no reconnection */
+    /* Called with each node's transport (the netsim) before its session is
+     * created; may replace it with a decorator that owns it. NULL: none. */
+    void (*wrap)(int node, rollnet_transport *t);
     uint64_t seed;
     rollnet_netsim_desc sim[FX_MAX]; /* each node's outgoing link */
     bool write_records;
@@ -157,6 +161,7 @@ static inline void fx_init(fx *f, const fx_opts *o)
         d.episode_timeout_ms = o->episode_timeout_ms;
         d.handshake_timeout_ms = o->handshake_timeout_ms;
         d.join_timeout_ms = o->join_timeout_ms;
+        d.reconnect_timeout_ms = o->reconnect_timeout_ms;
         d.game_id = o->game_id[i];
         d.ledger_capacity = o->ledger_capacity;
         d.game_params = o->game_params[i];
@@ -170,6 +175,9 @@ static inline void fx_init(fx *f, const fx_opts *o)
             d.session_key_size = strlen(o->key[i]);
         }
         d.transport = f->sim[i];
+        if (o->wrap) {
+            o->wrap(i, &d.transport); /* f->sim[i] stays the netsim, inside the decorator */
+        }
         for (int j = 0; j < f->n; j++) {
             if (j == i) {
                 d.players[j].kind = ROLLNET_PLAYER_LOCAL;

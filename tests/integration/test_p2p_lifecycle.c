@@ -17,6 +17,7 @@ typedef struct lc_opts {
     uint32_t delay_ms;           /* one-way delay of every link */
     uint32_t episode_timeout_ms; /* 0 = the session's default */
     uint32_t handshake_timeout_ms;
+    uint32_t reconnect_timeout_ms; /* 0 = the session's default */
 } lc_opts;
 
 /* Confirmed records as the game read them. */
@@ -89,6 +90,7 @@ static void lc_open(lc *p, int node, uint64_t game_id, uint64_t nonce, uint64_t 
     d.ledger_capacity = p->opts.ledger_capacity;
     d.episode_timeout_ms = p->opts.episode_timeout_ms;
     d.handshake_timeout_ms = p->opts.handshake_timeout_ms;
+    d.reconnect_timeout_ms = p->opts.reconnect_timeout_ms;
     d.game_id = game_id;
     d.nonce = nonce;
     assert_int_equal(
@@ -402,7 +404,10 @@ static void test_game_that_skips_advance_end_on_replays_keeps_promoting(void **s
 static void test_departed_player_cannot_rejoin_and_host_plays_on(void **state)
 {
     (void)state;
-    lc_opts o = {.delay_ms = 20};
+    /* A client that quits without leaving is a lost connection, kept for
+     * reconnect_timeout_ms; with reconnection off it is gone at once, which
+     * is the departure this test is about. */
+    lc_opts o = {.delay_ms = 20, .reconnect_timeout_ms = ROLLNET_RECONNECT_OFF};
     lc *p = lc_new(&o);
     lc_run(p, 300);
     lc_node *host = &p->node[1];
@@ -550,6 +555,7 @@ static int desyncs_after_leave(uint64_t seed, uint32_t loss0, uint32_t loss1, in
     o.write_records = true;
     o.checksum_interval = 1;
     o.disconnect_timeout_ms = 1000;
+    o.reconnect_timeout_ms = ROLLNET_RECONNECT_OFF; /* the silence ends the peer at once */
     for (int i = 0; i < 2; i++) {
         o.sim[i].delay_ms = 60;
         o.sim[i].jitter_ms = 10;

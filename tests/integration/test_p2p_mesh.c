@@ -71,6 +71,9 @@ static void run_departure_after(int n, uint64_t seed, uint32_t starve_ms)
     o.seed = seed;
     o.write_records = true;
     o.disconnect_timeout_ms = 1000;
+    /* The death is final: without reconnection the survivors drop it after
+     * the disconnect timeout (test_p2p_reconnect.c covers the window). */
+    o.reconnect_timeout_ms = ROLLNET_RECONNECT_OFF;
     for (int i = 0; i < n; i++) {
         o.sim[i].delay_ms = 40;
         o.sim[i].jitter_ms = 30;

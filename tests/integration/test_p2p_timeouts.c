@@ -31,6 +31,7 @@ static void test_silent_peer_disconnects_at_the_timeout_not_before(void **state)
     (void)state;
     fx_opts o;
     base_opts(&o, 31);
+    o.reconnect_timeout_ms = ROLLNET_RECONNECT_OFF; /* today's behaviour: silence ends the peer */
     static fx f;
     fx_init(&f, &o);
     fx_run(&f, 300);
@@ -62,6 +63,7 @@ static void test_custom_disconnect_timeout_is_honoured(void **state)
     (void)state;
     fx_opts o;
     base_opts(&o, 32);
+    o.reconnect_timeout_ms = ROLLNET_RECONNECT_OFF;
     o.disconnect_timeout_ms = 2000;
     o.notify_timeout_ms = 300;
     static fx f;
@@ -80,6 +82,7 @@ static void test_loading_peer_silent_20s_survives(void **state)
     (void)state;
     fx_opts o;
     base_opts(&o, 33);
+    o.reconnect_timeout_ms = ROLLNET_RECONNECT_OFF; /* the last silence ends the peer */
     static fx f;
     fx_init(&f, &o);
     fx_run(&f, 300);
@@ -142,6 +145,7 @@ static void test_loading_peer_silent_70s_is_dropped_at_the_grace_limit(void **st
     (void)state;
     fx_opts o;
     base_opts(&o, 34);
+    o.reconnect_timeout_ms = ROLLNET_RECONNECT_OFF; /* the grace's end ends the peer */
     static fx f;
     fx_init(&f, &o);
     fx_run(&f, 300);
@@ -153,6 +157,30 @@ static void test_loading_peer_silent_70s_is_dropped_at_the_grace_limit(void **st
     assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
     assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.reason,
                      ROLLNET_DISCONNECT_LOADING_GRACE);
+    fx_free(&f);
+}
+
+/* With reconnection the grace's end is a lost connection: the window
+ * follows, and the peer is given up only at its end. */
+static void test_loading_peer_silent_past_the_grace_is_reconnected_first(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 35);
+    o.loading_grace_ms = 10000;
+    o.reconnect_timeout_ms = 5000;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    assert_int_equal(rollnet_session_begin_loading(f.s[1], harness_clock_now(&f.clock)),
+                     ROLLNET_ERR_OK);
+    run_alone(&f, 0, 10500);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_RECONNECTING], 1);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    run_alone(&f, 0, 5000);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.reason,
+                     ROLLNET_DISCONNECT_CONNECTION_LOST);
     fx_free(&f);
 }
 
@@ -216,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_loading_peer_silent_20s_survives),
         cmocka_unit_test(test_late_inputs_do_not_end_loading),
         cmocka_unit_test(test_loading_peer_silent_70s_is_dropped_at_the_grace_limit),
+        cmocka_unit_test(test_loading_peer_silent_past_the_grace_is_reconnected_first),
         cmocka_unit_test(test_mismatched_parameters_are_refused_with_the_parameter),
         cmocka_unit_test(test_nobody_connects_handshake_times_out),
     };

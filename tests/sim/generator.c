@@ -58,6 +58,9 @@ static void params(sim_scenario *sc, uint64_t *rng)
     }
     sc->episode_ms = 800 + sim_below(rng, 3200);
     sc->loading_ms = 2000 + sim_below(rng, 6000);
+    /* Reconnection on in most runs, with a window short enough to end
+     * within a run now and then; off in a quarter (today's departures). */
+    sc->reconnect_ms = sim_below(rng, 4) == 0 ? 0 : 1500 + sim_below(rng, 6000);
 }
 
 /* A time in the first 85% of the run; now and then one near an episode's end. */
@@ -75,7 +78,7 @@ static uint32_t random_time(const sim_scenario *sc, uint64_t *rng)
 }
 
 /* A death, sometimes with one of the dying peer's links made bad first. */
-/* KNOWN LIMIT, drawn around on purpose: in a mesh (3+ peers), silence on
+/* KNOWN LIMIT, drawn around on purpose when reconnection is off: in a mesh (3+ peers), silence on
  * one link between two peers that both stay alive and reach the others
  * (a partition, a burst of loss, alone or added to a freeze or a loading
  * pause) that outlasts the disconnect timeout splits the session: each side
@@ -89,10 +92,66 @@ static uint32_t random_time(const sim_scenario *sc, uint64_t *rng)
  * loading pause past the grace): it finds itself cut off and plays on alone.
  * In a mesh those stay shorter than the timeout; deaths and quits are drawn
  * at any moment. */
+static bool link_fault(const sim_fault *f)
+{
+    return f->kind == SIM_PARTITION || f->kind == SIM_BURST || f->kind == SIM_CLOSE ||
+           f->kind == SIM_REBIND;
+}
+
+/* Another outage on the same link (either direction) close enough in time
+ * that the two together may outlast the reconnect window. */
+static bool crowds_a_link(const sim_scenario *sc, const sim_fault *f)
+{
+    uint32_t gap = sc->disconnect_ms + sc->reconnect_ms;
+    uint32_t f_end = f->at_ms + f->for_ms;
+    for (int i = 0; i < sc->num_faults; i++) {
+        const sim_fault *g = &sc->faults[i];
+        bool same = (g->a == f->a && g->b == f->b) || (g->a == f->b && g->b == f->a);
+        if (!same || !link_fault(g)) {
+            continue;
+        }
+        uint32_t g_end = g->at_ms + g->for_ms;
+        if (f->at_ms < g_end + gap && g->at_ms < f_end + gap) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool splits_a_mesh(const sim_scenario *sc, sim_fault *f)
 {
     if (sc->peers <= 2) {
         return false;
+    }
+    if (sc->reconnect_ms) {
+        /* With reconnection a silent link is a lost connection, regained
+         * when it heals: partitions, bursts and freezes past the disconnect
+         * timeout are fair, as long as they end well inside the window, with
+         * room for a freeze or a loading pause on top. Past the window the
+         * peer is gone, and when that happens while the survivors cannot all
+         * hear each other the BY_PEERS agreement splits the mesh: the limit
+         * above, which reconnection moves from the disconnect timeout to the
+         * end of the window (a loading pause past the grace is still a
+         * departure). */
+        uint32_t window = sc->disconnect_ms + sc->reconnect_ms / 2;
+        if ((f->kind == SIM_PARTITION || f->kind == SIM_BURST) && f->for_ms > window) {
+            f->for_ms = window;
+        }
+        uint32_t pause = sc->reconnect_ms / 2;
+        if (f->kind == SIM_FREEZE && f->for_ms > sc->disconnect_ms / 2 + pause) {
+            f->for_ms = sc->disconnect_ms / 2 + pause;
+        }
+        if (f->kind == SIM_LOADING && f->for_ms > sc->loading_ms / 2) {
+            f->for_ms = sc->loading_ms / 2;
+        }
+        if (f->kind == SIM_LOADING && f->for_ms > pause) {
+            f->for_ms = pause;
+        }
+        /* Two outages of one link in a row add up: one at a time. */
+        return link_fault(f) && crowds_a_link(sc, f);
+    }
+    if (f->kind == SIM_CLOSE || f->kind == SIM_REBIND) {
+        return true; /* without reconnection a close is a departure: the limit above */
     }
     if (f->kind == SIM_FREEZE && f->for_ms > sc->disconnect_ms / 2) {
         f->for_ms = sc->disconnect_ms / 2;
@@ -137,7 +196,7 @@ static void add_death(sim_scenario *sc, uint64_t *rng, sim_fault *f)
 
 static void add_fault(sim_scenario *sc, uint64_t *rng, int *deaths)
 {
-    static const int weights[SIM_FAULT_KINDS] = {20, 14, 14, 16, 8, 12, 5, 7, 5};
+    static const int weights[SIM_FAULT_KINDS] = {20, 14, 14, 16, 8, 12, 5, 7, 5, 6, 4};
     int total = 0, pick;
     for (int k = 0; k < SIM_FAULT_KINDS; k++) {
         total += weights[k];
@@ -157,9 +216,25 @@ static void add_fault(sim_scenario *sc, uint64_t *rng, int *deaths)
     case SIM_BURST: f.for_ms = 50 + sim_below(rng, 1500); break;
     case SIM_PARTITION:
         f.both = sim_below(rng, 2) != 0;
-        f.for_ms = 100 + sim_below(rng, sc->disconnect_ms * 2);
+        /* With reconnection, often past the disconnect timeout (a blackout). */
+        f.for_ms = 100 + sim_below(rng, sc->disconnect_ms * 2 + sc->reconnect_ms);
         break;
     case SIM_FREEZE: f.for_ms = 50 + sim_below(rng, sc->disconnect_ms * 2); break;
+    case SIM_CLOSE:
+        break; /* a -> b at at_ms */
+    case SIM_REBIND:
+        if (!sc->reconnect_ms) {
+            return; /* a rebinding without reconnection is a lost peer for good */
+        }
+        /* The side behind a NAT is the one that dials (a joiner; a node
+         * dials the nodes above it): the host that accepted it (the higher
+         * node) sees it from a new port. */
+        if (f.b < f.a) {
+            int t = f.a;
+            f.a = f.b;
+            f.b = t;
+        }
+        break;
     case SIM_NOREAD:
         /* Long enough to fill the ledger (64 records), short enough that the
          * peers' wait for it stays within their timeouts. */

@@ -25,22 +25,27 @@
  *    c2 while it waits, no stretch without any event (WAIT_RECOMMENDED does
  *       not count) lasts longer than the longest timeout that may be running
  *       — max(disconnect_timeout_ms, episode_timeout_ms, and loading_grace_ms
- *       while a peer is loading) — plus SIM_MARGIN_MS;
+ *       while a peer is loading), plus reconnect_timeout_ms while a peer's
+ *       connection is being regained (the side that waits for a lost peer to
+ *       reconnect says so once, with RECONNECTING, then waits the window) —
+ *       plus SIM_MARGIN_MS;
  *    (c2 and c3 skip a node whose game leaves its ledger unread: that wait
  *    is the game's own, and the LEDGER_FULL stall says so.)
  *    c3 no wait lasts longer than 3 * disconnect_timeout_ms +
- *       episode_timeout_ms (+ loading_grace_ms if a peer loaded during it) +
- *       2 * SIM_MARGIN_MS: every wait ends;
+ *       episode_timeout_ms (+ loading_grace_ms if a peer loaded during it,
+ *       + 2 * reconnect_timeout_ms with reconnection) + 2 * SIM_MARGIN_MS:
+ *       every wait ends;
  *    c4 before RUNNING, the node has RUNNING or a DISCONNECTED
  *       (HANDSHAKE_TIMEOUT) event by handshake_timeout_ms + SIM_MARGIN_MS
- *       after its first poll; and a node that can never run — DISCONNECTED
+ *       after its first poll (+ reconnect_timeout_ms once it said RECONNECTING:
+ *       a peer it had accepted lost its connection before the start); and a node that can never run — DISCONNECTED
  *       for a player it connects to (a higher handle: it never reconnects),
  *       or one carrying a departure frame (the player left for good and
  *       cannot rejoin) — must return an error within SIM_MARGIN_MS instead
  *       of NOT_RUNNING forever; and so must a node that is not running while
  *       a peer it connects to, or one that completed its handshake here, is
  *       dead or has quit (ground truth), within max(handshake_timeout_ms,
- *       disconnect_timeout_ms) + SIM_MARGIN_MS. (A host may keep waiting for
+ *       disconnect_timeout_ms) (+ reconnect_timeout_ms) + SIM_MARGIN_MS. (A host may keep waiting for
  *       a joiner that never completed its handshake, once it has said so.)
  *    An error from a running session other than DESYNC is a violation 'x'.
  * d. Memory. No allocation through the allocator hook after setup (checked
@@ -162,7 +167,21 @@ void sim_oracle_event(sim_world *w, int x, const rollnet_event *ev)
         }
         break;
     case ROLLNET_EVENT_DISCONNECTED:
+        if (ev->player >= 0 && ev->player < SIM_MAX_PEERS) {
+            wt->reconnecting &= ~(1u << ev->player);
+        }
         on_disconnected(w, x, ev);
+        break;
+    case ROLLNET_EVENT_RECONNECTING:
+        wt->said_reconnecting = wt->said_reconnecting || !wt->running;
+        if (ev->player >= 0 && ev->player < SIM_MAX_PEERS) {
+            wt->reconnecting |= 1u << ev->player;
+        }
+        break;
+    case ROLLNET_EVENT_RESUMED:
+        if (ev->player >= 0 && ev->player < SIM_MAX_PEERS) {
+            wt->reconnecting &= ~(1u << ev->player);
+        }
         break;
     case ROLLNET_EVENT_DESYNC:
         sim_fail(w, 'a', "node %d: DESYNC at frame %d (local %016llx, remote %016llx)", x,
@@ -338,11 +357,14 @@ static void check_handshake(sim_world *w, int x, uint64_t now)
     uint64_t gone = needed_peer_gone(w, x);
     uint64_t from = gone > wt->started_ms ? gone : wt->started_ms;
     uint32_t detect = sc->handshake_ms > sc->disconnect_ms ? sc->handshake_ms : sc->disconnect_ms;
+    detect += sc->reconnect_ms; /* a peer admitted before the start is reconnected first */
     if (gone && now - from > detect + SIM_MARGIN_MS) {
         sim_fail(w, 'c', "node %d: not running, and a peer it needs is gone since %u ms, yet "
                          "after %llu ms it returns only NOT_RUNNING",
                  x, t_of(gone), (unsigned long long)(now - from));
-    } else if (!wt->said_handshake && now - wt->started_ms > sc->handshake_ms + SIM_MARGIN_MS) {
+    } else if (!wt->said_handshake &&
+               now - wt->started_ms > sc->handshake_ms + SIM_MARGIN_MS +
+                                          (wt->said_reconnecting ? sc->reconnect_ms : 0)) {
         sim_fail(w, 'c', "node %d: not running %llu ms after its first poll and no event says why",
                  x, (unsigned long long)(now - wt->started_ms));
     } else if (wt->handshake_failed && now - wt->handshake_failed_ms > SIM_MARGIN_MS) {
@@ -364,6 +386,9 @@ static void check_wait(sim_world *w, int x, uint64_t now)
     if (wt->loading_peers && sc->loading_ms > limit) {
         limit = sc->loading_ms;
     }
+    if (wt->reconnecting) {
+        limit += sc->reconnect_ms; /* the window of a lost connection, said once */
+    }
     uint64_t quiet_from = wt->last_event_ms > wt->wait_since_ms ? wt->last_event_ms
                                                                  : wt->wait_since_ms;
     if (now - quiet_from > limit + SIM_MARGIN_MS) {
@@ -373,7 +398,8 @@ static void check_wait(sim_world *w, int x, uint64_t now)
         return;
     }
     uint64_t bound = 3ull * sc->disconnect_ms + sc->episode_ms +
-                     (wt->loading_seen ? sc->loading_ms : 0) + 2 * SIM_MARGIN_MS;
+                     (wt->loading_seen ? sc->loading_ms : 0) + 2ull * sc->reconnect_ms +
+                     2 * SIM_MARGIN_MS;
     if (now - wt->wait_since_ms > bound) {
         sim_fail(w, 'c', "node %d has not advanced a frame since %u ms (%llu ms, bound %llu ms)", x,
                  t_of(wt->wait_since_ms), (unsigned long long)(now - wt->wait_since_ms),

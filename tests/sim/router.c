@@ -21,6 +21,9 @@ typedef struct held_queue {
 struct sim_router {
     rollnet_transport mem; /* the memnet node (owned by the memnet) */
     int self, peers;
+    int net_nodes;         /* the memnet's nodes: a peer id is its node + net_nodes * k */
+    int id[SIM_MAX_PEERS]; /* the id each peer was last sent to or heard from under */
+    int closing;           /* an id this side closed, reported DISCONNECTED at the next receive */
     rollnet_transport sim[SIM_MAX_PEERS]; /* netsim towards each peer; vtable NULL for self */
     bool cut[SIM_MAX_PEERS];
     held_queue held[SIM_MAX_PEERS];
@@ -99,7 +102,7 @@ static void held_release(sim_router *r, int dest, uint64_t now)
     for (size_t off = 0; off < q->len;) {
         uint32_t s;
         memcpy(&s, q->buf + off, 4);
-        t->vtable->send(t->self, dest, ROLLNET_CHANNEL_RELIABLE, q->buf + off + 4, s, now);
+        t->vtable->send(t->self, r->id[dest], ROLLNET_CHANNEL_RELIABLE, q->buf + off + 4, s, now);
         off += 4 + s;
     }
     q->len = 0;
@@ -107,9 +110,24 @@ static void held_release(sim_router *r, int dest, uint64_t now)
 
 /* ---- The router's own vtable ---- */
 
-static bool routed(const sim_router *r, int peer)
+static bool routed(const sim_router *r, int dest)
 {
-    return peer >= 0 && peer < r->peers && r->sim[peer].vtable != NULL;
+    return dest >= 0 && dest < r->peers && r->sim[dest].vtable != NULL;
+}
+
+/* The peer (node) behind a transport id, -1 for a stranger's or none; the
+ * id is remembered as the peer's current one (a rebinding changes it). */
+static int route(sim_router *r, int id)
+{
+    if (id < 0) {
+        return -1;
+    }
+    int dest = id % r->net_nodes;
+    if (!routed(r, dest)) {
+        return -1;
+    }
+    r->id[dest] = id;
+    return dest;
 }
 
 static void flush_all(sim_router *r, uint64_t now)
@@ -132,26 +150,27 @@ static rollnet_error router_send(void *self, int peer, rollnet_channel ch, const
                                  size_t size, uint64_t now)
 {
     sim_router *r = self;
-    if (!routed(r, peer)) {
+    int dest = route(r, peer);
+    if (dest < 0) {
         return r->mem.vtable->send(r->mem.self, peer, ch, data, size, now);
     }
     if (size > HELD_MAX_MESSAGE) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
-    if (r->cut[peer]) {
+    if (r->cut[dest]) {
         if (ch == ROLLNET_CHANNEL_RELIABLE) {
-            return held_push(&r->held[peer], data, size) ? ROLLNET_ERR_OK
+            return held_push(&r->held[dest], data, size) ? ROLLNET_ERR_OK
                                                          : ROLLNET_ERR_OUT_OF_MEMORY;
         }
         return ROLLNET_ERR_OK; /* lost in the outage */
     }
-    return r->sim[peer].vtable->send(r->sim[peer].self, peer, ch, data, size, now);
+    return r->sim[dest].vtable->send(r->sim[dest].self, peer, ch, data, size, now);
 }
 
-static void drop_peer(sim_router *r, int peer)
+static void drop_peer(sim_router *r, int dest)
 {
-    if (routed(r, peer)) {
-        r->held[peer].len = 0;
+    if (routed(r, dest)) {
+        r->held[dest].len = 0;
     }
 }
 
@@ -159,14 +178,23 @@ static rollnet_error router_receive(void *self, uint64_t now, rollnet_transport_
 {
     sim_router *r = self;
     flush_all(r, now);
+    if (r->closing >= 0) {
+        /* A close this side's transport made (a timeout, say) is reported here too. */
+        memset(out, 0, sizeof(*out));
+        out->type = ROLLNET_TRANSPORT_DISCONNECTED;
+        out->peer = r->closing;
+        r->closing = -1;
+        return ROLLNET_ERR_OK;
+    }
     rollnet_error got = r->mem.vtable->receive(r->mem.self, now, out);
-    if (got == ROLLNET_ERR_OK && out->type == ROLLNET_TRANSPORT_DISCONNECTED &&
-        routed(r, out->peer)) {
+    int dest = got == ROLLNET_ERR_OK && out->type != ROLLNET_TRANSPORT_NONE ? route(r, out->peer)
+                                                                            : -1;
+    if (dest >= 0 && out->type == ROLLNET_TRANSPORT_DISCONNECTED) {
         /* As the netsim does for its own receive: what was in flight is lost.
          * Its disconnect also tells the memnet, which ignores a closed link. */
-        rollnet_transport *t = &r->sim[out->peer];
+        rollnet_transport *t = &r->sim[dest];
         t->vtable->disconnect(t->self, out->peer);
-        drop_peer(r, out->peer);
+        drop_peer(r, dest);
     }
     return got;
 }
@@ -174,10 +202,11 @@ static rollnet_error router_receive(void *self, uint64_t now, rollnet_transport_
 static void router_disconnect(void *self, int peer)
 {
     sim_router *r = self;
-    if (routed(r, peer)) {
-        rollnet_transport *t = &r->sim[peer];
+    int dest = route(r, peer);
+    if (dest >= 0) {
+        rollnet_transport *t = &r->sim[dest];
         t->vtable->disconnect(t->self, peer);
-        drop_peer(r, peer);
+        drop_peer(r, dest);
     } else {
         r->mem.vtable->disconnect(r->mem.self, peer);
     }
@@ -186,8 +215,9 @@ static void router_disconnect(void *self, int peer)
 static rollnet_error router_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
 {
     sim_router *r = self;
-    if (routed(r, peer)) {
-        return r->sim[peer].vtable->peer_info(r->sim[peer].self, peer, out);
+    int dest = route(r, peer);
+    if (dest >= 0) {
+        return r->sim[dest].vtable->peer_info(r->sim[dest].self, peer, out);
     }
     return r->mem.vtable->peer_info(r->mem.self, peer, out);
 }
@@ -220,8 +250,8 @@ static const rollnet_transport_vtable router_vtable = {
 
 /* ---- Public to the world ---- */
 
-sim_router *sim_router_create(rollnet_memnet *net, int self, int peers, uint64_t seed,
-                              const rollnet_allocator *alloc)
+sim_router *sim_router_create(rollnet_memnet *net, int net_nodes, int self, int peers,
+                              uint64_t seed, const rollnet_allocator *alloc)
 {
     sim_router *r = calloc(1, sizeof(*r));
     if (!r) {
@@ -230,6 +260,11 @@ sim_router *sim_router_create(rollnet_memnet *net, int self, int peers, uint64_t
     r->mem = rollnet_memnet_transport(net, self);
     r->self = self;
     r->peers = peers;
+    r->net_nodes = net_nodes;
+    r->closing = -1;
+    for (int d = 0; d < SIM_MAX_PEERS; d++) {
+        r->id[d] = d;
+    }
     for (int d = 0; d < peers; d++) {
         if (d == self) {
             continue;
@@ -270,6 +305,15 @@ void sim_router_set_partition(sim_router *r, int dest, bool cut)
 {
     if (dest >= 0 && dest < r->peers) {
         r->cut[dest] = cut;
+    }
+}
+
+void sim_router_close(sim_router *r, int dest)
+{
+    if (sim_router_alive(r) && routed(r, dest)) {
+        int id = r->id[dest];
+        router_disconnect(r, id);
+        r->closing = id;
     }
 }
 

@@ -24,6 +24,7 @@
 
 static const char *const fault_names[SIM_FAULT_KINDS] = {
     "link", "burst", "partition", "freeze", "loading", "die", "quit", "stranger", "noread",
+    "close", "rebind",
 };
 static const char *const stranger_names[SIM_STRANGER_KINDS] = {
     "silent", "garbage", "hello", "range", "wire",
@@ -128,6 +129,10 @@ static void write_fault(FILE *out, const sim_fault *f)
     case SIM_QUIT:
         fprintf(out, "%d at %u", f->a, f->at_ms);
         break;
+    case SIM_CLOSE:
+    case SIM_REBIND:
+        fprintf(out, "%d->%d at %u", f->a, f->b, f->at_ms);
+        break;
     case SIM_STRANGER:
         fprintf(out, "%s to %d at %u", sim_stranger_name(f->stranger), f->b, f->at_ms);
         if (f->for_ms) {
@@ -147,8 +152,12 @@ void sim_scenario_write(const sim_scenario *sc, FILE *out)
     fprintf(out, "input_size %d\ninput_delay %d\nprediction %d\nchecksum_interval %d\n",
             sc->input_size, sc->input_delay, sc->prediction, sc->checksum_interval);
     fprintf(out, "episode_steps %d\ncatchup %d\n", sc->episode_steps, sc->catchup ? 1 : 0);
-    fprintf(out, "timeouts handshake=%u,notify=%u,disconnect=%u,episode=%u,loading=%u\n",
+    fprintf(out, "timeouts handshake=%u,notify=%u,disconnect=%u,episode=%u,loading=%u",
             sc->handshake_ms, sc->notify_ms, sc->disconnect_ms, sc->episode_ms, sc->loading_ms);
+    if (sc->reconnect_ms) {
+        fprintf(out, ",reconnect=%u", sc->reconnect_ms);
+    }
+    fputc('\n', out);
     for (int i = 0; i < sc->num_faults; i++) {
         write_fault(out, &sc->faults[i]);
     }
@@ -191,6 +200,7 @@ static bool parse_timeouts(sim_scenario *sc, const char *spec)
                         : !strcmp(key, "disconnect") ? &sc->disconnect_ms
                         : !strcmp(key, "episode")    ? &sc->episode_ms
                         : !strcmp(key, "loading")    ? &sc->loading_ms
+                        : !strcmp(key, "reconnect")  ? &sc->reconnect_ms
                                                      : NULL;
         if (!dst) {
             return false;
@@ -257,6 +267,13 @@ static bool parse_fault(sim_fault_kind kind, const char *rest, sim_fault *f)
             return false;
         }
         break;
+    case SIM_CLOSE:
+    case SIM_REBIND:
+        if (sscanf(rest, "%63s at %u %n", w1, &at, &n) != 2 || rest[n] != '\0' ||
+            !parse_pair(w1, f) || f->both) {
+            return false;
+        }
+        break;
     case SIM_STRANGER:
         if (sscanf(rest, "%63s to %d at %u %n", w1, &f->b, &at, &n) != 3 ||
             !parse_stranger_kind(w1, &f->stranger)) {
@@ -298,6 +315,9 @@ static bool fault_valid(const sim_scenario *sc, const sim_fault *f)
     case SIM_DIE:
     case SIM_QUIT:
         return valid_node(sc, f->a);
+    case SIM_CLOSE:
+    case SIM_REBIND:
+        return valid_node(sc, f->a) && valid_node(sc, f->b) && f->a != f->b;
     case SIM_STRANGER:
         return valid_node(sc, f->b);
     default:

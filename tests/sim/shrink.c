@@ -79,7 +79,8 @@ static bool drop_peer(const sim_scenario *in, int k, sim_scenario *out)
     out->num_faults = 0;
     for (int i = 0; i < in->num_faults; i++) {
         sim_fault f = in->faults[i];
-        bool pair = f.kind == SIM_LINK || f.kind == SIM_BURST || f.kind == SIM_PARTITION;
+        bool pair = f.kind == SIM_LINK || f.kind == SIM_BURST || f.kind == SIM_PARTITION ||
+                    f.kind == SIM_CLOSE || f.kind == SIM_REBIND;
         bool uses_a = f.kind != SIM_STRANGER;
         bool uses_b = pair || f.kind == SIM_STRANGER;
         if ((uses_a && f.a == k) || (uses_b && f.b == k)) {

@@ -42,6 +42,8 @@ typedef enum sim_fault_kind {
     SIM_QUIT,      /* node a destroys its session (connections closed) */
     SIM_STRANGER,  /* an endpoint outside the session connects to node b */
     SIM_NOREAD,    /* node a's game does not read its ledger for `for` ms */
+    SIM_CLOSE,     /* a -> b: a's transport closes its connection to b (b is told, a too) */
+    SIM_REBIND,    /* a -> b: b sees a's traffic under a new transport id (a NAT rebinding) */
     SIM_FAULT_KINDS
 } sim_fault_kind;
 
@@ -71,6 +73,7 @@ typedef struct sim_scenario {
     int input_size, input_delay, prediction, checksum_interval, episode_steps;
     bool catchup;        /* a node behind its peers runs up to 2 extra frames per tick */
     uint32_t handshake_ms, notify_ms, disconnect_ms, episode_ms, loading_ms;
+    uint32_t reconnect_ms; /* reconnect_timeout_ms; 0: reconnection off */
     int num_faults;
     sim_fault faults[SIM_MAX_FAULTS];
 } sim_scenario;

@@ -24,7 +24,8 @@
 
 typedef struct sim_router sim_router;
 
-sim_router *sim_router_create(rollnet_memnet *net, int self, int peers, uint64_t seed,
+sim_router *sim_router_create(rollnet_memnet *net, int net_nodes, int self, int peers,
+                              uint64_t seed,
                               const rollnet_allocator *alloc);
 rollnet_transport sim_router_transport(sim_router *r);
 bool sim_router_alive(const sim_router *r);
@@ -32,6 +33,10 @@ void sim_router_set_link(sim_router *r, int dest, const rollnet_netsim_desc *d);
 void sim_router_set_partition(sim_router *r, int dest, bool cut);
 /* Once per tick, whatever the node does: release what a healed partition
  * held and put due messages on the wire. */
+/* This side's transport closes its connection to `dest` (a timeout, a
+ * reset): the other side is told by the memnet, this side's session at
+ * its next receive. */
+void sim_router_close(sim_router *r, int dest);
 void sim_router_tick(sim_router *r, uint64_t now);
 void sim_router_free(sim_router *r);
 
@@ -81,6 +86,9 @@ typedef struct sim_logged_event {
 /* What the oracles keep per node (oracles.c). */
 typedef struct sim_watch {
     bool running, stalled, said_handshake;
+    bool said_reconnecting; /* RECONNECTING before RUNNING: it waits the reconnect window */
+    uint32_t reconnecting;  /* players whose connection is being regained (RECONNECTING, no
+                               RESUMED or DISCONNECTED since) */
     rollnet_stall_reason stall_reason;
     uint32_t loading_peers;      /* players whose peer announced loading */
     uint32_t synchronized;       /* players whose peer's handshake completed here */
@@ -135,6 +143,7 @@ typedef struct sim_world {
     harness_clock clock;
     uint64_t tick;
     uint32_t t_ms;               /* scenario time of this tick */
+    uint64_t link_done;          /* CLOSE and REBIND faults carried out (bit per fault) */
     sim_counting alloc_count;
     rollnet_allocator alloc;
     uint64_t allocs_after_setup;

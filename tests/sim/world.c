@@ -200,7 +200,7 @@ static bool node_init(sim_world *w, int i)
     n->produced_set = calloc((size_t)n->produced_cap, 1);
     n->rec_cap = n->produced_cap;
     n->rec = calloc((size_t)n->rec_cap, sizeof(*n->rec));
-    n->router = sim_router_create(w->net, i, sc->peers, sc->seed, &w->alloc);
+    n->router = sim_router_create(w->net, w->num_nodes, i, sc->peers, sc->seed, &w->alloc);
     if (!n->produced || !n->produced_set || !n->rec || !n->router) {
         return false;
     }
@@ -220,6 +220,7 @@ static bool node_init(sim_world *w, int i)
     d.disconnect_timeout_ms = sc->disconnect_ms;
     d.loading_grace_ms = sc->loading_ms;
     d.episode_timeout_ms = sc->episode_ms;
+    d.reconnect_timeout_ms = sc->reconnect_ms ? sc->reconnect_ms : ROLLNET_RECONNECT_OFF;
     d.snapshot_capacity = 4096;
     d.record_capacity = 512;
     d.ledger_capacity = 64; /* small, so that a game that stops reading fills it */
@@ -384,6 +385,27 @@ static void link_now(const sim_world *w, int a, int b, rollnet_netsim_desc *d, b
     }
 }
 
+/* Closes and rebindings happen once, at the first tick at or after their time. */
+static void link_events(sim_world *w)
+{
+    for (int k = 0; k < w->sc->num_faults; k++) {
+        const sim_fault *f = &w->sc->faults[k];
+        if (w->t_ms < f->at_ms || (w->link_done & (1ull << k)) ||
+            (f->kind != SIM_CLOSE && f->kind != SIM_REBIND)) {
+            continue;
+        }
+        w->link_done |= 1ull << k;
+        if (w->trace) {
+            fprintf(stderr, "%6u ms %s %d->%d\n", w->t_ms, sim_fault_name(f->kind), f->a, f->b);
+        }
+        if (f->kind == SIM_CLOSE) {
+            sim_router_close(w->nodes[f->a].router, f->b);
+        } else {
+            rollnet_memnet_rebind(w->net, f->b, f->a);
+        }
+    }
+}
+
 static void apply_links(sim_world *w)
 {
     for (int a = 0; a < w->sc->peers; a++) {
@@ -476,6 +498,7 @@ void sim_world_step(sim_world *w)
         node_faults(w, i, now);
     }
     apply_links(w);
+    link_events(w);
     for (int i = 0; i < w->sc->peers; i++) {
         sim_router_tick(w->nodes[i].router, now);
     }

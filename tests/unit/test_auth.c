@@ -106,6 +106,28 @@ static void proof_verifies_only_for_its_own_key_nonces_and_players(void **state)
     assert_memory_not_equal(proof, back, RN_AUTH_PROOF_BYTES);
 }
 
+/* A resume's proof covers the challenge: a recorded one does not verify
+ * against the next challenge, nor as the handshake's proof. */
+static void resume_proof_verifies_only_for_its_challenge(void **state)
+{
+    (void)state;
+    uint8_t key[RN_AUTH_KEY_BYTES], other[RN_AUTH_KEY_BYTES];
+    assert_true(rn_auth_derive_key("invite-1234", 11, key));
+    assert_true(rn_auth_derive_key("invite-1235", 11, other));
+    const uint64_t a = 0xaaaa0001, b = 0xbbbb0002;
+    uint8_t proof[RN_AUTH_PROOF_BYTES];
+    assert_true(rn_auth_resume_proof(key, a, b, 0x1u, 0x2u, 7, proof));
+    assert_true(rn_auth_resume_verify(key, a, b, 0x1u, 0x2u, 7, proof));
+    assert_false(rn_auth_resume_verify(key, a, b, 0x1u, 0x2u, 8, proof)); /* replayed */
+    assert_false(rn_auth_resume_verify(other, a, b, 0x1u, 0x2u, 7, proof));
+    assert_false(rn_auth_resume_verify(key, b, a, 0x2u, 0x1u, 7, proof));
+    assert_false(rn_auth_resume_verify(key, a, b, 0x3u, 0x2u, 7, proof));
+    assert_false(rn_auth_verify(key, a, b, 0x1u, 0x2u, proof)); /* not a handshake proof */
+    uint8_t hs[RN_AUTH_PROOF_BYTES];
+    assert_true(rn_auth_proof(key, a, b, 0x1u, 0x2u, hs));
+    assert_false(rn_auth_resume_verify(key, a, b, 0x1u, 0x2u, 0, hs));
+}
+
 static void wipe_zeroes_the_key(void **state)
 {
     (void)state;
@@ -122,6 +144,7 @@ int main(void)
         cmocka_unit_test(key_is_blake2b_of_the_secret_with_rollnets_personalisation),
         cmocka_unit_test(proof_is_hmac_sha512_256_over_the_transcript),
         cmocka_unit_test(proof_verifies_only_for_its_own_key_nonces_and_players),
+        cmocka_unit_test(resume_proof_verifies_only_for_its_challenge),
         cmocka_unit_test(wipe_zeroes_the_key),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

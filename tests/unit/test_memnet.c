@@ -352,6 +352,71 @@ static void disconnect_notifies_the_other_side_after_what_was_sent_before(void *
     rollnet_memnet_destroy(net);
 }
 
+/* A NAT that rebinds: node 1 sees node 0 under a new id, announced; what
+ * node 1 sends to the old id is lost and closing it closes nothing. */
+static void rebind_gives_the_peer_a_new_id_and_loses_the_old_one(void **state)
+{
+    (void)state;
+    rollnet_memnet *net = rollnet_memnet_create(2, NULL);
+    rollnet_transport t0 = rollnet_memnet_transport(net, 0);
+    rollnet_transport t1 = rollnet_memnet_transport(net, 1);
+    rollnet_transport_event ev;
+    link_nodes(net, 0, 1);
+    uint8_t b = 7;
+    rollnet_memnet_rebind(net, 1, 0);
+    assert_int_equal(tx_receive(t1, &ev), 1);
+    assert_int_equal(ev.type, ROLLNET_TRANSPORT_CONNECTED);
+    int alias = ev.peer;
+    assert_int_equal(alias, 2); /* 0 + 2 nodes * one rebinding */
+    assert_int_equal(tx_send(t0, 1, ROLLNET_CHANNEL_UNRELIABLE, &b, 1), 0);
+    assert_int_equal(tx_receive(t1, &ev), 1);
+    assert_int_equal(ev.type, ROLLNET_TRANSPORT_RECEIVE);
+    assert_int_equal(ev.peer, alias);
+    /* To the old id: accepted and lost. */
+    assert_int_equal(tx_send(t1, 0, ROLLNET_CHANNEL_RELIABLE, &b, 1), 0);
+    assert_int_equal(tx_receive(t0, &ev), 0);
+    t1.vtable->disconnect(t1.self, 0);
+    assert_int_equal(tx_receive(t0, &ev), 0);
+    /* To the new one: delivered; an id never given is unknown. */
+    assert_int_equal(tx_send(t1, alias, ROLLNET_CHANNEL_RELIABLE, &b, 1), 0);
+    assert_int_equal(tx_receive(t0, &ev), 1);
+    assert_int_equal(ev.peer, 1);
+    assert_int_equal(tx_send(t1, alias + 2, ROLLNET_CHANNEL_RELIABLE, &b, 1),
+                     ROLLNET_ERR_UNKNOWN_PEER);
+    /* Closing the new id closes the link, announced under the old id there. */
+    t1.vtable->disconnect(t1.self, alias);
+    assert_int_equal(tx_receive(t0, &ev), 1);
+    assert_int_equal(ev.type, ROLLNET_TRANSPORT_DISCONNECTED);
+    assert_int_equal(ev.peer, 1);
+    rollnet_memnet_destroy(net);
+}
+
+/* Node 0 closes and connects again before node 1 reads: node 1 closing what
+ * it read as closed does not close the new connection it has not heard of. */
+static void closing_an_old_connection_keeps_a_newer_one(void **state)
+{
+    (void)state;
+    rollnet_memnet *net = rollnet_memnet_create(2, NULL);
+    rollnet_transport t0 = rollnet_memnet_transport(net, 0);
+    rollnet_transport t1 = rollnet_memnet_transport(net, 1);
+    rollnet_transport_event ev;
+    link_nodes(net, 0, 1);
+    t0.vtable->disconnect(t0.self, 1);
+    assert_int_equal(tx_connect(t0, "mem:1"), 1);
+    assert_int_equal(tx_receive(t1, &ev), 1);
+    assert_int_equal(ev.type, ROLLNET_TRANSPORT_DISCONNECTED);
+    t1.vtable->disconnect(t1.self, 0); /* the old one, as node 1 knows it */
+    assert_int_equal(tx_receive(t1, &ev), 1);
+    assert_int_equal(ev.type, ROLLNET_TRANSPORT_CONNECTED);
+    uint8_t b = 7;
+    assert_int_equal(tx_send(t1, 0, ROLLNET_CHANNEL_RELIABLE, &b, 1), 0);
+    assert_int_equal(tx_receive(t0, &ev), 1);
+    assert_int_equal(ev.type, ROLLNET_TRANSPORT_CONNECTED);
+    assert_int_equal(tx_receive(t0, &ev), 1);
+    assert_int_equal(ev.type, ROLLNET_TRANSPORT_RECEIVE);
+    rollnet_memnet_destroy(net);
+}
+
 static void memory_comes_from_the_allocator_at_creation_only(void **state)
 {
     (void)state;
@@ -412,6 +477,8 @@ int main(void)
         cmocka_unit_test(send_refuses_oversize_unknown_and_unconnected_peers),
         cmocka_unit_test(full_inbox_drops_unreliable_refuses_reliable_keeps_connection_events),
         cmocka_unit_test(disconnect_notifies_the_other_side_after_what_was_sent_before),
+        cmocka_unit_test(rebind_gives_the_peer_a_new_id_and_loses_the_old_one),
+        cmocka_unit_test(closing_an_old_connection_keeps_a_newer_one),
         cmocka_unit_test(memory_comes_from_the_allocator_at_creation_only),
         cmocka_unit_test(invalid_creation_and_node_indices_are_refused),
     };

@@ -127,6 +127,17 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         assert_int_equal(a->u.intro_ask.tag, b->u.intro_ask.tag);
         assert_int_equal(a->u.intro_ask.player_mask, b->u.intro_ask.player_mask);
         break;
+    case RN_MSG_RESUME:
+        assert_int_equal(a->u.resume.kind, b->u.resume.kind);
+        assert_true(a->u.resume.nonce == b->u.resume.nonce);
+        assert_true(a->u.resume.peer_nonce == b->u.resume.peer_nonce);
+        assert_int_equal(a->u.resume.player_mask, b->u.resume.player_mask);
+        assert_true(a->u.resume.challenge == b->u.resume.challenge);
+        assert_int_equal(a->u.resume.has_proof, b->u.resume.has_proof);
+        if (a->u.resume.has_proof) {
+            assert_memory_equal(a->u.resume.proof, b->u.resume.proof, RN_AUTH_BYTES);
+        }
+        break;
     }
 }
 
@@ -555,6 +566,48 @@ static void intro_ask_round_trips_and_checks_its_fields(void **state)
     assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_MALFORMED);
     v[2] = B(1);
     assert_int_equal(decode_values(*state, v, 3, 0), RN_DECODE_MALFORMED);
+}
+
+static void resume_round_trips_and_checks_its_fields(void **state)
+{
+    rn_msg m = { .type = RN_MSG_RESUME };
+    m.u.resume = (rn_resume){ RN_RESUME_CLAIM, UINT64_MAX, 1, 1u, 0, { 0 }, false };
+    round_trip(*state, &m, 0);
+    m.u.resume = (rn_resume){ RN_RESUME_CHALLENGE, 7, 9, 6u, 42, { 0 }, false };
+    round_trip(*state, &m, 0);
+    m.u.resume = (rn_resume){ RN_RESUME_PROOF, 7, 9, 6u, 42, { 0 }, true };
+    memset(m.u.resume.proof, 0xab, RN_AUTH_BYTES);
+    round_trip(*state, &m, 0);
+    m.u.resume = (rn_resume){ RN_RESUME_ACCEPT, 7, 9, 1u, 0, { 0 }, false };
+    round_trip(*state, &m, 0);
+    uint8_t buf[RN_MAX_MESSAGE];
+    /* Out of range: the kind, no players, players past the maximum, a
+     * challenge in a claim, a proof anywhere but in a PROOF. */
+    m.u.resume = (rn_resume){ RN_RESUME_KINDS_, 7, 9, 1u, 0, { 0 }, false };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.resume = (rn_resume){ RN_RESUME_CLAIM, 7, 9, 0u, 0, { 0 }, false };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.resume = (rn_resume){ RN_RESUME_CLAIM, 7, 9, 1u << ROLLNET_MAX_PLAYERS, 0, { 0 }, false };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.resume = (rn_resume){ RN_RESUME_CLAIM, 7, 9, 1u, 5, { 0 }, false };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.resume = (rn_resume){ RN_RESUME_ACCEPT, 7, 9, 1u, 0, { 0 }, true };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    /* The decoder: element count, the kind's range, the proof's length. */
+    static const uint8_t proof[RN_AUTH_BYTES + 1];
+    tval v[8] = { U(RN_MSG_RESUME), U(2), U(7), U(9), U(1), U(3), BIN(proof, RN_AUTH_BYTES),
+                  U(0) };
+    assert_int_equal(decode_values(*state, v, 7, 0), RN_DECODE_OK);
+    assert_int_equal(decode_values(*state, v, 6, 0), RN_DECODE_MALFORMED);
+    assert_int_equal(decode_values(*state, v, 8, 0), RN_DECODE_MALFORMED);
+    v[6].len = RN_AUTH_BYTES + 1;
+    assert_int_equal(decode_values(*state, v, 7, 0), RN_DECODE_MALFORMED);
+    v[6].len = 0;
+    assert_int_equal(decode_values(*state, v, 7, 0), RN_DECODE_OK);
+    v[1] = U(RN_RESUME_KINDS_);
+    assert_int_equal(decode_values(*state, v, 7, 0), RN_DECODE_MALFORMED);
+    v[1] = I(-1);
+    assert_int_equal(decode_values(*state, v, 7, 0), RN_DECODE_MALFORMED);
 }
 
 static void finish_round_trips_and_checks_its_fields(void **state)
@@ -986,7 +1039,7 @@ static void encode_rejects_values_out_of_range(void **state)
     m.u.input.delay = -1;
     assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
 
-    m = (rn_msg){ .type = (rn_msg_type)(RN_MSG_INTRO_ASK + 1) };
+    m = (rn_msg){ .type = (rn_msg_type)(RN_MSG_RESUME + 1) };
     assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
 }
 
@@ -1043,7 +1096,7 @@ static void decode_drops_messages_over_the_size_limit(void **state)
 
 static void decode_reports_unknown_types(void **state)
 {
-    const uint64_t types[] = { 0, RN_MSG_INTRO_ASK + 1, 127, 255, UINT64_MAX };
+    const uint64_t types[] = { 0, RN_MSG_RESUME + 1, 127, 255, UINT64_MAX };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         tval v[3] = { U(types[i]), U(1), U(2) };
         assert_int_equal(decode_values(*state, v, 3, 1), RN_DECODE_UNKNOWN);
@@ -1289,6 +1342,7 @@ int main(void)
         cmocka_unit_test(ready_round_trips_and_checks_its_field),
         cmocka_unit_test(intro_round_trips_and_checks_its_fields),
         cmocka_unit_test(intro_ask_round_trips_and_checks_its_fields),
+        cmocka_unit_test(resume_round_trips_and_checks_its_fields),
         cmocka_unit_test(decode_rejects_input_before_the_block_size_is_known),
         cmocka_unit_test(decode_rejects_bad_compressed_inputs),
         cmocka_unit_test(truncated_messages_never_decode),

@@ -362,6 +362,12 @@ void rollnet_memnet_set_link_cut(rollnet_memnet *net, int from, int to, uint32_t
  * does not poll: each of them receives ROLLNET_TRANSPORT_PEER_BUSY at its
  * next receive. Lost like a message when either end is cut. For tests. */
 void rollnet_memnet_send_busy(rollnet_memnet *net, int node, uint32_t busy_ms);
+/** A NAT that rebinds: from now on node `node` sees node `peer` under a new
+ * peer id (announced by ROLLNET_TRANSPORT_CONNECTED when they are connected;
+ * `peer` still uses its old id for `node`), and what `node` sends to the old
+ * id is lost; closing the old id closes nothing. Ids stay below INT32_MAX
+ * (past that a rebinding is ignored). */
+void rollnet_memnet_rebind(rollnet_memnet *net, int node, int peer);
 
 /** Network simulator: a decorator over any transport that delays, jitters,
  * drops, duplicates and reorders this side's outgoing messages. Seeded and
@@ -475,6 +481,13 @@ typedef enum rollnet_prediction {
  * rollnet_session_set_input_delay). */
 #define ROLLNET_MAX_INPUT_DELAY 32
 #define ROLLNET_WAIT_FOREVER 0xffffffffu /**< a timeout that never expires */
+/** The largest round-trip time (and variation) a session believes from its
+ * transport, ms: larger figures are clamped before time sync and the stats
+ * (rollnet_peer_stats::rtt_ms). */
+#define ROLLNET_MAX_RTT_MS 2000u
+/** rollnet_session_desc::reconnect_timeout_ms: a lost connection is not
+ * tried again; its peer is gone at once. */
+#define ROLLNET_RECONNECT_OFF 0xfffffffeu
 /** Largest rollnet_session_desc::game_params_size, bytes. The blob travels in
  * the HELLO message, which must stay one datagram: about 70 bytes of session
  * parameters plus 512 leaves HELLO under half of the 1200 bytes a wire
@@ -544,7 +557,29 @@ typedef struct rollnet_session_desc {
      * handshake never completed. Default 60000; ROLLNET_WAIT_FOREVER: no limit. */
     uint32_t join_timeout_ms;
     uint32_t notify_timeout_ms;       /**< silence before INTERRUPTED. Default 750. */
-    uint32_t disconnect_timeout_ms;   /**< silence before DISCONNECTED. Default 5000. */
+    /** Silence before the connection counts as lost (the peer is
+     * reconnected, see reconnect_timeout_ms; with reconnection off,
+     * DISCONNECTED with ROLLNET_DISCONNECT_TIMEOUT). Default 5000. */
+    uint32_t disconnect_timeout_ms;
+    /** P2P: how long a lost connection is tried again before its peer is
+     * given up. A connection is lost when the transport closes it or times
+     * it out, or when the peer is silent past disconnect_timeout_ms, without
+     * the peer having announced a departure (LEAVE). Both sides keep the
+     * peer's state: the side that dialled it (the peer has an address here)
+     * connects again, once a second, and proves it is the same peer (the
+     * session nonces of the first handshake and, in a private session, a
+     * proof of the key over a fresh challenge); the side that accepted it
+     * waits for that connection (also from a new address or port: a NAT
+     * that rebinds), its window starting when the other side must have
+     * noticed the loss too (at the latest disconnect_timeout_ms after the
+     * peer was last heard). ROLLNET_EVENT_RECONNECTING when the connection is lost
+     * and with each attempt, ROLLNET_EVENT_RESUMED when play goes on from
+     * the last confirmed frame. Past the window: DISCONNECTED with
+     * ROLLNET_DISCONNECT_CONNECTION_LOST (with 3+ players the survivors agree
+     * on the departure frame as for any departure). Default 30000;
+     * ROLLNET_RECONNECT_OFF: no reconnection, a lost connection ends the
+     * peer at once (CLOSED or TIMEOUT, as before reconnection existed). */
+    uint32_t reconnect_timeout_ms;
     uint32_t loading_grace_ms;        /**< silence allowed while a peer is loading. Default 60000. */
     /** How long a peer whose transport reports it busy (ROLLNET_EVENT_PEER_BUSY:
      * its network is alive, its game has not polled) is kept, counted from
@@ -757,7 +792,10 @@ typedef enum rollnet_event_type {
     ROLLNET_EVENT_REFUSED,           /**< player: handshake refused (u.refused) */
     ROLLNET_EVENT_DESYNC,            /**< u.desync: checksums of a confirmed frame differ */
     ROLLNET_EVENT_WAIT_RECOMMENDED,  /**< u.wait.frames: this peer runs ahead; skip frames */
-    ROLLNET_EVENT_STALLED,           /**< u.stall: advance refused until inputs arrive */
+    /** u.stall: advance refused until inputs arrive; raised again every
+     * disconnect_timeout_ms while the same stall lasts (counted once in
+     * rollnet_session_stats::stalls). */
+    ROLLNET_EVENT_STALLED,
     ROLLNET_EVENT_STALL_ENDED,       /**< advance possible again; u.stall.reason as started */
     ROLLNET_EVENT_LOADING,           /**< player: its peer announced loading */
     ROLLNET_EVENT_LOADING_ENDED,     /**< player: its peer is back from loading */
@@ -790,22 +828,42 @@ typedef enum rollnet_event_type {
      * about once a second while it lasts; the peer is kept for
      * busy_timeout_ms instead of the silence timeouts, and RESUMED follows
      * when its messages flow again. */
-    ROLLNET_EVENT_PEER_BUSY
+    ROLLNET_EVENT_PEER_BUSY,
+    /** player: the connection to its peer is lost (closed or timed out by
+     * the transport, or silent past disconnect_timeout_ms, without a LEAVE);
+     * the session keeps the peer and reconnects until reconnect_timeout_ms
+     * (u.waiting.attempt: connection attempts so far, 0 on the side that
+     * waits for the peer to connect again; waited_ms since the loss;
+     * missing: the peer's players). Raised at the loss and with each
+     * attempt; RESUMED when play goes on, DISCONNECTED
+     * (ROLLNET_DISCONNECT_CONNECTION_LOST) when the window ends. */
+    ROLLNET_EVENT_RECONNECTING
 } rollnet_event_type;
 
 /** Why a player was disconnected (rollnet_event::u, `disconnected`). */
 typedef enum rollnet_disconnect_reason {
-    ROLLNET_DISCONNECT_TIMEOUT = 0,   /**< silent past disconnect_timeout_ms */
+    /** silent past disconnect_timeout_ms (reconnection off: with it, a
+     * silent peer is reconnected, and CONNECTION_LOST ends it) */
+    ROLLNET_DISCONNECT_TIMEOUT = 0,
     ROLLNET_DISCONNECT_LOADING_GRACE, /**< silent past loading_grace_ms while loading */
-    ROLLNET_DISCONNECT_CLOSED,        /**< the peer or the transport closed the connection */
+    /** the transport closed the connection (reconnection off: with it, a
+     * close the peer did not announce is a lost connection) */
+    ROLLNET_DISCONNECT_CLOSED,
     /** no handshake within handshake_timeout_ms, or within join_timeout_ms
      * at an address that answered */
     ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT,
     ROLLNET_DISCONNECT_BY_PEERS,      /**< 3+ players: another peer lost it; all drop it together */
     ROLLNET_DISCONNECT_LEFT,          /**< the peer left on purpose (rollnet_session_leave) */
     ROLLNET_DISCONNECT_NO_ANSWER,     /**< nobody answered at its address within join_timeout_ms */
-    ROLLNET_DISCONNECT_BUSY_TIMEOUT   /**< busy (ROLLNET_EVENT_PEER_BUSY) past busy_timeout_ms */
+    ROLLNET_DISCONNECT_BUSY_TIMEOUT,  /**< busy (ROLLNET_EVENT_PEER_BUSY) past busy_timeout_ms */
+    /** the connection was lost and not regained within reconnect_timeout_ms */
+    ROLLNET_DISCONNECT_CONNECTION_LOST
 } rollnet_disconnect_reason;
+
+/** A short description of a reason, e.g. "the connection was lost and not
+ * regained within reconnect_timeout_ms". Static; never NULL ("unknown
+ * reason"). Any thread. */
+const char *rollnet_disconnect_reason_string(rollnet_disconnect_reason r);
 
 /** Session parameters checked by the handshake. */
 typedef enum rollnet_param {
@@ -885,7 +943,7 @@ typedef struct rollnet_event {
         /** FINISHING: where the finishing peer's inputs end; FINISHED: the
          * session's end, the first frame that is not part of it. */
         struct { int32_t end_frame; } finish;
-        /** CONNECTING, WAITING: see the events. */
+        /** CONNECTING, WAITING, RECONNECTING: see the events. */
         struct { int attempt; uint32_t waited_ms; uint32_t missing; } waiting;
         /** PEER_BUSY: how long the peer's game has not polled, in ms. */
         struct { uint32_t ms; } busy;
@@ -1002,6 +1060,10 @@ typedef struct rollnet_session_stats {
      * each one lost its frame's episode-end flag; the first is logged. A game
      * that never uses the ledger counts every ADVANCE here. */
     uint64_t advances_unended;
+    /** P2P: connections that claimed to resume a lost connection (sent
+     * RESUME) without the right session nonces, players or proof of the
+     * session key: strangers, refused without an event. */
+    uint64_t resumes_refused;
 } rollnet_session_stats;
 
 /** What a session knows of one remote peer (rollnet_session_peer_stats). */
@@ -1012,7 +1074,9 @@ typedef struct rollnet_peer_stats {
     bool connected, synchronized, interrupted, loading, disconnected;
     /** @} */
     /** @{ */
-    /** Round-trip time and its variation, in ms, as the transport measures them. */
+    /** Round-trip time and its variation, in ms, as the transport measures
+     * them, clamped to 0..ROLLNET_MAX_RTT_MS (a transport's figure after a
+     * stall or from replayed datagrams can read seconds). */
     uint32_t rtt_ms, jitter_ms;
     /** @} */
     uint32_t send_queue; /**< packets waiting to be sent or acknowledged */
@@ -1042,6 +1106,11 @@ typedef struct rollnet_peer_stats {
     /** The input delay the peer runs its players with (the smallest, if it
      * has several), as its HELLO and then its inputs announce it, frames. */
     int32_t input_delay;
+    /** @{ */
+    /** Times the connection was lost (ROLLNET_EVENT_RECONNECTING) and
+     * regained (RESUMED). */
+    uint32_t connections_lost, reconnects;
+    /** @} */
 } rollnet_peer_stats;
 
 /** Fill *out with the session's counters. INVALID_ARGUMENT when s or out is NULL. */

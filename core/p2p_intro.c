@@ -141,6 +141,9 @@ void rn_p2p_intro_timers(rn_p2p *p)
         ask_timers(p);
         return;
     }
+    if (p->base.desc.num_players < 3) {
+        return; /* one joiner at most: nobody to introduce it to */
+    }
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *to = &p->peers[i];
         if (!introducible(to)) {

@@ -209,7 +209,14 @@ static void live_peer_timers(rn_p2p *p, rn_peer *peer, uint64_t frame_ms)
 {
     rollnet_session *s = &p->base;
     const rollnet_session_desc *d = &s->desc;
-    rn_link_refresh_info(&p->link, peer);
+    /* The transport's figures move with its acknowledgements, not with our
+     * frames: asked for at most every RN_INFO_EVERY_MS, and at once on a new
+     * connection. */
+    if (peer->info_tp != peer->tp || s->now - peer->info_at_ms >= RN_INFO_EVERY_MS) {
+        rn_link_refresh_info(&p->link, peer);
+        peer->info_at_ms = s->now;
+        peer->info_tp = peer->tp;
+    }
     if (peer->lost) {
         rn_p2p_lost_timers(p, peer);
         rn_peer_update_rates(peer, s->now);

@@ -31,6 +31,7 @@
 #define RN_ATTEMPT_MS 10000u      /* longest one connect attempt (connection + HELLOs) may take */
 #define RN_WAITING_EVENT_MS 5000u /* WAITING while players are missing */
 #define RN_START_MAX_WAIT_MS 500u /* the most a start waits for a READY to arrive */
+#define RN_INFO_EVERY_MS 50u      /* a live peer's transport figures (RTT...) are refreshed this often */
 #define RN_RECONNECT_ATTEMPT_MS 3000u /* longest one reconnect attempt (connection + RESUMEs) may take */
 
 typedef struct rn_p2p {

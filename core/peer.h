@@ -60,6 +60,9 @@ typedef struct rn_peer {
     uint64_t admitted_ms, accepted_us_ms;
     bool ready;
     uint64_t last_recv_ms;
+    /* When its transport figures were last read, and for which connection. */
+    uint64_t info_at_ms;
+    int info_tp;
     uint64_t last_input_send_ms;
     uint32_t input_sends;  /* INPUT messages sent to it; every RN_INPUT_FULL_EVERY-th repeats all */
     bool loading;

@@ -11,21 +11,6 @@
 /* Validation shared by encode and decode                                    */
 /* ------------------------------------------------------------------------ */
 
-bool rn_frame_ok(int64_t f)
-{
-    return f >= -1 && f <= RN_MAX_FRAME;
-}
-
-bool rn_episode_ok(int64_t e)
-{
-    return e >= 0 && e <= RN_MAX_FRAME;
-}
-
-bool rn_block_size_ok(int block_size)
-{
-    return block_size >= 1 && block_size <= RN_BLOCK_MAX;
-}
-
 /* The ranges a message must respect, whichever side holds it. */
 bool rn_msg_valid(const rn_msg *m)
 {

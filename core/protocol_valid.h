@@ -11,9 +11,21 @@
 /* The most bytes one frame's inputs of every player take. */
 #define RN_BLOCK_MAX (ROLLNET_MAX_PLAYERS * ROLLNET_MAX_INPUT_SIZE)
 
-bool rn_frame_ok(int64_t f);       /* -1 (none) .. RN_MAX_FRAME */
-bool rn_episode_ok(int64_t e);     /* 0 .. RN_MAX_FRAME */
-bool rn_block_size_ok(int block_size);
+static inline bool rn_frame_ok(int64_t f) /* -1 (none) .. RN_MAX_FRAME */
+{
+    return f >= -1 && f <= RN_MAX_FRAME;
+}
+
+static inline bool rn_episode_ok(int64_t e) /* 0 .. RN_MAX_FRAME */
+{
+    return e >= 0 && e <= RN_MAX_FRAME;
+}
+
+static inline bool rn_block_size_ok(int block_size)
+{
+    return block_size >= 1 && block_size <= RN_BLOCK_MAX;
+}
+
 /* Every field of m within its range, whichever side holds it. */
 bool rn_msg_valid(const rn_msg *m);
 

@@ -282,6 +282,12 @@ void rn_p2p_on_intro(rn_p2p *p, rn_peer *from, const rn_intro *msg)
                 rn_lowest_player(mask));
         return;
     }
+    /* Only a host this side asked answers: a joiner it dialled, as
+     * introduced or configured, must not point it elsewhere. */
+    if (st->ask_sent[from->index] != from->nonce) {
+        ignore(p, from, in, "not from a peer this side asked (only its host introduces)");
+        return;
+    }
     if ((mask & ~st->open_mask) != 0) {
         ignore(p, from, in, "it names players with an address of their own");
         return;

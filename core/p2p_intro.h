@@ -11,7 +11,8 @@
  * so a mesh configured by hand (whoever dials whom) is never introduced.
  *
  * A joiner takes an INTRO only from a peer it dialled that completed the
- * handshake, and only for players it has no address for (and that nobody
+ * handshake and that it asked (another joiner it dialled does not
+ * introduce), and only for players it has no address for (and that nobody
  * holds yet); the address must pass the transport's check_address. Of the
  * two joiners introduced to each other the one whose lowest player handle is
  * higher dials; the other accepts the incoming connection, as it would

@@ -9,7 +9,19 @@
 
 /* "host:port" with a non-empty host without ':' and a decimal port 1..65535.
  * On failure, the reason (a static string). */
+static int parse(const char *text, ENetAddress *out, const char **why, bool names);
+
 int rn_enet_parse_address(const char *text, ENetAddress *out, const char **why)
+{
+    return parse(text, out, why, true);
+}
+
+int rn_enet_parse_numeric(const char *text, ENetAddress *out, const char **why)
+{
+    return parse(text, out, why, false);
+}
+
+static int parse(const char *text, ENetAddress *out, const char **why, bool names)
 {
     *why = "is not HOST:PORT";
     if (!text) {
@@ -38,9 +50,13 @@ int rn_enet_parse_address(const char *text, ENetAddress *out, const char **why)
     memcpy(host, text, host_len);
     host[host_len] = '\0';
     /* Numeric first so dotted addresses never reach the (blocking) resolver. */
-    *why = "names a host that cannot be resolved";
-    if (enet_address_set_host_ip(out, host) != 0 && enet_address_set_host(out, host) != 0) {
-        return -1;
+    if (enet_address_set_host_ip(out, host) != 0) {
+        *why = names ? "names a host that cannot be resolved"
+                     : "names a host while the session runs (only dotted addresses then: "
+                       "the resolver would block a frame)";
+        if (!names || enet_address_set_host(out, host) != 0) {
+            return -1;
+        }
     }
     out->port = (enet_uint16)port;
     return 0;
@@ -68,6 +84,11 @@ int rn_enet_resolve(rn_enet *t, const char *text, ENetAddress *out, const char *
             return 0;
         }
     }
+    /* A dotted address needs no resolver and is not remembered: it must not
+     * push a checked name out of the table. */
+    if (rn_enet_parse_numeric(text, out, why) == 0) {
+        return 0;
+    }
     if (rn_enet_parse_address(text, out, why) != 0) {
         return -1;
     }
@@ -80,7 +101,18 @@ rollnet_error rn_enet_check_address(void *self, const char *address, char *why, 
     rn_enet *t = self;
     ENetAddress addr;
     const char *reason = NULL;
-    if (rn_enet_resolve(t, address, &addr, &reason) == 0) {
+    /* Once frames run (an INTRO's address, checked inside poll), a name not
+     * checked at creation is refused rather than resolved. */
+    bool ok = false;
+    if (t->running) {
+        for (int i = 0; address && i < t->num_resolved && !ok; i++) {
+            ok = strcmp(t->resolved[i].text, address) == 0;
+        }
+        ok = ok || rn_enet_parse_numeric(address, &addr, &reason) == 0;
+    } else {
+        ok = rn_enet_resolve(t, address, &addr, &reason) == 0;
+    }
+    if (ok) {
         return ROLLNET_ERR_OK;
     }
     if (why && cap > 0) {

@@ -63,6 +63,9 @@ typedef struct rn_enet {
         ENetAddress addr;
     } resolved[RN_ENET_RESOLVED];
     int num_resolved;
+    /* Set by the first receive (game thread): the session runs frames, and
+     * check_address (an INTRO's address) no longer asks the resolver. */
+    bool running;
     ENetPacket *held; /* bytes of the last RECEIVE event; destroyed at the next receive */
     /* The event enet_host_service fills. A member, not a local, so that the
      * intercept (which ENet hands this pointer) finds the adapter. */
@@ -76,6 +79,8 @@ typedef struct rn_enet {
 /* enet_transport.c: the vtable's work, for either thread model. */
 void rn_enet_apply_timeout(ENetPeer *p, uint32_t timeout_ms);
 int rn_enet_parse_address(const char *text, ENetAddress *out, const char **why);
+/* The same with a dotted IPv4 host only: never asks the resolver. */
+int rn_enet_parse_numeric(const char *text, ENetAddress *out, const char **why);
 /* parse_address through the table of addresses check_address resolved (it
  * adds to it): a name checked at creation is not resolved again. */
 int rn_enet_resolve(rn_enet *t, const char *text, ENetAddress *out, const char **why);

@@ -146,6 +146,25 @@ static void rn_svc_release_read(rn_enet *t)
     }
 }
 
+/* A busy report of a peer whose last queued event is an unread report
+ * replaces that one's ms: the session needs the latest only, and reports
+ * (every RN_ENET_BUSY_EVERY_MS from each busy peer, or a flood from
+ * anyone) must not fill the queue while the game thread does not poll. */
+static bool rn_svc_busy_replaced(rn_enet *t, const rollnet_transport_event *out)
+{
+    rn_enet_thread *th = t->th;
+    bool replaced = false;
+    pthread_mutex_lock(&th->mu);
+    rn_pub *pub = &th->pub[out->peer];
+    uint32_t first_unread = th->rx_tail + (th->rx_holding ? 1u : 0u);
+    if (pub->busy_last && pub->busy_rx - first_unread < th->rx_head - first_unread) {
+        th->rx[pub->busy_rx % RN_ENET_RX_SLOTS].ev.busy_ms = out->busy_ms;
+        replaced = true;
+    }
+    pthread_mutex_unlock(&th->mu);
+    return replaced;
+}
+
 /* ENet's events into the rx queue while it has room. */
 static void rn_svc_drain(rn_enet *t)
 {
@@ -171,6 +190,9 @@ static void rn_svc_drain(rn_enet *t)
             t->stats.receive_dropped++;
             continue;
         }
+        if (out.type == ROLLNET_TRANSPORT_PEER_BUSY && rn_svc_busy_replaced(t, &out)) {
+            continue;
+        }
         rn_rx *r = &th->rx[th->rx_head % RN_ENET_RX_SLOTS];
         r->ev = out;
         r->packet = out.type == ROLLNET_TRANSPORT_RECEIVE ? ev.packet : NULL;
@@ -178,6 +200,8 @@ static void rn_svc_drain(rn_enet *t)
         /* ENet makes a peer CONNECTED as it hands out the event: the game
          * thread must see it so when it reads the event. */
         rn_svc_publish_peer(t, (size_t)out.peer);
+        th->pub[out.peer].busy_last = out.type == ROLLNET_TRANSPORT_PEER_BUSY;
+        th->pub[out.peer].busy_rx = th->rx_head;
         th->stats = t->stats; /* counters at least as new as the events read */
         th->rx_head++;
         pthread_cond_broadcast(&th->arrived);

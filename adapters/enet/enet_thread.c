@@ -231,6 +231,7 @@ static rollnet_error rn_thread_receive(void *self, uint64_t now_ms, rollnet_tran
     if (!out) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
+    t->running = true; /* the game thread's own field */
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&th->mu);
     th->polls++;

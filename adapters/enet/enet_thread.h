@@ -42,6 +42,11 @@ typedef struct rn_rx {
 typedef struct rn_pub {
     bool known, closing, connected;
     rollnet_transport_peer_info info;
+    /* The service thread's: busy_last says the peer's last queued event is
+     * the PEER_BUSY in rx slot busy_rx; a newer report replaces it while
+     * unread, so reports do not fill the queue while nobody polls. */
+    bool busy_last;
+    uint32_t busy_rx;
 } rn_pub;
 
 struct rn_enet_thread {

@@ -274,6 +274,7 @@ static rollnet_error rn_enet_receive(void *self, uint64_t now_ms, rollnet_transp
     if (!out) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
+    t->running = true;
     rn_enet_release_held(t);
     for (;;) {
         memset(out, 0, sizeof(*out)); /* type NONE */

@@ -255,6 +255,73 @@ static void busy_channel_check(bool threaded)
     rollnet_transport_destroy(&a.t);
 }
 
+/* A peer's busy reports arrive while A's game thread does not poll: each
+ * replaces the unread one before it (unless another event of that peer came
+ * between), so a stream of them, or a flood, does not fill A's queue and stop
+ * its service thread; A reads one report before and one after the reliable
+ * message sent between them, each with the latest ms. */
+static void test_unread_busy_reports_are_replaced_not_queued(void **state)
+{
+    (void)state;
+    side a;
+    memset(&a, 0, sizeof(a));
+    rollnet_enet_desc da = {.bind_address = "127.0.0.1", .service_thread = true};
+    assert_int_equal(rollnet_enet_create(&da, NULL, &a.t), ROLLNET_ERR_OK);
+    ENetAddress bind = {.host = ENET_HOST_ANY, .port = 0};
+    enet_address_set_host_ip(&bind, "127.0.0.1");
+    ENetHost *h = enet_host_create(&bind, 1, ROLLNET_ENET_CHANNEL_LIMIT, 0, 0);
+    assert_non_null(h);
+    ENetAddress to = bind;
+    to.port = rollnet_enet_port(&a.t);
+    ENetPeer *p = enet_host_connect(h, &to, ROLLNET_ENET_CHANNEL_LIMIT, 0);
+    assert_non_null(p);
+    enum { REPORTS = 1500 };
+    int sent = 0;
+    uint64_t end = clock_ms() + 2500;
+    while (clock_ms() < end) { /* A does not poll */
+        ENetEvent ev;
+        while (enet_host_service(h, &ev, 1) > 0) {
+            if (ev.type == ENET_EVENT_TYPE_RECEIVE) {
+                enet_packet_destroy(ev.packet);
+            }
+        }
+        if (sent == 0 && p->state == ENET_PEER_STATE_CONNECTED) {
+            for (int i = 0; i < 2 * REPORTS; i++) {
+                uint32_t ms = (uint32_t)i + 1;
+                uint8_t r[6] = {'R', 'B', (uint8_t)(ms >> 24), (uint8_t)(ms >> 16),
+                                (uint8_t)(ms >> 8), (uint8_t)ms};
+                enet_peer_send(p, 2, enet_packet_create(r, sizeof(r), ENET_PACKET_FLAG_RELIABLE));
+                if (i == REPORTS - 1) {
+                    uint8_t msg[4] = {0, 0, 7, 7};
+                    enet_peer_send(p, 0, enet_packet_create(msg, sizeof(msg), ENET_PACKET_FLAG_RELIABLE));
+                }
+            }
+            enet_host_flush(h);
+            sent = 1;
+        }
+    }
+    end = clock_ms() + 500;
+    while (clock_ms() < end) {
+        ENetEvent ev;
+        while (enet_host_service(h, &ev, 0) > 0) {
+            if (ev.type == ENET_EVENT_TYPE_RECEIVE) {
+                enet_packet_destroy(ev.packet);
+            }
+        }
+        drain(&a);
+        (void)rollnet_enet_wait(&a.t, 1);
+    }
+    assert_int_equal(sent, 1);
+    assert_int_equal(a.connected, 1);
+    assert_int_equal(a.reliable, 1);
+    assert_int_equal(a.busy, 2);
+    assert_int_equal(a.first_busy_ms, REPORTS);
+    assert_int_equal(a.last_busy_ms, 2 * REPORTS);
+    enet_peer_reset(p);
+    enet_host_destroy(h);
+    rollnet_transport_destroy(&a.t);
+}
+
 static void test_busy_reports_are_validated_without_a_thread(void **state)
 {
     (void)state;
@@ -275,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_a_full_queue_keeps_reliable_messages_and_drops_unreliable_ones),
         cmocka_unit_test(test_busy_reports_are_validated_without_a_thread),
         cmocka_unit_test(test_busy_reports_are_validated_with_a_thread),
+        cmocka_unit_test(test_unread_busy_reports_are_replaced_not_queued),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

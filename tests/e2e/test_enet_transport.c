@@ -537,6 +537,39 @@ static void test_sessions_refuse_unusable_addresses_at_creation(void **state)
     rollnet_transport_destroy(&t);
 }
 
+/* Once frames run (the first receive), check_address, which a session calls
+ * inside poll for an INTRO's address, takes dotted addresses and the names it
+ * checked at creation, and refuses any other name rather than block the
+ * frame on the resolver. Dotted addresses do not push a checked name out of
+ * the table connect reads. With and without the service thread. */
+static void test_names_are_not_resolved_once_frames_run(void **state)
+{
+    (void)state;
+    for (int threaded = 0; threaded < 2; threaded++) {
+        rollnet_enet_desc ed;
+        memset(&ed, 0, sizeof(ed));
+        ed.service_thread = threaded != 0;
+        rollnet_transport t;
+        assert_int_equal(rollnet_enet_create(&ed, NULL, &t), ROLLNET_ERR_OK);
+        assert_int_equal(t.vtable->check_address(t.self, "localhost:7777", NULL, 0),
+                         ROLLNET_ERR_OK);
+        rollnet_transport_event ev;
+        assert_int_equal(t.vtable->receive(t.self, 0, &ev), ROLLNET_ERR_OK);
+        for (int i = 0; i < 40; i++) {
+            char a[32];
+            snprintf(a, sizeof(a), "127.0.0.%d:7000", i + 1);
+            assert_int_equal(t.vtable->check_address(t.self, a, NULL, 0), ROLLNET_ERR_OK);
+        }
+        assert_int_equal(t.vtable->check_address(t.self, "localhost:7777", NULL, 0),
+                         ROLLNET_ERR_OK);
+        char why[128] = "";
+        assert_int_equal(t.vtable->check_address(t.self, "localhost:7778", why, sizeof(why)),
+                         ROLLNET_ERR_BAD_ADDRESS);
+        assert_non_null(strstr(why, "names a host while the session runs"));
+        rollnet_transport_destroy(&t);
+    }
+}
+
 static void test_send_fails_for_unknown_peers_and_channels(void **state)
 {
     (void)state;
@@ -817,6 +850,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unreliable_messages_mostly_arrive_intact_and_once),
         cmocka_unit_test(test_peer_info_reports_measured_rtt_and_refuses_unknown_peers),
         cmocka_unit_test(test_malformed_addresses_are_refused_without_taking_a_peer_slot),
+        cmocka_unit_test(test_names_are_not_resolved_once_frames_run),
         cmocka_unit_test(test_sessions_refuse_unusable_addresses_at_creation),
         cmocka_unit_test(test_send_fails_for_unknown_peers_and_channels),
         cmocka_unit_test(test_disconnect_delivers_queued_messages_then_is_seen_by_the_other_side),

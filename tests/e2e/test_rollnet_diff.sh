@@ -65,6 +65,28 @@ printf 'not msgpack at all\n' >"$work/text"
 expect 2 "$work/5" "$work/text" "$work/a.msgpack"
 expect 2 "$work/6" "$work/a.msgpack" "$work/does-not-exist"
 
+# Records the printer cannot show whole: nested deeper than msgpack-c
+# unpacks (40 arrays), and one whose text is longer than the line allows
+# (a 5000-byte string). Said so, not printed empty or cut without a word.
+deep_row() { # deep_row LAST_BYTE_HEX
+    printf '\x85\xa5frame\x00\xa7episode\x00\xa4step\x00\xa6inputs\x91\xc4\x01\x00\xa4data'
+    for _ in $(seq 40); do printf '\x91'; done
+    printf "\\x$1"
+}
+long_row() { # long_row FILL_CHAR
+    printf '\x85\xa5frame\x00\xa7episode\x00\xa4step\x00\xa6inputs\x91\xc4\x01\x00\xa4data'
+    printf '\xda\x13\x88'; head -c 5000 /dev/zero | tr '\0' "$1"
+}
+deep_row 01 >"$work/deep1.msgpack"
+deep_row 02 >"$work/deep2.msgpack"
+long_row a >"$work/long1.msgpack"
+long_row b >"$work/long2.msgpack"
+expect 1 "$work/12" "$work/deep1.msgpack" "$work/deep2.msgpack"
+grep -q "data (41 bytes msgpack-c does not decode" "$work/12" ||
+    fail "an undecodable record is not named: $(cat "$work/12")"
+expect 1 "$work/13" "$work/long1.msgpack" "$work/long2.msgpack"
+grep -q "\.\.\. (5003 bytes, cut)" "$work/13" || fail "a cut record is not named: $(cat "$work/13")"
+
 r1=$REPLAYS/testgame-2p-episodes
 r2=$REPLAYS/testgame-no-records
 expect 0 "$work/7" "$r1" "$r1"

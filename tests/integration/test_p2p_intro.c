@@ -201,6 +201,57 @@ static void test_a_forged_intro_from_a_peer_we_did_not_dial_is_ignored(void **st
     fx_free(&f);
 }
 
+/* An INTRO from a peer this side dialled that is not its host (node 3
+ * dialled node 1 after the host introduced them) is ignored and counted:
+ * only the host this side asked introduces. Node 2 is cut off, so player 2
+ * is still open at node 3 when node 1 names it at node 1's own address; a
+ * joiner that trusted it would dial there in place of player 2. */
+static void test_an_intro_from_a_joiner_we_dialled_is_ignored(void **state)
+{
+    (void)state;
+    fx_opts o;
+    memset(&o, 0, sizeof(o));
+    o.num_players = 4;
+    o.seed = 69;
+    o.write_records = true;
+    o.via_host = true;
+    for (int i = 0; i < 4; i++) {
+        o.sim[i] = plain_link();
+    }
+    static fx f;
+    fx_init(&f, &o);
+    rollnet_memnet_set_cut(f.net, 2, true);
+    fx_run(&f, 300);
+    rollnet_peer_stats before;
+    assert_int_equal(rollnet_session_peer_stats(f.s[3], 1, &before), ROLLNET_ERR_OK);
+    assert_true(before.synchronized); /* node 3 dialled node 1 and handshook */
+    rn_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RN_MSG_INTRO;
+    m.u.intro.tag = rn_nonce_tag(0x1000u + 1);
+    m.u.intro.player_mask = 1u << 2;
+    m.u.intro.address = "mem:1";
+    m.u.intro.address_len = 5;
+    uint8_t buf[RN_MAX_MESSAGE];
+    size_t len = rn_encode(&m, 1, buf, sizeof(buf));
+    assert_true(len > 0);
+    rollnet_transport t1 = rollnet_memnet_transport(f.net, 1);
+    assert_int_equal(t1.vtable->send(t1.self, 3, ROLLNET_CHANNEL_RELIABLE, buf, len,
+                                     harness_clock_now(&f.clock)),
+                     ROLLNET_ERR_OK);
+    fx_run(&f, 5);
+    rollnet_peer_stats after;
+    assert_int_equal(rollnet_session_peer_stats(f.s[3], 1, &after), ROLLNET_ERR_OK);
+    assert_int_equal(after.dropped_malformed - before.dropped_malformed, 1);
+    /* Node 2 comes back: the host introduces it, and the mesh runs. */
+    rollnet_memnet_set_cut(f.net, 2, false);
+    fx_run(&f, 2500);
+    assert_true(fx_all_running(&f));
+    fx_assert_ledgers_agree(&f, 1500);
+    assert_full_mesh(&f, 1000);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_introduced_joiners_prove_the_key_to_each_other),
         cmocka_unit_test(test_only_joiners_that_lack_each_others_address_are_introduced),
         cmocka_unit_test(test_a_forged_intro_from_a_peer_we_did_not_dial_is_ignored),
+        cmocka_unit_test(test_an_intro_from_a_joiner_we_dialled_is_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -281,10 +281,20 @@ static void print_row(const char *label, const char *path, const row *r, msgpack
         snprintf(text, sizeof(text), "nil");
     } else {
         msgpack_zone_clear(zone);
-        rn_snapshot_dump(zone, r->data, r->size, text, sizeof(text));
+        rollnet_error err = rn_snapshot_dump(zone, r->data, r->size, text, sizeof(text));
         size_t n = strlen(text);
         while (n > 0 && text[n - 1] == '\n') {
             text[--n] = '\0';
+        }
+        /* Say so rather than print nothing, or a cut text as if whole. */
+        if (err == ROLLNET_ERR_BUFFER_TOO_SMALL) {
+            printf(" data %s ... (%zu bytes, cut)\n", text, r->size);
+            return;
+        }
+        if (err != ROLLNET_ERR_OK) {
+            printf(" data (%zu bytes msgpack-c does not decode: nested too deep or malformed)\n",
+                   r->size);
+            return;
         }
     }
     printf(" data %s\n", text);

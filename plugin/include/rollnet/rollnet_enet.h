@@ -38,7 +38,10 @@
  * ROLLNET_ERR_BAD_ADDRESS and the log names the address), and remembered:
  * connect, which runs during frames, does not ask the resolver again for a
  * name it checked. A name connect was never asked to check is resolved at
- * connect (on the service thread when there is one).
+ * connect (on the service thread when there is one). Once the transport has
+ * received (frames run), check_address (a host introduction's address)
+ * takes dotted addresses and names it checked before, and refuses any other
+ * name rather than block the frame on the resolver.
  *
  * The service thread (rollnet_enet_desc::service_thread). Without it (the
  * default) ENet is serviced only inside the transport's receive, that is

@@ -134,6 +134,9 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
     case RN_MSG_INTRO_ASK:
         rn_p2p_on_intro_ask(p, peer, &m.u.intro_ask);
         break;
+    default: /* a spectator's messages come through rn_p2p_spectator_message */
+        peer->st.dropped_malformed++;
+        break;
     }
 }
 

@@ -5,7 +5,8 @@
  *             max_prediction, checksum_interval, game_id, seed, player_mask,
  *             game_params, keyed]
  *            version: RN_PROTOCOL_VERSION; nonce: the sender's session nonce;
- *            then its session parameters; player_mask: players local to it;
+ *            then its session parameters; player_mask: players local to it
+ *            (0: a spectator, which watches and plays nobody);
  *            game_params: bin, the sender's desc.game_params (empty: none),
  *            which must be a map rn_game_params_parse accepts; keyed: bool,
  *            the sender has a session key (AUTH follows).
@@ -71,6 +72,7 @@
  *            1 << ROLLNET_MAX_PLAYERS): sent to each peer it dialled, so that
  *            a host introduces two joiners only when each asked for the
  *            other (neither dials the other on its own).
+ *   STATE_HEAD, STATE_CHUNK, WATCH, WATCH_ACK: see protocol_spectate.c.
  *
  * INPUT goes out every frame to every peer, so its start frame travels as a
  * delta from the ack (a fixint in steady play) and its inputs as a bin
@@ -80,6 +82,7 @@
 
 #include "game_params.h"
 #include "protocol.h"
+#include "protocol_fields.h"
 #include "snapshot.h"
 
 #define RN_BLOCK_MAX (ROLLNET_MAX_PLAYERS * ROLLNET_MAX_INPUT_SIZE)
@@ -99,7 +102,7 @@
 /* Validation shared by encode and decode                                    */
 /* ------------------------------------------------------------------------ */
 
-static bool rn_frame_ok(int64_t f)
+bool rn_frame_ok(int64_t f)
 {
     return f >= -1 && f <= RN_MAX_FRAME;
 }
@@ -127,7 +130,7 @@ static bool rn_msg_valid(const rn_msg *m)
                h->max_prediction <= 64 &&
                (h->checksum_interval == ROLLNET_CHECKSUMS_OFF ||
                 (h->checksum_interval >= 1 && h->checksum_interval <= 65535)) &&
-               h->player_mask != 0 && h->player_mask < (1u << ROLLNET_MAX_PLAYERS) &&
+               h->player_mask < (1u << ROLLNET_MAX_PLAYERS) &&
                rn_game_params_parse(h->game_params, h->game_params_size, NULL) == NULL;
     }
     case RN_MSG_REFUSE:
@@ -178,8 +181,9 @@ static bool rn_msg_valid(const rn_msg *m)
     case RN_MSG_INTRO_ASK:
         return m->u.intro_ask.player_mask != 0 &&
                m->u.intro_ask.player_mask < (1u << ROLLNET_MAX_PLAYERS);
+    default:
+        return rn_spectate_msg_valid(m);
     }
-    return false;
 }
 
 uint16_t rn_nonce_tag(uint64_t nonce)
@@ -317,6 +321,9 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_uint16(&pk, m->u.intro_ask.tag);
         r |= msgpack_pack_uint32(&pk, m->u.intro_ask.player_mask);
         break;
+    default:
+        r |= rn_spectate_pack(&pk, m, block_size);
+        break;
     }
     return r == 0 && !w.overflow ? w.len : 0;
 }
@@ -325,7 +332,7 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
 /* Decode                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static bool rn_get_uint(const msgpack_object *o, uint64_t max, uint64_t *out)
+bool rn_get_uint(const msgpack_object *o, uint64_t max, uint64_t *out)
 {
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max) {
         return false;
@@ -334,7 +341,7 @@ static bool rn_get_uint(const msgpack_object *o, uint64_t max, uint64_t *out)
     return true;
 }
 
-static bool rn_get_int(const msgpack_object *o, int64_t min, int64_t max, int64_t *out)
+bool rn_get_int(const msgpack_object *o, int64_t min, int64_t max, int64_t *out)
 {
     int64_t v;
     if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
@@ -354,7 +361,7 @@ static bool rn_get_int(const msgpack_object *o, int64_t min, int64_t max, int64_
     return true;
 }
 
-static bool rn_get_i32(const msgpack_object *o, int32_t *out)
+bool rn_get_i32(const msgpack_object *o, int32_t *out)
 {
     int64_t v;
     if (!rn_get_int(o, INT32_MIN, INT32_MAX, &v)) {
@@ -364,7 +371,7 @@ static bool rn_get_i32(const msgpack_object *o, int32_t *out)
     return true;
 }
 
-static bool rn_get_u32(const msgpack_object *o, uint32_t *out)
+bool rn_get_u32(const msgpack_object *o, uint32_t *out)
 {
     uint64_t v;
     if (!rn_get_uint(o, UINT32_MAX, &v)) {
@@ -374,7 +381,7 @@ static bool rn_get_u32(const msgpack_object *o, uint32_t *out)
     return true;
 }
 
-static bool rn_get_u16(const msgpack_object *o, uint16_t *out)
+bool rn_get_u16(const msgpack_object *o, uint16_t *out)
 {
     uint64_t v;
     if (!rn_get_uint(o, UINT16_MAX, &v)) {
@@ -384,7 +391,7 @@ static bool rn_get_u16(const msgpack_object *o, uint16_t *out)
     return true;
 }
 
-static bool rn_get_bool(const msgpack_object *o, bool *out)
+bool rn_get_bool(const msgpack_object *o, bool *out)
 {
     if (o->type != MSGPACK_OBJECT_BOOLEAN) {
         return false;
@@ -393,7 +400,7 @@ static bool rn_get_bool(const msgpack_object *o, bool *out)
     return true;
 }
 
-static bool rn_get_bin(const msgpack_object *o, size_t max, const uint8_t **data, size_t *size)
+bool rn_get_bin(const msgpack_object *o, size_t max, const uint8_t **data, size_t *size)
 {
     if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size > max) {
         return false;
@@ -569,7 +576,10 @@ rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int b
              rn_get_u32(&e[2], &m.u.intro_ask.player_mask);
         break;
     default:
-        return RN_DECODE_UNKNOWN;
+        if (!rn_spectate_parse(d, e, n, block_size, &m, &ok)) {
+            return RN_DECODE_UNKNOWN;
+        }
+        break;
     }
     m.type = (rn_msg_type)e[0].via.u64;
     if (!ok || !rn_msg_valid(&m)) {

@@ -389,7 +389,17 @@ void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
         refuse(p, peer, param, mine, theirs, key);
         return;
     }
-    if (!claim_ok(p, peer, h->player_mask)) {
+    if (h->player_mask == 0 && !peer->outgoing) {
+        /* A spectator (p2p_spectators.c): it plays nobody. */
+        if (!rn_p2p_spectator_room(p, peer)) {
+            return;
+        }
+        if (s->desc.session_key_size == 0) {
+            peer->nonce = h->nonce;
+            rn_p2p_spectator_admit(p, peer);
+            return;
+        }
+    } else if (!claim_ok(p, peer, h->player_mask)) {
         return;
     }
     peer->nonce = h->nonce;
@@ -422,6 +432,12 @@ void rn_p2p_on_auth(rn_p2p *p, rn_peer *peer, const rn_auth *a)
     if (!rn_auth_verify(p->key, peer->nonce, p->nonce, peer->claim_mask, s->local_mask,
                         a->proof)) {
         refuse(p, peer, ROLLNET_PARAM_SESSION_KEY, 1, 0, "");
+        return;
+    }
+    if (peer->claim_mask == 0) {
+        if (rn_p2p_spectator_room(p, peer)) {
+            rn_p2p_spectator_admit(p, peer);
+        }
         return;
     }
     /* Another connection may have taken its players while it proved the key. */
@@ -556,4 +572,9 @@ void rn_p2p_report_missing(rn_p2p *p)
                 rn_lowest_player(missing), (unsigned)s->desc.handshake_timeout_ms);
         rn_frame_fail(s, ROLLNET_ERR_DISCONNECTED);
     }
+}
+
+void rn_p2p_refuse(rn_p2p *p, rn_peer *peer, rollnet_param param, int64_t local, int64_t remote)
+{
+    refuse(p, peer, param, local, remote, "");
 }

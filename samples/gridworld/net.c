@@ -221,6 +221,7 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
     case ROLLNET_DISCONNECT_LEFT: return "left the session";
     case ROLLNET_DISCONNECT_NO_ANSWER: return "did not answer at its address within a minute";
     case ROLLNET_DISCONNECT_BUSY_TIMEOUT: return "stayed busy past the busy timeout";
+    case ROLLNET_DISCONNECT_STATE_INVALID: return "sent a state that was refused";
     }
     return "unknown reason";
 }

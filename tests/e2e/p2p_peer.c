@@ -227,6 +227,8 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
         return "no answer";
     case ROLLNET_DISCONNECT_BUSY_TIMEOUT:
         return "busy timeout";
+    case ROLLNET_DISCONNECT_STATE_INVALID:
+        return "state transfer refused";
     }
     return "unknown";
 }

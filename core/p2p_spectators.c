@@ -353,8 +353,9 @@ void rn_p2p_spectators_timers(rn_p2p *p)
         if (sp->peer.state == RN_PEER_EMPTY) {
             continue;
         }
+        /* last_send_ms: its admission, while no state could be sent yet. */
         if (sp->next_send < 0 && !send_state(p, sp) &&
-            s->now - sp->peer.last_recv_ms >= s->desc.disconnect_timeout_ms) {
+            s->now - sp->last_send_ms >= s->desc.disconnect_timeout_ms) {
             drop(p, sp, "no confirmed state could be sent to it in time");
         } else if (s->now - sp->peer.last_recv_ms >= s->desc.disconnect_timeout_ms) {
             drop(p, sp, "silent past disconnect_timeout_ms");

@@ -80,6 +80,16 @@ static void finish(game *g)
             SDL_Delay(5);
         }
     }
+    /* Spectators still catching up: what they lack is still on its way (a
+     * close would discard it). Each leaves once it has finished; 3 s at most. */
+    rollnet_session_stats st;
+    uint64_t spect_until = app_now_ms() + 3000;
+    while (g->exit_code == 0 && g->session && g->opt.host_port &&
+           rollnet_session_stats_get(g->session, &st) == ROLLNET_ERR_OK && st.spectators > 0 &&
+           app_now_ms() < spect_until) {
+        rollnet_session_poll(g->session, app_now_ms());
+        SDL_Delay(5);
+    }
 
     /* Whatever ended the run, every record confirmed so far reaches the files. */
     if (g->session)

@@ -418,6 +418,9 @@ void net_print_stats(game *g)
         printf("records_promoted %" PRIu64 "\n", st.records_promoted);
         printf("recommended_wait %d\n", st.recommended_wait);
         printf("running %d\n", st.running ? 1 : 0);
+        printf("spectators_joined %" PRIu64 "\n", st.spectators_joined);
+        printf("spectators_dropped %" PRIu64 "\n", st.spectators_dropped);
+        printf("spectators_refused %" PRIu64 "\n", st.spectators_refused);
     }
     printf("records_exported %" PRIu64 "\n", g->records_exported);
     printf("pacer_frames_dropped %" PRIu64 "\n", g->pacer.frames_dropped);

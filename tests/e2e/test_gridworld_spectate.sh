@@ -26,7 +26,7 @@ fail() {
 port=$((44000 + $$ % 2000))
 args=(--headless --episodes 3 --max-steps 300)
 
-"$GW" --host "$port" --bot 11 "${args[@]}" --export "$work/host.csv" \
+"$GW" --host "$port" --bot 11 "${args[@]}" --export "$work/host.csv" --stats \
     >"$work/host.out" 2>"$work/host.err" &
 host=$!
 "$GW" --spectate "127.0.0.1:$port" "${args[@]}" --export "$work/early.csv" \
@@ -51,6 +51,9 @@ for who in host join early late; do
     status=$?
     [ "$status" -eq 0 ] || fail "$who exited $status: $(cat "$work/$who.err")"
 done
+grep -q '^spectators_joined 2$' "$work/host.out" ||
+    fail "the host did not count two spectators: $(grep spectators "$work/host.out")"
+grep -q '^spectators_dropped 0$' "$work/host.out" || fail "the host dropped a spectator"
 rows=$((3 * 300))
 n=$(($(wc -l <"$work/host.csv") - 1))
 [ "$n" -eq "$rows" ] || fail "the host exported $n rows, not $rows"

@@ -365,6 +365,11 @@ void rn_p2p_spectators_timers(rn_p2p *p)
             drop(p, sp, "too far behind (bytes sent but not acknowledged)");
         }
     }
+    /* Frames confirmed earlier that waited for a batch: RN_SPECTATOR_BATCH_MS
+     * bounds their wait even while nothing new is confirmed. */
+    if (p->spect.max > 0 && s->running) {
+        rn_p2p_spectators_send(p, -1);
+    }
 }
 
 void rn_p2p_spectators_stats(const rn_p2p *p, rollnet_session_stats *out)

@@ -66,7 +66,9 @@ static void p2p_confirmed(rollnet_session *s)
     rn_p2p *p = rn_p2p_of(s);
     rn_confirm_local(&p->confirm, &s->sync, p->peers, p->num_peers, &s->events);
     int32_t keep = keep_inputs_from(p);
-    rn_p2p_spectators_send(p, keep); /* before their inputs are discarded */
+    if (p->spect.count > 0) {
+        rn_p2p_spectators_send(p, keep); /* before their inputs are discarded */
+    }
     if (keep > 0) {
         rn_sync_discard_inputs_before(&s->sync, keep);
     }
@@ -143,8 +145,8 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
 
 static void on_transport_event(rn_p2p *p, const rollnet_transport_event *ev)
 {
-    if (ev->type != ROLLNET_TRANSPORT_CONNECTED && !rn_p2p_peer_by_tp(p, ev->peer) &&
-        rn_p2p_spectator_event(p, ev)) {
+    if (p->spect.count > 0 && ev->type != ROLLNET_TRANSPORT_CONNECTED &&
+        !rn_p2p_peer_by_tp(p, ev->peer) && rn_p2p_spectator_event(p, ev)) {
         return;
     }
     switch (ev->type) {
@@ -267,7 +269,9 @@ static void check_timers(rn_p2p *p)
         rn_p2p_finish_leaves(p);
     }
     rn_p2p_left_check(p);
-    rn_p2p_spectators_timers(p);
+    if (p->spect.count > 0) {
+        rn_p2p_spectators_timers(p);
+    }
     if (!s->running) {
         rn_p2p_starting_timers(p); /* READYs, and the moment to start together */
         rn_p2p_report_missing(p);
@@ -557,11 +561,11 @@ rollnet_error rn_p2p_create(const rollnet_session_desc *d, const rollnet_allocat
         rn_p2p_intro_init(p);
     }
     if (err == ROLLNET_ERR_OK) {
-        err = rn_p2p_spectators_init(p);
-    }
-    if (err == ROLLNET_ERR_OK) {
         p->block_buf = rn_calloc(a, RN_MAX_INPUT_FRAMES, (size_t)d->num_players * (size_t)d->input_size);
         err = p->block_buf ? ROLLNET_ERR_OK : ROLLNET_ERR_OUT_OF_MEMORY;
+    }
+    if (err == ROLLNET_ERR_OK) {
+        err = rn_p2p_spectators_init(p);
     }
     if (err != ROLLNET_ERR_OK) {
         p2p_destroy(s);

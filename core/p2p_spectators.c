@@ -40,15 +40,14 @@ void rn_p2p_spectators_free(rn_p2p *p)
 
 static int active(const rn_p2p *p)
 {
-    int n = 0;
-    for (int i = 0; i < p->spect.max; i++) {
-        n += p->spect.slots[i].peer.state != RN_PEER_EMPTY;
-    }
-    return n;
+    return p->spect.count;
 }
 
 static rn_spectator *by_tp(rn_p2p *p, int tp)
 {
+    if (p->spect.count == 0) {
+        return NULL;
+    }
     for (int i = 0; i < p->spect.max; i++) {
         rn_spectator *sp = &p->spect.slots[i];
         if (sp->peer.state != RN_PEER_EMPTY && sp->peer.tp == tp) {
@@ -80,6 +79,7 @@ static void release(rn_p2p *p, rn_spectator *sp, bool close)
     int index = sp->peer.index;
     memset(sp, 0, sizeof *sp);
     rn_peer_reset(&sp->peer, index);
+    p->spect.count--;
 }
 
 static void drop(rn_p2p *p, rn_spectator *sp, const char *why)
@@ -199,6 +199,7 @@ void rn_p2p_spectator_admit(rn_p2p *p, rn_peer *peer)
         return;
     }
     int index = sp->peer.index;
+    p->spect.count++;
     sp->peer = *peer;
     sp->peer.index = index;
     sp->peer.hello_ok = false;
@@ -286,6 +287,9 @@ static void send_end(rn_p2p *p, rn_spectator *sp)
 void rn_p2p_spectators_send(rn_p2p *p, int32_t keep)
 {
     rollnet_session *s = &p->base;
+    if (p->spect.count == 0) {
+        return; /* the players' path: nothing to look at */
+    }
     int32_t end = rn_confirmed_frame(&s->sync) + 1;
     for (int i = 0; i < p->spect.max; i++) {
         rn_spectator *sp = &p->spect.slots[i];
@@ -347,6 +351,9 @@ bool rn_p2p_spectator_event(rn_p2p *p, const rollnet_transport_event *ev)
 void rn_p2p_spectators_timers(rn_p2p *p)
 {
     rollnet_session *s = &p->base;
+    if (p->spect.count == 0) {
+        return;
+    }
     uint64_t byte_bound = RN_SPECTATOR_LAG_BYTES + s->desc.snapshot_capacity;
     for (int i = 0; i < p->spect.max; i++) {
         rn_spectator *sp = &p->spect.slots[i];
@@ -367,14 +374,14 @@ void rn_p2p_spectators_timers(rn_p2p *p)
     }
     /* Frames confirmed earlier that waited for a batch: RN_SPECTATOR_BATCH_MS
      * bounds their wait even while nothing new is confirmed. */
-    if (p->spect.max > 0 && s->running) {
+    if (s->running) {
         rn_p2p_spectators_send(p, -1);
     }
 }
 
 void rn_p2p_spectators_stats(const rn_p2p *p, rollnet_session_stats *out)
 {
-    out->spectators = p->spect.slots ? active(p) : 0;
+    out->spectators = active(p);
     out->spectators_joined = p->spect.joined;
     out->spectators_dropped = p->spect.dropped;
     out->spectators_refused = p->spect.refused;

@@ -49,6 +49,7 @@ typedef struct rn_spectator {
 typedef struct rn_spectators {
     rn_spectator *slots; /* max slots, taken at creation */
     int max;
+    int count;           /* slots in use: none, and the players' path skips them all */
     uint64_t joined, dropped, refused;
 } rn_spectators;
 

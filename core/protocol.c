@@ -102,10 +102,6 @@
 /* Validation shared by encode and decode                                    */
 /* ------------------------------------------------------------------------ */
 
-bool rn_frame_ok(int64_t f)
-{
-    return f >= -1 && f <= RN_MAX_FRAME;
-}
 
 static bool rn_episode_ok(int64_t e)
 {
@@ -332,83 +328,12 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
 /* Decode                                                                    */
 /* ------------------------------------------------------------------------ */
 
-bool rn_get_uint(const msgpack_object *o, uint64_t max, uint64_t *out)
-{
-    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max) {
-        return false;
-    }
-    *out = o->via.u64;
-    return true;
-}
 
-bool rn_get_int(const msgpack_object *o, int64_t min, int64_t max, int64_t *out)
-{
-    int64_t v;
-    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        if (o->via.u64 > (uint64_t)INT64_MAX) {
-            return false;
-        }
-        v = (int64_t)o->via.u64;
-    } else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-        v = o->via.i64;
-    } else {
-        return false;
-    }
-    if (v < min || v > max) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
 
-bool rn_get_i32(const msgpack_object *o, int32_t *out)
-{
-    int64_t v;
-    if (!rn_get_int(o, INT32_MIN, INT32_MAX, &v)) {
-        return false;
-    }
-    *out = (int32_t)v;
-    return true;
-}
 
-bool rn_get_u32(const msgpack_object *o, uint32_t *out)
-{
-    uint64_t v;
-    if (!rn_get_uint(o, UINT32_MAX, &v)) {
-        return false;
-    }
-    *out = (uint32_t)v;
-    return true;
-}
 
-bool rn_get_u16(const msgpack_object *o, uint16_t *out)
-{
-    uint64_t v;
-    if (!rn_get_uint(o, UINT16_MAX, &v)) {
-        return false;
-    }
-    *out = (uint16_t)v;
-    return true;
-}
 
-bool rn_get_bool(const msgpack_object *o, bool *out)
-{
-    if (o->type != MSGPACK_OBJECT_BOOLEAN) {
-        return false;
-    }
-    *out = o->via.boolean;
-    return true;
-}
 
-bool rn_get_bin(const msgpack_object *o, size_t max, const uint8_t **data, size_t *size)
-{
-    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size > max) {
-        return false;
-    }
-    *data = (const uint8_t *)o->via.bin.ptr;
-    *size = o->via.bin.size;
-    return true;
-}
 
 static bool rn_parse_hello(const msgpack_object *e, rn_hello *h)
 {

@@ -595,8 +595,8 @@ typedef struct rollnet_session_desc {
     /** P2P: spectators (ROLLNET_SESSION_SPECTATOR) watching at once, 1..64,
      * on a session that accepts incoming players (a host). A spectator
      * takes no player's slot and never slows the players: one that falls
-     * RN_SPECTATOR_LAG_FRAMES (512) frames, or 256 KiB plus a snapshot,
-     * behind what it was sent, or is silent past disconnect_timeout_ms, is
+     * 512 frames, or 256 KiB plus a snapshot, behind what it was sent, or
+     * is silent past disconnect_timeout_ms, is
      * dropped (a WARN; rollnet_session_stats::spectators_dropped); one more
      * than this is refused (ROLLNET_PARAM_SESSION_FULL, values: the limit
      * and how many watch). Memory: this many slots of about 1 KiB, taken at

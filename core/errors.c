@@ -48,6 +48,7 @@ const char *rollnet_disconnect_reason_string(rollnet_disconnect_reason r)
     case ROLLNET_DISCONNECT_BUSY_TIMEOUT: return "busy (its game did not poll) past busy_timeout_ms";
     case ROLLNET_DISCONNECT_CONNECTION_LOST:
         return "the connection was lost and not regained within reconnect_timeout_ms";
+    case ROLLNET_DISCONNECT_STATE_INVALID: return "the state the host sent was refused";
     }
     return "unknown reason";
 }

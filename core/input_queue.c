@@ -26,6 +26,13 @@ void rn_iq_init(rn_input_queue *q, uint8_t *mem, int capacity, int input_size,
     memset(mem, 0, (size_t)capacity * (size_t)input_size);
 }
 
+void rn_iq_start_at(rn_input_queue *q, int32_t frame)
+{
+    q->last_confirmed = frame - 1;
+    q->last_given = frame - 1;
+    q->tail = frame;
+}
+
 void rn_iq_prefill(rn_input_queue *q, int delay)
 {
     for (int32_t f = 0; f < delay; f++) {

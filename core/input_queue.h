@@ -25,6 +25,9 @@ typedef struct rn_input_queue {
 /* `mem` holds capacity * input_size bytes; capacity must be a power of two. */
 void rn_iq_init(rn_input_queue *q, uint8_t *mem, int capacity, int input_size,
                 rollnet_prediction mode, const uint8_t *neutral);
+/* An empty queue starts at `frame` instead of 0: inputs from it on are
+ * added; none before it exists (a session that loads a received state). */
+void rn_iq_start_at(rn_input_queue *q, int32_t frame);
 /* Confirm frames 0..delay-1 with the neutral input (the input delay's prefix). */
 void rn_iq_prefill(rn_input_queue *q, int delay);
 

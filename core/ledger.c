@@ -304,3 +304,11 @@ void rn_ledger_start_at(rn_ledger *l, int32_t frame)
         l->end_cache_valid = false;
     }
 }
+
+void rn_ledger_resume_at(rn_ledger *l, int32_t frame, int32_t episode, int32_t episode_start)
+{
+    l->next_promote = frame;
+    l->episode = episode;
+    l->episode_start = episode_start;
+    l->end_cache_valid = false;
+}

@@ -82,5 +82,9 @@ bool rn_ledger_next(rn_ledger *l, rollnet_record *out);
  * promotion starts at `frame` instead of waiting for them forever. Only
  * before anything was promoted. */
 void rn_ledger_start_at(rn_ledger *l, int32_t frame);
+/* A session that starts from a received state (state_transfer.h): the first
+ * record is `frame`'s, in `episode`, which began at `episode_start`. Before
+ * anything was recorded. */
+void rn_ledger_resume_at(rn_ledger *l, int32_t frame, int32_t episode, int32_t episode_start);
 
 #endif

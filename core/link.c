@@ -179,6 +179,18 @@ static bool message_tag(const rn_msg *m, uint16_t *tag)
     case RN_MSG_INTRO_ASK:
         *tag = m->u.intro_ask.tag;
         return true;
+    case RN_MSG_STATE_HEAD:
+        *tag = m->u.state_head.tag;
+        return true;
+    case RN_MSG_STATE_CHUNK:
+        *tag = m->u.state_chunk.tag;
+        return true;
+    case RN_MSG_WATCH:
+        *tag = m->u.watch.tag;
+        return true;
+    case RN_MSG_WATCH_ACK:
+        *tag = m->u.watch_ack.tag;
+        return true;
     default:
         return false;
     }

@@ -389,12 +389,25 @@ void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
         refuse(p, peer, param, mine, theirs, key);
         return;
     }
-    /* A peer we accepted whose connection was lost before it heard so
-     * starts its handshake again: its HELLO (same nonce, same players) takes
-     * the place it held, once proven. */
-    rn_peer *again = rn_p2p_handshake_again(p, peer, h->nonce, h->player_mask);
-    if (!again && !claim_ok(p, peer, h->player_mask)) {
-        return;
+    rn_peer *again = NULL;
+    if (h->player_mask == 0 && !peer->outgoing) {
+        /* A spectator (p2p_spectators.c): it plays nobody. */
+        if (!rn_p2p_spectator_room(p, peer)) {
+            return;
+        }
+        if (s->desc.session_key_size == 0) {
+            peer->nonce = h->nonce;
+            rn_p2p_spectator_admit(p, peer);
+            return;
+        }
+    } else {
+        /* A peer we accepted whose connection was lost before it heard so
+         * starts its handshake again: its HELLO (same nonce, same players)
+         * takes the place it held, once proven. */
+        again = rn_p2p_handshake_again(p, peer, h->nonce, h->player_mask);
+        if (!again && !claim_ok(p, peer, h->player_mask)) {
+            return;
+        }
     }
     peer->nonce = h->nonce;
     peer->st.input_delay = h->input_delay; /* its starting delay, until its inputs say more */
@@ -427,6 +440,12 @@ void rn_p2p_on_auth(rn_p2p *p, rn_peer *peer, const rn_auth *a)
     if (!rn_auth_verify(p->key, peer->nonce, p->nonce, peer->claim_mask, s->local_mask,
                         a->proof)) {
         refuse(p, peer, ROLLNET_PARAM_SESSION_KEY, 1, 0, "");
+        return;
+    }
+    if (peer->claim_mask == 0) {
+        if (rn_p2p_spectator_room(p, peer)) {
+            rn_p2p_spectator_admit(p, peer);
+        }
         return;
     }
     rn_p2p_release_for_handshake(p,
@@ -563,4 +582,9 @@ void rn_p2p_report_missing(rn_p2p *p)
                 rn_lowest_player(missing), (unsigned)s->desc.handshake_timeout_ms);
         rn_frame_fail(s, ROLLNET_ERR_DISCONNECTED);
     }
+}
+
+void rn_p2p_refuse(rn_p2p *p, rn_peer *peer, rollnet_param param, int64_t local, int64_t remote)
+{
+    refuse(p, peer, param, local, remote, "");
 }

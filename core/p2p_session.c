@@ -66,6 +66,9 @@ static void p2p_confirmed(rollnet_session *s)
     rn_p2p *p = rn_p2p_of(s);
     rn_confirm_local(&p->confirm, &s->sync, p->peers, p->num_peers, &s->events);
     int32_t keep = keep_inputs_from(p);
+    if (p->spect.count > 0) {
+        rn_p2p_spectators_send(p, keep); /* before their inputs are discarded */
+    }
     if (keep > 0) {
         rn_sync_discard_inputs_before(&s->sync, keep);
     }
@@ -143,11 +146,18 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
         break;
     case RN_MSG_RESUME:
         break; /* above */
+    default: /* a spectator's messages come through rn_p2p_spectator_message */
+        peer->st.dropped_malformed++;
+        break;
     }
 }
 
 static void on_transport_event(rn_p2p *p, const rollnet_transport_event *ev)
 {
+    if (p->spect.count > 0 && ev->type != ROLLNET_TRANSPORT_CONNECTED &&
+        !rn_p2p_peer_by_tp(p, ev->peer) && rn_p2p_spectator_event(p, ev)) {
+        return;
+    }
     switch (ev->type) {
     case ROLLNET_TRANSPORT_CONNECTED: {
         if (rn_p2p_reconnect_connected(p, ev->peer)) {
@@ -300,6 +310,9 @@ static void check_timers(rn_p2p *p)
         rn_p2p_finish_leaves(p);
     }
     rn_p2p_left_check(p);
+    if (p->spect.count > 0) {
+        rn_p2p_spectators_timers(p);
+    }
     if (!s->running) {
         rn_p2p_starting_timers(p); /* READYs, and the moment to start together */
         rn_p2p_report_missing(p);
@@ -439,6 +452,7 @@ static void p2p_stats(const rollnet_session *s, rollnet_session_stats *out)
     out->handshakes_refused = p->handshakes_refused;
     out->handshakes_dropped = p->handshakes_dropped;
     out->resumes_refused = p->resumes_refused;
+    rn_p2p_spectators_stats(p, out);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -448,6 +462,7 @@ static void p2p_stats(const rollnet_session *s, rollnet_session_stats *out)
 static void p2p_destroy(rollnet_session *s)
 {
     rn_p2p *p = rn_p2p_of(s);
+    rn_p2p_spectators_free(p);
     rn_link_free(&p->link, p->peers, p->num_peers);
     rollnet_allocator a = s->alloc;
     rn_free(&a, p->block_buf);
@@ -591,6 +606,9 @@ rollnet_error rn_p2p_create(const rollnet_session_desc *d, const rollnet_allocat
     if (err == ROLLNET_ERR_OK) {
         p->block_buf = rn_calloc(a, RN_MAX_INPUT_FRAMES, (size_t)d->num_players * (size_t)d->input_size);
         err = p->block_buf ? ROLLNET_ERR_OK : ROLLNET_ERR_OUT_OF_MEMORY;
+    }
+    if (err == ROLLNET_ERR_OK) {
+        err = rn_p2p_spectators_init(p);
     }
     if (err != ROLLNET_ERR_OK) {
         p2p_destroy(s);

@@ -14,6 +14,7 @@
  *   p2p_finish.c     finishing and leaving on purpose
  *   p2p_intro.c      a host introduces the peers it accepted (INTRO)
  *   p2p_reconnect.c  lost connections: reconnecting, RESUME
+ *   p2p_spectators.c spectators: admitted, fed confirmed inputs, dropped
  */
 #ifndef RN_P2P_SESSION_H
 #define RN_P2P_SESSION_H
@@ -22,6 +23,7 @@
 #include "confirm.h"
 #include "link.h"
 #include "p2p_intro.h"
+#include "p2p_spectators.h"
 #include "peer.h"
 #include "session.h"
 
@@ -64,6 +66,7 @@ typedef struct rn_p2p {
     uint8_t *block_buf;     /* RN_MAX_INPUT_FRAMES * players * input_size */
     uint8_t leave_packed[RN_MAX_MESSAGE];
     rn_intro_state intro;   /* p2p_intro.c */
+    rn_spectators spect;    /* p2p_spectators.c */
 } rn_p2p;
 
 static inline rn_p2p *rn_p2p_of(rollnet_session *s)
@@ -226,5 +229,23 @@ void rn_p2p_intro_init(rn_p2p *p);
 void rn_p2p_intro_timers(rn_p2p *p);
 void rn_p2p_on_intro(rn_p2p *p, rn_peer *from, const rn_intro *in);
 void rn_p2p_on_intro_ask(rn_p2p *p, rn_peer *from, const rn_intro_ask *a);
+
+/* p2p_spectators.c. Creation (max_spectators slots) and destruction (their
+ * connections close). A matching HELLO that claims no player: false when
+ * there is no room (it is refused, SESSION_FULL). Admit it (its HELLO, and
+ * AUTH with a key, are good): it moves to the spectators' table. A
+ * transport event of a connection that is no peer: true when a spectator's.
+ * Timers. Before inputs before `keep` are discarded: what is due goes out.
+ * Figures. */
+rollnet_error rn_p2p_spectators_init(rn_p2p *p);
+void rn_p2p_spectators_free(rn_p2p *p);
+bool rn_p2p_spectator_room(rn_p2p *p, rn_peer *peer);
+void rn_p2p_spectator_admit(rn_p2p *p, rn_peer *peer);
+bool rn_p2p_spectator_event(rn_p2p *p, const rollnet_transport_event *ev);
+void rn_p2p_spectators_timers(rn_p2p *p);
+void rn_p2p_spectators_send(rn_p2p *p, int32_t keep);
+void rn_p2p_spectators_stats(const rn_p2p *p, rollnet_session_stats *out);
+/* p2p_handshake.c: refuse a peer in its handshake (REFUSE, then closed). */
+void rn_p2p_refuse(rn_p2p *p, rn_peer *peer, rollnet_param param, int64_t local, int64_t remote);
 
 #endif

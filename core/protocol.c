@@ -5,7 +5,8 @@
  *             max_prediction, checksum_interval, game_id, seed, player_mask,
  *             game_params, keyed]
  *            version: RN_PROTOCOL_VERSION; nonce: the sender's session nonce;
- *            then its session parameters; player_mask: players local to it;
+ *            then its session parameters; player_mask: players local to it
+ *            (0: a spectator, which watches and plays nobody);
  *            game_params: bin, the sender's desc.game_params (empty: none),
  *            which must be a map rn_game_params_parse accepts; keyed: bool,
  *            the sender has a session key (AUTH follows).
@@ -71,6 +72,7 @@
  *            1 << ROLLNET_MAX_PLAYERS): sent to each peer it dialled, so that
  *            a host introduces two joiners only when each asked for the
  *            other (neither dials the other on its own).
+ *   STATE_HEAD, STATE_CHUNK, WATCH, WATCH_ACK: see protocol_spectate.c.
  *
  *   RESUME   [10, kind, nonce, peer_nonce, player_mask, challenge, proof]
  *            a lost connection regained (rn_resume): kind 0..3 (claim,
@@ -90,6 +92,7 @@
 #include "game_params.h"
 #include "protocol.h"
 #include "protocol_valid.h"
+#include "protocol_fields.h"
 #include "snapshot.h"
 
 
@@ -251,6 +254,9 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_bin_with_body(&pk, m->u.resume.proof,
                                         m->u.resume.has_proof ? RN_AUTH_BYTES : 0);
         break;
+    default:
+        r |= rn_spectate_pack(&pk, m, block_size);
+        break;
     }
     return r == 0 && !w.overflow ? w.len : 0;
 }
@@ -259,83 +265,12 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
 /* Decode                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static bool rn_get_uint(const msgpack_object *o, uint64_t max, uint64_t *out)
-{
-    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max) {
-        return false;
-    }
-    *out = o->via.u64;
-    return true;
-}
 
-static bool rn_get_int(const msgpack_object *o, int64_t min, int64_t max, int64_t *out)
-{
-    int64_t v;
-    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        if (o->via.u64 > (uint64_t)INT64_MAX) {
-            return false;
-        }
-        v = (int64_t)o->via.u64;
-    } else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-        v = o->via.i64;
-    } else {
-        return false;
-    }
-    if (v < min || v > max) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
 
-static bool rn_get_i32(const msgpack_object *o, int32_t *out)
-{
-    int64_t v;
-    if (!rn_get_int(o, INT32_MIN, INT32_MAX, &v)) {
-        return false;
-    }
-    *out = (int32_t)v;
-    return true;
-}
 
-static bool rn_get_u32(const msgpack_object *o, uint32_t *out)
-{
-    uint64_t v;
-    if (!rn_get_uint(o, UINT32_MAX, &v)) {
-        return false;
-    }
-    *out = (uint32_t)v;
-    return true;
-}
 
-static bool rn_get_u16(const msgpack_object *o, uint16_t *out)
-{
-    uint64_t v;
-    if (!rn_get_uint(o, UINT16_MAX, &v)) {
-        return false;
-    }
-    *out = (uint16_t)v;
-    return true;
-}
 
-static bool rn_get_bool(const msgpack_object *o, bool *out)
-{
-    if (o->type != MSGPACK_OBJECT_BOOLEAN) {
-        return false;
-    }
-    *out = o->via.boolean;
-    return true;
-}
 
-static bool rn_get_bin(const msgpack_object *o, size_t max, const uint8_t **data, size_t *size)
-{
-    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size > max) {
-        return false;
-    }
-    *data = (const uint8_t *)o->via.bin.ptr;
-    *size = o->via.bin.size;
-    return true;
-}
 
 static bool rn_parse_hello(const msgpack_object *e, rn_hello *h)
 {
@@ -524,7 +459,10 @@ rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int b
         ok = n == RN_RESUME_ELEMENTS && rn_parse_resume(e, &m.u.resume);
         break;
     default:
-        return RN_DECODE_UNKNOWN;
+        if (!rn_spectate_parse(d, e, n, block_size, &m, &ok)) {
+            return RN_DECODE_UNKNOWN;
+        }
+        break;
     }
     m.type = (rn_msg_type)e[0].via.u64;
     if (!ok || !rn_msg_valid(&m)) {

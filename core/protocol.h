@@ -40,8 +40,17 @@ typedef enum rn_msg_type {
     RN_MSG_READY = 9,    /* reliable: the sender has accepted the receiver (its HELLO, its AUTH) */
     RN_MSG_INTRO = 10,   /* reliable: the sender (a host) introduces another peer it accepted */
     RN_MSG_INTRO_ASK = 11, /* reliable: the sender has no address for these players (to its host) */
-    RN_MSG_RESUME = 12   /* reliable: a lost connection regained: claim, challenge, proof, accept */
+    RN_MSG_RESUME = 12,      /* reliable: a lost connection regained: claim, challenge, proof, accept */
+    RN_MSG_STATE_HEAD = 13,  /* reliable: a state transfer begins (state_transfer.h) */
+    RN_MSG_STATE_CHUNK = 14, /* reliable: the transfer's next bytes */
+    RN_MSG_WATCH = 15,       /* reliable: to a spectator, confirmed inputs of every player */
+    RN_MSG_WATCH_ACK = 16    /* reliable: from a spectator, the next frame it needs */
 } rn_msg_type;
+
+/* Bytes one STATE_CHUNK carries at most, and the largest state a transfer
+ * may announce (a receiver also bounds it by its snapshot_capacity). */
+#define RN_STATE_CHUNK_BYTES 1024u
+#define RN_STATE_MAX_BYTES (64u << 20)
 
 /* Longest address an INTRO carries, bytes (without a NUL): what a peer's
  * address holds. */
@@ -178,6 +187,45 @@ typedef struct rn_resume {
     bool has_proof;        /* PROOF in a private session: proof holds an HMAC */
 } rn_resume;
 
+/* A state transfer begins (state_transfer.h): the game's snapshot of
+ * `frame` (the state before it runs) and what a session needs to go on from
+ * there: the episode that frame belongs to and that episode's first frame. */
+typedef struct rn_state_head {
+    uint16_t tag;
+    int32_t frame;         /* 0..RN_MAX_FRAME */
+    int32_t episode;       /* episodes completed before `frame`, 0..frame */
+    int32_t episode_start; /* first frame of that episode, 0..frame */
+    uint32_t size;         /* snapshot bytes, 0..RN_STATE_MAX_BYTES */
+    uint64_t checksum;     /* XXH64 (seed 0) of all of them */
+} rn_state_head;
+
+/* The bytes at `offset` of the transfer the last STATE_HEAD announced. */
+typedef struct rn_state_chunk {
+    uint16_t tag;
+    uint32_t offset;
+    const uint8_t *data; /* size bytes, 1..RN_STATE_CHUNK_BYTES; decode: into the data */
+    uint32_t size;
+} rn_state_chunk;
+
+/* Host to spectator: the confirmed inputs of every player for frames
+ * start_frame .. start_frame + count - 1, and, once known, where the
+ * session ends. */
+typedef struct rn_watch {
+    uint16_t tag;
+    int32_t start_frame; /* >= 0 */
+    int32_t count;       /* 0..RN_MAX_INPUT_FRAMES */
+    int32_t end_frame;   /* -1, or the first frame the session does not run */
+    /* count blocks of num_players * input_size bytes (the block_size of
+     * rn_encode / rn_decode). Decode: points into the decoder's buffer. */
+    const uint8_t *inputs;
+} rn_watch;
+
+/* Spectator to host: it holds every input before next_frame. */
+typedef struct rn_watch_ack {
+    uint16_t tag;
+    int32_t next_frame; /* 0..RN_MAX_FRAME + 1 */
+} rn_watch_ack;
+
 typedef struct rn_msg {
     rn_msg_type type;
     union {
@@ -193,6 +241,10 @@ typedef struct rn_msg {
         rn_intro intro;
         rn_intro_ask intro_ask;
         rn_resume resume;
+        rn_state_head state_head;
+        rn_state_chunk state_chunk;
+        rn_watch watch;
+        rn_watch_ack watch_ack;
     } u;
 } rn_msg;
 

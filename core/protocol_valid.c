@@ -24,7 +24,7 @@ bool rn_msg_valid(const rn_msg *m)
                h->max_prediction <= 64 &&
                (h->checksum_interval == ROLLNET_CHECKSUMS_OFF ||
                 (h->checksum_interval >= 1 && h->checksum_interval <= 65535)) &&
-               h->player_mask != 0 && h->player_mask < (1u << ROLLNET_MAX_PLAYERS) &&
+               h->player_mask < (1u << ROLLNET_MAX_PLAYERS) && /* 0: a spectator */
                rn_game_params_parse(h->game_params, h->game_params_size, NULL) == NULL;
     }
     case RN_MSG_REFUSE:
@@ -82,6 +82,7 @@ bool rn_msg_valid(const rn_msg *m)
                r->player_mask < (1u << ROLLNET_MAX_PLAYERS) && (asks || r->challenge == 0) &&
                (!r->has_proof || r->kind == RN_RESUME_PROOF);
     }
+    default: /* the state transfer and spectators' messages (protocol_spectate.c) */
+        return rn_spectate_msg_valid(m);
     }
-    return false;
 }

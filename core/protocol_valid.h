@@ -7,14 +7,10 @@
 #include <stdint.h>
 
 #include "protocol.h"
+#include "protocol_fields.h" /* rn_frame_ok */
 
 /* The most bytes one frame's inputs of every player take. */
 #define RN_BLOCK_MAX (ROLLNET_MAX_PLAYERS * ROLLNET_MAX_INPUT_SIZE)
-
-static inline bool rn_frame_ok(int64_t f) /* -1 (none) .. RN_MAX_FRAME */
-{
-    return f >= -1 && f <= RN_MAX_FRAME;
-}
 
 static inline bool rn_episode_ok(int64_t e) /* 0 .. RN_MAX_FRAME */
 {

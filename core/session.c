@@ -44,6 +44,10 @@ static void apply_defaults(rollnet_session_desc *d)
     RN_DEFAULT(snapshot_capacity, 65536);
     RN_DEFAULT(record_capacity, 1024);
     RN_DEFAULT(ledger_capacity, 4096);
+    RN_DEFAULT(max_spectators, 16);
+    if (d->max_spectators == ROLLNET_NO_SPECTATORS) {
+        d->max_spectators = 0; /* resolved: 0 means none from here on */
+    }
 #undef RN_DEFAULT
 }
 
@@ -90,7 +94,7 @@ static rollnet_error resolve_desc(const rollnet_session_desc *in, rollnet_sessio
         long long value, lo, hi;
         const char *rule;
     } ranges[] = {
-        {"kind", (long long)d->kind, ROLLNET_SESSION_P2P, ROLLNET_SESSION_REPLAY,
+        {"kind", (long long)d->kind, ROLLNET_SESSION_P2P, ROLLNET_SESSION_SPECTATOR,
          "must be a rollnet_session_kind"},
         {"num_players", d->num_players, 1, ROLLNET_MAX_PLAYERS,
          "must be 1..ROLLNET_MAX_PLAYERS (the max_players build option)"},
@@ -110,6 +114,8 @@ static rollnet_error resolve_desc(const rollnet_session_desc *in, rollnet_sessio
          ROLLNET_PREDICT_NEUTRAL, "must be a rollnet_prediction"},
         {"snapshot_capacity", (long long)d->snapshot_capacity, 16, (long long)1 << 40,
          "must be at least 16 bytes"},
+        {"max_spectators", d->max_spectators, 0, 64,
+         "must be 1..64, or ROLLNET_NO_SPECTATORS (-1) for none"},
     };
     for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
         if (ranges[i].value < ranges[i].lo || ranges[i].value > ranges[i].hi) {
@@ -172,6 +178,9 @@ rollnet_error rn_session_create(const rollnet_session_desc *desc, uint64_t nonce
         return rn_desc_error(&d, "kind", (long long)d.kind,
                              "a replay session is made by rollnet_replay_session_create "
                              "(rollnet_replay.h), from a replay file");
+    }
+    if (d.kind == ROLLNET_SESSION_SPECTATOR) {
+        return rn_spectator_create(&d, &alloc, nonce, out);
     }
     return rn_p2p_create(&d, &alloc, nonce, out);
 }

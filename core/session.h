@@ -144,6 +144,8 @@ rollnet_error rn_p2p_create(const rollnet_session_desc *d, const rollnet_allocat
                             uint64_t nonce, rollnet_session **out);
 rollnet_error rn_synctest_create(const rollnet_session_desc *d, const rollnet_allocator *a,
                                  rollnet_session **out);
+rollnet_error rn_spectator_create(const rollnet_session_desc *d, const rollnet_allocator *a,
+                                  uint64_t nonce, rollnet_session **out);
 struct rn_replay_source;
 rollnet_error rn_replay_create(const rollnet_session_desc *d, const rollnet_allocator *a,
                                const struct rn_replay_source *src, rollnet_session **out);

@@ -167,7 +167,12 @@ static void push_replay(rn_sync *s, int32_t from, int32_t to, int *block)
 
 rollnet_error rn_sync_preload(rn_sync *s, const uint8_t *data, size_t size)
 {
-    if (s->started || s->frame != 0) {
+    return rn_sync_preload_at(s, 0, data, size);
+}
+
+rollnet_error rn_sync_preload_at(rn_sync *s, int32_t frame, const uint8_t *data, size_t size)
+{
+    if (s->started || s->frame != 0 || frame < 0) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
     if (size > s->cfg.snapshot_capacity) {
@@ -182,11 +187,15 @@ rollnet_error rn_sync_preload(rn_sync *s, const uint8_t *data, size_t size)
         }
         off = end;
     }
-    rn_snapshot_slot *slot = &s->slots[0];
+    rn_snapshot_slot *slot = &s->slots[frame % s->num_slots];
     if (size > 0) {
         memcpy(slot->buf, data, size);
     }
-    slot->frame = 0;
+    slot->frame = frame;
+    s->frame = frame;
+    for (int p = 0; p < s->cfg.num_players; p++) {
+        rn_iq_start_at(&s->queues[p], frame);
+    }
     slot->size = size;
     slot->checksum_valid = false;
     s->started = true;

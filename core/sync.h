@@ -130,6 +130,10 @@ typedef struct rn_sync_plan {
  * of SAVE 0, so the game starts from the recorded state. Before the first
  * rn_sync_build only. SNAPSHOT_OVERFLOW, SNAPSHOT_INVALID, or OK. */
 rollnet_error rn_sync_preload(rn_sync *s, const uint8_t *data, size_t size);
+/* The same at `frame` (a state received from a peer, state_transfer.h): the
+ * clock and every input queue start there (no input before it is held or
+ * needed). */
+rollnet_error rn_sync_preload_at(rn_sync *s, int32_t frame, const uint8_t *data, size_t size);
 
 /* Build the request list. Local inputs for s->frame must already be in the
  * queues when plan->advance is set. Returns the number of requests. */

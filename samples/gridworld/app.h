@@ -49,6 +49,7 @@ typedef struct game {
     rollnet_exporter *exporter;
     rollnet_peerlog *peerlog;
     uint64_t records_exported;
+    int32_t first_exported;     /* the first record's frame (a late --spectate's is not 0) */
 
     /* --replay-out, --replay: playback.c opens and closes them. */
     rollnet_replay_recorder *recorder;

@@ -15,8 +15,8 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: gridworld (--host PORT | --join HOST:PORT | --synctest N | --replay FILE |\n"
-            "                 --check-export FILE) [options]\n"
+            "usage: gridworld (--host PORT | --join HOST:PORT | --spectate HOST:PORT |\n"
+            "                 --synctest N | --replay FILE | --check-export FILE) [options]\n"
             "\n"
             "Two to four players collect items on a %dx%d grid. Player 0 is the host;\n"
             "each joiner takes a seat (player 1, 2 or 3) and needs only the host's address:\n"
@@ -24,6 +24,10 @@ static void usage(FILE *out)
             "\n"
             "  --host PORT          be player 0 and wait for the joiners on UDP PORT\n"
             "  --join HOST:PORT     join the host at HOST:PORT (as player 1, or --player K)\n"
+            "  --spectate HOST:PORT watch the host's game, playing nobody, from where it is\n"
+            "                       (a late spectator first loads the state the host sends);\n"
+            "                       --players, --max-steps, --fps, --key must match; exits\n"
+            "                       when the players finish (a host accepts %d spectators)\n"
             "  --players N          players in the session, 2..%d (default 2); must match\n"
             "                       on every peer\n"
             "  --player K           the joiner's seat, 1..N-1 (default 1): each joiner takes\n"
@@ -73,7 +77,7 @@ static void usage(FILE *out)
             "Exit status: 0 when every episode completed and was exported; 1 when a peer\n"
             "disconnected, refused the handshake, a desync was found, or the game was quit\n"
             "early (one line on stderr says which); 2 for a bad command line.\n",
-            GW_WIDTH, GW_HEIGHT, GW_MAX_PLAYERS, ROLLNET_MAX_PREDICTION, ROLLNET_MAX_INPUT_DELAY,
+            GW_WIDTH, GW_HEIGHT, GW_SPECTATORS, GW_MAX_PLAYERS, ROLLNET_MAX_PREDICTION, ROLLNET_MAX_INPUT_DELAY,
             ROLLNET_HAVE_SESSION_KEY ? "" : "\n                       (not in this build: rollnet has no libsodium)");
 }
 
@@ -101,7 +105,7 @@ static bool parse_u64(const char *s, uint64_t *out)
 
 static bool is_valued_option(const char *a)
 {
-    static const char *const names[] = {"--host",      "--join",   "--bot",    "--episodes",
+    static const char *const names[] = {"--host",      "--join",   "--spectate", "--bot", "--episodes",
                                         "--max-steps", "--fps",    "--input-delay",
                                         "--export",    "--netsim", "--synctest",
                                         "--loading-pause", "--replay", "--key",
@@ -126,6 +130,11 @@ static bool parse_value(const char *a, const char *v, options *o)
         int port;
         ok = colon && colon != v && parse_int(colon + 1, 1, 65535, &port);
         o->join = v;
+    } else if (!strcmp(a, "--spectate")) {
+        const char *colon = strrchr(v, ':');
+        int port;
+        ok = colon && colon != v && parse_int(colon + 1, 1, 65535, &port);
+        o->spectate = v;
     } else if (!strcmp(a, "--bot")) {
         ok = parse_u64(v, &o->bot_seed);
         o->bot = true;
@@ -169,14 +178,15 @@ static bool parse_value(const char *a, const char *v, options *o)
 /* The checks across options, once all are read; then what --headless implies. */
 static int check_modes(options *o)
 {
-    int modes = (o->host_port ? 1 : 0) + (o->join ? 1 : 0) + (o->synctest ? 1 : 0) +
+    int modes = (o->host_port ? 1 : 0) + (o->join ? 1 : 0) + (o->spectate ? 1 : 0) +
+                (o->synctest ? 1 : 0) +
                 (o->replay ? 1 : 0) + (o->check_export ? 1 : 0);
     if (modes != 1) {
-        fprintf(stderr, "gridworld: give exactly one of --host, --join, --synctest, --replay, "
-                        "--check-export (see --help)\n");
+        fprintf(stderr, "gridworld: give exactly one of --host, --join, --spectate, --synctest, "
+                        "--replay, --check-export (see --help)\n");
         return 2;
     }
-    if (o->replay_out && (o->replay || o->check_export)) {
+    if (o->replay_out && (o->replay || o->check_export || o->spectate)) {
         fprintf(stderr, "gridworld: --replay-out records a game (--host, --join or --synctest)\n");
         return 2;
     }

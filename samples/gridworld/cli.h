@@ -8,9 +8,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Spectators a --host accepts at once (rollnet_session_desc::max_spectators). */
+#define GW_SPECTATORS 4
+
 typedef struct options {
     int host_port;            /* --host PORT, or 0 */
     const char *join;         /* --join HOST:PORT, or NULL */
+    const char *spectate;     /* --spectate HOST:PORT: watch the host's game, or NULL */
     bool bot;
     uint64_t bot_seed;
     bool headless;

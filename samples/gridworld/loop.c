@@ -245,7 +245,7 @@ static void tick(game *g)
     net_drain_records(g);
     if (g->done || g->finished)
         return;
-    if (g->complete && !g->finish_called) {
+    if (g->complete && !g->finish_called && !g->opt.spectate) {
         /* Every episode is confirmed here: finish, so the peers' ledgers end
          * at the same frame and nobody leaves before the others hold it all. */
         g->finish_called = true;

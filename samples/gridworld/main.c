@@ -80,6 +80,16 @@ static void finish(game *g)
             SDL_Delay(5);
         }
     }
+    /* Spectators still catching up: what they lack is still on its way (a
+     * close would discard it). Each leaves once it has finished; 3 s at most. */
+    rollnet_session_stats st;
+    uint64_t spect_until = app_now_ms() + 3000;
+    while (g->exit_code == 0 && g->session && g->opt.host_port &&
+           rollnet_session_stats_get(g->session, &st) == ROLLNET_ERR_OK && st.spectators > 0 &&
+           app_now_ms() < spect_until) {
+        rollnet_session_poll(g->session, app_now_ms());
+        SDL_Delay(5);
+    }
 
     /* Whatever ended the run, every record confirmed so far reaches the files. */
     if (g->session)
@@ -87,6 +97,8 @@ static void finish(game *g)
     if (g->exit_code == 0) {
         uint64_t want = g->replay ? (uint64_t)g->replay_frames
                                   : (uint64_t)g->opt.episodes * (uint64_t)g->opt.max_steps;
+        if (g->opt.spectate && g->records_exported > 0)
+            want -= (uint64_t)g->first_exported; /* it saw the frames from there on */
         if (g->records_exported != want)
             app_fail(g, "%" PRIu64 " of %" PRIu64 " frames were confirmed and exported",
                      g->records_exported, want);

@@ -47,6 +47,8 @@ static rollnet_error make_transport(const options *o, rollnet_transport *out)
      * joiners below its seat, and accepts those above it (on its own port,
      * which the host saw and tells them). */
     ed.max_peers = o->players - 1;
+    if (o->host_port)
+        ed.max_peers += GW_SPECTATORS; /* --spectate connects to the host */
     ed.service_thread = !o->no_net_thread; /* block.h */
     rollnet_error err = rollnet_enet_create(&ed, NULL, out);
     if (err != ROLLNET_ERR_OK)
@@ -122,8 +124,16 @@ int net_setup_session(game *g)
         for (int p = 0; p < o->players; p++)
             g->local[p] = p;
         g->num_local = o->players;
+    } else if (o->spectate) {
+        /* Plays nobody: every input comes from the host, confirmed. */
+        d.kind = ROLLNET_SESSION_SPECTATOR;
+        d.spectate_address = o->spectate;
+        for (int p = 0; p < o->players; p++)
+            d.players[p].kind = ROLLNET_PLAYER_REMOTE;
+        g->num_local = 0;
     } else {
         d.kind = ROLLNET_SESSION_P2P;
+        d.max_spectators = GW_SPECTATORS;
         int me = o->player; /* 0 on the host, the joiner's seat */
         g->remote = me == 0 ? 1 : 0;
         g->local[0] = me;
@@ -135,6 +145,8 @@ int net_setup_session(game *g)
          * host introduces the other joiners (the higher seat dials). */
         if (me != 0)
             d.players[0].address = o->join;
+    }
+    if (!o->synctest) {
         if (o->key) {
             d.session_key = o->key; /* read at creation: the session keeps only the key */
             d.session_key_size = strlen(o->key);
@@ -193,6 +205,8 @@ void net_drain_records(game *g)
 {
     rollnet_record rec;
     while (rollnet_session_next_record(g->session, &rec)) {
+        if (g->records_exported == 0)
+            g->first_exported = rec.frame;
         if (g->exporter) {
             rollnet_error err = rollnet_exporter_write(g->exporter, &rec);
             if (err != ROLLNET_ERR_OK) {
@@ -223,6 +237,7 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
     case ROLLNET_DISCONNECT_BUSY_TIMEOUT: return "stayed busy past the busy timeout";
     case ROLLNET_DISCONNECT_CONNECTION_LOST:
         return "lost the connection and did not regain it in time";
+    case ROLLNET_DISCONNECT_STATE_INVALID: return "sent a state that was refused";
     }
     return "unknown reason";
 }
@@ -408,6 +423,9 @@ void net_print_stats(game *g)
         printf("records_promoted %" PRIu64 "\n", st.records_promoted);
         printf("recommended_wait %d\n", st.recommended_wait);
         printf("running %d\n", st.running ? 1 : 0);
+        printf("spectators_joined %" PRIu64 "\n", st.spectators_joined);
+        printf("spectators_dropped %" PRIu64 "\n", st.spectators_dropped);
+        printf("spectators_refused %" PRIu64 "\n", st.spectators_refused);
     }
     printf("records_exported %" PRIu64 "\n", g->records_exported);
     printf("pacer_frames_dropped %" PRIu64 "\n", g->pacer.frames_dropped);

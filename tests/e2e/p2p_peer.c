@@ -229,6 +229,8 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
         return "busy timeout";
     case ROLLNET_DISCONNECT_CONNECTION_LOST:
         return "connection lost, not regained";
+    case ROLLNET_DISCONNECT_STATE_INVALID:
+        return "state transfer refused";
     }
     return "unknown";
 }

@@ -132,6 +132,21 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
                x->has_proof == y->has_proof &&
                (!x->has_proof || memcmp(x->proof, y->proof, RN_AUTH_BYTES) == 0);
     }
+    case RN_MSG_STATE_HEAD:
+        return memcmp(&a->u.state_head, &b->u.state_head, sizeof a->u.state_head) == 0;
+    case RN_MSG_STATE_CHUNK:
+        return a->u.state_chunk.tag == b->u.state_chunk.tag &&
+               a->u.state_chunk.offset == b->u.state_chunk.offset &&
+               a->u.state_chunk.size == b->u.state_chunk.size &&
+               memcmp(a->u.state_chunk.data, b->u.state_chunk.data, a->u.state_chunk.size) == 0;
+    case RN_MSG_WATCH:
+        return a->u.watch.tag == b->u.watch.tag &&
+               a->u.watch.start_frame == b->u.watch.start_frame &&
+               a->u.watch.count == b->u.watch.count &&
+               a->u.watch.end_frame == b->u.watch.end_frame;
+    case RN_MSG_WATCH_ACK:
+        return a->u.watch_ack.tag == b->u.watch_ack.tag &&
+               a->u.watch_ack.next_frame == b->u.watch_ack.next_frame;
     }
     return false;
 }
@@ -163,16 +178,18 @@ static const char *check_input(const uint8_t *data, size_t size, int expect_ok_b
         if (bs == expect_ok_bs && r != RN_DECODE_OK) {
             return "a valid encoded message did not decode";
         }
-        /* Only INPUT depends on the block size: any other outcome must be
+        /* Only INPUT and WATCH depend on the block size: any other outcome must be
          * the same at every block size. */
         if (k == 0) {
             first = r;
             first_msg = m;
         } else {
             bool first_fixed = first == RN_DECODE_UNKNOWN || first == RN_DECODE_OVERSIZE ||
-                               (first == RN_DECODE_OK && first_msg.type != RN_MSG_INPUT);
+                               (first == RN_DECODE_OK && first_msg.type != RN_MSG_INPUT &&
+                                first_msg.type != RN_MSG_WATCH);
             bool this_fixed = r == RN_DECODE_UNKNOWN || r == RN_DECODE_OVERSIZE ||
-                              (r == RN_DECODE_OK && m.type != RN_MSG_INPUT);
+                              (r == RN_DECODE_OK && m.type != RN_MSG_INPUT &&
+                               m.type != RN_MSG_WATCH);
             if ((first_fixed || this_fixed) &&
                 (r != first || (r == RN_DECODE_OK && !msg_equal(&m, &first_msg, bs)))) {
                 return "a non-INPUT outcome depends on the block size";
@@ -312,7 +329,7 @@ static rn_msg random_valid_msg(int *bs)
 {
     rn_msg m;
     memset(&m, 0, sizeof m);
-    m.type = (rn_msg_type)(1 + below(RN_MSG_RESUME));
+    m.type = (rn_msg_type)(1 + below(RN_MSG_WATCH_ACK));
     *bs = k_block_sizes[below(NUM_BLOCK_SIZES)];
     switch (m.type) {
     case RN_MSG_HELLO:
@@ -327,7 +344,7 @@ static rn_msg random_valid_msg(int *bs)
                                                     : (int32_t)edgy(1, 65535);
         m.u.hello.game_id = shifted(64);
         m.u.hello.seed = shifted(64);
-        m.u.hello.player_mask = (uint32_t)edgy(1, (1 << ROLLNET_MAX_PLAYERS) - 1);
+        m.u.hello.player_mask = (uint32_t)edgy(0, (1 << ROLLNET_MAX_PLAYERS) - 1);
         m.u.hello.game_params_size = random_game_params(g_params, sizeof g_params);
         m.u.hello.game_params = g_params;
         m.u.hello.keyed = below(2);
@@ -453,6 +470,47 @@ static rn_msg random_valid_msg(int *bs)
                 m.u.resume.proof[i] = (uint8_t)rnd();
             }
         }
+        break;
+    case RN_MSG_STATE_HEAD: {
+        rn_state_head *h = &m.u.state_head;
+        h->tag = (uint16_t)rnd();
+        h->frame = (int32_t)edgy(0, RN_MAX_FRAME);
+        h->episode = (int32_t)edgy(0, h->frame);
+        h->episode_start = (int32_t)edgy(h->episode, h->frame);
+        h->size = (uint32_t)edgy(0, RN_STATE_MAX_BYTES);
+        h->checksum = rnd();
+        break;
+    }
+    case RN_MSG_STATE_CHUNK: {
+        static uint8_t bytes[RN_STATE_CHUNK_BYTES];
+        m.u.state_chunk.tag = (uint16_t)rnd();
+        m.u.state_chunk.size = (uint32_t)edgy(1, 1000);
+        m.u.state_chunk.offset = (uint32_t)edgy(0, RN_STATE_MAX_BYTES - m.u.state_chunk.size);
+        for (uint32_t i = 0; i < m.u.state_chunk.size; i++) {
+            bytes[i] = (uint8_t)rnd();
+        }
+        m.u.state_chunk.data = bytes;
+        break;
+    }
+    case RN_MSG_WATCH: {
+        rn_watch *w = &m.u.watch;
+        w->tag = (uint16_t)rnd();
+        w->count = (int32_t)edgy(0, 4);
+        w->start_frame = (int32_t)edgy(0, RN_MAX_FRAME + 1 - w->count);
+        w->end_frame = below(2) ? -1 : (int32_t)edgy(w->start_frame + w->count, RN_MAX_FRAME);
+        size_t total = (size_t)w->count * (size_t)*bs;
+        for (size_t i = 0; i < total; i++) {
+            g_inputs[i] = (uint8_t)(below(3) == 0 ? 0 : rnd());
+        }
+        w->inputs = g_inputs;
+        if (w->end_frame > RN_MAX_FRAME) {
+            w->end_frame = -1;
+        }
+        break;
+    }
+    case RN_MSG_WATCH_ACK:
+        m.u.watch_ack.tag = (uint16_t)rnd();
+        m.u.watch_ack.next_frame = (int32_t)edgy(0, RN_MAX_FRAME + 1);
         break;
     }
     return m;

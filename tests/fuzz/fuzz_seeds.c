@@ -154,6 +154,7 @@ typedef struct scenario {
     int rules_node;                   /* a peer with other game parameters: refused */
     int nondet_node;                  /* a peer whose game is not deterministic: desync */
     int steps_node, steps;            /* a peer whose episodes have another length */
+    int spectator_tick;               /* a spectator of node 0 starts then (0: none) */
 } scenario;
 
 #define NONE 0 /* node 0 is never a "peer": 0 means none in the fields above */
@@ -202,7 +203,9 @@ static fz_node g_nodes[FZ_MAX_NODES];
 static int record(const scenario *sc)
 {
     const fz_variant *v = &fz_variants[sc->variant];
-    rollnet_memnet *net = rollnet_memnet_create(v->num_nodes, NULL);
+    /* A spectator, when there is one, is the node after the players'. */
+    int spect = sc->spectator_tick > 0 ? v->num_nodes : -1;
+    rollnet_memnet *net = rollnet_memnet_create(v->num_nodes + (spect >= 0), NULL);
     if (!net) {
         return 1;
     }
@@ -248,6 +251,15 @@ static int record(const scenario *sc)
             fz_node_init_desc(&g_nodes[k], v, k, &d, steps);
             g_nodes[k].game.nondeterministic = k != NONE && k == sc->nondet_node;
             alive[k] = true;
+        }
+        if (spect >= 0 && tick == sc->spectator_tick) {
+            rollnet_session_desc d;
+            fz_desc(v, spect, &d); /* every player remote, no address */
+            d.kind = ROLLNET_SESSION_SPECTATOR;
+            d.spectate_address = fz_addresses[0];
+            d.transport = rollnet_memnet_transport(net, spect);
+            fz_node_init_desc(&g_nodes[spect], v, spect, &d, v->max_steps);
+            alive[spect] = true;
         }
         if (sc->close_node != NONE && tick == sc->close_tick && alive[sc->close_node]) {
             fz_node_destroy(&g_nodes[sc->close_node]);
@@ -303,7 +315,7 @@ static int record(const scenario *sc)
             fz_put_time(&out, now - replay_now, true);
             replay_now = now;
         }
-        for (int k = 1; k < v->num_nodes; k++) {
+        for (int k = 1; k < v->num_nodes + (spect >= 0); k++) {
             if (alive[k] && !paused[k]) {
                 fz_tick(&g_nodes[k], now);
             }
@@ -311,7 +323,7 @@ static int record(const scenario *sc)
     }
     fz_summarise(&g_nodes[0]);
     fz_summary recorded = g_nodes[0].sum;
-    for (int k = 0; k < v->num_nodes; k++) {
+    for (int k = 0; k < v->num_nodes + (spect >= 0); k++) {
         if (alive[k]) {
             fz_node_destroy(&g_nodes[k]);
         }
@@ -365,6 +377,9 @@ static const scenario k_scenarios[] = {
     { .name = "2p-host-desync", .variant = 0, .ticks = 200, .nondet_node = 1 },
     { .name = "2p-host-episode-ends-differ", .variant = 0, .ticks = 200, .steps_node = 1,
       .steps = 35 },
+    { .name = "2p-host-spectator", .variant = 0, .ticks = 200, .spectator_tick = 1 },
+    { .name = "2p-host-lossy-spectator", .variant = 0, .ticks = 200, .spectator_tick = 1,
+      .netsim = { [1] = LOSSY } },
     /* 2p-join: node 0 connects to node 1. */
     { .name = "2p-join-clean", .variant = 1, .ticks = 200 },
     { .name = "2p-join-lossy", .variant = 1, .ticks = 200, .netsim = { [1] = LOSSY } },
@@ -440,6 +455,36 @@ static void seeds_protocol(void)
     seed_message("hello-game-params", &m, 1);
     m.u.hello.keyed = true;
     seed_message("hello-keyed", &m, 1);
+    m.u.hello.player_mask = 0;
+    seed_message("hello-spectator", &m, 1);
+
+    memset(&m, 0, sizeof m);
+    m.type = RN_MSG_STATE_HEAD;
+    m.u.state_head = (rn_state_head){ .tag = rn_nonce_tag(0x1000), .frame = 300, .episode = 2,
+                                      .episode_start = 240, .size = 1500,
+                                      .checksum = 0x0123456789abcdefull };
+    seed_message("state-head", &m, 1);
+    static uint8_t chunk[RN_STATE_CHUNK_BYTES];
+    bot_inputs(chunk, RN_STATE_CHUNK_BYTES, 1, 5);
+    memset(&m, 0, sizeof m);
+    m.type = RN_MSG_STATE_CHUNK;
+    m.u.state_chunk = (rn_state_chunk){ .tag = rn_nonce_tag(0x1000), .offset = 1024,
+                                        .data = chunk, .size = 476 };
+    seed_message("state-chunk", &m, 1);
+    static uint8_t watch[32 * 2];
+    bot_inputs(watch, 32, 2, 9);
+    memset(&m, 0, sizeof m);
+    m.type = RN_MSG_WATCH;
+    m.u.watch = (rn_watch){ .tag = rn_nonce_tag(0x1000), .start_frame = 64, .count = 32,
+                            .end_frame = -1, .inputs = watch };
+    seed_message("watch-bs2", &m, 2);
+    m.u.watch = (rn_watch){ .tag = rn_nonce_tag(0x1000), .start_frame = 96, .count = 0,
+                            .end_frame = 96 };
+    seed_message("watch-end", &m, 2);
+    memset(&m, 0, sizeof m);
+    m.type = RN_MSG_WATCH_ACK;
+    m.u.watch_ack = (rn_watch_ack){ .tag = rn_nonce_tag(0x1002), .next_frame = 80 };
+    seed_message("watch-ack", &m, 1);
 
     memset(&m, 0, sizeof m);
     m.type = RN_MSG_REFUSE;

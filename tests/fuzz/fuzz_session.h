@@ -299,6 +299,13 @@ static inline rollnet_error fz_tp_send(void *self, int peer, rollnet_channel cha
     FZ_CHECK(size > 0 && size <= RN_MAX_MESSAGE && data, "send of %zu bytes", size);
     rn_msg m;
     rn_decode_result r = rn_decode(&t->dec, data, size, fz_block_from_node0(t->variant), &m);
+    if (r != RN_DECODE_OK) {
+        /* To a spectator: WATCH carries every player's inputs. */
+        int all = t->variant->num_players * t->variant->input_size;
+        r = rn_decode(&t->dec, data, size, all, &m);
+        FZ_CHECK(r != RN_DECODE_OK || m.type == RN_MSG_WATCH,
+                 "message type %d decodes only with every player's block size", (int)m.type);
+    }
     FZ_CHECK(r == RN_DECODE_OK, "the session sent a message a peer drops (decode result %d)",
              (int)r);
     /* INPUT only unreliably; READY both ways (once reliably, then repeated
@@ -541,7 +548,7 @@ static inline void fz_check_event(fz_node *n, const rollnet_event *ev)
         /* -1: a connection that never claimed a player. */
         fz_check_player(n, ev, true);
         FZ_CHECK((int)ev->u.disconnected.reason >= ROLLNET_DISCONNECT_TIMEOUT &&
-                     (int)ev->u.disconnected.reason <= ROLLNET_DISCONNECT_CONNECTION_LOST,
+                     (int)ev->u.disconnected.reason <= ROLLNET_DISCONNECT_STATE_INVALID,
                  "DISCONNECTED reason %d", (int)ev->u.disconnected.reason);
         FZ_CHECK(ev->u.disconnected.frame >= -1 && ev->u.disconnected.frame <= RN_MAX_FRAME,
                  "DISCONNECTED frame %d", ev->u.disconnected.frame);

@@ -138,6 +138,8 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
             assert_memory_equal(a->u.resume.proof, b->u.resume.proof, RN_AUTH_BYTES);
         }
         break;
+    default: /* the spectator's messages: tests/unit/test_state_transfer.c */
+        fail_msg("unexpected message type %d", (int)a->type);
     }
 }
 
@@ -836,8 +838,7 @@ static void decode_rejects_values_out_of_range(void **state)
         { RN_MSG_HELLO, 8, I(0) },
         { RN_MSG_HELLO, 8, I(65536) },
         { RN_MSG_HELLO, 8, I(INT64_MIN) },
-        { RN_MSG_HELLO, 11, U(0) },                        /* player_mask */
-        { RN_MSG_HELLO, 11, U(1u << ROLLNET_MAX_PLAYERS) },
+        { RN_MSG_HELLO, 11, U(1u << ROLLNET_MAX_PLAYERS) }, /* player_mask (0: a spectator) */
         { RN_MSG_REFUSE, 1, U(ROLLNET_PARAM_COUNT_) },
         { RN_MSG_REFUSE, 4, STR("max_steps", 9) },         /* a key for input_delay */
         { RN_MSG_REFUSE, 2, U((uint64_t)INT64_MAX + 1) },
@@ -1014,8 +1015,11 @@ static void encode_rejects_values_out_of_range(void **state)
     m.u.hello.num_players = ROLLNET_MAX_PLAYERS + 1;
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
     m = valid_hello();
-    m.u.hello.player_mask = 0;
+    m.u.hello.player_mask = 1u << ROLLNET_MAX_PLAYERS;
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m = valid_hello();
+    m.u.hello.player_mask = 0; /* a spectator */
+    assert_true(rn_encode(&m, 0, buf, sizeof buf) > 0);
 
     m = (rn_msg){ .type = RN_MSG_INPUT };
     m.u.input = (rn_input){ .ack_frame = 5, .start_frame = 6, .count = 1, .inputs = in };
@@ -1039,7 +1043,7 @@ static void encode_rejects_values_out_of_range(void **state)
     m.u.input.delay = -1;
     assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
 
-    m = (rn_msg){ .type = (rn_msg_type)(RN_MSG_RESUME + 1) };
+    m = (rn_msg){ .type = (rn_msg_type)(RN_MSG_WATCH_ACK + 1) };
     assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
 }
 
@@ -1096,7 +1100,7 @@ static void decode_drops_messages_over_the_size_limit(void **state)
 
 static void decode_reports_unknown_types(void **state)
 {
-    const uint64_t types[] = { 0, RN_MSG_RESUME + 1, 127, 255, UINT64_MAX };
+    const uint64_t types[] = { 0, RN_MSG_WATCH_ACK + 1, 127, 255, UINT64_MAX };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         tval v[3] = { U(types[i]), U(1), U(2) };
         assert_int_equal(decode_values(*state, v, 3, 1), RN_DECODE_UNKNOWN);

@@ -110,6 +110,43 @@ static void test_first_list_saves_frame_zero_then_runs_it(void **state)
     rn_sync_free(&s);
 }
 
+/* A received state (state_transfer.h): the clock and the queues start at
+ * its frame, the first list LOADs it, and frames before it are never asked
+ * for. */
+static void test_a_state_preloaded_at_a_frame_is_loaded_first_and_run_from(void **state)
+{
+    (void)state;
+    rn_sync s;
+    setup(&s, 8);
+    /* The mini game's state at frame 500: [frame, sum]. */
+    const uint8_t saved[] = {0xcd, 0x01, 0xf4, 0x2a};
+    assert_int_equal(rn_sync_preload_at(&s, 500, saved, sizeof saved), ROLLNET_ERR_OK);
+    assert_int_equal(s.frame, 500);
+    assert_int_equal(rn_sync_preload_at(&s, 600, saved, sizeof saved), ROLLNET_ERR_INVALID_ARGUMENT);
+    uint8_t in[2] = {4, 5};
+    assert_int_equal(rn_iq_add(&s.queues[0], 499, in), RN_IQ_DUPLICATE);
+    assert_int_equal(rn_iq_add(&s.queues[0], 500, &in[0]), RN_IQ_ADDED);
+    assert_int_equal(rn_iq_add(&s.queues[1], 500, &in[1]), RN_IQ_ADDED);
+    mini_game g = {0, 0};
+    rn_sync_plan plan = {.advance = true};
+    int n = rn_sync_build(&s, &plan);
+    assert_int_equal(n, 3);
+    assert_int_equal(s.reqs[0].type, ROLLNET_REQUEST_LOAD);
+    assert_int_equal(s.reqs[0].frame, 500);
+    assert_int_equal(s.reqs[1].type, ROLLNET_REQUEST_ADVANCE);
+    assert_int_equal(s.reqs[1].frame, 500);
+    execute(&s, &g, n);
+    assert_int_equal(g.frame, 501);
+    assert_int_equal(g.sum, 42 * 31 + 4 * 7 + 5);
+    rn_sync_free(&s);
+
+    /* Bytes that are not whole msgpack values are refused. */
+    setup(&s, 8);
+    const uint8_t cut[] = {0xcd, 0x01};
+    assert_int_equal(rn_sync_preload_at(&s, 5, cut, sizeof cut), ROLLNET_ERR_SNAPSHOT_INVALID);
+    rn_sync_free(&s);
+}
+
 static void test_straight_frame_is_advance_then_save(void **state)
 {
     (void)state;
@@ -431,6 +468,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_list_saves_frame_zero_then_runs_it),
+        cmocka_unit_test(test_a_state_preloaded_at_a_frame_is_loaded_first_and_run_from),
         cmocka_unit_test(test_straight_frame_is_advance_then_save),
         cmocka_unit_test(test_late_input_rollback_sequence_every_depth),
         cmocka_unit_test(test_correct_prediction_needs_no_rollback),

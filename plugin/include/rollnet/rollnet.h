@@ -95,7 +95,8 @@ extern "C" {
     X(FINISHED, "the session is finishing: every frame up to its end has run")                \
     X(LEFT, "this peer left the session (rollnet_session_leave)")                              \
     X(UNKNOWN_PEER, "the transport has no connection with that peer (never made, or closed)") \
-    X(REPLAY_INVALID, "the replay file is malformed, truncated or out of range: the message names the frame and field")
+    X(REPLAY_INVALID, "the replay file is malformed, truncated or out of range: the message names the frame and field") \
+    X(STATE_INVALID, "a state transfer was refused: corrupt, oversize or inconsistent (the log says why)")
 
 /** What a rollnet call reports: ROLLNET_ERR_OK, or why it failed. Each value
  * is documented with its rollnet_error_string() text. */
@@ -432,7 +433,16 @@ typedef enum rollnet_session_kind {
     ROLLNET_SESSION_SYNCTEST, /**< no network: rolls back every frame to prove determinism */
     /** Plays a recorded game back (rollnet_replay_session_create in
      * rollnet_replay.h); rollnet_session_create refuses it. */
-    ROLLNET_SESSION_REPLAY
+    ROLLNET_SESSION_REPLAY,
+    /** Watches a P2P session: connects to the host at
+     * rollnet_session_desc::spectate_address, plays nobody (every player is
+     * remote; add no input), and runs the game with the confirmed inputs the
+     * host sends, behind the players: it never predicts and never rolls
+     * back, so its records are the players' records. Joining after frame 0,
+     * the first request list LOADs the state the host sends (a snapshot of a
+     * confirmed frame). FINISHED when the players finish; DISCONNECTED
+     * (player -1) when the host goes or drops it. */
+    ROLLNET_SESSION_SPECTATOR
 } rollnet_session_kind;
 
 /** Where a player's inputs come from. */
@@ -488,6 +498,8 @@ typedef enum rollnet_prediction {
 /** rollnet_session_desc::reconnect_timeout_ms: a lost connection is not
  * tried again; its peer is gone at once. */
 #define ROLLNET_RECONNECT_OFF 0xfffffffeu
+/** rollnet_session_desc::max_spectators: accept no spectator. */
+#define ROLLNET_NO_SPECTATORS (-1)
 /** Largest rollnet_session_desc::game_params_size, bytes. The blob travels in
  * the HELLO message, which must stay one datagram: about 70 bytes of session
  * parameters plus 512 leaves HELLO under half of the 1200 bytes a wire
@@ -615,6 +627,21 @@ typedef struct rollnet_session_desc {
     rollnet_allocator allocator;      /**< Default malloc/free. */
     rollnet_logger logger;            /**< Default none. */
     void *user_data;                  /**< Handed back in every request. Default NULL. */
+    /** P2P: spectators (ROLLNET_SESSION_SPECTATOR) watching at once, 1..64,
+     * on a session that accepts incoming players (a host). A spectator
+     * takes no player's slot and never slows the players: one that falls
+     * 512 frames, or 256 KiB plus a snapshot, behind what it was sent, or
+     * is silent past disconnect_timeout_ms, is
+     * dropped (a WARN; rollnet_session_stats::spectators_dropped); one more
+     * than this is refused (ROLLNET_PARAM_SESSION_FULL, values: the limit
+     * and how many watch). Memory: this many slots of about 1 KiB, taken at
+     * creation. Default 16; ROLLNET_NO_SPECTATORS: none. */
+    int max_spectators;
+    /** SPECTATOR: the host's address ("host:port" for ENet), which must
+     * accept spectators. Its other fields (players, parameters, session
+     * key) must be the players' (the handshake compares them). Copied at
+     * creation. */
+    const char *spectate_address;
 } rollnet_session_desc;
 
 /** How the caller was compiled: the sizes of the structs a session exchanges
@@ -857,7 +884,11 @@ typedef enum rollnet_disconnect_reason {
     ROLLNET_DISCONNECT_NO_ANSWER,     /**< nobody answered at its address within join_timeout_ms */
     ROLLNET_DISCONNECT_BUSY_TIMEOUT,  /**< busy (ROLLNET_EVENT_PEER_BUSY) past busy_timeout_ms */
     /** the connection was lost and not regained within reconnect_timeout_ms */
-    ROLLNET_DISCONNECT_CONNECTION_LOST
+    ROLLNET_DISCONNECT_CONNECTION_LOST,
+    /** SPECTATOR: the state the host sent was refused (corrupt, oversize,
+     * inconsistent: the log says why); the session stops with
+     * ROLLNET_ERR_STATE_INVALID. */
+    ROLLNET_DISCONNECT_STATE_INVALID
 } rollnet_disconnect_reason;
 
 /** A short description of a reason, e.g. "the connection was lost and not
@@ -1064,6 +1095,12 @@ typedef struct rollnet_session_stats {
      * RESUME) without the right session nonces, players or proof of the
      * session key: strangers, refused without an event. */
     uint64_t resumes_refused;
+    /** @{ */
+    /** P2P: spectators watching now; admitted, dropped (too far behind or
+     * silent) and refused (max_spectators reached) since creation. */
+    int spectators;
+    uint64_t spectators_joined, spectators_dropped, spectators_refused;
+    /** @} */
 } rollnet_session_stats;
 
 /** What a session knows of one remote peer (rollnet_session_peer_stats). */

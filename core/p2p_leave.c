@@ -127,6 +127,33 @@ void rn_p2p_send_leave(rn_p2p *p, uint32_t players, int32_t last, bool left, int
     rn_link_broadcast(&p->link, p->peers, p->num_peers, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
 }
 
+/* A needed survivor whose notice never came is gone itself (its reconnect
+ * window ended, its session stopped): what it held of the departed player,
+ * and what it may have confirmed with those inputs, can no longer be known
+ * here. Settling alone could promote frames on which the two sides differ:
+ * the session stops instead, the departed player named with no frame. */
+static void cannot_agree(rn_p2p *p, rn_peer *peer, uint32_t unheard)
+{
+    rollnet_session *s = &p->base;
+    for (int j = 0; j < p->num_peers; j++) {
+        if (unheard & (1u << j)) {
+            rn_logf(&s->events, ROLLNET_LOG_ERROR,
+                    "player %d's notice about player %d's departure cannot arrive: it is gone",
+                    rn_peer_event_player(&p->peers[j]), rn_peer_event_player(peer));
+        }
+    }
+    rn_logf(&s->events, ROLLNET_LOG_ERROR,
+            "the mesh split: no agreement on player %d's departure; the session stops",
+            rn_peer_event_player(peer));
+    rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
+    rollnet_event ev = rn_event_make(ROLLNET_EVENT_DISCONNECTED, rn_peer_event_player(peer));
+    ev.u.disconnected.reason = peer->leave_reason;
+    ev.u.disconnected.frame = -1; /* no frame was agreed: none is played neutral */
+    rn_events_push(&s->events, &ev);
+    s->dirty = true;
+    rn_frame_fail(s, ROLLNET_ERR_DISCONNECTED);
+}
+
 void rn_p2p_finish_leaves(rn_p2p *p)
 {
     for (int i = 0; i < p->num_peers; i++) {
@@ -134,27 +161,27 @@ void rn_p2p_finish_leaves(rn_p2p *p)
         if (peer->state != RN_PEER_LEAVING) {
             continue;
         }
-        uint32_t missing = rn_p2p_live_peers(p) & ~peer->leave_heard;
-        /* A survivor that announced loading may be blocked: its notice can
-         * take up to the loading grace, and it may hold inputs nobody else has. */
-        uint64_t wait = p->base.desc.disconnect_timeout_ms;
-        uint64_t since = peer->leave_since;
-        bool reconnecting = false;
+        uint32_t missing = peer->leave_need & ~peer->leave_heard;
+        /* Every survivor that was there when it went must be heard: a
+         * survivor's notice comes (reliably) while it is connected, once it
+         * is back when its connection is being regained, and never when it
+         * is gone itself (one that finished counts as done: it holds every
+         * input before the end). */
+        uint32_t unheard = 0;
         for (int j = 0; j < p->num_peers; j++) {
             const rn_peer *q = &p->peers[j];
             if (!(missing & (1u << j))) {
                 continue;
             }
-            if (q->loading && p->base.desc.loading_grace_ms > wait) {
-                wait = p->base.desc.loading_grace_ms;
+            if (q->fin_done || q->state == RN_PEER_EMPTY) {
+                missing &= ~(1u << j);
+            } else if (rn_peer_departed(q)) {
+                unheard |= 1u << j;
             }
-            /* A survivor whose connection is being regained: its notice
-             * comes once it is back (or it is gone itself by the window's
-             * end); from its return it gets the usual time. */
-            reconnecting = reconnecting || q->lost;
-            since = q->resumed_ms > since ? q->resumed_ms : since;
         }
-        if (missing == 0 || (!reconnecting && p->base.now - since >= wait)) {
+        if (unheard) {
+            cannot_agree(p, peer, unheard);
+        } else if (missing == 0) {
             finish_leave(p, peer, peer->leave_last, peer->leave_reason);
         }
     }
@@ -202,10 +229,12 @@ void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason
     if (rn_p2p_live_peers(p) == 0) {
         /* Nobody else to agree with: neutral from the first unconfirmed frame. */
         finish_leave(p, peer, last, reason);
+        rn_p2p_finish_leaves(p); /* a departure that needed its notice cannot settle now */
         return;
     }
     /* Survivors may hold different numbers of its inputs: agree first. */
     peer->leave_last = last;
+    peer->leave_need = rn_p2p_live_peers(p);
     peer->leave_heard = 0;
     peer->leave_since = s->now;
     peer->leave_reason = reason;

@@ -39,6 +39,8 @@ static void finish_leave(rn_p2p *p, rn_peer *peer, int32_t last, rollnet_disconn
 {
     rollnet_session *s = &p->base;
     rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
+    peer->leave_last = last;
+    peer->leave_settled = true;
     int32_t from = -1;
     for (int q = 0; q < s->desc.num_players; q++) {
         if (peer->player_mask & (1u << q)) {
@@ -132,7 +134,7 @@ void rn_p2p_send_leave(rn_p2p *p, uint32_t players, int32_t last, bool left, int
  * and what it may have confirmed with those inputs, can no longer be known
  * here. Settling alone could promote frames on which the two sides differ:
  * the session stops instead, the departed player named with no frame. */
-static void cannot_agree(rn_p2p *p, rn_peer *peer, uint32_t unheard)
+static void cannot_agree(rn_p2p *p, const rn_peer *peer, uint32_t unheard)
 {
     rollnet_session *s = &p->base;
     for (int j = 0; j < p->num_peers; j++) {
@@ -145,11 +147,19 @@ static void cannot_agree(rn_p2p *p, rn_peer *peer, uint32_t unheard)
     rn_logf(&s->events, ROLLNET_LOG_ERROR,
             "the mesh split: no agreement on player %d's departure; the session stops",
             rn_peer_event_player(peer));
-    rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
-    rollnet_event ev = rn_event_make(ROLLNET_EVENT_DISCONNECTED, rn_peer_event_player(peer));
-    ev.u.disconnected.reason = peer->leave_reason;
-    ev.u.disconnected.frame = -1; /* no frame was agreed: none is played neutral */
-    rn_events_push(&s->events, &ev);
+    /* Every departure still being agreed ends here without a frame: none
+     * of those players is played neutral. */
+    for (int j = 0; j < p->num_peers; j++) {
+        rn_peer *q = &p->peers[j];
+        if (q->state != RN_PEER_LEAVING) {
+            continue;
+        }
+        rn_peer_set_state(q, RN_PEER_GONE, &s->events);
+        rollnet_event ev = rn_event_make(ROLLNET_EVENT_DISCONNECTED, rn_peer_event_player(q));
+        ev.u.disconnected.reason = q->leave_reason;
+        ev.u.disconnected.frame = -1;
+        rn_events_push(&s->events, &ev);
+    }
     s->dirty = true;
     rn_frame_fail(s, ROLLNET_ERR_DISCONNECTED);
 }

@@ -343,7 +343,8 @@ static bool mesh_split(const sim_world *w, int x, rollnet_error err)
         return false;
     }
     for (int y = 0; y < w->sc->peers; y++) {
-        if (y == x || (wt->unagreed & (1u << y)) || wt->departed[y] == NOT_DEPARTED) {
+        bool dropped = wt->departed[y] != NOT_DEPARTED || (wt->unagreed & (1u << y));
+        if (y == x || !dropped || (wt->unagreed & ~(1u << y)) == 0) {
             continue;
         }
         const sim_node *ny = &w->nodes[y];

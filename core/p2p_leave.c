@@ -2,8 +2,20 @@
  * player's inputs as neutral from the first frame it does not hold. With 3+
  * players the survivors may hold different numbers of its inputs, so each
  * tells the others (LEAVE, reliable) the last frame it holds and those
- * inputs; all switch to neutral after the highest such frame once every
- * survivor's notice is in, or after disconnect_timeout_ms. */
+ * inputs; all switch to neutral after the highest such frame once the notice
+ * of every survivor that was there when it went (leave_need) is in.
+ *
+ * The rule that keeps a mesh from splitting: a departure is settled only
+ * with every needed notice. A survivor being reconnected, or itself being
+ * agreed on, is waited for. A survivor gone before its notice arrived (its
+ * window ended, it was dropped, it stopped) may have confirmed frames with
+ * inputs of the departed player nobody here holds: settling without it
+ * could promote frames on which the two sides differ, so the session stops
+ * with ROLLNET_ERR_DISCONNECTED, every pending departure named with
+ * DISCONNECTED of frame -1 ("the mesh split" in the log). Not a majority:
+ * the side cut off may have confirmed what the majority never received.
+ * A survivor that finished, or left on purpose no later than the frame
+ * agreed, confirmed nothing past it and is not needed. */
 #include <string.h>
 
 #include "p2p_session.h"
@@ -175,17 +187,22 @@ void rn_p2p_finish_leaves(rn_p2p *p)
         /* Every survivor that was there when it went must be heard: a
          * survivor's notice comes (reliably) while it is connected, once it
          * is back when its connection is being regained, and never when it
-         * is gone itself (one that finished counts as done: it holds every
-         * input before the end). */
+         * is gone itself. A survivor that is itself being agreed on is
+         * waited for (a later departure never needs an earlier one: no
+         * cycle). Not needed: one that finished (it holds every input before
+         * the end) and one that left on purpose no later than the frame
+         * agreed here (it confirmed nothing past its own last input). */
         uint32_t unheard = 0;
         for (int j = 0; j < p->num_peers; j++) {
             const rn_peer *q = &p->peers[j];
             if (!(missing & (1u << j))) {
                 continue;
             }
-            if (q->fin_done || q->state == RN_PEER_EMPTY) {
+            bool left_before = q->leave_settled && q->leave_reason == ROLLNET_DISCONNECT_LEFT &&
+                               q->leave_last <= peer->leave_last;
+            if (q->fin_done || q->state == RN_PEER_EMPTY || left_before) {
                 missing &= ~(1u << j);
-            } else if (rn_peer_departed(q)) {
+            } else if (q->state == RN_PEER_GONE) {
                 unheard |= 1u << j;
             }
         }

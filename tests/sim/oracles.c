@@ -51,9 +51,10 @@
  *    except the split of a mesh (3+ peers): ROLLNET_ERR_DISCONNECTED raised
  *    with a DISCONNECTED of frame -1 for a player p (its departure could not
  *    be agreed, nothing was played neutral) when the node also dropped
- *    another player y that really could not be heard: the scenario cut the
- *    two apart (a partition or burst between them, a freeze or loading of
- *    either, y dead or quit), or y had dropped this node or stopped itself.
+ *    another player y (frame -1 too, or a departure frame) that really could
+ *    not be heard: the scenario cut the two apart recently (a partition or
+ *    burst between them, a freeze or loading of either, y dead or quit), or
+ *    y had dropped this node or stopped itself.
  * d. Memory. No allocation through the allocator hook after setup (checked
  *    every tick); every allocation freed after teardown. Sanitizer reports
  *    abort the run (the sanitizer build).
@@ -296,14 +297,21 @@ static rollnet_stall_reason stall_reason_of(rollnet_error err)
                                               : ROLLNET_STALL_PREDICTION_LIMIT;
 }
 
-/* Whether the scenario ever cut nodes x and y apart (up to now). */
+/* Whether the scenario cut nodes x and y apart recently enough for the cut
+ * to have ended y's place here now: a partition or burst between them, a
+ * freeze or loading of either, y dead or quit, active within the longest
+ * wait a lost peer can take (3 * disconnect + 2 * reconnect + loading). */
 static bool cut_apart(const sim_world *w, int x, int y)
 {
-    uint32_t t = (uint32_t)(now_ms(w) - SIM_START_MS);
-    for (int i = 0; i < w->sc->num_faults; i++) {
-        const sim_fault *f = &w->sc->faults[i];
+    const sim_scenario *sc = w->sc;
+    uint64_t t = now_ms(w) - SIM_START_MS;
+    uint64_t horizon = 3ull * sc->disconnect_ms + 2ull * sc->reconnect_ms + sc->loading_ms +
+                       2 * SIM_MARGIN_MS;
+    for (int i = 0; i < sc->num_faults; i++) {
+        const sim_fault *f = &sc->faults[i];
         bool between = (f->a == x && f->b == y) || (f->a == y && f->b == x);
         bool either = f->a == x || f->a == y;
+        uint64_t end = (uint64_t)f->at_ms + f->for_ms;
         if (f->at_ms > t) {
             continue;
         }
@@ -311,13 +319,13 @@ static bool cut_apart(const sim_world *w, int x, int y)
         case SIM_PARTITION:
         case SIM_BURST:
         case SIM_CLOSE:
-            if (between) {
+            if (between && (f->kind == SIM_CLOSE || end + horizon >= t)) {
                 return true;
             }
             break;
         case SIM_FREEZE:
         case SIM_LOADING:
-            if (either) {
+            if (either && end + horizon >= t) {
                 return true;
             }
             break;

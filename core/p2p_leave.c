@@ -14,8 +14,8 @@
  * with ROLLNET_ERR_DISCONNECTED, every pending departure named with
  * DISCONNECTED of frame -1 ("the mesh split" in the log). Not a majority:
  * the side cut off may have confirmed what the majority never received.
- * A survivor that finished, or left on purpose no later than the frame
- * agreed, confirmed nothing past it and is not needed. */
+ * A survivor that closed after finishing (this side is done too), or left
+ * on purpose no later than the frame agreed, is not needed. */
 #include <string.h>
 
 #include "p2p_session.h"
@@ -189,8 +189,8 @@ void rn_p2p_finish_leaves(rn_p2p *p)
          * is back when its connection is being regained, and never when it
          * is gone itself. A survivor that is itself being agreed on is
          * waited for (a later departure never needs an earlier one: no
-         * cycle). Not needed: one that finished (it holds every input before
-         * the end) and one that left on purpose no later than the frame
+         * cycle). Not needed: one that closed after finishing (this side is
+         * done too: nothing past the end is confirmed) and one that left on purpose no later than the frame
          * agreed here (it confirmed nothing past its own last input). */
         uint32_t unheard = 0;
         for (int j = 0; j < p->num_peers; j++) {
@@ -200,7 +200,7 @@ void rn_p2p_finish_leaves(rn_p2p *p)
             }
             bool left_before = q->leave_settled && q->leave_reason == ROLLNET_DISCONNECT_LEFT &&
                                q->leave_last <= peer->leave_last;
-            if (q->fin_done || q->state == RN_PEER_EMPTY || left_before) {
+            if ((q->fin_done && q->state == RN_PEER_GONE) || q->state == RN_PEER_EMPTY || left_before) {
                 missing &= ~(1u << j);
             } else if (q->state == RN_PEER_GONE) {
                 unheard |= 1u << j;

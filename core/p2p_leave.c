@@ -2,8 +2,20 @@
  * player's inputs as neutral from the first frame it does not hold. With 3+
  * players the survivors may hold different numbers of its inputs, so each
  * tells the others (LEAVE, reliable) the last frame it holds and those
- * inputs; all switch to neutral after the highest such frame once every
- * survivor's notice is in, or after disconnect_timeout_ms. */
+ * inputs; all switch to neutral after the highest such frame once the notice
+ * of every survivor that was there when it went (leave_need) is in.
+ *
+ * The rule that keeps a mesh from splitting: a departure is settled only
+ * with every needed notice. A survivor being reconnected, or itself being
+ * agreed on, is waited for. A survivor gone before its notice arrived (its
+ * window ended, it was dropped, it stopped) may have confirmed frames with
+ * inputs of the departed player nobody here holds: settling without it
+ * could promote frames on which the two sides differ, so the session stops
+ * with ROLLNET_ERR_DISCONNECTED, every pending departure named with
+ * DISCONNECTED of frame -1 ("the mesh split" in the log). Not a majority:
+ * the side cut off may have confirmed what the majority never received.
+ * A survivor that closed after finishing (this side is done too), or left
+ * on purpose no later than the frame agreed, is not needed. */
 #include <string.h>
 
 #include "p2p_session.h"
@@ -39,6 +51,8 @@ static void finish_leave(rn_p2p *p, rn_peer *peer, int32_t last, rollnet_disconn
 {
     rollnet_session *s = &p->base;
     rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
+    peer->leave_last = last;
+    peer->leave_settled = true;
     int32_t from = -1;
     for (int q = 0; q < s->desc.num_players; q++) {
         if (peer->player_mask & (1u << q)) {
@@ -127,6 +141,41 @@ void rn_p2p_send_leave(rn_p2p *p, uint32_t players, int32_t last, bool left, int
     rn_link_broadcast(&p->link, p->peers, p->num_peers, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
 }
 
+/* A needed survivor whose notice never came is gone itself (its reconnect
+ * window ended, its session stopped): what it held of the departed player,
+ * and what it may have confirmed with those inputs, can no longer be known
+ * here. Settling alone could promote frames on which the two sides differ:
+ * the session stops instead, the departed player named with no frame. */
+static void cannot_agree(rn_p2p *p, const rn_peer *peer, uint32_t unheard)
+{
+    rollnet_session *s = &p->base;
+    for (int j = 0; j < p->num_peers; j++) {
+        if (unheard & (1u << j)) {
+            rn_logf(&s->events, ROLLNET_LOG_ERROR,
+                    "player %d's notice about player %d's departure cannot arrive: it is gone",
+                    rn_peer_event_player(&p->peers[j]), rn_peer_event_player(peer));
+        }
+    }
+    rn_logf(&s->events, ROLLNET_LOG_ERROR,
+            "the mesh split: no agreement on player %d's departure; the session stops",
+            rn_peer_event_player(peer));
+    /* Every departure still being agreed ends here without a frame: none
+     * of those players is played neutral. */
+    for (int j = 0; j < p->num_peers; j++) {
+        rn_peer *q = &p->peers[j];
+        if (q->state != RN_PEER_LEAVING) {
+            continue;
+        }
+        rn_peer_set_state(q, RN_PEER_GONE, &s->events);
+        rollnet_event ev = rn_event_make(ROLLNET_EVENT_DISCONNECTED, rn_peer_event_player(q));
+        ev.u.disconnected.reason = q->leave_reason;
+        ev.u.disconnected.frame = -1;
+        rn_events_push(&s->events, &ev);
+    }
+    s->dirty = true;
+    rn_frame_fail(s, ROLLNET_ERR_DISCONNECTED);
+}
+
 void rn_p2p_finish_leaves(rn_p2p *p)
 {
     for (int i = 0; i < p->num_peers; i++) {
@@ -134,27 +183,32 @@ void rn_p2p_finish_leaves(rn_p2p *p)
         if (peer->state != RN_PEER_LEAVING) {
             continue;
         }
-        uint32_t missing = rn_p2p_live_peers(p) & ~peer->leave_heard;
-        /* A survivor that announced loading may be blocked: its notice can
-         * take up to the loading grace, and it may hold inputs nobody else has. */
-        uint64_t wait = p->base.desc.disconnect_timeout_ms;
-        uint64_t since = peer->leave_since;
-        bool reconnecting = false;
+        uint32_t missing = peer->leave_need & ~peer->leave_heard;
+        /* Every survivor that was there when it went must be heard: a
+         * survivor's notice comes (reliably) while it is connected, once it
+         * is back when its connection is being regained, and never when it
+         * is gone itself. A survivor that is itself being agreed on is
+         * waited for (a later departure never needs an earlier one: no
+         * cycle). Not needed: one that closed after finishing (this side is
+         * done too: nothing past the end is confirmed) and one that left on purpose no later than the frame
+         * agreed here (it confirmed nothing past its own last input). */
+        uint32_t unheard = 0;
         for (int j = 0; j < p->num_peers; j++) {
             const rn_peer *q = &p->peers[j];
             if (!(missing & (1u << j))) {
                 continue;
             }
-            if (q->loading && p->base.desc.loading_grace_ms > wait) {
-                wait = p->base.desc.loading_grace_ms;
+            bool left_before = q->leave_settled && q->leave_reason == ROLLNET_DISCONNECT_LEFT &&
+                               q->leave_last <= peer->leave_last;
+            if ((q->fin_done && q->state == RN_PEER_GONE) || q->state == RN_PEER_EMPTY || left_before) {
+                missing &= ~(1u << j);
+            } else if (q->state == RN_PEER_GONE) {
+                unheard |= 1u << j;
             }
-            /* A survivor whose connection is being regained: its notice
-             * comes once it is back (or it is gone itself by the window's
-             * end); from its return it gets the usual time. */
-            reconnecting = reconnecting || q->lost;
-            since = q->resumed_ms > since ? q->resumed_ms : since;
         }
-        if (missing == 0 || (!reconnecting && p->base.now - since >= wait)) {
+        if (unheard) {
+            cannot_agree(p, peer, unheard);
+        } else if (missing == 0) {
             finish_leave(p, peer, peer->leave_last, peer->leave_reason);
         }
     }
@@ -202,10 +256,12 @@ void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason
     if (rn_p2p_live_peers(p) == 0) {
         /* Nobody else to agree with: neutral from the first unconfirmed frame. */
         finish_leave(p, peer, last, reason);
+        rn_p2p_finish_leaves(p); /* a departure that needed its notice cannot settle now */
         return;
     }
     /* Survivors may hold different numbers of its inputs: agree first. */
     peer->leave_last = last;
+    peer->leave_need = rn_p2p_live_peers(p);
     peer->leave_heard = 0;
     peer->leave_since = s->now;
     peer->leave_reason = reason;

@@ -19,7 +19,8 @@
  * Both then go on from where they were: every unacknowledged input is sent
  * again (the next INPUT carries all of them), the reliable state that may
  * have been lost with the old connection (this side's loading notice, its
- * FINISH, its LEAVE notices about departed peers) is sent again, and time
+ * FINISH, its LEAVE notices about departed peers, also those settled
+ * meanwhile: the peer's departure agreement may wait for them) is sent again, and time
  * sync starts afresh. Past the window the peer is gone
  * (ROLLNET_DISCONNECT_CONNECTION_LOST; with 3+ players the survivors agree on
  * its last frame as for any departure). A resume claim with the wrong
@@ -223,9 +224,12 @@ static void resend_state(rn_p2p *p, rn_peer *peer)
     }
     for (int i = 0; i < p->num_peers; i++) {
         const rn_peer *q = &p->peers[i];
-        if (q->state == RN_PEER_LEAVING) {
-            rn_p2p_send_leave(p, q->player_mask, rn_p2p_peer_confirmed(p, q),
-                              q->leave_reason == ROLLNET_DISCONNECT_LEFT, q->fin_stop, q->fin_end);
+        /* Also those settled here meanwhile: the peer may still be waiting
+         * for this side's notice, sent on the connection that was lost. */
+        if (q->state == RN_PEER_LEAVING || (q->state == RN_PEER_GONE && q->leave_settled)) {
+            int32_t last = q->state == RN_PEER_LEAVING ? rn_p2p_peer_confirmed(p, q) : q->leave_last;
+            rn_p2p_send_leave(p, q->player_mask, last, q->leave_reason == ROLLNET_DISCONNECT_LEFT,
+                              q->fin_stop, q->fin_end);
         }
     }
 }

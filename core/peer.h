@@ -82,8 +82,13 @@ typedef struct rn_peer {
     rollnet_peer_stats st;
     uint64_t rate_start_ms, rate_sent_base, rate_recv_base;
     /* LEAVING: the highest last frame any survivor holds of its players, the
-     * survivors (by peer index) whose notice arrived, since when, and why. */
+     * survivors (by peer index) whose notice is needed (every survivor live
+     * when it went) and those whose notice arrived, since when, and why.
+     * Once settled (GONE), leave_last is the last frame played with its
+     * inputs, told again to a survivor whose connection is regained. */
     int32_t leave_last;
+    bool leave_settled; /* GONE after a departure agreed here, neutral after leave_last */
+    uint32_t leave_need;
     uint32_t leave_heard;
     uint64_t leave_since;
     rollnet_disconnect_reason leave_reason;

@@ -139,6 +139,135 @@ static void test_survivors_agree_when_a_starved_link_precedes_the_death(void **s
     run_departure_after(4, 5, 1000);
 }
 
+/* Runs the nodes not gone for `ticks` frames like fx_run, but a node whose
+ * session stops with DISCONNECTED (a mesh that could not agree on a
+ * departure) is recorded and no longer run; any other error fails. */
+static void run_tolerating_split(fx *f, uint64_t ticks, rollnet_error *stopped)
+{
+    for (uint64_t t = 0; t < ticks; t++) {
+        uint64_t now = harness_clock_now(&f->clock);
+        for (int i = 0; i < f->n; i++) {
+            if (f->gone[i] || stopped[i] != ROLLNET_ERR_OK) {
+                rollnet_netsim_flush(&f->sim[i], now);
+                continue;
+            }
+            rollnet_error err = harness_tick(&f->hp[i], now);
+            fx_record_hash(f, i);
+            if (err == ROLLNET_ERR_DISCONNECTED) {
+                stopped[i] = err;
+            } else if (err != ROLLNET_ERR_OK && !harness_is_skip(err)) {
+                fprintf(stderr, "node %d: %s\n", i, rollnet_error_string(err));
+                fail();
+            }
+        }
+        harness_clock_tick(&f->clock);
+    }
+}
+
+/* Three players; the link between nodes 0 and 1 is cut both ways while node
+ * 2 dies, and stays cut past the reconnect window. Neither survivor can hear
+ * the other's notice about node 2: neither may settle node 2's departure
+ * alone (each would switch it to neutral after a different frame). Both
+ * stop with DISCONNECTED, node 2 named with no frame, and every frame either
+ * confirmed agrees with the other's. */
+static void run_partition_while_a_peer_dies(uint64_t seed, int starve)
+{
+    fx_opts o;
+    memset(&o, 0, sizeof(o));
+    o.num_players = 3;
+    o.seed = seed;
+    o.write_records = true;
+    o.disconnect_timeout_ms = 1000;
+    o.reconnect_timeout_ms = 2000;
+    for (int i = 0; i < 3; i++) {
+        o.sim[i].delay_ms = 30;
+        o.sim[i].jitter_ms = 20;
+        o.sim[i].loss_permille = 50;
+    }
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300 + seed % 13);
+    if (starve) {
+        /* Node 2's inputs to node 1 are lost first: the survivors hold
+         * different numbers of them when it dies. */
+        rollnet_memnet_set_link_cut(f.net, 2, 1, 1u << ROLLNET_CHANNEL_UNRELIABLE);
+        fx_run(&f, 40);
+    }
+    uint32_t all = (1u << ROLLNET_CHANNEL_UNRELIABLE) | (1u << ROLLNET_CHANNEL_RELIABLE);
+    rollnet_memnet_set_link_cut(f.net, 0, 1, all);
+    rollnet_memnet_set_link_cut(f.net, 1, 0, all);
+    rollnet_memnet_set_cut(f.net, 2, true);
+    f.gone[2] = true;
+    rollnet_error stopped[FX_MAX] = {ROLLNET_ERR_OK};
+    run_tolerating_split(&f, 900, stopped); /* 15 s: every window has ended */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(stopped[i], ROLLNET_ERR_DISCONNECTED);
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DESYNC], 0);
+        /* Node 2 is named with no agreed frame: nothing was played neutral. */
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 2);
+    }
+    f.n = 2;
+    fx_assert_ledgers_agree(&f, 250);
+    f.n = 3;
+    fx_free(&f);
+}
+
+static void test_partition_between_survivors_while_a_peer_dies(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        run_partition_while_a_peer_dies(seed, (int)(seed % 2));
+    }
+}
+
+/* The ordinary departure in a mesh with reconnection on: node 2 dies; the
+ * survivors hear each other, agree once its window ends and play on. */
+static void test_ordinary_departure_settles_quickly(void **state)
+{
+    (void)state;
+    fx_opts o;
+    memset(&o, 0, sizeof(o));
+    o.num_players = 3;
+    o.seed = 9;
+    o.write_records = true;
+    o.disconnect_timeout_ms = 1000;
+    o.reconnect_timeout_ms = 2000;
+    for (int i = 0; i < 3; i++) {
+        o.sim[i].delay_ms = 30;
+        o.sim[i].jitter_ms = 20;
+        o.sim[i].loss_permille = 50;
+    }
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    rollnet_memnet_set_cut(f.net, 2, true);
+    f.gone[2] = true;
+    /* Silence 1 s, the window 2 s (the waiting side's from the last message
+     * plus the disconnect timeout), then one round trip: within 4.5 s. */
+    fx_run(&f, 270);
+    int32_t from = -1;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+        const rollnet_event *ev = &f.hp[i].last_event[ROLLNET_EVENT_DISCONNECTED];
+        assert_int_equal(ev->player, 2);
+        assert_int_equal(ev->u.disconnected.reason, ROLLNET_DISCONNECT_CONNECTION_LOST);
+        if (i == 0) {
+            from = ev->u.disconnected.frame;
+        }
+        assert_int_equal(ev->u.disconnected.frame, from);
+    }
+    assert_true(from > 250);
+    int32_t before[2] = {fx_stats(&f, 0).frame, fx_stats(&f, 1).frame};
+    fx_run(&f, 120);
+    for (int i = 0; i < 2; i++) {
+        assert_true(fx_stats(&f, i).frame >= before[i] + 100); /* play goes on */
+    }
+    f.n = 2;
+    fx_assert_ledgers_agree(&f, 350);
+    f.n = 3;
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +276,8 @@ int main(void)
         cmocka_unit_test(test_four_players_mesh_with_loss),
         cmocka_unit_test(test_survivors_agree_when_a_peer_dies),
         cmocka_unit_test(test_survivors_agree_when_a_starved_link_precedes_the_death),
+        cmocka_unit_test(test_partition_between_survivors_while_a_peer_dies),
+        cmocka_unit_test(test_ordinary_departure_settles_quickly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

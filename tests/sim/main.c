@@ -344,7 +344,10 @@ static int run_roundtrip(const cli *c)
 static int run_selftest(const cli *c)
 {
     int bad = 0;
-    for (const char *o = "abcde"; *o; o++) {
+    /* 's': a stop with DISCONNECTED claiming a mesh split that nothing
+     * caused is still an error of a running session (oracle x). */
+    for (const char *o = "abcdes"; *o; o++) {
+        char want = *o == 's' ? 'x' : *o;
         sim_scenario sc;
         sim_scenario_init(&sc, 7, 3);
         sc.frames = 600;
@@ -368,7 +371,7 @@ static int run_selftest(const cli *c)
         sim_run(&sc, &opt, &clean);
         opt.sabotage = *o;
         sim_run(&sc, &opt, &broken);
-        bool ok = !clean.failed && broken.failed && broken.oracle == *o;
+        bool ok = !clean.failed && broken.failed && broken.oracle == want;
         printf("%s oracle %c: clean run %s; sabotaged run %s%c%s%s\n", ok ? "PASS" : "FAIL", *o,
                clean.failed ? "FAILED: " : "passed", broken.failed ? "failed oracle " : "passed",
                broken.failed ? broken.oracle : ' ', broken.failed ? ": " : "",

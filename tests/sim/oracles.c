@@ -47,7 +47,14 @@
  *       dead or has quit (ground truth), within max(handshake_timeout_ms,
  *       disconnect_timeout_ms) (+ reconnect_timeout_ms) + SIM_MARGIN_MS. (A host may keep waiting for
  *       a joiner that never completed its handshake, once it has said so.)
- *    An error from a running session other than DESYNC is a violation 'x'.
+ *    An error from a running session other than DESYNC is a violation 'x',
+ *    except the split of a mesh (3+ peers): ROLLNET_ERR_DISCONNECTED raised
+ *    with a DISCONNECTED of frame -1 for a player p (its departure could not
+ *    be agreed, nothing was played neutral) when the node also dropped
+ *    another player y (frame -1 too, or a departure frame) that really could
+ *    not be heard: the scenario cut the two apart recently (a partition or
+ *    burst between them, a freeze or loading of either, y dead or quit), or
+ *    y had dropped this node or stopped itself.
  * d. Memory. No allocation through the allocator hook after setup (checked
  *    every tick); every allocation freed after teardown. Sanitizer reports
  *    abort the run (the sanitizer build).
@@ -118,6 +125,10 @@ static void on_disconnected(sim_world *w, int x, const rollnet_event *ev)
         return; /* an unclaimed connection: oracle e's business */
     }
     wt->loading_peers &= ~(1u << p);
+    if (wt->running && ev->u.disconnected.frame < 0) {
+        wt->unagreed |= 1u << p; /* the session stops: no frame is played neutral */
+        return;
+    }
     int32_t from = ev->u.disconnected.frame < 0 ? 0 : ev->u.disconnected.frame;
     if (wt->departed[p] != NOT_DEPARTED && wt->departed[p] != from) {
         sim_fail(w, 'b', "node %d: player %d departed twice, neutral from frame %d and from %d", x,
@@ -286,9 +297,79 @@ static rollnet_stall_reason stall_reason_of(rollnet_error err)
                                               : ROLLNET_STALL_PREDICTION_LIMIT;
 }
 
+/* Whether the scenario cut nodes x and y apart recently enough for the cut
+ * to have ended y's place here now: a partition or burst between them, a
+ * freeze or loading of either, y dead or quit, active within the longest
+ * wait a lost peer can take (3 * disconnect + 2 * reconnect + loading). */
+static bool cut_apart(const sim_world *w, int x, int y)
+{
+    const sim_scenario *sc = w->sc;
+    uint64_t t = now_ms(w) - SIM_START_MS;
+    uint64_t horizon = 3ull * sc->disconnect_ms + 2ull * sc->reconnect_ms + sc->loading_ms +
+                       2 * SIM_MARGIN_MS;
+    for (int i = 0; i < sc->num_faults; i++) {
+        const sim_fault *f = &sc->faults[i];
+        bool between = (f->a == x && f->b == y) || (f->a == y && f->b == x);
+        bool either = f->a == x || f->a == y;
+        uint64_t end = (uint64_t)f->at_ms + f->for_ms;
+        if (f->at_ms > t) {
+            continue;
+        }
+        switch (f->kind) {
+        case SIM_PARTITION:
+        case SIM_BURST:
+        case SIM_CLOSE:
+            if (between && (f->kind == SIM_CLOSE || end + horizon >= t)) {
+                return true;
+            }
+            break;
+        case SIM_FREEZE:
+        case SIM_LOADING:
+            if (either && end + horizon >= t) {
+                return true;
+            }
+            break;
+        case SIM_DIE:
+        case SIM_QUIT:
+            if (f->a == y) {
+                return true;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    return false;
+}
+
+/* A mesh that split: node x could not agree on a departure because another
+ * survivor it dropped really could not be heard. */
+static bool mesh_split(const sim_world *w, int x, rollnet_error err)
+{
+    const sim_watch *wt = &w->nodes[x].watch;
+    if (err != ROLLNET_ERR_DISCONNECTED || w->sc->peers < 3 || wt->unagreed == 0) {
+        return false;
+    }
+    for (int y = 0; y < w->sc->peers; y++) {
+        bool dropped = wt->departed[y] != NOT_DEPARTED || (wt->unagreed & (1u << y));
+        if (y == x || !dropped || (wt->unagreed & ~(1u << y)) == 0) {
+            continue;
+        }
+        const sim_node *ny = &w->nodes[y];
+        if (cut_apart(w, x, y) || ny->state == SIM_NODE_STOPPED ||
+            ny->watch.departed[x] != NOT_DEPARTED) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void on_error(sim_world *w, int x, rollnet_error err)
 {
     const sim_watch *wt = &w->nodes[x].watch;
+    if (mesh_split(w, x, err)) {
+        return; /* said with an error: a departure that could not be agreed */
+    }
     if (err == ROLLNET_ERR_DESYNC) {
         sim_fail(w, 'a', "node %d stopped with %s", x, rollnet_error_string(err));
     } else if (wt->running) {

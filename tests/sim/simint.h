@@ -94,6 +94,8 @@ typedef struct sim_watch {
     uint32_t synchronized;       /* players whose peer's handshake completed here */
     bool loading_seen;           /* in the current wait */
     int32_t departed[SIM_MAX_PEERS]; /* frame from which a player is neutral, -1 not departed */
+    uint32_t unagreed;           /* running: players whose departure could not be agreed
+                                    (DISCONNECTED with frame -1: none is played neutral) */
     uint64_t last_event_ms, wait_since_ms, started_ms;
     bool waiting;
     bool handshake_failed;       /* before RUNNING: a player it connects to is gone */

@@ -473,7 +473,8 @@ static void run_node(sim_world *w, sim_node *n, uint64_t now)
     }
 }
 
-/* Self-test: what oracles d and e watch, broken on purpose. */
+/* Self-test: what oracles d and e watch, broken on purpose; 's': an error
+ * that claims a mesh split the scenario never caused (oracle x). */
 static void sabotage_tick(sim_world *w)
 {
     if (w->t_ms < SIM_SABOTAGE_MS || w->t_ms - SIM_SABOTAGE_MS >= 17) {
@@ -481,6 +482,20 @@ static void sabotage_tick(sim_world *w)
     }
     if (w->sabotage == 'd') {
         w->alloc.free(w->alloc.alloc(16, w->alloc.user_data), w->alloc.user_data);
+    } else if (w->sabotage == 's' && w->t_ms == SIM_SABOTAGE_MS) {
+        /* A "mesh split" with nothing that cut node 1 from node 0: player 0
+         * dropped, player 2's departure not agreed, the session stopped. */
+        rollnet_event ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = ROLLNET_EVENT_DISCONNECTED;
+        ev.player = 0;
+        ev.u.disconnected.reason = ROLLNET_DISCONNECT_CONNECTION_LOST;
+        ev.u.disconnected.frame = 1000000; /* no record reaches it before the stop */
+        on_event(&ev, &w->nodes[1]);
+        ev.player = 2;
+        ev.u.disconnected.frame = -1;
+        on_event(&ev, &w->nodes[1]);
+        sim_oracle_tick_result(w, 1, ROLLNET_ERR_DISCONNECTED, false);
     } else if (w->sabotage == 'e' && w->with_strangers) {
         rollnet_event ev;
         memset(&ev, 0, sizeof(ev));

@@ -949,7 +949,10 @@ typedef struct rollnet_event {
         /** SYNCHRONIZING: `done` of `total` handshake steps. */
         struct { int done, total; } synchronizing;
         /** From `frame` on the player's input is neutral (and confirmed). With 3+
-         * players the survivors first agree on that frame (one round trip). */
+         * players the survivors first agree on that frame (one round trip);
+         * -1 when no frame could be agreed (a survivor was gone before its
+         * notice arrived: the session stops with ROLLNET_ERR_DISCONNECTED)
+         * or the player left before the session ran. */
         struct { rollnet_disconnect_reason reason; int32_t frame; } disconnected;
         /** REFUSED: the parameter that differs, its value here and the
          * peer's. For ROLLNET_PARAM_GAME_PARAMS, `key` is the first key (in

@@ -485,95 +485,11 @@ static const rn_session_ops p2p_ops = {
     .leave = rn_p2p_leave,
 };
 
-/* One peer per distinct address; remote players without one connect to us. */
-static rollnet_error setup_peers(rn_p2p *p, const rollnet_session_desc *d)
-{
-    for (int i = 0; i < RN_MAX_PEERS; i++) {
-        rn_peer_reset(&p->peers[i], i);
-    }
-    for (int q = 0; q < ROLLNET_MAX_PLAYERS; q++) {
-        p->player_peer[q] = -1;
-    }
-    for (int q = 0; q < d->num_players; q++) {
-        const rollnet_player_desc *pd = &d->players[q];
-        if (pd->kind == ROLLNET_PLAYER_LOCAL) {
-            continue;
-        }
-        p->remote_mask |= 1u << q;
-        if (!pd->address) {
-            p->incoming_mask |= 1u << q;
-            continue;
-        }
-        size_t alen = strlen(pd->address);
-        char why[128] = "is empty or longer than 127 bytes";
-        const rollnet_transport_vtable *vt = p->link.transport.vtable;
-        rollnet_error bad = ROLLNET_ERR_OK;
-        if (alen == 0 || alen >= sizeof(p->peers[0].address)) {
-            bad = ROLLNET_ERR_BAD_ADDRESS;
-        } else if (vt->check_address) {
-            why[0] = '\0';
-            /* The transport's own code when it is another one (OUT_OF_MEMORY, say). */
-            bad = vt->check_address(p->link.transport.self, pd->address, why, sizeof(why));
-            why[sizeof(why) - 1] = '\0';
-        }
-        if (bad != ROLLNET_ERR_OK) {
-            rn_logf(&p->base.events, ROLLNET_LOG_ERROR, "player %d: address '%.127s' %s (%s)", q,
-                    pd->address, why[0] ? why : "is refused by the transport",
-                    rollnet_error_string(bad));
-            return bad;
-        }
-        int found = -1;
-        for (int i = 0; i < p->num_peers; i++) {
-            if (strcmp(p->peers[i].address, pd->address) == 0) {
-                found = i;
-            }
-        }
-        if (found < 0) {
-            found = p->num_peers++;
-            p->peers[found].outgoing = true;
-            memcpy(p->peers[found].address, pd->address, alen + 1);
-        }
-        p->peers[found].player_mask |= 1u << q;
-        /* Player handles of a remote peer resolve to the peer only once it is claimed. */
-        p->player_peer[q] = found;
-    }
-    return ROLLNET_ERR_OK;
-}
-
-/* What a P2P session needs beyond the shared ranges: a transport, and
- * players on both sides of it. */
-static rollnet_error p2p_desc_check(const rollnet_session_desc *d)
-{
-    int locals = 0, remotes = 0;
-    for (int q = 0; q < d->num_players; q++) {
-        if (d->players[q].kind == ROLLNET_PLAYER_LOCAL) {
-            locals++;
-        } else {
-            remotes++;
-        }
-    }
-    const rollnet_transport_vtable *vt = d->transport.vtable;
-    if (!vt || !vt->send || !vt->receive || !vt->connect) {
-        return rn_desc_error(d, "transport.vtable", vt != NULL,
-                             "a P2P session needs a transport with connect, send and receive "
-                             "(rollnet_enet_create, rollnet_memnet_transport)");
-    }
-    if (locals == 0) {
-        return rn_desc_error(d, "players", locals, "a P2P session needs a local player");
-    }
-    if (remotes == 0) {
-        return rn_desc_error(d, "players", remotes,
-                             "every player is local: a P2P session needs a remote player (or use "
-                             "ROLLNET_SESSION_SYNCTEST)");
-    }
-    return ROLLNET_ERR_OK;
-}
-
 rollnet_error rn_p2p_create(const rollnet_session_desc *d, const rollnet_allocator *a,
                             uint64_t nonce, rollnet_session **out)
 {
     rollnet_transport transport = d->transport;
-    rollnet_error check = p2p_desc_check(d);
+    rollnet_error check = rn_p2p_desc_check(d);
     if (check != ROLLNET_ERR_OK) {
         rollnet_transport_destroy(&transport);
         return check;
@@ -600,7 +516,7 @@ rollnet_error rn_p2p_create(const rollnet_session_desc *d, const rollnet_allocat
         err = rn_link_init(&p->link, &transport, &s->alloc, &s->events); /* both kept */
     }
     if (err == ROLLNET_ERR_OK) {
-        err = setup_peers(p, d);
+        err = rn_p2p_setup_peers(p, d);
         rn_p2p_intro_init(p);
     }
     if (err == ROLLNET_ERR_OK) {

@@ -248,4 +248,10 @@ void rn_p2p_spectators_stats(const rn_p2p *p, rollnet_session_stats *out);
 /* p2p_handshake.c: refuse a peer in its handshake (REFUSE, then closed). */
 void rn_p2p_refuse(rn_p2p *p, rn_peer *peer, rollnet_param param, int64_t local, int64_t remote);
 
+/* p2p_setup.c: the P2P checks of a desc (a transport, players on both
+ * sides), and one peer per distinct address (remote players without one
+ * connect to us), each address checked by the transport. */
+rollnet_error rn_p2p_desc_check(const rollnet_session_desc *d);
+rollnet_error rn_p2p_setup_peers(rn_p2p *p, const rollnet_session_desc *d);
+
 #endif

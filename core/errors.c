@@ -30,6 +30,7 @@ const char *rollnet_param_string(rollnet_param p)
     case ROLLNET_PARAM_SESSION_FULL: return "session_full";
     case ROLLNET_PARAM_GAME_PARAMS: return "game_params";
     case ROLLNET_PARAM_SESSION_KEY: return "session_key";
+    case ROLLNET_PARAM_REJOIN: return "rejoin";
     case ROLLNET_PARAM_COUNT_: break;
     }
     return "unknown parameter";
@@ -48,7 +49,8 @@ const char *rollnet_disconnect_reason_string(rollnet_disconnect_reason r)
     case ROLLNET_DISCONNECT_BUSY_TIMEOUT: return "busy (its game did not poll) past busy_timeout_ms";
     case ROLLNET_DISCONNECT_CONNECTION_LOST:
         return "the connection was lost and not regained within reconnect_timeout_ms";
-    case ROLLNET_DISCONNECT_STATE_INVALID: return "the state the host sent was refused";
+    case ROLLNET_DISCONNECT_STATE_INVALID:
+        return "the state sent to this peer (a spectator's or a rejoin's) was refused";
     }
     return "unknown reason";
 }

@@ -47,6 +47,7 @@ bool rn_event_droppable(rollnet_event_type type)
         return true;
     case ROLLNET_EVENT_SYNCHRONIZED:
     case ROLLNET_EVENT_RUNNING:
+    case ROLLNET_EVENT_REJOINED:
     case ROLLNET_EVENT_DISCONNECTED:
     case ROLLNET_EVENT_REFUSED:
     case ROLLNET_EVENT_DESYNC:

@@ -41,6 +41,14 @@ void rn_iq_prefill(rn_input_queue *q, int delay)
     q->last_confirmed = delay - 1;
 }
 
+void rn_iq_prefill_at(rn_input_queue *q, int32_t frame, int delay)
+{
+    for (int32_t f = frame; f < frame + delay; f++) {
+        memcpy(slot(q, f), q->neutral, (size_t)q->input_size);
+    }
+    q->last_confirmed = frame + delay - 1;
+}
+
 static void mark_incorrect(rn_input_queue *q, int32_t frame)
 {
     if (q->first_incorrect < 0 || frame < q->first_incorrect) {

@@ -30,6 +30,9 @@ void rn_iq_init(rn_input_queue *q, uint8_t *mem, int capacity, int input_size,
 void rn_iq_start_at(rn_input_queue *q, int32_t frame);
 /* Confirm frames 0..delay-1 with the neutral input (the input delay's prefix). */
 void rn_iq_prefill(rn_input_queue *q, int delay);
+/* The same for a queue started at `frame` (rn_iq_start_at): frames
+ * frame..frame+delay-1 are neutral. */
+void rn_iq_prefill_at(rn_input_queue *q, int32_t frame, int delay);
 
 typedef enum rn_iq_add_result {
     RN_IQ_ADDED = 0,

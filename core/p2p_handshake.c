@@ -297,8 +297,8 @@ static uint64_t start_at(const rn_peer *peer)
 static bool all_ready(rn_p2p *p)
 {
     rollnet_session *s = &p->base;
-    if (claimed_players(p) != p->remote_mask) {
-        return false;
+    if (claimed_players(p) != p->remote_mask || (s->desc.rejoin && !p->rejoined)) {
+        return false; /* a rejoin runs once its state is loaded (p2p_rejoin.c) */
     }
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *peer = &p->peers[i];
@@ -390,7 +390,15 @@ void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
         return;
     }
     rn_peer *again = NULL;
-    if (h->player_mask == 0 && !peer->outgoing) {
+    if (h->rejoin) {
+        /* A crashed peer started again (p2p_rejoin.c): it takes a place. */
+        if (peer->outgoing || !rn_p2p_rejoin_claim(p, peer, h)) {
+            if (peer->outgoing) {
+                rn_p2p_refuse(p, peer, ROLLNET_PARAM_REJOIN, rn_p2p_rejoins(p), 1);
+            }
+            return;
+        }
+    } else if (h->player_mask == 0 && !peer->outgoing) {
         /* A spectator (p2p_spectators.c): it plays nobody. */
         if (!rn_p2p_spectator_room(p, peer)) {
             return;
@@ -412,6 +420,10 @@ void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
     peer->nonce = h->nonce;
     peer->st.input_delay = h->input_delay; /* its starting delay, until its inputs say more */
     if (s->desc.session_key_size == 0) {
+        if (peer->rejoin_for >= 0) {
+            rn_p2p_rejoin_accept(p, peer);
+            return;
+        }
         rn_p2p_release_for_handshake(p, again);
         admit(p, peer, h->player_mask);
         return;
@@ -440,6 +452,10 @@ void rn_p2p_on_auth(rn_p2p *p, rn_peer *peer, const rn_auth *a)
     if (!rn_auth_verify(p->key, peer->nonce, p->nonce, peer->claim_mask, s->local_mask,
                         a->proof)) {
         refuse(p, peer, ROLLNET_PARAM_SESSION_KEY, 1, 0, "");
+        return;
+    }
+    if (peer->rejoin_for >= 0) {
+        rn_p2p_rejoin_accept(p, peer);
         return;
     }
     if (peer->claim_mask == 0) {

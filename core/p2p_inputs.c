@@ -55,8 +55,8 @@ static int32_t gather_local(rn_p2p *p, int32_t start, int32_t count, int block)
 void rn_p2p_send_inputs(rn_p2p *p, rn_peer *peer)
 {
     rollnet_session *s = &p->base;
-    if (peer->lost) {
-        return; /* no connection, or a new one that has not resumed: nothing to carry them */
+    if (!rn_p2p_inputs_flow(p, peer)) {
+        return; /* no connection, a new one that has not resumed, or a rejoin's state first */
     }
     /* Local players may run with different delays: send the frames every
      * one of them has an input for. */

@@ -101,7 +101,7 @@ void rn_p2p_connection_lost(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason 
     rn_logf(&s->events, ROLLNET_LOG_WARN, "player %d: connection lost (%s); %s for up to %u ms",
             rn_peer_event_player(peer), rollnet_disconnect_reason_string(reason),
             peer->outgoing ? "reconnecting" : "waiting for it to reconnect",
-            (unsigned)s->desc.reconnect_timeout_ms);
+            (unsigned)rn_p2p_hold_ms(p));
     if (peer->outgoing) {
         attempt(p, peer);
     } else {
@@ -112,7 +112,7 @@ void rn_p2p_connection_lost(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason 
 void rn_p2p_lost_timers(rn_p2p *p, rn_peer *peer)
 {
     rollnet_session *s = &p->base;
-    uint32_t window = s->desc.reconnect_timeout_ms;
+    uint32_t window = rn_p2p_hold_ms(p);
     /* The side that waits allows the other side first to notice the loss,
      * which may take it disconnect_timeout_ms of silence (a close told only
      * this side): its window runs from then. */
@@ -235,7 +235,7 @@ static void resend_state(rn_p2p *p, rn_peer *peer)
 }
 
 /* The connection is back: play goes on from where it was. */
-static void resumed(rn_p2p *p, rn_peer *peer)
+void rn_p2p_resumed(rn_p2p *p, rn_peer *peer)
 {
     rollnet_session *s = &p->base;
     uint64_t gap = s->now - (peer->lost ? peer->lost_since_ms : peer->last_recv_ms);
@@ -299,7 +299,7 @@ static void rebind(rn_p2p *p, rn_peer *conn, rn_peer *peer)
         peer->st.connections_lost++; /* it came back before we noticed (a NAT rebinding) */
     }
     send_resume(p, peer, RN_RESUME_ACCEPT, peer->nonce, 0);
-    resumed(p, peer);
+    rn_p2p_resumed(p, peer);
 }
 
 static void on_claim(rn_p2p *p, rn_peer *conn, const rn_resume *r)
@@ -354,6 +354,12 @@ static bool from_lost_peer(const rn_p2p *p, const rn_peer *peer, const rn_resume
 void rn_p2p_on_resume(rn_p2p *p, rn_peer *conn, const rn_resume *r)
 {
     const rollnet_session *s = &p->base;
+    if (s->desc.rejoin && !s->running) {
+        /* Started again after a crash: the peer's attempt to resume the
+         * process it knew. Its connection hears our HELLO, which says
+         * rejoin (p2p_rejoin.c). */
+        return;
+    }
     if (s->failed != ROLLNET_ERR_OK || !rn_p2p_reconnects(p)) {
         conn->st.dropped_malformed++;
         return;
@@ -393,7 +399,7 @@ void rn_p2p_on_resume(rn_p2p *p, rn_peer *conn, const rn_resume *r)
             conn->st.dropped_malformed++;
             return;
         }
-        resumed(p, conn);
+        rn_p2p_resumed(p, conn);
         break;
     default:
         conn->st.dropped_malformed++;

@@ -100,10 +100,17 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
         return;
     }
     if (peer->lost) {
-        return; /* a new connection that has not resumed: only RESUME counts (its HELLO does not) */
+        /* A new connection that has not resumed: only RESUME counts, and a
+         * HELLO that says its peer was started again (p2p_rejoin.c). */
+        if (m.type == RN_MSG_HELLO && m.u.hello.rejoin) {
+            rn_p2p_rejoin_on_attempt(p, peer, &m.u.hello);
+        }
+        return;
     }
     bool busy_ended = rn_p2p_busy_end(p, peer);
-    if (rn_peer_heard(peer, s->now, &s->events) || busy_ended) {
+    if (peer->rejoin_owed) {
+        peer->last_recv_ms = s->now; /* heard; RESUMED comes once its state is out */
+    } else if (rn_peer_heard(peer, s->now, &s->events) || busy_ended) {
         rn_events_simple(&s->events, ROLLNET_EVENT_RESUMED, rn_peer_event_player(peer));
     }
     switch (m.type) {
@@ -114,6 +121,9 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
         rn_p2p_on_refuse(p, peer, &m.u.refuse);
         break;
     case RN_MSG_INPUT:
+        if (!rn_p2p_inputs_flow(p, peer)) {
+            break; /* from before a rejoin's state: sent again after it */
+        }
         rn_p2p_check_episode_label(p, peer, &m.u.input);
         rn_p2p_on_input(p, peer, &m.u.input, stale);
         break;
@@ -146,6 +156,10 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
         break;
     case RN_MSG_RESUME:
         break; /* above */
+    case RN_MSG_STATE_HEAD:
+    case RN_MSG_STATE_CHUNK:
+        rn_p2p_on_state(p, peer, &m);
+        break;
     default: /* a spectator's messages come through rn_p2p_spectator_message */
         peer->st.dropped_malformed++;
         break;
@@ -334,6 +348,7 @@ static rollnet_error p2p_poll(rollnet_session *s)
     check_timers(p);
     rn_p2p_intro_timers(p);
     rn_frame_confirm(s);
+    rn_p2p_rejoin_timers(p);
     rn_p2p_close_after_failure(p);
     rn_link_flush(&p->link, s->now);
     return s->failed;
@@ -349,7 +364,7 @@ static void update_timesync(rn_p2p *p)
     int wait = 0;
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *peer = &p->peers[i];
-        if (!rn_peer_live(peer) || peer->lost) {
+        if (!rn_peer_live(peer) || !rn_p2p_inputs_flow(p, peer)) {
             continue; /* a lost peer's frame is old news until it resumes */
         }
         /* An RTT sample taken across a stall (a blocked process) can read
@@ -390,7 +405,7 @@ static void p2p_frame_queued(rollnet_session *s, rn_sync_plan *plan)
     update_timesync(p);
     int32_t behind = 0;
     for (int i = 0; i < p->num_peers; i++) {
-        if (rn_peer_live(&p->peers[i]) && !p->peers[i].lost &&
+        if (rn_peer_live(&p->peers[i]) && rn_p2p_inputs_flow(p, &p->peers[i]) &&
             p->peers[i].local_advantage > behind) {
             behind = p->peers[i].local_advantage;
         }
@@ -463,6 +478,7 @@ static void p2p_destroy(rollnet_session *s)
 {
     rn_p2p *p = rn_p2p_of(s);
     rn_p2p_spectators_free(p);
+    rn_p2p_rejoin_free(p);
     rn_link_free(&p->link, p->peers, p->num_peers);
     rollnet_allocator a = s->alloc;
     rn_free(&a, p->block_buf);
@@ -525,6 +541,9 @@ rollnet_error rn_p2p_create(const rollnet_session_desc *d, const rollnet_allocat
     }
     if (err == ROLLNET_ERR_OK) {
         err = rn_p2p_spectators_init(p);
+    }
+    if (err == ROLLNET_ERR_OK) {
+        err = rn_p2p_rejoin_init(p);
     }
     if (err != ROLLNET_ERR_OK) {
         p2p_destroy(s);

@@ -15,6 +15,7 @@
  *   p2p_intro.c      a host introduces the peers it accepted (INTRO)
  *   p2p_reconnect.c  lost connections: reconnecting, RESUME
  *   p2p_spectators.c spectators: admitted, fed confirmed inputs, dropped
+ *   p2p_rejoin.c     a crashed peer started again takes its place (rejoin)
  */
 #ifndef RN_P2P_SESSION_H
 #define RN_P2P_SESSION_H
@@ -26,6 +27,7 @@
 #include "p2p_spectators.h"
 #include "peer.h"
 #include "session.h"
+#include "state_transfer.h"
 
 #define RN_MAX_EVENTS_PER_POLL 4096
 #define RN_WAIT_EVENT_INTERVAL 60 /* frames between two WAIT_RECOMMENDED events */
@@ -67,6 +69,10 @@ typedef struct rn_p2p {
     uint8_t leave_packed[RN_MAX_MESSAGE];
     rn_intro_state intro;   /* p2p_intro.c */
     rn_spectators spect;    /* p2p_spectators.c */
+    /* desc.rejoin (p2p_rejoin.c): the state being received, and whether it
+     * has been loaded. */
+    rn_state_in rejoin_in;
+    bool rejoined;
 } rn_p2p;
 
 static inline rn_p2p *rn_p2p_of(rollnet_session *s)
@@ -194,6 +200,33 @@ bool rn_p2p_reconnect_connected(rn_p2p *p, int tp);
 rn_peer *rn_p2p_handshake_again(rn_p2p *p, const rn_peer *conn, uint64_t nonce, uint32_t mask);
 void rn_p2p_release_for_handshake(rn_p2p *p, rn_peer *old);
 void rn_p2p_on_resume(rn_p2p *p, rn_peer *conn, const rn_resume *r);
+/* The connection to `peer` is back (a resume, or a rejoin's state sent):
+ * play goes on from where it was. */
+void rn_p2p_resumed(rn_p2p *p, rn_peer *peer);
+
+/* p2p_rejoin.c. Whether a crashed peer may rejoin here; how long a lost
+ * peer is kept (the longer of the reconnect and rejoin windows). Creation
+ * and destruction (desc.rejoin: the state's buffer). A matching HELLO with
+ * `rejoin` from `conn`: false when refused (ROLLNET_PARAM_REJOIN), else the
+ * peer it replaces is noted and, once any AUTH verifies, the connection
+ * takes its place (accept). A rejoin HELLO on a lost peer's own reconnect
+ * attempt. Timers: the owed states. The rejoining side: a STATE_HEAD or
+ * STATE_CHUNK. */
+bool rn_p2p_rejoins(const rn_p2p *p);
+uint32_t rn_p2p_hold_ms(const rn_p2p *p);
+rollnet_error rn_p2p_rejoin_init(rn_p2p *p);
+void rn_p2p_rejoin_free(rn_p2p *p);
+bool rn_p2p_rejoin_claim(rn_p2p *p, rn_peer *conn, const rn_hello *h);
+void rn_p2p_rejoin_accept(rn_p2p *p, rn_peer *conn);
+void rn_p2p_rejoin_on_attempt(rn_p2p *p, rn_peer *peer, const rn_hello *h);
+void rn_p2p_rejoin_timers(rn_p2p *p);
+void rn_p2p_on_state(rn_p2p *p, rn_peer *peer, const rn_msg *m);
+/* Inputs flow to and from the peer: not while a rejoin's state is owed to
+ * it, nor, on the rejoining side, before that state is loaded. */
+static inline bool rn_p2p_inputs_flow(const rn_p2p *p, const rn_peer *peer)
+{
+    return !peer->lost && !peer->rejoin_owed && (!p->base.desc.rejoin || p->rejoined);
+}
 
 /* p2p_leave.c */
 /* Tell every live peer the last frame held of `players` (a departed peer's,

@@ -86,5 +86,13 @@ rollnet_error rn_p2p_desc_check(const rollnet_session_desc *d)
                              "every player is local: a P2P session needs a remote player (or use "
                              "ROLLNET_SESSION_SYNCTEST)");
     }
+    if (d->rejoin && d->num_players != 2) {
+        return rn_desc_error(d, "rejoin", d->num_players,
+                             "a crashed peer can rejoin a two-player session only (num_players)");
+    }
+    if (d->rejoin && d->reconnect_timeout_ms == ROLLNET_RECONNECT_OFF) {
+        return rn_desc_error(d, "rejoin", 1,
+                             "rejoin needs reconnection: reconnect_timeout_ms is ROLLNET_RECONNECT_OFF");
+    }
     return ROLLNET_ERR_OK;
 }

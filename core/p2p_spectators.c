@@ -144,27 +144,14 @@ static const uint8_t *input_at(const rn_sync *sy, int q, int32_t f)
     return rn_iq_peek(iq, f);
 }
 
-/* A state the spectator can start from: the snapshot of the frame promotion
- * is at (its episode is known there), once no rollback is under way. */
+/* A state the spectator can start from (rn_state_here), with every input
+ * from there held. */
 static bool send_state(rn_p2p *p, rn_spectator *sp)
 {
     rollnet_session *s = &p->base;
-    const rn_sync *sy = &s->sync;
-    if (rn_sync_requests_pending(sy) || rn_sync_first_incorrect(sy) >= 0) {
-        return false;
-    }
     rn_state_info info;
-    if (s->ledger_used) {
-        info.frame = s->ledger.next_promote;
-        info.episode = s->ledger.episode;
-        info.episode_start = s->ledger.episode_start;
-    } else {
-        info.frame = rn_confirmed_frame(sy) + 1;
-        info.episode = 0;
-        info.episode_start = 0;
-    }
-    const rn_snapshot_slot *slot = rn_sync_find_snapshot(sy, info.frame);
-    if (!slot || info.frame > rn_confirmed_frame(sy) + 1 || !inputs_held_from(sy, info.frame)) {
+    const rn_snapshot_slot *slot = rn_state_here(s, &info);
+    if (!slot || !inputs_held_from(&s->sync, info.frame)) {
         return false;
     }
     rn_state_out out;

@@ -14,6 +14,7 @@ void rn_peer_reset(rn_peer *p, int index)
     p->fin_end = -1;
     p->st.last_received_frame = -1;
     p->resume_for = -1;
+    p->rejoin_for = -1;
     rn_timesync_init(&p->ts);
 }
 
@@ -170,4 +171,5 @@ void rn_peer_make_hello(const rollnet_session_desc *d, uint64_t nonce, uint32_t 
     h->game_params = d->game_params;
     h->game_params_size = d->game_params_size;
     h->keyed = d->session_key_size > 0;
+    h->rejoin = d->rejoin && local_mask != 0;
 }

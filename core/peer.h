@@ -119,6 +119,11 @@ typedef struct rn_peer {
      * index (-1 none) and the challenge it was sent. */
     int resume_for;
     uint64_t resume_challenge;
+    /* Rejoin (p2p_rejoin.c). An incoming connection whose HELLO asks to
+     * take the place of a crashed peer: that peer's index (-1 none). A peer
+     * that has rejoined: the state it is owed has not gone out yet. */
+    int rejoin_for;
+    bool rejoin_owed;
 } rn_peer;
 
 /* A blank slot: no connection, nothing received, nothing acknowledged. */

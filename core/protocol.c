@@ -3,13 +3,14 @@
  *
  *   HELLO    [1, version, nonce, num_players, input_size, input_delay, fps,
  *             max_prediction, checksum_interval, game_id, seed, player_mask,
- *             game_params, keyed]
+ *             game_params, keyed, rejoin]
  *            version: RN_PROTOCOL_VERSION; nonce: the sender's session nonce;
  *            then its session parameters; player_mask: players local to it
  *            (0: a spectator, which watches and plays nobody);
  *            game_params: bin, the sender's desc.game_params (empty: none),
  *            which must be a map rn_game_params_parse accepts; keyed: bool,
- *            the sender has a session key (AUTH follows).
+ *            the sender has a session key (AUTH follows); rejoin: bool, the
+ *            sender takes the place of a crashed peer (p2p_rejoin.c).
  *   REFUSE   [2, param, local_value, remote_value, key]
  *            param: the rollnet_param that differs; local_value: the sender's
  *            own value; remote_value: the receiver's, as the sender saw it;
@@ -96,7 +97,7 @@
 #include "snapshot.h"
 
 
-#define RN_HELLO_ELEMENTS 14
+#define RN_HELLO_ELEMENTS 15
 #define RN_AUTH_ELEMENTS 2
 #define RN_REFUSE_ELEMENTS 5
 #define RN_CHECKSUM_ELEMENTS 5
@@ -171,6 +172,7 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_uint32(&pk, h->player_mask);
         r |= msgpack_pack_bin_with_body(&pk, h->game_params, h->game_params_size);
         r |= h->keyed ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+        r |= h->rejoin ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
         break;
     }
     case RN_MSG_REFUSE:
@@ -281,7 +283,7 @@ static bool rn_parse_hello(const msgpack_object *e, rn_hello *h)
            rn_get_uint(&e[9], UINT64_MAX, &h->game_id) &&
            rn_get_uint(&e[10], UINT64_MAX, &h->seed) && rn_get_u32(&e[11], &h->player_mask) &&
            rn_get_bin(&e[12], ROLLNET_MAX_GAME_PARAMS, &h->game_params, &h->game_params_size) &&
-           rn_get_bool(&e[13], &h->keyed);
+           rn_get_bool(&e[13], &h->keyed) && rn_get_bool(&e[14], &h->rejoin);
 }
 
 static bool rn_parse_refuse(const msgpack_object *e, rn_refuse *r)

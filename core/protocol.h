@@ -21,7 +21,7 @@
  * 9: INTRO, INTRO_ASK (a host introduces the peers it accepted that asked
  *    for each other); RESUME (a lost connection regained); the ENet
  *    transport opens a third channel (busy reports). */
-#define RN_PROTOCOL_VERSION 9
+#define RN_PROTOCOL_VERSION 10
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
 #define RN_INPUT_ELEMENTS 8       /* an INPUT's array length (a fixarray: 0x90 | 8) */
 #define RN_MAX_INPUT_FRAMES 128   /* frames one INPUT message may carry */
@@ -68,6 +68,7 @@ typedef struct rn_hello {
     const uint8_t *game_params;
     size_t game_params_size;
     bool keyed;           /* the sender has a session key: AUTH follows a matching HELLO */
+    bool rejoin;          /* the sender takes the place of a crashed peer (p2p_rejoin.c) */
 } rn_hello;
 
 typedef struct rn_refuse {

@@ -38,6 +38,7 @@ static void apply_defaults(rollnet_session_desc *d)
     RN_DEFAULT(notify_timeout_ms, 750);
     RN_DEFAULT(disconnect_timeout_ms, 5000);
     RN_DEFAULT(reconnect_timeout_ms, 30000);
+    RN_DEFAULT(rejoin_timeout_ms, 60000);
     RN_DEFAULT(loading_grace_ms, 60000);
     RN_DEFAULT(busy_timeout_ms, 60000);
     RN_DEFAULT(episode_timeout_ms, 5000);

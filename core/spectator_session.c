@@ -190,16 +190,11 @@ static void sp_on_state(rn_spectate *t, const rn_msg *m)
     size_t size = 0;
     const uint8_t *data = rn_state_in_data(&t->xfer, &size);
     const rn_state_info *info = &t->xfer.info;
-    if (rn_sync_preload_at(&s->sync, info->frame, data, size) != ROLLNET_ERR_OK) {
+    if (rn_state_start(s, info, data, size) != ROLLNET_ERR_OK) {
         sp_stop(t, ROLLNET_DISCONNECT_STATE_INVALID, ROLLNET_ERR_STATE_INVALID,
                 "the state the host sent does not fit this session");
         return;
     }
-    rn_ledger_resume_at(&s->ledger, info->frame, info->episode, info->episode_start);
-    s->episodes.completed = info->episode;
-    s->episodes.last_end = info->episode > 0 ? info->episode_start - 1 : -1;
-    s->episodes.released_end = s->episodes.last_end;
-    s->episodes.validated_reset = info->episode > 0;
     rn_logf(&s->events, ROLLNET_LOG_INFO,
             "spectator: received the state of frame %d (%zu bytes, episode %d from frame %d)",
             info->frame, size, info->episode, info->episode_start);

@@ -15,6 +15,7 @@
 #define RN_STATE_TRANSFER_H
 
 #include "protocol.h"
+#include "sync.h"
 
 /* What a transfer carries besides the bytes. */
 typedef struct rn_state_info {
@@ -71,5 +72,15 @@ static inline const uint8_t *rn_state_in_data(const rn_state_in *in, size_t *siz
     *size = in->size;
     return in->buf;
 }
+
+/* ---- A session's side (state_session.c) ------------------------------------
+ * The state this session can give away now: the snapshot of the frame
+ * promotion is at (its episode known there), once no rollback is under way
+ * and every input before it is confirmed; NULL when there is none yet. */
+const rn_snapshot_slot *rn_state_here(const rollnet_session *s, rn_state_info *info);
+/* A session that has not started yet starts from a received state: its
+ * frame, its snapshot (LOADed first), its ledger and episodes from there. */
+rollnet_error rn_state_start(rollnet_session *s, const rn_state_info *info,
+                             const uint8_t *data, size_t size);
 
 #endif

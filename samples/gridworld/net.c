@@ -384,6 +384,13 @@ void net_handle_events(game *g)
         case ROLLNET_EVENT_RECONNECTING:
             app_peer_log(g, "reconnecting", ev.u.waiting.attempt);
             break;
+        case ROLLNET_EVENT_REJOINED:
+            app_peer_log(g, "rejoined", ev.u.rejoin.frame);
+            if (ev.player < 0) {
+                printf("gridworld: rejoined at frame %" PRId32 "\n", ev.u.rejoin.frame);
+                fflush(stdout);
+            }
+            break;
         case ROLLNET_EVENT_WAITING:
             app_peer_log(g, "waiting", ev.player);
             fprintf(stderr, "gridworld: waiting for player %d (%u s)\n", ev.player,

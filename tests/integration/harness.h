@@ -34,7 +34,7 @@ typedef void (*harness_input_fn)(int player, int32_t frame, uint8_t *out, int in
                                  void *user_data);
 typedef void (*harness_event_fn)(const rollnet_event *ev, void *user_data);
 
-#define HARNESS_EVENT_TYPES (ROLLNET_EVENT_RECONNECTING + 1)
+#define HARNESS_EVENT_TYPES (ROLLNET_EVENT_REJOINED + 1)
 
 /* One session plus the game it drives. The peer does not own the session or
  * the game; harness_peer_init only records them. */

@@ -33,12 +33,15 @@ typedef struct fx_opts {
     int node_delay[FX_MAX];   /* added to input_delay on node i: each peer chooses its own */
     int input_size;           /* default 1 */
     size_t blob_size;
+    size_t snapshot_capacity; /* 0 = default */
     int32_t max_steps;        /* episode length; 0 = endless */
     int checksum_interval;    /* 0 = default */
     uint32_t notify_timeout_ms, disconnect_timeout_ms, loading_grace_ms, episode_timeout_ms;
     uint32_t busy_timeout_ms;
     uint32_t handshake_timeout_ms, join_timeout_ms;
     uint32_t reconnect_timeout_ms; /* 0 = default; ROLLNET_RECONNECT_OFF: no reconnection */
+    uint32_t rejoin_timeout_ms;    /* 0 = default; ROLLNET_REJOIN_OFF: no rejoin */
+    bool rejoin[FX_MAX];           /* peer i is a crashed peer's process started again */
     /* Called with each node's transport (the netsim) before its session is
      * created; may replace it with a decorator that owns it. NULL: none. */
     void (*wrap)(int node, rollnet_transport *t);
@@ -89,6 +92,9 @@ typedef struct fx {
     char csv_path[FX_MAX][512];
     int export_episodes;
     bool no_read[FX_MAX]; /* the game of node i does not read records */
+    fx_opts opts;                 /* as given to fx_init */
+    int restarts[FX_MAX];         /* fx_restart: times node i was started again */
+    fx_records *rec_before[FX_MAX]; /* fx_crash: its records before the last crash */
 } fx;
 
 static inline void fx_record_hash(fx *f, int i)
@@ -129,6 +135,87 @@ static inline void fx_record_hash(fx *f, int i)
     }
 }
 
+/* Node i's session (its process): created at fx_init, and again by
+ * fx_restart after fx_crash. */
+static inline void fx_node_create(fx *f, const fx_opts *o, int i)
+{
+    f->rec[i] = calloc(1, sizeof(fx_records));
+    assert_non_null(f->rec[i]);
+    rollnet_netsim_desc sd = o->sim[i];
+    if (sd.seed == 0) {
+        sd.seed = o->seed * 31 + (uint64_t)i + 1;
+    }
+    assert_int_equal(
+        rollnet_netsim_create(rollnet_memnet_transport(f->net, i), &sd, NULL, &f->sim[i]),
+        ROLLNET_ERR_OK);
+    assert_non_null(f->sim[i].vtable);
+
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof(d));
+    d.num_players = f->n;
+    d.input_size = o->input_size ? o->input_size : 1;
+    d.input_delay = o->input_delay + o->node_delay[i];
+    d.checksum_interval = o->checksum_interval;
+    d.notify_timeout_ms = o->notify_timeout_ms;
+    d.disconnect_timeout_ms = o->disconnect_timeout_ms;
+    d.loading_grace_ms = o->loading_grace_ms;
+    d.busy_timeout_ms = o->busy_timeout_ms;
+    d.episode_timeout_ms = o->episode_timeout_ms;
+    d.handshake_timeout_ms = o->handshake_timeout_ms;
+    d.join_timeout_ms = o->join_timeout_ms;
+    d.reconnect_timeout_ms = o->reconnect_timeout_ms;
+    d.rejoin_timeout_ms = o->rejoin_timeout_ms;
+    d.snapshot_capacity = o->snapshot_capacity;
+    d.rejoin = o->rejoin[i] || f->restarts[i] > 0;
+    d.game_id = o->game_id[i];
+    d.ledger_capacity = o->ledger_capacity;
+    d.game_params = o->game_params[i];
+    d.game_params_size = o->game_params_size[i];
+    d.logger.log = o->log;
+    d.logger.user_data = (void *)(intptr_t)i;
+    d.seed = o->seed;
+    d.nonce = o->key[i] ? 0 : 0x1000u + (uint64_t)i;
+    if (o->key[i]) {
+        d.session_key = o->key[i];
+        d.session_key_size = strlen(o->key[i]);
+    }
+    d.transport = f->sim[i];
+    if (o->wrap) {
+        o->wrap(i, &d.transport); /* f->sim[i] stays the netsim, inside the decorator */
+    }
+    for (int j = 0; j < f->n; j++) {
+        if (j == i) {
+            d.players[j].kind = ROLLNET_PLAYER_LOCAL;
+        } else {
+            d.players[j].kind = ROLLNET_PLAYER_REMOTE;
+            if (o->via_host ? (i > 0 && (j == 0 || (o->knows[i] & (1u << j)))) : j > i) {
+                snprintf(f->addr[i][j], sizeof(f->addr[i][j]), "mem:%d", j);
+                d.players[j].address = f->addr[i][j];
+            }
+        }
+    }
+    assert_true(tg_init(&f->g[i], o->seed, f->n, d.input_size, o->blob_size, o->max_steps));
+    f->g[i].write_records = o->write_records;
+    if (o->export_dir) {
+        static const char *cols[3 * ROLLNET_MAX_PLAYERS + 4];
+        f->g[i].record_rows = true;
+        f->export_episodes = o->export_episodes;
+        snprintf(f->csv_path[i], sizeof(f->csv_path[i]), "%s/node%d.csv", o->export_dir, i);
+        rollnet_export_desc ed;
+        memset(&ed, 0, sizeof(ed));
+        ed.csv_path = f->csv_path[i];
+        ed.num_columns = tg_row_columns(f->n, cols);
+        ed.columns = cols;
+        ed.num_players = f->n;
+        ed.input_size = o->input_size ? o->input_size : 1;
+        assert_int_equal(rollnet_exporter_open(&ed, NULL, &f->exp[i]), ROLLNET_ERR_OK);
+    }
+    f->create_err[i] = rollnet_session_create(&d, &f->s[i]);
+    assert_int_equal(f->create_err[i], ROLLNET_ERR_OK);
+    harness_peer_init(&f->hp[i], f->s[i], &f->g[i], &d,
+                      o->seed * 7 + 3 + 1000 * (uint64_t)f->restarts[i]);
+}
+
 static inline void fx_init(fx *f, const fx_opts *o)
 {
     memset(f, 0, sizeof(*f));
@@ -136,79 +223,35 @@ static inline void fx_init(fx *f, const fx_opts *o)
     f->net = rollnet_memnet_create(f->n, NULL);
     assert_non_null(f->net);
     harness_clock_init(&f->clock, 1000, 60);
+    f->opts = *o;
     for (int i = 0; i < f->n; i++) {
-        f->rec[i] = calloc(1, sizeof(fx_records));
-        assert_non_null(f->rec[i]);
-        rollnet_netsim_desc sd = o->sim[i];
-        if (sd.seed == 0) {
-            sd.seed = o->seed * 31 + (uint64_t)i + 1;
-        }
-        assert_int_equal(
-            rollnet_netsim_create(rollnet_memnet_transport(f->net, i), &sd, NULL, &f->sim[i]),
-            ROLLNET_ERR_OK);
-        assert_non_null(f->sim[i].vtable);
-
-        rollnet_session_desc d;
-        memset(&d, 0, sizeof(d));
-        d.num_players = f->n;
-        d.input_size = o->input_size ? o->input_size : 1;
-        d.input_delay = o->input_delay + o->node_delay[i];
-        d.checksum_interval = o->checksum_interval;
-        d.notify_timeout_ms = o->notify_timeout_ms;
-        d.disconnect_timeout_ms = o->disconnect_timeout_ms;
-        d.loading_grace_ms = o->loading_grace_ms;
-        d.busy_timeout_ms = o->busy_timeout_ms;
-        d.episode_timeout_ms = o->episode_timeout_ms;
-        d.handshake_timeout_ms = o->handshake_timeout_ms;
-        d.join_timeout_ms = o->join_timeout_ms;
-        d.reconnect_timeout_ms = o->reconnect_timeout_ms;
-        d.game_id = o->game_id[i];
-        d.ledger_capacity = o->ledger_capacity;
-        d.game_params = o->game_params[i];
-        d.game_params_size = o->game_params_size[i];
-        d.logger.log = o->log;
-        d.logger.user_data = (void *)(intptr_t)i;
-        d.seed = o->seed;
-        d.nonce = o->key[i] ? 0 : 0x1000u + (uint64_t)i;
-        if (o->key[i]) {
-            d.session_key = o->key[i];
-            d.session_key_size = strlen(o->key[i]);
-        }
-        d.transport = f->sim[i];
-        if (o->wrap) {
-            o->wrap(i, &d.transport); /* f->sim[i] stays the netsim, inside the decorator */
-        }
-        for (int j = 0; j < f->n; j++) {
-            if (j == i) {
-                d.players[j].kind = ROLLNET_PLAYER_LOCAL;
-            } else {
-                d.players[j].kind = ROLLNET_PLAYER_REMOTE;
-                if (o->via_host ? (i > 0 && (j == 0 || (o->knows[i] & (1u << j)))) : j > i) {
-                    snprintf(f->addr[i][j], sizeof(f->addr[i][j]), "mem:%d", j);
-                    d.players[j].address = f->addr[i][j];
-                }
-            }
-        }
-        assert_true(tg_init(&f->g[i], o->seed, f->n, d.input_size, o->blob_size, o->max_steps));
-        f->g[i].write_records = o->write_records;
-        if (o->export_dir) {
-            static const char *cols[3 * ROLLNET_MAX_PLAYERS + 4];
-            f->g[i].record_rows = true;
-            f->export_episodes = o->export_episodes;
-            snprintf(f->csv_path[i], sizeof(f->csv_path[i]), "%s/node%d.csv", o->export_dir, i);
-            rollnet_export_desc ed;
-            memset(&ed, 0, sizeof(ed));
-            ed.csv_path = f->csv_path[i];
-            ed.num_columns = tg_row_columns(f->n, cols);
-            ed.columns = cols;
-            ed.num_players = f->n;
-            ed.input_size = o->input_size ? o->input_size : 1;
-            assert_int_equal(rollnet_exporter_open(&ed, NULL, &f->exp[i]), ROLLNET_ERR_OK);
-        }
-        f->create_err[i] = rollnet_session_create(&d, &f->s[i]);
-        assert_int_equal(f->create_err[i], ROLLNET_ERR_OK);
-        harness_peer_init(&f->hp[i], f->s[i], &f->g[i], &d, o->seed * 7 + 3);
+        fx_node_create(f, o, i);
     }
+}
+
+/* Node i's process crashes: its session is destroyed without a word (the
+ * transport closes its connections, as the OS does for a dead process) and
+ * its records so far are kept in rec_before. */
+static inline void fx_crash(fx *f, int i)
+{
+    rollnet_exporter_close(f->exp[i]);
+    f->exp[i] = NULL;
+    rollnet_session_destroy(f->s[i]);
+    f->s[i] = NULL;
+    f->gone[i] = true;
+    free(f->rec_before[i]);
+    f->rec_before[i] = f->rec[i];
+    f->rec[i] = NULL;
+}
+
+/* ... and is started again with desc.rejoin set (a new nonce, a new game
+ * and a new player's inputs; its records start afresh in rec). */
+static inline void fx_restart(fx *f, int i)
+{
+    f->restarts[i]++;
+    f->gone[i] = false;
+    f->opts.sim[i].seed = f->opts.seed * 31 + (uint64_t)i + 1 + 977u * (uint64_t)f->restarts[i];
+    fx_node_create(f, &f->opts, i);
 }
 
 /* Close the exporters and compare every node's files with node 0's, byte for
@@ -260,6 +303,7 @@ static inline void fx_free(fx *f)
         rollnet_exporter_close(f->exp[i]);
         rollnet_session_destroy(f->s[i]);
         free(f->rec[i]);
+        free(f->rec_before[i]);
     }
     rollnet_memnet_destroy(f->net);
 }
@@ -273,7 +317,9 @@ static inline void fx_run(fx *f, uint64_t ticks)
         for (int i = 0; i < f->n; i++) {
             if (f->paused[i] || f->gone[i]) {
                 /* The process is stopped; the network still delivers what it sent. */
-                rollnet_netsim_flush(&f->sim[i], now);
+                if (f->s[i]) {
+                    rollnet_netsim_flush(&f->sim[i], now);
+                }
                 continue;
             }
             rollnet_error err = harness_tick(&f->hp[i], now);

@@ -221,6 +221,7 @@ static bool node_init(sim_world *w, int i)
     d.loading_grace_ms = sc->loading_ms;
     d.episode_timeout_ms = sc->episode_ms;
     d.reconnect_timeout_ms = sc->reconnect_ms ? sc->reconnect_ms : ROLLNET_RECONNECT_OFF;
+    d.rejoin_timeout_ms = ROLLNET_REJOIN_OFF; /* the scenarios draw no rejoin */
     d.snapshot_capacity = 4096;
     d.record_capacity = 512;
     d.ledger_capacity = 64; /* small, so that a game that stops reading fills it */

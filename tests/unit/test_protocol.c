@@ -60,6 +60,7 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
                                 a->u.hello.game_params_size);
         }
         assert_int_equal(a->u.hello.keyed, b->u.hello.keyed);
+        assert_int_equal(a->u.hello.rejoin, b->u.hello.rejoin);
         break;
     case RN_MSG_REFUSE:
         assert_int_equal(a->u.refuse.param, b->u.refuse.param);
@@ -239,7 +240,7 @@ static size_t pack_values(const tval *v, int n, uint8_t *out, size_t cap)
 static const uint8_t k_one_frame[] = { 0x05 }; /* one literal byte: one 1-byte frame */
 
 /* Valid baselines as value lists (block size 1 for INPUT). */
-#define HELLO_N 14
+#define HELLO_N 15
 #define REFUSE_N 5
 #define INPUT_N 8
 #define CHECKSUM_N 5
@@ -250,7 +251,7 @@ static int baseline(int type, tval *v)
     switch (type) {
     case RN_MSG_HELLO: {
         tval h[HELLO_N] = { U(1), U(RN_PROTOCOL_VERSION), U(12345), I(2), I(1), I(2), I(60),
-                            I(8), I(-1), U(7), U(8), U(1), BIN(k_params, sizeof k_params), B(0) };
+                            I(8), I(-1), U(7), U(8), U(1), BIN(k_params, sizeof k_params), B(0), B(0) };
         memcpy(v, h, sizeof h);
         return HELLO_N;
     }
@@ -317,6 +318,8 @@ static void hello_round_trips_its_key_flag(void **state)
     m.u.hello.keyed = true;
     round_trip(*state, &m, 0);
     m.u.hello.keyed = false;
+    round_trip(*state, &m, 0);
+    m.u.hello.rejoin = true;
     round_trip(*state, &m, 0);
 }
 
@@ -794,20 +797,23 @@ static void decode_rejects_the_wrong_element_count(void **state)
     }
     assert_int_equal(decode_values(*state, NULL, 0, 1), RN_DECODE_MALFORMED);
 
-    /* HELLO is exactly 14 elements, the game parameters then `keyed` last:
-     * a HELLO without `keyed` (13, version 6's) is refused, and so are
-     * version 2's (12, no game parameters) and a 15th element. */
+    /* HELLO is exactly 15 elements, the game parameters, `keyed`, then
+     * `rejoin` last: a HELLO without `rejoin` (14, version 9's) is refused,
+     * and so are version 6's (13, no `keyed`), version 2's (12, no game
+     * parameters) and a 16th element. */
     tval h[17];
-    assert_int_equal(baseline(RN_MSG_HELLO, h), 14);
-    assert_int_equal(decode_values(*state, h, 14, 0), RN_DECODE_OK);
+    assert_int_equal(baseline(RN_MSG_HELLO, h), 15);
+    assert_int_equal(decode_values(*state, h, 15, 0), RN_DECODE_OK);
     h[13] = B(1);
-    assert_int_equal(decode_values(*state, h, 14, 0), RN_DECODE_OK);
+    h[14] = B(1);
+    assert_int_equal(decode_values(*state, h, 15, 0), RN_DECODE_OK);
+    assert_int_equal(decode_values(*state, h, 14, 0), RN_DECODE_MALFORMED);
     assert_int_equal(decode_values(*state, h, 13, 0), RN_DECODE_MALFORMED);
     assert_int_equal(decode_values(*state, h, 12, 0), RN_DECODE_MALFORMED);
-    h[14] = B(0);
-    assert_int_equal(decode_values(*state, h, 15, 0), RN_DECODE_MALFORMED);
+    h[15] = B(0);
+    assert_int_equal(decode_values(*state, h, 16, 0), RN_DECODE_MALFORMED);
     h[12] = B(1); /* a bool where the game parameters belong */
-    assert_int_equal(decode_values(*state, h, 14, 0), RN_DECODE_MALFORMED);
+    assert_int_equal(decode_values(*state, h, 15, 0), RN_DECODE_MALFORMED);
     /* REFUSE is exactly 5: version 2's had no key. */
     tval r[17];
     assert_int_equal(baseline(RN_MSG_REFUSE, r), 5);

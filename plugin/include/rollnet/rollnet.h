@@ -498,6 +498,9 @@ typedef enum rollnet_prediction {
 /** rollnet_session_desc::reconnect_timeout_ms: a lost connection is not
  * tried again; its peer is gone at once. */
 #define ROLLNET_RECONNECT_OFF 0xfffffffeu
+/** rollnet_session_desc::rejoin_timeout_ms: a peer whose process crashed
+ * cannot come back (rollnet_session_desc::rejoin). */
+#define ROLLNET_REJOIN_OFF 0xfffffffeu
 /** rollnet_session_desc::max_spectators: accept no spectator. */
 #define ROLLNET_NO_SPECTATORS (-1)
 /** Largest rollnet_session_desc::game_params_size, bytes. The blob travels in
@@ -592,6 +595,31 @@ typedef struct rollnet_session_desc {
      * ROLLNET_RECONNECT_OFF: no reconnection, a lost connection ends the
      * peer at once (CLOSED or TIMEOUT, as before reconnection existed). */
     uint32_t reconnect_timeout_ms;
+    /** P2P, two players: how long the peer of a lost connection may come
+     * back after its process crashed and was started again with `rejoin`
+     * set, counted from the loss. The lost peer is kept (and, when this is
+     * longer than reconnect_timeout_ms, waited for) this long; meanwhile the
+     * session pauses at the prediction window, as it does while
+     * reconnecting. A rejoin is refused (ROLLNET_PARAM_REJOIN) when nothing
+     * is lost to come back to. Needs reconnection on (with
+     * ROLLNET_RECONNECT_OFF a lost peer is gone at once). Default 60000;
+     * ROLLNET_REJOIN_OFF: no rejoin. */
+    uint32_t rejoin_timeout_ms;
+    /** P2P, two players: this process takes the place of one that crashed
+     * in a session still running on the other side (the same desc as
+     * before: players, addresses, parameters, session key). Its handshake
+     * says so; the other peer, which kept the crashed peer's place for
+     * rejoin_timeout_ms, sends the state of its latest confirmed frame (a
+     * msgpack snapshot over the reliable channel, in chunks, checked like
+     * the state a late spectator gets) and its inputs from there. The
+     * session LOADs that state, raises ROLLNET_EVENT_REJOINED (u.rejoin.frame:
+     * the first frame it runs), then RUNNING, and plays on from that frame;
+     * its confirmed records start there and equal the other peer's. Refused
+     * (ROLLNET_EVENT_REFUSED, ROLLNET_PARAM_REJOIN; the session stops with
+     * ROLLNET_ERR_REFUSED) when the other side has no lost peer with these
+     * players; a corrupt or oversize state stops it with
+     * ROLLNET_ERR_STATE_INVALID. Default false. */
+    bool rejoin;
     uint32_t loading_grace_ms;        /**< silence allowed while a peer is loading. Default 60000. */
     /** How long a peer whose transport reports it busy (ROLLNET_EVENT_PEER_BUSY:
      * its network is alive, its game has not polled) is kept, counted from
@@ -864,7 +892,13 @@ typedef enum rollnet_event_type {
      * missing: the peer's players). Raised at the loss and with each
      * attempt; RESUMED when play goes on, DISCONNECTED
      * (ROLLNET_DISCONNECT_CONNECTION_LOST) when the window ends. */
-    ROLLNET_EVENT_RECONNECTING
+    ROLLNET_EVENT_RECONNECTING,
+    /** A crashed peer is back (rollnet_session_desc::rejoin). On the side
+     * that kept its place: player is the rejoined peer's, and its state of
+     * frame u.rejoin.frame has been sent (RESUMED follows: play goes on).
+     * On the rejoining side: player -1, the state of u.rejoin.frame is
+     * loaded and the session runs from there. */
+    ROLLNET_EVENT_REJOINED
 } rollnet_event_type;
 
 /** Why a player was disconnected (rollnet_event::u, `disconnected`). */
@@ -885,7 +919,8 @@ typedef enum rollnet_disconnect_reason {
     ROLLNET_DISCONNECT_BUSY_TIMEOUT,  /**< busy (ROLLNET_EVENT_PEER_BUSY) past busy_timeout_ms */
     /** the connection was lost and not regained within reconnect_timeout_ms */
     ROLLNET_DISCONNECT_CONNECTION_LOST,
-    /** SPECTATOR: the state the host sent was refused (corrupt, oversize,
+    /** SPECTATOR, or P2P with rollnet_session_desc::rejoin: the state the
+     * host or the other peer sent was refused (corrupt, oversize,
      * inconsistent: the log says why); the session stops with
      * ROLLNET_ERR_STATE_INVALID. */
     ROLLNET_DISCONNECT_STATE_INVALID
@@ -927,6 +962,11 @@ typedef enum rollnet_param {
      * or its proof failed (a peer with another key is 0 as the refusing side
      * sees it). */
     ROLLNET_PARAM_SESSION_KEY,
+    /** rollnet_session_desc::rejoin: nothing to rejoin here (values: 1 when
+     * this side accepts rejoins at all, and the peer's rejoin flag, 1): no
+     * lost peer holds the players claimed, the session does not run yet or
+     * has more than two players, or rejoin_timeout_ms is ROLLNET_REJOIN_OFF. */
+    ROLLNET_PARAM_REJOIN,
     ROLLNET_PARAM_COUNT_ /**< the number of parameters; not a parameter */
 } rollnet_param;
 
@@ -981,6 +1021,8 @@ typedef struct rollnet_event {
         struct { int attempt; uint32_t waited_ms; uint32_t missing; } waiting;
         /** PEER_BUSY: how long the peer's game has not polled, in ms. */
         struct { uint32_t ms; } busy;
+        /** REJOINED: the frame the rejoined peer runs from (its state's). */
+        struct { int32_t frame; } rejoin;
     } u; /**< the payload, by type */
 } rollnet_event;
 

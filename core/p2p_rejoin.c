@@ -1,0 +1,305 @@
+/* Rejoin: a peer whose process crashed comes back (desc.rejoin), in a
+ * two-player session.
+ *
+ * The side that stays sees a lost connection (p2p_reconnect.c) and keeps
+ * the peer's place for the longer of reconnect_timeout_ms and
+ * rejoin_timeout_ms, paused at the prediction window. The new process has
+ * a new nonce and nothing else of the old one, so it cannot RESUME; its
+ * HELLO says `rejoin` instead, and
+ *
+ *   - arrives on a new incoming connection (the rejoiner dials: it has this
+ *     side's address), or on this side's own reconnect attempt (this side
+ *     dials: the rejoiner, listening again, answers the attempt's CLAIM
+ *     with nothing and sends its HELLO like to any incoming connection).
+ *     The attempt's connection then moves to a slot of its own and goes
+ *     through the same handshake;
+ *   - must match the session parameters and, in a private session, prove
+ *     the key (AUTH) like any joiner; its players must be exactly those of
+ *     a live peer of a running session (lost or not yet noticed lost);
+ *   - takes that peer's place: the new connection and nonce, the peer's
+ *     inputs and queues as they are. Nothing else of the old process counts
+ *     (its loading notice, FINISH, checksums).
+ *
+ * The state it is owed: the frame F after the last frame of its players
+ * confirmed here, once everything before F is confirmed here, no rollback
+ * is under way and promotion has reached F (rn_state_here gives F's
+ * snapshot). Then STATE_HEAD and STATE_CHUNKs (state_transfer.h), REJOINED,
+ * and play goes on as after a resume: this side's inputs from F, its
+ * reliable state, time sync afresh. The rejoiner LOADs F's state, its own
+ * players' frames F..F+delay-1 are neutral as at a start, and it runs.
+ * Nothing the old process sent past F-1 was confirmed here, so nothing the
+ * new one plays contradicts it: both ledgers agree from F on.
+ *
+ * Why two players only: with more, each survivor may hold a different last
+ * frame of the crashed peer's inputs, and the new process would have to
+ * reproduce the one the survivors agree on (the departure agreement,
+ * p2p_leave.c), inputs it never had. */
+#include <string.h>
+
+#include "p2p_session.h"
+#include "rn_alloc.h"
+#include "state_transfer.h"
+
+bool rn_p2p_rejoins(const rn_p2p *p)
+{
+    const rollnet_session_desc *d = &p->base.desc;
+    return rn_p2p_reconnects(p) && d->rejoin_timeout_ms != ROLLNET_REJOIN_OFF &&
+           d->num_players == 2;
+}
+
+uint32_t rn_p2p_hold_ms(const rn_p2p *p)
+{
+    uint32_t hold = p->base.desc.reconnect_timeout_ms;
+    if (rn_p2p_rejoins(p)) {
+        uint32_t r = p->base.desc.rejoin_timeout_ms;
+        hold = (hold == ROLLNET_WAIT_FOREVER || r == ROLLNET_WAIT_FOREVER) ? ROLLNET_WAIT_FOREVER
+               : r > hold                                                 ? r
+                                                                          : hold;
+    }
+    return hold;
+}
+
+rollnet_error rn_p2p_rejoin_init(rn_p2p *p)
+{
+    const rollnet_session_desc *d = &p->base.desc;
+    if (!d->rejoin) {
+        return ROLLNET_ERR_OK;
+    }
+    return rn_state_in_init(&p->rejoin_in, &p->base.alloc, d->snapshot_capacity);
+}
+
+void rn_p2p_rejoin_free(rn_p2p *p)
+{
+    rn_state_in_free(&p->rejoin_in);
+}
+
+/* ---- The side that kept the place ------------------------------------------ */
+
+/* The live peer whose place a rejoin HELLO from `conn` claims, or NULL. */
+static rn_peer *target(rn_p2p *p, const rn_peer *conn, uint32_t mask)
+{
+    if (!rn_p2p_rejoins(p) || !p->base.running || p->base.failed != ROLLNET_ERR_OK ||
+        p->base.left || mask == 0) {
+        return NULL;
+    }
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *q = &p->peers[i];
+        if (q != conn && rn_peer_live(q) && q->player_mask == mask) {
+            return q;
+        }
+    }
+    return NULL;
+}
+
+bool rn_p2p_rejoin_claim(rn_p2p *p, rn_peer *conn, const rn_hello *h)
+{
+    rn_peer *old = target(p, conn, h->player_mask);
+    if (!old) {
+        rn_logf(&p->base.events, ROLLNET_LOG_WARN,
+                "a rejoin claiming players 0x%x is refused: %s", (unsigned)h->player_mask,
+                !rn_p2p_rejoins(p) ? "this session takes no rejoin (two players, reconnection "
+                                     "and rejoin_timeout_ms on)"
+                : !p->base.running ? "the session does not run yet"
+                                   : "no peer of this session holds those players");
+        rn_p2p_refuse(p, conn, ROLLNET_PARAM_REJOIN, rn_p2p_rejoins(p), 1);
+        return false;
+    }
+    conn->rejoin_for = old->index;
+    return true;
+}
+
+/* Everything of the old process that no longer holds. */
+static void forget_old_process(rn_p2p *p, rn_peer *old)
+{
+    old->loading = false;
+    old->busy.on = false;
+    old->label_lagging = false;
+    old->fin_stop = old->fin_end = -1;
+    old->fin_done = false;
+    old->remote_advantage = 0;
+    old->lost = false;
+    old->proved = false;
+    rn_confirm_forget_peer(&p->confirm, old->index);
+}
+
+void rn_p2p_rejoin_accept(rn_p2p *p, rn_peer *conn)
+{
+    rollnet_session *s = &p->base;
+    rn_peer *old = conn->rejoin_for >= 0 ? &p->peers[conn->rejoin_for] : NULL;
+    uint32_t mask = conn->hello_ok ? conn->claim_mask : old ? old->player_mask : 0;
+    conn->rejoin_for = -1;
+    conn->hello_ok = false;
+    if (!old || old != target(p, conn, mask)) {
+        rn_p2p_refuse(p, conn, ROLLNET_PARAM_REJOIN, rn_p2p_rejoins(p), 1); /* gone meanwhile */
+        return;
+    }
+    int was = old->tp;
+    old->tp = conn->tp;
+    conn->tp = -1;
+    rn_peer_set_state(conn, RN_PEER_GONE, &s->events); /* its slot is free again */
+    if (was >= 0 && was != old->tp) {
+        rn_link_close(&p->link, was);
+    }
+    if (!old->lost) {
+        old->st.connections_lost++; /* back before the loss was noticed here */
+    }
+    uint64_t since = old->lost ? old->lost_since_ms : s->now;
+    forget_old_process(p, old);
+    old->nonce = conn->nonce;
+    old->tag = rn_nonce_tag(conn->nonce);
+    old->st.input_delay = conn->st.input_delay;
+    old->st.connected = true;
+    old->last_recv_ms = s->now;
+    old->rejoin_owed = true;
+    old->lost_since_ms = since;
+    rn_link_set_timeout(&p->link, old, s->desc.disconnect_timeout_ms);
+    rn_logf(&s->events, ROLLNET_LOG_INFO,
+            "player %d: its peer rejoins after a restart (new connection); its state goes "
+            "out once the frames before it are confirmed here",
+            rn_peer_event_player(old));
+}
+
+/* The owed state, when this side can give it: see the top. */
+static bool send_state(rn_p2p *p, rn_peer *peer)
+{
+    rollnet_session *s = &p->base;
+    int32_t from = rn_p2p_peer_confirmed(p, peer) + 1;
+    rn_state_info info;
+    const rn_snapshot_slot *slot = rn_state_here(s, &info);
+    if (!slot || info.frame != from) {
+        return false; /* not there yet: frames before F unconfirmed, or a rollback */
+    }
+    rn_state_out out;
+    rn_msg m;
+    if (!rn_state_out_begin(&out, p->tag, &info, slot->buf, slot->size, &m)) {
+        return false;
+    }
+    rn_link_send(&p->link, peer, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
+    for (uint32_t i = 0; i < rn_state_out_chunks(&out); i++) {
+        rn_state_out_chunk(&out, i, &m);
+        rn_link_send(&p->link, peer, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
+    }
+    rn_logf(&s->events, ROLLNET_LOG_INFO,
+            "player %d: sent the state of frame %d to its rejoined peer (%zu bytes, episode %d)",
+            rn_peer_event_player(peer), info.frame, slot->size, info.episode);
+    peer->rejoin_owed = false;
+    peer->ack = info.frame - 1; /* it holds none of our inputs from F on */
+    peer->remote_frame = info.frame;
+    rollnet_event ev = rn_event_make(ROLLNET_EVENT_REJOINED, rn_peer_event_player(peer));
+    ev.u.rejoin.frame = info.frame;
+    rn_events_push(&s->events, &ev);
+    peer->lost = true; /* so the resume counts the gap from the loss */
+    rn_p2p_resumed(p, peer);
+    return true;
+}
+
+void rn_p2p_rejoin_timers(rn_p2p *p)
+{
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *peer = &p->peers[i];
+        if (peer->rejoin_owed && rn_peer_live(peer) && p->base.failed == ROLLNET_ERR_OK) {
+            send_state(p, peer);
+        }
+    }
+}
+
+/* A free slot for a connection that is not a peer yet, or NULL. */
+static rn_peer *free_slot(rn_p2p *p)
+{
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *q = &p->peers[i];
+        if (rn_peer_stranger(q) && q->state == RN_PEER_GONE && q->tp < 0) {
+            return q;
+        }
+    }
+    return p->num_peers < RN_MAX_PEERS ? &p->peers[p->num_peers++] : NULL;
+}
+
+void rn_p2p_rejoin_on_attempt(rn_p2p *p, rn_peer *peer, const rn_hello *h)
+{
+    rollnet_session *s = &p->base;
+    rn_peer *conn = free_slot(p);
+    if (!conn || !peer->outgoing) {
+        peer->st.dropped_malformed++;
+        return;
+    }
+    int idx = (int)(conn - p->peers);
+    rn_peer_reset(conn, idx);
+    rn_confirm_forget_peer(&p->confirm, idx);
+    conn->tp = peer->tp;
+    conn->since_ms = conn->last_recv_ms = conn->rate_start_ms = s->now;
+    conn->st.connected = true;
+    rn_peer_set_state(conn, RN_PEER_HANDSHAKE, &s->events);
+    /* The attempt is this handshake now; the next one waits for its outcome. */
+    peer->tp = -1;
+    peer->next_retry_ms = s->now + RN_RECONNECT_ATTEMPT_MS;
+    rn_msg hello;
+    rn_peer_make_hello(&s->desc, p->nonce, s->local_mask, &hello);
+    rn_link_send(&p->link, conn, &hello, ROLLNET_CHANNEL_RELIABLE, s->now);
+    rn_p2p_on_hello(p, conn, h);
+}
+
+/* ---- The rejoining side ---------------------------------------------------- */
+
+static void refused_state(rn_p2p *p, rn_peer *peer, const char *why)
+{
+    rollnet_session *s = &p->base;
+    rn_logf(&s->events, ROLLNET_LOG_ERROR, "rejoin: the state player %d's peer sent is refused: %s",
+            rn_peer_event_player(peer), why);
+    rollnet_event ev = rn_event_make(ROLLNET_EVENT_DISCONNECTED, rn_peer_event_player(peer));
+    ev.u.disconnected.reason = ROLLNET_DISCONNECT_STATE_INVALID;
+    ev.u.disconnected.frame = -1;
+    rn_events_push(&s->events, &ev);
+    rn_frame_fail(s, ROLLNET_ERR_STATE_INVALID);
+}
+
+static void start_from(rn_p2p *p, rn_peer *peer, const rn_state_info *info, const uint8_t *data,
+                       size_t size)
+{
+    rollnet_session *s = &p->base;
+    if (rn_state_start(s, info, data, size) != ROLLNET_ERR_OK) {
+        refused_state(p, peer, "it does not fit this session (snapshot_capacity, or not msgpack)");
+        return;
+    }
+    /* This side's players start as at frame 0: their delay's first frames
+     * are neutral, and its peer learns them as its inputs. */
+    for (int q = 0; q < s->desc.num_players; q++) {
+        if (s->local_mask & (1u << q)) {
+            rn_iq_prefill_at(&s->sync.queues[q], info->frame, s->delay[q]);
+        }
+    }
+    int iv = p->confirm.interval;
+    if (iv > 0) {
+        p->confirm.next_frame = (info->frame + iv - 1) / iv * iv; /* nothing before F is hashed */
+        if (p->confirm.next_frame == 0) {
+            p->confirm.next_frame = iv;
+        }
+    }
+    p->rejoined = true;
+    rn_logf(&s->events, ROLLNET_LOG_INFO,
+            "rejoin: loaded the state of frame %d (%zu bytes, episode %d from frame %d)",
+            info->frame, size, info->episode, info->episode_start);
+    rollnet_event ev = rn_event_make(ROLLNET_EVENT_REJOINED, -1);
+    ev.u.rejoin.frame = info->frame;
+    rn_events_push(&s->events, &ev);
+    rn_p2p_check_running(p);
+}
+
+void rn_p2p_on_state(rn_p2p *p, rn_peer *peer, const rn_msg *m)
+{
+    rollnet_session *s = &p->base;
+    if (!s->desc.rejoin || p->rejoined || !rn_peer_live(peer) || peer->player_mask == 0 ||
+        s->failed != ROLLNET_ERR_OK) {
+        peer->st.dropped_malformed++; /* nobody asked for a state */
+        return;
+    }
+    const char *why = NULL;
+    rn_state_result r = rn_state_in_feed(&p->rejoin_in, m, &why);
+    if (r == RN_STATE_REFUSED) {
+        refused_state(p, peer, why);
+    } else if (r == RN_STATE_DONE) {
+        size_t size = 0;
+        const uint8_t *data = rn_state_in_data(&p->rejoin_in, &size);
+        start_from(p, peer, &p->rejoin_in.info, data, size);
+    }
+}

@@ -1,0 +1,314 @@
+/* Rejoin: a peer whose process crashed is started again with desc.rejoin
+ * (a new nonce, a new game, nothing of the old process) and takes its place
+ * in the running session. In the fixture node 0 dials node 1, so a crashed
+ * node 1 is found by node 0's reconnect attempts (the rejoin HELLO answers
+ * one of them), and a crashed node 0 dials node 1 itself. Both ledgers
+ * agree on every frame both hold, before and after the crash. */
+#include "p2p_fixture.h"
+
+/* RN_TEST_LOG=1 prints every node's log. */
+static void print_log(rollnet_log_level level, const char *msg, void *user_data)
+{
+    fprintf(stderr, "[node %d %d] %s\n", (int)(intptr_t)user_data, (int)level, msg);
+}
+
+static void base_opts(fx_opts *o, uint64_t seed)
+{
+    memset(o, 0, sizeof(*o));
+    if (getenv("RN_TEST_LOG")) {
+        o->log = print_log;
+    }
+    o->num_players = 2;
+    o->seed = seed;
+    o->write_records = true;
+    o->sim[0].delay_ms = 20;
+    o->sim[1].delay_ms = 20;
+}
+
+/* Records of the same frame agree, byte for byte (their hashes); returns
+ * how many frames both hold. */
+static int agree_by_frame(const fx_records *a, const fx_records *b)
+{
+    int common = 0;
+    for (int i = 0, k = 0; i < a->count && k < b->count;) {
+        if (a->frame[i] < b->frame[k]) {
+            i++;
+        } else if (a->frame[i] > b->frame[k]) {
+            k++;
+        } else {
+            if (a->hash[i] != b->hash[k] || a->episode[i] != b->episode[k]) {
+                fprintf(stderr, "frame %d differs (episode %d/%d, step %d/%d, inputs %d,%d/%d,%d)\n",
+                        a->frame[i], a->episode[i], b->episode[k], a->step[i], b->step[k],
+                        a->first_input_byte[i][0], a->first_input_byte[i][1],
+                        b->first_input_byte[k][0], b->first_input_byte[k][1]);
+                fail();
+            }
+            common++;
+            i++;
+            k++;
+        }
+    }
+    return common;
+}
+
+static void no_desync(fx *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        assert_int_equal(f->hp[i].event_counts[ROLLNET_EVENT_DESYNC], 0);
+    }
+}
+
+/* The survivor's REJOINED names the frame the rejoiner's records start at;
+ * the rejoiner says the same, and its records cover every frame from there
+ * that the survivor has confirmed since (all but the newest few). */
+static int32_t assert_rejoined(fx *f, int survivor, int rejoiner, int min_rows)
+{
+    assert_int_equal(f->hp[survivor].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_int_equal(f->hp[rejoiner].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    int32_t from = f->hp[survivor].last_event[ROLLNET_EVENT_REJOINED].u.rejoin.frame;
+    assert_int_equal(f->hp[rejoiner].last_event[ROLLNET_EVENT_REJOINED].u.rejoin.frame, from);
+    assert_int_equal(f->hp[rejoiner].last_event[ROLLNET_EVENT_REJOINED].player, -1);
+    assert_int_equal(f->hp[survivor].last_event[ROLLNET_EVENT_REJOINED].player, rejoiner);
+    const fx_records *r = f->rec[rejoiner];
+    assert_true(r->count >= min_rows);
+    assert_int_equal(r->frame[0], from);
+    int common = agree_by_frame(f->rec[survivor], r);
+    assert_true(common >= min_rows);
+    /* What the crashed process confirmed before `from` agrees too. Past it
+     * are frames it confirmed with inputs of its own that never reached
+     * the survivor (at most max_prediction + input delay of them): the
+     * survivor confirmed them with the new process's inputs instead. */
+    fx_records *before = f->rec_before[rejoiner];
+    int keep = 0;
+    while (keep < before->count && before->frame[keep] < from) {
+        keep++;
+    }
+    assert_true(before->count - keep <= ROLLNET_MAX_PREDICTION + f->opts.input_delay + 1);
+    before->count = keep;
+    assert_int_equal(agree_by_frame(f->rec[survivor], before), keep);
+    no_desync(f);
+    for (int i = 0; i < f->n; i++) {
+        assert_int_equal(f->hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    }
+    return from;
+}
+
+/* Node `who` crashes at `at` ticks, is started again `down` ticks later;
+ * the survivor pauses meanwhile (its frame stays within the prediction
+ * window of the last frame it confirmed). */
+static int32_t crash_and_rejoin(fx *f, int who, uint64_t at, uint64_t down, int min_rows)
+{
+    int other = 1 - who;
+    fx_run(f, at);
+    assert_true(fx_all_running(f));
+    fx_crash(f, who);
+    fx_run(f, down);
+    rollnet_session_stats st = fx_stats(f, other);
+    assert_true(st.frame - st.confirmed_frame <= f->opts.input_delay + ROLLNET_MAX_PREDICTION + 1);
+    int32_t paused_at = st.frame;
+    fx_run(f, 60);
+    assert_int_equal(fx_stats(f, other).frame, paused_at); /* paused, not neutral */
+    fx_restart(f, who);
+    fx_run(f, 900);
+    return assert_rejoined(f, other, who, min_rows);
+}
+
+static void test_a_crashed_joiner_rejoins_and_the_ledgers_agree(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 301);
+    static fx f;
+    fx_init(&f, &o);
+    int32_t from = crash_and_rejoin(&f, 1, 400, 180, 600);
+    assert_true(from > 300);
+    fx_free(&f);
+}
+
+static void test_a_crashed_host_rejoins_by_dialling(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 302);
+    static fx f;
+    fx_init(&f, &o);
+    crash_and_rejoin(&f, 0, 400, 180, 600);
+    fx_free(&f);
+}
+
+/* Jitter and loss both ways: the survivor has predictions in flight (a
+ * rollback pending) when the rejoin arrives; its state waits for them. */
+static void test_a_rejoin_while_rollbacks_are_pending(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 303);
+    for (int i = 0; i < 2; i++) {
+        o.sim[i].delay_ms = 60;
+        o.sim[i].jitter_ms = 30;
+        o.sim[i].loss_permille = 100;
+    }
+    static fx f;
+    fx_init(&f, &o);
+    crash_and_rejoin(&f, 1, 500, 120, 400);
+    assert_true(fx_stats(&f, 0).rollbacks > 0);
+    fx_free(&f);
+}
+
+/* Episodes of 100 steps: the crash falls just before an episode's end and
+ * the rejoiner's records carry on the same episode numbers. */
+static void test_a_rejoin_across_an_episode_boundary(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 304);
+    o.max_steps = 100;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 280);
+    int32_t frame = fx_stats(&f, 1).frame;
+    crash_and_rejoin(&f, 1, (uint64_t)(300 - frame % 100 > 0 ? 300 - frame % 100 : 1), 200,
+                     500);
+    const fx_records *r = f.rec[1];
+    assert_true(r->episode[r->count - 1] > r->episode[0]); /* it went past episode ends */
+    fx_free(&f);
+}
+
+static void test_a_rejoin_in_a_private_session(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 305);
+    o.key[0] = "invite-99";
+    o.key[1] = "invite-99";
+    static fx f;
+    fx_init(&f, &o);
+    crash_and_rejoin(&f, 1, 300, 120, 500);
+    fx_free(&f);
+}
+
+/* A rejoin with nothing to rejoin: the session is refused, naming rejoin. */
+static void test_a_rejoin_to_a_session_that_never_ran_is_refused(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 306);
+    o.rejoin[1] = true;
+    static fx f;
+    fx_init(&f, &o);
+    for (int t = 0; t < 300 && f.hp[1].event_counts[ROLLNET_EVENT_REFUSED] == 0; t++) {
+        uint64_t now = harness_clock_now(&f.clock);
+        harness_tick(&f.hp[0], now);
+        harness_tick(&f.hp[1], now);
+        harness_clock_tick(&f.clock);
+    }
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_REFUSED], 1);
+    assert_int_equal(f.hp[1].last_event[ROLLNET_EVENT_REFUSED].u.refused.param,
+                     ROLLNET_PARAM_REJOIN);
+    assert_string_equal(rollnet_param_string(ROLLNET_PARAM_REJOIN), "rejoin");
+    assert_int_equal(rollnet_session_poll(f.s[1], harness_clock_now(&f.clock)),
+                     ROLLNET_ERR_REFUSED);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_RUNNING], 0);
+    fx_free(&f);
+}
+
+/* Past the window the place is given up (CONNECTION_LOST), and a rejoin
+ * after that is refused. */
+static void test_a_rejoin_after_the_window_is_refused(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 307);
+    o.reconnect_timeout_ms = 2000;
+    o.rejoin_timeout_ms = 4000;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    fx_crash(&f, 0); /* node 0 dials: started again, it comes to node 1 */
+    /* The side that waits counts from when the other side must have
+     * noticed the loss: disconnect_timeout_ms (5 s) after it last heard. */
+    fx_run(&f, 8 * 60);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED], 0); /* rejoin window */
+    fx_run(&f, 2 * 60);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    assert_int_equal(f.hp[1].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.reason,
+                     ROLLNET_DISCONNECT_CONNECTION_LOST);
+    fx_restart(&f, 0);
+    for (int t = 0; t < 600 && f.hp[0].event_counts[ROLLNET_EVENT_REFUSED] == 0; t++) {
+        uint64_t now = harness_clock_now(&f.clock);
+        harness_tick(&f.hp[0], now);
+        harness_tick(&f.hp[1], now);
+        harness_clock_tick(&f.clock);
+    }
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_REFUSED], 1);
+    assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_REFUSED].u.refused.param,
+                     ROLLNET_PARAM_REJOIN);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_REJOINED], 0);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_REJOINED], 0);
+    fx_free(&f);
+}
+
+/* The state is larger than the rejoiner's snapshot_capacity: refused with
+ * STATE_INVALID, nothing recorded; the survivor goes on waiting. */
+static void test_an_oversize_state_is_refused(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 308);
+    o.blob_size = 3000;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    fx_crash(&f, 1);
+    fx_run(&f, 60);
+    f.opts.snapshot_capacity = 1024; /* the restarted process's */
+    fx_restart(&f, 1);
+    for (int t = 0; t < 600 && f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED] == 0; t++) {
+        uint64_t now = harness_clock_now(&f.clock);
+        harness_tick(&f.hp[0], now);
+        harness_tick(&f.hp[1], now);
+        harness_clock_tick(&f.clock);
+    }
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    assert_int_equal(f.hp[1].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.reason,
+                     ROLLNET_DISCONNECT_STATE_INVALID);
+    assert_int_equal(rollnet_session_poll(f.s[1], harness_clock_now(&f.clock)),
+                     ROLLNET_ERR_STATE_INVALID);
+    assert_int_equal(f.rec[1]->count, 0);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_REJOINED], 0);
+    fx_free(&f);
+}
+
+static void test_rejoin_is_for_two_player_sessions(void **state)
+{
+    (void)state;
+    rollnet_memnet *net = rollnet_memnet_create(3, NULL);
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof d);
+    d.num_players = 3;
+    d.players[0].kind = ROLLNET_PLAYER_LOCAL;
+    d.players[1].kind = ROLLNET_PLAYER_REMOTE;
+    d.players[2].kind = ROLLNET_PLAYER_REMOTE;
+    d.transport = rollnet_memnet_transport(net, 0);
+    d.rejoin = true;
+    rollnet_session *s = NULL;
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_DESC);
+    assert_null(s);
+    rollnet_memnet_destroy(net);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_crashed_joiner_rejoins_and_the_ledgers_agree),
+        cmocka_unit_test(test_a_crashed_host_rejoins_by_dialling),
+        cmocka_unit_test(test_a_rejoin_while_rollbacks_are_pending),
+        cmocka_unit_test(test_a_rejoin_across_an_episode_boundary),
+        cmocka_unit_test(test_a_rejoin_in_a_private_session),
+        cmocka_unit_test(test_a_rejoin_to_a_session_that_never_ran_is_refused),
+        cmocka_unit_test(test_a_rejoin_after_the_window_is_refused),
+        cmocka_unit_test(test_an_oversize_state_is_refused),
+        cmocka_unit_test(test_rejoin_is_for_two_player_sessions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

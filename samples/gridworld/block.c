@@ -1,4 +1,4 @@
-/* --no-net-thread and --block-at (see block.h). */
+/* --no-net-thread, --block-at and --rejoin (see block.h). */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -14,6 +14,10 @@ int block_cli_option(const char *a, const char *v, options *o)
 {
     if (!strcmp(a, "--no-net-thread")) {
         o->no_net_thread = true;
+        return 0;
+    }
+    if (!strcmp(a, "--rejoin")) {
+        o->rejoin = true;
         return 0;
     }
     if (strcmp(a, "--block-at") != 0)

@@ -5,7 +5,8 @@
  * game forgot to announce, a debugger breakpoint). With the service thread
  * the peer sees this side busy (its per-peer log: peer_busy) and keeps it;
  * without it the peer sees silence (interrupted, then the disconnect
- * timeout). */
+ * timeout). --rejoin (rollnet_session_desc::rejoin) starts this process in
+ * the place of one that crashed. */
 #ifndef GRIDWORLD_BLOCK_H
 #define GRIDWORLD_BLOCK_H
 

@@ -37,6 +37,7 @@ typedef struct options {
     /* block.c: --no-net-thread, --block-at SECONDS:LENGTH (0 length: none) */
     bool no_net_thread;
     double block_at, block_length;
+    bool rejoin; /* --rejoin: this process takes the place of one that crashed */
 } options;
 
 /* Fill *o from the command line, defaults first. Strings in *o point into

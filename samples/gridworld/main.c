@@ -97,7 +97,7 @@ static void finish(game *g)
     if (g->exit_code == 0) {
         uint64_t want = g->replay ? (uint64_t)g->replay_frames
                                   : (uint64_t)g->opt.episodes * (uint64_t)g->opt.max_steps;
-        if (g->opt.spectate && g->records_exported > 0)
+        if ((g->opt.spectate || g->opt.rejoin) && g->records_exported > 0)
             want -= (uint64_t)g->first_exported; /* it saw the frames from there on */
         if (g->records_exported != want)
             app_fail(g, "%" PRIu64 " of %" PRIu64 " frames were confirmed and exported",

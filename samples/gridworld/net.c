@@ -145,6 +145,7 @@ int net_setup_session(game *g)
          * host introduces the other joiners (the higher seat dials). */
         if (me != 0)
             d.players[0].address = o->join;
+        d.rejoin = o->rejoin; /* block.h */
     }
     if (!o->synctest) {
         if (o->key) {

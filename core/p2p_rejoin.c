@@ -15,7 +15,8 @@
  *     through the same handshake;
  *   - must match the session parameters and, in a private session, prove
  *     the key (AUTH) like any joiner; its players must be exactly those of
- *     a live peer of a running session (lost or not yet noticed lost);
+ *     a live peer of a running session whose connection is lost or that has
+ *     been silent past notify_timeout_ms (a peer that plays keeps its seat);
  *   - takes that peer's place: the new connection and nonce, the peer's
  *     inputs and queues as they are. Nothing else of the old process counts
  *     (its loading notice, FINISH, checksums).
@@ -75,7 +76,11 @@ void rn_p2p_rejoin_free(rn_p2p *p)
 
 /* ---- The side that kept the place ------------------------------------------ */
 
-/* The live peer whose place a rejoin HELLO from `conn` claims, or NULL. */
+/* The live peer whose place a rejoin HELLO from `conn` claims, or NULL: one
+ * whose connection is lost or that has been silent past notify_timeout_ms
+ * (INTERRUPTED). A peer that is heard from keeps its place: in a public
+ * session a stranger who knows the parameters could otherwise take the seat
+ * of a player who is playing. */
 static rn_peer *target(rn_p2p *p, const rn_peer *conn, uint32_t mask)
 {
     if (!rn_p2p_rejoins(p) || !p->base.running || p->base.failed != ROLLNET_ERR_OK ||
@@ -84,7 +89,8 @@ static rn_peer *target(rn_p2p *p, const rn_peer *conn, uint32_t mask)
     }
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *q = &p->peers[i];
-        if (q != conn && rn_peer_live(q) && q->player_mask == mask) {
+        if (q != conn && rn_peer_live(q) && q->player_mask == mask &&
+            (q->lost || q->state == RN_PEER_INTERRUPTED)) {
             return q;
         }
     }
@@ -100,7 +106,7 @@ bool rn_p2p_rejoin_claim(rn_p2p *p, rn_peer *conn, const rn_hello *h)
                 !rn_p2p_rejoins(p) ? "this session takes no rejoin (two players, reconnection "
                                      "and rejoin_timeout_ms on)"
                 : !p->base.running ? "the session does not run yet"
-                                   : "no peer of this session holds those players");
+                                   : "no silent or lost peer holds those players");
         rn_p2p_refuse(p, conn, ROLLNET_PARAM_REJOIN, rn_p2p_rejoins(p), 1);
         return false;
     }

@@ -34,6 +34,7 @@ typedef struct fx_opts {
     int input_size;           /* default 1 */
     size_t blob_size;
     size_t snapshot_capacity; /* 0 = default */
+    int extra_nodes;          /* memnet nodes beyond the players', for a test's own sessions */
     int32_t max_steps;        /* episode length; 0 = endless */
     int checksum_interval;    /* 0 = default */
     uint32_t notify_timeout_ms, disconnect_timeout_ms, loading_grace_ms, episode_timeout_ms;
@@ -220,7 +221,7 @@ static inline void fx_init(fx *f, const fx_opts *o)
 {
     memset(f, 0, sizeof(*f));
     f->n = o->num_players;
-    f->net = rollnet_memnet_create(f->n, NULL);
+    f->net = rollnet_memnet_create(f->n + o->extra_nodes, NULL);
     assert_non_null(f->net);
     harness_clock_init(&f->clock, 1000, 60);
     f->opts = *o;

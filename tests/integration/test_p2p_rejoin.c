@@ -279,6 +279,54 @@ static void test_an_oversize_state_is_refused(void **state)
     fx_free(&f);
 }
 
+/* A process that claims to rejoin in the place of a peer that plays (it
+ * is heard from) is refused, and the game goes on as if nothing happened:
+ * in a public session that is what keeps a stranger from taking a seat. */
+static void test_a_rejoin_claiming_a_playing_peers_seat_is_refused(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 309);
+    o.extra_nodes = 1;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof d);
+    d.num_players = 2;
+    d.seed = o.seed;
+    d.players[0].kind = ROLLNET_PLAYER_LOCAL; /* node 0's seat */
+    d.players[1].kind = ROLLNET_PLAYER_REMOTE;
+    d.players[1].address = "mem:1";
+    d.transport = rollnet_memnet_transport(f.net, 2);
+    d.rejoin = true;
+    rollnet_session *x = NULL;
+    assert_int_equal(rollnet_session_create(&d, &x), ROLLNET_ERR_OK);
+    rollnet_error xe = ROLLNET_ERR_OK;
+    bool refused = false;
+    for (int t = 0; t < 300 && xe == ROLLNET_ERR_OK; t++) {
+        xe = rollnet_session_poll(x, harness_clock_now(&f.clock));
+        rollnet_event ev;
+        while (rollnet_session_next_event(x, &ev)) {
+            refused = refused || (ev.type == ROLLNET_EVENT_REFUSED &&
+                                  ev.u.refused.param == ROLLNET_PARAM_REJOIN);
+            assert_int_not_equal(ev.type, ROLLNET_EVENT_REJOINED);
+        }
+        fx_run(&f, 1);
+    }
+    assert_true(refused);
+    assert_int_equal(xe, ROLLNET_ERR_REFUSED);
+    rollnet_session_destroy(x);
+    fx_run(&f, 300);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_REJOINED], 0);
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_INTERRUPTED], 0);
+    }
+    assert_true(fx_stats(&f, 1).handshakes_refused >= 1);
+    fx_assert_ledgers_agree(&f, 400);
+    fx_free(&f);
+}
+
 static void test_rejoin_is_for_two_player_sessions(void **state)
 {
     (void)state;
@@ -308,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_a_rejoin_to_a_session_that_never_ran_is_refused),
         cmocka_unit_test(test_a_rejoin_after_the_window_is_refused),
         cmocka_unit_test(test_an_oversize_state_is_refused),
+        cmocka_unit_test(test_a_rejoin_claiming_a_playing_peers_seat_is_refused),
         cmocka_unit_test(test_rejoin_is_for_two_player_sessions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -616,9 +616,13 @@ typedef struct rollnet_session_desc {
      * the first frame it runs), then RUNNING, and plays on from that frame;
      * its confirmed records start there and equal the other peer's. Refused
      * (ROLLNET_EVENT_REFUSED, ROLLNET_PARAM_REJOIN; the session stops with
-     * ROLLNET_ERR_REFUSED) when the other side has no lost peer with these
-     * players; a corrupt or oversize state stops it with
-     * ROLLNET_ERR_STATE_INVALID. Default false. */
+     * ROLLNET_ERR_REFUSED) when the other side has no peer with these
+     * players whose connection is lost or that has been silent past
+     * notify_timeout_ms (a peer that plays keeps its seat); a corrupt or
+     * oversize state stops it with ROLLNET_ERR_STATE_INVALID. The crashed
+     * process may have confirmed up to max_prediction + input_delay frames
+     * from F on with inputs that never reached the other side: those
+     * records of its own are the only ones that can differ. Default false. */
     bool rejoin;
     uint32_t loading_grace_ms;        /**< silence allowed while a peer is loading. Default 60000. */
     /** How long a peer whose transport reports it busy (ROLLNET_EVENT_PEER_BUSY:
@@ -964,7 +968,8 @@ typedef enum rollnet_param {
     ROLLNET_PARAM_SESSION_KEY,
     /** rollnet_session_desc::rejoin: nothing to rejoin here (values: 1 when
      * this side accepts rejoins at all, and the peer's rejoin flag, 1): no
-     * lost peer holds the players claimed, the session does not run yet or
+     * lost or silent peer holds the players claimed (a peer that plays
+     * keeps its seat), the session does not run yet or
      * has more than two players, or rejoin_timeout_ms is ROLLNET_REJOIN_OFF. */
     ROLLNET_PARAM_REJOIN,
     ROLLNET_PARAM_COUNT_ /**< the number of parameters; not a parameter */

@@ -306,3 +306,89 @@ bool rn_mp_element(const uint8_t *p, size_t len, size_t *off, size_t *start, siz
     *off = e;
     return true;
 }
+
+/* Bytes a value header at p[0] adds: `skip` bytes of payload after a header
+ * of `hdr` bytes (the lead byte included), `vals` values that follow; false
+ * for the byte msgpack never uses. `len` is read from p[1..hdr) by the
+ * caller when `sized`. */
+static bool mp_header(uint8_t b, size_t *hdr, uint64_t *skip, uint64_t *vals, int *sized)
+{
+    *hdr = 1;
+    *skip = 0;
+    *vals = 0;
+    *sized = 0; /* 1: bytes of payload follow, 2: array elements, 3: map pairs */
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+        return true;
+    }
+    if ((b & 0xf0) == 0x80) {
+        *vals = 2u * (b & 0x0fu);
+    } else if ((b & 0xf0) == 0x90) {
+        *vals = b & 0x0fu;
+    } else if ((b & 0xe0) == 0xa0) {
+        *skip = b & 0x1fu;
+    } else if (b >= 0xca && b <= 0xd3) {
+        static const uint8_t fixed[] = {4, 8, 1, 2, 4, 8, 1, 2, 4, 8};
+        *skip = fixed[b - 0xca];
+    } else if (b >= 0xd4 && b <= 0xd8) {
+        *skip = 1u + (1u << (b - 0xd4)); /* fixext: a type byte and 1..16 bytes */
+    } else {
+        switch (b) {
+        case 0xc4: case 0xd9: *hdr = 2; *sized = 1; break;
+        case 0xc5: case 0xda: *hdr = 3; *sized = 1; break;
+        case 0xc6: case 0xdb: *hdr = 5; *sized = 1; break;
+        case 0xc7: *hdr = 2; *skip = 1; *sized = 1; break; /* ext: its type byte, then len */
+        case 0xc8: *hdr = 3; *skip = 1; *sized = 1; break;
+        case 0xc9: *hdr = 5; *skip = 1; *sized = 1; break;
+        case 0xdc: *hdr = 3; *sized = 2; break;
+        case 0xdd: *hdr = 5; *sized = 2; break;
+        case 0xde: *hdr = 3; *sized = 3; break;
+        case 0xdf: *hdr = 5; *sized = 3; break;
+        default: return false; /* 0xc1 */
+        }
+    }
+    return true;
+}
+
+bool rn_mp_prefix_fits(const uint8_t *p, size_t n, size_t cap)
+{
+    size_t pos = 0;
+    uint64_t pending = 1; /* values still to come */
+    uint64_t need = 0;    /* the fewest bytes the whole value can take */
+    while (pending > 0) {
+        if (pos >= n) {
+            return need + pending <= cap; /* cut here: each value left takes a byte */
+        }
+        size_t hdr;
+        uint64_t skip, vals;
+        int sized;
+        if (!mp_header(p[pos], &hdr, &skip, &vals, &sized)) {
+            return false;
+        }
+        pending--;
+        if (pos + hdr > n) {
+            return need + hdr + pending <= cap;
+        }
+        if (sized) {
+            uint64_t len = 0;
+            for (size_t k = 1; k < hdr; k++) {
+                len = (len << 8) | p[pos + k];
+            }
+            if (sized == 1) {
+                skip += len;
+            } else {
+                vals = sized == 2 ? len : 2 * len;
+            }
+        }
+        need += hdr + skip;
+        if (need + vals + pending > cap) {
+            return false; /* more than the bound could hold: it lies */
+        }
+        pos += hdr;
+        if (skip > n - pos) {
+            return true; /* cut inside a payload that fits */
+        }
+        pos += (size_t)skip;
+        pending += vals;
+    }
+    return false; /* a whole value: not a cut */
+}

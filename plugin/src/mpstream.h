@@ -45,6 +45,11 @@ long rn_mpstream_remaining(rn_mpstream *m);
 long rn_mpstream_tell(const rn_mpstream *m);
 bool rn_mpstream_seek(rn_mpstream *m, long offset);
 
+/* p[0..n) is the beginning of one msgpack value cut short, which could be
+ * completed within `cap` bytes in all: no unused byte, and no length or
+ * count that claims more than the bound holds. False for a whole value. */
+bool rn_mp_prefix_fits(const uint8_t *p, size_t n, size_t cap);
+
 /* Decoders of one whole value p[0..len) (a measured element): true when it
  * is of that type, fits and takes exactly len bytes. */
 bool rn_mp_uint(const uint8_t *p, size_t len, uint64_t *out);

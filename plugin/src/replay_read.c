@@ -153,6 +153,18 @@ static rollnet_error parse_frame(rollnet_replay *r, const uint8_t *p, size_t len
     return ROLLNET_ERR_OK;
 }
 
+/* The bytes the file ends with, which are no whole value: the beginning of
+ * one frame (an array of 6) or of the end marker (a map of 1) that a frame's
+ * bytes could complete. Anything else (a length that claims more than a
+ * frame holds, say) is a malformed file, not a recorder that stopped. */
+static bool cut_frame(rollnet_replay *r)
+{
+    const uint8_t *p = NULL;
+    size_t n = rn_mpstream_peek(&r->in, &p, r->frame_cap + 1);
+    return n >= 1 && n <= r->frame_cap && (p[0] == 0x96 || p[0] == 0x81) &&
+           rn_mp_prefix_fits(p, n, r->frame_cap);
+}
+
 /* The next frame into *out, or *end at the end marker. */
 rollnet_error rn_replay_read_frame(rollnet_replay *r, rollnet_record *out, bool *end)
 {
@@ -178,12 +190,19 @@ rollnet_error rn_replay_read_frame(rollnet_replay *r, rollnet_record *out, bool 
     case RN_MP_VALUE:
         break;
     case RN_MP_END:
-        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID,
-                    "the file ends before frame %d without its end marker (cut short)",
-                    r->next_frame);
     case RN_MP_CUT:
-        return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID, "frame %d: cut short or malformed",
-                    r->next_frame);
+        /* No end marker: the recorder stopped (a crash, a killed process)
+         * after the whole frames before this one, and maybe within this
+         * one. Those frames are the replay; the info says it is cut. A
+         * value that cannot be one frame cut short is malformed. */
+        if (got == RN_MP_CUT && !cut_frame(r)) {
+            return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID,
+                                  "frame %d: cut short or malformed", r->next_frame);
+        }
+        r->info.complete = false;
+        r->ended = true;
+        *end = true;
+        return ROLLNET_ERR_OK;
     case RN_MP_OVERSIZE:
         return rn_replay_fail(r, ROLLNET_ERR_REPLAY_INVALID,
                     "frame %d: larger than the %zu bytes a frame may take (record_capacity %zu)",
@@ -233,6 +252,7 @@ static rollnet_error open_checked(rollnet_replay *r, size_t max_state)
         return err;
     }
     r->first_frame_off = rn_mpstream_tell(&r->in);
+    r->info.complete = true; /* until the frames end without the end marker */
     rollnet_record rec;
     bool end = false;
     while (err == ROLLNET_ERR_OK && !end) {

@@ -40,7 +40,10 @@ rollnet_error rollnet_replay_recorder_open(const rollnet_replay_recorder_desc *d
     if (!desc || !desc->path || desc->path[0] == '\0' || !session) {
         return ROLLNET_ERR_INVALID_ARGUMENT;
     }
-    if (session->desc.kind == ROLLNET_SESSION_REPLAY) {
+    if (session->desc.kind == ROLLNET_SESSION_REPLAY ||
+        session->desc.kind == ROLLNET_SESSION_SPECTATOR || session->desc.rejoin) {
+        /* A replay, or a session that may start from a received state (a
+         * spectator, a rejoin): a recording starts at frame 0. */
         return ROLLNET_ERR_WRONG_SESSION_KIND;
     }
     rollnet_error err = rn_session_keep_initial_state(session);

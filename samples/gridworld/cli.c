@@ -194,6 +194,16 @@ static int check_modes(options *o)
         fprintf(stderr, "gridworld: --replay-out records a game (--host, --join or --synctest)\n");
         return 2;
     }
+    if (o->replay_out && o->rejoin) {
+        fprintf(stderr, "gridworld: --replay-out records a game from its first frame; a --rejoin "
+                        "starts later (the process that crashed recorded the beginning)\n");
+        return 2;
+    }
+    if (o->rejoin && !o->join && !o->host_port) {
+        fprintf(stderr, "gridworld: --rejoin replaces a player of a network game (--host or "
+                        "--join)\n");
+        return 2;
+    }
     if (o->synctest && o->netsim) {
         fprintf(stderr, "gridworld: --netsim needs a network (--host or --join)\n");
         return 2;

@@ -98,7 +98,8 @@ int playback_setup_session(game *g)
                 rollnet_error_string(err));
         return 1;
     }
-    printf("gridworld: playing %s: %" PRId32 " frames\n", g->opt.replay, in.num_frames);
+    printf("gridworld: playing %s: %" PRId32 " frames%s\n", g->opt.replay, in.num_frames,
+           in.complete ? "" : " (cut short: its recorder stopped there)");
     fflush(stdout);
     return 0;
 }

@@ -7,7 +7,8 @@
 # Checked: exit 0 on both survivors; the new joiner's export starts at the
 # frame it rejoined at and equals the host's rows from there, byte for byte;
 # the killed joiner's complete rows before that frame equal the host's too;
-# the host's peer log shows the rejoin and session_complete.
+# the host's peer log shows the rejoin and session_complete; the killed
+# joiner's --replay-out file, without its end marker, plays back its frames.
 #
 #   test_rejoin.sh path/to/gridworld
 set -uo pipefail
@@ -21,7 +22,8 @@ game=(--headless --episodes 2 --max-steps 900)
     >"$work/host.out" 2>"$work/host.err" &
 host=$!
 pids+=("$host")
-"$GW" --join "127.0.0.1:$port" --bot 22 --export "$work/join.csv" "${game[@]}" \
+"$GW" --join "127.0.0.1:$port" --bot 22 --export "$work/join.csv" \
+    --replay-out "$work/join.replay" "${game[@]}" \
     >"$work/join.out" 2>"$work/join.err" &
 join=$!
 pids+=("$join")
@@ -68,9 +70,21 @@ before=$(wc -l <"$work/join.before")
 head -n "$before" <(tail -n +2 "$work/host.csv") | cmp -s - "$work/join.before" ||
     fail "the killed joiner's rows before frame $from differ from the host's"
 
+# The killed joiner's replay has no end marker: it plays back the whole
+# frames it holds, and those before `from` are the host's rows.
+"$GW" --replay "$work/join.replay" --headless --export "$work/replayed.csv" \
+    >"$work/replayed.out" 2>"$work/replayed.err" || fail "the killed joiner's replay does not play"
+grep -q "cut short" "$work/replayed.out" || fail "the replay of a killed process is not called cut short"
+awk -F, -v f="$from" 'NR > 1 && $1 < f' "$work/replayed.csv" >"$work/replayed.before"
+played=$(wc -l <"$work/replayed.before")
+[ "$played" -gt 200 ] || fail "the killed joiner's replay holds only $played frames before $from"
+head -n "$played" <(tail -n +2 "$work/host.csv") | cmp -s - "$work/replayed.before" ||
+    fail "the killed joiner's replay differs from the host's rows before frame $from"
+
 grep -q ",rejoined,$from\$" "$work/host.csv.peer.csv" ||
     fail "the host's peer log does not show the rejoin at frame $from"
 grep -q ",session_complete,1800\$" "$work/host.csv.peer.csv" ||
     fail "the host's peer log does not say session_complete"
-echo "ok: rejoined at frame $from; $rows rows after it equal the host's, $before before it"
+echo "ok: rejoined at frame $from; $rows rows after it equal the host's, $before before it;" \
+    "the killed joiner's replay plays $played of them back"
 echo "1 passed, 0 failed"

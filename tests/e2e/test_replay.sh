@@ -7,7 +7,7 @@
 #    reproduces the export;
 #  - a corrupt replay is refused with the reason, exit 1;
 #  - rollnet-diff: equal exports and replays (0), a changed input (1, naming
-#    the frame), a cut or foreign file (2).
+#    the frame), a broken or foreign file (2); a replay cut short is its frames.
 #
 #   test_replay.sh path/to/gridworld path/to/rollnet-diff
 set -uo pipefail
@@ -59,12 +59,17 @@ timeout 60 "$GW" --replay "$work/join.rnr" --headless --export "$work/p2p_play.c
 same "$work/host.csv" "$work/p2p_play.csv"
 same "$work/host.csv.msgpack" "$work/p2p_play.csv.msgpack"
 
-# ---- a corrupt replay is refused, naming what is wrong ----------------------
+# ---- a replay cut short (its recorder stopped) plays the frames it holds; ---
+# ---- one cut inside its header is refused, naming what is wrong ------------
 head -c 700 "$work/st.rnr" >"$work/cut.rnr"
-if "$GW" --replay "$work/cut.rnr" --headless >"$work/cut.out" 2>&1; then
-    fail "a cut replay was played"
+"$GW" --replay "$work/cut.rnr" --headless >"$work/cut.out" 2>&1 ||
+    fail "a replay cut short was not played: $(cat "$work/cut.out")"
+grep -q "cut short" "$work/cut.out" || fail "a replay cut short is not called so: $(cat "$work/cut.out")"
+head -c 60 "$work/st.rnr" >"$work/broken.rnr"
+if "$GW" --replay "$work/broken.rnr" --headless >"$work/broken.out" 2>&1; then
+    fail "a replay cut inside its header was played"
 fi
-grep -q "frame" "$work/cut.out" || fail "the refusal does not name the frame: $(cat "$work/cut.out")"
+grep -q "header" "$work/broken.out" || fail "the refusal does not name the header: $(cat "$work/broken.out")"
 
 # ---- rollnet-diff ------------------------------------------------------------
 "$DIFF" "$work/host.csv.msgpack" "$work/p2p_play.csv.msgpack" >"$work/d1.out" 2>&1
@@ -87,7 +92,10 @@ grep -q "first difference at frame 40" "$work/d3.out" || fail "rollnet-diff: $(c
 "$DIFF" "$work/st.rnr" "$work/host.rnr" >"$work/d4.out" 2>&1
 [ $? -eq 1 ] || fail "rollnet-diff of two different replays: $(cat "$work/d4.out")"
 "$DIFF" "$work/st.rnr" "$work/cut.rnr" >"$work/d5.out" 2>&1
-[ $? -eq 2 ] || fail "rollnet-diff of a cut replay: $(cat "$work/d5.out")"
+[ $? -eq 1 ] || fail "rollnet-diff of a replay cut short: $(cat "$work/d5.out")"
+grep -q "cut short" "$work/d5.out" || fail "rollnet-diff of a replay cut short: $(cat "$work/d5.out")"
+"$DIFF" "$work/st.rnr" "$work/broken.rnr" >"$work/d7.out" 2>&1
+[ $? -eq 2 ] || fail "rollnet-diff of a broken replay: $(cat "$work/d7.out")"
 "$DIFF" "$work/st.rnr" "$work/st.csv.msgpack" >"$work/d6.out" 2>&1
 [ $? -eq 2 ] || fail "rollnet-diff of a replay and an export: $(cat "$work/d6.out")"
 

@@ -2,7 +2,8 @@
 # rollnet-diff without the sample game: exports written here byte by byte
 # (msgpack maps as rollnet_exporter writes them) and the replays of the fuzz
 # corpus (recorded by the library's recorder). Equal files exit 0; a changed
-# input exits 1 naming the frame, with both records decoded; a cut file, a
+# input, or a replay cut short (its recorder stopped), exits 1 naming the frame,
+# with both records decoded; a broken or cut export, a
 # foreign one or one of each kind exits 2 with the reason.
 #
 #   test_rollnet_diff.sh path/to/rollnet-diff path/to/tests/fuzz/corpus/replay_file
@@ -94,8 +95,11 @@ expect 1 "$work/8" "$r1" "$r2"
 grep -q "first difference at frame 0" "$work/8" || fail "differing replays: $(cat "$work/8")"
 grep -q "episode_end" "$work/8" || fail "a replay's record without its episode end: $(cat "$work/8")"
 head -c 600 "$r1" >"$work/cut.rnr"
-expect 2 "$work/9" "$r1" "$work/cut.rnr"
-grep -q "not a valid replay" "$work/9" || fail "a cut replay: $(cat "$work/9")"
+expect 1 "$work/9" "$r1" "$work/cut.rnr"
+grep -q "ends after 5 frames (cut short" "$work/9" || fail "a replay cut short: $(cat "$work/9")"
+head -c 40 "$r1" >"$work/broken.rnr"
+expect 2 "$work/14" "$r1" "$work/broken.rnr"
+grep -q "not a valid replay" "$work/14" || fail "a broken replay: $(cat "$work/14")"
 expect 2 "$work/10" "$r1" "$work/a.msgpack"
 expect 2 "$work/11" "$r1"
 

@@ -5,6 +5,7 @@
  * one of them), and a crashed node 0 dials node 1 itself. Both ledgers
  * agree on every frame both hold, before and after the crash. */
 #include "p2p_fixture.h"
+#include "rollnet/rollnet_replay.h"
 
 /* RN_TEST_LOG=1 prints every node's log. */
 static void print_log(rollnet_log_level level, const char *msg, void *user_data)
@@ -342,6 +343,19 @@ static void test_rejoin_is_for_two_player_sessions(void **state)
     rollnet_session *s = NULL;
     assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_DESC);
     assert_null(s);
+    /* Two players: created; a recording, which starts at frame 0, is not
+     * for a session that starts from a received state. */
+    d.num_players = 2;
+    d.players[1].address = "mem:1";
+    d.transport = rollnet_memnet_transport(net, 0);
+    assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    rollnet_replay_recorder_desc rd;
+    memset(&rd, 0, sizeof rd);
+    rd.path = "/tmp/rollnet-rejoin-never-written.replay";
+    rollnet_replay_recorder *rec = NULL;
+    assert_int_equal(rollnet_replay_recorder_open(&rd, s, &rec), ROLLNET_ERR_WRONG_SESSION_KIND);
+    assert_null(rec);
+    rollnet_session_destroy(s);
     rollnet_memnet_destroy(net);
 }
 

@@ -356,9 +356,6 @@ static void test_end_marker_faults_are_named(void **state)
 {
     (void)state;
     gen g = good();
-    g.no_end = true;
-    assert_refused(&g, "ends before frame 12 without its end marker");
-    g = good();
     g.end_count = 11;
     assert_refused(&g, "says 11 frames, the file holds 12");
     g = good();
@@ -369,24 +366,75 @@ static void test_end_marker_faults_are_named(void **state)
     assert_refused(&g, "holds no frames");
 }
 
-/* Every prefix of a good file is refused, with a reason, and never crashes. */
-static void test_every_truncation_is_refused(void **state)
+/* A file without its end marker (its recorder stopped): the whole frames
+ * before the cut are the replay, and the info says it is not complete. */
+static void test_a_file_without_its_end_marker_is_its_whole_frames(void **state)
+{
+    (void)state;
+    gen g = good();
+    g.no_end = true;
+    char *data = NULL;
+    size_t n = build(&g, &data);
+    write_bytes(data, n);
+    free(data);
+    char why[256];
+    rollnet_replay *r = NULL;
+    assert_int_equal(open_it(&r, why, sizeof(why)), ROLLNET_ERR_OK);
+    rollnet_replay_info in;
+    assert_int_equal(rollnet_replay_get_info(r, &in), ROLLNET_ERR_OK);
+    assert_false(in.complete);
+    assert_int_equal(in.num_frames, 12);
+    rollnet_record rec;
+    int k = 0;
+    while (rollnet_replay_next_record(r, &rec)) {
+        assert_int_equal(rec.frame, k++);
+    }
+    assert_int_equal(k, 12);
+    rollnet_replay_close(r);
+    /* The whole file: complete. */
+    g = good();
+    n = build(&g, &data);
+    write_bytes(data, n);
+    free(data);
+    assert_int_equal(open_it(&r, why, sizeof(why)), ROLLNET_ERR_OK);
+    assert_int_equal(rollnet_replay_get_info(r, &in), ROLLNET_ERR_OK);
+    assert_true(in.complete);
+    rollnet_replay_close(r);
+}
+
+/* Every prefix of a good file, as a recorder that stopped at that byte
+ * leaves it: refused with a reason while the header, the state or the
+ * first frame is not whole; from there on, the whole frames before the cut
+ * (one more with each frame's last byte), never a crash. */
+static void test_every_truncation_is_refused_or_its_whole_frames(void **state)
 {
     (void)state;
     gen g = good();
     char *data = NULL;
     size_t n = build(&g, &data);
+    int32_t last = 0;
     for (size_t cut = 0; cut < n; cut++) {
         write_bytes(data, cut);
         char why[256];
         rollnet_replay *r = NULL;
         rollnet_error err = open_it(&r, why, sizeof(why));
-        if (err != ROLLNET_ERR_REPLAY_INVALID || why[0] == '\0') {
+        if (err == ROLLNET_ERR_OK) {
+            rollnet_replay_info in;
+            assert_int_equal(rollnet_replay_get_info(r, &in), ROLLNET_ERR_OK);
+            assert_false(in.complete);
+            assert_true(in.num_frames >= 1 && in.num_frames <= 12);
+            assert_true(in.num_frames == last || in.num_frames == last + 1 || last == 0);
+            last = in.num_frames;
+            rollnet_replay_close(r);
+            continue;
+        }
+        if (err != ROLLNET_ERR_REPLAY_INVALID || why[0] == '\0' || last != 0) {
             fail_msg("a file cut at byte %zu of %zu: %s \"%s\"", cut, n, rollnet_error_string(err),
                      why);
         }
         assert_null(r);
     }
+    assert_int_equal(last, 12); /* cut inside the end marker: every frame */
     free(data);
 }
 
@@ -420,7 +468,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_frame_faults_name_the_frame_and_field, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_end_marker_faults_are_named, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_every_truncation_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_truncation_is_refused_or_its_whole_frames,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_file_without_its_end_marker_is_its_whole_frames,
+                                        setup, teardown),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -348,7 +348,11 @@ static int compare(source *a, source *b)
         rc = 1;
         if (ga == 0 || gb == 0) {
             source *longer = ga ? a : b, *shorter = ga ? b : a;
-            printf("%s ends after %ld frames; %s goes on:\n", shorter->path, i, longer->path);
+            printf("%s ends after %ld frames%s; %s goes on:\n", shorter->path, i,
+                   shorter->is_replay && !shorter->info.complete
+                       ? " (cut short: no end marker, its recorder stopped)"
+                       : "",
+                   longer->path);
             print_row(ga ? "A" : "B", longer->path, ga ? &ra : &rb, &zone);
             break;
         }

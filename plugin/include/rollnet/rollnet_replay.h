@@ -64,7 +64,9 @@ typedef struct rollnet_replay_recorder_desc {
  * when the session is over. `session` must outlive the first write.
  * On success *out owns the file until rollnet_replay_recorder_close; on
  * failure *out is NULL. INVALID_ARGUMENT (a NULL argument or path),
- * WRONG_SESSION_KIND (a replay session), NOT_RUNNING (the session has
+ * WRONG_SESSION_KIND (a replay session, a spectator, or a session with
+ * rollnet_session_desc::rejoin: those start from a received state, and a
+ * recording starts at frame 0), NOT_RUNNING (the session has
  * advanced already), OUT_OF_MEMORY, IO (the file cannot be created).
  * Game thread (the session's). */
 rollnet_error rollnet_replay_recorder_open(const rollnet_replay_recorder_desc *desc,
@@ -116,12 +118,19 @@ typedef struct rollnet_replay_info {
     const void *initial_state;
     size_t initial_state_size;   /**< bytes at initial_state */
     int32_t num_frames;          /**< frames recorded */
+    /** False when the file ends without its end marker: the recorder
+     * stopped (its process crashed or was killed) after num_frames whole
+     * frames, and maybe within the next one, whose bytes are ignored. Such
+     * a replay plays back those frames. */
+    bool complete;
 } rollnet_replay_info;
 
 /** Open a replay file and check all of it: every field's type, range and
  * size against the header's parameters, frames numbered from 0 without a
  * gap, episodes and steps that follow from the episode ends, the end marker
- * and its count, nothing after it. Memory stays bounded by the header's
+ * and its count, nothing after it. A file without its end marker (a
+ * recorder that crashed) is the whole frames before the cut
+ * (rollnet_replay_info::complete false). Memory stays bounded by the header's
  * capacities (record_capacity per frame, the initial state once), never by
  * what a corrupt length claims. On failure *out is NULL and, when why is
  * not NULL, why[0..why_cap) holds a NUL-terminated sentence naming what is

@@ -51,6 +51,8 @@ const char *rollnet_disconnect_reason_string(rollnet_disconnect_reason r)
         return "the connection was lost and not regained within reconnect_timeout_ms";
     case ROLLNET_DISCONNECT_STATE_INVALID:
         return "the state sent to this peer (a spectator's or a rejoin's) was refused";
+    case ROLLNET_DISCONNECT_PLAYED_ON:
+        return "the other side played on without this peer: come back with rejoin";
     }
     return "unknown reason";
 }

@@ -539,7 +539,8 @@ static rollnet_error end_advance(rollnet_session *s, const rollnet_request *req,
     }
     rollnet_error err = already_promoted(s, req->frame)
                             ? ROLLNET_ERR_OK
-                            : rn_ledger_step_end(&s->ledger, req->frame, req->inputs, step_flags);
+                            : rn_ledger_step_end(&s->ledger, req->frame, req->inputs, step_flags,
+                                                 req->disconnected);
     rn_sync_advance_done(&s->sync, req);
     if (err == ROLLNET_ERR_OK && s->ops->advance_ended) {
         err = s->ops->advance_ended(s, req, step_flags, rec ? rec->buf : NULL,

@@ -23,6 +23,8 @@ void rn_iq_init(rn_input_queue *q, uint8_t *mem, int capacity, int input_size,
     q->first_incorrect = -1;
     q->tail = 0;
     q->disconnected_from = -1;
+    q->absent_from = INT32_MAX;
+    q->absent_to = INT32_MAX;
     memset(mem, 0, (size_t)capacity * (size_t)input_size);
 }
 

@@ -20,6 +20,10 @@ typedef struct rn_input_queue {
     int32_t first_incorrect;   /* first frame whose prediction was wrong; -1 none */
     int32_t tail;              /* oldest frame still held */
     int32_t disconnected_from; /* frames >= this are neutral and confirmed; -1 connected */
+    /* Frames absent_from..absent_to-1 were played with the neutral input
+     * while the player's peer was away (absent_play NEUTRAL): flagged like
+     * a departure's. INT32_MAX..: none. */
+    int32_t absent_from, absent_to;
 } rn_input_queue;
 
 /* `mem` holds capacity * input_size bytes; capacity must be a power of two. */

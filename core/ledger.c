@@ -142,7 +142,7 @@ rollnet_writer *rn_ledger_record_begin(rn_ledger *l, int32_t frame)
 }
 
 rollnet_error rn_ledger_step_end(rn_ledger *l, int32_t frame, const uint8_t *inputs,
-                                 uint32_t step_flags)
+                                 uint32_t step_flags, uint32_t disconnected)
 {
     if (!l || !l->spec || frame < 0 || frame < l->next_promote) {
         if (l) {
@@ -165,6 +165,7 @@ rollnet_error rn_ledger_step_end(rn_ledger *l, int32_t frame, const uint8_t *inp
         s->size = 0;
         overflow = true;
     }
+    s->disconnected = disconnected;
     if (inputs) {
         memcpy(s->inputs, inputs, ledger_inputs_size(l));
     } else {
@@ -224,6 +225,7 @@ int rn_ledger_promote(rn_ledger *l, const rn_promote_guard *g)
         rn_ledger_slot *d = &l->conf[(l->conf_head + l->conf_count) % l->conf_capacity];
         d->frame = s->frame;
         d->step_flags = s->step_flags;
+        d->disconnected = s->disconnected;
         d->size = s->size;
         d->episode = l->episode;
         d->step = s->frame - l->episode_start;
@@ -277,6 +279,7 @@ bool rn_ledger_next(rn_ledger *l, rollnet_record *out)
     const rn_ledger_slot *s = &l->conf[l->conf_head];
     l->out.frame = s->frame;
     l->out.step_flags = s->step_flags;
+    l->out.disconnected = s->disconnected;
     l->out.size = s->size;
     l->out.episode = s->episode;
     l->out.step = s->step;
@@ -294,6 +297,7 @@ bool rn_ledger_next(rn_ledger *l, rollnet_record *out)
     out->inputs = l->out.inputs;
     out->data = l->out.data;
     out->size = l->out.size;
+    out->disconnected = l->out.disconnected;
     return true;
 }
 

@@ -13,6 +13,7 @@
 typedef struct rn_ledger_slot {
     int32_t frame;       /* -1 when empty */
     uint32_t step_flags; /* ROLLNET_STEP_* from advance_end */
+    uint32_t disconnected; /* players whose input was neutral (rollnet_record::disconnected) */
     size_t size;
     uint8_t *data;       /* record_capacity bytes */
     uint8_t *inputs;     /* num_players * input_size: the inputs the frame ran with */
@@ -57,13 +58,14 @@ void rn_ledger_free(rn_ledger *l);
  * writer is owned by the ledger and valid until rn_ledger_step_end. NULL when
  * rn_ledger_can_store(frame) is false. */
 rollnet_writer *rn_ledger_record_begin(rn_ledger *l, int32_t frame);
-/* The frame ran with `inputs`; store its record (empty if none was begun) and
+/* The frame ran with `inputs` (`disconnected`: the players among them whose
+ * input was neutral because they were not there); store its record (empty if none was begun) and
  * flags. Fails with SNAPSHOT_OVERFLOW when the record overflowed (the frame is
  * then stored with an empty record, so its inputs and flags still count),
  * LEDGER_FULL when the speculative ring has no room for `frame`, and
  * INVALID_ARGUMENT for a frame that was already promoted. */
 rollnet_error rn_ledger_step_end(rn_ledger *l, int32_t frame, const uint8_t *inputs,
-                                 uint32_t step_flags);
+                                 uint32_t step_flags, uint32_t disconnected);
 /* A rollback to `frame`: forget the speculative records of frame and later. */
 void rn_ledger_discard_from(rn_ledger *l, int32_t frame);
 /* True when the speculative ring can take `frame` without losing an unpromoted

@@ -340,7 +340,40 @@ static void on_proof(rn_p2p *p, rn_peer *conn, const rn_resume *r)
         refuse_claim(p, conn, "the proof of the session key does not verify");
         return;
     }
+    if (peer->played_on) {
+        /* absent_play NEUTRAL: frames were played without it; it comes
+         * back only as a rejoin, from the state after them. */
+        rn_logf(&p->base.events, ROLLNET_LOG_WARN,
+                "player %d's peer is back, but this side played on without it: told to rejoin",
+                rn_peer_event_player(peer));
+        send_resume(p, conn, RN_RESUME_PLAYED_ON, peer->nonce, 0);
+        conn->resume_for = -1;
+        conn->close_at_ms = p->base.now + 1000; /* after it read why */
+        rn_peer_set_state(conn, RN_PEER_GONE, &p->base.events);
+        return;
+    }
     rebind(p, conn, peer);
+}
+
+/* The dialling side, absent_play NEUTRAL: the peer played on without this
+ * side, so a resume cannot go on from where this side is. It stops; the
+ * game comes back by creating its session again with `rejoin`. */
+static void played_on_without_us(rn_p2p *p, rn_peer *peer)
+{
+    rollnet_session *s = &p->base;
+    rn_logf(&s->events, ROLLNET_LOG_ERROR,
+            "player %d's peer played on without this side (absent_play NEUTRAL): this session "
+            "stops; create it again with rejoin set to come back",
+            rn_peer_event_player(peer));
+    rn_link_close(&p->link, peer->tp);
+    peer->tp = -1;
+    peer->lost = false;
+    rollnet_event ev = rn_event_make(ROLLNET_EVENT_DISCONNECTED, rn_peer_event_player(peer));
+    ev.u.disconnected.reason = ROLLNET_DISCONNECT_PLAYED_ON;
+    ev.u.disconnected.frame = -1;
+    rn_events_push(&s->events, &ev);
+    rn_peer_set_state(peer, RN_PEER_GONE, &s->events);
+    rn_frame_fail(s, ROLLNET_ERR_DISCONNECTED);
 }
 
 /* The dialling side: the message comes on its new connection from the
@@ -400,6 +433,13 @@ void rn_p2p_on_resume(rn_p2p *p, rn_peer *conn, const rn_resume *r)
             return;
         }
         rn_p2p_resumed(p, conn);
+        break;
+    case RN_RESUME_PLAYED_ON:
+        if (!from_lost_peer(p, conn, r) || !conn->proved) {
+            conn->st.dropped_malformed++;
+            return;
+        }
+        played_on_without_us(p, conn);
         break;
     default:
         conn->st.dropped_malformed++;

@@ -76,6 +76,55 @@ void rn_p2p_rejoin_free(rn_p2p *p)
 
 /* ---- The side that kept the place ------------------------------------------ */
 
+/* absent_play NEUTRAL: the side the peer connected to plays on while the
+ * peer is lost; the side that connected waits (so the two never play on
+ * apart, each with the other neutral). */
+static bool plays_on(const rn_p2p *p, const rn_peer *peer)
+{
+    return p->base.desc.absent_play == ROLLNET_ABSENT_NEUTRAL && rn_p2p_rejoins(p) &&
+           !peer->outgoing && p->base.running;
+}
+
+/* The lost peer's players: neutral and confirmed from the frame after
+ * their last confirmed input up to this side's newest input, the range
+ * flagged (rn_input_queue::absent_from). */
+static void play_on(rn_p2p *p, rn_peer *peer)
+{
+    rollnet_session *s = &p->base;
+    int32_t upto = rn_frame_local_newest(s);
+    for (int q = 0; q < s->desc.num_players; q++) {
+        if (!(peer->player_mask & (1u << q))) {
+            continue;
+        }
+        rn_input_queue *iq = &s->sync.queues[q];
+        if (!peer->played_on) {
+            iq->absent_from = iq->last_confirmed + 1;
+            iq->absent_to = INT32_MAX;
+            rn_logf(&s->events, ROLLNET_LOG_WARN,
+                    "player %d is away: playing on with its input neutral from frame %d",
+                    q, iq->absent_from);
+        }
+        while (iq->last_confirmed < upto && rn_iq_has_room(iq, iq->last_confirmed + 1)) {
+            rn_iq_add(iq, iq->last_confirmed + 1, iq->neutral);
+            s->dirty = true;
+        }
+    }
+    peer->played_on = true;
+}
+
+/* The peer is back at `frame`: its players' absence ends there. */
+static void absence_ends(rn_p2p *p, rn_peer *peer, int32_t frame)
+{
+    rollnet_session *s = &p->base;
+    for (int q = 0; q < s->desc.num_players; q++) {
+        if ((peer->player_mask & (1u << q)) && s->sync.queues[q].absent_to == INT32_MAX &&
+            s->sync.queues[q].absent_from != INT32_MAX) {
+            s->sync.queues[q].absent_to = frame;
+        }
+    }
+    peer->played_on = false;
+}
+
 /* The live peer whose place a rejoin HELLO from `conn` claims, or NULL: one
  * whose connection is lost or that has been silent past notify_timeout_ms
  * (INTERRUPTED). A peer that is heard from keeps its place: in a public
@@ -189,6 +238,7 @@ static bool send_state(rn_p2p *p, rn_peer *peer)
             "player %d: sent the state of frame %d to its rejoined peer (%zu bytes, episode %d)",
             rn_peer_event_player(peer), info.frame, slot->size, info.episode);
     peer->rejoin_owed = false;
+    absence_ends(p, peer, info.frame);
     peer->ack = info.frame - 1; /* it holds none of our inputs from F on */
     peer->remote_frame = info.frame;
     rollnet_event ev = rn_event_make(ROLLNET_EVENT_REJOINED, rn_peer_event_player(peer));
@@ -203,8 +253,13 @@ void rn_p2p_rejoin_timers(rn_p2p *p)
 {
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *peer = &p->peers[i];
-        if (peer->rejoin_owed && rn_peer_live(peer) && p->base.failed == ROLLNET_ERR_OK) {
+        if (!rn_peer_live(peer) || p->base.failed != ROLLNET_ERR_OK) {
+            continue;
+        }
+        if (peer->rejoin_owed) {
             send_state(p, peer);
+        } else if (peer->lost && plays_on(p, peer)) {
+            play_on(p, peer);
         }
     }
 }

@@ -54,7 +54,9 @@ static int32_t keep_inputs_from(const rn_p2p *p)
         keep -= s->desc.max_prediction + ROLLNET_MAX_INPUT_DELAY + 1;
     }
     for (int i = 0; i < p->num_peers; i++) {
-        if (rn_peer_live(&p->peers[i]) && p->peers[i].ack + 1 < keep) {
+        /* Not for a peer played on without (absent_play): it can only come
+         * back by rejoining, from a state after those frames. */
+        if (rn_peer_live(&p->peers[i]) && !p->peers[i].played_on && p->peers[i].ack + 1 < keep) {
             keep = p->peers[i].ack + 1;
         }
     }

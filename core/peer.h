@@ -124,6 +124,9 @@ typedef struct rn_peer {
      * that has rejoined: the state it is owed has not gone out yet. */
     int rejoin_for;
     bool rejoin_owed;
+    /* absent_play NEUTRAL: this side plays on with its players neutral
+     * while its connection is lost (p2p_rejoin.c). */
+    bool played_on;
 } rn_peer;
 
 /* A blank slot: no connection, nothing received, nothing acknowledged. */

@@ -175,6 +175,7 @@ typedef enum rn_resume_kind {
     RN_RESUME_CHALLENGE,
     RN_RESUME_PROOF,
     RN_RESUME_ACCEPT,
+    RN_RESUME_PLAYED_ON, /* instead of ACCEPT: the frames since the loss were played without it */
     RN_RESUME_KINDS_
 } rn_resume_kind;
 

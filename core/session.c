@@ -117,6 +117,8 @@ static rollnet_error resolve_desc(const rollnet_session_desc *in, rollnet_sessio
          "must be at least 16 bytes"},
         {"max_spectators", d->max_spectators, 0, 64,
          "must be 1..64, or ROLLNET_NO_SPECTATORS (-1) for none"},
+        {"absent_play", (long long)d->absent_play, ROLLNET_ABSENT_PAUSE, ROLLNET_ABSENT_NEUTRAL,
+         "must be a rollnet_absent_play"},
     };
     for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
         if (ranges[i].value < ranges[i].lo || ranges[i].value > ranges[i].hi) {

@@ -139,7 +139,8 @@ static void push_advance(rn_sync *s, int32_t frame, uint32_t flags, int *block)
     for (int p = 0; p < s->cfg.num_players; p++) {
         rn_input_queue *q = &s->queues[p];
         rn_iq_get(q, frame, dst + (size_t)p * (size_t)s->cfg.input_size);
-        if (q->disconnected_from >= 0 && frame >= q->disconnected_from) {
+        if ((q->disconnected_from >= 0 && frame >= q->disconnected_from) ||
+            (frame >= q->absent_from && frame < q->absent_to)) {
             disc |= 1u << p;
         }
     }

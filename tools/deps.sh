@@ -10,8 +10,9 @@ ROLLNET_PACKAGES=(meson ninja-build pkg-config gcc g++ python3
 # tools/test.sh also fuzzes: clang and its runtimes (libFuzzer, ASan, UBSan;
 # Debian 12 ships them apart from clang, in libclang-rt-dev).
 # ...and checks the API reference: doxygen (its large dependencies are
-# clang's, already there).
-ROLLNET_TEST_PACKAGES=(clang libclang-rt-dev doxygen)
+# clang's, already there); an e2e test reads a msgpack export with Debian's
+# python3 (python3-msgpack).
+ROLLNET_TEST_PACKAGES=(clang libclang-rt-dev doxygen python3-msgpack)
 
 # Usage: rollnet_missing_packages [EXTRA_PACKAGE...]
 rollnet_missing_packages() {

@@ -329,7 +329,9 @@ rollnet_error rollnet_exporter_write(rollnet_exporter *e, const rollnet_record *
     fputc('\n', f);
 
     msgpack_packer *pk = &e->pk;
-    msgpack_pack_map(pk, 5);
+    /* "disconnected" only when a player was not there, so that a session
+     * where nobody ever is writes the same bytes as before it existed. */
+    msgpack_pack_map(pk, r->disconnected ? 6 : 5);
     pack_key(pk, "frame");
     msgpack_pack_int32(pk, r->frame);
     pack_key(pk, "episode");
@@ -350,6 +352,10 @@ rollnet_error rollnet_exporter_write(rollnet_exporter *e, const rollnet_record *
         /* The record was checked above to be exactly one msgpack value, so
          * its bytes are the map's value as they are. */
         fwrite(r->data, 1, r->size, e->mp);
+    }
+    if (r->disconnected) {
+        pack_key(pk, "disconnected");
+        msgpack_pack_uint32(pk, r->disconnected);
     }
     msgpack_zone_clear(&e->zone);
 

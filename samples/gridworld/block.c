@@ -1,4 +1,4 @@
-/* --no-net-thread, --block-at and --rejoin (see block.h). */
+/* --no-net-thread, --block-at, --rejoin and --play-on (see block.h). */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -18,6 +18,10 @@ int block_cli_option(const char *a, const char *v, options *o)
     }
     if (!strcmp(a, "--rejoin")) {
         o->rejoin = true;
+        return 0;
+    }
+    if (!strcmp(a, "--play-on")) {
+        o->play_on = true;
         return 0;
     }
     if (strcmp(a, "--block-at") != 0)

@@ -6,7 +6,8 @@
  * the peer sees this side busy (its per-peer log: peer_busy) and keeps it;
  * without it the peer sees silence (interrupted, then the disconnect
  * timeout). --rejoin (rollnet_session_desc::rejoin) starts this process in
- * the place of one that crashed. */
+ * the place of one that crashed; --play-on (absent_play NEUTRAL) lets the
+ * host play on while its joiner is away. */
 #ifndef GRIDWORLD_BLOCK_H
 #define GRIDWORLD_BLOCK_H
 

@@ -72,6 +72,10 @@ static void usage(FILE *out)
             "                       crashed (same other arguments, within 60 s): it gets\n"
             "                       the game's state from the other side and plays on;\n"
             "                       its --export starts at the frame it rejoined at\n"
+            "  --play-on            two players, both sides: while the joiner is away\n"
+            "                       (lost or crashed), the host plays on with it standing\n"
+            "                       still (flagged in the export); the joiner comes back\n"
+            "                       with --rejoin (by default both wait for it)\n"
             "  --help               show this text\n"
             "\n"
             "Keys: arrows/WASD move (in a sync test: WASD player 0, arrows player 1;\n"
@@ -197,6 +201,10 @@ static int check_modes(options *o)
     if (o->replay_out && o->rejoin) {
         fprintf(stderr, "gridworld: --replay-out records a game from its first frame; a --rejoin "
                         "starts later (the process that crashed recorded the beginning)\n");
+        return 2;
+    }
+    if ((o->rejoin || o->play_on) && o->players != 2) {
+        fprintf(stderr, "gridworld: --rejoin and --play-on are for two players (--players 2)\n");
         return 2;
     }
     if (o->rejoin && !o->join && !o->host_port) {

@@ -146,6 +146,7 @@ int net_setup_session(game *g)
         if (me != 0)
             d.players[0].address = o->join;
         d.rejoin = o->rejoin; /* block.h */
+        d.absent_play = o->play_on ? ROLLNET_ABSENT_NEUTRAL : ROLLNET_ABSENT_PAUSE;
     }
     if (!o->synctest) {
         if (o->key) {
@@ -239,6 +240,8 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
     case ROLLNET_DISCONNECT_CONNECTION_LOST:
         return "lost the connection and did not regain it in time";
     case ROLLNET_DISCONNECT_STATE_INVALID: return "sent a state that was refused";
+    case ROLLNET_DISCONNECT_PLAYED_ON:
+        return "played on without this side (--play-on): start again with --rejoin";
     }
     return "unknown reason";
 }

@@ -231,6 +231,8 @@ static const char *disconnect_reason(rollnet_disconnect_reason r)
         return "connection lost, not regained";
     case ROLLNET_DISCONNECT_STATE_INVALID:
         return "state transfer refused";
+    case ROLLNET_DISCONNECT_PLAYED_ON:
+        return "played on without this peer";
     }
     return "unknown";
 }

@@ -1,90 +1,136 @@
 #!/usr/bin/env bash
 # Rejoin after a crash, with real gridworld processes on 127.0.0.1: 8 s into
-# the first episode the joiner is killed (SIGKILL: no goodbye), and 2 s
-# later the same command is started again with --rejoin. The host keeps the
-# joiner's place meanwhile (paused); the new joiner gets the host's state,
-# and the session completes. Headless, bots, fixed seeds, bounded in time.
-# Checked: exit 0 on both survivors; the new joiner's export starts at the
-# frame it rejoined at and equals the host's rows from there, byte for byte;
-# the killed joiner's complete rows before that frame equal the host's too;
-# the host's peer log shows the rejoin and session_complete; the killed
-# joiner's --replay-out file, without its end marker, plays back its frames.
+# the first episode the joiner is killed (SIGKILL: no goodbye), and some
+# seconds later the same command is started again with --rejoin. Two cases,
+# side by side:
+#   pause    the host keeps the joiner's place, paused (the default)
+#   play-on  both with --play-on: the host notices the loss (5 s of
+#            silence) and plays on with the joiner neutral, flagged in its
+#            msgpack export ("disconnected"); the joiner comes back 9 s after
+#            the kill
+# Checked for each: exit 0 on both survivors; the new joiner's export starts
+# at the frame it rejoined at and equals the host's rows from there, byte
+# for byte; the killed joiner's complete rows before that frame equal the
+# host's too; the host's peer log shows the rejoin and session_complete; the
+# killed joiner's --replay-out file, without its end marker, plays back its
+# frames. Headless, bots, fixed seeds, bounded in time.
 #
 #   test_rejoin.sh path/to/gridworld
 set -uo pipefail
 GW=$1
 work=$(mktemp -d /tmp/rollnet-rejoin-XXXXXX)
 source "$(dirname "$0")/proc_lib.sh"
-port=$((46000 + $$ % 2000))
+base=$((46000 + $$ % 2000))
 game=(--headless --episodes 2 --max-steps 900)
 
-"$GW" --host "$port" --bot 11 --export "$work/host.csv" "${game[@]}" \
-    >"$work/host.out" 2>"$work/host.err" &
-host=$!
-pids+=("$host")
-"$GW" --join "127.0.0.1:$port" --bot 22 --export "$work/join.csv" \
-    --replay-out "$work/join.replay" "${game[@]}" \
-    >"$work/join.out" 2>"$work/join.err" &
-join=$!
-pids+=("$join")
+# case NAME PORT DOWN_SECONDS EXTRA_ARGS...: runs in the background, its
+# verdict in $work/NAME/verdict.
+case_run() {
+    local name=$1 port=$2 down=$3
+    shift 3
+    local w="$work/$name"
+    mkdir -p "$w"
+    "$GW" --host "$port" --bot 11 --export "$w/host.csv" "${game[@]}" "$@" \
+        >"$w/host.out" 2>"$w/host.err" &
+    local host=$!
+    "$GW" --join "127.0.0.1:$port" --bot 22 --export "$w/join.csv" \
+        --replay-out "$w/join.replay" "${game[@]}" "$@" >"$w/join.out" 2>"$w/join.err" &
+    local join=$!
+    for _ in $(seq 200); do
+        grep -q "gridworld: running" "$w/join.out" 2>/dev/null && break
+        sleep 0.1
+    done
+    if ! grep -q "gridworld: running" "$w/join.out"; then
+        kill "$host" "$join" 2>/dev/null
+        echo "the joiner never ran" >"$w/verdict"
+        return
+    fi
+    sleep 8
+    kill -KILL "$join"
+    wait "$join" 2>/dev/null
+    sleep "$down"
+    "$GW" --join "127.0.0.1:$port" --bot 33 --rejoin --export "$w/rejoin.csv" "${game[@]}" "$@" \
+        >"$w/rejoin.out" 2>"$w/rejoin.err"
+    local rs=$?
+    wait "$host"
+    local hs=$?
+    echo "exit $hs $rs" >"$w/verdict"
+}
 
-# 8 s after it runs (bounded: 20 s for the start), the joiner dies.
-for _ in $(seq 200); do
-    grep -q "gridworld: running" "$work/join.out" 2>/dev/null && break
-    sleep 0.1
-done
-grep -q "gridworld: running" "$work/join.out" || fail "the joiner never ran"
-sleep 8
-kill -KILL "$join"
-reap "$join"
-sleep 2
-"$GW" --join "127.0.0.1:$port" --bot 33 --rejoin --export "$work/rejoin.csv" "${game[@]}" \
-    >"$work/rejoin.out" 2>"$work/rejoin.err" &
-rejoin=$!
-pids+=("$rejoin")
+# check NAME [LIMIT]: the killed joiner's rows are compared before LIMIT
+# (default: the frame it rejoined at; frames it confirmed past the last input
+# the host had from it may differ, see rollnet_session_desc::rejoin).
+check() {
+    local name=$1 w="$work/$1" limit=${2:-}
+    local v
+    v=$(cat "$w/verdict")
+    [ "$v" = "exit 0 0" ] || fail "$name: $v (host, rejoined joiner)"
+    from=$(sed -n 's/^gridworld: rejoined at frame \([0-9]*\)$/\1/p' "$w/rejoin.out")
+    [ -n "$from" ] || fail "$name: the rejoined joiner never said where it rejoined"
+    [ "$from" -gt 300 ] || fail "$name: rejoined at frame $from: before the crash?"
+    first=$(sed -n '2s/,.*//p' "$w/rejoin.csv")
+    [ "$first" = "$from" ] || fail "$name: the rejoined export starts at frame $first, not $from"
+    rows=$(($(wc -l <"$w/rejoin.csv") - 1))
+    [ "$rows" -gt 600 ] || fail "$name: only $rows rows after the rejoin"
+    [ -n "$limit" ] || limit=$from
+    awk -F, -v f="$from" 'NR > 1 && $1 >= f' "$w/host.csv" >"$w/host.after"
+    tail -n +2 "$w/rejoin.csv" >"$w/rejoin.rows"
+    cmp -s "$w/host.after" "$w/rejoin.rows" ||
+        fail "$name: the host's rows from frame $from differ from the rejoined joiner's"
+    hrows=$(($(wc -l <"$w/host.csv") - 1))
+    [ "$hrows" -eq 1800 ] || fail "$name: the host exported $hrows rows, expected 1800"
+    awk -F, -v f="$limit" 'NR > 1 && $1 < f && NF == 15' "$w/join.csv" >"$w/join.before"
+    before=$(wc -l <"$w/join.before")
+    [ "$before" -gt 200 ] || fail "$name: the killed joiner left only $before rows"
+    head -n "$before" <(tail -n +2 "$w/host.csv") | cmp -s - "$w/join.before" ||
+        fail "$name: the killed joiner's rows before frame $limit differ from the host's"
+    "$GW" --replay "$w/join.replay" --headless --export "$w/replayed.csv" \
+        >"$w/replayed.out" 2>"$w/replayed.err" || fail "$name: the killed joiner's replay does not play"
+    grep -q "cut short" "$w/replayed.out" || fail "$name: the killed joiner's replay is not called cut short"
+    awk -F, -v f="$limit" 'NR > 1 && $1 < f' "$w/replayed.csv" >"$w/replayed.before"
+    played=$(wc -l <"$w/replayed.before")
+    [ "$played" -gt 200 ] || fail "$name: the killed joiner's replay holds only $played frames before $limit"
+    head -n "$played" <(tail -n +2 "$w/host.csv") | cmp -s - "$w/replayed.before" ||
+        fail "$name: the killed joiner's replay differs from the host's rows before frame $limit"
+    grep -q ",rejoined,$from\$" "$w/host.csv.peer.csv" ||
+        fail "$name: the host's peer log does not show the rejoin at frame $from"
+    grep -q ",session_complete,1800\$" "$w/host.csv.peer.csv" ||
+        fail "$name: the host's peer log does not say session_complete"
+    echo "ok: $name: rejoined at frame $from; $rows rows after it equal the host's, $before" \
+        "before it; the killed joiner's replay plays $played of them back"
+}
 
-reap "$rejoin"; rs=$rc
-reap "$host"; hs=$rc
-[ "$hs" -eq 0 ] && [ "$rs" -eq 0 ] || fail "exit status host $hs, rejoined joiner $rs"
+case_run pause $((base + 1)) 2 &
+pause_pid=$!
+pids+=("$pause_pid")
+case_run play-on $((base + 2)) 9 --play-on &
+play_pid=$!
+pids+=("$play_pid")
+reap "$pause_pid"
+reap "$play_pid"
 
-from=$(sed -n 's/^gridworld: rejoined at frame \([0-9]*\)$/\1/p' "$work/rejoin.out")
-[ -n "$from" ] || fail "the rejoined joiner never said where it rejoined"
-[ "$from" -gt 300 ] || fail "rejoined at frame $from: before the crash?"
-first=$(sed -n '2s/,.*//p' "$work/rejoin.csv")
-[ "$first" = "$from" ] || fail "the rejoined export starts at frame $first, not $from"
-
-# The host's rows from `from` on are the rejoined joiner's, byte for byte.
-rows=$(($(wc -l <"$work/rejoin.csv") - 1))
-[ "$rows" -gt 600 ] || fail "only $rows rows after the rejoin"
-awk -F, -v f="$from" 'NR > 1 && $1 >= f' "$work/host.csv" >"$work/host.after"
-tail -n +2 "$work/rejoin.csv" >"$work/rejoin.rows"
-cmp -s "$work/host.after" "$work/rejoin.rows" ||
-    fail "the host's rows from frame $from differ from the rejoined joiner's"
-hrows=$(($(wc -l <"$work/host.csv") - 1))
-[ "$hrows" -eq 1800 ] || fail "the host exported $hrows rows, expected 1800"
-
-# The killed joiner's whole rows before `from` are the host's.
-awk -F, -v f="$from" 'NR > 1 && $1 < f && NF == 15' "$work/join.csv" >"$work/join.before"
-before=$(wc -l <"$work/join.before")
-[ "$before" -gt 200 ] || fail "the killed joiner left only $before rows"
-head -n "$before" <(tail -n +2 "$work/host.csv") | cmp -s - "$work/join.before" ||
-    fail "the killed joiner's rows before frame $from differ from the host's"
-
-# The killed joiner's replay has no end marker: it plays back the whole
-# frames it holds, and those before `from` are the host's rows.
-"$GW" --replay "$work/join.replay" --headless --export "$work/replayed.csv" \
-    >"$work/replayed.out" 2>"$work/replayed.err" || fail "the killed joiner's replay does not play"
-grep -q "cut short" "$work/replayed.out" || fail "the replay of a killed process is not called cut short"
-awk -F, -v f="$from" 'NR > 1 && $1 < f' "$work/replayed.csv" >"$work/replayed.before"
-played=$(wc -l <"$work/replayed.before")
-[ "$played" -gt 200 ] || fail "the killed joiner's replay holds only $played frames before $from"
-head -n "$played" <(tail -n +2 "$work/host.csv") | cmp -s - "$work/replayed.before" ||
-    fail "the killed joiner's replay differs from the host's rows before frame $from"
-
-grep -q ",rejoined,$from\$" "$work/host.csv.peer.csv" ||
-    fail "the host's peer log does not show the rejoin at frame $from"
-grep -q ",session_complete,1800\$" "$work/host.csv.peer.csv" ||
-    fail "the host's peer log does not say session_complete"
-echo "ok: rejoined at frame $from; $rows rows after it equal the host's, $before before it;" \
-    "the killed joiner's replay plays $played of them back"
-echo "1 passed, 0 failed"
+check pause
+[ "$(cat "$work/play-on/verdict")" = "exit 0 0" ] ||
+    fail "play-on: $(cat "$work/play-on/verdict") (host, rejoined joiner)"
+# Played on: the host's frames between the loss and the rejoin have the
+# joiner (player 1) neutral and flagged; none before the kill, none after.
+# Debian's python3 (python3-msgpack, tools/deps.sh), not another one first on PATH.
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+"$py" - "$work/play-on/host.csv.msgpack" "$(sed -n 's/^gridworld: rejoined at frame \([0-9]*\)$/\1/p' "$work/play-on/rejoin.out")" >"$work/play-on/flags" 2>&1 <<'PY' ||
+import sys, msgpack
+rows = list(msgpack.Unpacker(open(sys.argv[1], 'rb'), raw=False))
+frm = int(sys.argv[2])
+flagged = [r['frame'] for r in rows if r.get('disconnected')]
+assert flagged, 'no frame is flagged'
+assert all(r['disconnected'] == 2 for r in rows if r.get('disconnected')), 'another player flagged'
+assert flagged == list(range(flagged[0], frm)), 'the flagged frames are not the ones before the rejoin'
+assert all(r['inputs'][1] == b'\x00' for r in rows if r.get('disconnected')), 'a flagged input is not neutral'
+print(len(flagged), flagged[0])
+PY
+    fail "play-on: the host's export does not flag the frames played on: $(cat "$work/play-on/flags")"
+read -r n first_flagged <"$work/play-on/flags"
+[ "$n" -gt 60 ] || fail "play-on: only $n frames were played on"
+check play-on "$first_flagged"
+echo "ok: play-on: the host played $n frames on from frame $first_flagged, each flagged"
+echo "2 passed, 0 failed"

@@ -548,7 +548,7 @@ static inline void fz_check_event(fz_node *n, const rollnet_event *ev)
         /* -1: a connection that never claimed a player. */
         fz_check_player(n, ev, true);
         FZ_CHECK((int)ev->u.disconnected.reason >= ROLLNET_DISCONNECT_TIMEOUT &&
-                     (int)ev->u.disconnected.reason <= ROLLNET_DISCONNECT_STATE_INVALID,
+                     (int)ev->u.disconnected.reason <= ROLLNET_DISCONNECT_PLAYED_ON,
                  "DISCONNECTED reason %d", (int)ev->u.disconnected.reason);
         FZ_CHECK(ev->u.disconnected.frame >= -1 && ev->u.disconnected.frame <= RN_MAX_FRAME,
                  "DISCONNECTED frame %d", ev->u.disconnected.frame);

@@ -35,6 +35,7 @@ typedef struct fx_opts {
     size_t blob_size;
     size_t snapshot_capacity; /* 0 = default */
     int extra_nodes;          /* memnet nodes beyond the players', for a test's own sessions */
+    rollnet_absent_play absent_play;
     int32_t max_steps;        /* episode length; 0 = endless */
     int checksum_interval;    /* 0 = default */
     uint32_t notify_timeout_ms, disconnect_timeout_ms, loading_grace_ms, episode_timeout_ms;
@@ -72,6 +73,7 @@ typedef struct fx_records {
     int32_t step[FX_MAX_RECORDS];
     uint64_t hash[FX_MAX_RECORDS];
     uint8_t first_input_byte[FX_MAX_RECORDS][FX_MAX]; /* per player */
+    uint32_t disconnected[FX_MAX_RECORDS];
 } fx_records;
 
 typedef struct fx {
@@ -111,6 +113,7 @@ static inline void fx_record_hash(fx *f, int i)
         XXH64_update(st, &r.frame, sizeof(r.frame));
         XXH64_update(st, &r.episode, sizeof(r.episode));
         XXH64_update(st, &r.step, sizeof(r.step));
+        XXH64_update(st, &r.disconnected, sizeof(r.disconnected));
         XXH64_update(st, r.inputs, (size_t)(f->g[i].num_players * f->g[i].input_size));
         if (r.size) {
             XXH64_update(st, r.data, r.size);
@@ -126,6 +129,7 @@ static inline void fx_record_hash(fx *f, int i)
         rec->episode[rec->count] = r.episode;
         rec->step[rec->count] = r.step;
         rec->hash[rec->count] = h;
+        rec->disconnected[rec->count] = r.disconnected;
         for (int p = 0; p < f->g[i].num_players && p < FX_MAX; p++) {
             rec->first_input_byte[rec->count][p] = r.inputs[p * f->g[i].input_size];
         }
@@ -167,6 +171,7 @@ static inline void fx_node_create(fx *f, const fx_opts *o, int i)
     d.reconnect_timeout_ms = o->reconnect_timeout_ms;
     d.rejoin_timeout_ms = o->rejoin_timeout_ms;
     d.snapshot_capacity = o->snapshot_capacity;
+    d.absent_play = o->absent_play;
     d.rejoin = o->rejoin[i] || f->restarts[i] > 0;
     d.game_id = o->game_id[i];
     d.ledger_capacity = o->ledger_capacity;

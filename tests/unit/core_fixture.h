@@ -172,7 +172,7 @@ static inline void drv_run(drv *d, int from, int to)
                 rollnet_write_int(w, r->frame);
                 bool end = r->frame < 64 && (d->episode_ends >> r->frame) & 1u;
                 assert_int_equal(rn_ledger_step_end(&d->ledger, r->frame, r->inputs,
-                                                    end ? ROLLNET_STEP_EPISODE_END : 0),
+                                                    end ? ROLLNET_STEP_EPISODE_END : 0, 0),
                                  ROLLNET_ERR_OK);
             }
             assert_int_equal(rn_sync_advance_done(s, r), ROLLNET_ERR_OK);

@@ -44,7 +44,7 @@ static rollnet_error record(rn_ledger *l, int32_t frame, int64_t tag, uint32_t f
     }
     uint8_t in[NUM_PLAYERS * INPUT_SIZE];
     frame_inputs(frame, tag, in);
-    return rn_ledger_step_end(l, frame, in, flags);
+    return rn_ledger_step_end(l, frame, in, flags, 0);
 }
 
 static void record_range(rn_ledger *l, int32_t first, int32_t last, int64_t tag)
@@ -366,7 +366,7 @@ static void can_store_is_false_when_the_ring_would_overwrite(void **state)
     assert_false(rn_ledger_can_store(&l, 4)); /* slot of frame 0, not promoted */
     assert_null(rn_ledger_record_begin(&l, 4));
     uint8_t in[NUM_PLAYERS * INPUT_SIZE] = {4, 0};
-    assert_int_equal(rn_ledger_step_end(&l, 4, in, 0), ROLLNET_ERR_LEDGER_FULL);
+    assert_int_equal(rn_ledger_step_end(&l, 4, in, 0, 0), ROLLNET_ERR_LEDGER_FULL);
     /* Re-recording a frame the ring already holds is always possible. */
     assert_true(rn_ledger_can_store(&l, 2));
     rn_promote_guard g = clear_guard(0);
@@ -397,7 +397,7 @@ static void promoted_frame_cannot_be_recorded_again(void **state)
     assert_false(rn_ledger_can_store(&l, 1));
     assert_null(rn_ledger_record_begin(&l, 1));
     uint8_t in[NUM_PLAYERS * INPUT_SIZE] = {1, 0};
-    assert_int_equal(rn_ledger_step_end(&l, 1, in, 0), ROLLNET_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rn_ledger_step_end(&l, 1, in, 0, 0), ROLLNET_ERR_INVALID_ARGUMENT);
     assert_false(rn_ledger_can_store(&l, -1));
     rn_ledger_free(&l);
 }
@@ -414,7 +414,7 @@ static void overflowing_record_reports_snapshot_overflow(void **state)
     rollnet_write_bin(w, blob, sizeof(blob));
     assert_int_equal(rollnet_writer_error(w), ROLLNET_ERR_SNAPSHOT_OVERFLOW);
     uint8_t in[NUM_PLAYERS * INPUT_SIZE] = {7, 9};
-    assert_int_equal(rn_ledger_step_end(&l, 0, in, ROLLNET_STEP_EPISODE_END),
+    assert_int_equal(rn_ledger_step_end(&l, 0, in, ROLLNET_STEP_EPISODE_END, 0),
                      ROLLNET_ERR_SNAPSHOT_OVERFLOW);
     /* The frame still counts (inputs, episode end) with an empty record. */
     rn_promote_guard g = clear_guard(0);
@@ -433,10 +433,10 @@ static void step_end_without_record_begin_stores_empty_record(void **state)
     rn_ledger l;
     init_ledger(&l, 8, 8);
     uint8_t in[NUM_PLAYERS * INPUT_SIZE] = {0x5a, 0xa5};
-    assert_int_equal(rn_ledger_step_end(&l, 0, in, 0), ROLLNET_ERR_OK);
+    assert_int_equal(rn_ledger_step_end(&l, 0, in, 0, 0), ROLLNET_ERR_OK);
     /* A record begun for another frame is not attached to this one. */
     assert_non_null(rn_ledger_record_begin(&l, 5));
-    assert_int_equal(rn_ledger_step_end(&l, 1, in, 0), ROLLNET_ERR_OK);
+    assert_int_equal(rn_ledger_step_end(&l, 1, in, 0, 0), ROLLNET_ERR_OK);
     rn_promote_guard g = clear_guard(1);
     assert_int_equal(rn_ledger_promote(&l, &g), 2);
     rollnet_record r;

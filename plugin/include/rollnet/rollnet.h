@@ -513,6 +513,12 @@ typedef enum rollnet_prediction {
  * rollnet_session_desc::game_params is 1..31 bytes. */
 #define ROLLNET_GAME_PARAM_KEY_SIZE 32
 
+/** rollnet_session_desc::absent_play. */
+typedef enum rollnet_absent_play {
+    ROLLNET_ABSENT_PAUSE = 0, /**< wait for the lost peer (default) */
+    ROLLNET_ABSENT_NEUTRAL    /**< the host plays on with the lost peer's players neutral */
+} rollnet_absent_play;
+
 /** Everything rollnet_session_create needs. Valid when zero-initialised: each
  * field gives the default a zero stands for. Fields marked "must agree" (and
  * num_players, input_size, fps, max_prediction, checksum_interval and
@@ -605,6 +611,20 @@ typedef struct rollnet_session_desc {
      * ROLLNET_RECONNECT_OFF a lost peer is gone at once). Default 60000;
      * ROLLNET_REJOIN_OFF: no rejoin. */
     uint32_t rejoin_timeout_ms;
+    /** P2P, two players: what the session does while its peer's connection
+     * is lost and the place is kept (reconnect_timeout_ms,
+     * rejoin_timeout_ms). ROLLNET_ABSENT_PAUSE (default): it waits at the
+     * prediction window. ROLLNET_ABSENT_NEUTRAL: the side the lost peer had
+     * connected to (the host) plays on with the peer's players neutral from
+     * the frame after their last confirmed input, flagged in every record
+     * (rollnet_record::disconnected) and ADVANCE; the side that had
+     * connected waits, so the two never play on apart. A peer that comes
+     * back takes over at the frame after the neutral ones: a restarted
+     * process by rejoining; a live one, whose RESUME cannot undo frames
+     * played without it, is told so (DISCONNECTED,
+     * ROLLNET_DISCONNECT_PLAYED_ON: its session stops) and comes back by
+     * creating its session again with `rejoin` set. */
+    rollnet_absent_play absent_play;
     /** P2P, two players: this process takes the place of one that crashed
      * in a session still running on the other side (the same desc as
      * before: players, addresses, parameters, session key). Its handshake
@@ -783,7 +803,9 @@ typedef struct rollnet_request {
     uint32_t flags;            /**< ROLLNET_REQUEST_REPLAY, ROLLNET_REQUEST_FAST_FORWARD */
     /** ADVANCE: num_players * input_size bytes, in player handle order. */
     const uint8_t *inputs;
-    /** ADVANCE: bit i set when player i has left and its input is neutral. */
+    /** ADVANCE: bit i set when player i's input is neutral because it is
+     * not there: it left, or its peer is away and the session plays on
+     * without it (rollnet_session_desc::absent_play). */
     uint32_t disconnected;
     void *user_data; /**< desc.user_data */
 } rollnet_request;
@@ -927,7 +949,12 @@ typedef enum rollnet_disconnect_reason {
      * host or the other peer sent was refused (corrupt, oversize,
      * inconsistent: the log says why); the session stops with
      * ROLLNET_ERR_STATE_INVALID. */
-    ROLLNET_DISCONNECT_STATE_INVALID
+    ROLLNET_DISCONNECT_STATE_INVALID,
+    /** P2P, absent_play NEUTRAL: this side's connection was lost and the
+     * other side played on with its players neutral; a resume cannot undo
+     * those frames, so the session stops (ROLLNET_ERR_DISCONNECTED). Create
+     * it again with rollnet_session_desc::rejoin set to come back. */
+    ROLLNET_DISCONNECT_PLAYED_ON
 } rollnet_disconnect_reason;
 
 /** A short description of a reason, e.g. "the connection was lost and not
@@ -1105,6 +1132,10 @@ typedef struct rollnet_record {
     const uint8_t *inputs;  /**< num_players * input_size confirmed inputs */
     const uint8_t *data;    /**< the record the game wrote (may be empty) */
     size_t size;            /**< bytes at data; 0 when the game wrote none */
+    /** Bit i set when player i's input in this frame is neutral because it
+     * was not there (rollnet_request::disconnected): it left, or it was
+     * absent and the session played on (absent_play). */
+    uint32_t disconnected;
 } rollnet_record;
 
 /** Pop the next confirmed record, in frame order, each exactly once. The

@@ -49,7 +49,11 @@ typedef struct rollnet_export_desc {
  *
  * msgpack: one map per record, appended:
  *   {"frame": int, "episode": int, "step": int, "inputs": [bin per player],
- *    "data": the record's msgpack value unchanged (nil for an empty record)}
+ *    "data": the record's msgpack value unchanged (nil for an empty record),
+ *    "disconnected": uint, bit i for player i (rollnet_record::disconnected;
+ *    the key is there only when a bit is set, so a session where every
+ *    player is always there writes the bytes it always did)}
+ * The CSV has no such column: its header is the game's.
  */
 typedef struct rollnet_exporter rollnet_exporter;
 

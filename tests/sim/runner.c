@@ -93,10 +93,13 @@ void sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *out)
     sim_world_free(w);
     free(w);
     if (opt && opt->verbose) {
-        fprintf(stderr, "seed %llu: %llu ticks, %llu frames, %llu records, %llu events%s%s\n",
+        fprintf(stderr,
+                "seed %llu: %llu ticks, %llu frames, %llu records, %llu events, digest "
+                "%016llx%s%s\n",
                 (unsigned long long)sc->seed, (unsigned long long)out->ticks,
                 (unsigned long long)out->frames, (unsigned long long)out->records,
-                (unsigned long long)out->events, out->failed ? ": FAIL " : "",
+                (unsigned long long)out->events, (unsigned long long)out->digest,
+                out->failed ? ": FAIL " : "",
                 out->failed ? out->what : "");
     }
 }

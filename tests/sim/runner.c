@@ -58,7 +58,11 @@ void sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *out)
         out->oracle = 'x';
         return;
     }
-    bool outsiders = sim_scenario_strangers(sc) > 0 || sim_scenario_spectators(sc) > 0;
+    /* The shadow doubles a run's cost: a campaign may give it to only some
+     * of the scenarios whose only outsiders are spectators. */
+    int every = opt ? opt->spectator_shadow : 0;
+    bool outsiders = sim_scenario_strangers(sc) > 0 ||
+                     (sim_scenario_spectators(sc) > 0 && (every <= 1 || sc->seed % (uint64_t)every == 0));
     w->trace = opt && opt->trace;
     w->sabotage = opt ? opt->sabotage : 0;
     bool ok = sim_world_init(w, sc, true, oracles, out);
@@ -83,6 +87,7 @@ void sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *out)
         snprintf(out->what, sizeof(out->what), "could not set the scenario up");
     }
     if (ok) {
+        out->shadowed = shadow != NULL;
         run_worlds(sc, w, shadow, &shadow_res);
     }
     out->digest = w->digest;

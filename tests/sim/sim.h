@@ -136,6 +136,7 @@ typedef struct sim_result {
     uint64_t spectators, spectator_records;
     uint64_t spectator_finished, spectator_ends[16];
     uint64_t spectator_host_stall_timeouts;
+    bool shadowed; /* a shadow run went in lockstep */
 } sim_result;
 
 typedef struct sim_options {
@@ -143,6 +144,9 @@ typedef struct sim_options {
     bool verbose;
     bool trace; /* every event, state change and record digest on stderr */
     char sabotage; /* self-test: break what oracle a..f watches, from 5 s on */
+    /* The shadow run (oracle e) of a scenario with spectators and no
+     * strangers: in one seed of N (seed % N == 0); 0 or 1: in every one. */
+    int spectator_shadow;
 } sim_options;
 
 /* Run one scenario; with strangers or spectators, a shadow run without them

@@ -19,6 +19,8 @@
  *                       scenario in N whose only outsiders are spectators (default 2; 1: all)
  *   -v                  one line per scenario
  *   --trace             every event of every node on stderr (for one scenario)
+ *   --sabotage O        break what oracle O watches from 5 s on (as --selftest does), e.g.
+ *                       to see the shrinker at work
  * ROLLNET_SIM_SCALE=F multiplies the length of a --seeds range (CI knob). */
 #define _POSIX_C_SOURCE 200809L /* fmemopen, strdup, clock_gettime */
 
@@ -462,6 +464,8 @@ static bool parse_args(int argc, char **argv, cli *c)
             c->repeat_check = atoi(argv[++i]);
         } else if (has && !strcmp(a, "--shrink-runs")) {
             c->shrink_runs = atoi(argv[++i]);
+        } else if (has && !strcmp(a, "--sabotage")) {
+            c->opt.sabotage = argv[++i][0];
         } else if (has && !strcmp(a, "--spectator-shadow")) {
             c->opt.spectator_shadow = atoi(argv[++i]);
         } else if (has && !strcmp(a, "--max-failures")) {

@@ -13,7 +13,7 @@
 static void attribute(sim_world *w, const sim_result *shadow_res)
 {
     sim_result *r = w->res;
-    if (!r->failed || r->oracle == 'e' || r->oracle == 'f' ||
+    if (!r->failed || r->oracle == 'e' || r->oracle == 'f' || r->oracle == 'g' ||
         (shadow_res->failed && shadow_res->oracle == r->oracle &&
          shadow_res->at_ms <= r->at_ms)) {
         return;

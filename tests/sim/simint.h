@@ -138,6 +138,7 @@ typedef struct sim_counting {
  * `host` from its SPECTATE fault's time on, with its own router, game,
  * allocator (it is created during play) and record list. */
 typedef struct sim_spect {
+    struct sim_world *world;
     bool exists, joined;
     int id;                      /* SIM_SPEC_NODE + k, as faults name it */
     int host;                    /* the peer it watches */

@@ -58,6 +58,7 @@ bool sim_spect_setup(sim_world *w)
             continue;
         }
         sp->exists = true;
+        sp->world = w;
         sp->id = sf->a;
         sp->host = sf->b;
         sp->node = base + k;
@@ -115,7 +116,7 @@ static bool host_reachable(const sim_world *w, const sim_spect *sp)
 static void spect_event(const rollnet_event *ev, void *user_data)
 {
     sim_spect *sp = user_data;
-    sim_world *w = (sim_world *)sp->hp.input_user_data;
+    sim_world *w = sp->world;
     int k = sp->id - SIM_SPEC_NODE;
     sim_node_log(w, SIM_SPECT_LOG_NODE + k, ev);
     if (w->sabotage == 'n' && w->t_ms >= SIM_SABOTAGE_MS &&
@@ -261,7 +262,6 @@ static bool spect_create(sim_world *w, sim_spect *sp)
     harness_peer_init(&sp->hp, sp->s, &sp->game, &d, sc->seed * 7 + 3);
     sp->hp.event_fn = spect_event;
     sp->hp.event_user_data = sp;
-    sp->hp.input_user_data = w; /* no local player: the spectator's way back to the world */
     sp->allocs_after_create = sp->alloc_count.allocs;
     sp->joined = true;
     sp->quiet_from_ms = now_of(w);

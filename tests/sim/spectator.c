@@ -23,11 +23,12 @@
  *  f4 no allocation through its allocator after its creation, every one
  *     freed after it is destroyed.
  *  g  (only with --oracles ...g: a known limit, see host_reachable) no
- *     spectator times out while its host runs, can reach it and is not
- *     frozen or loading itself.
+ *     spectator times out while its host runs and is reachable: no outage
+ *     of their link, no freeze or loading of either, during the timeout.
  * That spectators never change what the players do is oracle e: the shadow
  * run has no spectators, and every player's events and records must match
- * it tick for tick. */
+ * it tick for tick (in a campaign, for half the scenarios whose only
+ * outsiders are spectators: sim_options.spectator_shadow). */
 #include <stdlib.h>
 #include <string.h>
 

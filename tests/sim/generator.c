@@ -3,7 +3,12 @@
  * random times in the first 85% of the run (the rest lets things settle).
  * Some faults are placed on purpose where bugs hide: freezes across an
  * episode boundary, deaths while a link of the dying peer is lossy or
- * partitioned, strangers that arrive before the handshake is done. */
+ * partitioned, strangers that arrive before the handshake is done.
+ *
+ * Some scenarios add 1..SIM_MAX_SPECTATORS spectators of the peer the others
+ * dial (the highest node), drawn from a second random stream of the seed so
+ * that everything else a seed draws stays as it was: a scenario without
+ * spectators is the one the seed always made. */
 #include <string.h>
 
 #include "sim.h"
@@ -279,6 +284,77 @@ static void add_fault(sim_scenario *sc, uint64_t *rng, int *deaths)
     sim_scenario_add(sc, &f);
 }
 
+/* A time from `from` to the end of the first 85% of the run. */
+static uint32_t time_after(const sim_scenario *sc, uint64_t *rng, uint32_t from)
+{
+    uint32_t span = (uint32_t)sc->frames * 1000u / SIM_FPS * 85u / 100u;
+    return from < span ? from + sim_below(rng, span - from) : from;
+}
+
+/* One spectator's troubles after it joined: a freeze (its game stops
+ * polling), an outage of a link with its host, a crash or a departure. */
+static void spectator_fault(sim_scenario *sc, uint64_t *rng, int id, int host, uint32_t join)
+{
+    sim_fault f;
+    memset(&f, 0, sizeof(f));
+    f.at_ms = time_after(sc, rng, join);
+    f.a = id;
+    switch (sim_below(rng, 5)) {
+    case 0:
+        f.kind = SIM_FREEZE;
+        f.for_ms = 50 + sim_below(rng, sc->disconnect_ms * 2);
+        break;
+    case 1:
+    case 2:
+        f.kind = sim_below(rng, 2) ? SIM_PARTITION : SIM_BURST;
+        f.both = f.kind == SIM_PARTITION && sim_below(rng, 2) != 0;
+        if (sim_below(rng, 2)) {
+            f.a = host;
+            f.b = id;
+        } else {
+            f.b = host;
+        }
+        f.for_ms = 100 + sim_below(rng, sc->disconnect_ms * 2);
+        break;
+    case 3: f.kind = SIM_DIE; break;
+    default: f.kind = SIM_QUIT; break;
+    }
+    sim_scenario_add(sc, &f);
+}
+
+static void add_spectators(sim_scenario *sc)
+{
+    uint64_t rng = sc->seed ^ 0x7370656374617465ull; /* "spectate" */
+    if (sim_below(&rng, 100) >= SIM_SPECTATOR_PERCENT) {
+        return;
+    }
+    int host = sc->peers - 1; /* every other peer dials it */
+    int n = 1 + (int)sim_below(&rng, SIM_MAX_SPECTATORS);
+    for (int k = 0; k < n && sc->num_faults + 8 <= SIM_MAX_FAULTS; k++) {
+        sim_fault f;
+        memset(&f, 0, sizeof(f));
+        f.kind = SIM_SPECTATE;
+        f.a = SIM_SPEC_NODE + k;
+        f.b = host;
+        f.at_ms = sim_below(&rng, 2) ? 0 : time_after(sc, &rng, 0);
+        uint32_t join = f.at_ms;
+        sim_scenario_add(sc, &f);
+        for (int dir = 0; dir < 2; dir++) {
+            if (sim_below(&rng, 2)) {
+                memset(&f, 0, sizeof(f));
+                f.kind = SIM_LINK;
+                f.a = dir ? SIM_SPEC_NODE + k : host;
+                f.b = dir ? host : SIM_SPEC_NODE + k;
+                f.link = random_link(&rng);
+                sim_scenario_add(sc, &f);
+            }
+        }
+        for (int i = (int)sim_below(&rng, 3); i > 0; i--) {
+            spectator_fault(sc, &rng, SIM_SPEC_NODE + k, host, join);
+        }
+    }
+}
+
 void sim_generate(sim_scenario *sc, uint64_t seed)
 {
     uint64_t rng = seed ^ 0x726F6C6C6E657473ull; /* "rollnets" */
@@ -306,4 +382,5 @@ void sim_generate(sim_scenario *sc, uint64_t seed)
     for (int i = 0; i < faults; i++) {
         add_fault(sc, &rng, &deaths);
     }
+    add_spectators(sc);
 }

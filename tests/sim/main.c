@@ -11,12 +11,16 @@
  * Options:
  *   --shrink            shrink failures (in a campaign the first of each kind) and save them
  *   --out DIR           where shrunk scenarios go (default: tests/sim/corpus-pending)
- *   --oracles SET       the oracles checked, e.g. abcd (default abcde)
+ *   --oracles SET       the oracles checked, e.g. abcd (default abcdef)
  *   --repeat-check N    run every Nth scenario twice and compare digests (determinism)
  *   --shrink-runs N     run budget per shrink (default 400)
  *   --max-failures N    list at most N failing seeds (default 20)
+ *   --spectator-shadow N  in a campaign, the run without outsiders (oracle e) goes with one
+ *                       scenario in N whose only outsiders are spectators (default 2; 1: all)
  *   -v                  one line per scenario
  *   --trace             every event of every node on stderr (for one scenario)
+ *   --sabotage O        break what oracle O watches from 5 s on (as --selftest does), e.g.
+ *                       to see the shrinker at work
  * ROLLNET_SIM_SCALE=F multiplies the length of a --seeds range (CI knob). */
 #define _POSIX_C_SOURCE 200809L /* fmemopen, strdup, clock_gettime */
 
@@ -48,6 +52,10 @@ typedef struct tally {
     uint64_t kind_count[MAX_KINDS], kind_seed[MAX_KINDS];
     int num_kinds;
     double start;
+    /* Spectators: scenarios that drew them (and of those, shadowed), sums
+     * of the results' spectator figures. */
+    uint64_t spect_scenarios, spect_shadowed, spectators, spect_records, spect_finished;
+    uint64_t spect_ends[16], spect_stall_timeouts;
 } tally;
 
 /* The index of a signature, added when new (-1 when the table is full). */
@@ -146,6 +154,17 @@ static bool campaign_one(const cli *c, tally *t, uint64_t seed)
              (unsigned long long)seed, (unsigned long long)seed);
     sim_run(&sc, &c->opt, &r);
     t->scenarios++;
+    if (sim_scenario_spectators(&sc) > 0) {
+        t->spect_scenarios++;
+        t->spect_shadowed += r.shadowed;
+        t->spectators += r.spectators;
+        t->spect_records += r.spectator_records;
+        t->spect_finished += r.spectator_finished;
+        for (int i = 0; i < 16; i++) {
+            t->spect_ends[i] += r.spectator_ends[i];
+        }
+        t->spect_stall_timeouts += r.spectator_host_stall_timeouts;
+    }
     if (!r.failed && c->repeat_check > 0 && seed % (uint64_t)c->repeat_check == 0) {
         sim_result again;
         sim_run(&sc, &c->opt, &again);
@@ -194,6 +213,26 @@ static void print_tally(const tally *t, const char *prefix)
     fflush(stdout);
 }
 
+static void print_spectators(const tally *t)
+{
+    printf("spectators: %llu scenarios drew them (%llu with the run without them), %llu joined, "
+           "%llu records equal to the host's; ends: %llu timeout, %llu closed, %llu no answer, "
+           "%llu other, %llu finished; %llu timeouts while the host ran, reachable\n",
+           (unsigned long long)t->spect_scenarios, (unsigned long long)t->spect_shadowed,
+           (unsigned long long)t->spectators, (unsigned long long)t->spect_records,
+           (unsigned long long)t->spect_ends[ROLLNET_DISCONNECT_TIMEOUT],
+           (unsigned long long)t->spect_ends[ROLLNET_DISCONNECT_CLOSED],
+           (unsigned long long)t->spect_ends[ROLLNET_DISCONNECT_NO_ANSWER],
+           (unsigned long long)(t->spect_ends[ROLLNET_DISCONNECT_LOADING_GRACE] +
+                                t->spect_ends[ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT] +
+                                t->spect_ends[ROLLNET_DISCONNECT_BY_PEERS] +
+                                t->spect_ends[ROLLNET_DISCONNECT_LEFT] +
+                                t->spect_ends[ROLLNET_DISCONNECT_BUSY_TIMEOUT] +
+                                t->spect_ends[ROLLNET_DISCONNECT_CONNECTION_LOST] +
+                                t->spect_ends[ROLLNET_DISCONNECT_STATE_INVALID]),
+           (unsigned long long)t->spect_finished, (unsigned long long)t->spect_stall_timeouts);
+}
+
 static void print_kinds(const tally *t)
 {
     for (int i = 0; i < t->num_kinds; i++) {
@@ -218,6 +257,7 @@ static int run_seeds(const cli *c)
         campaign_one(c, &t, s);
     }
     print_kinds(&t);
+    print_spectators(&t);
     print_tally(&t, "");
     return t.failed ? 1 : 0;
 }
@@ -345,9 +385,13 @@ static int run_selftest(const cli *c)
 {
     int bad = 0;
     /* 's': a stop with DISCONNECTED claiming a mesh split that nothing
-     * caused is still an error of a running session (oracle x). */
-    for (const char *o = "abcdes"; *o; o++) {
-        char want = *o == 's' ? 'x' : *o;
+     * caused is still an error of a running session (oracle x). 'p': e's
+     * sabotage with a spectator where e has a stranger (the shadow run of a
+     * scenario whose only outsider is a spectator). 'n': a spectator cut off
+     * from its host whose DISCONNECTED goes unseen (oracle f: it ended
+     * without saying why). */
+    for (const char *o = "abcdefpns"; *o; o++) {
+        char want = *o == 's' ? 'x' : *o == 'p' ? 'e' : *o == 'n' ? 'f' : *o;
         sim_scenario sc;
         sim_scenario_init(&sc, 7, 3);
         sc.frames = 600;
@@ -365,15 +409,35 @@ static int run_selftest(const cli *c)
             f.at_ms = 100;
             sim_scenario_add(&sc, &f);
         }
+        if (*o == 'f' || *o == 'p' || *o == 'n') {
+            memset(&f, 0, sizeof(f));
+            f.kind = SIM_SPECTATE; /* sabotage 'f': its records are not the host's */
+            f.a = SIM_SPEC_NODE;
+            f.b = 2;
+            f.at_ms = 100;
+            sim_scenario_add(&sc, &f);
+        }
+        if (*o == 'n') {
+            memset(&f, 0, sizeof(f));
+            f.kind = SIM_PARTITION;
+            f.a = 2;
+            f.b = SIM_SPEC_NODE;
+            f.both = true;
+            f.at_ms = 5000;
+            f.for_ms = 4000;
+            sim_scenario_add(&sc, &f);
+        }
         sim_options opt = c->opt;
         sim_result clean, broken;
         opt.sabotage = 0;
         sim_run(&sc, &opt, &clean);
-        opt.sabotage = *o;
+        opt.sabotage = *o == 'p' ? 'e' : *o;
         sim_run(&sc, &opt, &broken);
         bool ok = !clean.failed && broken.failed && broken.oracle == want;
-        printf("%s oracle %c: clean run %s; sabotaged run %s%c%s%s\n", ok ? "PASS" : "FAIL", *o,
-               clean.failed ? "FAILED: " : "passed", broken.failed ? "failed oracle " : "passed",
+        char label[16];
+        snprintf(label, sizeof(label), want != *o ? "%c case %c" : "%c", want, *o);
+        printf("%s oracle %s: clean run %s; sabotaged run %s%c%s%s\n", ok ? "PASS" : "FAIL",
+               label, clean.failed ? "FAILED: " : "passed", broken.failed ? "failed oracle " : "passed",
                broken.failed ? broken.oracle : ' ', broken.failed ? ": " : "",
                broken.failed ? broken.what : "");
         if (clean.failed) {
@@ -416,6 +480,10 @@ static bool parse_args(int argc, char **argv, cli *c)
             c->repeat_check = atoi(argv[++i]);
         } else if (has && !strcmp(a, "--shrink-runs")) {
             c->shrink_runs = atoi(argv[++i]);
+        } else if (has && !strcmp(a, "--sabotage")) {
+            c->opt.sabotage = argv[++i][0];
+        } else if (has && !strcmp(a, "--spectator-shadow")) {
+            c->opt.spectator_shadow = atoi(argv[++i]);
         } else if (has && !strcmp(a, "--max-failures")) {
             c->max_failures = atoi(argv[++i]);
         } else {
@@ -431,8 +499,14 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof(c));
     c.shrink_runs = 400;
     c.max_failures = 20;
+    c.opt.spectator_shadow = -1;
     if (!parse_args(argc, argv, &c)) {
         return usage();
+    }
+    if (c.opt.spectator_shadow < 0) {
+        /* A campaign shadows half its spectator scenarios; a replay, all. */
+        bool campaign = !strcmp(c.mode, "seeds") || !strcmp(c.mode, "forever");
+        c.opt.spectator_shadow = campaign ? 2 : 1;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (__sanitizer_set_death_callback) {

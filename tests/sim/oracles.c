@@ -58,10 +58,12 @@
  * d. Memory. No allocation through the allocator hook after setup (checked
  *    every tick); every allocation freed after teardown. Sanitizer reports
  *    abort the run (the sanitizer build).
- * e. Strangers. A run with strangers and the same run without them (lockstep,
- *    same seeds) produce the same events (tick, type, player, payload) and
- *    the same records on every node: a stranger causes no game-visible event
- *    and takes no player's slot. */
+ * e. Outsiders. A run with strangers and spectators and the same run without
+ *    them (lockstep, same seeds) produce the same events (tick, type, player,
+ *    payload) and the same records on every peer: a stranger causes no
+ *    game-visible event and takes no player's slot; a spectator never makes a
+ *    player wait, stall, time out or see anything else.
+ * f. Spectators: their records, ends and memory (spectator.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -529,7 +531,13 @@ void sim_oracle_end(sim_world *w)
     }
 }
 
-/* ---- Oracle e: lockstep against the run without strangers ---- */
+/* ---- Oracle e: lockstep against the run without outsiders ---- */
+
+const char *sim_outsiders(const sim_scenario *sc)
+{
+    bool st = sim_scenario_strangers(sc) > 0, sp = sim_scenario_spectators(sc) > 0;
+    return st && sp ? "strangers and spectators" : sp ? "spectators" : "strangers";
+}
 
 static void describe(char *buf, size_t cap, const sim_logged_event *e)
 {
@@ -560,17 +568,18 @@ void sim_oracle_compare(sim_world *w, sim_world *shadow)
                 char da[96], db[96];
                 describe(da, sizeof(da), ea);
                 describe(db, sizeof(db), eb);
-                sim_fail(w, 'e', "node %d: with strangers its event %d is %s, without them %s", x,
-                         k, da, db);
+                sim_fail(w, 'e', "node %d: with %s its event %d is %s, without them %s", x,
+                         sim_outsiders(w->sc), k, da, db);
                 return;
             }
         }
         a->log_seen = b->log_seen = end;
         if (a->rec_count != b->rec_count || a->state != b->state ||
             (a->rec_count > 0 && a->rec[a->rec_count - 1].hash != b->rec[b->rec_count - 1].hash)) {
-            sim_fail(w, 'e', "node %d: with strangers %d records (state %d), without them %d "
+            sim_fail(w, 'e', "node %d: with %s %d records (state %d), without them %d "
                              "(state %d)",
-                     x, a->rec_count, (int)a->state, b->rec_count, (int)b->state);
+                     x, sim_outsiders(w->sc), a->rec_count, (int)a->state, b->rec_count,
+                     (int)b->state);
             return;
         }
     }

@@ -22,11 +22,14 @@ struct sim_router {
     rollnet_transport mem; /* the memnet node (owned by the memnet) */
     int self, peers;
     int net_nodes;         /* the memnet's nodes: a peer id is its node + net_nodes * k */
-    int id[SIM_MAX_PEERS]; /* the id each peer was last sent to or heard from under */
+    int id[SIM_MAX_NODES]; /* the id each peer was last sent to or heard from under */
     int closing;           /* an id this side closed, reported DISCONNECTED at the next receive */
-    rollnet_transport sim[SIM_MAX_PEERS]; /* netsim towards each peer; vtable NULL for self */
-    bool cut[SIM_MAX_PEERS];
-    held_queue held[SIM_MAX_PEERS];
+    /* Netsim towards each routed node (a peer, a spectator's host, a host's
+     * spectator); vtable NULL for self and for strangers. */
+    rollnet_transport sim[SIM_MAX_NODES];
+    bool cut[SIM_MAX_NODES];
+    held_queue held[SIM_MAX_NODES];
+    int routes_end;        /* every routed node is below this */
     bool destroyed;
 };
 
@@ -112,7 +115,7 @@ static void held_release(sim_router *r, int dest, uint64_t now)
 
 static bool routed(const sim_router *r, int dest)
 {
-    return dest >= 0 && dest < r->peers && r->sim[dest].vtable != NULL;
+    return dest >= 0 && dest < SIM_MAX_NODES && r->sim[dest].vtable != NULL;
 }
 
 /* The peer (node) behind a transport id, -1 for a stranger's or none; the
@@ -132,7 +135,7 @@ static int route(sim_router *r, int id)
 
 static void flush_all(sim_router *r, uint64_t now)
 {
-    for (int d = 0; d < r->peers; d++) {
+    for (int d = 0; d < r->routes_end; d++) {
         if (r->sim[d].vtable) {
             rollnet_netsim_flush(&r->sim[d], now);
         }
@@ -230,7 +233,7 @@ static void router_flush(void *self, uint64_t now)
 static void router_destroy(void *self)
 {
     sim_router *r = self;
-    for (int d = 0; d < r->peers; d++) {
+    for (int d = 0; d < r->routes_end; d++) {
         rollnet_transport_destroy(&r->sim[d]);
         r->sim[d].vtable = NULL;
         r->held[d].len = 0;
@@ -262,25 +265,41 @@ sim_router *sim_router_create(rollnet_memnet *net, int net_nodes, int self, int 
     r->peers = peers;
     r->net_nodes = net_nodes;
     r->closing = -1;
-    for (int d = 0; d < SIM_MAX_PEERS; d++) {
+    for (int d = 0; d < SIM_MAX_NODES; d++) {
         r->id[d] = d;
     }
     for (int d = 0; d < peers; d++) {
         if (d == self) {
             continue;
         }
-        rollnet_netsim_desc nd;
-        memset(&nd, 0, sizeof(nd));
-        nd.seed = seed * 0x9E3779B97F4A7C15ull + (uint64_t)(self * 16 + d) + 1;
-        nd.max_queued = 512;
-        rollnet_transport proxy = {&proxy_vtable, r};
-        if (rollnet_netsim_create(proxy, &nd, alloc, &r->sim[d]) != ROLLNET_ERR_OK) {
+        if (!sim_router_add_route(r, d, seed * 0x9E3779B97F4A7C15ull + (uint64_t)(self * 16 + d) + 1,
+                                  alloc)) {
             router_destroy(r);
             free(r);
             return NULL;
         }
     }
     return r;
+}
+
+bool sim_router_add_route(sim_router *r, int dest, uint64_t netsim_seed,
+                          const rollnet_allocator *alloc)
+{
+    if (dest < 0 || dest >= SIM_MAX_NODES || dest == r->self || r->sim[dest].vtable) {
+        return false;
+    }
+    rollnet_netsim_desc nd;
+    memset(&nd, 0, sizeof(nd));
+    nd.seed = netsim_seed;
+    nd.max_queued = 512;
+    rollnet_transport proxy = {&proxy_vtable, r};
+    if (rollnet_netsim_create(proxy, &nd, alloc, &r->sim[dest]) != ROLLNET_ERR_OK) {
+        return false;
+    }
+    if (dest + 1 > r->routes_end) {
+        r->routes_end = dest + 1;
+    }
+    return true;
 }
 
 rollnet_transport sim_router_transport(sim_router *r)
@@ -303,7 +322,7 @@ void sim_router_set_link(sim_router *r, int dest, const rollnet_netsim_desc *d)
 
 void sim_router_set_partition(sim_router *r, int dest, bool cut)
 {
-    if (dest >= 0 && dest < r->peers) {
+    if (dest >= 0 && dest < SIM_MAX_NODES) {
         r->cut[dest] = cut;
     }
 }
@@ -322,7 +341,7 @@ void sim_router_tick(sim_router *r, uint64_t now)
     if (!sim_router_alive(r)) {
         return;
     }
-    for (int d = 0; d < r->peers; d++) {
+    for (int d = 0; d < r->routes_end; d++) {
         if (routed(r, d) && !r->cut[d] && r->held[d].len > 0) {
             held_release(r, d, now);
         }
@@ -338,7 +357,7 @@ void sim_router_free(sim_router *r)
     if (!r->destroyed) {
         router_destroy(r);
     }
-    for (int d = 0; d < SIM_MAX_PEERS; d++) {
+    for (int d = 0; d < SIM_MAX_NODES; d++) {
         free(r->held[d].buf);
     }
     free(r);

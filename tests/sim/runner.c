@@ -1,6 +1,6 @@
-/* Run one scenario. With strangers (and oracle e checked), a shadow world
- * runs the same scenario without them in lockstep, and every tick the two
- * must show the same events and records. */
+/* Run one scenario. With strangers or spectators (and oracle e checked), a
+ * shadow world runs the same scenario without them in lockstep, and every
+ * tick the two must show the same events and records on every peer. */
 #define _POSIX_C_SOURCE 200809L /* strdup */
 
 #include <stdlib.h>
@@ -8,12 +8,12 @@
 
 #include "simint.h"
 
-/* A failure of the run with strangers that the run without them does not
- * share (same oracle, same tick) is the strangers' doing: oracle e. */
+/* A failure of the run with outsiders that the run without them does not
+ * share (same oracle, same tick) is the outsiders' doing: oracle e. */
 static void attribute(sim_world *w, const sim_result *shadow_res)
 {
     sim_result *r = w->res;
-    if (!r->failed || r->oracle == 'e' ||
+    if (!r->failed || r->oracle == 'e' || r->oracle == 'f' || r->oracle == 'g' ||
         (shadow_res->failed && shadow_res->oracle == r->oracle &&
          shadow_res->at_ms <= r->at_ms)) {
         return;
@@ -23,7 +23,8 @@ static void attribute(sim_world *w, const sim_result *shadow_res)
     }
     char what[sizeof(r->what)];
     snprintf(what, sizeof(what), "%s", r->what);
-    snprintf(r->what, sizeof(r->what), "with strangers only, oracle %c: %.400s", r->oracle, what);
+    snprintf(r->what, sizeof(r->what), "with %s only, oracle %c: %.400s", sim_outsiders(w->sc),
+             r->oracle, what);
     r->oracle = 'e';
 }
 
@@ -57,11 +58,15 @@ void sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *out)
         out->oracle = 'x';
         return;
     }
-    bool strangers = sim_scenario_strangers(sc) > 0;
+    /* The shadow doubles a run's cost: a campaign may give it to only some
+     * of the scenarios whose only outsiders are spectators. */
+    int every = opt ? opt->spectator_shadow : 0;
+    bool outsiders = sim_scenario_strangers(sc) > 0 ||
+                     (sim_scenario_spectators(sc) > 0 && (every <= 1 || sc->seed % (uint64_t)every == 0));
     w->trace = opt && opt->trace;
     w->sabotage = opt ? opt->sabotage : 0;
     bool ok = sim_world_init(w, sc, true, oracles, out);
-    if (ok && strangers && (!oracles || strchr(oracles, 'e'))) {
+    if (ok && outsiders && (!oracles || strchr(oracles, 'e'))) {
         shadow = calloc(1, sizeof(*shadow));
         /* The shadow's own failures are the main run's too; only e compares. */
         char *others = strdup(oracles ? oracles : "abcd");
@@ -82,6 +87,7 @@ void sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *out)
         snprintf(out->what, sizeof(out->what), "could not set the scenario up");
     }
     if (ok) {
+        out->shadowed = shadow != NULL;
         run_worlds(sc, w, shadow, &shadow_res);
     }
     out->digest = w->digest;
@@ -93,10 +99,13 @@ void sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *out)
     sim_world_free(w);
     free(w);
     if (opt && opt->verbose) {
-        fprintf(stderr, "seed %llu: %llu ticks, %llu frames, %llu records, %llu events%s%s\n",
+        fprintf(stderr,
+                "seed %llu: %llu ticks, %llu frames, %llu records, %llu events, digest "
+                "%016llx%s%s\n",
                 (unsigned long long)sc->seed, (unsigned long long)out->ticks,
                 (unsigned long long)out->frames, (unsigned long long)out->records,
-                (unsigned long long)out->events, out->failed ? ": FAIL " : "",
+                (unsigned long long)out->events, (unsigned long long)out->digest,
+                out->failed ? ": FAIL " : "",
                 out->failed ? out->what : "");
     }
 }

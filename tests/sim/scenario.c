@@ -13,10 +13,15 @@
  *   die 2 at 6100                         (quit 2 at 6100: closes its session)
  *   stranger garbage to 1 at 400 for 2000 (without `for`: it stays)
  *   noread 1 at 2000 for 1500            (its game leaves the ledger unread)
+ *   spectator s0 to 2 at 1500             (spectator 0 watches node 2 from 1500 ms on)
+ *   link 2->s0 at 0 delay=80,loss=10      (a spectator's links: to and from its host)
+ *   freeze s0 at 4000 for 900             (die s0 / quit s0 at 7000: it crashes / leaves)
  *
  * Link conditions use rollnet_netsim_parse's syntax (loss, dup and reorder
  * in percent). Nodes 0..peers-1 are the session's peers; node i hosts
- * player i. */
+ * player i. s0..s2 are spectators: a `spectator` line creates one, and its
+ * faults (link, burst and partition with its host, freeze, die, quit) follow
+ * it. A scenario without spectator lines reads and runs as it always did. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +29,7 @@
 
 static const char *const fault_names[SIM_FAULT_KINDS] = {
     "link", "burst", "partition", "freeze", "loading", "die", "quit", "stranger", "noread",
-    "close", "rebind",
+    "close", "rebind", "spectator",
 };
 static const char *const stranger_names[SIM_STRANGER_KINDS] = {
     "silent", "garbage", "hello", "range", "wire",
@@ -85,7 +90,64 @@ int sim_scenario_strangers(const sim_scenario *sc)
     return n;
 }
 
+int sim_scenario_spectators(const sim_scenario *sc)
+{
+    int n = 0;
+    for (int i = 0; i < sc->num_faults; i++) {
+        n += sc->faults[i].kind == SIM_SPECTATE;
+    }
+    return n;
+}
+
+int sim_scenario_spectator_slots(const sim_scenario *sc)
+{
+    int n = 0;
+    for (int i = 0; i < sc->num_faults; i++) {
+        const sim_fault *f = &sc->faults[i];
+        if (f->kind == SIM_SPECTATE && sim_is_spectator(f->a) && f->a - SIM_SPEC_NODE + 1 > n) {
+            n = f->a - SIM_SPEC_NODE + 1;
+        }
+    }
+    return n;
+}
+
+const sim_fault *sim_scenario_spectate(const sim_scenario *sc, int id)
+{
+    for (int i = 0; i < sc->num_faults; i++) {
+        if (sc->faults[i].kind == SIM_SPECTATE && sc->faults[i].a == id) {
+            return &sc->faults[i];
+        }
+    }
+    return NULL;
+}
+
+static bool names_spectator(const sim_fault *f, int id)
+{
+    bool pair = f->kind == SIM_LINK || f->kind == SIM_BURST || f->kind == SIM_PARTITION;
+    return f->kind != SIM_STRANGER && (f->a == id || (pair && f->b == id));
+}
+
+void sim_scenario_drop_spectator(sim_scenario *sc, int id)
+{
+    for (int i = sc->num_faults - 1; i >= 0; i--) {
+        if (names_spectator(&sc->faults[i], id)) {
+            sim_scenario_remove(sc, i);
+        }
+    }
+}
+
 /* ---- Writing ---- */
+
+/* A node as the text names it: "2", or "s0" for a spectator. */
+static const char *node_name(int id, char buf[16])
+{
+    if (sim_is_spectator(id)) {
+        snprintf(buf, 16, "s%d", id - SIM_SPEC_NODE);
+    } else {
+        snprintf(buf, 16, "%d", id);
+    }
+    return buf;
+}
 
 static void write_percent(FILE *out, const char *key, uint32_t permille)
 {
@@ -109,25 +171,30 @@ static void write_link(FILE *out, const rollnet_netsim_desc *d)
 
 static void write_fault(FILE *out, const sim_fault *f)
 {
+    char a[16], b[16];
+    node_name(f->a, a);
+    node_name(f->b, b);
     fprintf(out, "%s ", sim_fault_name(f->kind));
     switch (f->kind) {
     case SIM_LINK:
-        fprintf(out, "%d->%d at %u ", f->a, f->b, f->at_ms);
+        fprintf(out, "%s->%s at %u ", a, b, f->at_ms);
         write_link(out, &f->link);
         break;
     case SIM_BURST:
     case SIM_PARTITION:
-        fprintf(out, "%d%s%d at %u for %u", f->a, f->both ? "<->" : "->", f->b, f->at_ms,
-                f->for_ms);
+        fprintf(out, "%s%s%s at %u for %u", a, f->both ? "<->" : "->", b, f->at_ms, f->for_ms);
         break;
     case SIM_FREEZE:
     case SIM_LOADING:
     case SIM_NOREAD:
-        fprintf(out, "%d at %u for %u", f->a, f->at_ms, f->for_ms);
+        fprintf(out, "%s at %u for %u", a, f->at_ms, f->for_ms);
         break;
     case SIM_DIE:
     case SIM_QUIT:
-        fprintf(out, "%d at %u", f->a, f->at_ms);
+        fprintf(out, "%s at %u", a, f->at_ms);
+        break;
+    case SIM_SPECTATE:
+        fprintf(out, "%s to %s at %u", a, b, f->at_ms);
         break;
     case SIM_CLOSE:
     case SIM_REBIND:
@@ -210,15 +277,39 @@ static bool parse_timeouts(sim_scenario *sc, const char *spec)
     return true;
 }
 
+/* "2" or "s0", the whole of s up to `end` (NULL: the end of s). */
+static bool parse_node(const char *s, const char *end, int *out)
+{
+    char buf[16];
+    size_t len = end ? (size_t)(end - s) : strlen(s);
+    if (len == 0 || len >= sizeof(buf)) {
+        return false;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    bool spect = buf[0] == 's';
+    const char *digits = buf + (spect ? 1 : 0);
+    char *stop;
+    long v = strtol(digits, &stop, 10);
+    if (*digits < '0' || *digits > '9' || *stop != '\0' || v < 0 ||
+        v >= (spect ? SIM_MAX_SPECTATORS : SIM_SPEC_NODE)) {
+        return false;
+    }
+    *out = (int)v + (spect ? SIM_SPEC_NODE : 0);
+    return true;
+}
+
 /* "a->b" or "a<->b". */
 static bool parse_pair(const char *s, sim_fault *f)
 {
-    int n = 0;
-    if (sscanf(s, "%d<->%d%n", &f->a, &f->b, &n) == 2 && s[n] == '\0') {
-        f->both = true;
-        return true;
+    const char *both = strstr(s, "<->");
+    const char *one = strstr(s, "->");
+    const char *mid = both ? both : one;
+    if (!mid) {
+        return false;
     }
-    return sscanf(s, "%d->%d%n", &f->a, &f->b, &n) == 2 && s[n] == '\0';
+    f->both = both != NULL;
+    return parse_node(s, mid, &f->a) && parse_node(mid + (both ? 3 : 2), NULL, &f->b);
 }
 
 static bool parse_stranger_kind(const char *s, sim_stranger_kind *out)
@@ -257,13 +348,21 @@ static bool parse_fault(sim_fault_kind kind, const char *rest, sim_fault *f)
     case SIM_FREEZE:
     case SIM_LOADING:
     case SIM_NOREAD:
-        if (sscanf(rest, "%d at %u for %u %n", &f->a, &at, &dur, &n) != 3 || rest[n] != '\0') {
+        if (sscanf(rest, "%63s at %u for %u %n", w1, &at, &dur, &n) != 3 || rest[n] != '\0' ||
+            !parse_node(w1, NULL, &f->a)) {
             return false;
         }
         break;
     case SIM_DIE:
     case SIM_QUIT:
-        if (sscanf(rest, "%d at %u %n", &f->a, &at, &n) != 2 || rest[n] != '\0') {
+        if (sscanf(rest, "%63s at %u %n", w1, &at, &n) != 2 || rest[n] != '\0' ||
+            !parse_node(w1, NULL, &f->a)) {
+            return false;
+        }
+        break;
+    case SIM_SPECTATE:
+        if (sscanf(rest, "%63s to %127s at %u %n", w1, w2, &at, &n) != 3 || rest[n] != '\0' ||
+            !parse_node(w1, NULL, &f->a) || !parse_node(w2, NULL, &f->b)) {
             return false;
         }
         break;
@@ -299,6 +398,24 @@ static bool valid_node(const sim_scenario *sc, int i)
     return i >= 0 && i < sc->peers;
 }
 
+/* A spectator with its `spectator` line, or a peer. */
+static bool valid_any(const sim_scenario *sc, int i)
+{
+    return valid_node(sc, i) || (sim_is_spectator(i) && sim_scenario_spectate(sc, i) != NULL);
+}
+
+/* Two peers, or a spectator and its host. */
+static bool valid_pair(const sim_scenario *sc, const sim_fault *f)
+{
+    if (sim_is_spectator(f->a) || sim_is_spectator(f->b)) {
+        int spect = sim_is_spectator(f->a) ? f->a : f->b;
+        int other = spect == f->a ? f->b : f->a;
+        const sim_fault *sp = sim_scenario_spectate(sc, spect);
+        return sp != NULL && sp->b == other;
+    }
+    return valid_node(sc, f->a) && valid_node(sc, f->b) && f->a != f->b;
+}
+
 /* Nodes in range, pairs distinct, durations given where they matter. */
 static bool fault_valid(const sim_scenario *sc, const sim_fault *f)
 {
@@ -306,15 +423,18 @@ static bool fault_valid(const sim_scenario *sc, const sim_fault *f)
     case SIM_LINK:
     case SIM_BURST:
     case SIM_PARTITION:
-        return valid_node(sc, f->a) && valid_node(sc, f->b) && f->a != f->b &&
-               (f->kind == SIM_LINK || f->for_ms > 0);
+        return valid_pair(sc, f) && (f->kind == SIM_LINK || f->for_ms > 0);
     case SIM_FREEZE:
+        return valid_any(sc, f->a) && f->for_ms > 0;
     case SIM_LOADING:
     case SIM_NOREAD:
         return valid_node(sc, f->a) && f->for_ms > 0;
     case SIM_DIE:
     case SIM_QUIT:
-        return valid_node(sc, f->a);
+        return valid_any(sc, f->a);
+    case SIM_SPECTATE:
+        return sim_is_spectator(f->a) && valid_node(sc, f->b) &&
+               sim_scenario_spectate(sc, f->a) == f; /* one line per spectator */
     case SIM_CLOSE:
     case SIM_REBIND:
         return valid_node(sc, f->a) && valid_node(sc, f->b) && f->a != f->b;

@@ -1,8 +1,9 @@
 /* Shrinking: greedy passes over a failing scenario, keeping every change
  * after which it still fails the same way (sim_signature), until a whole round changes
  * nothing or the run budget is spent. In order: stop just after the failure,
- * drop faults one at a time, drop peers, halve fault durations, move faults
- * earlier, simplify link conditions, then plain session parameters. */
+ * drop spectators (each with its faults), drop faults one at a time, drop
+ * peers, halve fault durations, move faults earlier, simplify link
+ * conditions, then plain session parameters. */
 #include <string.h>
 
 #include "sim.h"
@@ -57,10 +58,26 @@ static bool shrink_frames(shrinker *s)
     return changed;
 }
 
+static bool shrink_spectators(shrinker *s)
+{
+    bool changed = false;
+    for (int k = SIM_MAX_SPECTATORS - 1; k >= 0 && budget(s); k--) {
+        if (sim_scenario_spectate(s->best, SIM_SPEC_NODE + k)) {
+            sim_scenario c = *s->best;
+            sim_scenario_drop_spectator(&c, SIM_SPEC_NODE + k);
+            changed |= attempt(s, &c);
+        }
+    }
+    return changed;
+}
+
 static bool shrink_faults(shrinker *s)
 {
     bool changed = false;
     for (int i = s->best->num_faults - 1; i >= 0 && budget(s); i--) {
+        if (s->best->faults[i].kind == SIM_SPECTATE) {
+            continue; /* shrink_spectators: its other faults go with it */
+        }
         sim_scenario c = *s->best;
         sim_scenario_remove(&c, i);
         changed |= attempt(s, &c);
@@ -68,21 +85,28 @@ static bool shrink_faults(shrinker *s)
     return changed;
 }
 
-/* Without peer k: its faults go, higher nodes move down by one. */
+/* Without peer k: its faults go (and its spectators with theirs), higher
+ * nodes move down by one; spectator ids stay. */
 static bool drop_peer(const sim_scenario *in, int k, sim_scenario *out)
 {
     if (in->peers <= 2) {
         return false;
     }
-    *out = *in;
+    sim_scenario tmp = *in;
+    for (int i = 0; i < in->num_faults; i++) {
+        if (in->faults[i].kind == SIM_SPECTATE && in->faults[i].b == k) {
+            sim_scenario_drop_spectator(&tmp, in->faults[i].a);
+        }
+    }
+    *out = tmp;
     out->peers--;
     out->num_faults = 0;
-    for (int i = 0; i < in->num_faults; i++) {
-        sim_fault f = in->faults[i];
+    for (int i = 0; i < tmp.num_faults; i++) {
+        sim_fault f = tmp.faults[i];
         bool pair = f.kind == SIM_LINK || f.kind == SIM_BURST || f.kind == SIM_PARTITION ||
-                    f.kind == SIM_CLOSE || f.kind == SIM_REBIND;
-        bool uses_a = f.kind != SIM_STRANGER;
-        bool uses_b = pair || f.kind == SIM_STRANGER;
+                    f.kind == SIM_CLOSE || f.kind == SIM_REBIND || f.kind == SIM_SPECTATE;
+        bool uses_a = f.kind != SIM_STRANGER && !sim_is_spectator(f.a);
+        bool uses_b = (pair || f.kind == SIM_STRANGER) && !sim_is_spectator(f.b);
         if ((uses_a && f.a == k) || (uses_b && f.b == k)) {
             continue;
         }
@@ -205,6 +229,7 @@ int sim_shrink(sim_scenario *sc, sim_result *res, const sim_options *opt, int ma
     while (changed && budget(&s)) {
         changed = false;
         changed |= shrink_frames(&s);
+        changed |= shrink_spectators(&s);
         changed |= shrink_faults(&s);
         changed |= shrink_peers(&s);
         changed |= shrink_durations(&s);

@@ -7,6 +7,10 @@
  * direction of every link (router.c) and strangers (stranger.c) knocking on
  * the nodes; the oracles (oracles.c) watch every tick; the shrinker
  * (shrink.c) makes a failing scenario small. main.c is the command line.
+ * Some scenarios add spectators (spectator.c): sessions of kind
+ * ROLLNET_SESSION_SPECTATOR watching one peer, with faults of their own;
+ * oracle f checks them, and oracle e that the players do exactly what they
+ * do without them.
  *
  * Everything is a function of the scenario: no sleeps, no real clock, no
  * globals. Not thread-safe. */
@@ -22,7 +26,12 @@
 
 #define SIM_MAX_PEERS ROLLNET_MAX_PLAYERS
 #define SIM_MAX_STRANGERS 4
-#define SIM_MAX_NODES (SIM_MAX_PEERS + SIM_MAX_STRANGERS)
+#define SIM_MAX_SPECTATORS 3
+/* A spectator's id where a fault names a node: SIM_SPEC_NODE + k is
+ * spectator k ("s<k>" in the text), so the players' numbers never move. */
+#define SIM_SPEC_NODE 32
+#define SIM_SPECTATOR_PERCENT 20 /* of generated scenarios draw spectators */
+#define SIM_MAX_NODES (SIM_MAX_PEERS + SIM_MAX_STRANGERS + SIM_MAX_SPECTATORS)
 #define SIM_MAX_FAULTS 48
 #define SIM_MAX_INPUT 4
 #define SIM_START_MS 1000u /* the virtual clock's value at scenario time 0 */
@@ -44,6 +53,7 @@ typedef enum sim_fault_kind {
     SIM_NOREAD,    /* node a's game does not read its ledger for `for` ms */
     SIM_CLOSE,     /* a -> b: a's transport closes its connection to b (b is told, a too) */
     SIM_REBIND,    /* a -> b: b sees a's traffic under a new transport id (a NAT rebinding) */
+    SIM_SPECTATE,  /* spectator a (SIM_SPEC_NODE + k) starts watching peer b at at_ms */
     SIM_FAULT_KINDS
 } sim_fault_kind;
 
@@ -58,7 +68,7 @@ typedef enum sim_stranger_kind {
 
 typedef struct sim_fault {
     sim_fault_kind kind;
-    int a, b;           /* nodes; a stranger's target is b */
+    int a, b;           /* nodes; a stranger's target is b; a spectator's id is a, its host b */
     bool both;          /* PARTITION: both directions */
     uint32_t at_ms;
     uint32_t for_ms;    /* BURST, PARTITION, FREEZE, LOADING; STRANGER: 0 = stays */
@@ -83,6 +93,18 @@ void sim_scenario_init(sim_scenario *sc, uint64_t seed, int peers);
 bool sim_scenario_add(sim_scenario *sc, const sim_fault *f);
 void sim_scenario_remove(sim_scenario *sc, int index);
 int sim_scenario_strangers(const sim_scenario *sc);
+/* Spectators: how many SPECTATE lines, and the memnet nodes they take (the
+ * highest spectator id + 1). */
+int sim_scenario_spectators(const sim_scenario *sc);
+int sim_scenario_spectator_slots(const sim_scenario *sc);
+/* The SPECTATE fault of spectator id (SIM_SPEC_NODE + k), or NULL. */
+const sim_fault *sim_scenario_spectate(const sim_scenario *sc, int id);
+/* Without spectator id: its SPECTATE line and every fault naming it. */
+void sim_scenario_drop_spectator(sim_scenario *sc, int id);
+static inline bool sim_is_spectator(int node)
+{
+    return node >= SIM_SPEC_NODE && node < SIM_SPEC_NODE + SIM_MAX_SPECTATORS;
+}
 /* Write / read the text form. Read: false and a message in err on a bad line. */
 void sim_scenario_write(const sim_scenario *sc, FILE *out);
 bool sim_scenario_read(sim_scenario *sc, FILE *in, char *err, size_t err_cap);
@@ -105,22 +127,32 @@ void sim_generate(sim_scenario *sc, uint64_t seed);
 
 typedef struct sim_result {
     bool failed;
-    char oracle;        /* 'a'..'e', or 'x': an unexpected error or a broken run */
+    char oracle;        /* 'a'..'f', or 'x': an unexpected error or a broken run */
     uint32_t at_ms;     /* scenario time of the failure */
     char what[512];
     uint64_t digest;    /* events and records of every node, for determinism checks */
     uint64_t ticks, frames, records, events;
+    /* Spectators: joined, records checked against the host's, how they
+     * ended (FINISHED, or DISCONNECTED by reason), and timeouts while the
+     * host was running, reachable and not stalled itself. */
+    uint64_t spectators, spectator_records;
+    uint64_t spectator_finished, spectator_ends[16];
+    uint64_t spectator_host_stall_timeouts;
+    bool shadowed; /* a shadow run went in lockstep */
 } sim_result;
 
 typedef struct sim_options {
-    const char *oracles; /* the oracles checked, e.g. "abcde"; NULL = all */
+    const char *oracles; /* the oracles checked, e.g. "abcdef"; NULL = all */
     bool verbose;
     bool trace; /* every event, state change and record digest on stderr */
-    char sabotage; /* self-test: break what oracle a..e watches, from 5 s on */
+    char sabotage; /* self-test: break what oracle a..f watches, from 5 s on */
+    /* The shadow run (oracle e) of a scenario with spectators and no
+     * strangers: in one seed of N (seed % N == 0); 0 or 1: in every one. */
+    int spectator_shadow;
 } sim_options;
 
-/* Run one scenario; with strangers, a shadow run without them goes in lockstep
- * (oracle e). */
+/* Run one scenario; with strangers or spectators, a shadow run without them
+ * goes in lockstep (oracle e). */
 void sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *out);
 /* A failure's kind: the oracle and the start of its message without numbers,
  * so the same bug found at other frames or nodes has the same signature. */

@@ -27,6 +27,10 @@ typedef struct sim_router sim_router;
 sim_router *sim_router_create(rollnet_memnet *net, int net_nodes, int self, int peers,
                               uint64_t seed,
                               const rollnet_allocator *alloc);
+/* A netsim towards memnet node `dest` too (a spectator and its host); false
+ * when it cannot be made. */
+bool sim_router_add_route(sim_router *r, int dest, uint64_t netsim_seed,
+                          const rollnet_allocator *alloc);
 rollnet_transport sim_router_transport(sim_router *r);
 bool sim_router_alive(const sim_router *r);
 void sim_router_set_link(sim_router *r, int dest, const rollnet_netsim_desc *d);
@@ -130,9 +134,36 @@ typedef struct sim_counting {
     uint64_t allocs, frees;
 } sim_counting;
 
+/* A spectator (spectator.c): a ROLLNET_SESSION_SPECTATOR watching peer
+ * `host` from its SPECTATE fault's time on, with its own router, game,
+ * allocator (it is created during play) and record list. */
+typedef struct sim_spect {
+    struct sim_world *world;
+    bool exists, joined;
+    int id;                      /* SIM_SPEC_NODE + k, as faults name it */
+    int host;                    /* the peer it watches */
+    int node;                    /* its memnet node */
+    uint32_t join_ms;
+    sim_node_state state;
+    rollnet_session *s;
+    sim_router *router;
+    tg_game game;
+    harness_peer hp;
+    sim_counting alloc_count;
+    rollnet_allocator alloc;
+    uint64_t allocs_after_create;
+    sim_record *rec;
+    int rec_count, rec_cap;
+    int verified;                /* records compared with the host's */
+    bool running, ended;         /* RUNNING; DISCONNECTED or FINISHED said */
+    uint64_t quiet_from_ms;      /* last frame run, RUNNING, creation or end of a freeze */
+    bool partitioned[2];         /* [0] host -> spectator, [1] spectator -> host */
+    rollnet_netsim_desc link_now[2];
+} sim_spect;
+
 typedef struct sim_world {
     const sim_scenario *sc;
-    bool with_strangers;
+    bool with_outsiders;         /* strangers and spectators (not in the shadow run) */
     const char *oracles;
     char *oracles_owned;         /* freed by the runner */
     bool trace;
@@ -141,6 +172,7 @@ typedef struct sim_world {
     int num_nodes;               /* peers + strangers */
     sim_node nodes[SIM_MAX_PEERS];
     sim_stranger strangers[SIM_MAX_STRANGERS];
+    sim_spect spects[SIM_MAX_SPECTATORS];
     int stranger_fault[SIM_MAX_STRANGERS];
     harness_clock clock;
     uint64_t tick;
@@ -156,7 +188,7 @@ typedef struct sim_world {
     uint64_t digest;
 } sim_world;
 
-bool sim_world_init(sim_world *w, const sim_scenario *sc, bool with_strangers,
+bool sim_world_init(sim_world *w, const sim_scenario *sc, bool with_outsiders,
                     const char *oracles, sim_result *res);
 const char *sim_event_name(int type);
 /* One tick of the virtual clock: faults, routers, nodes, strangers, oracles. */
@@ -167,6 +199,27 @@ void sim_fail(sim_world *w, char oracle, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 bool sim_checking(const sim_world *w, char oracle);
 void sim_digest(sim_world *w, const void *data, size_t size);
+/* A record as the oracles compare it: frame, episode, step, end flag, every
+ * input and the game's record (its first 1024 bytes) hashed. */
+void sim_record_from(sim_record *rec, const rollnet_record *r, int block);
+/* The conditions of a -> b now (ids as faults name them). */
+void sim_link_now(const sim_world *w, int a, int b, rollnet_netsim_desc *d, bool *cut);
+bool sim_covers(const sim_fault *f, uint32_t t);
+/* The counting allocator hook (its user_data is a sim_counting). */
+rollnet_allocator sim_counting_allocator(sim_counting *c);
+void sim_node_log(sim_world *w, int node, const rollnet_event *ev);
+
+/* ------------------------------------------------------------------------ */
+/* Spectators (spectator.c)                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Routes from each host to its spectators' nodes (at setup). */
+bool sim_spect_setup(sim_world *w);
+/* One tick: joins, freezes, deaths and quits, links, routers, the sessions. */
+void sim_spect_step(sim_world *w, uint64_t now);
+/* Oracle f, every tick: records equal the host's, no silent hang, memory. */
+void sim_spect_end_of_tick(sim_world *w);
+void sim_spect_free(sim_world *w);
 
 /* ------------------------------------------------------------------------ */
 /* Oracles (oracles.c)                                                       */
@@ -179,7 +232,10 @@ void sim_oracle_tick_result(sim_world *w, int node, rollnet_error err, bool adva
 void sim_oracle_resumed(sim_world *w, int node);
 void sim_oracle_end_of_tick(sim_world *w);
 void sim_oracle_end(sim_world *w);
-/* Oracle e: the events and records of this tick equal the shadow run's. */
+/* Oracle e: the events and records of this tick equal the shadow run's (the
+ * run without strangers and spectators). */
 void sim_oracle_compare(sim_world *w, sim_world *shadow);
+/* "strangers", "spectators" or both: what the shadow run leaves out. */
+const char *sim_outsiders(const sim_scenario *sc);
 
 #endif

@@ -91,14 +91,46 @@ void sim_fail(sim_world *w, char oracle, const char *fmt, ...)
     va_end(ap);
 }
 
+/* 'g' (a spectator times out while its host runs: a known limit, see
+ * spectator.c) is checked only when asked for by name. */
 bool sim_checking(const sim_world *w, char oracle)
 {
+    if (oracle == 'g') {
+        return w->oracles && strchr(w->oracles, 'g') != NULL;
+    }
     return oracle == 'x' || !w->oracles || strchr(w->oracles, oracle) != NULL;
 }
 
 void sim_digest(sim_world *w, const void *data, size_t size)
 {
     w->digest = (w->digest ^ rollnet_checksum(data, size)) * 0x100000001B3ull;
+}
+
+rollnet_allocator sim_counting_allocator(sim_counting *c)
+{
+    rollnet_allocator a = {.alloc = count_alloc, .free = count_free, .user_data = c};
+    return a;
+}
+
+void sim_record_from(sim_record *rec, const rollnet_record *r, int block)
+{
+    uint8_t buf[64 + SIM_MAX_PEERS * SIM_MAX_INPUT + 1024];
+    size_t len = 0;
+    int32_t head[4] = {r->frame, r->episode, r->step, r->episode_end ? 1 : 0};
+    memcpy(buf, head, sizeof(head));
+    len += sizeof(head);
+    memcpy(buf + len, r->inputs, (size_t)block);
+    len += (size_t)block;
+    size_t data = r->size < 1024 ? r->size : 1024;
+    if (data) {
+        memcpy(buf + len, r->data, data);
+    }
+    len += data;
+    rec->frame = r->frame;
+    rec->episode = r->episode;
+    rec->step = r->step;
+    rec->hash = rollnet_checksum(buf, len);
+    memcpy(rec->inputs, r->inputs, (size_t)block);
 }
 
 /* ---- Inputs, events, records ---- */
@@ -118,6 +150,22 @@ static void on_input(int player, int32_t frame, uint8_t *out, int input_size, vo
     }
 }
 
+/* The digest and the trace of one node's event (a spectator's node is
+ * 100 + k). */
+void sim_node_log(sim_world *w, int node, const rollnet_event *ev)
+{
+    uint64_t key[2] = {w->tick, (uint64_t)node};
+    sim_digest(w, key, sizeof(key));
+    sim_digest(w, ev, sizeof(*ev));
+    w->res->events++;
+    if (w->trace) {
+        fprintf(stderr, "%6u ms node %s%d: %s player %d [%d %d]\n", w->t_ms,
+                node >= 100 ? "s" : "", node >= 100 ? node - 100 : node,
+                sim_event_name((int)ev->type), ev->player, ev->u.stall.reason,
+                ev->u.stall.frame);
+    }
+}
+
 static void on_event(const rollnet_event *ev, void *user_data)
 {
     sim_node *n = user_data;
@@ -132,14 +180,7 @@ static void on_event(const rollnet_event *ev, void *user_data)
     n->log[n->log_count].tick = w->tick;
     n->log[n->log_count].ev = *ev;
     n->log_count++;
-    uint64_t key[2] = {w->tick, (uint64_t)n->index};
-    sim_digest(w, key, sizeof(key));
-    sim_digest(w, ev, sizeof(*ev));
-    w->res->events++;
-    if (w->trace) {
-        fprintf(stderr, "%6u ms node %d: %s player %d [%d %d]\n", w->t_ms, n->index,
-                sim_event_name((int)ev->type), ev->player, ev->u.stall.reason, ev->u.stall.frame);
-    }
+    sim_node_log(w, n->index, ev);
     sim_oracle_event(w, n->index, ev);
 }
 
@@ -148,31 +189,15 @@ static void read_records(sim_world *w, sim_node *n)
     rollnet_record r;
     int block = w->sc->peers * w->sc->input_size;
     while (n->s && !n->noread && rollnet_session_next_record(n->s, &r)) {
-        uint8_t buf[64 + SIM_MAX_PEERS * SIM_MAX_INPUT + 1024];
-        size_t len = 0;
-        int32_t head[4] = {r.frame, r.episode, r.step, r.episode_end ? 1 : 0};
-        memcpy(buf, head, sizeof(head));
-        len += sizeof(head);
-        memcpy(buf + len, r.inputs, (size_t)block);
-        len += (size_t)block;
-        size_t data = r.size < 1024 ? r.size : 1024;
-        if (data) {
-            memcpy(buf + len, r.data, data);
-        }
-        len += data;
         if (n->rec_count == n->rec_cap) {
             sim_fail(w, 'x', "node %d: more records than frames run", n->index);
             return;
         }
         sim_record *rec = &n->rec[n->rec_count++];
-        rec->frame = r.frame;
-        rec->episode = r.episode;
-        rec->step = r.step;
-        rec->hash = rollnet_checksum(buf, len);
+        sim_record_from(rec, &r, block);
         if (w->sabotage == 'a' && n->index == 1 && w->t_ms >= SIM_SABOTAGE_MS) {
             rec->hash ^= 1;
         }
-        memcpy(rec->inputs, r.inputs, (size_t)block);
         sim_digest(w, &rec->hash, sizeof(rec->hash));
         w->res->records++;
         sim_oracle_record(w, n->index, rec);
@@ -259,7 +284,7 @@ static bool node_init(sim_world *w, int i)
     return true;
 }
 
-bool sim_world_init(sim_world *w, const sim_scenario *sc, bool with_strangers,
+bool sim_world_init(sim_world *w, const sim_scenario *sc, bool with_outsiders,
                     const char *oracles, sim_result *res)
 {
     bool trace = w->trace;
@@ -268,14 +293,15 @@ bool sim_world_init(sim_world *w, const sim_scenario *sc, bool with_strangers,
     w->trace = trace;
     w->sabotage = sabotage;
     w->sc = sc;
-    w->with_strangers = with_strangers;
+    w->with_outsiders = with_outsiders;
     w->oracles = oracles;
     w->res = res;
     w->alloc.alloc = count_alloc;
     w->alloc.free = count_free;
     w->alloc.user_data = &w->alloc_count;
-    /* The same nodes with or without strangers, so both runs match. */
-    w->num_nodes = sc->peers + sim_scenario_strangers(sc);
+    /* The same nodes with or without outsiders, so both runs match: peers,
+     * strangers, spectators. */
+    w->num_nodes = sc->peers + sim_scenario_strangers(sc) + sim_scenario_spectator_slots(sc);
     w->net = rollnet_memnet_create(w->num_nodes, &w->alloc);
     harness_clock_init(&w->clock, SIM_START_MS, SIM_FPS);
     if (!w->net) {
@@ -287,11 +313,14 @@ bool sim_world_init(sim_world *w, const sim_scenario *sc, bool with_strangers,
         }
     }
     int k = 0;
-    for (int f = 0; f < sc->num_faults && with_strangers; f++) {
+    for (int f = 0; f < sc->num_faults && with_outsiders; f++) {
         if (sc->faults[f].kind == SIM_STRANGER) {
             sim_stranger_init(&w->strangers[k], &sc->faults[f], sc->peers + k, sc->seed);
             w->stranger_fault[k++] = f;
         }
+    }
+    if (with_outsiders && !sim_spect_setup(w)) {
+        return false;
     }
     w->allocs_after_setup = w->alloc_count.allocs;
     w->setup_done = true;
@@ -300,10 +329,12 @@ bool sim_world_init(sim_world *w, const sim_scenario *sc, bool with_strangers,
 
 /* ---- Faults ---- */
 
-static bool covers(const sim_fault *f, uint32_t t)
+bool sim_covers(const sim_fault *f, uint32_t t)
 {
     return t >= f->at_ms && t - f->at_ms < f->for_ms;
 }
+
+#define covers sim_covers
 
 static void node_faults(sim_world *w, int i, uint64_t now)
 {
@@ -357,7 +388,7 @@ static void node_faults(sim_world *w, int i, uint64_t now)
 }
 
 /* The conditions of a -> b now: the latest LINK line, bursts, partitions. */
-static void link_now(const sim_world *w, int a, int b, rollnet_netsim_desc *d, bool *cut)
+void sim_link_now(const sim_world *w, int a, int b, rollnet_netsim_desc *d, bool *cut)
 {
     memset(d, 0, sizeof(*d));
     *cut = false;
@@ -416,7 +447,7 @@ static void apply_links(sim_world *w)
             }
             rollnet_netsim_desc d;
             bool cut;
-            link_now(w, a, b, &d, &cut);
+            sim_link_now(w, a, b, &d, &cut);
             if (memcmp(&d, &w->link_now[a][b], sizeof(d)) != 0) {
                 w->link_now[a][b] = d;
                 sim_router_set_link(w->nodes[a].router, b, &d);
@@ -497,7 +528,7 @@ static void sabotage_tick(sim_world *w)
         ev.u.disconnected.frame = -1;
         on_event(&ev, &w->nodes[1]);
         sim_oracle_tick_result(w, 1, ROLLNET_ERR_DISCONNECTED, false);
-    } else if (w->sabotage == 'e' && w->with_strangers) {
+    } else if (w->sabotage == 'e' && w->with_outsiders) {
         rollnet_event ev;
         memset(&ev, 0, sizeof(ev));
         ev.type = ROLLNET_EVENT_SYNCHRONIZING;
@@ -523,13 +554,19 @@ void sim_world_step(sim_world *w)
             run_node(w, &w->nodes[i], now);
         }
     }
-    for (int k = 0; w->with_strangers && k < SIM_MAX_STRANGERS; k++) {
+    for (int k = 0; w->with_outsiders && k < SIM_MAX_STRANGERS; k++) {
         if (w->strangers[k].node > 0) {
             sim_stranger_tick(&w->strangers[k], w, &w->sc->faults[w->stranger_fault[k]], w->t_ms);
         }
     }
+    if (w->with_outsiders) {
+        sim_spect_step(w, now);
+    }
     sabotage_tick(w);
     sim_oracle_end_of_tick(w);
+    if (w->with_outsiders) {
+        sim_spect_end_of_tick(w);
+    }
     w->tick++;
     w->res->ticks = w->tick;
     harness_clock_tick(&w->clock);
@@ -537,6 +574,7 @@ void sim_world_step(sim_world *w)
 
 void sim_world_free(sim_world *w)
 {
+    sim_spect_free(w);
     for (int i = 0; i < SIM_MAX_PEERS; i++) {
         sim_node *n = &w->nodes[i];
         rollnet_session_destroy(n->s);

@@ -293,6 +293,25 @@ void rn_p2p_spectators_send(rn_p2p *p, int32_t keep)
     }
 }
 
+/* Nothing to send for a while (the players stall): an empty WATCH, so that
+ * a spectator tells a host that waits from one that is gone. */
+static void heartbeat(rn_p2p *p, rn_spectator *sp)
+{
+    const rollnet_session *s = &p->base;
+    uint64_t every = s->desc.disconnect_timeout_ms / 4;
+    every = every > RN_SPECTATOR_HEARTBEAT_MS ? RN_SPECTATOR_HEARTBEAT_MS : every;
+    if (sp->next_send < 0 || sp->end_sent || s->now - sp->last_send_ms < every) {
+        return;
+    }
+    rn_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = RN_MSG_WATCH;
+    m.u.watch = (rn_watch){.tag = p->tag, .start_frame = sp->next_send, .count = 0,
+                           .end_frame = -1};
+    send_counted(p, sp, &m, s->desc.num_players * s->desc.input_size, sp->next_send);
+    sp->last_send_ms = s->now;
+}
+
 static void on_ack(rn_spectator *sp, int32_t next)
 {
     if (next > sp->next_send || next <= sp->acked) {
@@ -357,6 +376,8 @@ void rn_p2p_spectators_timers(rn_p2p *p)
             drop(p, sp, "too far behind (frames sent but not run)");
         } else if (sp->sent_bytes - sp->released_bytes > byte_bound) {
             drop(p, sp, "too far behind (bytes sent but not acknowledged)");
+        } else {
+            heartbeat(p, sp);
         }
     }
     /* Frames confirmed earlier that waited for a batch: RN_SPECTATOR_BATCH_MS

@@ -27,6 +27,9 @@
  * last batch, or before they would be discarded here. */
 #define RN_SPECTATOR_BATCH_FRAMES 6
 #define RN_SPECTATOR_BATCH_MS 100u
+/* An empty WATCH after this long without one (at most a quarter of
+ * disconnect_timeout_ms): the players may stall for longer. */
+#define RN_SPECTATOR_HEARTBEAT_MS 1000u
 #define RN_SPECTATOR_MARKS 64
 
 typedef struct rn_spectator {

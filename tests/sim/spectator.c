@@ -22,9 +22,9 @@
  *     it is never REFUSED (its parameters are the players');
  *  f4 no allocation through its allocator after its creation, every one
  *     freed after it is destroyed.
- *  g  (only with --oracles ...g: a known limit, see host_reachable) no
- *     spectator times out while its host runs and is reachable: no outage
- *     of their link, no freeze or loading of either, during the timeout.
+ *  g  no spectator times out while its host runs and is reachable: no
+ *     outage of their link, no freeze or loading of either, during the
+ *     timeout (the host's heartbeats, however long the players stall).
  * That spectators never change what the players do is oracle e: the shadow
  * run has no spectators, and every player's events and records must match
  * it tick for tick (in a campaign, for half the scenarios whose only
@@ -79,12 +79,10 @@ bool sim_spect_setup(sim_world *w)
 /* ---- Events and records ---- */
 
 /* A host silent for the spectator's whole timeout though it was running, the
- * link between them was clear and neither froze: the players stalled (a peer
- * froze, a link of theirs went silent) and the host sent nothing, for it
- * sends spectators only confirmed frames, and no heartbeat. KNOWN LIMIT:
- * every stall of the players longer than disconnect_timeout_ms ends every
- * spectator (DISCONNECTED, TIMEOUT). Counted; a failure of oracle g only
- * (reproducer: corpus-pending/g-*.scn). */
+ * link between them was clear and neither froze. Before the host sent
+ * heartbeats (an empty WATCH every second without one), every stall of the
+ * players longer than disconnect_timeout_ms ended every spectator so
+ * (corpus/g-*.scn). Counted; a failure of oracle g. */
 static bool host_reachable(const sim_world *w, const sim_spect *sp)
 {
     const sim_scenario *sc = w->sc;
@@ -408,6 +406,16 @@ void sim_spect_end_of_tick(sim_world *w)
         }
         if (sp->state != SIM_NODE_ACTIVE || sp->ended) {
             continue;
+        }
+        /* Waiting while its host has confirmed nothing it has not run is no
+         * hang (the players stall; the host's heartbeats keep it alive). */
+        rollnet_session_stats hs, ss;
+        const sim_node *h = &w->nodes[sp->host];
+        if (sp->running && h->s && sp->s &&
+            rollnet_session_stats_get(h->s, &hs) == ROLLNET_ERR_OK &&
+            rollnet_session_stats_get(sp->s, &ss) == ROLLNET_ERR_OK &&
+            hs.confirmed_frame < ss.frame) {
+            sp->quiet_from_ms = now;
         }
         uint64_t limit = sp->running ? sc->disconnect_ms
                                      : (uint64_t)sc->handshake_ms + 2ull * sc->disconnect_ms;

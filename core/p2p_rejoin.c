@@ -205,6 +205,9 @@ void rn_p2p_rejoin_accept(rn_p2p *p, rn_peer *conn)
     old->st.input_delay = conn->st.input_delay;
     old->st.connected = true;
     old->last_recv_ms = s->now;
+    if (!old->rejoin_owed) {
+        p->rejoins_owed++;
+    }
     old->rejoin_owed = true;
     old->lost_since_ms = since;
     rn_link_set_timeout(&p->link, old, s->desc.disconnect_timeout_ms);
@@ -238,6 +241,7 @@ static bool send_state(rn_p2p *p, rn_peer *peer)
             "player %d: sent the state of frame %d to its rejoined peer (%zu bytes, episode %d)",
             rn_peer_event_player(peer), info.frame, slot->size, info.episode);
     peer->rejoin_owed = false;
+    p->rejoins_owed--;
     absence_ends(p, peer, info.frame);
     peer->ack = info.frame - 1; /* it holds none of our inputs from F on */
     peer->remote_frame = info.frame;
@@ -257,7 +261,9 @@ void rn_p2p_rejoin_timers(rn_p2p *p)
             continue;
         }
         if (peer->rejoin_owed) {
-            send_state(p, peer);
+            if (!peer->lost) { /* else: owed once it is back (RESUME) */
+                send_state(p, peer);
+            }
         } else if (peer->lost && plays_on(p, peer)) {
             play_on(p, peer);
         }

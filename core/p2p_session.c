@@ -350,7 +350,9 @@ static rollnet_error p2p_poll(rollnet_session *s)
     check_timers(p);
     rn_p2p_intro_timers(p);
     rn_frame_confirm(s);
-    rn_p2p_rejoin_timers(p);
+    if (p->rejoins_owed > 0 || s->desc.absent_play == ROLLNET_ABSENT_NEUTRAL) {
+        rn_p2p_rejoin_timers(p); /* a state owed, or a lost peer played on without */
+    }
     rn_p2p_close_after_failure(p);
     rn_link_flush(&p->link, s->now);
     return s->failed;

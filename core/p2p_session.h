@@ -73,6 +73,7 @@ typedef struct rn_p2p {
      * has been loaded. */
     rn_state_in rejoin_in;
     bool rejoined;
+    int rejoins_owed; /* peers with rejoin_owed set */
 } rn_p2p;
 
 static inline rn_p2p *rn_p2p_of(rollnet_session *s)

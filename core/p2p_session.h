@@ -3,8 +3,9 @@
  *
  *   p2p_session.c    creation, poll (receive, dispatch, timers), time sync,
  *                    checksums, statistics
- *   p2p_handshake.c  incoming and outgoing connections, HELLO, REFUSE, AUTH,
- *                    READY; joining, waiting for players, starting together
+ *   p2p_handshake.c  incoming and outgoing connections, HELLO, REFUSE, AUTH;
+ *                    joining
+ *   p2p_start.c      READY, starting together, waiting for players
  *   p2p_inputs.c     the input exchange: INPUT out and in, acks
  *   p2p_leave.c      a peer that goes: departures and the survivors'
  *                    agreement on its last frame (LEAVE); closing after a failure

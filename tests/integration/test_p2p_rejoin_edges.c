@@ -1,0 +1,271 @@
+/* Rejoin, the edges: input delay and checksums every frame, a second crash
+ * right after a rejoin, a reconnect after a rejoin, spectators, private
+ * sessions with a wrong key. Same fixture as test_p2p_rejoin.c. */
+#include "p2p_fixture.h"
+
+static void print_log(rollnet_log_level level, const char *msg, void *user_data)
+{
+    fprintf(stderr, "[node %d %d] %s\n", (int)(intptr_t)user_data, (int)level, msg);
+}
+
+static void base_opts(fx_opts *o, uint64_t seed)
+{
+    memset(o, 0, sizeof(*o));
+    if (getenv("RN_TEST_LOG")) {
+        o->log = print_log;
+    }
+    o->num_players = 2;
+    o->seed = seed;
+    o->write_records = true;
+    o->sim[0].delay_ms = 20;
+    o->sim[1].delay_ms = 20;
+}
+
+/* Records of the same frame agree; returns how many frames both hold. */
+static int agree_by_frame(const fx_records *a, const fx_records *b)
+{
+    int common = 0;
+    for (int i = 0, k = 0; i < a->count && k < b->count;) {
+        if (a->frame[i] < b->frame[k]) {
+            i++;
+        } else if (a->frame[i] > b->frame[k]) {
+            k++;
+        } else {
+            if (a->hash[i] != b->hash[k]) {
+                fprintf(stderr, "frame %d differs (inputs %d,%d/%d,%d)\n", a->frame[i],
+                        a->first_input_byte[i][0], a->first_input_byte[i][1],
+                        b->first_input_byte[k][0], b->first_input_byte[k][1]);
+                fail();
+            }
+            common++;
+            i++;
+            k++;
+        }
+    }
+    return common;
+}
+
+static void assert_clean(fx *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        assert_int_equal(f->hp[i].event_counts[ROLLNET_EVENT_DESYNC], 0);
+        assert_int_equal(f->hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    }
+}
+
+/* Crash node `who` at `at`, restart it `down` ticks later, run `after`. */
+static void crash_restart(fx *f, int who, uint64_t at, uint64_t down, uint64_t after)
+{
+    fx_run(f, at);
+    assert_true(fx_all_running(f));
+    fx_crash(f, who);
+    fx_run(f, down);
+    fx_restart(f, who);
+    fx_run(f, after);
+}
+
+static void rejoin_with_delays(uint64_t seed, int who, int d0, int d1, int iv)
+{
+    fx_opts o;
+    base_opts(&o, seed);
+    o.node_delay[0] = d0;
+    o.node_delay[1] = d1;
+    o.checksum_interval = iv;
+    static fx f;
+    fx_init(&f, &o);
+    crash_restart(&f, who, 400, 150, 900);
+    assert_int_equal(f.hp[who].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_int_equal(f.hp[1 - who].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_true(agree_by_frame(f.rec[1 - who], f.rec[who]) > 600);
+    assert_clean(&f);
+    fx_free(&f);
+}
+
+static void test_a_joiner_rejoins_with_delay_2_and_checksums_every_frame(void **state)
+{
+    (void)state;
+    rejoin_with_delays(401, 1, 2, 2, 1);
+}
+static void test_a_host_rejoins_with_delay_2_and_checksums_every_frame(void **state)
+{
+    (void)state;
+    rejoin_with_delays(402, 0, 2, 2, 1);
+}
+static void test_a_rejoin_with_delay_on_the_survivor_only(void **state)
+{
+    (void)state;
+    rejoin_with_delays(403, 1, 3, 0, 1);
+}
+static void test_a_joiner_rejoins_with_delay_on_the_rejoiner_only(void **state)
+{
+    (void)state;
+    rejoin_with_delays(404, 1, 0, 3, 1);
+}
+static void test_a_host_rejoins_with_delay_on_the_rejoiner_only(void **state)
+{
+    (void)state;
+    rejoin_with_delays(405, 0, 3, 0, 1);
+}
+
+
+/* The restarted process runs with another input delay than the crashed one. */
+static void test_a_rejoiner_may_change_its_input_delay(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 406);
+    o.checksum_interval = 1;
+    o.node_delay[1] = 1;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    fx_crash(&f, 1);
+    fx_run(&f, 100);
+    f.opts.node_delay[1] = 4;
+    fx_restart(&f, 1);
+    fx_run(&f, 900);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_true(agree_by_frame(f.rec[0], f.rec[1]) > 600);
+    assert_clean(&f);
+    fx_free(&f);
+}
+
+/* Crashes again soon after the rejoin, and comes back again. */
+static void rejoin_twice(uint64_t seed, int who, uint64_t gap)
+{
+    fx_opts o;
+    base_opts(&o, seed);
+    o.checksum_interval = 1;
+    static fx f;
+    fx_init(&f, &o);
+    crash_restart(&f, who, 400, 100, gap);
+    fx_crash(&f, who);
+    fx_run(&f, 100);
+    fx_restart(&f, who);
+    fx_run(&f, 900);
+    assert_int_equal(f.hp[1 - who].event_counts[ROLLNET_EVENT_REJOINED], 2);
+    assert_int_equal(f.hp[who].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_true(agree_by_frame(f.rec[1 - who], f.rec[who]) > 600);
+    /* The first new process's records before the second rejoin's frame. */
+    int32_t from = f.hp[1 - who].last_event[ROLLNET_EVENT_REJOINED].u.rejoin.frame;
+    fx_records *before = f.rec_before[who];
+    while (before->count > 0 && before->frame[before->count - 1] >= from) {
+        before->count--;
+    }
+    assert_true(agree_by_frame(f.rec[1 - who], before) > 0);
+    assert_clean(&f);
+    fx_free(&f);
+}
+static void test_a_joiner_crashes_again_after_a_rejoin(void **state) { (void)state; rejoin_twice(410, 1, 200); }
+static void test_a_host_crashes_again_after_a_rejoin(void **state) { (void)state; rejoin_twice(411, 0, 200); }
+static void test_a_joiner_crashes_again_soon_after_a_rejoin(void **state) { (void)state; rejoin_twice(412, 1, 40); }
+static void test_a_host_crashes_again_soon_after_a_rejoin(void **state) { (void)state; rejoin_twice(413, 0, 40); }
+
+/* After a rejoin the connection drops (a cut) and comes back: RESUMED,
+ * with the new process's nonce. */
+static void reconnect_after(uint64_t seed, int who, int cut)
+{
+    fx_opts o;
+    base_opts(&o, seed);
+    static fx f;
+    fx_init(&f, &o);
+    crash_restart(&f, who, 400, 100, 300);
+    assert_int_equal(f.hp[who].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    uint64_t r0 = f.hp[0].event_counts[ROLLNET_EVENT_RESUMED];
+    uint64_t r1 = f.hp[1].event_counts[ROLLNET_EVENT_RESUMED];
+    rollnet_memnet_set_cut(f.net, cut, true);
+    fx_run(&f, 7 * 60);
+    rollnet_memnet_set_cut(f.net, cut, false);
+    fx_run(&f, 15 * 60);
+    assert_true(f.hp[0].event_counts[ROLLNET_EVENT_RESUMED] > r0);
+    assert_true(f.hp[1].event_counts[ROLLNET_EVENT_RESUMED] > r1);
+    assert_true(agree_by_frame(f.rec[1 - who], f.rec[who]) > 600);
+    assert_clean(&f);
+    fx_free(&f);
+}
+static void test_a_rejoined_listener_resumes_after_a_connection_loss(void **state) { (void)state; reconnect_after(420, 1, 1); }
+static void test_a_rejoined_dialler_resumes_after_a_connection_loss(void **state) { (void)state; reconnect_after(421, 0, 1); }
+
+/* A restarted process with a wrong key is refused; the right one then rejoins. */
+static void test_a_restart_with_a_wrong_key_is_refused_then_the_right_one_rejoins(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 430);
+    o.key[0] = "invite-1";
+    o.key[1] = "invite-1";
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    fx_crash(&f, 1);
+    fx_run(&f, 60);
+    f.opts.key[1] = "wrong";
+    fx_restart(&f, 1);
+    f.paused[1] = true; /* the wrong process: ticked here, its errors its own */
+    for (int t = 0; t < 300; t++) {
+        harness_tick(&f.hp[1], harness_clock_now(&f.clock));
+        fx_run(&f, 1);
+    }
+    f.paused[1] = false;
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_REJOINED], 0);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_REJOINED], 0);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    fx_crash(&f, 1);
+    f.opts.key[1] = "invite-1";
+    fx_restart(&f, 1);
+    fx_run(&f, 900);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_true(agree_by_frame(f.rec[0], f.rec[1]) > 600);
+    assert_clean(&f);
+    fx_free(&f);
+}
+
+/* One side crashes and rejoins, then the other side does: the survivor of
+ * the second crash is itself a process that rejoined. */
+static void crash_each(uint64_t seed, int first)
+{
+    fx_opts o;
+    base_opts(&o, seed);
+    static fx f;
+    fx_init(&f, &o);
+    crash_restart(&f, first, 400, 100, 300);
+    assert_int_equal(f.hp[first].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    int second = 1 - first;
+    fx_crash(&f, second);
+    fx_run(&f, 100);
+    fx_restart(&f, second);
+    fx_run(&f, 900);
+    assert_int_equal(f.hp[second].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_int_equal(f.hp[first].event_counts[ROLLNET_EVENT_REJOINED], 2);
+    assert_true(agree_by_frame(f.rec[0], f.rec[1]) > 600);
+    assert_clean(&f);
+    fx_free(&f);
+}
+static void test_a_rejoined_joiner_keeps_the_place_of_a_crashed_host(void **state) { (void)state; crash_each(440, 1); }
+static void test_a_rejoined_host_keeps_the_place_of_a_crashed_joiner(void **state) { (void)state; crash_each(441, 0); }
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        cmocka_set_test_filter(argv[1]);
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_joiner_rejoins_with_delay_2_and_checksums_every_frame),
+        cmocka_unit_test(test_a_host_rejoins_with_delay_2_and_checksums_every_frame),
+        cmocka_unit_test(test_a_rejoin_with_delay_on_the_survivor_only),
+        cmocka_unit_test(test_a_joiner_rejoins_with_delay_on_the_rejoiner_only),
+        cmocka_unit_test(test_a_host_rejoins_with_delay_on_the_rejoiner_only),
+        cmocka_unit_test(test_a_rejoiner_may_change_its_input_delay),
+        cmocka_unit_test(test_a_joiner_crashes_again_after_a_rejoin),
+        cmocka_unit_test(test_a_host_crashes_again_after_a_rejoin),
+        cmocka_unit_test(test_a_joiner_crashes_again_soon_after_a_rejoin),
+        cmocka_unit_test(test_a_host_crashes_again_soon_after_a_rejoin),
+        cmocka_unit_test(test_a_rejoined_listener_resumes_after_a_connection_loss),
+        cmocka_unit_test(test_a_rejoined_dialler_resumes_after_a_connection_loss),
+        cmocka_unit_test(test_a_restart_with_a_wrong_key_is_refused_then_the_right_one_rejoins),
+        cmocka_unit_test(test_a_rejoined_joiner_keeps_the_place_of_a_crashed_host),
+        cmocka_unit_test(test_a_rejoined_host_keeps_the_place_of_a_crashed_joiner),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -245,6 +245,211 @@ static void crash_each(uint64_t seed, int first)
 static void test_a_rejoined_joiner_keeps_the_place_of_a_crashed_host(void **state) { (void)state; crash_each(440, 1); }
 static void test_a_rejoined_host_keeps_the_place_of_a_crashed_joiner(void **state) { (void)state; crash_each(441, 0); }
 
+/* A process started again with other parameters (another build of the game)
+ * answers the survivor's reconnect attempt: the survivor's attempt is
+ * refused, and it goes on waiting for the right process. */
+static void test_a_restart_with_other_parameters_leaves_the_survivor_waiting(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 450);
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    fx_crash(&f, 1);
+    fx_run(&f, 60);
+    f.opts.game_id[1] = 77;
+    fx_restart(&f, 1);
+    f.paused[1] = true; /* the wrong process: ticked here, its errors its own */
+    for (int t = 0; t < 300; t++) {
+        harness_tick(&f.hp[1], harness_clock_now(&f.clock));
+        fx_run(&f, 1);
+    }
+    f.paused[1] = false;
+    assert_int_equal(fx_stats(&f, 0).running, true);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_REFUSED], 0);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_REJOINED], 0);
+    fx_crash(&f, 1);
+    f.opts.game_id[1] = 0;
+    fx_restart(&f, 1);
+    fx_run(&f, 900);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_true(agree_by_frame(f.rec[0], f.rec[1]) > 600);
+    assert_clean(&f);
+    fx_free(&f);
+}
+
+/* Tick until every node has raised FINISHED (or max_ticks). */
+static void run_until_finished(fx *f, uint64_t max_ticks)
+{
+    for (uint64_t t = 0; t < max_ticks; t++) {
+        if (fx_finished_end(f, 0) >= 0 && fx_finished_end(f, 1) >= 0) {
+            return;
+        }
+        fx_run(f, 1);
+    }
+    fail_msg("not finished within %llu ticks (ends %d, %d)", (unsigned long long)max_ticks,
+             fx_finished_end(f, 0), fx_finished_end(f, 1));
+}
+
+/* The survivor finishes while its peer is down: the rejoined process learns
+ * the end with its state, and both ledgers end on the same frame. */
+static void finish_while_down(uint64_t seed, int who)
+{
+    fx_opts o;
+    base_opts(&o, seed);
+    o.input_delay = 1;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    fx_crash(&f, who);
+    fx_run(&f, 60);
+    assert_int_equal(rollnet_session_finish(f.s[1 - who]), ROLLNET_ERR_OK);
+    fx_run(&f, 60);
+    fx_restart(&f, who);
+    run_until_finished(&f, 1200);
+    int32_t end = fx_finished_end(&f, 0);
+    assert_int_equal(fx_finished_end(&f, 1), end);
+    assert_int_equal(f.hp[who].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    const fx_records *a = f.rec[1 - who], *b = f.rec[who];
+    assert_int_equal(a->frame[a->count - 1], end - 1);
+    assert_true(b->count > 0);
+    assert_int_equal(b->frame[b->count - 1], end - 1);
+    assert_int_equal(agree_by_frame(a, b), b->count);
+    assert_clean(&f);
+    fx_free(&f);
+}
+static void test_a_joiner_rejoins_a_survivor_that_finished(void **state) { (void)state; finish_while_down(460, 1); }
+static void test_a_host_rejoins_a_survivor_that_finished(void **state) { (void)state; finish_while_down(461, 0); }
+
+/* The rejoined process finishes at once. */
+static void test_a_rejoined_process_finishes_at_once(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 462);
+    o.input_delay = 2;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    fx_crash(&f, 1);
+    fx_run(&f, 60);
+    fx_restart(&f, 1);
+    for (int t = 0; t < 600 && f.hp[1].event_counts[ROLLNET_EVENT_RUNNING] == 0; t++) {
+        fx_run(&f, 1);
+    }
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_int_equal(rollnet_session_finish(f.s[1]), ROLLNET_ERR_OK);
+    run_until_finished(&f, 1200);
+    int32_t end = fx_finished_end(&f, 0);
+    assert_int_equal(fx_finished_end(&f, 1), end);
+    const fx_records *a = f.rec[0], *b = f.rec[1];
+    assert_int_equal(a->frame[a->count - 1], end - 1);
+    if (b->count > 0) {
+        assert_int_equal(b->frame[b->count - 1], end - 1);
+        assert_int_equal(agree_by_frame(a, b), b->count);
+    }
+    assert_clean(&f);
+    fx_free(&f);
+}
+
+/* A spectator of node 1, node 2 of the memnet: its records hashed as the
+ * fixture hashes the players'. */
+typedef struct spect {
+    rollnet_session *s;
+    tg_game g;
+    harness_peer hp;
+    fx_records rec;
+} spect;
+
+static void spect_open(fx *f, spect *sp)
+{
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof d);
+    d.kind = ROLLNET_SESSION_SPECTATOR;
+    d.num_players = 2;
+    d.seed = f->opts.seed;
+    d.spectate_address = "mem:1";
+    d.players[0].kind = d.players[1].kind = ROLLNET_PLAYER_REMOTE;
+    d.transport = rollnet_memnet_transport(f->net, 2);
+    d.nonce = 0x3000u;
+    d.checksum_interval = f->opts.checksum_interval;
+    assert_true(tg_init(&sp->g, f->opts.seed, 2, 1, 0, 0));
+    sp->g.write_records = true;
+    assert_int_equal(rollnet_session_create(&d, &sp->s), ROLLNET_ERR_OK);
+    harness_peer_init(&sp->hp, sp->s, &sp->g, &d, 5);
+}
+
+static void spect_tick(fx *f, spect *sp)
+{
+    rollnet_error err = harness_tick(&sp->hp, harness_clock_now(&f->clock));
+    if (err != ROLLNET_ERR_OK && !harness_is_skip(err)) {
+        fail_msg("spectator: %s", rollnet_error_string(err));
+    }
+    rollnet_record r;
+    fx_records *rec = &sp->rec;
+    while (rollnet_session_next_record(sp->s, &r)) {
+        XXH64_state_t *st = XXH64_createState();
+        XXH64_reset(st, 0);
+        XXH64_update(st, &r.frame, sizeof(r.frame));
+        XXH64_update(st, &r.episode, sizeof(r.episode));
+        XXH64_update(st, &r.step, sizeof(r.step));
+        XXH64_update(st, r.inputs, 2);
+        if (r.size) {
+            XXH64_update(st, r.data, r.size);
+        }
+        assert_true(rec->count < FX_MAX_RECORDS);
+        if (rec->count > 0) {
+            assert_int_equal(r.frame, rec->frame[rec->count - 1] + 1);
+        }
+        rec->frame[rec->count] = r.frame;
+        rec->hash[rec->count] = XXH64_digest(st);
+        XXH64_freeState(st);
+        rec->count++;
+    }
+}
+
+static void run_with(fx *f, spect *sp, int ticks)
+{
+    for (int t = 0; t < ticks; t++) {
+        spect_tick(f, sp);
+        fx_run(f, 1);
+    }
+}
+
+/* Node 1 (it accepts) has a spectator; node 0 crashes and rejoins. The
+ * spectator sees nothing of it but a pause: its records equal node 1's. */
+static void test_a_spectator_of_the_survivor_watches_through_a_rejoin(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 470);
+    o.extra_nodes = 1;
+    o.max_spectators = 2;
+    o.checksum_interval = 1;
+    static fx f;
+    static spect sp;
+    memset(&sp, 0, sizeof sp);
+    fx_init(&f, &o);
+    spect_open(&f, &sp);
+    run_with(&f, &sp, 400);
+    assert_true(sp.rec.count > 100);
+    fx_crash(&f, 0);
+    run_with(&f, &sp, 100);
+    fx_restart(&f, 0);
+    run_with(&f, &sp, 900);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_true(agree_by_frame(f.rec[1], f.rec[0]) > 600);
+    assert_true(sp.rec.count > 1000);
+    assert_int_equal(agree_by_frame(f.rec[1], &sp.rec), sp.rec.count);
+    assert_int_equal(sp.hp.event_counts[ROLLNET_EVENT_DESYNC], 0);
+    assert_int_equal(sp.hp.event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    assert_clean(&f);
+    rollnet_session_destroy(sp.s);
+    fx_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -266,6 +471,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_restart_with_a_wrong_key_is_refused_then_the_right_one_rejoins),
         cmocka_unit_test(test_a_rejoined_joiner_keeps_the_place_of_a_crashed_host),
         cmocka_unit_test(test_a_rejoined_host_keeps_the_place_of_a_crashed_joiner),
+        cmocka_unit_test(test_a_restart_with_other_parameters_leaves_the_survivor_waiting),
+        cmocka_unit_test(test_a_joiner_rejoins_a_survivor_that_finished),
+        cmocka_unit_test(test_a_host_rejoins_a_survivor_that_finished),
+        cmocka_unit_test(test_a_rejoined_process_finishes_at_once),
+        cmocka_unit_test(test_a_spectator_of_the_survivor_watches_through_a_rejoin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -450,6 +450,42 @@ static void test_a_spectator_of_the_survivor_watches_through_a_rejoin(void **sta
     fx_free(&f);
 }
 
+/* The peer crashes while it loads (a level, say): the survivor saw LOADING.
+ * The new process does not load: once it has rejoined, the survivor says
+ * so (LOADING_ENDED, the peer's stats no longer loading). */
+static void test_a_peer_that_crashed_while_loading_is_not_loading_after_its_rejoin(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 480);
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    assert_int_equal(rollnet_session_begin_loading(f.s[1], harness_clock_now(&f.clock)),
+                     ROLLNET_ERR_OK);
+    f.paused[1] = true; /* it loads: it polls, its game does not advance */
+    for (int t = 0; t < 30; t++) {
+        rollnet_session_poll(f.s[1], harness_clock_now(&f.clock));
+        fx_run(&f, 1);
+    }
+    f.paused[1] = false;
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_LOADING], 1);
+    rollnet_peer_stats ps;
+    assert_int_equal(rollnet_session_peer_stats(f.s[0], 1, &ps), ROLLNET_ERR_OK);
+    assert_true(ps.loading);
+    fx_crash(&f, 1);
+    fx_run(&f, 100);
+    fx_restart(&f, 1);
+    fx_run(&f, 900);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_true(agree_by_frame(f.rec[0], f.rec[1]) > 600);
+    assert_int_equal(rollnet_session_peer_stats(f.s[0], 1, &ps), ROLLNET_ERR_OK);
+    assert_false(ps.loading);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_LOADING_ENDED], 1);
+    assert_clean(&f);
+    fx_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -476,6 +512,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_host_rejoins_a_survivor_that_finished),
         cmocka_unit_test(test_a_rejoined_process_finishes_at_once),
         cmocka_unit_test(test_a_spectator_of_the_survivor_watches_through_a_rejoin),
+        cmocka_unit_test(test_a_peer_that_crashed_while_loading_is_not_loading_after_its_rejoin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

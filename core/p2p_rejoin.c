@@ -117,7 +117,9 @@ bool rn_p2p_rejoin_claim(rn_p2p *p, rn_peer *conn, const rn_hello *h)
 /* Everything of the old process that no longer holds. */
 static void forget_old_process(rn_p2p *p, rn_peer *old)
 {
-    old->loading = false;
+    if (old->loading) {
+        rn_p2p_loading_ended(p, old); /* the game saw LOADING: it hears the end too */
+    }
     old->busy.on = false;
     old->label_lagging = false;
     old->fin_stop = old->fin_end = -1;

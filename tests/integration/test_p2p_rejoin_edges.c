@@ -486,6 +486,73 @@ static void test_a_peer_that_crashed_while_loading_is_not_loading_after_its_rejo
     fx_free(&f);
 }
 
+/* After a rejoin, a real divergence is still found (the checksums of the
+ * rejoined peer are compared again). */
+static void test_a_divergence_after_a_rejoin_is_detected(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 490);
+    o.checksum_interval = 4;
+    static fx f;
+    fx_init(&f, &o);
+    crash_restart(&f, 1, 400, 100, 300);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_clean(&f);
+    f.g[1].nondeterministic = true;
+    f.paused[0] = f.paused[1] = false;
+    for (int t = 0; t < 300 && (f.hp[0].event_counts[ROLLNET_EVENT_DESYNC] == 0 ||
+                                f.hp[1].event_counts[ROLLNET_EVENT_DESYNC] == 0); t++) {
+        fx_run(&f, 1);
+    }
+    assert_true(f.hp[0].event_counts[ROLLNET_EVENT_DESYNC] >= 1);
+    assert_true(f.hp[1].event_counts[ROLLNET_EVENT_DESYNC] >= 1);
+    fx_free(&f);
+}
+
+/* The survivor crashes too, right after it took the rejoin and before its
+ * state arrives: the rejoining process does not wait for ever (invariant 5):
+ * a rejoiner that dials gives up after join_timeout_ms, one that listens
+ * after handshake_timeout_ms, as any joiner and host. */
+static void state_never_comes(uint64_t seed, int who)
+{
+    fx_opts o;
+    base_opts(&o, seed);
+    o.handshake_timeout_ms = 30000;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    fx_crash(&f, who);
+    fx_run(&f, 100);
+    fx_restart(&f, who);
+    for (int t = 0; t < 600 && f.hp[1 - who].event_counts[ROLLNET_EVENT_REJOINED] == 0; t++) {
+        fx_run(&f, 1);
+    }
+    assert_int_equal(f.hp[1 - who].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_int_equal(f.hp[who].event_counts[ROLLNET_EVENT_REJOINED], 0);
+    fx_crash(&f, 1 - who);
+    rollnet_error err = ROLLNET_ERR_OK;
+    int t = 0;
+    for (; t < 120 * 60 && (err == ROLLNET_ERR_OK || harness_is_skip(err)); t++) {
+        err = harness_tick(&f.hp[who], harness_clock_now(&f.clock));
+        harness_clock_tick(&f.clock);
+    }
+    assert_false(err == ROLLNET_ERR_OK || harness_is_skip(err));
+    assert_int_equal(f.hp[who].event_counts[ROLLNET_EVENT_RUNNING], 0);
+    assert_int_equal(f.hp[who].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    fx_free(&f);
+}
+static void test_a_listening_rejoiner_whose_state_never_comes_gives_up(void **state)
+{
+    (void)state;
+    state_never_comes(491, 1);
+}
+static void test_a_dialling_rejoiner_whose_state_never_comes_gives_up(void **state)
+{
+    (void)state;
+    state_never_comes(492, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -513,6 +580,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_rejoined_process_finishes_at_once),
         cmocka_unit_test(test_a_spectator_of_the_survivor_watches_through_a_rejoin),
         cmocka_unit_test(test_a_peer_that_crashed_while_loading_is_not_loading_after_its_rejoin),
+        cmocka_unit_test(test_a_divergence_after_a_rejoin_is_detected),
+        cmocka_unit_test(test_a_listening_rejoiner_whose_state_never_comes_gives_up),
+        cmocka_unit_test(test_a_dialling_rejoiner_whose_state_never_comes_gives_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

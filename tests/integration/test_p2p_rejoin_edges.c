@@ -553,6 +553,117 @@ static void test_a_dialling_rejoiner_whose_state_never_comes_gives_up(void **sta
     state_never_comes(492, 0);
 }
 
+/* The survivor's connection events about the crashed player, in order. */
+typedef struct ev_log {
+    int n;
+    rollnet_event_type type[256];
+} ev_log;
+
+static void log_peer_events(const rollnet_event *ev, void *user_data)
+{
+    ev_log *l = user_data;
+    switch (ev->type) {
+    case ROLLNET_EVENT_INTERRUPTED:
+    case ROLLNET_EVENT_RESUMED:
+    case ROLLNET_EVENT_RECONNECTING:
+    case ROLLNET_EVENT_REJOINED:
+    case ROLLNET_EVENT_DISCONNECTED:
+    case ROLLNET_EVENT_SYNCHRONIZING:
+    case ROLLNET_EVENT_SYNCHRONIZED:
+        if (l->n < 256) {
+            l->type[l->n++] = ev->type;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* INTERRUPTED, RECONNECTING (one per attempt), REJOINED, RESUMED: the
+ * connection events the docs promise, nothing of the new process's
+ * handshake (it took a place, it is not a new player); the peer's stats
+ * count one loss and one reconnect. */
+static void event_order(uint64_t seed, int who)
+{
+    fx_opts o;
+    base_opts(&o, seed);
+    static fx f;
+    static ev_log l;
+    memset(&l, 0, sizeof l);
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    f.hp[1 - who].event_fn = log_peer_events;
+    f.hp[1 - who].event_user_data = &l;
+    fx_crash(&f, who);
+    fx_run(&f, 100);
+    fx_restart(&f, who);
+    fx_run(&f, 300);
+    assert_true(l.n >= 4);
+    assert_int_equal(l.type[0], ROLLNET_EVENT_INTERRUPTED);
+    int k = 1;
+    while (k < l.n && l.type[k] == ROLLNET_EVENT_RECONNECTING) {
+        k++;
+    }
+    assert_true(k >= 2);
+    assert_int_equal(l.n, k + 2);
+    assert_int_equal(l.type[k], ROLLNET_EVENT_REJOINED);
+    assert_int_equal(l.type[k + 1], ROLLNET_EVENT_RESUMED);
+    rollnet_peer_stats ps;
+    assert_int_equal(rollnet_session_peer_stats(f.s[1 - who], who, &ps), ROLLNET_ERR_OK);
+    assert_int_equal(ps.connections_lost, 1);
+    assert_int_equal(ps.reconnects, 1);
+    assert_true(ps.connected && ps.synchronized && !ps.interrupted && !ps.disconnected);
+    fx_free(&f);
+}
+static void test_the_survivor_of_a_joiner_sees_reconnecting_rejoined_resumed(void **state)
+{
+    (void)state;
+    event_order(495, 1);
+}
+static void test_the_survivor_of_a_host_sees_reconnecting_rejoined_resumed(void **state)
+{
+    (void)state;
+    event_order(496, 0);
+}
+
+/* After a rejoin the survivor, paused up to max_prediction frames ahead, is
+ * told to wait (WAIT_RECOMMENDED) while the game does not catch up; a game
+ * that fast-forwards when it runs behind closes the gap. Nobody stalls. */
+static void pace_after(uint64_t seed, int who, bool catch_up)
+{
+    fx_opts o;
+    base_opts(&o, seed);
+    static fx f;
+    fx_init(&f, &o);
+    f.catch_up = catch_up;
+    fx_run(&f, 400);
+    fx_crash(&f, who);
+    fx_run(&f, 100);
+    fx_restart(&f, who);
+    fx_run(&f, 300);
+    uint64_t stalls0 = fx_stats(&f, 0).stalls, stalls1 = fx_stats(&f, 1).stalls;
+    fx_run(&f, 600);
+    int32_t apart = fx_stats(&f, 0).frame - fx_stats(&f, 1).frame;
+    if (catch_up) {
+        assert_true(apart >= -2 && apart <= 2);
+        assert_true(f.catch_up_frames[who] > 0);
+    } else {
+        assert_true(f.hp[1 - who].event_counts[ROLLNET_EVENT_WAIT_RECOMMENDED] > 0);
+    }
+    assert_int_equal(fx_stats(&f, 0).stalls, stalls0);
+    assert_int_equal(fx_stats(&f, 1).stalls, stalls1);
+    fx_free(&f);
+}
+static void test_after_a_rejoin_the_survivor_is_told_to_wait_or_the_rejoiner_catches_up(
+    void **state)
+{
+    (void)state;
+    pace_after(500, 1, false);
+    pace_after(501, 0, false);
+    pace_after(502, 1, true);
+    pace_after(503, 0, true);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -583,6 +694,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_divergence_after_a_rejoin_is_detected),
         cmocka_unit_test(test_a_listening_rejoiner_whose_state_never_comes_gives_up),
         cmocka_unit_test(test_a_dialling_rejoiner_whose_state_never_comes_gives_up),
+        cmocka_unit_test(test_the_survivor_of_a_joiner_sees_reconnecting_rejoined_resumed),
+        cmocka_unit_test(test_the_survivor_of_a_host_sees_reconnecting_rejoined_resumed),
+        cmocka_unit_test(test_after_a_rejoin_the_survivor_is_told_to_wait_or_the_rejoiner_catches_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -664,6 +664,95 @@ static void test_after_a_rejoin_the_survivor_is_told_to_wait_or_the_rejoiner_cat
     pace_after(503, 0, true);
 }
 
+/* The crash falls just before an episode's end and the peer stays down past
+ * episode_timeout_ms: the survivor waits at the boundary (its wait times
+ * out), the rejoined process's records carry on the same episodes. */
+static void across_a_boundary(uint64_t seed, int who, int down)
+{
+    fx_opts o;
+    base_opts(&o, seed);
+    o.max_steps = 100;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 280);
+    int32_t frame = fx_stats(&f, who).frame;
+    fx_run(&f, (uint64_t)(300 - frame % 100 > 0 ? 300 - frame % 100 : 1));
+    fx_crash(&f, who);
+    fx_run(&f, (uint64_t)down);
+    fx_restart(&f, who);
+    fx_run(&f, 900);
+    assert_int_equal(f.hp[who].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_true(agree_by_frame(f.rec[1 - who], f.rec[who]) > 500);
+    const fx_records *r = f.rec[who];
+    assert_true(r->episode[r->count - 1] > r->episode[0]);
+    for (int k = 0; k < r->count; k++) {
+        assert_int_equal(r->step[k], r->frame[k] % 100);
+        assert_int_equal(r->episode[k], r->frame[k] / 100);
+    }
+    assert_clean(&f);
+    fx_free(&f);
+}
+static void test_a_joiner_down_past_the_episode_timeout_rejoins(void **state)
+{
+    (void)state;
+    across_a_boundary(510, 1, 600);
+}
+static void test_a_host_down_past_the_episode_timeout_rejoins(void **state)
+{
+    (void)state;
+    across_a_boundary(511, 0, 600);
+}
+
+/* A private session whose dialling side crashes: the rejoin comes as an
+ * incoming connection and proves the key (AUTH) before it takes the seat. */
+static void test_a_host_rejoins_a_private_session(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 520);
+    o.key[0] = "invite-42";
+    o.key[1] = "invite-42";
+    static fx f;
+    fx_init(&f, &o);
+    crash_restart(&f, 0, 400, 120, 900);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_true(agree_by_frame(f.rec[1], f.rec[0]) > 600);
+    assert_clean(&f);
+    fx_free(&f);
+}
+
+/* A state of many chunks over lossy links with input delay on both sides,
+ * checksums every frame. */
+static void lossy_big(uint64_t seed, int who)
+{
+    fx_opts o;
+    base_opts(&o, seed);
+    o.blob_size = 16000; /* TG_MAX_BLOB */
+    o.snapshot_capacity = 32768;
+    o.input_delay = 2;
+    o.checksum_interval = 1;
+    o.sim[0] = fx_lossy();
+    o.sim[1] = fx_lossy();
+    static fx f;
+    fx_init(&f, &o);
+    crash_restart(&f, who, 500, 150, 1200);
+    assert_int_equal(f.hp[who].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_true(agree_by_frame(f.rec[1 - who], f.rec[who]) > 600);
+    assert_clean(&f);
+    fx_free(&f);
+}
+static void test_a_joiner_rejoins_with_a_big_state_over_lossy_links(void **state)
+{
+    (void)state;
+    lossy_big(530, 1);
+}
+static void test_a_host_rejoins_with_a_big_state_over_lossy_links(void **state)
+{
+    (void)state;
+    lossy_big(531, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -697,6 +786,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_the_survivor_of_a_joiner_sees_reconnecting_rejoined_resumed),
         cmocka_unit_test(test_the_survivor_of_a_host_sees_reconnecting_rejoined_resumed),
         cmocka_unit_test(test_after_a_rejoin_the_survivor_is_told_to_wait_or_the_rejoiner_catches_up),
+        cmocka_unit_test(test_a_joiner_down_past_the_episode_timeout_rejoins),
+        cmocka_unit_test(test_a_host_down_past_the_episode_timeout_rejoins),
+        cmocka_unit_test(test_a_host_rejoins_a_private_session),
+        cmocka_unit_test(test_a_joiner_rejoins_with_a_big_state_over_lossy_links),
+        cmocka_unit_test(test_a_host_rejoins_with_a_big_state_over_lossy_links),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -753,6 +753,65 @@ static void test_a_host_rejoins_with_a_big_state_over_lossy_links(void **state)
     lossy_big(531, 0);
 }
 
+/* Node `who` loads (it polls, its game does not advance) for `ticks`. */
+static void run_loading(fx *f, int who, int ticks)
+{
+    f->paused[who] = true;
+    for (int t = 0; t < ticks; t++) {
+        rollnet_error err = rollnet_session_poll(f->s[who], harness_clock_now(&f->clock));
+        if (err != ROLLNET_ERR_OK) {
+            fail_msg("node %d while loading: %s", who, rollnet_error_string(err));
+        }
+        rollnet_event ev;
+        while (rollnet_session_next_event(f->s[who], &ev)) {
+            f->hp[who].event_counts[ev.type]++;
+            f->hp[who].last_event[ev.type] = ev;
+        }
+        fx_run(f, 1);
+    }
+    f->paused[who] = false;
+}
+
+/* The survivor loads a level: its peer runs on to the prediction window
+ * (its inputs ahead of the survivor's frame), crashes and is started again
+ * while the survivor still loads. The state it is owed is a frame the
+ * survivor has not run yet: it goes out once the survivor is back, and the
+ * new process waits for it without either side giving the other up. */
+static void rejoin_while_loading(uint64_t seed, int who)
+{
+    int other = 1 - who;
+    fx_opts o;
+    base_opts(&o, seed);
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    assert_int_equal(rollnet_session_begin_loading(f.s[other], harness_clock_now(&f.clock)),
+                     ROLLNET_ERR_OK);
+    run_loading(&f, other, 60);
+    fx_crash(&f, who);
+    run_loading(&f, other, 60);
+    fx_restart(&f, who);
+    run_loading(&f, other, 12 * 60); /* a long load: past disconnect_timeout_ms */
+    assert_int_equal(rollnet_session_end_loading(f.s[other], harness_clock_now(&f.clock)),
+                     ROLLNET_ERR_OK);
+    fx_run(&f, 900);
+    assert_int_equal(f.hp[other].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_int_equal(f.hp[who].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_true(agree_by_frame(f.rec[other], f.rec[who]) > 600);
+    assert_clean(&f);
+    fx_free(&f);
+}
+static void test_a_joiner_rejoins_while_the_survivor_loads(void **state)
+{
+    (void)state;
+    rejoin_while_loading(540, 1);
+}
+static void test_a_host_rejoins_while_the_survivor_loads(void **state)
+{
+    (void)state;
+    rejoin_while_loading(541, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -791,6 +850,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_host_rejoins_a_private_session),
         cmocka_unit_test(test_a_joiner_rejoins_with_a_big_state_over_lossy_links),
         cmocka_unit_test(test_a_host_rejoins_with_a_big_state_over_lossy_links),
+        cmocka_unit_test(test_a_joiner_rejoins_while_the_survivor_loads),
+        cmocka_unit_test(test_a_host_rejoins_while_the_survivor_loads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -160,7 +160,21 @@ void rn_p2p_rejoin_accept(rn_p2p *p, rn_peer *conn)
     old->last_recv_ms = s->now;
     old->rejoin_owed = true;
     old->lost_since_ms = since;
-    rn_link_set_timeout(&p->link, old, s->desc.disconnect_timeout_ms);
+    /* While this side loads its state may wait (the frame it owes is one it
+     * has not run yet) and nothing else goes out: the new process must know
+     * to allow loading_grace_ms of silence, as any peer does. */
+    rn_link_set_timeout(&p->link, old,
+                        p->loading_self ? s->desc.loading_grace_ms : s->desc.disconnect_timeout_ms);
+    if (p->loading_self) {
+        rn_msg m;
+        memset(&m, 0, sizeof(m));
+        m.type = RN_MSG_LOADING;
+        m.u.loading.tag = p->tag;
+        m.u.loading.loading = true;
+        m.u.loading.grace_ms = s->desc.loading_grace_ms;
+        m.u.loading.frame = rn_frame_local_newest(s);
+        rn_link_send(&p->link, old, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
+    }
     rn_logf(&s->events, ROLLNET_LOG_INFO,
             "player %d: its peer rejoins after a restart (new connection); its state goes "
             "out once the frames before it are confirmed here",

@@ -433,6 +433,79 @@ static void test_a_joiner_whose_connection_fails_before_its_state_still_rejoins(
     rejoin_cut_while_owed(545, 1);
 }
 
+/* The rejoining side's own events: REJOINED (player -1, the frame its
+ * records start at) before RUNNING, and no DISCONNECTED or REFUSED. */
+typedef struct run_log {
+    int rejoined_at, running_at, n;
+} run_log;
+
+static void log_run_events(const rollnet_event *ev, void *user_data)
+{
+    run_log *l = user_data;
+    if (ev->type == ROLLNET_EVENT_REJOINED && l->rejoined_at < 0) {
+        l->rejoined_at = l->n;
+    }
+    if (ev->type == ROLLNET_EVENT_RUNNING && l->running_at < 0) {
+        l->running_at = l->n;
+    }
+    l->n++;
+}
+
+static void test_the_rejoiner_sees_rejoined_then_running(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 560);
+    static fx f;
+    static run_log l;
+    l = (run_log){-1, -1, 0};
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    fx_crash(&f, 1);
+    fx_run(&f, 100);
+    fx_restart(&f, 1);
+    f.hp[1].event_fn = log_run_events;
+    f.hp[1].event_user_data = &l;
+    fx_run(&f, 300);
+    assert_true(l.rejoined_at >= 0 && l.running_at > l.rejoined_at);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_RUNNING], 1);
+    assert_int_equal(f.hp[1].last_event[ROLLNET_EVENT_REJOINED].u.rejoin.frame, f.rec[1]->frame[0]);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_REFUSED], 0);
+    assert_clean(&f);
+    fx_free(&f);
+}
+
+/* A survivor with rejoin_timeout_ms ROLLNET_REJOIN_OFF refuses the new
+ * process (REJOIN, local value 0) and goes on waiting for a resume. */
+static void test_a_survivor_with_rejoin_off_refuses_and_keeps_waiting(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 561);
+    o.rejoin_timeout_ms = ROLLNET_REJOIN_OFF;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    fx_crash(&f, 0);
+    fx_run(&f, 60);
+    fx_restart(&f, 0);
+    f.paused[0] = true;
+    rollnet_error err = ROLLNET_ERR_OK;
+    for (int t = 0; t < 300 && err == ROLLNET_ERR_OK; t++) {
+        err = harness_tick(&f.hp[0], harness_clock_now(&f.clock));
+        err = harness_is_skip(err) ? ROLLNET_ERR_OK : err;
+        fx_run(&f, 1);
+    }
+    assert_int_equal(err, ROLLNET_ERR_REFUSED);
+    assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_REFUSED].u.refused.param,
+                     ROLLNET_PARAM_REJOIN);
+    assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_REFUSED].u.refused.local_value, 1);
+    assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_REFUSED].u.refused.remote_value, 0);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    assert_true(fx_stats(&f, 1).running);
+    fx_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -453,6 +526,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_joiner_rejoins_while_the_survivor_loads),
         cmocka_unit_test(test_a_host_rejoins_while_the_survivor_loads),
         cmocka_unit_test(test_a_joiner_whose_connection_fails_before_its_state_still_rejoins),
+        cmocka_unit_test(test_the_rejoiner_sees_rejoined_then_running),
+        cmocka_unit_test(test_a_survivor_with_rejoin_off_refuses_and_keeps_waiting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

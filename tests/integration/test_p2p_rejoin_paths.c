@@ -506,6 +506,66 @@ static void test_a_survivor_with_rejoin_off_refuses_and_keeps_waiting(void **sta
     fx_free(&f);
 }
 
+/* The crashed process had called finish (the survivor heard it: FINISHING)
+ * and crashed before FINISHED: a peer that closes after saying it finished
+ * counts as done, so the survivor FINISHES with its ledger complete, and
+ * the new process has nothing to rejoin (REFUSED, REJOIN). */
+static void crash_while_finishing(uint64_t seed, int who)
+{
+    fx_opts o;
+    base_opts(&o, seed);
+    o.input_delay = 1;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    assert_int_equal(rollnet_session_finish(f.s[who]), ROLLNET_ERR_OK);
+    for (int t = 0; t < 60 && f.hp[1 - who].event_counts[ROLLNET_EVENT_FINISHING] == 0; t++) {
+        fx_run(&f, 1);
+    }
+    assert_int_equal(f.hp[1 - who].event_counts[ROLLNET_EVENT_FINISHING], 1);
+    assert_true(fx_finished_end(&f, who) < 0);
+    fx_crash(&f, who);
+    fx_run(&f, 60);
+    int32_t end = fx_finished_end(&f, 1 - who);
+    assert_true(end > 0);
+    const fx_records *a = f.rec[1 - who];
+    assert_int_equal(a->frame[a->count - 1], end - 1);
+    assert_int_equal(agree_by_frame(a, f.rec_before[who]), f.rec_before[who]->count);
+    fx_restart(&f, who);
+    f.paused[who] = true;
+    rollnet_error err = ROLLNET_ERR_OK;
+    for (int t = 0; t < 600 && err == ROLLNET_ERR_OK; t++) {
+        err = harness_tick(&f.hp[who], harness_clock_now(&f.clock));
+        err = harness_is_skip(err) ? ROLLNET_ERR_OK : err;
+        fx_run(&f, 1);
+    }
+    if (who == 0) {
+        /* It dials the survivor, which refuses it. */
+        assert_int_equal(err, ROLLNET_ERR_REFUSED);
+        assert_int_equal(f.hp[who].last_event[ROLLNET_EVENT_REFUSED].u.refused.param,
+                         ROLLNET_PARAM_REJOIN);
+    } else {
+        /* It listens, and the survivor, done, dials no more: it waits like
+         * any host (handshake_timeout_ms), saying so. */
+        assert_int_equal(err, ROLLNET_ERR_OK);
+        assert_true(f.hp[who].event_counts[ROLLNET_EVENT_WAITING] > 0);
+    }
+    assert_int_equal(f.hp[who].event_counts[ROLLNET_EVENT_RUNNING], 0);
+    assert_int_equal(f.hp[1 - who].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    assert_int_equal(f.hp[1 - who].event_counts[ROLLNET_EVENT_REJOINED], 0);
+    fx_free(&f);
+}
+static void test_a_joiner_that_crashed_while_finishing_has_nothing_to_rejoin(void **state)
+{
+    (void)state;
+    crash_while_finishing(570, 1);
+}
+static void test_a_host_that_crashed_while_finishing_has_nothing_to_rejoin(void **state)
+{
+    (void)state;
+    crash_while_finishing(571, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -528,6 +588,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_joiner_whose_connection_fails_before_its_state_still_rejoins),
         cmocka_unit_test(test_the_rejoiner_sees_rejoined_then_running),
         cmocka_unit_test(test_a_survivor_with_rejoin_off_refuses_and_keeps_waiting),
+        cmocka_unit_test(test_a_joiner_that_crashed_while_finishing_has_nothing_to_rejoin),
+        cmocka_unit_test(test_a_host_that_crashed_while_finishing_has_nothing_to_rejoin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

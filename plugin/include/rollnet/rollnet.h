@@ -625,6 +625,11 @@ typedef struct rollnet_session_desc {
      * records of its own are the only ones that can differ. Once the state
      * is loaded the process is an ordinary peer: its later handshakes (a
      * reconnect, the other side's own restart) no longer say rejoin.
+     * While the other side loads (rollnet_session_begin_loading) the state
+     * may wait for the load to end; the new process allows
+     * loading_grace_ms of silence meanwhile. Known limit: a process that
+     * dials and loses its connection before the state arrives does not
+     * recover (it stops after the reconnect window): start it again.
      * Default false. */
     bool rejoin;
     uint32_t loading_grace_ms;        /**< silence allowed while a peer is loading. Default 60000. */

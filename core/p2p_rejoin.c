@@ -29,7 +29,11 @@
  * reliable state, time sync afresh. The rejoiner LOADs F's state, its own
  * players' frames F..F+delay-1 are neutral as at a start, and it runs.
  * Nothing the old process sent past F-1 was confirmed here, so nothing the
- * new one plays contradicts it: both ledgers agree from F on.
+ * new one plays contradicts it: both ledgers agree from F on. Until an
+ * input of the new process arrives, the state may have died with the
+ * connection it went on: a resume (the rejoining side answers RESUME on its
+ * own attempt even before it runs) sends it again, and the rejoining side
+ * takes the transfer afresh.
  *
  * Why two players only: with more, each survivor may hold a different last
  * frame of the crashed peer's inputs, and the new process would have to
@@ -159,6 +163,7 @@ void rn_p2p_rejoin_accept(rn_p2p *p, rn_peer *conn)
     old->st.connected = true;
     old->last_recv_ms = s->now;
     old->rejoin_owed = true;
+    old->rejoin_unconfirmed = false;
     old->lost_since_ms = since;
     /* While this side loads its state may wait (the frame it owes is one it
      * has not run yet) and nothing else goes out: the new process must know
@@ -204,15 +209,33 @@ static bool send_state(rn_p2p *p, rn_peer *peer)
     rn_logf(&s->events, ROLLNET_LOG_INFO,
             "player %d: sent the state of frame %d to its rejoined peer (%zu bytes, episode %d)",
             rn_peer_event_player(peer), info.frame, slot->size, info.episode);
+    bool again = peer->rejoin_unconfirmed; /* after a resume: the game heard it all */
     peer->rejoin_owed = false;
     peer->ack = info.frame - 1; /* it holds none of our inputs from F on */
     peer->remote_frame = info.frame;
+    if (again) {
+        peer->input_sends = 0; /* the next INPUT carries every frame from F */
+        return true;
+    }
     rollnet_event ev = rn_event_make(ROLLNET_EVENT_REJOINED, rn_peer_event_player(peer));
     ev.u.rejoin.frame = info.frame;
     rn_events_push(&s->events, &ev);
     peer->lost = true; /* so the resume counts the gap from the loss */
     rn_p2p_resumed(p, peer);
+    peer->rejoin_unconfirmed = true;
     return true;
+}
+
+void rn_p2p_rejoin_resumed(rn_p2p *p, rn_peer *peer)
+{
+    if (peer->rejoin_unconfirmed) {
+        peer->rejoin_owed = true; /* this side: the state again, on the new connection */
+    }
+    if (p->base.desc.rejoin && !p->rejoined) {
+        /* The rejoining side: a transfer cut short starts over. */
+        p->rejoin_in.have_head = false;
+        p->rejoin_in.received = 0;
+    }
 }
 
 void rn_p2p_rejoin_timers(rn_p2p *p)

@@ -124,6 +124,10 @@ typedef struct rn_peer {
      * that has rejoined: the state it is owed has not gone out yet. */
     int rejoin_for;
     bool rejoin_owed;
+    /* The state went out and no input of the new process has come since:
+     * the connection it went on may have died with it, so a resume sends
+     * it again. */
+    bool rejoin_unconfirmed;
 } rn_peer;
 
 /* A blank slot: no connection, nothing received, nothing acknowledged. */

@@ -1,4 +1,4 @@
-/* Helpers of the rejoin tests (test_p2p_rejoin_edges.c, _paths.c, _open.c)
+/* Helpers of the rejoin tests (test_p2p_rejoin_edges.c, _paths.c)
  * over the P2P fixture: options, frame-by-frame comparison of two nodes'
  * records, a crash and restart, a node that loads. */
 #ifndef REJOIN_UTIL_H

@@ -432,6 +432,11 @@ static void test_a_joiner_whose_connection_fails_before_its_state_still_rejoins(
     (void)state;
     rejoin_cut_while_owed(545, 1);
 }
+static void test_a_host_whose_connection_fails_before_its_state_still_rejoins(void **state)
+{
+    (void)state;
+    rejoin_cut_while_owed(546, 0);
+}
 
 /* The rejoining side's own events: REJOINED (player -1, the frame its
  * records start at) before RUNNING, and no DISCONNECTED or REFUSED. */
@@ -586,6 +591,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_joiner_rejoins_while_the_survivor_loads),
         cmocka_unit_test(test_a_host_rejoins_while_the_survivor_loads),
         cmocka_unit_test(test_a_joiner_whose_connection_fails_before_its_state_still_rejoins),
+        cmocka_unit_test(test_a_host_whose_connection_fails_before_its_state_still_rejoins),
         cmocka_unit_test(test_the_rejoiner_sees_rejoined_then_running),
         cmocka_unit_test(test_a_survivor_with_rejoin_off_refuses_and_keeps_waiting),
         cmocka_unit_test(test_a_joiner_that_crashed_while_finishing_has_nothing_to_rejoin),

@@ -627,10 +627,9 @@ typedef struct rollnet_session_desc {
      * reconnect, the other side's own restart) no longer say rejoin.
      * While the other side loads (rollnet_session_begin_loading) the state
      * may wait for the load to end; the new process allows
-     * loading_grace_ms of silence meanwhile. Known limit: a process that
-     * dials and loses its connection before the state arrives does not
-     * recover (it stops after the reconnect window): start it again.
-     * Default false. */
+     * loading_grace_ms of silence meanwhile; a connection lost before the
+     * state has arrived is resumed like any other, and the state sent
+     * again. Default false. */
     bool rejoin;
     uint32_t loading_grace_ms;        /**< silence allowed while a peer is loading. Default 60000. */
     /** How long a peer whose transport reports it busy (ROLLNET_EVENT_PEER_BUSY:

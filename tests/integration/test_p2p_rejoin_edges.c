@@ -310,6 +310,36 @@ static void test_a_host_rejoins_with_a_big_state_over_lossy_links(void **state)
 }
 
 
+/* The new process crashes again 0..10 ticks after it was started: before
+ * its HELLO arrives, while the survivor sends the state, or just after it
+ * loaded it. A third process still rejoins and the ledgers agree. */
+static void crash_in_transfer(uint64_t seed, int who, uint64_t gap)
+{
+    fx_opts o;
+    base_opts(&o, seed);
+    o.checksum_interval = 1;
+    static fx f;
+    fx_init(&f, &o);
+    crash_restart(&f, who, 400, 100, gap);
+    fx_crash(&f, who);
+    fx_run(&f, 100);
+    fx_restart(&f, who);
+    fx_run(&f, 900);
+    assert_true(f.hp[1 - who].event_counts[ROLLNET_EVENT_REJOINED] >= 1);
+    assert_int_equal(f.hp[who].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_true(agree_by_frame(f.rec[1 - who], f.rec[who]) > 600);
+    assert_clean(&f);
+    fx_free(&f);
+}
+static void test_a_process_that_crashes_during_its_rejoin_is_replaced_by_a_third(void **state)
+{
+    (void)state;
+    for (uint64_t gap = 0; gap <= 10; gap++) {
+        crash_in_transfer(600 + gap, 1, gap);
+        crash_in_transfer(700 + gap, 0, gap);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -337,6 +367,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_a_host_rejoins_a_private_session),
         cmocka_unit_test(test_a_joiner_rejoins_with_a_big_state_over_lossy_links),
         cmocka_unit_test(test_a_host_rejoins_with_a_big_state_over_lossy_links),
+        cmocka_unit_test(test_a_process_that_crashes_during_its_rejoin_is_replaced_by_a_third),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

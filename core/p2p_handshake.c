@@ -159,6 +159,10 @@ static void send_hello(rn_p2p *p, rn_peer *peer)
 {
     rn_msg hello;
     rn_peer_make_hello(&p->base.desc, p->nonce, p->base.local_mask, &hello);
+    /* Once its state is loaded this process is the peer, not a restart: a
+     * reconnect to it, or a restart of the other side, must not read its
+     * HELLO as a claim on a seat (p2p_rejoin.c). */
+    hello.u.hello.rejoin = hello.u.hello.rejoin && !p->rejoined;
     rn_link_send(&p->link, peer, &hello, ROLLNET_CHANNEL_RELIABLE, p->base.now);
 }
 

@@ -240,6 +240,7 @@ void rn_p2p_resumed(rn_p2p *p, rn_peer *peer)
     rollnet_session *s = &p->base;
     uint64_t gap = s->now - (peer->lost ? peer->lost_since_ms : peer->last_recv_ms);
     peer->lost = false;
+    rn_p2p_rejoin_resumed(p, peer);
     peer->resumed_ms = s->now;
     peer->st.reconnects++;
     peer->st.connected = true;
@@ -387,10 +388,11 @@ static bool from_lost_peer(const rn_p2p *p, const rn_peer *peer, const rn_resume
 void rn_p2p_on_resume(rn_p2p *p, rn_peer *conn, const rn_resume *r)
 {
     const rollnet_session *s = &p->base;
-    if (s->desc.rejoin && !s->running) {
+    if (s->desc.rejoin && !s->running && !conn->lost) {
         /* Started again after a crash: the peer's attempt to resume the
          * process it knew. Its connection hears our HELLO, which says
-         * rejoin (p2p_rejoin.c). */
+         * rejoin (p2p_rejoin.c). (Our own attempt, conn->lost, to resume
+         * a connection lost before the state came is answered.) */
         return;
     }
     if (s->failed != ROLLNET_ERR_OK || !rn_p2p_reconnects(p)) {

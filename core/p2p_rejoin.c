@@ -29,7 +29,11 @@
  * reliable state, time sync afresh. The rejoiner LOADs F's state, its own
  * players' frames F..F+delay-1 are neutral as at a start, and it runs.
  * Nothing the old process sent past F-1 was confirmed here, so nothing the
- * new one plays contradicts it: both ledgers agree from F on.
+ * new one plays contradicts it: both ledgers agree from F on. Until an
+ * input of the new process arrives, the state may have died with the
+ * connection it went on: a resume (the rejoining side answers RESUME on its
+ * own attempt even before it runs) sends it again, and the rejoining side
+ * takes the transfer afresh.
  *
  * Why two players only: with more, each survivor may hold a different last
  * frame of the crashed peer's inputs, and the new process would have to
@@ -166,7 +170,9 @@ bool rn_p2p_rejoin_claim(rn_p2p *p, rn_peer *conn, const rn_hello *h)
 /* Everything of the old process that no longer holds. */
 static void forget_old_process(rn_p2p *p, rn_peer *old)
 {
-    old->loading = false;
+    if (old->loading) {
+        rn_p2p_loading_ended(p, old); /* the game saw LOADING: it hears the end too */
+    }
     old->busy.on = false;
     old->label_lagging = false;
     old->fin_stop = old->fin_end = -1;
@@ -209,8 +215,23 @@ void rn_p2p_rejoin_accept(rn_p2p *p, rn_peer *conn)
         p->rejoins_owed++;
     }
     old->rejoin_owed = true;
+    old->rejoin_unconfirmed = false;
     old->lost_since_ms = since;
-    rn_link_set_timeout(&p->link, old, s->desc.disconnect_timeout_ms);
+    /* While this side loads its state may wait (the frame it owes is one it
+     * has not run yet) and nothing else goes out: the new process must know
+     * to allow loading_grace_ms of silence, as any peer does. */
+    rn_link_set_timeout(&p->link, old,
+                        p->loading_self ? s->desc.loading_grace_ms : s->desc.disconnect_timeout_ms);
+    if (p->loading_self) {
+        rn_msg m;
+        memset(&m, 0, sizeof(m));
+        m.type = RN_MSG_LOADING;
+        m.u.loading.tag = p->tag;
+        m.u.loading.loading = true;
+        m.u.loading.grace_ms = s->desc.loading_grace_ms;
+        m.u.loading.frame = rn_frame_local_newest(s);
+        rn_link_send(&p->link, old, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
+    }
     rn_logf(&s->events, ROLLNET_LOG_INFO,
             "player %d: its peer rejoins after a restart (new connection); its state goes "
             "out once the frames before it are confirmed here",
@@ -240,17 +261,36 @@ static bool send_state(rn_p2p *p, rn_peer *peer)
     rn_logf(&s->events, ROLLNET_LOG_INFO,
             "player %d: sent the state of frame %d to its rejoined peer (%zu bytes, episode %d)",
             rn_peer_event_player(peer), info.frame, slot->size, info.episode);
+    bool again = peer->rejoin_unconfirmed; /* after a resume: the game heard it all */
     peer->rejoin_owed = false;
     p->rejoins_owed--;
     absence_ends(p, peer, info.frame);
     peer->ack = info.frame - 1; /* it holds none of our inputs from F on */
     peer->remote_frame = info.frame;
+    if (again) {
+        peer->input_sends = 0; /* the next INPUT carries every frame from F */
+        return true;
+    }
     rollnet_event ev = rn_event_make(ROLLNET_EVENT_REJOINED, rn_peer_event_player(peer));
     ev.u.rejoin.frame = info.frame;
     rn_events_push(&s->events, &ev);
     peer->lost = true; /* so the resume counts the gap from the loss */
     rn_p2p_resumed(p, peer);
+    peer->rejoin_unconfirmed = true;
     return true;
+}
+
+void rn_p2p_rejoin_resumed(rn_p2p *p, rn_peer *peer)
+{
+    if (peer->rejoin_unconfirmed && !peer->rejoin_owed) {
+        peer->rejoin_owed = true; /* this side: the state again, on the new connection */
+        p->rejoins_owed++;
+    }
+    if (p->base.desc.rejoin && !p->rejoined) {
+        /* The rejoining side: a transfer cut short starts over. */
+        p->rejoin_in.have_head = false;
+        p->rejoin_in.received = 0;
+    }
 }
 
 void rn_p2p_rejoin_timers(rn_p2p *p)
@@ -302,6 +342,7 @@ void rn_p2p_rejoin_on_attempt(rn_p2p *p, rn_peer *peer, const rn_hello *h)
     peer->next_retry_ms = s->now + RN_RECONNECT_ATTEMPT_MS;
     rn_msg hello;
     rn_peer_make_hello(&s->desc, p->nonce, s->local_mask, &hello);
+    hello.u.hello.rejoin = hello.u.hello.rejoin && !p->rejoined; /* as send_hello */
     rn_link_send(&p->link, conn, &hello, ROLLNET_CHANNEL_RELIABLE, s->now);
     rn_p2p_on_hello(p, conn, h);
 }

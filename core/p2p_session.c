@@ -126,6 +126,7 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
         if (!rn_p2p_inputs_flow(p, peer)) {
             break; /* from before a rejoin's state: sent again after it */
         }
+        peer->rejoin_unconfirmed = false; /* it runs from the state it was sent */
         rn_p2p_check_episode_label(p, peer, &m.u.input);
         rn_p2p_on_input(p, peer, &m.u.input, stale);
         break;

@@ -222,6 +222,9 @@ bool rn_p2p_rejoin_claim(rn_p2p *p, rn_peer *conn, const rn_hello *h);
 void rn_p2p_rejoin_accept(rn_p2p *p, rn_peer *conn);
 void rn_p2p_rejoin_on_attempt(rn_p2p *p, rn_peer *peer, const rn_hello *h);
 void rn_p2p_rejoin_timers(rn_p2p *p);
+/* A resume of `peer` before its rejoin is known to be complete: this side
+ * owes the state again, or (the rejoining side) expects it again. */
+void rn_p2p_rejoin_resumed(rn_p2p *p, rn_peer *peer);
 void rn_p2p_on_state(rn_p2p *p, rn_peer *peer, const rn_msg *m);
 /* Inputs flow to and from the peer: not while a rejoin's state is owed to
  * it, nor, on the rejoining side, before that state is loaded. */

@@ -127,6 +127,10 @@ typedef struct rn_peer {
     /* absent_play NEUTRAL: this side plays on with its players neutral
      * while its connection is lost (p2p_rejoin.c). */
     bool played_on;
+    /* The state went out and no input of the new process has come since:
+     * the connection it went on may have died with it, so a resume sends
+     * it again. */
+    bool rejoin_unconfirmed;
 } rn_peer;
 
 /* A blank slot: no connection, nothing received, nothing acknowledged. */

@@ -36,6 +36,7 @@ typedef struct fx_opts {
     size_t snapshot_capacity; /* 0 = default */
     int extra_nodes;          /* memnet nodes beyond the players', for a test's own sessions */
     rollnet_absent_play absent_play;
+    int max_spectators;       /* desc.max_spectators of every node */
     int32_t max_steps;        /* episode length; 0 = endless */
     int checksum_interval;    /* 0 = default */
     uint32_t notify_timeout_ms, disconnect_timeout_ms, loading_grace_ms, episode_timeout_ms;
@@ -172,6 +173,7 @@ static inline void fx_node_create(fx *f, const fx_opts *o, int i)
     d.rejoin_timeout_ms = o->rejoin_timeout_ms;
     d.snapshot_capacity = o->snapshot_capacity;
     d.absent_play = o->absent_play;
+    d.max_spectators = o->max_spectators;
     d.rejoin = o->rejoin[i] || f->restarts[i] > 0;
     d.game_id = o->game_id[i];
     d.ledger_capacity = o->ledger_capacity;

@@ -642,7 +642,14 @@ typedef struct rollnet_session_desc {
      * oversize state stops it with ROLLNET_ERR_STATE_INVALID. The crashed
      * process may have confirmed up to max_prediction + input_delay frames
      * from F on with inputs that never reached the other side: those
-     * records of its own are the only ones that can differ. Default false. */
+     * records of its own are the only ones that can differ. Once the state
+     * is loaded the process is an ordinary peer: its later handshakes (a
+     * reconnect, the other side's own restart) no longer say rejoin.
+     * While the other side loads (rollnet_session_begin_loading) the state
+     * may wait for the load to end; the new process allows
+     * loading_grace_ms of silence meanwhile; a connection lost before the
+     * state has arrived is resumed like any other, and the state sent
+     * again. Default false. */
     bool rejoin;
     uint32_t loading_grace_ms;        /**< silence allowed while a peer is loading. Default 60000. */
     /** How long a peer whose transport reports it busy (ROLLNET_EVENT_PEER_BUSY:

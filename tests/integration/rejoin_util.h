@@ -1,0 +1,123 @@
+/* Helpers of the rejoin tests (test_p2p_rejoin_edges.c, _paths.c)
+ * over the P2P fixture: options, frame-by-frame comparison of two nodes'
+ * records, a crash and restart, a node that loads. */
+#ifndef REJOIN_UTIL_H
+#define REJOIN_UTIL_H
+
+#include "p2p_fixture.h"
+
+/* RN_TEST_LOG=1 prints every node's log. */
+static inline void print_log(rollnet_log_level level, const char *msg, void *user_data)
+{
+    fprintf(stderr, "[node %d %d] %s\n", (int)(intptr_t)user_data, (int)level, msg);
+}
+
+static inline void base_opts(fx_opts *o, uint64_t seed)
+{
+    memset(o, 0, sizeof(*o));
+    if (getenv("RN_TEST_LOG")) {
+        o->log = print_log;
+    }
+    o->num_players = 2;
+    o->seed = seed;
+    o->write_records = true;
+    o->sim[0].delay_ms = 20;
+    o->sim[1].delay_ms = 20;
+}
+
+/* Records of the same frame agree; returns how many frames both hold. */
+static inline int agree_by_frame(const fx_records *a, const fx_records *b)
+{
+    int common = 0;
+    for (int i = 0, k = 0; i < a->count && k < b->count;) {
+        if (a->frame[i] < b->frame[k]) {
+            i++;
+        } else if (a->frame[i] > b->frame[k]) {
+            k++;
+        } else {
+            if (a->hash[i] != b->hash[k]) {
+                fprintf(stderr, "frame %d differs (inputs %d,%d/%d,%d)\n", a->frame[i],
+                        a->first_input_byte[i][0], a->first_input_byte[i][1],
+                        b->first_input_byte[k][0], b->first_input_byte[k][1]);
+                fail();
+            }
+            common++;
+            i++;
+            k++;
+        }
+    }
+    return common;
+}
+
+static inline void assert_clean(fx *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        assert_int_equal(f->hp[i].event_counts[ROLLNET_EVENT_DESYNC], 0);
+        assert_int_equal(f->hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    }
+}
+
+/* Crash node `who` at `at`, restart it `down` ticks later, run `after`. */
+static inline void crash_restart(fx *f, int who, uint64_t at, uint64_t down, uint64_t after)
+{
+    fx_run(f, at);
+    assert_true(fx_all_running(f));
+    fx_crash(f, who);
+    fx_run(f, down);
+    fx_restart(f, who);
+    fx_run(f, after);
+}
+
+/* Node `who` loads (it polls, its game does not advance) for `ticks`. */
+static inline void run_loading(fx *f, int who, int ticks)
+{
+    f->paused[who] = true;
+    for (int t = 0; t < ticks; t++) {
+        rollnet_error err = rollnet_session_poll(f->s[who], harness_clock_now(&f->clock));
+        if (err != ROLLNET_ERR_OK) {
+            fail_msg("node %d while loading: %s", who, rollnet_error_string(err));
+        }
+        rollnet_event ev;
+        while (rollnet_session_next_event(f->s[who], &ev)) {
+            f->hp[who].event_counts[ev.type]++;
+            f->hp[who].last_event[ev.type] = ev;
+        }
+        fx_run(f, 1);
+    }
+    f->paused[who] = false;
+}
+
+/* A rejoin while the survivor loads (test_p2p_rejoin_paths.c), and the
+ * network between them fails for longer than
+ * disconnect_timeout_ms while the state is still owed: both sides lose the
+ * connection; the new process reconnects like any peer and the rejoin
+ * completes once the survivor is back from loading. */
+static inline void rejoin_cut_while_owed(uint64_t seed, int who)
+{
+    int other = 1 - who;
+    fx_opts o;
+    base_opts(&o, seed);
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    assert_int_equal(rollnet_session_begin_loading(f.s[other], harness_clock_now(&f.clock)),
+                     ROLLNET_ERR_OK);
+    run_loading(&f, other, 60);
+    fx_crash(&f, who);
+    run_loading(&f, other, 60);
+    fx_restart(&f, who);
+    run_loading(&f, other, 3 * 60);
+    rollnet_memnet_set_cut(f.net, who, true);
+    run_loading(&f, other, 7 * 60);
+    rollnet_memnet_set_cut(f.net, who, false);
+    run_loading(&f, other, 5 * 60);
+    assert_int_equal(rollnet_session_end_loading(f.s[other], harness_clock_now(&f.clock)),
+                     ROLLNET_ERR_OK);
+    fx_run(&f, 900);
+    assert_int_equal(f.hp[other].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_int_equal(f.hp[who].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_true(agree_by_frame(f.rec[other], f.rec[who]) > 600);
+    assert_clean(&f);
+    fx_free(&f);
+}
+#endif

@@ -118,6 +118,7 @@ static void spect_tick(fx *f, spect *sp)
         XXH64_update(st, &r.frame, sizeof(r.frame));
         XXH64_update(st, &r.episode, sizeof(r.episode));
         XXH64_update(st, &r.step, sizeof(r.step));
+        XXH64_update(st, &r.disconnected, sizeof(r.disconnected)); /* as fx_record_hash */
         XXH64_update(st, r.inputs, 2);
         if (r.size) {
             XXH64_update(st, r.data, r.size);

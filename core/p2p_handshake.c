@@ -223,6 +223,9 @@ static void describe(rollnet_param param, int64_t local, int64_t remote, const c
                  local && remote ? "the values differ"
                  : local         ? "missing there"
                                  : "missing here");
+    } else if (param == ROLLNET_PARAM_REJOIN) {
+        snprintf(buf, cap, "a rejoin with nothing to rejoin (rejoins taken here: %lld)",
+                 (long long)local);
     } else if (param == ROLLNET_PARAM_SESSION_KEY) {
         snprintf(buf, cap, "the peer does not know the session key (key here %lld, there %lld)",
                  (long long)local, (long long)remote);

@@ -164,6 +164,41 @@ bool rn_p2p_rejoin_claim(rn_p2p *p, rn_peer *conn, const rn_hello *h)
         return false;
     }
     conn->rejoin_for = old->index;
+    if (!old->lost && p->base.desc.session_key_size == 0) {
+        /* A public session: nothing proves who the claimer is, so the seat
+         * of a peer that is only silent (a lag spike) is not given away;
+         * the claim waits until its connection counts as lost
+         * (rn_p2p_rejoin_waiting). */
+        conn->rejoin_wait = true;
+        conn->nonce = h->nonce;
+        conn->st.input_delay = h->input_delay;
+        rn_logf(&p->base.events, ROLLNET_LOG_INFO,
+                "a rejoin claims player %d's place: waiting until its connection counts as lost",
+                rn_peer_event_player(old));
+        return false;
+    }
+    return true;
+}
+
+bool rn_p2p_rejoin_waiting(rn_p2p *p, rn_peer *conn)
+{
+    const rollnet_session *s = &p->base;
+    if (!conn->rejoin_wait) {
+        return false;
+    }
+    rn_peer *old = &p->peers[conn->rejoin_for];
+    if (old->lost && rn_peer_live(old)) {
+        conn->rejoin_wait = false;
+        rn_p2p_rejoin_accept(p, conn);
+    } else if (old->state != RN_PEER_INTERRUPTED || !rn_peer_live(old) ||
+               s->now - conn->since_ms >= (uint64_t)s->desc.disconnect_timeout_ms +
+                                              RN_PENDING_TIMEOUT_MS) {
+        conn->rejoin_wait = false; /* heard again: it keeps its seat (or gone) */
+        rn_logf(&p->base.events, ROLLNET_LOG_WARN,
+                "a rejoin claiming player %d's place is refused: its peer %s",
+                rn_peer_event_player(old), rn_peer_live(old) ? "is heard again" : "is gone");
+        rn_p2p_refuse(p, conn, ROLLNET_PARAM_REJOIN, rn_p2p_rejoins(p), 1);
+    }
     return true;
 }
 

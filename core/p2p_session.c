@@ -299,6 +299,8 @@ static void check_timers(rn_p2p *p)
         case RN_PEER_HANDSHAKE:
             if (peer->outgoing) {
                 rn_p2p_connecting_timers(p, peer);
+            } else if (rn_p2p_rejoin_waiting(p, peer)) {
+                break; /* its own timeout */
             } else if (s->now - peer->since_ms >= handshake_timeout(s, peer)) {
                 rn_p2p_peer_gone(p, peer, ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT, true);
             }

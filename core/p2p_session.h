@@ -221,6 +221,10 @@ void rn_p2p_rejoin_free(rn_p2p *p);
 bool rn_p2p_rejoin_claim(rn_p2p *p, rn_peer *conn, const rn_hello *h);
 void rn_p2p_rejoin_accept(rn_p2p *p, rn_peer *conn);
 void rn_p2p_rejoin_on_attempt(rn_p2p *p, rn_peer *peer, const rn_hello *h);
+/* An incoming connection whose rejoin claim waits (a public session, its
+ * peer silent but not lost yet): accepted once the peer is lost, refused
+ * when it is heard again. False when `conn` is no such connection. */
+bool rn_p2p_rejoin_waiting(rn_p2p *p, rn_peer *conn);
 void rn_p2p_rejoin_timers(rn_p2p *p);
 /* A resume of `peer` before its rejoin is known to be complete: this side
  * owes the state again, or (the rejoining side) expects it again. */

@@ -123,6 +123,7 @@ typedef struct rn_peer {
      * take the place of a crashed peer: that peer's index (-1 none). A peer
      * that has rejoined: the state it is owed has not gone out yet. */
     int rejoin_for;
+    bool rejoin_wait; /* ... in a public session: until that peer counts as lost */
     bool rejoin_owed;
     /* absent_play NEUTRAL: this side plays on with its players neutral
      * while its connection is lost (p2p_rejoin.c). */

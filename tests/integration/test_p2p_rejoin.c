@@ -436,6 +436,66 @@ static void test_a_rejoin_claiming_a_playing_peers_seat_is_refused(void **state)
     fx_free(&f);
 }
 
+/* A public session: a claim on the seat of a player who is only silent (a
+ * lag spike, its process paused 2 s) waits; the player is heard again and
+ * keeps its seat, the claimer is refused. */
+static void test_a_rejoin_claiming_a_lagging_peers_seat_waits_and_is_refused(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 312);
+    o.extra_nodes = 1;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    f.paused[0] = true; /* node 0 (player 0) lags: silent, not lost */
+    fx_run(&f, 60);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_INTERRUPTED], 1);
+    rollnet_session_desc d;
+    memset(&d, 0, sizeof d);
+    d.num_players = 2;
+    d.seed = o.seed;
+    d.players[0].kind = ROLLNET_PLAYER_LOCAL;
+    d.players[1].kind = ROLLNET_PLAYER_REMOTE;
+    d.players[1].address = "mem:1";
+    d.transport = rollnet_memnet_transport(f.net, 2);
+    d.rejoin = true;
+    rollnet_session *x = NULL;
+    assert_int_equal(rollnet_session_create(&d, &x), ROLLNET_ERR_OK);
+    rollnet_error xe = ROLLNET_ERR_OK;
+    bool refused = false, rejoined = false;
+    int refused_at = -1;
+    for (int t = 0; t < 600 && xe == ROLLNET_ERR_OK; t++) {
+        if (t == 60) {
+            f.paused[0] = false; /* heard again after 2 s in all */
+        }
+        xe = rollnet_session_poll(x, harness_clock_now(&f.clock));
+        rollnet_event ev;
+        while (rollnet_session_next_event(x, &ev)) {
+            if (ev.type == ROLLNET_EVENT_REFUSED && ev.u.refused.param == ROLLNET_PARAM_REJOIN) {
+                refused = true;
+                refused_at = t;
+            }
+            rejoined = rejoined || ev.type == ROLLNET_EVENT_REJOINED;
+        }
+        fx_run(&f, 1);
+    }
+    assert_false(f.paused[0]);
+    assert_false(rejoined);
+    assert_true(refused);
+    assert_true(refused_at >= 60); /* it waited while the seat's peer was silent */
+    assert_int_equal(xe, ROLLNET_ERR_REFUSED);
+    rollnet_session_destroy(x);
+    fx_run(&f, 300);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_REJOINED], 0);
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    }
+    assert_true(fx_stats(&f, 1).handshakes_refused >= 1);
+    fx_assert_ledgers_agree(&f, 400);
+    fx_free(&f);
+}
+
 static void test_rejoin_is_for_two_player_sessions(void **state)
 {
     (void)state;
@@ -482,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_a_rejoin_after_the_window_is_refused),
         cmocka_unit_test(test_an_oversize_state_is_refused),
         cmocka_unit_test(test_a_rejoin_claiming_a_playing_peers_seat_is_refused),
+        cmocka_unit_test(test_a_rejoin_claiming_a_lagging_peers_seat_waits_and_is_refused),
         cmocka_unit_test(test_rejoin_is_for_two_player_sessions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

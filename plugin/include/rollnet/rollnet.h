@@ -638,7 +638,11 @@ typedef struct rollnet_session_desc {
      * (ROLLNET_EVENT_REFUSED, ROLLNET_PARAM_REJOIN; the session stops with
      * ROLLNET_ERR_REFUSED) when the other side has no peer with these
      * players whose connection is lost or that has been silent past
-     * notify_timeout_ms (a peer that plays keeps its seat); a corrupt or
+     * notify_timeout_ms (a peer that plays keeps its seat). Without a
+     * session key nothing proves who claims a seat, so the claim of a seat
+     * whose peer is only silent waits until that peer counts as lost (at
+     * most disconnect_timeout_ms) and is refused if it is heard again; in a
+     * private session the proof of the key lets it in at once. A corrupt or
      * oversize state stops it with ROLLNET_ERR_STATE_INVALID. The crashed
      * process may have confirmed up to max_prediction + input_delay frames
      * from F on with inputs that never reached the other side: those
@@ -1003,7 +1007,8 @@ typedef enum rollnet_param {
     /** rollnet_session_desc::rejoin: nothing to rejoin here (values: 1 when
      * this side accepts rejoins at all, and the peer's rejoin flag, 1): no
      * lost or silent peer holds the players claimed (a peer that plays
-     * keeps its seat), the session does not run yet or
+     * keeps its seat, also one heard again while a claim on its seat
+     * waited), the session does not run yet or
      * has more than two players, or rejoin_timeout_ms is ROLLNET_REJOIN_OFF. */
     ROLLNET_PARAM_REJOIN,
     ROLLNET_PARAM_COUNT_ /**< the number of parameters; not a parameter */

@@ -496,6 +496,140 @@ static void test_a_rejoin_claiming_a_lagging_peers_seat_waits_and_is_refused(voi
     fx_free(&f);
 }
 
+/* A decorator over the survivor's transport that, once armed, flips a byte
+ * near the end of every large reliable message (the state's chunks). */
+typedef struct corrupter {
+    rollnet_transport inner;
+    bool armed;
+    int flipped;
+} corrupter;
+
+static corrupter g_corrupt;
+
+static rollnet_error c_connect(void *self, const char *address, uint64_t now, int *out)
+{
+    corrupter *c = self;
+    return c->inner.vtable->connect(c->inner.self, address, now, out);
+}
+
+static rollnet_error c_send(void *self, int peer, rollnet_channel ch, const void *data, size_t size,
+                            uint64_t now)
+{
+    corrupter *c = self;
+    uint8_t buf[2048];
+    if (c->armed && ch == ROLLNET_CHANNEL_RELIABLE && size > 600 && size <= sizeof buf) {
+        memcpy(buf, data, size);
+        buf[size - 8] ^= 0x5a;
+        c->flipped++;
+        data = buf;
+    }
+    return c->inner.vtable->send(c->inner.self, peer, ch, data, size, now);
+}
+
+static rollnet_error c_receive(void *self, uint64_t now, rollnet_transport_event *out)
+{
+    corrupter *c = self;
+    return c->inner.vtable->receive(c->inner.self, now, out);
+}
+
+static void c_disconnect(void *self, int peer)
+{
+    corrupter *c = self;
+    c->inner.vtable->disconnect(c->inner.self, peer);
+}
+
+static void c_set_timeout(void *self, int peer, uint32_t ms)
+{
+    corrupter *c = self;
+    if (c->inner.vtable->set_timeout) {
+        c->inner.vtable->set_timeout(c->inner.self, peer, ms);
+    }
+}
+
+static rollnet_error c_peer_info(void *self, int peer, rollnet_transport_peer_info *out)
+{
+    corrupter *c = self;
+    return c->inner.vtable->peer_info(c->inner.self, peer, out);
+}
+
+static void c_flush(void *self, uint64_t now)
+{
+    corrupter *c = self;
+    if (c->inner.vtable->flush) {
+        c->inner.vtable->flush(c->inner.self, now);
+    }
+}
+
+static void c_destroy(void *self)
+{
+    corrupter *c = self;
+    rollnet_transport_destroy(&c->inner);
+}
+
+static const rollnet_transport_vtable c_vtable = {
+    .destroy = c_destroy,
+    .connect = c_connect,
+    .send = c_send,
+    .receive = c_receive,
+    .disconnect = c_disconnect,
+    .set_timeout = c_set_timeout,
+    .peer_info = c_peer_info,
+    .flush = c_flush,
+};
+
+static void wrap_survivor(int node, rollnet_transport *t)
+{
+    if (node != 0) {
+        return;
+    }
+    memset(&g_corrupt, 0, sizeof g_corrupt);
+    g_corrupt.inner = *t;
+    t->vtable = &c_vtable;
+    t->self = &g_corrupt;
+}
+
+/* The state arrives corrupt (a byte of a chunk flipped on the way): the
+ * checksum refuses it, the rejoiner stops with STATE_INVALID and records
+ * nothing; the survivor keeps the place. */
+static void test_a_corrupt_state_is_refused(void **state)
+{
+    (void)state;
+    fx_opts o;
+    base_opts(&o, 313);
+    o.blob_size = 3000; /* chunks of 1 KiB */
+    o.wrap = wrap_survivor;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 300);
+    fx_crash(&f, 1);
+    fx_run(&f, 60);
+    g_corrupt.armed = true;
+    fx_restart(&f, 1);
+    for (int t = 0; t < 900 && f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED] == 0; t++) {
+        uint64_t now = harness_clock_now(&f.clock);
+        harness_tick(&f.hp[0], now);
+        harness_tick(&f.hp[1], now);
+        harness_clock_tick(&f.clock);
+    }
+    assert_true(g_corrupt.flipped >= 1);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    assert_int_equal(f.hp[1].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.reason,
+                     ROLLNET_DISCONNECT_STATE_INVALID);
+    assert_int_equal(rollnet_session_poll(f.s[1], harness_clock_now(&f.clock)),
+                     ROLLNET_ERR_STATE_INVALID);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_REJOINED], 0);
+    assert_int_equal(f.rec[1]->count, 0);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    /* With the transport healed, a restart rejoins. */
+    g_corrupt.armed = false;
+    fx_crash(&f, 1);
+    fx_restart(&f, 1);
+    fx_run(&f, 900);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_true(agree_by_frame(f.rec[0], f.rec[1]) > 600);
+    fx_free(&f);
+}
+
 static void test_rejoin_is_for_two_player_sessions(void **state)
 {
     (void)state;
@@ -541,6 +675,7 @@ int main(void)
         cmocka_unit_test(test_a_rejoin_to_a_session_that_never_ran_is_refused),
         cmocka_unit_test(test_a_rejoin_after_the_window_is_refused),
         cmocka_unit_test(test_an_oversize_state_is_refused),
+        cmocka_unit_test(test_a_corrupt_state_is_refused),
         cmocka_unit_test(test_a_rejoin_claiming_a_playing_peers_seat_is_refused),
         cmocka_unit_test(test_a_rejoin_claiming_a_lagging_peers_seat_waits_and_is_refused),
         cmocka_unit_test(test_rejoin_is_for_two_player_sessions),

@@ -425,6 +425,15 @@ rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int b
     switch (e[0].via.u64) {
     case RN_MSG_HELLO:
         ok = n == RN_HELLO_ELEMENTS && rn_parse_hello(e, &m.u.hello);
+        if (!ok && n >= 2 && rn_get_u32(&e[1], &m.u.hello.version) &&
+            m.u.hello.version != RN_PROTOCOL_VERSION) {
+            /* Another rollnet's HELLO, laid out its own way: only its
+             * version is read, so that it is refused naming the version
+             * (REFUSE's layout has not changed since version 2). */
+            memset(&m.u.hello, 0, sizeof m.u.hello);
+            rn_get_u32(&e[1], &m.u.hello.version);
+            ok = true;
+        }
         break;
     case RN_MSG_REFUSE:
         ok = n == RN_REFUSE_ELEMENTS && rn_parse_refuse(e, &m.u.refuse);

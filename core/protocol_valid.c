@@ -17,6 +17,9 @@ bool rn_msg_valid(const rn_msg *m)
     switch (m->type) {
     case RN_MSG_HELLO: {
         const rn_hello *h = &m->u.hello;
+        if (h->version != RN_PROTOCOL_VERSION) {
+            return true; /* only its version was read (rn_decode): it is refused for it */
+        }
         return h->num_players >= 1 && h->num_players <= ROLLNET_MAX_PLAYERS &&
                h->input_size >= 1 && h->input_size <= ROLLNET_MAX_INPUT_SIZE &&
                h->input_delay >= 0 && h->input_delay <= ROLLNET_MAX_INPUT_DELAY &&

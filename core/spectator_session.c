@@ -113,9 +113,10 @@ static void sp_on_hello(rn_spectate *t, const rn_hello *h)
         t->host.st.dropped_malformed++;
         return;
     }
-    if (h->player_mask == 0 || !rn_peer_hello_matches(&s->desc, h, &param, &mine, &theirs, key)) {
+    bool matches = rn_peer_hello_matches(&s->desc, h, &param, &mine, &theirs, key);
+    if (!matches || h->player_mask == 0) {
         rollnet_event ev = rn_event_make(ROLLNET_EVENT_REFUSED, -1);
-        ev.u.refused.param = h->player_mask == 0 ? ROLLNET_PARAM_PLAYERS : param;
+        ev.u.refused.param = !matches ? param : ROLLNET_PARAM_PLAYERS;
         snprintf(ev.u.refused.key, sizeof ev.u.refused.key, "%s", key);
         rn_events_push(&s->events, &ev);
         sp_stop(t, ROLLNET_DISCONNECT_CLOSED, ROLLNET_ERR_REFUSED,

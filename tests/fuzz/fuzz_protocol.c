@@ -199,6 +199,11 @@ static const char *check_input(const uint8_t *data, size_t size, int expect_ok_b
             continue;
         }
         (*ok_count)++;
+        if (m.type == RN_MSG_HELLO && m.u.hello.version != RN_PROTOCOL_VERSION) {
+            /* Another rollnet's HELLO: only its version counts (it is refused
+             * for it), whatever its layout; it is never re-encoded. */
+            continue;
+        }
         if (m.type == RN_MSG_INPUT &&
             (m.u.input.count < 0 || m.u.input.count > RN_MAX_INPUT_FRAMES ||
              (m.u.input.count > 0 && !m.u.input.inputs))) {

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include <msgpack.h>
+
 #include "peer.h" /* RN_PENDING_SLOTS */
 #include "protocol.h"
 
@@ -215,6 +217,69 @@ static void test_slots_of_dropped_strangers_are_free_again(void **state)
     free(x);
 }
 
+/* A peer of an older rollnet (version 9's HELLO: 14 elements, no rejoin
+ * flag) is told why: a REFUSE naming the protocol version, which every
+ * version since 2 reads, instead of silence until its handshake times out.
+ * The host's game hears nothing of it. */
+static void test_an_older_rollnet_is_refused_naming_the_protocol_version(void **state)
+{
+    (void)state;
+    strangers *x = calloc(1, sizeof(*x));
+    assert_non_null(x);
+    x->net = rollnet_memnet_create(NODES, NULL);
+    harness_clock_init(&x->clock, 1000, 60);
+    open_node(x, 1);
+    x->t[2] = rollnet_memnet_transport(x->net, 2);
+    int peer = -1;
+    assert_int_equal(x->t[2].vtable->connect(x->t[2].self, "mem:1", 1000, &peer), ROLLNET_ERR_OK);
+    tick(x, 1);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 14);
+    msgpack_pack_uint8(&pk, RN_MSG_HELLO);
+    msgpack_pack_uint32(&pk, 9);
+    msgpack_pack_uint64(&pk, 77);
+    for (int k = 0; k < 6; k++) {
+        msgpack_pack_int32(&pk, k == 0 ? 2 : 1);
+    }
+    msgpack_pack_uint64(&pk, 0);
+    msgpack_pack_uint64(&pk, 0);
+    msgpack_pack_uint32(&pk, 1);
+    msgpack_pack_bin(&pk, 0);
+    msgpack_pack_false(&pk);
+    x->t[2].vtable->send(x->t[2].self, 1, ROLLNET_CHANNEL_RELIABLE, sb.data, sb.size, 0);
+    msgpack_sbuffer_destroy(&sb);
+    bool told = false;
+    rn_decoder dec;
+    assert_int_equal(rn_decoder_init(&dec, NULL), ROLLNET_ERR_OK);
+    for (int t = 0; t < 60 && !told; t++) {
+        tick(x, 1);
+        harness_clock_tick(&x->clock);
+        rollnet_transport_event ev;
+        do {
+            assert_int_equal(x->t[2].vtable->receive(x->t[2].self, harness_clock_now(&x->clock), &ev),
+                             ROLLNET_ERR_OK);
+            rn_msg m;
+            if (ev.type == ROLLNET_TRANSPORT_RECEIVE &&
+                rn_decode(&dec, ev.data, ev.size, 0, &m) == RN_DECODE_OK && m.type == RN_MSG_REFUSE) {
+                told = m.u.refuse.param == ROLLNET_PARAM_PROTOCOL_VERSION &&
+                       m.u.refuse.local_value == RN_PROTOCOL_VERSION && m.u.refuse.remote_value == 9;
+            }
+        } while (ev.type != ROLLNET_TRANSPORT_NONE);
+    }
+    rn_decoder_free(&dec);
+    assert_true(told);
+    rollnet_session_stats st;
+    rollnet_session_stats_get(x->s[1], &st);
+    assert_int_equal(st.handshakes_refused, 1);
+    assert_int_equal(x->hp[1].event_counts[ROLLNET_EVENT_REFUSED], 0);
+    rollnet_session_destroy(x->s[1]);
+    rollnet_memnet_destroy(x->net);
+    free(x);
+}
+
 static void test_strangers_never_keep_a_waiting_host_from_its_joiner(void **state)
 {
     (void)state;
@@ -232,6 +297,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strangers_never_keep_a_waiting_host_from_its_joiner),
         cmocka_unit_test(test_strangers_never_disturb_a_running_session),
+        cmocka_unit_test(test_an_older_rollnet_is_refused_naming_the_protocol_version),
         cmocka_unit_test(test_slots_of_dropped_strangers_are_free_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

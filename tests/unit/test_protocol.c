@@ -785,6 +785,34 @@ static void decode_rejects_elements_of_the_wrong_type(void **state)
     assert_int_equal(rn_decode(*state, buf, 0, 1, &m), RN_DECODE_MALFORMED);
 }
 
+/* Another rollnet's HELLO, in its own layout (version 9's 14 elements, or
+ * just [1, version]): only its version is read, so the handshake refuses
+ * it naming the version instead of timing out on a malformed message. The
+ * same layout with this version is malformed. */
+static void decode_reads_the_version_of_another_rollnets_hello(void **state)
+{
+    tval h[17];
+    int n = baseline(RN_MSG_HELLO, h);
+    h[1] = U(9);
+    uint8_t buf[RN_MAX_MESSAGE + 64];
+    size_t len = pack_values(h, n - 1, buf, sizeof buf);
+    rn_msg m;
+    assert_int_equal(rn_decode(*state, buf, len, 0, &m), RN_DECODE_OK);
+    assert_int_equal(m.type, RN_MSG_HELLO);
+    assert_int_equal(m.u.hello.version, 9);
+    assert_int_equal(m.u.hello.num_players, 0); /* nothing else is read */
+    tval two[2] = { U(1), U(123) };
+    len = pack_values(two, 2, buf, sizeof buf);
+    assert_int_equal(rn_decode(*state, buf, len, 0, &m), RN_DECODE_OK);
+    assert_int_equal(m.u.hello.version, 123);
+    h[1] = U(RN_PROTOCOL_VERSION);
+    assert_int_equal(decode_values(*state, h, n - 1, 0), RN_DECODE_MALFORMED);
+    tval bad[2] = { U(1), I(-1) };
+    assert_int_equal(decode_values(*state, bad, 2, 0), RN_DECODE_MALFORMED);
+    tval one[1] = { U(1) };
+    assert_int_equal(decode_values(*state, one, 1, 0), RN_DECODE_MALFORMED);
+}
+
 static void decode_rejects_the_wrong_element_count(void **state)
 {
     for (int type = RN_MSG_HELLO; type <= RN_MSG_LOADING; type++) {
@@ -1342,6 +1370,7 @@ int main(void)
         cmocka_unit_test(frame_advantage_clamps_to_int8),
         cmocka_unit_test(decode_rejects_elements_of_the_wrong_type),
         cmocka_unit_test(decode_rejects_the_wrong_element_count),
+        cmocka_unit_test(decode_reads_the_version_of_another_rollnets_hello),
         cmocka_unit_test(decode_rejects_values_out_of_range),
         cmocka_unit_test(encode_rejects_values_out_of_range),
         cmocka_unit_test(decode_rejects_trailing_bytes),

@@ -1,4 +1,5 @@
-/* Helpers of the rejoin tests (test_p2p_rejoin_edges.c, _paths.c)
+/* Helpers of the rejoin tests (test_p2p_rejoin.c, _edges.c, _paths.c,
+ * test_p2p_play_on.c)
  * over the P2P fixture: options, frame-by-frame comparison of two nodes'
  * records, a crash and restart, a node that loads. */
 #ifndef REJOIN_UTIL_H
@@ -120,4 +121,46 @@ static inline void rejoin_cut_while_owed(uint64_t seed, int who)
     assert_clean(&f);
     fx_free(&f);
 }
+static inline void no_desync(fx *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        assert_int_equal(f->hp[i].event_counts[ROLLNET_EVENT_DESYNC], 0);
+    }
+}
+
+/* The survivor's REJOINED names the frame the rejoiner's records start at;
+ * the rejoiner says the same, and its records cover every frame from there
+ * that the survivor has confirmed since (all but the newest few). */
+static inline int32_t assert_rejoined(fx *f, int survivor, int rejoiner, int min_rows)
+{
+    assert_int_equal(f->hp[survivor].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    assert_int_equal(f->hp[rejoiner].event_counts[ROLLNET_EVENT_REJOINED], 1);
+    int32_t from = f->hp[survivor].last_event[ROLLNET_EVENT_REJOINED].u.rejoin.frame;
+    assert_int_equal(f->hp[rejoiner].last_event[ROLLNET_EVENT_REJOINED].u.rejoin.frame, from);
+    assert_int_equal(f->hp[rejoiner].last_event[ROLLNET_EVENT_REJOINED].player, -1);
+    assert_int_equal(f->hp[survivor].last_event[ROLLNET_EVENT_REJOINED].player, rejoiner);
+    const fx_records *r = f->rec[rejoiner];
+    assert_true(r->count >= min_rows);
+    assert_int_equal(r->frame[0], from);
+    int common = agree_by_frame(f->rec[survivor], r);
+    assert_true(common >= min_rows);
+    /* What the crashed process confirmed before `from` agrees too. Past it
+     * are frames it confirmed with inputs of its own that never reached
+     * the survivor (at most max_prediction + input delay of them): the
+     * survivor confirmed them with the new process's inputs instead. */
+    fx_records *before = f->rec_before[rejoiner];
+    int keep = 0;
+    while (keep < before->count && before->frame[keep] < from) {
+        keep++;
+    }
+    assert_true(before->count - keep <= ROLLNET_MAX_PREDICTION + f->opts.input_delay + 1);
+    before->count = keep;
+    assert_int_equal(agree_by_frame(f->rec[survivor], before), keep);
+    no_desync(f);
+    for (int i = 0; i < f->n; i++) {
+        assert_int_equal(f->hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    }
+    return from;
+}
+
 #endif

@@ -33,18 +33,23 @@ void rn_p2p_on_loading(rn_p2p *p, rn_peer *peer, const rn_loading *l)
     rn_events_simple(&p->base.events, ROLLNET_EVENT_LOADING, rn_peer_event_player(peer));
 }
 
+void rn_p2p_loading_notice(const rn_p2p *p, rn_msg *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->type = RN_MSG_LOADING;
+    m->u.loading.tag = p->tag;
+    m->u.loading.loading = p->loading_self;
+    m->u.loading.grace_ms = p->base.desc.loading_grace_ms;
+    /* Inputs up to this frame may still be in flight behind the notice. */
+    m->u.loading.frame = rn_frame_local_newest(&p->base);
+}
+
 rollnet_error rn_p2p_set_loading(rollnet_session *s, bool loading)
 {
     rn_p2p *p = rn_p2p_of(s);
     p->loading_self = loading;
     rn_msg m;
-    memset(&m, 0, sizeof(m));
-    m.type = RN_MSG_LOADING;
-    m.u.loading.tag = p->tag;
-    m.u.loading.loading = loading;
-    m.u.loading.grace_ms = s->desc.loading_grace_ms;
-    /* Inputs up to this frame may still be in flight behind the notice. */
-    m.u.loading.frame = rn_frame_local_newest(s);
+    rn_p2p_loading_notice(p, &m);
     rn_link_broadcast(&p->link, p->peers, p->num_peers, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *peer = &p->peers[i];

@@ -206,12 +206,7 @@ static void resend_state(rn_p2p *p, rn_peer *peer)
     rollnet_session *s = &p->base;
     rn_p2p_send_ready(p, peer, ROLLNET_CHANNEL_RELIABLE);
     rn_msg m;
-    memset(&m, 0, sizeof(m));
-    m.type = RN_MSG_LOADING;
-    m.u.loading.tag = p->tag;
-    m.u.loading.loading = p->loading_self;
-    m.u.loading.grace_ms = s->desc.loading_grace_ms;
-    m.u.loading.frame = rn_frame_local_newest(s);
+    rn_p2p_loading_notice(p, &m);
     rn_link_send(&p->link, peer, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
     if (s->fin.active) {
         memset(&m, 0, sizeof(m));

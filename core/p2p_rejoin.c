@@ -259,12 +259,7 @@ void rn_p2p_rejoin_accept(rn_p2p *p, rn_peer *conn)
                         p->loading_self ? s->desc.loading_grace_ms : s->desc.disconnect_timeout_ms);
     if (p->loading_self) {
         rn_msg m;
-        memset(&m, 0, sizeof(m));
-        m.type = RN_MSG_LOADING;
-        m.u.loading.tag = p->tag;
-        m.u.loading.loading = true;
-        m.u.loading.grace_ms = s->desc.loading_grace_ms;
-        m.u.loading.frame = rn_frame_local_newest(s);
+        rn_p2p_loading_notice(p, &m);
         rn_link_send(&p->link, old, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
     }
     rn_logf(&s->events, ROLLNET_LOG_INFO,

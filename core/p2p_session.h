@@ -111,6 +111,9 @@ rn_peer *rn_p2p_peer_by_tp(rn_p2p *p, int tp);
 void rn_p2p_loading_ended(rn_p2p *p, rn_peer *peer);
 void rn_p2p_on_loading(rn_p2p *p, rn_peer *peer, const rn_loading *l);
 rollnet_error rn_p2p_set_loading(rollnet_session *s, bool loading);
+/* This side's LOADING notice as it stands (sent on a change, again on a
+ * resume, and to a peer that rejoins while this side loads). */
+void rn_p2p_loading_notice(const rn_p2p *p, rn_msg *m);
 
 /* p2p_busy.c. The transport reports a peer's game busy (PEER_BUSY). A
  * message from the peer: true when that ends a busy spell (the caller

@@ -163,4 +163,17 @@ static inline int32_t assert_rejoined(fx *f, int survivor, int rejoiner, int min
     return from;
 }
 
+/* Tick both nodes, whatever their errors (a session may stop: that is what
+ * the caller waits for), until node `who` has raised `type` or `max` ticks
+ * passed. Records are not read. */
+static inline void tick_until_event(fx *f, int who, rollnet_event_type type, int max)
+{
+    for (int t = 0; t < max && f->hp[who].event_counts[type] == 0; t++) {
+        uint64_t now = harness_clock_now(&f->clock);
+        harness_tick(&f->hp[0], now);
+        harness_tick(&f->hp[1], now);
+        harness_clock_tick(&f->clock);
+    }
+}
+
 #endif

@@ -110,12 +110,7 @@ static void test_a_rejoin_to_a_session_that_never_ran_is_refused(void **state)
     o.rejoin[1] = true;
     static fx f;
     fx_init(&f, &o);
-    for (int t = 0; t < 300 && f.hp[1].event_counts[ROLLNET_EVENT_REFUSED] == 0; t++) {
-        uint64_t now = harness_clock_now(&f.clock);
-        harness_tick(&f.hp[0], now);
-        harness_tick(&f.hp[1], now);
-        harness_clock_tick(&f.clock);
-    }
+    tick_until_event(&f, 1, ROLLNET_EVENT_REFUSED, 300);
     assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_REFUSED], 1);
     assert_int_equal(f.hp[1].last_event[ROLLNET_EVENT_REFUSED].u.refused.param,
                      ROLLNET_PARAM_REJOIN);
@@ -148,12 +143,7 @@ static void test_a_rejoin_after_the_window_is_refused(void **state)
     assert_int_equal(f.hp[1].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.reason,
                      ROLLNET_DISCONNECT_CONNECTION_LOST);
     fx_restart(&f, 0);
-    for (int t = 0; t < 600 && f.hp[0].event_counts[ROLLNET_EVENT_REFUSED] == 0; t++) {
-        uint64_t now = harness_clock_now(&f.clock);
-        harness_tick(&f.hp[0], now);
-        harness_tick(&f.hp[1], now);
-        harness_clock_tick(&f.clock);
-    }
+    tick_until_event(&f, 0, ROLLNET_EVENT_REFUSED, 600);
     assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_REFUSED], 1);
     assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_REFUSED].u.refused.param,
                      ROLLNET_PARAM_REJOIN);
@@ -177,12 +167,7 @@ static void test_an_oversize_state_is_refused(void **state)
     fx_run(&f, 60);
     f.opts.snapshot_capacity = 1024; /* the restarted process's */
     fx_restart(&f, 1);
-    for (int t = 0; t < 600 && f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED] == 0; t++) {
-        uint64_t now = harness_clock_now(&f.clock);
-        harness_tick(&f.hp[0], now);
-        harness_tick(&f.hp[1], now);
-        harness_clock_tick(&f.clock);
-    }
+    tick_until_event(&f, 1, ROLLNET_EVENT_DISCONNECTED, 600);
     assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
     assert_int_equal(f.hp[1].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.reason,
                      ROLLNET_DISCONNECT_STATE_INVALID);
@@ -410,12 +395,7 @@ static void test_a_corrupt_state_is_refused(void **state)
     fx_run(&f, 60);
     g_corrupt.armed = true;
     fx_restart(&f, 1);
-    for (int t = 0; t < 900 && f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED] == 0; t++) {
-        uint64_t now = harness_clock_now(&f.clock);
-        harness_tick(&f.hp[0], now);
-        harness_tick(&f.hp[1], now);
-        harness_clock_tick(&f.clock);
-    }
+    tick_until_event(&f, 1, ROLLNET_EVENT_DISCONNECTED, 900);
     assert_true(g_corrupt.flipped >= 1);
     assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
     assert_int_equal(f.hp[1].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.reason,

@@ -55,6 +55,8 @@ typedef struct tally {
     /* Spectators: scenarios that drew them (and of those, shadowed), sums
      * of the results' spectator figures. */
     uint64_t spect_scenarios, spect_shadowed, spectators, spect_records, spect_finished;
+    uint64_t rejoin_scenarios, neutral_scenarios, restarts, rejoins, rejoins_refused, played_on,
+        flagged_records;
     uint64_t spect_ends[16], spect_stall_timeouts;
 } tally;
 
@@ -165,6 +167,15 @@ static bool campaign_one(const cli *c, tally *t, uint64_t seed)
         }
         t->spect_stall_timeouts += r.spectator_host_stall_timeouts;
     }
+    if (sim_scenario_restarts(&sc)) {
+        t->rejoin_scenarios++;
+        t->neutral_scenarios += sc.absent_neutral;
+        t->restarts += r.restarts;
+        t->rejoins += r.rejoins;
+        t->rejoins_refused += r.rejoins_refused;
+        t->played_on += r.played_on;
+        t->flagged_records += r.flagged_records;
+    }
     if (!r.failed && c->repeat_check > 0 && seed % (uint64_t)c->repeat_check == 0) {
         sim_result again;
         sim_run(&sc, &c->opt, &again);
@@ -233,6 +244,18 @@ static void print_spectators(const tally *t)
            (unsigned long long)t->spect_finished, (unsigned long long)t->spect_stall_timeouts);
 }
 
+static void print_rejoins(const tally *t)
+{
+    printf("rejoins: %llu scenarios drew them (%llu with absent_play NEUTRAL), %llu restarts: "
+           "%llu rejoined, %llu refused, %llu neither by the end; %llu told PLAYED_ON, %llu "
+           "records played on with a player away\n",
+           (unsigned long long)t->rejoin_scenarios, (unsigned long long)t->neutral_scenarios,
+           (unsigned long long)t->restarts, (unsigned long long)t->rejoins,
+           (unsigned long long)t->rejoins_refused,
+           (unsigned long long)(t->restarts - t->rejoins - t->rejoins_refused),
+           (unsigned long long)t->played_on, (unsigned long long)t->flagged_records);
+}
+
 static void print_kinds(const tally *t)
 {
     for (int i = 0; i < t->num_kinds; i++) {
@@ -258,6 +281,7 @@ static int run_seeds(const cli *c)
     }
     print_kinds(&t);
     print_spectators(&t);
+    print_rejoins(&t);
     print_tally(&t, "");
     return t.failed ? 1 : 0;
 }

@@ -78,7 +78,8 @@ const char *sim_event_name(int type)
         "SYNCHRONIZING", "SYNCHRONIZED", "RUNNING",     "INTERRUPTED",    "RESUMED",
         "DISCONNECTED",  "REFUSED",      "DESYNC",      "WAIT_RECOMMENDED", "STALLED",
         "STALL_ENDED",   "LOADING",      "LOADING_ENDED", "EPISODE_COMPLETE", "EPISODE_TIMEOUT",
-        "EPISODE_MISMATCH",
+        "EPISODE_MISMATCH", "FINISHING", "FINISHED", "LEFT", "CONNECTING", "WAITING",
+        "PEER_BUSY", "RECONNECTING", "REJOINED",
     };
     if (type >= 0 && type < (int)(sizeof(names) / sizeof(names[0]))) {
         return names[type];
@@ -101,6 +102,8 @@ void sim_watch_init(sim_watch *wt, uint64_t now)
     memset(wt, 0, sizeof(*wt));
     for (int p = 0; p < SIM_MAX_PEERS; p++) {
         wt->departed[p] = NOT_DEPARTED;
+        wt->absent_cut[p] = -1;
+        wt->rejoin_cut[p] = -1;
     }
     wt->last_event_ms = now;
     wt->started_ms = now;
@@ -152,6 +155,7 @@ void sim_oracle_event(sim_world *w, int x, const rollnet_event *ev)
     if (ev->player < -1 || ev->player >= w->sc->peers || (ev->player == x && ev->player >= 0)) {
         sim_fail(w, 'x', "node %d: %s names player %d", x, sim_event_name((int)ev->type), ev->player);
     }
+    sim_rejoin_event(w, x, ev);
     switch (ev->type) {
     case ROLLNET_EVENT_RUNNING:
         wt->running = true;
@@ -218,6 +222,10 @@ static void check_inputs(sim_world *w, int x, const sim_record *r)
         const uint8_t *got = r->inputs + (size_t)p * isz;
         const sim_node *src = &w->nodes[p];
         bool gone = p != x && r->frame >= wt->departed[p];
+        if (p != x && !gone && (r->disconnected & (1u << p))) {
+            sim_rejoin_flagged(w, x, p, r); /* played on without it */
+            continue;
+        }
         const uint8_t *want = gone ? neutral
                               : r->frame < src->produced_cap && src->produced_set[r->frame]
                                   ? src->produced + (size_t)r->frame * isz
@@ -241,8 +249,8 @@ static void check_pair(sim_world *w, int x, int y, const sim_record *r)
 {
     const sim_node *ny = &w->nodes[y];
     const sim_watch *wx = &w->nodes[x].watch, *wy = &ny->watch;
-    if (ny->rec_count <= r->frame) {
-        return; /* y has not confirmed it (yet) */
+    if (ny->rec_count <= r->frame || r->frame < ny->rec_from) {
+        return; /* y has not confirmed it (yet), or y's process rejoined after it */
     }
     int32_t cut = wx->departed[y] < wy->departed[x] ? wx->departed[y] : wy->departed[x];
     if (r->frame >= cut) {
@@ -259,7 +267,8 @@ static void check_pair(sim_world *w, int x, int y, const sim_record *r)
             return;
         }
     }
-    if (o->hash != r->hash) {
+    if ((o->hash != r->hash || o->disconnected != r->disconnected) &&
+        !sim_rejoin_may_differ(w, x, y, r, o, false)) {
         sim_fail(w, 'a', "nodes %d and %d confirmed different records of frame %d (episode %d/%d, "
                          "step %d/%d, first inputs %02x/%02x)",
                  x, y, r->frame, r->episode, o->episode, r->step, o->step, r->inputs[0],
@@ -271,7 +280,7 @@ void sim_oracle_record(sim_world *w, int x, const sim_record *r)
 {
     const sim_node *n = &w->nodes[x];
     int idx = (int)(r - n->rec);
-    int32_t want = idx == 0 ? 0 : n->rec[idx - 1].frame + 1;
+    int32_t want = idx == n->rec_from ? n->rec_from : n->rec[idx - 1].frame + 1;
     if (r->frame != want) {
         sim_fail(w, 'a', "node %d: confirmed frame %d where frame %d was due", x, r->frame, want);
         return;
@@ -280,6 +289,7 @@ void sim_oracle_record(sim_world *w, int x, const sim_record *r)
     for (int y = 0; y < w->sc->peers; y++) {
         if (y != x) {
             check_pair(w, x, y, r);
+            sim_rejoin_check_old(w, x, y, r);
         }
     }
 }
@@ -307,7 +317,7 @@ static bool cut_apart(const sim_world *w, int x, int y)
 {
     const sim_scenario *sc = w->sc;
     uint64_t t = now_ms(w) - SIM_START_MS;
-    uint64_t horizon = 3ull * sc->disconnect_ms + 2ull * sc->reconnect_ms + sc->loading_ms +
+    uint64_t horizon = 3ull * sc->disconnect_ms + 2ull * sim_scenario_hold_ms(sc) + sc->loading_ms +
                        2 * SIM_MARGIN_MS;
     for (int i = 0; i < sc->num_faults; i++) {
         const sim_fault *f = &sc->faults[i];
@@ -371,6 +381,9 @@ static void on_error(sim_world *w, int x, rollnet_error err)
     const sim_watch *wt = &w->nodes[x].watch;
     if (mesh_split(w, x, err)) {
         return; /* said with an error: a departure that could not be agreed */
+    }
+    if (err == ROLLNET_ERR_DISCONNECTED && wt->played_on) {
+        return; /* played on without: it comes back by rejoining (rejoin.c) */
     }
     if (err == ROLLNET_ERR_DESYNC) {
         sim_fail(w, 'a', "node %d stopped with %s", x, rollnet_error_string(err));
@@ -470,7 +483,7 @@ static void check_wait(sim_world *w, int x, uint64_t now)
         limit = sc->loading_ms;
     }
     if (wt->reconnecting) {
-        limit += sc->reconnect_ms; /* the window of a lost connection, said once */
+        limit += sim_scenario_hold_ms(sc); /* the place of a lost connection, said once */
     }
     uint64_t quiet_from = wt->last_event_ms > wt->wait_since_ms ? wt->last_event_ms
                                                                  : wt->wait_since_ms;
@@ -481,7 +494,7 @@ static void check_wait(sim_world *w, int x, uint64_t now)
         return;
     }
     uint64_t bound = 3ull * sc->disconnect_ms + sc->episode_ms +
-                     (wt->loading_seen ? sc->loading_ms : 0) + 2ull * sc->reconnect_ms +
+                     (wt->loading_seen ? sc->loading_ms : 0) + 2ull * sim_scenario_hold_ms(sc) +
                      2 * SIM_MARGIN_MS;
     if (now - wt->wait_since_ms > bound) {
         sim_fail(w, 'c', "node %d has not advanced a frame since %u ms (%llu ms, bound %llu ms)", x,

@@ -159,6 +159,9 @@ static void send_hello(rn_p2p *p, rn_peer *peer)
 {
     rn_msg hello;
     rn_peer_make_hello(&p->base.desc, p->nonce, p->base.local_mask, &hello);
+    /* Once rejoined, this process is the one the other side knows: a later
+     * lost connection is resumed like any other, not rejoined again. */
+    hello.u.hello.rejoin = hello.u.hello.rejoin && !p->rejoined;
     rn_link_send(&p->link, peer, &hello, ROLLNET_CHANNEL_RELIABLE, p->base.now);
 }
 

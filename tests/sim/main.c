@@ -56,7 +56,7 @@ typedef struct tally {
      * of the results' spectator figures. */
     uint64_t spect_scenarios, spect_shadowed, spectators, spect_records, spect_finished;
     uint64_t rejoin_scenarios, neutral_scenarios, restarts, rejoins, rejoins_refused, played_on,
-        flagged_records;
+        flagged_records, rejoins_gave_up;
     uint64_t spect_ends[16], spect_stall_timeouts;
 } tally;
 
@@ -175,6 +175,7 @@ static bool campaign_one(const cli *c, tally *t, uint64_t seed)
         t->rejoins_refused += r.rejoins_refused;
         t->played_on += r.played_on;
         t->flagged_records += r.flagged_records;
+        t->rejoins_gave_up += r.rejoins_gave_up;
     }
     if (!r.failed && c->repeat_check > 0 && seed % (uint64_t)c->repeat_check == 0) {
         sim_result again;
@@ -247,12 +248,14 @@ static void print_spectators(const tally *t)
 static void print_rejoins(const tally *t)
 {
     printf("rejoins: %llu scenarios drew them (%llu with absent_play NEUTRAL), %llu restarts: "
-           "%llu rejoined, %llu refused, %llu neither by the end; %llu told PLAYED_ON, %llu "
-           "records played on with a player away\n",
+           "%llu rejoined, %llu refused, %llu gave up (handshake timeout, peer gone), %llu "
+           "still waiting at the end; %llu told PLAYED_ON, %llu records played on with a "
+           "player away\n",
            (unsigned long long)t->rejoin_scenarios, (unsigned long long)t->neutral_scenarios,
            (unsigned long long)t->restarts, (unsigned long long)t->rejoins,
-           (unsigned long long)t->rejoins_refused,
-           (unsigned long long)(t->restarts - t->rejoins - t->rejoins_refused),
+           (unsigned long long)t->rejoins_refused, (unsigned long long)t->rejoins_gave_up,
+           (unsigned long long)(t->restarts - t->rejoins - t->rejoins_refused -
+                                t->rejoins_gave_up),
            (unsigned long long)t->played_on, (unsigned long long)t->flagged_records);
 }
 

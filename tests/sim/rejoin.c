@@ -180,6 +180,8 @@ void sim_rejoin_event(sim_world *w, int x, const rollnet_event *ev)
         if (p >= 0 && p < SIM_MAX_PEERS) {
             wt->dropped |= 1u << p;
         }
+        w->res->rejoins_gave_up += n->incarnation > 0 && !wt->rejoined && !wt->gave_up;
+        wt->gave_up = wt->gave_up || (n->incarnation > 0 && !wt->rejoined);
         if (ev->u.disconnected.reason == ROLLNET_DISCONNECT_PLAYED_ON) {
             wt->played_on = true;
             w->res->played_on++;

@@ -152,8 +152,10 @@ typedef struct sim_result {
     bool shadowed; /* a shadow run went in lockstep */
     /* Rejoins: processes started again, REJOINED on the restarted side,
      * rejoins refused (ROLLNET_PARAM_REJOIN), DISCONNECTED PLAYED_ON, and
-     * records with a player flagged disconnected while it was away. */
-    uint64_t restarts, rejoins, rejoins_refused, played_on, flagged_records;
+     * records with a player flagged disconnected while it was away;
+     * restarted processes that gave up before REJOINED (DISCONNECTED: the
+     * handshake timed out, or the peer it dials is gone). */
+    uint64_t restarts, rejoins, rejoins_refused, played_on, flagged_records, rejoins_gave_up;
 } sim_result;
 
 typedef struct sim_options {

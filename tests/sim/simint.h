@@ -108,6 +108,7 @@ typedef struct sim_watch {
     /* Rejoins (rejoin.c). */
     bool rejoined;               /* a restarted process: REJOINED said (its records start) */
     bool played_on;              /* DISCONNECTED PLAYED_ON: its stop is justified */
+    bool gave_up;                /* a restarted process: DISCONNECTED before REJOINED */
     uint32_t dropped;            /* players it said DISCONNECTED for, ever */
     int32_t absent_cut[SIM_MAX_PEERS]; /* first flagged frame of its latest absence, or -1 */
     int32_t rejoin_cut[SIM_MAX_PEERS]; /* frame of its latest REJOINED for the player, or -1 */

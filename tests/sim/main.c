@@ -416,16 +416,23 @@ static int run_selftest(const cli *c)
      * sabotage with a spectator where e has a stranger (the shadow run of a
      * scenario whose only outsider is a spectator). 'n': a spectator cut off
      * from its host whose DISCONNECTED goes unseen (oracle f: it ended
-     * without saying why). */
-    for (const char *o = "abcdefpns"; *o; o++) {
-        char want = *o == 's' ? 'x' : *o == 'p' ? 'e' : *o == 'n' ? 'f' : *o;
+     * without saying why). 'r': two players, node 1 crashes and is
+     * restarted with rejoin (the clean run must rejoin), and the restarted
+     * process takes the frame after the one REJOINED names for its start
+     * (oracle a). */
+    for (const char *o = "abcdefpnsr"; *o; o++) {
+        char want = *o == 's' ? 'x' : *o == 'p' ? 'e' : *o == 'n' ? 'f' : *o == 'r' ? 'a' : *o;
         sim_scenario sc;
-        sim_scenario_init(&sc, 7, 3);
+        sim_scenario_init(&sc, 7, *o == 'r' ? 2 : 3);
         sc.frames = 600;
+        if (*o == 'r') {
+            sc.reconnect_ms = 3000;
+            sc.rejoin_ms = 6000;
+        }
         sim_fault f;
         memset(&f, 0, sizeof(f));
         f.kind = SIM_FREEZE; /* stalls for oracle c */
-        f.a = 2;
+        f.a = sc.peers - 1;
         f.at_ms = 5500;
         f.for_ms = 1200;
         sim_scenario_add(&sc, &f);
@@ -444,6 +451,16 @@ static int run_selftest(const cli *c)
             f.at_ms = 100;
             sim_scenario_add(&sc, &f);
         }
+        if (*o == 'r') {
+            memset(&f, 0, sizeof(f));
+            f.kind = SIM_DIE;
+            f.a = 1;
+            f.at_ms = 2000;
+            sim_scenario_add(&sc, &f);
+            f.kind = SIM_RESTART;
+            f.at_ms = 3500;
+            sim_scenario_add(&sc, &f);
+        }
         if (*o == 'n') {
             memset(&f, 0, sizeof(f));
             f.kind = SIM_PARTITION;
@@ -460,7 +477,8 @@ static int run_selftest(const cli *c)
         sim_run(&sc, &opt, &clean);
         opt.sabotage = *o == 'p' ? 'e' : *o;
         sim_run(&sc, &opt, &broken);
-        bool ok = !clean.failed && broken.failed && broken.oracle == want;
+        bool ok = !clean.failed && broken.failed && broken.oracle == want &&
+                  (*o != 'r' || clean.rejoins == 1);
         char label[16];
         snprintf(label, sizeof(label), want != *o ? "%c case %c" : "%c", want, *o);
         printf("%s oracle %s: clean run %s; sabotaged run %s%c%s%s\n", ok ? "PASS" : "FAIL",

@@ -63,7 +63,14 @@
  *    payload) and the same records on every peer: a stranger causes no
  *    game-visible event and takes no player's slot; a spectator never makes a
  *    player wait, stall, time out or see anything else.
- * f. Spectators: their records, ends and memory (spectator.c). */
+ * f. Spectators: their records, ends and memory (spectator.c).
+ * h. Flags (opt-in: --oracles abcdefgh). Two peers' records of a frame carry
+ *    the same rollnet_record::disconnected, and a frame played on with a
+ *    player away (absent_play NEUTRAL, the player being reconnected) is
+ *    flagged. KNOWN FAULT: a record's flags are fixed when its frame is first
+ *    advanced, so a frame advanced on a right (neutral) prediction before the
+ *    player was known to be away or departed keeps 0
+ *    (corpus-pending/h-*.scn). Rejoins (rejoin.c) are in a, b and c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,6 +219,16 @@ void sim_oracle_event(sim_world *w, int x, const rollnet_event *ev)
 
 /* ---- Records ---- */
 
+/* A neutral input of player p on x while x plays on without it (absent_play
+ * NEUTRAL, x the side p connects to, p being reconnected): oracle h. */
+static bool unflagged_absence(const sim_world *w, int x, int p, const uint8_t *got)
+{
+    static const uint8_t neutral[SIM_MAX_INPUT] = {0};
+    return p != x && x > p && w->sc->absent_neutral &&
+           (w->nodes[x].watch.reconnecting & (1u << p)) != 0 &&
+           memcmp(got, neutral, (size_t)w->sc->input_size) == 0;
+}
+
 static void check_inputs(sim_world *w, int x, const sim_record *r)
 {
     const sim_scenario *sc = w->sc;
@@ -230,6 +247,12 @@ static void check_inputs(sim_world *w, int x, const sim_record *r)
                               : r->frame < src->produced_cap && src->produced_set[r->frame]
                                   ? src->produced + (size_t)r->frame * isz
                                   : NULL;
+        if ((!want || memcmp(got, want, isz) != 0) && unflagged_absence(w, x, p, got)) {
+            sim_fail(w, 'h', "node %d frame %d: player %d's input is neutral, played on while it "
+                             "was away, but the record does not flag it",
+                     x, r->frame, p);
+            return;
+        }
         if (!want) {
             sim_fail(w, 'b', "node %d frame %d: player %d's input 0x%02x was confirmed but node "
                              "%d never produced frame %d",
@@ -267,8 +290,13 @@ static void check_pair(sim_world *w, int x, int y, const sim_record *r)
             return;
         }
     }
-    if ((o->hash != r->hash || o->disconnected != r->disconnected) &&
+    if (o->hash == r->hash && o->disconnected != r->disconnected &&
         !sim_rejoin_may_differ(w, x, y, r, o, false)) {
+        sim_fail(w, 'h', "nodes %d and %d flag different players disconnected in frame %d "
+                         "(0x%x/0x%x)",
+                 x, y, r->frame, r->disconnected, o->disconnected);
+    }
+    if (o->hash != r->hash && !sim_rejoin_may_differ(w, x, y, r, o, false)) {
         sim_fail(w, 'a', "nodes %d and %d confirmed different records of frame %d (episode %d/%d, "
                          "step %d/%d, first inputs %02x/%02x)",
                  x, y, r->frame, r->episode, o->episode, r->step, o->step, r->inputs[0],
@@ -453,14 +481,14 @@ static void check_handshake(sim_world *w, int x, uint64_t now)
     uint64_t gone = needed_peer_gone(w, x);
     uint64_t from = gone > wt->started_ms ? gone : wt->started_ms;
     uint32_t detect = sc->handshake_ms > sc->disconnect_ms ? sc->handshake_ms : sc->disconnect_ms;
-    detect += sc->reconnect_ms; /* a peer admitted before the start is reconnected first */
+    detect += sim_scenario_hold_ms(sc); /* a peer admitted before the start is reconnected first */
     if (gone && now - from > detect + SIM_MARGIN_MS) {
         sim_fail(w, 'c', "node %d: not running, and a peer it needs is gone since %u ms, yet "
                          "after %llu ms it returns only NOT_RUNNING",
                  x, t_of(gone), (unsigned long long)(now - from));
     } else if (!wt->said_handshake &&
                now - wt->started_ms > sc->handshake_ms + SIM_MARGIN_MS +
-                                          (wt->said_reconnecting ? sc->reconnect_ms : 0)) {
+                                          (wt->said_reconnecting ? sim_scenario_hold_ms(sc) : 0)) {
         sim_fail(w, 'c', "node %d: not running %llu ms after its first poll and no event says why",
                  x, (unsigned long long)(now - wt->started_ms));
     } else if (wt->handshake_failed && now - wt->handshake_failed_ms > SIM_MARGIN_MS) {

@@ -11,9 +11,10 @@
  *     may differ from the survivor's only from the first frame the survivor
  *     lacked its input (the first frame flagged disconnected there, or the
  *     frame of the survivor's REJOINED) on, and only up to max_prediction +
- *     input_delay frames past it; everywhere else, and for the new process,
- *     byte for byte, the disconnected flags too. Both sides' REJOINED name
- *     the same frame.
+ *     input_delay frames past it (a crashed host that had played on without
+ *     the survivor: its flagged frames too, lost with it); everywhere else,
+ *     and for the new process, byte for byte. Both sides' REJOINED name the
+ *     same frame.
  *  b. A flagged input (rollnet_record::disconnected) is neutral, and only
  *     the accepting side of the lost player flags, in absent_play NEUTRAL.
  *     The new process's first input_delay frames are neutral; from there its
@@ -199,11 +200,15 @@ void sim_rejoin_event(sim_world *w, int x, const rollnet_event *ev)
  * from a process that crashed or was played on without (retired), or srec
  * plays c's player neutral for its absence; and only from the first frame
  * s lacked c's input on, for max_prediction + input_delay + 1 frames. */
-static bool differ_ok(sim_world *w, int s, int c, const sim_record *srec, bool c_retired)
+static bool differ_ok(sim_world *w, int s, int c, const sim_record *srec, const sim_record *crec,
+                      bool c_retired)
 {
     const sim_watch *ws = &w->nodes[s].watch;
     int32_t f = srec->frame;
     bool flagged = (srec->disconnected & (1u << c)) != 0;
+    if (c_retired && (crec->disconnected & (1u << s))) {
+        return true; /* the crashed host had played on without s: its own frames, lost with it */
+    }
     if (!flagged && !c_retired) {
         return false;
     }
@@ -232,7 +237,7 @@ bool sim_rejoin_may_differ(sim_world *w, int x, int y, const sim_record *r, cons
     const sim_node *nx = &w->nodes[x], *ny = &w->nodes[y];
     bool x_retired = nx->state == SIM_NODE_DEAD || nx->watch.played_on;
     bool y_retired = y_old || ny->state == SIM_NODE_DEAD || ny->watch.played_on;
-    return differ_ok(w, x, y, r, y_retired) || differ_ok(w, y, x, o, x_retired);
+    return differ_ok(w, x, y, r, o, y_retired) || differ_ok(w, y, x, o, r, x_retired);
 }
 
 void sim_rejoin_check_old(sim_world *w, int x, int y, const sim_record *r)
@@ -248,8 +253,7 @@ void sim_rejoin_check_old(sim_world *w, int x, int y, const sim_record *r)
     if (o->frame != r->frame) {
         return; /* before that process's first frame (it had rejoined itself) */
     }
-    if ((o->hash != r->hash || o->disconnected != r->disconnected) &&
-        !sim_rejoin_may_differ(w, x, y, r, o, true)) {
+    if (o->hash != r->hash && !sim_rejoin_may_differ(w, x, y, r, o, true)) {
         sim_fail(w, 'a', "node %d's record of frame %d differs from the one node %d's crashed "
                          "process confirmed (first inputs %02x/%02x)",
                  x, r->frame, y, r->inputs[0], o->inputs[0]);

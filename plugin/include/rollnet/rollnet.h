@@ -642,7 +642,9 @@ typedef struct rollnet_session_desc {
      * oversize state stops it with ROLLNET_ERR_STATE_INVALID. The crashed
      * process may have confirmed up to max_prediction + input_delay frames
      * from F on with inputs that never reached the other side: those
-     * records of its own are the only ones that can differ. Default false. */
+     * records of its own are the only ones that can differ (and, with
+     * absent_play NEUTRAL, every frame a crashed host had played on without
+     * the other peer: those were its alone). Default false. */
     bool rejoin;
     uint32_t loading_grace_ms;        /**< silence allowed while a peer is loading. Default 60000. */
     /** How long a peer whose transport reports it busy (ROLLNET_EVENT_PEER_BUSY:

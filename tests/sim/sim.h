@@ -162,7 +162,8 @@ typedef struct sim_options {
     const char *oracles; /* the oracles checked, e.g. "abcdef"; NULL = all */
     bool verbose;
     bool trace; /* every event, state change and record digest on stderr */
-    char sabotage; /* self-test: break what oracle a..f watches, from 5 s on */
+    char sabotage; /* self-test: break what oracle a..f watches, from 5 s on ('r': a
+                    * restarted process takes the wrong start frame, rejoin.c) */
     /* The shadow run (oracle e) of a scenario with spectators and no
      * strangers: in one seed of N (seed % N == 0); 0 or 1: in every one. */
     int spectator_shadow;

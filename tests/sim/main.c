@@ -407,6 +407,59 @@ static int run_roundtrip(const cli *c)
     return bad ? 1 : 0;
 }
 
+/* The self-test's scenario for sabotage o (see run_selftest). */
+static void selftest_scenario(sim_scenario *sc, char o)
+{
+    sim_scenario_init(sc, 7, o == 'r' ? 2 : 3);
+    sc->frames = 600;
+    if (o == 'r') {
+        sc->reconnect_ms = 3000;
+        sc->rejoin_ms = 6000;
+    }
+    sim_fault f;
+    memset(&f, 0, sizeof(f));
+    f.kind = SIM_FREEZE; /* stalls for oracle c */
+    f.a = sc->peers - 1;
+    f.at_ms = 5500;
+    f.for_ms = 1200;
+    sim_scenario_add(sc, &f);
+    if (o == 'e') {
+        memset(&f, 0, sizeof(f));
+        f.kind = SIM_STRANGER;
+        f.b = 1;
+        f.at_ms = 100;
+        sim_scenario_add(sc, &f);
+    }
+    if (o == 'f' || o == 'p' || o == 'n') {
+        memset(&f, 0, sizeof(f));
+        f.kind = SIM_SPECTATE; /* sabotage 'f': its records are not the host's */
+        f.a = SIM_SPEC_NODE;
+        f.b = 2;
+        f.at_ms = 100;
+        sim_scenario_add(sc, &f);
+    }
+    if (o == 'r') {
+        memset(&f, 0, sizeof(f));
+        f.kind = SIM_DIE;
+        f.a = 1;
+        f.at_ms = 2000;
+        sim_scenario_add(sc, &f);
+        f.kind = SIM_RESTART;
+        f.at_ms = 3500;
+        sim_scenario_add(sc, &f);
+    }
+    if (o == 'n') {
+        memset(&f, 0, sizeof(f));
+        f.kind = SIM_PARTITION;
+        f.a = 2;
+        f.b = SIM_SPEC_NODE;
+        f.both = true;
+        f.at_ms = 5000;
+        f.for_ms = 4000;
+        sim_scenario_add(sc, &f);
+    }
+}
+
 /* The oracles can fail: a scenario that passes fails oracle o once the
  * driver breaks, on purpose, what o watches (sim_options.sabotage). */
 static int run_selftest(const cli *c)
@@ -424,54 +477,7 @@ static int run_selftest(const cli *c)
     for (const char *o = "abcdefpnsr"; *o; o++) {
         char want = *o == 's' ? 'x' : *o == 'p' ? 'e' : *o == 'n' ? 'f' : *o == 'r' ? 'a' : *o;
         sim_scenario sc;
-        sim_scenario_init(&sc, 7, *o == 'r' ? 2 : 3);
-        sc.frames = 600;
-        if (*o == 'r') {
-            sc.reconnect_ms = 3000;
-            sc.rejoin_ms = 6000;
-        }
-        sim_fault f;
-        memset(&f, 0, sizeof(f));
-        f.kind = SIM_FREEZE; /* stalls for oracle c */
-        f.a = sc.peers - 1;
-        f.at_ms = 5500;
-        f.for_ms = 1200;
-        sim_scenario_add(&sc, &f);
-        if (*o == 'e') {
-            memset(&f, 0, sizeof(f));
-            f.kind = SIM_STRANGER;
-            f.b = 1;
-            f.at_ms = 100;
-            sim_scenario_add(&sc, &f);
-        }
-        if (*o == 'f' || *o == 'p' || *o == 'n') {
-            memset(&f, 0, sizeof(f));
-            f.kind = SIM_SPECTATE; /* sabotage 'f': its records are not the host's */
-            f.a = SIM_SPEC_NODE;
-            f.b = 2;
-            f.at_ms = 100;
-            sim_scenario_add(&sc, &f);
-        }
-        if (*o == 'r') {
-            memset(&f, 0, sizeof(f));
-            f.kind = SIM_DIE;
-            f.a = 1;
-            f.at_ms = 2000;
-            sim_scenario_add(&sc, &f);
-            f.kind = SIM_RESTART;
-            f.at_ms = 3500;
-            sim_scenario_add(&sc, &f);
-        }
-        if (*o == 'n') {
-            memset(&f, 0, sizeof(f));
-            f.kind = SIM_PARTITION;
-            f.a = 2;
-            f.b = SIM_SPEC_NODE;
-            f.both = true;
-            f.at_ms = 5000;
-            f.for_ms = 4000;
-            sim_scenario_add(&sc, &f);
-        }
+        selftest_scenario(&sc, *o);
         sim_options opt = c->opt;
         sim_result clean, broken;
         opt.sabotage = 0;

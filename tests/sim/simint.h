@@ -276,8 +276,8 @@ void sim_oracle_tick_result(sim_world *w, int node, rollnet_error err, bool adva
 void sim_oracle_resumed(sim_world *w, int node);
 void sim_oracle_end_of_tick(sim_world *w);
 void sim_oracle_end(sim_world *w);
-/* Oracle e: the events and records of this tick equal the shadow run's (the
- * run without strangers and spectators). */
+/* Oracle e (runner.c): the events and records of this tick equal the shadow
+ * run's (the run without strangers and spectators). */
 void sim_oracle_compare(sim_world *w, sim_world *shadow);
 /* "strangers", "spectators" or both: what the shadow run leaves out. */
 const char *sim_outsiders(const sim_scenario *sc);

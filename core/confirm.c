@@ -62,6 +62,19 @@ static void compare(rn_confirm *c, const rn_peer *peers, int num_peers, int32_t 
     }
 }
 
+/* A frame played with an absent player's input neutral (absent_play
+ * NEUTRAL) is this side's alone: the absent peer may have confirmed it with
+ * its real input before it was lost. It is neither compared nor sent. */
+static bool played_without(const rn_sync *s, int32_t frame)
+{
+    for (int p = 0; p < s->cfg.num_players; p++) {
+        if (frame >= s->queues[p].absent_from && frame < s->queues[p].absent_to) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void rn_confirm_local(rn_confirm *c, rn_sync *s, const rn_peer *peers, int num_peers,
                       rn_events *ev)
 {
@@ -73,6 +86,9 @@ void rn_confirm_local(rn_confirm *c, rn_sync *s, const rn_peer *peers, int num_p
     while (c->next_frame <= conf + 1 && c->next_frame <= s->frame) {
         int32_t f = c->next_frame;
         c->next_frame += c->interval;
+        if (played_without(s, f)) {
+            continue;
+        }
         bool found = false;
         uint64_t sum = rn_sync_checksum(s, f, &found);
         if (!found) {

@@ -8,7 +8,15 @@
  * Some scenarios add 1..SIM_MAX_SPECTATORS spectators of the peer the others
  * dial (the highest node), drawn from a second random stream of the seed so
  * that everything else a seed draws stays as it was: a scenario without
- * spectators is the one the seed always made. */
+ * spectators is the one the seed always made.
+ *
+ * Some two-player scenarios with reconnection and no spectators draw, from a
+ * third stream, a rejoin (add_rejoin): rejoin_timeout_ms, sometimes
+ * absent_play NEUTRAL, and a crashed peer started again with desc.rejoin,
+ * within the window the survivor keeps its place or after it (refused); in
+ * NEUTRAL mode sometimes a partition instead of the crash, after which the
+ * dialling peer is told it was played on without and comes back the same
+ * way. A scenario without them is, again, the one the seed always made. */
 #include <string.h>
 
 #include "sim.h"
@@ -355,6 +363,79 @@ static void add_spectators(sim_scenario *sc)
     }
 }
 
+/* The death a rejoin follows: the scenario's own, or a new one. */
+static const sim_fault *death_of(sim_scenario *sc, uint64_t *rng)
+{
+    for (int i = 0; i < sc->num_faults; i++) {
+        if (sc->faults[i].kind == SIM_DIE) {
+            return &sc->faults[i];
+        }
+    }
+    sim_fault f;
+    memset(&f, 0, sizeof(f));
+    f.kind = SIM_DIE;
+    f.a = (int)sim_below(rng, 2);
+    f.at_ms = 300 + sim_below(rng, (uint32_t)sc->frames * 1000u / SIM_FPS / 2);
+    if (!sim_scenario_add(sc, &f)) {
+        return NULL;
+    }
+    return &sc->faults[sc->num_faults - 1];
+}
+
+static void add_rejoin(sim_scenario *sc)
+{
+    uint64_t rng = sc->seed ^ 0x72656A6F696E7321ull; /* "rejoins!" */
+    if (sc->peers != 2 || !sc->reconnect_ms || sim_scenario_spectators(sc) > 0 ||
+        sim_below(&rng, 100) >= SIM_REJOIN_PERCENT || sc->num_faults + 3 > SIM_MAX_FAULTS) {
+        return;
+    }
+    for (int i = 0; i < sc->num_faults; i++) {
+        if (sc->faults[i].kind == SIM_QUIT) {
+            return; /* a departure, announced: nothing to rejoin */
+        }
+    }
+    sc->rejoin_ms = 1500 + sim_below(&rng, 8000);
+    sc->absent_neutral = sim_below(&rng, 2) != 0;
+    uint32_t hold = sim_scenario_hold_ms(sc);
+    sim_fault r;
+    memset(&r, 0, sizeof(r));
+    r.kind = SIM_RESTART;
+    if (sc->absent_neutral && sim_below(&rng, 3) == 0) {
+        /* Node 0 dials node 1: cut off past the disconnect timeout, it is
+         * played on without, told so when it is heard again, and restarts. */
+        sim_fault p;
+        memset(&p, 0, sizeof(p));
+        p.kind = SIM_PARTITION;
+        p.a = 0;
+        p.b = 1;
+        p.both = true;
+        p.at_ms = 500 + sim_below(&rng, (uint32_t)sc->frames * 1000u / SIM_FPS / 2);
+        p.for_ms = sc->disconnect_ms + 300 + sim_below(&rng, hold);
+        sim_scenario_add(sc, &p);
+        r.a = 0;
+        r.at_ms = p.at_ms + p.for_ms + 200 + sim_below(&rng, 2500);
+    } else {
+        const sim_fault *d = death_of(sc, &rng);
+        if (!d) { /* no room (cannot happen: checked above) */
+            sc->rejoin_ms = 0;
+            sc->absent_neutral = false;
+            return;
+        }
+        r.a = d->a;
+        /* Mostly within the window (from the loss, noticed after the
+         * disconnect timeout); sometimes after it. */
+        uint32_t window = sc->disconnect_ms + hold;
+        r.at_ms = d->at_ms + (sim_below(&rng, 4) == 0 ? window + 500 + sim_below(&rng, 3000)
+                                                       : 100 + sim_below(&rng, window));
+    }
+    sim_scenario_add(sc, &r);
+    /* Time to come back and play on after the restart. */
+    int need = (int)((r.at_ms + 6000u + sc->handshake_ms) * SIM_FPS / 1000u);
+    if (sc->frames < need) {
+        sc->frames = need;
+    }
+}
+
 void sim_generate(sim_scenario *sc, uint64_t seed)
 {
     uint64_t rng = seed ^ 0x726F6C6C6E657473ull; /* "rollnets" */
@@ -383,4 +464,5 @@ void sim_generate(sim_scenario *sc, uint64_t seed)
         add_fault(sc, &rng, &deaths);
     }
     add_spectators(sc);
+    add_rejoin(sc);
 }

@@ -63,7 +63,14 @@
  *    payload) and the same records on every peer: a stranger causes no
  *    game-visible event and takes no player's slot; a spectator never makes a
  *    player wait, stall, time out or see anything else.
- * f. Spectators: their records, ends and memory (spectator.c). */
+ * f. Spectators: their records, ends and memory (spectator.c).
+ * h. Flags (opt-in: --oracles abcdefgh). Two peers' records of a frame carry
+ *    the same rollnet_record::disconnected, and a frame played on with a
+ *    player away (absent_play NEUTRAL, the player being reconnected) is
+ *    flagged. KNOWN FAULT: a record's flags are fixed when its frame is first
+ *    advanced, so a frame advanced on a right (neutral) prediction before the
+ *    player was known to be away or departed keeps 0
+ *    (corpus-pending/h-*.scn). Rejoins (rejoin.c) are in a, b and c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,7 +85,8 @@ const char *sim_event_name(int type)
         "SYNCHRONIZING", "SYNCHRONIZED", "RUNNING",     "INTERRUPTED",    "RESUMED",
         "DISCONNECTED",  "REFUSED",      "DESYNC",      "WAIT_RECOMMENDED", "STALLED",
         "STALL_ENDED",   "LOADING",      "LOADING_ENDED", "EPISODE_COMPLETE", "EPISODE_TIMEOUT",
-        "EPISODE_MISMATCH",
+        "EPISODE_MISMATCH", "FINISHING", "FINISHED", "LEFT", "CONNECTING", "WAITING",
+        "PEER_BUSY", "RECONNECTING", "REJOINED",
     };
     if (type >= 0 && type < (int)(sizeof(names) / sizeof(names[0]))) {
         return names[type];
@@ -101,6 +109,8 @@ void sim_watch_init(sim_watch *wt, uint64_t now)
     memset(wt, 0, sizeof(*wt));
     for (int p = 0; p < SIM_MAX_PEERS; p++) {
         wt->departed[p] = NOT_DEPARTED;
+        wt->absent_cut[p] = -1;
+        wt->rejoin_cut[p] = -1;
     }
     wt->last_event_ms = now;
     wt->started_ms = now;
@@ -152,6 +162,7 @@ void sim_oracle_event(sim_world *w, int x, const rollnet_event *ev)
     if (ev->player < -1 || ev->player >= w->sc->peers || (ev->player == x && ev->player >= 0)) {
         sim_fail(w, 'x', "node %d: %s names player %d", x, sim_event_name((int)ev->type), ev->player);
     }
+    sim_rejoin_event(w, x, ev);
     switch (ev->type) {
     case ROLLNET_EVENT_RUNNING:
         wt->running = true;
@@ -208,6 +219,16 @@ void sim_oracle_event(sim_world *w, int x, const rollnet_event *ev)
 
 /* ---- Records ---- */
 
+/* A neutral input of player p on x while x plays on without it (absent_play
+ * NEUTRAL, x the side p connects to, p being reconnected): oracle h. */
+static bool unflagged_absence(const sim_world *w, int x, int p, const uint8_t *got)
+{
+    static const uint8_t neutral[SIM_MAX_INPUT] = {0};
+    return p != x && x > p && w->sc->absent_neutral &&
+           (w->nodes[x].watch.reconnecting & (1u << p)) != 0 &&
+           memcmp(got, neutral, (size_t)w->sc->input_size) == 0;
+}
+
 static void check_inputs(sim_world *w, int x, const sim_record *r)
 {
     const sim_scenario *sc = w->sc;
@@ -218,10 +239,20 @@ static void check_inputs(sim_world *w, int x, const sim_record *r)
         const uint8_t *got = r->inputs + (size_t)p * isz;
         const sim_node *src = &w->nodes[p];
         bool gone = p != x && r->frame >= wt->departed[p];
+        if (p != x && !gone && (r->disconnected & (1u << p))) {
+            sim_rejoin_flagged(w, x, p, r); /* played on without it */
+            continue;
+        }
         const uint8_t *want = gone ? neutral
                               : r->frame < src->produced_cap && src->produced_set[r->frame]
                                   ? src->produced + (size_t)r->frame * isz
                                   : NULL;
+        if ((!want || memcmp(got, want, isz) != 0) && unflagged_absence(w, x, p, got)) {
+            sim_fail(w, 'h', "node %d frame %d: player %d's input is neutral, played on while it "
+                             "was away, but the record does not flag it",
+                     x, r->frame, p);
+            return;
+        }
         if (!want) {
             sim_fail(w, 'b', "node %d frame %d: player %d's input 0x%02x was confirmed but node "
                              "%d never produced frame %d",
@@ -241,8 +272,8 @@ static void check_pair(sim_world *w, int x, int y, const sim_record *r)
 {
     const sim_node *ny = &w->nodes[y];
     const sim_watch *wx = &w->nodes[x].watch, *wy = &ny->watch;
-    if (ny->rec_count <= r->frame) {
-        return; /* y has not confirmed it (yet) */
+    if (ny->rec_count <= r->frame || r->frame < ny->rec_from) {
+        return; /* y has not confirmed it (yet), or y's process rejoined after it */
     }
     int32_t cut = wx->departed[y] < wy->departed[x] ? wx->departed[y] : wy->departed[x];
     if (r->frame >= cut) {
@@ -259,7 +290,13 @@ static void check_pair(sim_world *w, int x, int y, const sim_record *r)
             return;
         }
     }
-    if (o->hash != r->hash) {
+    if (o->hash == r->hash && o->disconnected != r->disconnected &&
+        !sim_rejoin_may_differ(w, x, y, r, o, false)) {
+        sim_fail(w, 'h', "nodes %d and %d flag different players disconnected in frame %d "
+                         "(0x%x/0x%x)",
+                 x, y, r->frame, r->disconnected, o->disconnected);
+    }
+    if (o->hash != r->hash && !sim_rejoin_may_differ(w, x, y, r, o, false)) {
         sim_fail(w, 'a', "nodes %d and %d confirmed different records of frame %d (episode %d/%d, "
                          "step %d/%d, first inputs %02x/%02x)",
                  x, y, r->frame, r->episode, o->episode, r->step, o->step, r->inputs[0],
@@ -271,7 +308,7 @@ void sim_oracle_record(sim_world *w, int x, const sim_record *r)
 {
     const sim_node *n = &w->nodes[x];
     int idx = (int)(r - n->rec);
-    int32_t want = idx == 0 ? 0 : n->rec[idx - 1].frame + 1;
+    int32_t want = idx == n->rec_from ? n->rec_from : n->rec[idx - 1].frame + 1;
     if (r->frame != want) {
         sim_fail(w, 'a', "node %d: confirmed frame %d where frame %d was due", x, r->frame, want);
         return;
@@ -280,6 +317,7 @@ void sim_oracle_record(sim_world *w, int x, const sim_record *r)
     for (int y = 0; y < w->sc->peers; y++) {
         if (y != x) {
             check_pair(w, x, y, r);
+            sim_rejoin_check_old(w, x, y, r);
         }
     }
 }
@@ -307,7 +345,7 @@ static bool cut_apart(const sim_world *w, int x, int y)
 {
     const sim_scenario *sc = w->sc;
     uint64_t t = now_ms(w) - SIM_START_MS;
-    uint64_t horizon = 3ull * sc->disconnect_ms + 2ull * sc->reconnect_ms + sc->loading_ms +
+    uint64_t horizon = 3ull * sc->disconnect_ms + 2ull * sim_scenario_hold_ms(sc) + sc->loading_ms +
                        2 * SIM_MARGIN_MS;
     for (int i = 0; i < sc->num_faults; i++) {
         const sim_fault *f = &sc->faults[i];
@@ -371,6 +409,9 @@ static void on_error(sim_world *w, int x, rollnet_error err)
     const sim_watch *wt = &w->nodes[x].watch;
     if (mesh_split(w, x, err)) {
         return; /* said with an error: a departure that could not be agreed */
+    }
+    if (err == ROLLNET_ERR_DISCONNECTED && wt->played_on) {
+        return; /* played on without: it comes back by rejoining (rejoin.c) */
     }
     if (err == ROLLNET_ERR_DESYNC) {
         sim_fail(w, 'a', "node %d stopped with %s", x, rollnet_error_string(err));
@@ -440,14 +481,14 @@ static void check_handshake(sim_world *w, int x, uint64_t now)
     uint64_t gone = needed_peer_gone(w, x);
     uint64_t from = gone > wt->started_ms ? gone : wt->started_ms;
     uint32_t detect = sc->handshake_ms > sc->disconnect_ms ? sc->handshake_ms : sc->disconnect_ms;
-    detect += sc->reconnect_ms; /* a peer admitted before the start is reconnected first */
+    detect += sim_scenario_hold_ms(sc); /* a peer admitted before the start is reconnected first */
     if (gone && now - from > detect + SIM_MARGIN_MS) {
         sim_fail(w, 'c', "node %d: not running, and a peer it needs is gone since %u ms, yet "
                          "after %llu ms it returns only NOT_RUNNING",
                  x, t_of(gone), (unsigned long long)(now - from));
     } else if (!wt->said_handshake &&
                now - wt->started_ms > sc->handshake_ms + SIM_MARGIN_MS +
-                                          (wt->said_reconnecting ? sc->reconnect_ms : 0)) {
+                                          (wt->said_reconnecting ? sim_scenario_hold_ms(sc) : 0)) {
         sim_fail(w, 'c', "node %d: not running %llu ms after its first poll and no event says why",
                  x, (unsigned long long)(now - wt->started_ms));
     } else if (wt->handshake_failed && now - wt->handshake_failed_ms > SIM_MARGIN_MS) {
@@ -470,7 +511,7 @@ static void check_wait(sim_world *w, int x, uint64_t now)
         limit = sc->loading_ms;
     }
     if (wt->reconnecting) {
-        limit += sc->reconnect_ms; /* the window of a lost connection, said once */
+        limit += sim_scenario_hold_ms(sc); /* the place of a lost connection, said once */
     }
     uint64_t quiet_from = wt->last_event_ms > wt->wait_since_ms ? wt->last_event_ms
                                                                  : wt->wait_since_ms;
@@ -481,7 +522,7 @@ static void check_wait(sim_world *w, int x, uint64_t now)
         return;
     }
     uint64_t bound = 3ull * sc->disconnect_ms + sc->episode_ms +
-                     (wt->loading_seen ? sc->loading_ms : 0) + 2ull * sc->reconnect_ms +
+                     (wt->loading_seen ? sc->loading_ms : 0) + 2ull * sim_scenario_hold_ms(sc) +
                      2 * SIM_MARGIN_MS;
     if (now - wt->wait_since_ms > bound) {
         sim_fail(w, 'c', "node %d has not advanced a frame since %u ms (%llu ms, bound %llu ms)", x,
@@ -527,60 +568,6 @@ void sim_oracle_end(sim_world *w)
                              x, y, p, wx->departed[p], wy->departed[p]);
                 }
             }
-        }
-    }
-}
-
-/* ---- Oracle e: lockstep against the run without outsiders ---- */
-
-const char *sim_outsiders(const sim_scenario *sc)
-{
-    bool st = sim_scenario_strangers(sc) > 0, sp = sim_scenario_spectators(sc) > 0;
-    return st && sp ? "strangers and spectators" : sp ? "spectators" : "strangers";
-}
-
-static void describe(char *buf, size_t cap, const sim_logged_event *e)
-{
-    if (!e) {
-        snprintf(buf, cap, "nothing");
-        return;
-    }
-    snprintf(buf, cap, "%s(player %d) at %u ms", sim_event_name((int)e->ev.type), e->ev.player,
-             (unsigned)(e->tick * 1000u / SIM_FPS));
-}
-
-static bool same_event(const sim_logged_event *a, const sim_logged_event *b)
-{
-    return a->tick == b->tick && a->ev.type == b->ev.type && a->ev.player == b->ev.player &&
-           memcmp(&a->ev.u, &b->ev.u, sizeof(a->ev.u)) == 0;
-}
-
-void sim_oracle_compare(sim_world *w, sim_world *shadow)
-{
-    for (int x = 0; x < w->sc->peers && !w->res->failed; x++) {
-        sim_node *a = &w->nodes[x], *b = &shadow->nodes[x];
-        int from = a->log_seen < b->log_seen ? a->log_seen : b->log_seen;
-        int end = a->log_count > b->log_count ? a->log_count : b->log_count;
-        for (int k = from; k < end; k++) {
-            const sim_logged_event *ea = k < a->log_count ? &a->log[k] : NULL;
-            const sim_logged_event *eb = k < b->log_count ? &b->log[k] : NULL;
-            if (!ea || !eb || !same_event(ea, eb)) {
-                char da[96], db[96];
-                describe(da, sizeof(da), ea);
-                describe(db, sizeof(db), eb);
-                sim_fail(w, 'e', "node %d: with %s its event %d is %s, without them %s", x,
-                         sim_outsiders(w->sc), k, da, db);
-                return;
-            }
-        }
-        a->log_seen = b->log_seen = end;
-        if (a->rec_count != b->rec_count || a->state != b->state ||
-            (a->rec_count > 0 && a->rec[a->rec_count - 1].hash != b->rec[b->rec_count - 1].hash)) {
-            sim_fail(w, 'e', "node %d: with %s %d records (state %d), without them %d "
-                             "(state %d)",
-                     x, sim_outsiders(w->sc), a->rec_count, (int)a->state, b->rec_count,
-                     (int)b->state);
-            return;
         }
     }
 }

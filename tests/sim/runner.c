@@ -1,12 +1,67 @@
 /* Run one scenario. With strangers or spectators (and oracle e checked), a
  * shadow world runs the same scenario without them in lockstep, and every
- * tick the two must show the same events and records on every peer. */
+ * tick the two must show the same events and records on every peer (oracle
+ * e, below). */
 #define _POSIX_C_SOURCE 200809L /* strdup */
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "simint.h"
+
+/* ---- Oracle e: lockstep against the run without outsiders ---- */
+
+const char *sim_outsiders(const sim_scenario *sc)
+{
+    bool st = sim_scenario_strangers(sc) > 0, sp = sim_scenario_spectators(sc) > 0;
+    return st && sp ? "strangers and spectators" : sp ? "spectators" : "strangers";
+}
+
+static void describe(char *buf, size_t cap, const sim_logged_event *e)
+{
+    if (!e) {
+        snprintf(buf, cap, "nothing");
+        return;
+    }
+    snprintf(buf, cap, "%s(player %d) at %u ms", sim_event_name((int)e->ev.type), e->ev.player,
+             (unsigned)(e->tick * 1000u / SIM_FPS));
+}
+
+static bool same_event(const sim_logged_event *a, const sim_logged_event *b)
+{
+    return a->tick == b->tick && a->ev.type == b->ev.type && a->ev.player == b->ev.player &&
+           memcmp(&a->ev.u, &b->ev.u, sizeof(a->ev.u)) == 0;
+}
+
+void sim_oracle_compare(sim_world *w, sim_world *shadow)
+{
+    for (int x = 0; x < w->sc->peers && !w->res->failed; x++) {
+        sim_node *a = &w->nodes[x], *b = &shadow->nodes[x];
+        int from = a->log_seen < b->log_seen ? a->log_seen : b->log_seen;
+        int end = a->log_count > b->log_count ? a->log_count : b->log_count;
+        for (int k = from; k < end; k++) {
+            const sim_logged_event *ea = k < a->log_count ? &a->log[k] : NULL;
+            const sim_logged_event *eb = k < b->log_count ? &b->log[k] : NULL;
+            if (!ea || !eb || !same_event(ea, eb)) {
+                char da[96], db[96];
+                describe(da, sizeof(da), ea);
+                describe(db, sizeof(db), eb);
+                sim_fail(w, 'e', "node %d: with %s its event %d is %s, without them %s", x,
+                         sim_outsiders(w->sc), k, da, db);
+                return;
+            }
+        }
+        a->log_seen = b->log_seen = end;
+        if (a->rec_count != b->rec_count || a->state != b->state ||
+            (a->rec_count > 0 && a->rec[a->rec_count - 1].hash != b->rec[b->rec_count - 1].hash)) {
+            sim_fail(w, 'e', "node %d: with %s %d records (state %d), without them %d "
+                             "(state %d)",
+                     x, sim_outsiders(w->sc), a->rec_count, (int)a->state, b->rec_count,
+                     (int)b->state);
+            return;
+        }
+    }
+}
 
 /* A failure of the run with outsiders that the run without them does not
  * share (same oracle, same tick) is the outsiders' doing: oracle e. */

@@ -16,12 +16,16 @@
  *   spectator s0 to 2 at 1500             (spectator 0 watches node 2 from 1500 ms on)
  *   link 2->s0 at 0 delay=80,loss=10      (a spectator's links: to and from its host)
  *   freeze s0 at 4000 for 900             (die s0 / quit s0 at 7000: it crashes / leaves)
+ *   restart 1 at 5200 rejoin              (node 1's process starts again, desc.rejoin)
+ *   absent neutral                        (absent_play NEUTRAL; needs timeouts ...,rejoin=N)
  *
  * Link conditions use rollnet_netsim_parse's syntax (loss, dup and reorder
  * in percent). Nodes 0..peers-1 are the session's peers; node i hosts
  * player i. s0..s2 are spectators: a `spectator` line creates one, and its
  * faults (link, burst and partition with its host, freeze, die, quit) follow
- * it. A scenario without spectator lines reads and runs as it always did. */
+ * it. A scenario without spectator lines reads and runs as it always did.
+ * `rejoin=` in the timeouts sets rejoin_timeout_ms (without it: no rejoin);
+ * `restart` lines need two peers. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +33,7 @@
 
 static const char *const fault_names[SIM_FAULT_KINDS] = {
     "link", "burst", "partition", "freeze", "loading", "die", "quit", "stranger", "noread",
-    "close", "rebind", "spectator",
+    "close", "rebind", "spectator", "restart",
 };
 static const char *const stranger_names[SIM_STRANGER_KINDS] = {
     "silent", "garbage", "hello", "range", "wire",
@@ -193,6 +197,9 @@ static void write_fault(FILE *out, const sim_fault *f)
     case SIM_QUIT:
         fprintf(out, "%s at %u", a, f->at_ms);
         break;
+    case SIM_RESTART:
+        fprintf(out, "%s at %u rejoin", a, f->at_ms);
+        break;
     case SIM_SPECTATE:
         fprintf(out, "%s to %s at %u", a, b, f->at_ms);
         break;
@@ -224,7 +231,13 @@ void sim_scenario_write(const sim_scenario *sc, FILE *out)
     if (sc->reconnect_ms) {
         fprintf(out, ",reconnect=%u", sc->reconnect_ms);
     }
+    if (sc->rejoin_ms) {
+        fprintf(out, ",rejoin=%u", sc->rejoin_ms);
+    }
     fputc('\n', out);
+    if (sc->absent_neutral) {
+        fprintf(out, "absent neutral\n");
+    }
     for (int i = 0; i < sc->num_faults; i++) {
         write_fault(out, &sc->faults[i]);
     }
@@ -268,6 +281,7 @@ static bool parse_timeouts(sim_scenario *sc, const char *spec)
                         : !strcmp(key, "episode")    ? &sc->episode_ms
                         : !strcmp(key, "loading")    ? &sc->loading_ms
                         : !strcmp(key, "reconnect")  ? &sc->reconnect_ms
+                        : !strcmp(key, "rejoin")     ? &sc->rejoin_ms
                                                      : NULL;
         if (!dst) {
             return false;
@@ -360,6 +374,12 @@ static bool parse_fault(sim_fault_kind kind, const char *rest, sim_fault *f)
             return false;
         }
         break;
+    case SIM_RESTART:
+        if (sscanf(rest, "%63s at %u rejoin %n", w1, &at, &n) != 2 || rest[n] != '\0' ||
+            !parse_node(w1, NULL, &f->a)) {
+            return false;
+        }
+        break;
     case SIM_SPECTATE:
         if (sscanf(rest, "%63s to %127s at %u %n", w1, w2, &at, &n) != 3 || rest[n] != '\0' ||
             !parse_node(w1, NULL, &f->a) || !parse_node(w2, NULL, &f->b)) {
@@ -432,6 +452,8 @@ static bool fault_valid(const sim_scenario *sc, const sim_fault *f)
     case SIM_DIE:
     case SIM_QUIT:
         return valid_any(sc, f->a);
+    case SIM_RESTART:
+        return valid_node(sc, f->a) && sc->peers == 2;
     case SIM_SPECTATE:
         return sim_is_spectator(f->a) && valid_node(sc, f->b) &&
                sim_scenario_spectate(sc, f->a) == f; /* one line per spectator */
@@ -474,6 +496,10 @@ static bool read_param(sim_scenario *sc, const char *key, const char *rest)
     char *end;
     if (!strcmp(key, "timeouts")) {
         return parse_timeouts(sc, rest);
+    }
+    if (!strcmp(key, "absent")) {
+        sc->absent_neutral = !strcmp(rest, "neutral");
+        return sc->absent_neutral || !strcmp(rest, "pause");
     }
     v = strtoll(rest, &end, 10);
     if (end == rest || *end != '\0') {

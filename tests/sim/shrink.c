@@ -3,7 +3,8 @@
  * nothing or the run budget is spent. In order: stop just after the failure,
  * drop spectators (each with its faults), drop faults one at a time, drop
  * peers, halve fault durations, move faults earlier, simplify link
- * conditions, then plain session parameters. */
+ * conditions, then plain session parameters (absent_play NEUTRAL, and the
+ * rejoin window once no restart is left: restarts go with the faults). */
 #include <string.h>
 
 #include "sim.h"
@@ -174,7 +175,7 @@ static bool shrink_links(shrinker *s)
 {
     bool changed = false;
     for (int i = 0; i < s->best->num_faults && budget(s); i++) {
-        for (int field = 0; field < 6 && budget(s); field++) {
+        for (int field = 0; field < 8 && budget(s); field++) {
             sim_scenario c = *s->best;
             rollnet_netsim_desc *d = &c.faults[i].link;
             if (c.faults[i].kind != SIM_LINK) {
@@ -207,6 +208,11 @@ static bool shrink_params(shrinker *s)
         case 2: differs = c.input_size != 1; c.input_size = 1; break;
         case 3: differs = c.input_delay != 0; c.input_delay = 0; break;
         case 4: differs = c.prediction != ROLLNET_MAX_PREDICTION; c.prediction = ROLLNET_MAX_PREDICTION; break;
+        case 5: differs = c.absent_neutral; c.absent_neutral = false; break;
+        case 6: /* rejoin off, once no restart is left */
+            differs = c.rejoin_ms != 0 && !sim_scenario_restarts(&c);
+            c.rejoin_ms = 0;
+            break;
         default: differs = c.checksum_interval != 16; c.checksum_interval = 16; break;
         }
         if (differs) {

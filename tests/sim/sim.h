@@ -10,7 +10,8 @@
  * Some scenarios add spectators (spectator.c): sessions of kind
  * ROLLNET_SESSION_SPECTATOR watching one peer, with faults of their own;
  * oracle f checks them, and oracle e that the players do exactly what they
- * do without them.
+ * do without them. Some two-player scenarios restart a crashed process with
+ * desc.rejoin (rejoin.c), some with absent_play NEUTRAL.
  *
  * Everything is a function of the scenario: no sleeps, no real clock, no
  * globals. Not thread-safe. */
@@ -31,6 +32,8 @@
  * spectator k ("s<k>" in the text), so the players' numbers never move. */
 #define SIM_SPEC_NODE 32
 #define SIM_SPECTATOR_PERCENT 20 /* of generated scenarios draw spectators */
+#define SIM_REJOIN_PERCENT 45 /* of two-player scenarios with reconnection and no
+                                 spectators draw a rejoin */
 #define SIM_MAX_NODES (SIM_MAX_PEERS + SIM_MAX_STRANGERS + SIM_MAX_SPECTATORS)
 #define SIM_MAX_FAULTS 48
 #define SIM_MAX_INPUT 4
@@ -54,6 +57,7 @@ typedef enum sim_fault_kind {
     SIM_CLOSE,     /* a -> b: a's transport closes its connection to b (b is told, a too) */
     SIM_REBIND,    /* a -> b: b sees a's traffic under a new transport id (a NAT rebinding) */
     SIM_SPECTATE,  /* spectator a (SIM_SPEC_NODE + k) starts watching peer b at at_ms */
+    SIM_RESTART,   /* node a's process is started again with desc.rejoin set (rejoin.c) */
     SIM_FAULT_KINDS
 } sim_fault_kind;
 
@@ -84,6 +88,8 @@ typedef struct sim_scenario {
     bool catchup;        /* a node behind its peers runs up to 2 extra frames per tick */
     uint32_t handshake_ms, notify_ms, disconnect_ms, episode_ms, loading_ms;
     uint32_t reconnect_ms; /* reconnect_timeout_ms; 0: reconnection off */
+    uint32_t rejoin_ms;    /* rejoin_timeout_ms; 0: ROLLNET_REJOIN_OFF (no rejoin) */
+    bool absent_neutral;   /* absent_play ROLLNET_ABSENT_NEUTRAL on both sides */
     int num_faults;
     sim_fault faults[SIM_MAX_FAULTS];
 } sim_scenario;
@@ -101,6 +107,11 @@ int sim_scenario_spectator_slots(const sim_scenario *sc);
 const sim_fault *sim_scenario_spectate(const sim_scenario *sc, int id);
 /* Without spectator id: its SPECTATE line and every fault naming it. */
 void sim_scenario_drop_spectator(sim_scenario *sc, int id);
+/* How long a lost peer's place is kept: reconnect_ms, or with rejoin on (two
+ * players) the longer of it and rejoin_ms. */
+uint32_t sim_scenario_hold_ms(const sim_scenario *sc);
+/* Whether any RESTART line is there. */
+bool sim_scenario_restarts(const sim_scenario *sc);
 static inline bool sim_is_spectator(int node)
 {
     return node >= SIM_SPEC_NODE && node < SIM_SPEC_NODE + SIM_MAX_SPECTATORS;
@@ -139,13 +150,20 @@ typedef struct sim_result {
     uint64_t spectator_finished, spectator_ends[16];
     uint64_t spectator_host_stall_timeouts;
     bool shadowed; /* a shadow run went in lockstep */
+    /* Rejoins: processes started again, REJOINED on the restarted side,
+     * rejoins refused (ROLLNET_PARAM_REJOIN), DISCONNECTED PLAYED_ON, and
+     * records with a player flagged disconnected while it was away;
+     * restarted processes that gave up before REJOINED (DISCONNECTED: the
+     * handshake timed out, or the peer it dials is gone). */
+    uint64_t restarts, rejoins, rejoins_refused, played_on, flagged_records, rejoins_gave_up;
 } sim_result;
 
 typedef struct sim_options {
     const char *oracles; /* the oracles checked, e.g. "abcdef"; NULL = all */
     bool verbose;
     bool trace; /* every event, state change and record digest on stderr */
-    char sabotage; /* self-test: break what oracle a..f watches, from 5 s on */
+    char sabotage; /* self-test: break what oracle a..f watches, from 5 s on ('r': a
+                    * restarted process takes the wrong start frame, rejoin.c) */
     /* The shadow run (oracle e) of a scenario with spectators and no
      * strangers: in one seed of N (seed % N == 0); 0 or 1: in every one. */
     int spectator_shadow;

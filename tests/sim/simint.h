@@ -1,5 +1,5 @@
-/* rollnet-sim internals shared by router.c, stranger.c, world.c, oracles.c
- * and runner.c. */
+/* rollnet-sim internals shared by router.c, stranger.c, world.c, oracles.c,
+ * spectator.c, rejoin.c, alloc.c and runner.c. */
 #ifndef SIMINT_H
 #define SIMINT_H
 
@@ -78,6 +78,7 @@ typedef enum sim_node_state {
 
 typedef struct sim_record {
     int32_t frame, episode, step;
+    uint32_t disconnected; /* rollnet_record::disconnected */
     uint64_t hash;
     uint8_t inputs[SIM_MAX_PEERS * SIM_MAX_INPUT];
 } sim_record;
@@ -104,7 +105,18 @@ typedef struct sim_watch {
     bool waiting;
     bool handshake_failed;       /* before RUNNING: a player it connects to is gone */
     uint64_t handshake_failed_ms;
+    /* Rejoins (rejoin.c). */
+    bool rejoined;               /* a restarted process: REJOINED said (its records start) */
+    bool played_on;              /* DISCONNECTED PLAYED_ON: its stop is justified */
+    bool gave_up;                /* a restarted process: DISCONNECTED before REJOINED */
+    uint32_t dropped;            /* players it said DISCONNECTED for, ever */
+    int32_t absent_cut[SIM_MAX_PEERS]; /* first flagged frame of its latest absence, or -1 */
+    int32_t rejoin_cut[SIM_MAX_PEERS]; /* frame of its latest REJOINED for the player, or -1 */
 } sim_watch;
+
+typedef struct sim_counting {
+    uint64_t allocs, frees;
+} sim_counting;
 
 typedef struct sim_node {
     struct sim_world *world;
@@ -122,17 +134,24 @@ typedef struct sim_node {
     uint8_t *produced;           /* [frame * input_size], inputs this node's player produced */
     uint8_t *produced_set;       /* [frame] */
     int produced_cap;
-    sim_record *rec;
+    sim_record *rec;             /* rec[f] is frame f's, from rec_from on */
     int rec_count, rec_cap;
+    int rec_from;                /* a restarted process's first frame (REJOINED), else 0 */
+    /* Restarts (rejoin.c): the process now running is incarnation N; the
+     * one before it left its records in rec_old. A restarted process has an
+     * allocator of its own (it is created during play). */
+    int incarnation;
+    uint32_t born_ms;            /* scenario time its process started */
+    sim_record *rec_old;
+    int rec_old_count;
+    sim_counting inc_count;
+    rollnet_allocator inc_alloc;
+    uint64_t inc_allocs_after_create;
     sim_logged_event *log;
     int log_count, log_cap;
     int log_seen;                /* events already compared with the shadow run */
     sim_watch watch;
 } sim_node;
-
-typedef struct sim_counting {
-    uint64_t allocs, frees;
-} sim_counting;
 
 /* A spectator (spectator.c): a ROLLNET_SESSION_SPECTATOR watching peer
  * `host` from its SPECTATE fault's time on, with its own router, game,
@@ -178,6 +197,7 @@ typedef struct sim_world {
     uint64_t tick;
     uint32_t t_ms;               /* scenario time of this tick */
     uint64_t link_done;          /* CLOSE and REBIND faults carried out (bit per fault) */
+    uint64_t restart_done;       /* RESTART faults carried out (bit per fault) */
     sim_counting alloc_count;
     rollnet_allocator alloc;
     uint64_t allocs_after_setup;
@@ -209,6 +229,30 @@ bool sim_covers(const sim_fault *f, uint32_t t);
 rollnet_allocator sim_counting_allocator(sim_counting *c);
 void sim_node_log(sim_world *w, int node, const rollnet_event *ev);
 
+/* Start node i's process (router, session, game, bot); again after a
+ * restart (incarnation > 0: desc.rejoin). */
+bool sim_node_start(sim_world *w, int i, const rollnet_allocator *alloc);
+
+/* ------------------------------------------------------------------------ */
+/* Rejoins (rejoin.c): restarts, and what oracles a, b, c and d make of them */
+/* ------------------------------------------------------------------------ */
+
+/* Due RESTART faults: the node's process is replaced by a new one. */
+void sim_rejoin_step(sim_world *w, uint64_t now);
+/* REJOINED, RUNNING, REFUSED and DISCONNECTED as a rejoin sees them. */
+void sim_rejoin_event(sim_world *w, int x, const rollnet_event *ev);
+/* Oracle a: whether x's record r and y's record o of the same frame may
+ * differ (a crashed or played-on process's last frames). */
+bool sim_rejoin_may_differ(sim_world *w, int x, int y, const sim_record *r, const sim_record *o,
+                           bool y_old);
+/* Oracle a: x's record against the records y's previous process left. */
+void sim_rejoin_check_old(sim_world *w, int x, int y, const sim_record *r);
+/* Oracle b: a flagged input (disconnected bit) of player p in x's record. */
+void sim_rejoin_flagged(sim_world *w, int x, int p, const sim_record *r);
+/* Oracle d for restarted processes. */
+void sim_rejoin_end_of_tick(sim_world *w);
+void sim_rejoin_check_freed(sim_world *w, int i);
+
 /* ------------------------------------------------------------------------ */
 /* Spectators (spectator.c)                                                  */
 /* ------------------------------------------------------------------------ */
@@ -232,8 +276,8 @@ void sim_oracle_tick_result(sim_world *w, int node, rollnet_error err, bool adva
 void sim_oracle_resumed(sim_world *w, int node);
 void sim_oracle_end_of_tick(sim_world *w);
 void sim_oracle_end(sim_world *w);
-/* Oracle e: the events and records of this tick equal the shadow run's (the
- * run without strangers and spectators). */
+/* Oracle e (runner.c): the events and records of this tick equal the shadow
+ * run's (the run without strangers and spectators). */
 void sim_oracle_compare(sim_world *w, sim_world *shadow);
 /* "strangers", "spectators" or both: what the shadow run leaves out. */
 const char *sim_outsiders(const sim_scenario *sc);

@@ -646,7 +646,9 @@ typedef struct rollnet_session_desc {
      * oversize state stops it with ROLLNET_ERR_STATE_INVALID. The crashed
      * process may have confirmed up to max_prediction + input_delay frames
      * from F on with inputs that never reached the other side: those
-     * records of its own are the only ones that can differ. Once the state
+     * records of its own are the only ones that can differ (and, with
+     * absent_play NEUTRAL, every frame a crashed host had played on without
+     * the other peer: those were its alone). Once the state
      * is loaded the process is an ordinary peer: its later handshakes (a
      * reconnect, the other side's own restart) no longer say rejoin.
      * While the other side loads (rollnet_session_begin_loading) the state

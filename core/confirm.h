@@ -49,6 +49,11 @@ static inline bool rn_rollback_pending(const rn_sync *s)
     return rn_sync_first_incorrect(s) >= 0;
 }
 
+static inline uint32_t rn_confirm_absent_at(const void *sync, int32_t frame)
+{
+    return rn_sync_absent_at((const rn_sync *)sync, frame);
+}
+
 /* What the promotion guard is told (the one place it is filled in). */
 static inline rn_promote_guard rn_confirm_guard(const rn_sync *s)
 {
@@ -58,6 +63,10 @@ static inline rn_promote_guard rn_confirm_guard(const rn_sync *s)
         .rollback_in_progress = rn_sync_rollback_in_progress(s),
         .limit_frame = -1,
     };
+    if (rn_sync_anyone_absent(s)) {
+        g.absent_at = rn_confirm_absent_at;
+        g.absent_ctx = s;
+    }
     return g;
 }
 

@@ -225,7 +225,7 @@ int rn_ledger_promote(rn_ledger *l, const rn_promote_guard *g)
         rn_ledger_slot *d = &l->conf[(l->conf_head + l->conf_count) % l->conf_capacity];
         d->frame = s->frame;
         d->step_flags = s->step_flags;
-        d->disconnected = s->disconnected;
+        d->disconnected = g->absent_at ? g->absent_at(g->absent_ctx, s->frame) : s->disconnected;
         d->size = s->size;
         d->episode = l->episode;
         d->step = s->frame - l->episode_start;

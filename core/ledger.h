@@ -26,6 +26,12 @@ typedef struct rn_promote_guard {
     bool rollback_pending;     /* a late input marked a simulated frame wrong */
     bool rollback_in_progress; /* a replay's requests are being carried out */
     int32_t limit_frame;       /* promote nothing past this frame (episode end), or -1: no limit */
+    /* When set, a record's `disconnected` is taken from here as it is
+     * promoted (its frame's inputs are final then), not as the frame ran: a
+     * frame run on a neutral guess before a departure or an absence was
+     * known is flagged like the rest. NULL: nobody was ever away. */
+    uint32_t (*absent_at)(const void *ctx, int32_t frame);
+    const void *absent_ctx;
 } rn_promote_guard;
 
 typedef struct rn_ledger {

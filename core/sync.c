@@ -135,18 +135,12 @@ static void push_advance(rn_sync *s, int32_t frame, uint32_t flags, int *block)
 {
     size_t bsize = (size_t)s->cfg.num_players * (size_t)s->cfg.input_size;
     uint8_t *dst = s->req_inputs + (size_t)(*block)++ * bsize;
-    uint32_t disc = 0;
     for (int p = 0; p < s->cfg.num_players; p++) {
-        rn_input_queue *q = &s->queues[p];
-        rn_iq_get(q, frame, dst + (size_t)p * (size_t)s->cfg.input_size);
-        if ((q->disconnected_from >= 0 && frame >= q->disconnected_from) ||
-            (frame >= q->absent_from && frame < q->absent_to)) {
-            disc |= 1u << p;
-        }
+        rn_iq_get(&s->queues[p], frame, dst + (size_t)p * (size_t)s->cfg.input_size);
     }
     rollnet_request *r = push(s, ROLLNET_REQUEST_ADVANCE, frame, flags);
     r->inputs = dst;
-    r->disconnected = disc;
+    r->disconnected = rn_sync_absent_at(s, frame);
 }
 
 static void push_replay(rn_sync *s, int32_t from, int32_t to, int *block)

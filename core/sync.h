@@ -107,6 +107,32 @@ static inline int32_t rn_sync_first_incorrect(const rn_sync *s)
     }
     return fi;
 }
+/* The players whose input at `frame` is neutral because they are not
+ * there: departed (disconnected_from), or away while the session played on
+ * (absent_from..absent_to). As the queues stand now: a frame run before
+ * either was known has the mask it would have had. */
+static inline uint32_t rn_sync_absent_at(const rn_sync *s, int32_t frame)
+{
+    uint32_t m = 0;
+    for (int p = 0; p < s->cfg.num_players; p++) {
+        const rn_input_queue *q = &s->queues[p];
+        if ((q->disconnected_from >= 0 && frame >= q->disconnected_from) ||
+            (frame >= q->absent_from && frame < q->absent_to)) {
+            m |= 1u << p;
+        }
+    }
+    return m;
+}
+/* Whether any player has ever been absent or departed. */
+static inline bool rn_sync_anyone_absent(const rn_sync *s)
+{
+    for (int p = 0; p < s->cfg.num_players; p++) {
+        if (s->queues[p].disconnected_from >= 0 || s->queues[p].absent_from != INT32_MAX) {
+            return true;
+        }
+    }
+    return false;
+}
 /* True while the requests of a rollback are not all carried out. */
 bool rn_sync_rollback_in_progress(const rn_sync *s);
 /* True while the current list has requests left. */

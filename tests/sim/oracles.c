@@ -64,13 +64,13 @@
  *    game-visible event and takes no player's slot; a spectator never makes a
  *    player wait, stall, time out or see anything else.
  * f. Spectators: their records, ends and memory (spectator.c).
- * h. Flags (opt-in: --oracles abcdefgh). Two peers' records of a frame carry
- *    the same rollnet_record::disconnected, and a frame played on with a
- *    player away (absent_play NEUTRAL, the player being reconnected) is
- *    flagged. KNOWN FAULT: a record's flags are fixed when its frame is first
- *    advanced, so a frame advanced on a right (neutral) prediction before the
- *    player was known to be away or departed keeps 0
- *    (corpus-pending/h-*.scn). Rejoins (rejoin.c) are in a, b and c. */
+ * h. Flags. Two peers' records of a frame carry the same
+ *    rollnet_record::disconnected, and a frame played on with a player away
+ *    (absent_play NEUTRAL, the player being reconnected) is flagged. (Found:
+ *    a record's flags were fixed when its frame was first advanced, so a
+ *    frame advanced on a right neutral prediction before the player was
+ *    known away or departed kept 0; corpus/h-*.scn.) Rejoins (rejoin.c) are
+ *    in a, b and c. */
 #include <stdlib.h>
 #include <string.h>
 

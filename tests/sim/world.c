@@ -30,9 +30,6 @@ void sim_fail(sim_world *w, char oracle, const char *fmt, ...)
  * (the host's heartbeats, core/p2p_spectators.c). */
 bool sim_checking(const sim_world *w, char oracle)
 {
-    if (oracle == 'h' && !w->oracles) {
-        return false; /* opt-in until the flags are fixed (oracles.c, h) */
-    }
     return oracle == 'x' || !w->oracles || strchr(w->oracles, oracle) != NULL;
 }
 

@@ -22,7 +22,7 @@
 
 static rn_promote_guard clear_guard(int32_t confirmed_frame)
 {
-    rn_promote_guard g = {confirmed_frame, false, false, -1};
+    rn_promote_guard g = {.confirmed_frame = confirmed_frame, .limit_frame = -1};
     return g;
 }
 

@@ -8,7 +8,8 @@
  * Some scenarios add 1..SIM_MAX_SPECTATORS spectators of the peer the others
  * dial (the highest node), drawn from a second random stream of the seed so
  * that everything else a seed draws stays as it was: a scenario without
- * spectators is the one the seed always made. */
+ * spectators is the one the seed always made. Private scenarios (a session
+ * key) are drawn the same way, from a third stream (keys.c). */
 #include <string.h>
 
 #include "sim.h"
@@ -268,7 +269,7 @@ static void add_fault(sim_scenario *sc, uint64_t *rng, int *deaths)
         if (sim_scenario_strangers(sc) >= SIM_MAX_STRANGERS) {
             return;
         }
-        f.stranger = (sim_stranger_kind)sim_below(rng, SIM_STRANGER_KINDS);
+        f.stranger = (sim_stranger_kind)sim_below(rng, SIM_STRANGER_PUBLIC_KINDS);
         f.a = 0;
         f.b = (int)sim_below(rng, (uint32_t)sc->peers);
         if (sim_below(rng, 3) == 0) {
@@ -383,4 +384,5 @@ void sim_generate(sim_scenario *sc, uint64_t seed)
         add_fault(sc, &rng, &deaths);
     }
     add_spectators(sc);
+    sim_keys_draw(sc);
 }

@@ -56,6 +56,8 @@ typedef struct tally {
      * of the results' spectator figures. */
     uint64_t spect_scenarios, spect_shadowed, spectators, spect_records, spect_finished;
     uint64_t spect_ends[16], spect_stall_timeouts;
+    /* Private scenarios and their strangers' refusals (keys.c). */
+    uint64_t key_scenarios, key_hello, key_auth, key_resume;
 } tally;
 
 /* The index of a signature, added when new (-1 when the table is full). */
@@ -165,6 +167,10 @@ static bool campaign_one(const cli *c, tally *t, uint64_t seed)
         }
         t->spect_stall_timeouts += r.spectator_host_stall_timeouts;
     }
+    t->key_scenarios += sc.key[0] != '\0';
+    t->key_hello += r.keyed_hello_refused;
+    t->key_auth += r.keyed_auth_refused;
+    t->key_resume += r.keyed_resume_refused;
     if (!r.failed && c->repeat_check > 0 && seed % (uint64_t)c->repeat_check == 0) {
         sim_result again;
         sim_run(&sc, &c->opt, &again);
@@ -258,6 +264,10 @@ static int run_seeds(const cli *c)
     }
     print_kinds(&t);
     print_spectators(&t);
+    printf("keys: %llu scenarios drew a session key; their strangers were refused %llu times at "
+           "the HELLO, %llu at the AUTH, %llu at the RESUME claim or proof\n",
+           (unsigned long long)t.key_scenarios, (unsigned long long)t.key_hello,
+           (unsigned long long)t.key_auth, (unsigned long long)t.key_resume);
     print_tally(&t, "");
     return t.failed ? 1 : 0;
 }
@@ -389,8 +399,9 @@ static int run_selftest(const cli *c)
      * sabotage with a spectator where e has a stranger (the shadow run of a
      * scenario whose only outsider is a spectator). 'n': a spectator cut off
      * from its host whose DISCONNECTED goes unseen (oracle f: it ended
-     * without saying why). */
-    for (const char *o = "abcdefpns"; *o; o++) {
+     * without saying why). 'k': a private scenario whose stranger with the
+     * right key claims no seat, and is let in as a spectator (oracle k). */
+    for (const char *o = "abcdefpnsk"; *o; o++) {
         char want = *o == 's' ? 'x' : *o == 'p' ? 'e' : *o == 'n' ? 'f' : *o;
         sim_scenario sc;
         sim_scenario_init(&sc, 7, 3);
@@ -407,6 +418,16 @@ static int run_selftest(const cli *c)
             f.kind = SIM_STRANGER;
             f.b = 1;
             f.at_ms = 100;
+            sim_scenario_add(&sc, &f);
+        }
+        if (*o == 'k') {
+            snprintf(sc.key, sizeof(sc.key), "invite-4711");
+            memset(&f, 0, sizeof(f));
+            f.kind = SIM_STRANGER;
+            f.stranger = SIM_STRANGER_HELLO;
+            f.key = SIM_KEY_RIGHT;
+            f.b = 2;
+            f.at_ms = 5000; /* when the sabotage starts */
             sim_scenario_add(&sc, &f);
         }
         if (*o == 'f' || *o == 'p' || *o == 'n') {

@@ -249,7 +249,11 @@ static bool node_init(sim_world *w, int i)
     d.ledger_capacity = 64; /* small, so that a game that stops reading fills it */
     d.game_id = SIM_GAME_ID;
     d.seed = sc->seed;
-    d.nonce = (sc->seed << 8) + 0x1000u + (uint64_t)i;
+    d.nonce = sim_node_nonce(sc->seed, i);
+    if (sc->key[0]) {
+        d.session_key = sc->key;
+        d.session_key_size = strlen(sc->key);
+    }
     d.allocator = w->alloc;
     d.logger.log = on_log;
     d.logger.user_data = n;
@@ -561,6 +565,7 @@ void sim_world_step(sim_world *w)
     }
     sabotage_tick(w);
     sim_oracle_end_of_tick(w);
+    sim_keys_end_of_tick(w);
     if (w->with_outsiders) {
         sim_spect_end_of_tick(w);
     }

@@ -76,7 +76,10 @@ static void add_stranger(sim_scenario *sc, uint64_t *rng)
     /* A RESUME claims a peer the target accepted: one below it. */
     bool resume = sc->reconnect_ms && sim_below(rng, 2) == 0;
     f.stranger = resume ? SIM_STRANGER_RESUME : SIM_STRANGER_HELLO;
-    f.key = (sim_key_kind)sim_below(rng, resume ? 2 : SIM_KEY_KINDS);
+    /* HELLOs: another key in half of them (those reach the AUTH). */
+    uint32_t k = sim_below(rng, 4);
+    f.key = resume ? (k & 1 ? SIM_KEY_WRONG : SIM_KEY_NONE)
+                   : k == 0 ? SIM_KEY_NONE : k == 3 ? SIM_KEY_RIGHT : SIM_KEY_WRONG;
     f.at_ms = sim_below(rng, 3) == 0 ? sim_below(rng, 100) : sim_below(rng, span);
     f.for_ms = sim_below(rng, 2) ? 0 : 200 + sim_below(rng, 5000);
     sim_scenario_add(sc, &f);
@@ -95,8 +98,11 @@ void sim_keys_draw(sim_scenario *sc)
             f->key = (sim_key_kind)sim_below(&rng, SIM_KEY_KINDS);
         }
     }
-    /* More strangers in half of them (each brings the run without outsiders). */
-    int more = sim_below(&rng, 2) ? 1 + (int)sim_below(&rng, 2) : 0;
+    /* More strangers: always where there are some (their run without
+     * outsiders runs anyway), in one in four of the others (it doubles the
+     * cost of a scenario). */
+    bool shadowed = sim_scenario_strangers(sc) > 0;
+    int more = shadowed || sim_below(&rng, 4) == 0 ? 1 + (int)sim_below(&rng, 2) : 0;
     for (int k = 0; k < more && sim_scenario_strangers(sc) < SIM_MAX_STRANGERS &&
                     sc->num_faults < SIM_MAX_FAULTS;
          k++) {
@@ -385,7 +391,15 @@ void sim_keys_end_of_tick(sim_world *w)
 
 void sim_keys_end(sim_world *w)
 {
-    if (!w->sc->key[0] || !w->with_outsiders || !sim_checking(w, 'k')) {
+    if (!w->sc->key[0] || !w->with_outsiders) {
+        return;
+    }
+    for (int x = 0; x < w->sc->peers; x++) {
+        for (int i = 0; i < w->nodes[x].log_count; i++) {
+            w->res->keyed_resumed += w->nodes[x].log[i].ev.type == ROLLNET_EVENT_RESUMED;
+        }
+    }
+    if (!sim_checking(w, 'k')) {
         return;
     }
     for (int x = 1; x < w->sc->peers; x++) {

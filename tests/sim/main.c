@@ -57,7 +57,7 @@ typedef struct tally {
     uint64_t spect_scenarios, spect_shadowed, spectators, spect_records, spect_finished;
     uint64_t spect_ends[16], spect_stall_timeouts;
     /* Private scenarios and their strangers' refusals (keys.c). */
-    uint64_t key_scenarios, key_hello, key_auth, key_resume;
+    uint64_t key_scenarios, key_hello, key_auth, key_resume, key_resumed;
 } tally;
 
 /* The index of a signature, added when new (-1 when the table is full). */
@@ -171,6 +171,7 @@ static bool campaign_one(const cli *c, tally *t, uint64_t seed)
     t->key_hello += r.keyed_hello_refused;
     t->key_auth += r.keyed_auth_refused;
     t->key_resume += r.keyed_resume_refused;
+    t->key_resumed += r.keyed_resumed;
     if (!r.failed && c->repeat_check > 0 && seed % (uint64_t)c->repeat_check == 0) {
         sim_result again;
         sim_run(&sc, &c->opt, &again);
@@ -264,10 +265,12 @@ static int run_seeds(const cli *c)
     }
     print_kinds(&t);
     print_spectators(&t);
-    printf("keys: %llu scenarios drew a session key; their strangers were refused %llu times at "
-           "the HELLO, %llu at the AUTH, %llu at the RESUME claim or proof\n",
-           (unsigned long long)t.key_scenarios, (unsigned long long)t.key_hello,
-           (unsigned long long)t.key_auth, (unsigned long long)t.key_resume);
+    printf("keys: %llu scenarios drew a session key (%llu connections regained with the keyed "
+           "RESUME); their strangers were refused %llu times at the HELLO, %llu at the AUTH, "
+           "%llu at the RESUME claim or proof\n",
+           (unsigned long long)t.key_scenarios, (unsigned long long)t.key_resumed,
+           (unsigned long long)t.key_hello, (unsigned long long)t.key_auth,
+           (unsigned long long)t.key_resume);
     print_tally(&t, "");
     return t.failed ? 1 : 0;
 }

@@ -63,7 +63,9 @@
  *    payload) and the same records on every peer: a stranger causes no
  *    game-visible event and takes no player's slot; a spectator never makes a
  *    player wait, stall, time out or see anything else.
- * f. Spectators: their records, ends and memory (spectator.c). */
+ * f. Spectators: their records, ends and memory (spectator.c).
+ * k. Keys, in private scenarios: no stranger gets past the HELLO, the AUTH
+ *    or the RESUME proof, and the peers' refusal counters hold (keys.c). */
 #include <stdlib.h>
 #include <string.h>
 

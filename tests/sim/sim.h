@@ -10,7 +10,9 @@
  * Some scenarios add spectators (spectator.c): sessions of kind
  * ROLLNET_SESSION_SPECTATOR watching one peer, with faults of their own;
  * oracle f checks them, and oracle e that the players do exactly what they
- * do without them.
+ * do without them. Some are private (keys.c): a session key on every peer
+ * and spectator, and strangers that know none, another or the right one;
+ * oracle k checks that none gets in.
  *
  * Everything is a function of the scenario: no sleeps, no real clock, no
  * globals. Not thread-safe. */
@@ -168,6 +170,7 @@ typedef struct sim_result {
      * AUTH (they passed the HELLO, their proof did not verify) and at their
      * RESUME claim or proof. */
     uint64_t keyed_hello_refused, keyed_auth_refused, keyed_resume_refused;
+    uint64_t keyed_resumed; /* RESUMED events: connections regained with the keyed proof */
 } sim_result;
 
 typedef struct sim_options {

@@ -3,7 +3,8 @@
  * parameters, wrong tags or out-of-range fields. Well-formed HELLOs come
  * from the library's own encoder (core/protocol.h) so they stay well-formed
  * when the protocol changes; the rest is written with the public msgpack
- * writer (rollnet_writer_open). */
+ * writer (rollnet_writer_open). In a private scenario the HELLO and RESUME
+ * strangers speak as keys.c says: keyed HELLOs and AUTHs, RESUME claims. */
 #include <stdlib.h>
 #include <string.h>
 

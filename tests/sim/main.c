@@ -11,7 +11,7 @@
  * Options:
  *   --shrink            shrink failures (in a campaign the first of each kind) and save them
  *   --out DIR           where shrunk scenarios go (default: tests/sim/corpus-pending)
- *   --oracles SET       the oracles checked, e.g. abcd (default all: abcdefg)
+ *   --oracles SET       the oracles checked, e.g. abcd (default all: abcdefgk)
  *   --repeat-check N    run every Nth scenario twice and compare digests (determinism)
  *   --shrink-runs N     run budget per shrink (default 400)
  *   --max-failures N    list at most N failing seeds (default 20)

@@ -16,7 +16,10 @@
  * within the window the survivor keeps its place or after it (refused); in
  * NEUTRAL mode sometimes a partition instead of the crash, after which the
  * dialling peer is told it was played on without and comes back the same
- * way. A scenario without them is, again, the one the seed always made. */
+ * way. A scenario without them is, again, the one the seed always made.
+ *
+ * Private scenarios (a session key) are drawn the same way, from a fourth
+ * stream (keys.c). */
 #include <string.h>
 
 #include "sim.h"
@@ -276,7 +279,7 @@ static void add_fault(sim_scenario *sc, uint64_t *rng, int *deaths)
         if (sim_scenario_strangers(sc) >= SIM_MAX_STRANGERS) {
             return;
         }
-        f.stranger = (sim_stranger_kind)sim_below(rng, SIM_STRANGER_KINDS);
+        f.stranger = (sim_stranger_kind)sim_below(rng, SIM_STRANGER_PUBLIC_KINDS);
         f.a = 0;
         f.b = (int)sim_below(rng, (uint32_t)sc->peers);
         if (sim_below(rng, 3) == 0) {
@@ -465,4 +468,5 @@ void sim_generate(sim_scenario *sc, uint64_t seed)
     }
     add_spectators(sc);
     add_rejoin(sc);
+    sim_keys_draw(sc);
 }

@@ -11,8 +11,7 @@
  * Options:
  *   --shrink            shrink failures (in a campaign the first of each kind) and save them
  *   --out DIR           where shrunk scenarios go (default: tests/sim/corpus-pending)
- *   --oracles SET       the oracles checked, e.g. abcd (default abcdefg; h, the
- *                       disconnected flags, is opt-in: oracles.c)
+ *   --oracles SET       the oracles checked, e.g. abcd (default all: abcdefghk)
  *   --repeat-check N    run every Nth scenario twice and compare digests (determinism)
  *   --shrink-runs N     run budget per shrink (default 400)
  *   --max-failures N    list at most N failing seeds (default 20)
@@ -59,6 +58,8 @@ typedef struct tally {
     uint64_t rejoin_scenarios, neutral_scenarios, restarts, rejoins, rejoins_refused, played_on,
         flagged_records, rejoins_gave_up;
     uint64_t spect_ends[16], spect_stall_timeouts;
+    /* Private scenarios and their strangers' refusals (keys.c). */
+    uint64_t key_scenarios, key_hello, key_auth, key_resume, key_resumed;
 } tally;
 
 /* The index of a signature, added when new (-1 when the table is full). */
@@ -178,6 +179,11 @@ static bool campaign_one(const cli *c, tally *t, uint64_t seed)
         t->flagged_records += r.flagged_records;
         t->rejoins_gave_up += r.rejoins_gave_up;
     }
+    t->key_scenarios += sc.key[0] != '\0';
+    t->key_hello += r.keyed_hello_refused;
+    t->key_auth += r.keyed_auth_refused;
+    t->key_resume += r.keyed_resume_refused;
+    t->key_resumed += r.keyed_resumed;
     if (!r.failed && c->repeat_check > 0 && seed % (uint64_t)c->repeat_check == 0) {
         sim_result again;
         sim_run(&sc, &c->opt, &again);
@@ -286,6 +292,12 @@ static int run_seeds(const cli *c)
     print_kinds(&t);
     print_spectators(&t);
     print_rejoins(&t);
+    printf("keys: %llu scenarios drew a session key (%llu connections regained with the keyed "
+           "RESUME); their strangers were refused %llu times at the HELLO, %llu at the AUTH, "
+           "%llu at the RESUME claim or proof\n",
+           (unsigned long long)t.key_scenarios, (unsigned long long)t.key_resumed,
+           (unsigned long long)t.key_hello, (unsigned long long)t.key_auth,
+           (unsigned long long)t.key_resume);
     print_tally(&t, "");
     return t.failed ? 1 : 0;
 }
@@ -430,6 +442,16 @@ static void selftest_scenario(sim_scenario *sc, char o)
         f.at_ms = 100;
         sim_scenario_add(sc, &f);
     }
+    if (o == 'k') {
+        snprintf(sc->key, sizeof(sc->key), "invite-4711");
+        memset(&f, 0, sizeof(f));
+        f.kind = SIM_STRANGER;
+        f.stranger = SIM_STRANGER_HELLO;
+        f.key = SIM_KEY_RIGHT;
+        f.b = 2;
+        f.at_ms = 5000; /* when the sabotage starts */
+        sim_scenario_add(sc, &f);
+    }
     if (o == 'f' || o == 'p' || o == 'n') {
         memset(&f, 0, sizeof(f));
         f.kind = SIM_SPECTATE; /* sabotage 'f': its records are not the host's */
@@ -473,8 +495,9 @@ static int run_selftest(const cli *c)
      * without saying why). 'r': two players, node 1 crashes and is
      * restarted with rejoin (the clean run must rejoin), and the restarted
      * process takes the frame after the one REJOINED names for its start
-     * (oracle a). */
-    for (const char *o = "abcdefpnsr"; *o; o++) {
+     * (oracle a). 'k': a private scenario whose stranger with the right key
+     * claims no seat, and is let in as a spectator (oracle k). */
+    for (const char *o = "abcdefpnsrk"; *o; o++) {
         char want = *o == 's' ? 'x' : *o == 'p' ? 'e' : *o == 'n' ? 'f' : *o == 'r' ? 'a' : *o;
         sim_scenario sc;
         selftest_scenario(&sc, *o);

@@ -70,7 +70,9 @@
  *    a record's flags were fixed when its frame was first advanced, so a
  *    frame advanced on a right neutral prediction before the player was
  *    known away or departed kept 0; corpus/h-*.scn.) Rejoins (rejoin.c) are
- *    in a, b and c. */
+ *    in a, b and c.
+ * k. Keys, in private scenarios: no stranger gets past the HELLO, the AUTH
+ *    or the RESUME proof, and the peers' refusal counters hold (keys.c). */
 #include <stdlib.h>
 #include <string.h>
 

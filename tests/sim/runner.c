@@ -68,7 +68,7 @@ void sim_oracle_compare(sim_world *w, sim_world *shadow)
 static void attribute(sim_world *w, const sim_result *shadow_res)
 {
     sim_result *r = w->res;
-    if (!r->failed || r->oracle == 'e' || r->oracle == 'f' || r->oracle == 'g' ||
+    if (!r->failed || strchr("efgk", r->oracle) ||
         (shadow_res->failed && shadow_res->oracle == r->oracle &&
          shadow_res->at_ms <= r->at_ms)) {
         return;
@@ -96,6 +96,7 @@ static void run_worlds(const sim_scenario *sc, sim_world *w, sim_world *shadow,
     }
     if (!w->res->failed) {
         sim_oracle_end(w);
+        sim_keys_end(w);
     }
 }
 

@@ -18,6 +18,8 @@
  *   freeze s0 at 4000 for 900             (die s0 / quit s0 at 7000: it crashes / leaves)
  *   restart 1 at 5200 rejoin              (node 1's process starts again, desc.rejoin)
  *   absent neutral                        (absent_play NEUTRAL; needs timeouts ...,rejoin=N)
+ *   key invite-4711                       (a private session: every peer and spectator's key)
+ *   stranger hello to 1 at 900 key wrong  (private: it knows no key, another or the right one)
  *
  * Link conditions use rollnet_netsim_parse's syntax (loss, dup and reorder
  * in percent). Nodes 0..peers-1 are the session's peers; node i hosts
@@ -36,7 +38,7 @@ static const char *const fault_names[SIM_FAULT_KINDS] = {
     "close", "rebind", "spectator", "restart",
 };
 static const char *const stranger_names[SIM_STRANGER_KINDS] = {
-    "silent", "garbage", "hello", "range", "wire",
+    "silent", "garbage", "hello", "range", "wire", "resume",
 };
 
 const char *sim_fault_name(sim_fault_kind k)
@@ -212,6 +214,9 @@ static void write_fault(FILE *out, const sim_fault *f)
         if (f->for_ms) {
             fprintf(out, " for %u", f->for_ms);
         }
+        if (f->key != SIM_KEY_NONE) {
+            fprintf(out, " key %s", sim_key_name(f->key));
+        }
         break;
     default:
         break;
@@ -237,6 +242,9 @@ void sim_scenario_write(const sim_scenario *sc, FILE *out)
     fputc('\n', out);
     if (sc->absent_neutral) {
         fprintf(out, "absent neutral\n");
+    }
+    if (sc->key[0]) {
+        fprintf(out, "key %s\n", sc->key);
     }
     for (int i = 0; i < sc->num_faults; i++) {
         write_fault(out, &sc->faults[i]);
@@ -398,9 +406,17 @@ static bool parse_fault(sim_fault_kind kind, const char *rest, sim_fault *f)
             !parse_stranger_kind(w1, &f->stranger)) {
             return false;
         }
+        if (!strncmp(rest + n, "for ", 4)) {
+            int m = 0;
+            if (sscanf(rest + n, "for %u %n", &dur, &m) != 1 || dur == 0) {
+                return false;
+            }
+            n += m;
+        }
         if (rest[n] != '\0') {
             int m = 0;
-            if (sscanf(rest + n, "for %u %n", &dur, &m) != 1 || dur == 0 || rest[n + m] != '\0') {
+            if (sscanf(rest + n, "key %63s %n", w2, &m) != 1 || rest[n + m] != '\0' ||
+                !sim_key_parse(w2, &f->key)) {
                 return false;
             }
         }
@@ -461,7 +477,9 @@ static bool fault_valid(const sim_scenario *sc, const sim_fault *f)
     case SIM_REBIND:
         return valid_node(sc, f->a) && valid_node(sc, f->b) && f->a != f->b;
     case SIM_STRANGER:
-        return valid_node(sc, f->b);
+        /* A key and a RESUME claim only where there is a key to prove. */
+        return valid_node(sc, f->b) &&
+               (sc->key[0] || (f->key == SIM_KEY_NONE && f->stranger != SIM_STRANGER_RESUME));
     default:
         return false;
     }
@@ -500,6 +518,14 @@ static bool read_param(sim_scenario *sc, const char *key, const char *rest)
     if (!strcmp(key, "absent")) {
         sc->absent_neutral = !strcmp(rest, "neutral");
         return sc->absent_neutral || !strcmp(rest, "pause");
+    }
+    if (!strcmp(key, "key")) {
+        size_t len = strlen(rest);
+        if (len == 0 || len >= sizeof(sc->key) || strpbrk(rest, " \t")) {
+            return false;
+        }
+        memcpy(sc->key, rest, len + 1);
+        return true;
     }
     v = strtoll(rest, &end, 10);
     if (end == rest || *end != '\0') {

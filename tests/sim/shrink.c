@@ -1,7 +1,8 @@
 /* Shrinking: greedy passes over a failing scenario, keeping every change
  * after which it still fails the same way (sim_signature), until a whole round changes
  * nothing or the run budget is spent. In order: stop just after the failure,
- * drop spectators (each with its faults), drop faults one at a time, drop
+ * drop spectators (each with its faults), drop the session key (public, its
+ * RESUME strangers gone, the others keyless), drop faults one at a time, drop
  * peers, halve fault durations, move faults earlier, simplify link
  * conditions, then plain session parameters (absent_play NEUTRAL, and the
  * rejoin window once no restart is left: restarts go with the faults). */
@@ -70,6 +71,12 @@ static bool shrink_spectators(shrinker *s)
         }
     }
     return changed;
+}
+
+static bool shrink_key(shrinker *s)
+{
+    sim_scenario c = *s->best;
+    return budget(s) && sim_keys_drop(&c) && attempt(s, &c);
 }
 
 static bool shrink_faults(shrinker *s)
@@ -236,6 +243,7 @@ int sim_shrink(sim_scenario *sc, sim_result *res, const sim_options *opt, int ma
         changed = false;
         changed |= shrink_frames(&s);
         changed |= shrink_spectators(&s);
+        changed |= shrink_key(&s);
         changed |= shrink_faults(&s);
         changed |= shrink_peers(&s);
         changed |= shrink_durations(&s);

@@ -12,6 +12,9 @@
  * oracle f checks them, and oracle e that the players do exactly what they
  * do without them. Some two-player scenarios restart a crashed process with
  * desc.rejoin (rejoin.c), some with absent_play NEUTRAL.
+ * do without them. Some are private (keys.c): a session key on every peer
+ * and spectator, and strangers that know none, another or the right one;
+ * oracle k checks that none gets in.
  *
  * Everything is a function of the scenario: no sleeps, no real clock, no
  * globals. Not thread-safe. */
@@ -67,8 +70,21 @@ typedef enum sim_stranger_kind {
     SIM_STRANGER_HELLO,      /* well-formed HELLOs with one wrong parameter */
     SIM_STRANGER_RANGE,      /* HELLOs with out-of-range fields */
     SIM_STRANGER_WIRE,       /* well-formed per-frame messages with wrong tags and fields */
+    SIM_STRANGER_RESUME,     /* private scenarios: RESUME claims of a peer's place (keys.c) */
     SIM_STRANGER_KINDS
 } sim_stranger_kind;
+/* The kinds the generator draws in every scenario (keys.c draws the rest). */
+#define SIM_STRANGER_PUBLIC_KINDS SIM_STRANGER_RESUME
+
+/* Private scenarios (keys.c): what a stranger knows of the session key. */
+typedef enum sim_key_kind {
+    SIM_KEY_NONE = 0, /* no key (and every stranger of a public scenario) */
+    SIM_KEY_WRONG,    /* another key */
+    SIM_KEY_RIGHT,    /* the session's key, with wrong parameters or a taken seat */
+    SIM_KEY_KINDS
+} sim_key_kind;
+#define SIM_KEY_MAX 32      /* a scenario's key, NUL included */
+#define SIM_KEY_PERCENT 20  /* of generated scenarios are private */
 
 typedef struct sim_fault {
     sim_fault_kind kind;
@@ -78,6 +94,7 @@ typedef struct sim_fault {
     uint32_t for_ms;    /* BURST, PARTITION, FREEZE, LOADING; STRANGER: 0 = stays */
     rollnet_netsim_desc link; /* LINK (seed and max_queued unused) */
     sim_stranger_kind stranger;
+    sim_key_kind key;   /* STRANGER in a private scenario */
 } sim_fault;
 
 typedef struct sim_scenario {
@@ -90,6 +107,7 @@ typedef struct sim_scenario {
     uint32_t reconnect_ms; /* reconnect_timeout_ms; 0: reconnection off */
     uint32_t rejoin_ms;    /* rejoin_timeout_ms; 0: ROLLNET_REJOIN_OFF (no rejoin) */
     bool absent_neutral;   /* absent_play ROLLNET_ABSENT_NEUTRAL on both sides */
+    char key[SIM_KEY_MAX]; /* the session key of every peer and spectator; "": public */
     int num_faults;
     sim_fault faults[SIM_MAX_FAULTS];
 } sim_scenario;
@@ -132,6 +150,16 @@ uint64_t sim_rand(uint64_t *state);
 uint32_t sim_below(uint64_t *state, uint32_t n);
 void sim_generate(sim_scenario *sc, uint64_t seed);
 
+/* Private scenarios (keys.c): in SIM_KEY_PERCENT of seeds, from a stream of
+ * the seed of their own, a key and strangers that know none, another or the
+ * right one. */
+void sim_keys_draw(sim_scenario *sc);
+/* Without the key: public, the RESUME strangers dropped, every stranger's
+ * key NONE. False when it was public already. */
+bool sim_keys_drop(sim_scenario *sc);
+const char *sim_key_name(sim_key_kind k);
+bool sim_key_parse(const char *s, sim_key_kind *out);
+
 /* ------------------------------------------------------------------------ */
 /* Running (runner.c)                                                        */
 /* ------------------------------------------------------------------------ */
@@ -156,6 +184,11 @@ typedef struct sim_result {
      * restarted processes that gave up before REJOINED (DISCONNECTED: the
      * handshake timed out, or the peer it dials is gone). */
     uint64_t restarts, rejoins, rejoins_refused, played_on, flagged_records, rejoins_gave_up;
+    /* Private scenarios (keys.c): strangers refused at their HELLO, at their
+     * AUTH (they passed the HELLO, their proof did not verify) and at their
+     * RESUME claim or proof. */
+    uint64_t keyed_hello_refused, keyed_auth_refused, keyed_resume_refused;
+    uint64_t keyed_resumed; /* RESUMED events: connections regained with the keyed proof */
 } sim_result;
 
 typedef struct sim_options {

@@ -10,6 +10,13 @@
 #define SIM_GAME_ID 0x51A1u /* every peer's game_id */
 #define SIM_SABOTAGE_MS 5000u /* self-test: when the sabotage starts */
 
+/* Node i's session nonce (world.c); a stranger that listened to the
+ * handshakes knows them (keys.c). */
+static inline uint64_t sim_node_nonce(uint64_t seed, int i)
+{
+    return (seed << 8) + 0x1000u + (uint64_t)i;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Router (router.c): node `self`'s transport. Messages to peer d go through
  * their own network simulator (the public rollnet_netsim over the memnet), so
@@ -57,12 +64,27 @@ typedef struct sim_stranger {
     int tp;            /* its transport's peer id for the target */
     uint32_t next_send_ms;
     uint64_t sent;
+    /* A private scenario (keys.c): what it sent and heard. */
+    uint64_t hello_nonce;        /* of its last keyed HELLO */
+    uint32_t claim_mask;         /* the players that HELLO or its RESUME claims */
+    bool sent_hello, got_auth, sent_auth, sent_claim, got_challenge, sent_proof, refused;
+    bool ended;                  /* its connection ended: it hung up or was closed */
+    uint32_t ended_ms;
 } sim_stranger;
 
 struct sim_world;
 void sim_stranger_init(sim_stranger *st, const sim_fault *f, int node, uint64_t seed);
 /* Connect, talk or hang up as the fault says; drains its inbox. */
 void sim_stranger_tick(sim_stranger *st, struct sim_world *w, const sim_fault *f, uint32_t t_ms);
+void sim_stranger_send(sim_stranger *st, struct sim_world *w, const uint8_t *data, size_t size,
+                       rollnet_channel ch);
+
+/* Private scenarios (keys.c). A keyed HELLO or a RESUME attempt instead of
+ * the stranger's usual talk (false: talk as usual); every message the
+ * stranger hears; the end of its connection. */
+bool sim_keys_talk(sim_stranger *st, struct sim_world *w, const sim_fault *f);
+void sim_keys_heard(sim_stranger *st, struct sim_world *w, const uint8_t *data, size_t size);
+void sim_keys_ended(sim_stranger *st, struct sim_world *w, bool by_target);
 
 /* ------------------------------------------------------------------------ */
 /* The world (world.c): one run of a scenario                                */
@@ -204,6 +226,9 @@ typedef struct sim_world {
     bool partitioned[SIM_MAX_PEERS][SIM_MAX_PEERS];
     rollnet_netsim_desc link_now[SIM_MAX_PEERS][SIM_MAX_PEERS];
     bool setup_done;
+    /* Oracle k (keys.c): each node's refusal counters at the last tick. */
+    uint64_t key_counts[SIM_MAX_PEERS][3];
+    int key_incarnation[SIM_MAX_PEERS]; /* the process key_counts are of */
     sim_result *res;             /* the first failure lands here */
     uint64_t digest;
 } sim_world;
@@ -279,6 +304,11 @@ void sim_oracle_end(sim_world *w);
 /* Oracle e (runner.c): the events and records of this tick equal the shadow
  * run's (the run without strangers and spectators). */
 void sim_oracle_compare(sim_world *w, sim_world *shadow);
+/* Oracle k (keys.c), private scenarios: every tick, the refusal counters
+ * never go back; at the end, every stranger connection that ended is
+ * counted as refused or dropped by its target. */
+void sim_keys_end_of_tick(sim_world *w);
+void sim_keys_end(sim_world *w);
 /* "strangers", "spectators" or both: what the shadow run leaves out. */
 const char *sim_outsiders(const sim_scenario *sc);
 

@@ -241,6 +241,10 @@ static bool spect_create(sim_world *w, sim_spect *sp)
     d.game_id = SIM_GAME_ID;
     d.seed = sc->seed;
     d.nonce = (sc->seed << 8) + 0x2000u + (uint64_t)k;
+    if (sc->key[0]) {
+        d.session_key = sc->key; /* a private session's spectators prove the key too */
+        d.session_key_size = strlen(sc->key);
+    }
     d.allocator = sp->alloc;
     d.transport = sim_router_transport(sp->router);
     char addr[16];

@@ -3,7 +3,8 @@
  * parameters, wrong tags or out-of-range fields. Well-formed HELLOs come
  * from the library's own encoder (core/protocol.h) so they stay well-formed
  * when the protocol changes; the rest is written with the public msgpack
- * writer (rollnet_writer_open). */
+ * writer (rollnet_writer_open). In a private scenario the HELLO and RESUME
+ * strangers speak as keys.c says: keyed HELLOs and AUTHs, RESUME claims. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +35,7 @@ static void buf_open(msg_buf *b)
     b->w = rollnet_writer_open(b->storage, b->data, sizeof(b->data));
 }
 
-static void send_bytes(sim_stranger *st, sim_world *w, const uint8_t *data, size_t size,
+void sim_stranger_send(sim_stranger *st, sim_world *w, const uint8_t *data, size_t size,
                        rollnet_channel ch)
 {
     rollnet_transport t = rollnet_memnet_transport(w->net, st->node);
@@ -58,7 +59,7 @@ static void send_garbage(sim_stranger *st, sim_world *w)
             data[1] = (uint8_t)(1 + sim_below(&st->rng, 6));
         }
     }
-    send_bytes(st, w, data, size, sim_below(&st->rng, 2) ? ROLLNET_CHANNEL_RELIABLE
+    sim_stranger_send(st, w, data, size, sim_below(&st->rng, 2) ? ROLLNET_CHANNEL_RELIABLE
                                                          : ROLLNET_CHANNEL_UNRELIABLE);
 }
 
@@ -103,7 +104,7 @@ static void send_wrong_hello(sim_stranger *st, sim_world *w)
     uint8_t out[RN_MAX_MESSAGE];
     size_t n = rn_encode(&m, 0, out, sizeof(out));
     if (n > 0) {
-        send_bytes(st, w, out, n, ROLLNET_CHANNEL_RELIABLE);
+        sim_stranger_send(st, w, out, n, ROLLNET_CHANNEL_RELIABLE);
     }
 }
 
@@ -138,7 +139,7 @@ static void send_range_hello(sim_stranger *st, sim_world *w)
         }
         rollnet_write_int(b.w, v);
     }
-    send_bytes(st, w, b.data, rollnet_writer_length(b.w), ROLLNET_CHANNEL_RELIABLE);
+    sim_stranger_send(st, w, b.data, rollnet_writer_length(b.w), ROLLNET_CHANNEL_RELIABLE);
 }
 
 /* INPUT, CHECKSUM, LOADING, LEAVE or REFUSE, well-formed but with a tag it
@@ -192,7 +193,7 @@ static void send_wire(sim_stranger *st, sim_world *w)
         rollnet_write_bin(b.w, bin, sim_below(&st->rng, sizeof(bin)));
         break;
     }
-    send_bytes(st, w, b.data, rollnet_writer_length(b.w), ch);
+    sim_stranger_send(st, w, b.data, rollnet_writer_length(b.w), ch);
 }
 
 static void drain(sim_stranger *st, sim_world *w)
@@ -205,16 +206,21 @@ static void drain(sim_stranger *st, sim_world *w)
         if (ev.type == ROLLNET_TRANSPORT_DISCONNECTED && ev.peer == st->tp) {
             st->connected = false;
             st->done = true;
+            sim_keys_ended(st, w, true);
+        } else if (ev.type == ROLLNET_TRANSPORT_RECEIVE && ev.peer == st->tp && w->sc->key[0]) {
+            sim_keys_heard(st, w, ev.data, ev.size);
         }
     }
 }
 
-static void talk(sim_stranger *st, sim_world *w, uint32_t t_ms)
+static void talk(sim_stranger *st, sim_world *w, const sim_fault *f, uint32_t t_ms)
 {
     if (t_ms < st->next_send_ms) {
         return;
     }
-    switch (st->kind) {
+    bool keyed = w->sc->key[0] && sim_keys_talk(st, w, f);
+    switch (keyed ? SIM_STRANGER_KINDS : st->kind) {
+    case SIM_STRANGER_KINDS: break; /* keys.c spoke */
     case SIM_STRANGER_GARBAGE: send_garbage(st, w); break;
     case SIM_STRANGER_HELLO: send_wrong_hello(st, w); break;
     case SIM_STRANGER_RANGE: send_range_hello(st, w); break;
@@ -222,7 +228,8 @@ static void talk(sim_stranger *st, sim_world *w, uint32_t t_ms)
     default: return;
     }
     /* HELLOs rarely (a peer sends one); the rest often. */
-    bool hello = st->kind == SIM_STRANGER_HELLO || st->kind == SIM_STRANGER_RANGE;
+    bool hello = st->kind == SIM_STRANGER_HELLO || st->kind == SIM_STRANGER_RANGE ||
+                 st->kind == SIM_STRANGER_RESUME;
     st->next_send_ms = t_ms + (hello ? 400 + sim_below(&st->rng, 1200) : 20 + sim_below(&st->rng, 200));
 }
 
@@ -249,7 +256,8 @@ void sim_stranger_tick(sim_stranger *st, sim_world *w, const sim_fault *f, uint3
         t.vtable->disconnect(t.self, st->tp);
         st->connected = false;
         st->done = true;
+        sim_keys_ended(st, w, false);
         return;
     }
-    talk(st, w, t_ms);
+    talk(st, w, f, t_ms);
 }

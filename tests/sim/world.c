@@ -179,7 +179,11 @@ bool sim_node_start(sim_world *w, int i, const rollnet_allocator *alloc)
     d.ledger_capacity = 64; /* small, so that a game that stops reading fills it */
     d.game_id = SIM_GAME_ID;
     d.seed = sc->seed;
-    d.nonce = (sc->seed << 8) + 0x1000u + (uint64_t)i + (inc << 40);
+    d.nonce = sim_node_nonce(sc->seed, i) + (inc << 40);
+    if (sc->key[0]) {
+        d.session_key = sc->key;
+        d.session_key_size = strlen(sc->key);
+    }
     d.allocator = *alloc;
     d.logger.log = on_log;
     d.logger.user_data = n;
@@ -514,6 +518,7 @@ void sim_world_step(sim_world *w)
     sabotage_tick(w);
     sim_oracle_end_of_tick(w);
     sim_rejoin_end_of_tick(w);
+    sim_keys_end_of_tick(w);
     if (w->with_outsiders) {
         sim_spect_end_of_tick(w);
     }

@@ -70,6 +70,8 @@ bool rn_p2p_connect_failed(rn_p2p *p, rn_peer *peer, bool close)
     }
     peer->tp = -1;
     peer->st.connected = false;
+    peer->hello_ok = false; /* the next connection's handshake starts afresh */
+    peer->claim_mask = 0;
     if (s->failed == ROLLNET_ERR_OK && join_time_left(p, peer)) {
         rn_logf(&s->events, ROLLNET_LOG_INFO, "player %d's address %s: attempt %d failed; again in %u ms",
                 rn_peer_event_player(peer), peer->address, peer->attempts, (unsigned)RN_RETRY_MS);
@@ -83,6 +85,30 @@ bool rn_p2p_connect_failed(rn_p2p *p, rn_peer *peer, bool close)
     rn_p2p_peer_gone(p, peer,
                      peer->answered ? ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT : ROLLNET_DISCONNECT_NO_ANSWER,
                      false);
+    return true;
+}
+
+bool rn_p2p_redial_before_start(rn_p2p *p, rn_peer *peer, bool close)
+{
+    rollnet_session *s = &p->base;
+    if (!peer->outgoing || s->running || peer->st.last_received_frame >= 0 ||
+        s->failed != ROLLNET_ERR_OK || !join_time_left(p, peer)) {
+        return false;
+    }
+    rn_logf(&s->events, ROLLNET_LOG_INFO,
+            "player %d's address %s: the connection closed before the session ran; "
+            "dialling again",
+            rn_peer_event_player(peer), peer->address);
+    if (close) {
+        rn_link_close(&p->link, peer->tp);
+    }
+    peer->tp = -1;
+    peer->st.connected = false;
+    peer->hello_ok = false;
+    peer->claim_mask = 0;
+    peer->ready = false;
+    rn_peer_set_state(peer, RN_PEER_CONNECTING, &s->events);
+    peer->next_attempt_ms = s->now + RN_RETRY_MS;
     return true;
 }
 

@@ -76,6 +76,9 @@ static void attempt(rn_p2p *p, rn_peer *peer)
 void rn_p2p_connection_lost(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason, bool close)
 {
     rollnet_session *s = &p->base;
+    if (!peer->lost && rn_peer_live(peer) && rn_p2p_redial_before_start(p, peer, close)) {
+        return;
+    }
     /* Reconnecting makes sense only for a running peer of a session that
      * goes on; a peer that finished and closes after we are done is done. */
     if (!rn_p2p_reconnects(p) || !rn_peer_live(peer) || peer->lost ||

@@ -134,6 +134,12 @@ void rn_p2p_dial(rn_p2p *p, rn_peer *peer);
  * while join_timeout_ms allows, else the peer is gone (NO_ANSWER when no
  * attempt was ever answered). False when `peer` is not such a peer. */
 bool rn_p2p_connect_failed(rn_p2p *p, rn_peer *peer, bool close);
+/* An outgoing peer this side accepted whose connection closed before the
+ * session ran and before it sent an input: the other side may not have
+ * accepted us, so a RESUME could not work; dial it again with a HELLO
+ * (the other side takes it as the same peer starting its handshake again).
+ * False when `peer` is not such a peer. */
+bool rn_p2p_redial_before_start(rn_p2p *p, rn_peer *peer, bool close);
 /* An outgoing peer not yet handshaken: the next attempt, or one taking too long. */
 void rn_p2p_connecting_timers(rn_p2p *p, rn_peer *peer);
 void rn_p2p_on_connected(rn_p2p *p, int tp);

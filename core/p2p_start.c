@@ -102,7 +102,15 @@ void rn_p2p_report_missing(rn_p2p *p)
     if (s->running || p->missing_reported || s->failed != ROLLNET_ERR_OK) {
         return;
     }
+    /* Missing: players nobody claimed, and those of a peer this side
+     * accepted that has not accepted this side (no READY): its handshake is
+     * not done either (it may have died before it heard our HELLO). */
     uint32_t missing = p->remote_mask & ~claimed_players(p);
+    for (int i = 0; i < p->num_peers; i++) {
+        if (rn_peer_live(&p->peers[i]) && !p->peers[i].ready) {
+            missing |= p->peers[i].player_mask;
+        }
+    }
     uint64_t waited = s->now - p->start_ms;
     if (missing && waited >= p->next_waiting_ms) {
         /* Who the session still waits for, so a waiting host says so. */

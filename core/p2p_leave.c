@@ -63,6 +63,7 @@ static void finish_leave(rn_p2p *p, rn_peer *peer, int32_t last, rollnet_disconn
                 rn_log(&s->events, ROLLNET_LOG_WARN, "a departed player's last inputs are missing");
             }
             rn_iq_disconnect(iq, last + 1);
+            rn_sync_mark_absent(&s->sync);
             if (from < 0 || iq->disconnected_from < from) {
                 from = iq->disconnected_from;
             }

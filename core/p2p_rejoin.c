@@ -102,6 +102,7 @@ static void play_on(rn_p2p *p, rn_peer *peer)
         }
         rn_input_queue *iq = &s->sync.queues[q];
         if (!peer->played_on) {
+            rn_sync_mark_absent(&s->sync);
             iq->absent_from = iq->last_confirmed + 1;
             iq->absent_to = INT32_MAX;
             rn_logf(&s->events, ROLLNET_LOG_WARN,

@@ -140,7 +140,7 @@ static void push_advance(rn_sync *s, int32_t frame, uint32_t flags, int *block)
     }
     rollnet_request *r = push(s, ROLLNET_REQUEST_ADVANCE, frame, flags);
     r->inputs = dst;
-    r->disconnected = rn_sync_absent_at(s, frame);
+    r->disconnected = s->anyone_absent ? rn_sync_absent_at(s, frame) : 0;
 }
 
 static void push_replay(rn_sync *s, int32_t from, int32_t to, int *block)

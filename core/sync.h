@@ -43,6 +43,9 @@ typedef struct rn_sync {
     bool load_first;        /* a replay: the first list begins with LOAD 0 (rn_sync_preload) */
 
     rn_input_queue queues[ROLLNET_MAX_PLAYERS];
+    /* Some queue has (had) a departure or an absence: records' flags are
+     * then taken at promotion (rn_sync_absent_at). Set by rn_sync_mark_absent. */
+    bool anyone_absent;
     uint8_t *queue_mem;
     int queue_capacity;
 
@@ -126,12 +129,12 @@ static inline uint32_t rn_sync_absent_at(const rn_sync *s, int32_t frame)
 /* Whether any player has ever been absent or departed. */
 static inline bool rn_sync_anyone_absent(const rn_sync *s)
 {
-    for (int p = 0; p < s->cfg.num_players; p++) {
-        if (s->queues[p].disconnected_from >= 0 || s->queues[p].absent_from != INT32_MAX) {
-            return true;
-        }
-    }
-    return false;
+    return s->anyone_absent;
+}
+/* Who sets a queue's disconnected_from or absent_from says so here. */
+static inline void rn_sync_mark_absent(rn_sync *s)
+{
+    s->anyone_absent = true;
 }
 /* True while the requests of a rollback are not all carried out. */
 bool rn_sync_rollback_in_progress(const rn_sync *s);

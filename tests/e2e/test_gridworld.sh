@@ -53,8 +53,8 @@ start_pair() {
     local h=$!
     eval "${name}_host=$h; ${name}_join=$j"
     pids+=("$h" "$j")
-    # A bound on each scenario, whatever happens.
-    (sleep 60; kill -9 "$h" "$j") >/dev/null 2>&1 &
+    # A bound on each scenario, whatever happens (BOUND seconds, default 60).
+    (sleep "${BOUND:-60}"; kill -9 "$h" "$j") >/dev/null 2>&1 &
     pids+=($!)
 }
 
@@ -198,7 +198,7 @@ fi
 # rejoin window (60 s: a restarted process could take the place) after the
 # disconnect timeout (5 s, plus ENet's own resend timing), then exits
 # non-zero with its export intact.
-start_pair killed $((base + 5)) --episodes 3 --max-steps 450 -- --episodes 3 --max-steps 450
+BOUND=90 start_pair killed $((base + 5)) --episodes 3 --max-steps 450 -- --episodes 3 --max-steps 450
 sleep 3
 kill -9 "$killed_join"
 killed_at=$(date +%s%N)

@@ -181,7 +181,7 @@ void rn_p2p_send_ready(rn_p2p *p, rn_peer *peer, rollnet_channel ch)
     rn_link_send(&p->link, peer, &m, ch, p->base.now);
 }
 
-static void send_hello(rn_p2p *p, rn_peer *peer)
+void rn_p2p_send_hello(rn_p2p *p, rn_peer *peer)
 {
     rn_msg hello;
     rn_peer_make_hello(&p->base.desc, p->nonce, p->base.local_mask, &hello);
@@ -236,7 +236,7 @@ void rn_p2p_on_connected(rn_p2p *p, int tp)
         ev.u.synchronizing.total = 1;
         rn_events_push(&s->events, &ev);
     }
-    send_hello(p, peer);
+    rn_p2p_send_hello(p, peer);
 }
 
 /* What differs, for the log: "fps differs (here 60, there 30)", or for the

@@ -371,10 +371,7 @@ void rn_p2p_rejoin_on_attempt(rn_p2p *p, rn_peer *peer, const rn_hello *h)
     /* The attempt is this handshake now; the next one waits for its outcome. */
     peer->tp = -1;
     peer->next_retry_ms = s->now + RN_RECONNECT_ATTEMPT_MS;
-    rn_msg hello;
-    rn_peer_make_hello(&s->desc, p->nonce, s->local_mask, &hello);
-    hello.u.hello.rejoin = hello.u.hello.rejoin && !p->rejoined; /* as send_hello */
-    rn_link_send(&p->link, conn, &hello, ROLLNET_CHANNEL_RELIABLE, s->now);
+    rn_p2p_send_hello(p, conn);
     rn_p2p_on_hello(p, conn, h);
 }
 

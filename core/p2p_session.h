@@ -146,6 +146,8 @@ void rn_p2p_on_connected(rn_p2p *p, int tp);
 void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h);
 void rn_p2p_on_refuse(rn_p2p *p, rn_peer *peer, const rn_refuse *r);
 void rn_p2p_on_ready(rn_p2p *p, rn_peer *peer, const rn_ready *r);
+/* This side's HELLO to `peer` (rejoin set only until a rejoin's state is loaded). */
+void rn_p2p_send_hello(rn_p2p *p, rn_peer *peer);
 /* READY to `peer`: this side accepted it, so long ago. */
 void rn_p2p_send_ready(rn_p2p *p, rn_peer *peer, rollnet_channel ch);
 /* Before running: READY to every accepted peer (unreliably), and run once

@@ -88,6 +88,24 @@ static inline void run_loading(fx *f, int who, int ticks)
     f->paused[who] = false;
 }
 
+/* The survivor (1 - who) begins loading a level after 400 ticks; `who`
+ * crashes a second later and is started again a second after that, while
+ * the survivor still loads. */
+static inline void crash_while_other_loads(fx *f, uint64_t seed, int who)
+{
+    int other = 1 - who;
+    fx_opts o;
+    base_opts(&o, seed);
+    fx_init(f, &o);
+    fx_run(f, 400);
+    assert_int_equal(rollnet_session_begin_loading(f->s[other], harness_clock_now(&f->clock)),
+                     ROLLNET_ERR_OK);
+    run_loading(f, other, 60);
+    fx_crash(f, who);
+    run_loading(f, other, 60);
+    fx_restart(f, who);
+}
+
 /* A rejoin while the survivor loads (test_p2p_rejoin_paths.c), and the
  * network between them fails for longer than
  * disconnect_timeout_ms while the state is still owed: both sides lose the
@@ -96,17 +114,8 @@ static inline void run_loading(fx *f, int who, int ticks)
 static inline void rejoin_cut_while_owed(uint64_t seed, int who)
 {
     int other = 1 - who;
-    fx_opts o;
-    base_opts(&o, seed);
     static fx f;
-    fx_init(&f, &o);
-    fx_run(&f, 400);
-    assert_int_equal(rollnet_session_begin_loading(f.s[other], harness_clock_now(&f.clock)),
-                     ROLLNET_ERR_OK);
-    run_loading(&f, other, 60);
-    fx_crash(&f, who);
-    run_loading(&f, other, 60);
-    fx_restart(&f, who);
+    crash_while_other_loads(&f, seed, who);
     run_loading(&f, other, 3 * 60);
     rollnet_memnet_set_cut(f.net, who, true);
     run_loading(&f, other, 7 * 60);

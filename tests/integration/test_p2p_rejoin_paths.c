@@ -396,17 +396,8 @@ static void test_after_a_rejoin_the_survivor_is_told_to_wait_or_the_rejoiner_cat
 static void rejoin_while_loading(uint64_t seed, int who)
 {
     int other = 1 - who;
-    fx_opts o;
-    base_opts(&o, seed);
     static fx f;
-    fx_init(&f, &o);
-    fx_run(&f, 400);
-    assert_int_equal(rollnet_session_begin_loading(f.s[other], harness_clock_now(&f.clock)),
-                     ROLLNET_ERR_OK);
-    run_loading(&f, other, 60);
-    fx_crash(&f, who);
-    run_loading(&f, other, 60);
-    fx_restart(&f, who);
+    crash_while_other_loads(&f, seed, who);
     run_loading(&f, other, 12 * 60); /* a long load: past disconnect_timeout_ms */
     assert_int_equal(rollnet_session_end_loading(f.s[other], harness_clock_now(&f.clock)),
                      ROLLNET_ERR_OK);

@@ -172,19 +172,8 @@ static void send_hello(sim_stranger *st, sim_world *w, const sim_fault *f)
 {
     const sim_scenario *sc = w->sc;
     rn_msg m;
-    memset(&m, 0, sizeof(m));
-    m.type = RN_MSG_HELLO;
+    sim_scenario_hello(sc, sim_rand(&st->rng), &m);
     rn_hello *h = &m.u.hello;
-    h->version = RN_PROTOCOL_VERSION;
-    h->nonce = sim_rand(&st->rng);
-    h->num_players = sc->peers;
-    h->input_size = sc->input_size;
-    h->input_delay = sc->input_delay;
-    h->fps = SIM_FPS;
-    h->max_prediction = sc->prediction;
-    h->checksum_interval = sc->checksum_interval;
-    h->game_id = SIM_GAME_ID;
-    h->seed = sc->seed;
     h->keyed = f->key != SIM_KEY_NONE;
     h->player_mask = hello_claim(st, w, f->key);
     /* The right key comes with a held seat, in half of them with a wrong

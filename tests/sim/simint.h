@@ -3,12 +3,55 @@
 #ifndef SIMINT_H
 #define SIMINT_H
 
+#include <string.h>
+
 #include "harness.h"
+#include "peer.h"
+#include "protocol.h"
 #include "sim.h"
 #include "testgame.h"
 
 #define SIM_GAME_ID 0x51A1u /* every peer's game_id */
 #define SIM_SABOTAGE_MS 5000u /* self-test: when the sabotage starts */
+
+/* What every session of a scenario shares (peers and spectators): its
+ * parameters, timeouts, capacities and key. The caller adds kind, players,
+ * nonce, allocator and transport. */
+static inline void sim_session_desc(const sim_scenario *sc, rollnet_session_desc *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->num_players = sc->peers;
+    d->input_size = sc->input_size;
+    d->input_delay = sc->input_delay;
+    d->max_prediction = sc->prediction;
+    d->fps = SIM_FPS;
+    d->checksum_interval = sc->checksum_interval;
+    d->handshake_timeout_ms = sc->handshake_ms;
+    d->notify_timeout_ms = sc->notify_ms;
+    d->disconnect_timeout_ms = sc->disconnect_ms;
+    d->loading_grace_ms = sc->loading_ms;
+    d->episode_timeout_ms = sc->episode_ms;
+    d->reconnect_timeout_ms = sc->reconnect_ms ? sc->reconnect_ms : ROLLNET_RECONNECT_OFF;
+    d->snapshot_capacity = 4096;
+    d->record_capacity = 512;
+    d->ledger_capacity = 64; /* small, so that a game that stops reading fills it */
+    d->game_id = SIM_GAME_ID;
+    d->seed = sc->seed;
+    if (sc->key[0]) {
+        d->session_key = sc->key;
+        d->session_key_size = strlen(sc->key);
+    }
+}
+
+/* A HELLO with the scenario's parameters, as a peer would send it (the
+ * strangers', stranger.c and keys.c, then change what they lie about). */
+static inline void sim_scenario_hello(const sim_scenario *sc, uint64_t nonce, rn_msg *m)
+{
+    rollnet_session_desc d;
+    sim_session_desc(sc, &d);
+    rn_peer_make_hello(&d, nonce, 0, m);
+    m->u.hello.keyed = false; /* the caller says what key it claims to know */
+}
 
 /* Node i's session nonce (world.c); a stranger that listened to the
  * handshakes knows them (keys.c). */

@@ -220,31 +220,10 @@ static bool spect_create(sim_world *w, sim_spect *sp)
         return false;
     }
     rollnet_session_desc d;
-    memset(&d, 0, sizeof(d));
+    sim_session_desc(sc, &d); /* in a private session its key too */
     d.kind = ROLLNET_SESSION_SPECTATOR;
-    d.num_players = sc->peers;
-    d.input_size = sc->input_size;
-    d.input_delay = sc->input_delay;
-    d.max_prediction = sc->prediction;
-    d.fps = SIM_FPS;
-    d.checksum_interval = sc->checksum_interval;
-    d.handshake_timeout_ms = sc->handshake_ms;
     d.join_timeout_ms = sc->handshake_ms;
-    d.notify_timeout_ms = sc->notify_ms;
-    d.disconnect_timeout_ms = sc->disconnect_ms;
-    d.loading_grace_ms = sc->loading_ms;
-    d.episode_timeout_ms = sc->episode_ms;
-    d.reconnect_timeout_ms = sc->reconnect_ms ? sc->reconnect_ms : ROLLNET_RECONNECT_OFF;
-    d.snapshot_capacity = 4096;
-    d.record_capacity = 512;
-    d.ledger_capacity = 64;
-    d.game_id = SIM_GAME_ID;
-    d.seed = sc->seed;
     d.nonce = (sc->seed << 8) + 0x2000u + (uint64_t)k;
-    if (sc->key[0]) {
-        d.session_key = sc->key; /* a private session's spectators prove the key too */
-        d.session_key_size = strlen(sc->key);
-    }
     d.allocator = sp->alloc;
     d.transport = sim_router_transport(sp->router);
     char addr[16];

@@ -68,19 +68,8 @@ static void send_wrong_hello(sim_stranger *st, sim_world *w)
 {
     const sim_scenario *sc = w->sc;
     rn_msg m;
-    memset(&m, 0, sizeof(m));
-    m.type = RN_MSG_HELLO;
+    sim_scenario_hello(sc, sim_rand(&st->rng), &m);
     rn_hello *h = &m.u.hello;
-    h->version = RN_PROTOCOL_VERSION;
-    h->nonce = sim_rand(&st->rng);
-    h->num_players = sc->peers;
-    h->input_size = sc->input_size;
-    h->input_delay = sc->input_delay;
-    h->fps = SIM_FPS;
-    h->max_prediction = sc->prediction;
-    h->checksum_interval = sc->checksum_interval;
-    h->game_id = SIM_GAME_ID;
-    h->seed = sc->seed;
     /* A player the target accepts from below, or any. */
     h->player_mask = st->target > 0 ? 1u << sim_below(&st->rng, (uint32_t)st->target)
                                     : 1u << sim_below(&st->rng, (uint32_t)sc->peers);

@@ -157,33 +157,12 @@ bool sim_node_start(sim_world *w, int i, const rollnet_allocator *alloc)
         return false;
     }
     rollnet_session_desc d;
-    memset(&d, 0, sizeof(d));
-    d.num_players = sc->peers;
-    d.input_size = sc->input_size;
-    d.input_delay = sc->input_delay;
-    d.max_prediction = sc->prediction;
-    d.fps = SIM_FPS;
-    d.checksum_interval = sc->checksum_interval;
-    d.handshake_timeout_ms = sc->handshake_ms;
-    d.notify_timeout_ms = sc->notify_ms;
-    d.disconnect_timeout_ms = sc->disconnect_ms;
-    d.loading_grace_ms = sc->loading_ms;
-    d.episode_timeout_ms = sc->episode_ms;
-    d.reconnect_timeout_ms = sc->reconnect_ms ? sc->reconnect_ms : ROLLNET_RECONNECT_OFF;
+    sim_session_desc(sc, &d);
     /* Without a rejoin=N timeout the scenario draws no rejoin. */
     d.rejoin_timeout_ms = sc->rejoin_ms ? sc->rejoin_ms : ROLLNET_REJOIN_OFF;
     d.absent_play = sc->absent_neutral ? ROLLNET_ABSENT_NEUTRAL : ROLLNET_ABSENT_PAUSE;
     d.rejoin = n->incarnation > 0;
-    d.snapshot_capacity = 4096;
-    d.record_capacity = 512;
-    d.ledger_capacity = 64; /* small, so that a game that stops reading fills it */
-    d.game_id = SIM_GAME_ID;
-    d.seed = sc->seed;
     d.nonce = sim_node_nonce(sc->seed, i) + (inc << 40);
-    if (sc->key[0]) {
-        d.session_key = sc->key;
-        d.session_key_size = strlen(sc->key);
-    }
     d.allocator = *alloc;
     d.logger.log = on_log;
     d.logger.user_data = n;

@@ -170,6 +170,9 @@ static bool message_tag(const rn_msg *m, uint16_t *tag)
     case RN_MSG_LEAVE:
         *tag = m->u.leave.tag;
         return true;
+    case RN_MSG_ABSENT:
+        *tag = m->u.absent.tag;
+        return true;
     case RN_MSG_FINISH:
         *tag = m->u.finish.tag;
         return true;

@@ -253,6 +253,40 @@ static void dial(rn_p2p *p, uint32_t mask, const char *address)
     rn_p2p_dial(p, peer);
 }
 
+/* An INTRO from the host this side asked, about the players of a peer it
+ * dialled and has lost: that peer's process was started again (a rejoin)
+ * and may listen elsewhere now. The next reconnect attempt dials the new
+ * address; the handshake (a rejoin HELLO) still decides. True when it was
+ * such an INTRO. */
+static bool readdress(rn_p2p *p, rn_peer *from, const intro_text *in)
+{
+    const rn_intro_state *st = &p->intro;
+    rn_peer *lost = NULL;
+    for (int i = 0; i < p->num_peers && !lost; i++) {
+        rn_peer *q = &p->peers[i];
+        if (q->outgoing && q->lost && rn_peer_live(q) && q->player_mask == in->player_mask) {
+            lost = q;
+        }
+    }
+    if (!lost || st->ask_sent[from->index] != from->nonce ||
+        (in->player_mask & ~st->open_mask) != 0 || strcmp(lost->address, in->address) == 0) {
+        return lost != NULL;
+    }
+    const rollnet_transport_vtable *vt = p->link.transport.vtable;
+    char why[128] = "";
+    if (vt->check_address &&
+        vt->check_address(p->link.transport.self, in->address, why, sizeof(why)) != ROLLNET_ERR_OK) {
+        why[sizeof(why) - 1] = '\0';
+        ignore(p, from, in, why[0] ? why : "the transport refuses the address");
+        return true;
+    }
+    memcpy(lost->address, in->address, strlen(in->address) + 1);
+    rn_logf(&p->base.events, ROLLNET_LOG_INFO,
+            "player %d, whose connection is lost, is now at %s (its host says): dialling it there",
+            rn_lowest_player(in->player_mask), in->address);
+    return true;
+}
+
 void rn_p2p_on_intro(rn_p2p *p, rn_peer *from, const rn_intro *msg)
 {
     rollnet_session *s = &p->base;
@@ -273,6 +307,9 @@ void rn_p2p_on_intro(rn_p2p *p, rn_peer *from, const rn_intro *msg)
     uint32_t mask = in->player_mask;
     if ((mask & ~p->remote_mask) != 0 || (mask & from->player_mask) != 0) {
         ignore(p, from, in, "it names a player that is local here, the sender's own, or none");
+        return;
+    }
+    if (readdress(p, from, in)) {
         return;
     }
     if ((mask & st->open_mask) == 0 || already_handled(p, mask)) {

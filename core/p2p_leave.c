@@ -104,8 +104,7 @@ static bool pack_inputs(rn_p2p *p, uint32_t mask, int32_t start, int32_t count, 
                               sizeof(p->leave_packed) - 32, packed);
 }
 
-void rn_p2p_send_leave(rn_p2p *p, uint32_t players, int32_t last, bool left, int32_t fin_stop,
-                       int32_t fin_end)
+int32_t rn_p2p_pack_last(rn_p2p *p, uint32_t players, int32_t last, size_t *packed)
 {
     const rollnet_session *s = &p->base;
     int32_t start = last - RN_MAX_INPUT_FRAMES + 1;
@@ -117,16 +116,22 @@ void rn_p2p_send_leave(rn_p2p *p, uint32_t players, int32_t last, bool left, int
     if (start < 0) {
         start = 0;
     }
-    size_t packed = 0;
+    *packed = 0;
     int32_t count = last - start + 1;
     for (; count > 0; count = count / 2, start = last - count + 1) {
-        if (pack_inputs(p, players, start, count, &packed)) {
+        if (pack_inputs(p, players, start, count, packed)) {
             break;
         }
     }
-    if (count < 0) {
-        count = 0;
-    }
+    return count < 0 ? 0 : count;
+}
+
+void rn_p2p_send_leave(rn_p2p *p, uint32_t players, int32_t last, bool left, int32_t fin_stop,
+                       int32_t fin_end)
+{
+    const rollnet_session *s = &p->base;
+    size_t packed = 0;
+    int32_t count = rn_p2p_pack_last(p, players, last, &packed);
     rn_msg m;
     memset(&m, 0, sizeof(m));
     m.type = RN_MSG_LEAVE;
@@ -271,22 +276,23 @@ void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason
     rn_p2p_finish_leaves(p);
 }
 
-bool rn_p2p_take_leave_inputs(rn_p2p *p, const rn_leave *l)
+bool rn_p2p_take_inputs(rn_p2p *p, uint32_t mask, int32_t last, int32_t count,
+                        const uint8_t *data, size_t size)
 {
     rollnet_session *s = &p->base;
     int isz = s->desc.input_size;
-    int nplayers = rn_popcount32(l->player_mask);
-    int got = l->count > 0 ? rn_inputs_decompress(l->data, l->size, nplayers * isz, p->block_buf,
-                                                  RN_MAX_INPUT_FRAMES)
-                           : 0;
-    if (got != l->count) {
+    int nplayers = rn_popcount32(mask);
+    int got = count > 0 ? rn_inputs_decompress(data, size, nplayers * isz, p->block_buf,
+                                               RN_MAX_INPUT_FRAMES)
+                        : 0;
+    if (got != count) {
         return false;
     }
-    for (int32_t i = 0; i < l->count; i++) {
-        int32_t f = l->last_frame - l->count + 1 + i;
+    for (int32_t i = 0; i < count; i++) {
+        int32_t f = last - count + 1 + i;
         int k = 0;
         for (int q = 0; q < s->desc.num_players; q++) {
-            if (l->player_mask & (1u << q)) {
+            if (mask & (1u << q)) {
                 rn_input_queue *iq = &s->sync.queues[q];
                 if (rn_iq_has_room(iq, f)) {
                     rn_iq_add(iq, f,
@@ -297,6 +303,11 @@ bool rn_p2p_take_leave_inputs(rn_p2p *p, const rn_leave *l)
         }
     }
     return true;
+}
+
+bool rn_p2p_take_leave_inputs(rn_p2p *p, const rn_leave *l)
+{
+    return rn_p2p_take_inputs(p, l->player_mask, l->last_frame, l->count, l->data, l->size);
 }
 
 void rn_p2p_on_leave(rn_p2p *p, rn_peer *from, const rn_leave *l)

@@ -230,6 +230,7 @@ static void resend_state(rn_p2p *p, rn_peer *peer)
                               q->fin_stop, q->fin_end);
         }
     }
+    rn_p2p_absent_resend(p, peer);
 }
 
 /* The connection is back: play goes on from where it was. */

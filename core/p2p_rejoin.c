@@ -1,5 +1,4 @@
-/* Rejoin: a peer whose process crashed comes back (desc.rejoin), in a
- * two-player session.
+/* Rejoin: a peer whose process crashed comes back (desc.rejoin).
  *
  * The side that stays sees a lost connection (p2p_reconnect.c) and keeps
  * the peer's place for the longer of reconnect_timeout_ms and
@@ -35,10 +34,13 @@
  * own attempt even before it runs) sends it again, and the rejoining side
  * takes the transfer afresh.
  *
- * Why two players only: with more, each survivor may hold a different last
- * frame of the crashed peer's inputs, and the new process would have to
- * reproduce the one the survivors agree on (the departure agreement,
- * p2p_leave.c), inputs it never had. */
+ * With three or more players each survivor may hold a different last frame
+ * of the crashed peer's inputs: each survivor that accepts the claim tells
+ * the others what it holds (p2p_absent.c), and the state goes out once they
+ * agree, so that F is the same frame everywhere and every survivor holds
+ * the same inputs before it. Every survivor sends the state; the rejoining
+ * side takes one transfer (the first to begin) and runs once every
+ * survivor has sent its own (their READYs come with it). */
 #include <string.h>
 
 #include "p2p_session.h"
@@ -48,8 +50,7 @@
 bool rn_p2p_rejoins(const rn_p2p *p)
 {
     const rollnet_session_desc *d = &p->base.desc;
-    return rn_p2p_reconnects(p) && d->rejoin_timeout_ms != ROLLNET_REJOIN_OFF &&
-           d->num_players == 2;
+    return rn_p2p_reconnects(p) && d->rejoin_timeout_ms != ROLLNET_REJOIN_OFF;
 }
 
 uint32_t rn_p2p_hold_ms(const rn_p2p *p)
@@ -70,6 +71,7 @@ rollnet_error rn_p2p_rejoin_init(rn_p2p *p)
     if (!d->rejoin) {
         return ROLLNET_ERR_OK;
     }
+    p->rejoin_src = -1;
     return rn_state_in_init(&p->rejoin_in, &p->base.alloc, d->snapshot_capacity);
 }
 
@@ -80,13 +82,14 @@ void rn_p2p_rejoin_free(rn_p2p *p)
 
 /* ---- The side that kept the place ------------------------------------------ */
 
-/* absent_play NEUTRAL: the side the peer connected to plays on while the
- * peer is lost; the side that connected waits (so the two never play on
- * apart, each with the other neutral). */
+/* absent_play NEUTRAL with two players: the side the peer connected to
+ * plays on while the peer is lost; the side that connected waits (so the
+ * two never play on apart, each with the other neutral). With more, the
+ * survivors agree first (p2p_absent.c). */
 static bool plays_on(const rn_p2p *p, const rn_peer *peer)
 {
     return p->base.desc.absent_play == ROLLNET_ABSENT_NEUTRAL && rn_p2p_rejoins(p) &&
-           !peer->outgoing && p->base.running;
+           p->base.desc.num_players == 2 && !peer->outgoing && p->base.running;
 }
 
 /* The lost peer's players: neutral and confirmed from the frame after
@@ -157,8 +160,8 @@ bool rn_p2p_rejoin_claim(rn_p2p *p, rn_peer *conn, const rn_hello *h)
     if (!old) {
         rn_logf(&p->base.events, ROLLNET_LOG_WARN,
                 "a rejoin claiming players 0x%x is refused: %s", (unsigned)h->player_mask,
-                !rn_p2p_rejoins(p) ? "this session takes no rejoin (two players, reconnection "
-                                     "and rejoin_timeout_ms on)"
+                !rn_p2p_rejoins(p) ? "this session takes no rejoin (reconnection and "
+                                     "rejoin_timeout_ms on)"
                 : !p->base.running ? "the session does not run yet"
                                    : "no silent or lost peer holds those players");
         rn_p2p_refuse(p, conn, ROLLNET_PARAM_REJOIN, rn_p2p_rejoins(p), 1);
@@ -267,12 +270,18 @@ void rn_p2p_rejoin_accept(rn_p2p *p, rn_peer *conn)
             "player %d: its peer rejoins after a restart (new connection); its state goes "
             "out once the frames before it are confirmed here",
             rn_peer_event_player(old));
+    if (rn_p2p_agreeing(p)) {
+        rn_p2p_absent_note(p, old); /* the survivors agree on F first */
+    }
 }
 
 /* The owed state, when this side can give it: see the top. */
 static bool send_state(rn_p2p *p, rn_peer *peer)
 {
     rollnet_session *s = &p->base;
+    if (rn_p2p_agreeing(p) && !rn_p2p_absent_agreed(p, peer)) {
+        return false; /* the other survivors' notes first */
+    }
     int32_t from = rn_p2p_peer_confirmed(p, peer) + 1;
     rn_state_info info;
     const rn_snapshot_slot *slot = rn_state_here(s, &info);
@@ -294,6 +303,7 @@ static bool send_state(rn_p2p *p, rn_peer *peer)
             rn_peer_event_player(peer), info.frame, slot->size, info.episode);
     bool again = peer->rejoin_unconfirmed; /* after a resume: the game heard it all */
     peer->rejoin_owed = false;
+    peer->note.sent = false;
     p->rejoins_owed--;
     absence_ends(p, peer, info.frame);
     peer->ack = info.frame - 1; /* it holds none of our inputs from F on */
@@ -321,6 +331,7 @@ void rn_p2p_rejoin_resumed(rn_p2p *p, rn_peer *peer)
         /* The rejoining side: a transfer cut short starts over. */
         p->rejoin_in.have_head = false;
         p->rejoin_in.received = 0;
+        p->rejoin_src = -1;
     }
 }
 
@@ -335,6 +346,8 @@ void rn_p2p_rejoin_timers(rn_p2p *p)
             if (!peer->lost) { /* else: owed once it is back (RESUME) */
                 send_state(p, peer);
             }
+        } else if (peer->lost && rn_p2p_agreeing(p)) {
+            rn_p2p_absent_timers(p, peer);
         } else if (peer->lost && plays_on(p, peer)) {
             play_on(p, peer);
         }
@@ -424,10 +437,28 @@ static void start_from(rn_p2p *p, rn_peer *peer, const rn_state_info *info, cons
 void rn_p2p_on_state(rn_p2p *p, rn_peer *peer, const rn_msg *m)
 {
     rollnet_session *s = &p->base;
+    if (s->desc.rejoin && p->rejoined && rn_p2p_agreeing(p) && rn_peer_live(peer)) {
+        return; /* another survivor's copy of the state already loaded */
+    }
     if (!s->desc.rejoin || p->rejoined || !rn_peer_live(peer) || peer->player_mask == 0 ||
         s->failed != ROLLNET_ERR_OK) {
         peer->st.dropped_malformed++; /* nobody asked for a state */
         return;
+    }
+    if (rn_p2p_agreeing(p)) {
+        /* Each survivor sends one: the first to begin is taken, unless its
+         * connection is lost meanwhile. */
+        const rn_peer *src = p->rejoin_src >= 0 ? &p->peers[p->rejoin_src] : NULL;
+        if (src && src != peer && (src->lost || !rn_peer_live(src)) &&
+            m->type == RN_MSG_STATE_HEAD) {
+            p->rejoin_in.have_head = false;
+            p->rejoin_in.received = 0;
+            src = NULL;
+        }
+        if ((src && src != peer) || (!src && m->type != RN_MSG_STATE_HEAD)) {
+            return; /* another survivor's copy */
+        }
+        p->rejoin_src = peer->index;
     }
     const char *why = NULL;
     rn_state_result r = rn_state_in_feed(&p->rejoin_in, m, &why);

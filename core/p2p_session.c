@@ -139,6 +139,9 @@ static void on_message(rn_p2p *p, rn_peer *peer, const uint8_t *data, size_t siz
     case RN_MSG_LEAVE:
         rn_p2p_on_leave(p, peer, &m.u.leave);
         break;
+    case RN_MSG_ABSENT:
+        rn_p2p_on_absent(p, peer, &m.u.absent);
+        break;
     case RN_MSG_LOADING:
         rn_p2p_on_loading(p, peer, &m.u.loading);
         break;

@@ -17,6 +17,8 @@
  *   p2p_reconnect.c  lost connections: reconnecting, RESUME
  *   p2p_spectators.c spectators: admitted, fed confirmed inputs, dropped
  *   p2p_rejoin.c     a crashed peer started again takes its place (rejoin)
+ *   p2p_absent.c     3+ players: the survivors agree on a lost peer's last
+ *                    frame before playing on without it or rejoining it (ABSENT)
  */
 #ifndef RN_P2P_SESSION_H
 #define RN_P2P_SESSION_H
@@ -73,6 +75,7 @@ typedef struct rn_p2p {
     /* desc.rejoin (p2p_rejoin.c): the state being received, and whether it
      * has been loaded. */
     rn_state_in rejoin_in;
+    int rejoin_src; /* the peer whose transfer is being taken (3+ players: each sends one), -1 */
     bool rejoined;
     int rejoins_owed; /* peers with rejoin_owed set */
 } rn_p2p;
@@ -248,7 +251,30 @@ static inline bool rn_p2p_inputs_flow(const rn_p2p *p, const rn_peer *peer)
     return !peer->lost && !peer->rejoin_owed && (!p->base.desc.rejoin || p->rejoined);
 }
 
+/* p2p_absent.c. Whether this session agrees on lost peers (3+ players
+ * that take rejoins). This side's note about `lost` (its loss, or the
+ * rejoining process it accepted), sent to the other survivors. A note
+ * received. Whether the survivors agree on `lost`'s frames for the note
+ * this side sent, every input before the agreed next frame held here (then
+ * `lost`'s confirmed frame is the agreed last). The timers of a lost peer
+ * (absent_play NEUTRAL: the note, then playing on once agreed). */
+bool rn_p2p_agreeing(const rn_p2p *p);
+void rn_p2p_absent_note(rn_p2p *p, rn_peer *lost);
+void rn_p2p_on_absent(rn_p2p *p, rn_peer *from, const rn_absent *a);
+bool rn_p2p_absent_agreed(rn_p2p *p, rn_peer *lost);
+void rn_p2p_absent_timers(rn_p2p *p, rn_peer *lost);
+/* A survivor's connection is regained: the notes this side sent go to it again. */
+void rn_p2p_absent_resend(rn_p2p *p, rn_peer *to);
+
 /* p2p_leave.c */
+/* The newest inputs of `players` ending at `last` (as many as fit, from the
+ * queues' tails), compressed into leave_packed: their count, and the
+ * packed size. */
+int32_t rn_p2p_pack_last(rn_p2p *p, uint32_t players, int32_t last, size_t *packed);
+/* Confirm the inputs a LEAVE or ABSENT carries (frames last-count+1..last
+ * of `mask`); false when the data is malformed. */
+bool rn_p2p_take_inputs(rn_p2p *p, uint32_t mask, int32_t last, int32_t count,
+                        const uint8_t *data, size_t size);
 /* Tell every live peer the last frame held of `players` (a departed peer's,
  * or this peer's own when it leaves), with those inputs (as many of the
  * newest as fit). */

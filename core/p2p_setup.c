@@ -86,16 +86,12 @@ rollnet_error rn_p2p_desc_check(const rollnet_session_desc *d)
                              "every player is local: a P2P session needs a remote player (or use "
                              "ROLLNET_SESSION_SYNCTEST)");
     }
-    if (d->rejoin && d->num_players != 2) {
-        return rn_desc_error(d, "rejoin", d->num_players,
-                             "a crashed peer can rejoin a two-player session only (num_players)");
-    }
     if (d->absent_play == ROLLNET_ABSENT_NEUTRAL &&
-        (d->num_players != 2 || d->reconnect_timeout_ms == ROLLNET_RECONNECT_OFF ||
+        (d->reconnect_timeout_ms == ROLLNET_RECONNECT_OFF ||
          d->rejoin_timeout_ms == ROLLNET_REJOIN_OFF)) {
         return rn_desc_error(d, "absent_play", d->absent_play,
                              "ROLLNET_ABSENT_NEUTRAL keeps a lost peer's place for it to rejoin: "
-                             "two players, with reconnection and rejoin_timeout_ms on");
+                             "reconnection and rejoin_timeout_ms must be on");
     }
     if (d->rejoin && d->reconnect_timeout_ms == ROLLNET_RECONNECT_OFF) {
         return rn_desc_error(d, "rejoin", 1,

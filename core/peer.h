@@ -132,6 +132,22 @@ typedef struct rn_peer {
      * the connection it went on may have died with it, so a resume sends
      * it again. */
     bool rejoin_unconfirmed;
+    /* 3+ players with rejoin (p2p_absent.c). The notes this peer sent about
+     * other lost peers, by their lowest player. This side's own note about
+     * this peer while it is lost or rejoining: sent, for which process (0:
+     * its loss; else the rejoining one's nonce), the frames it declared, and
+     * the survivors (by peer index) whose notes the agreement needs. */
+    struct {
+        bool on;
+        uint64_t nonce;
+        int32_t last, neutral_from;
+    } notes[ROLLNET_MAX_PLAYERS];
+    struct {
+        bool sent;
+        uint64_t nonce;
+        int32_t last, neutral_from;
+        uint32_t need;
+    } note;
 } rn_peer;
 
 /* A blank slot: no connection, nothing received, nothing acknowledged. */

@@ -74,6 +74,13 @@
  *            a host introduces two joiners only when each asked for the
  *            other (neither dials the other on its own).
  *   STATE_HEAD, STATE_CHUNK, WATCH, WATCH_ACK: see protocol_spectate.c.
+ *   ABSENT   [17, tag, player_mask, last_frame, count, data, nonce, neutral_from]
+ *            3+ players: the sender's note about a lost peer (rn_absent,
+ *            p2p_absent.c). player_mask, last_frame, count and data as in
+ *            LEAVE, except that the frames carried end at neutral_from - 1
+ *            when neutral_from >= 0 (frames from it on are neutral: nothing
+ *            to carry); nonce: 0 when the sender lost the peer, else the
+ *            nonce of the rejoining process it accepted in its place.
  *
  *   RESUME   [10, kind, nonce, peer_nonce, player_mask, challenge, proof]
  *            a lost connection regained (rn_resume): kind 0..3 (claim,
@@ -105,6 +112,7 @@
 #define RN_INTRO_ASK_ELEMENTS 3
 #define RN_LOADING_ELEMENTS 5
 #define RN_LEAVE_ELEMENTS 9
+#define RN_ABSENT_ELEMENTS 8
 #define RN_FINISH_ELEMENTS 5
 #define RN_RESUME_ELEMENTS 7
 
@@ -213,6 +221,17 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= m->u.leave.left ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
         r |= msgpack_pack_int32(&pk, m->u.leave.fin_stop);
         r |= msgpack_pack_int32(&pk, m->u.leave.fin_end);
+        break;
+    case RN_MSG_ABSENT:
+        r |= msgpack_pack_array(&pk, RN_ABSENT_ELEMENTS);
+        r |= msgpack_pack_uint8(&pk, RN_MSG_ABSENT);
+        r |= msgpack_pack_uint16(&pk, m->u.absent.tag);
+        r |= msgpack_pack_uint32(&pk, m->u.absent.player_mask);
+        r |= msgpack_pack_int32(&pk, m->u.absent.last_frame);
+        r |= msgpack_pack_int32(&pk, m->u.absent.count);
+        r |= msgpack_pack_bin_with_body(&pk, m->u.absent.data, m->u.absent.size);
+        r |= msgpack_pack_uint64(&pk, m->u.absent.nonce);
+        r |= msgpack_pack_int32(&pk, m->u.absent.neutral_from);
         break;
     case RN_MSG_FINISH:
         r |= msgpack_pack_array(&pk, RN_FINISH_ELEMENTS);
@@ -351,6 +370,14 @@ static bool rn_parse_leave(const msgpack_object *e, rn_leave *l)
            rn_get_i32(&e[8], &l->fin_end);
 }
 
+static bool rn_parse_absent(const msgpack_object *e, rn_absent *a)
+{
+    return rn_get_u16(&e[1], &a->tag) && rn_get_u32(&e[2], &a->player_mask) &&
+           rn_get_i32(&e[3], &a->last_frame) && rn_get_i32(&e[4], &a->count) &&
+           rn_get_bin(&e[5], RN_MAX_MESSAGE, &a->data, &a->size) &&
+           rn_get_uint(&e[6], UINT64_MAX, &a->nonce) && rn_get_i32(&e[7], &a->neutral_from);
+}
+
 static bool rn_parse_finish(const msgpack_object *e, rn_finish *f)
 {
     return rn_get_u16(&e[1], &f->tag) && rn_get_i32(&e[2], &f->stop) &&
@@ -449,6 +476,9 @@ rn_decode_result rn_decode(rn_decoder *d, const uint8_t *data, size_t len, int b
         break;
     case RN_MSG_LEAVE:
         ok = n == RN_LEAVE_ELEMENTS && rn_parse_leave(e, &m.u.leave);
+        break;
+    case RN_MSG_ABSENT:
+        ok = n == RN_ABSENT_ELEMENTS && rn_parse_absent(e, &m.u.absent);
         break;
     case RN_MSG_FINISH:
         ok = n == RN_FINISH_ELEMENTS && rn_parse_finish(e, &m.u.finish);

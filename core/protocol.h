@@ -20,8 +20,12 @@
  * 8: READY: peers start together.
  * 9: INTRO, INTRO_ASK (a host introduces the peers it accepted that asked
  *    for each other); RESUME (a lost connection regained); the ENet
- *    transport opens a third channel (busy reports). */
-#define RN_PROTOCOL_VERSION 10
+ *    transport opens a third channel (busy reports).
+ * 10: HELLO says rejoin (15 elements); STATE_HEAD, STATE_CHUNK, WATCH,
+ *    WATCH_ACK.
+ * 11: ABSENT (3+ players: the survivors agree on a lost peer's last frame
+ *    before playing on without it or giving its state to a rejoin). */
+#define RN_PROTOCOL_VERSION 11
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
 #define RN_INPUT_ELEMENTS 8       /* an INPUT's array length (a fixarray: 0x90 | 8) */
 #define RN_MAX_INPUT_FRAMES 128   /* frames one INPUT message may carry */
@@ -44,7 +48,8 @@ typedef enum rn_msg_type {
     RN_MSG_STATE_HEAD = 13,  /* reliable: a state transfer begins (state_transfer.h) */
     RN_MSG_STATE_CHUNK = 14, /* reliable: the transfer's next bytes */
     RN_MSG_WATCH = 15,       /* reliable: to a spectator, confirmed inputs of every player */
-    RN_MSG_WATCH_ACK = 16    /* reliable: from a spectator, the next frame it needs */
+    RN_MSG_WATCH_ACK = 16,   /* reliable: from a spectator, the next frame it needs */
+    RN_MSG_ABSENT = 17       /* reliable: 3+ players, a lost peer: the sender's note (p2p_absent.c) */
 } rn_msg_type;
 
 /* Bytes one STATE_CHUNK carries at most, and the largest state a transfer
@@ -122,6 +127,21 @@ typedef struct rn_leave {
     bool left;             /* it left on purpose (rollnet_session_leave): the sender is it, or heard it */
     int32_t fin_stop, fin_end; /* its FINISH as the sender heard it (rn_finish), -1 -1 none */
 } rn_leave;
+
+/* A peer whose connection is lost, in a session of 3+ players that takes
+ * rejoins (p2p_absent.c): the sender's note about it, so that every survivor
+ * holds the same inputs of its players before playing on without it or
+ * giving its state to the process that rejoins. */
+typedef struct rn_absent {
+    uint16_t tag;
+    uint32_t player_mask;  /* the lost peer's players */
+    uint64_t nonce;        /* 0: the sender lost it; else the rejoining process it accepted */
+    int32_t last_frame;    /* the sender's last confirmed frame of them, -1 none */
+    int32_t neutral_from;  /* the first of those frames played neutral (absent_play), -1 none */
+    int32_t count;         /* frames carried, ending at the last before neutral_from (or last_frame) */
+    const uint8_t *data;   /* rn_inputs_compress of those frames, as in LEAVE */
+    size_t size;
+} rn_absent;
 
 /* The sender finishes the session (rollnet_session_finish): it stopped
  * before frame `stop` and its players' inputs end before `inputs_end`. Sent
@@ -237,6 +257,7 @@ typedef struct rn_msg {
         rn_checksum checksum;
         rn_loading loading;
         rn_leave leave;
+        rn_absent absent;
         rn_finish finish;
         rn_auth auth;
         rn_ready ready;

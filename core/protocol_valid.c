@@ -61,6 +61,15 @@ bool rn_msg_valid(const rn_msg *m)
                ((l->fin_stop == -1 && l->fin_end == -1) ||
                 (l->fin_stop >= 0 && l->fin_end >= l->fin_stop && rn_frame_ok(l->fin_end)));
     }
+    case RN_MSG_ABSENT: {
+        const rn_absent *a = &m->u.absent;
+        int32_t carried_to = a->neutral_from >= 0 ? a->neutral_from - 1 : a->last_frame;
+        return a->player_mask != 0 && a->player_mask < (1u << ROLLNET_MAX_PLAYERS) &&
+               rn_frame_ok(a->last_frame) && a->neutral_from >= -1 &&
+               a->neutral_from <= a->last_frame + 1 && a->count >= 0 &&
+               a->count <= RN_MAX_INPUT_FRAMES && a->count <= carried_to + 1 &&
+               (a->size == 0 || a->data != NULL) && a->size <= RN_MAX_MESSAGE;
+    }
     case RN_MSG_FINISH:
         return m->u.finish.stop >= 0 && m->u.finish.inputs_end >= m->u.finish.stop &&
                rn_frame_ok(m->u.finish.inputs_end);

@@ -109,6 +109,15 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
                a->u.leave.fin_end == b->u.leave.fin_end &&
                (a->u.leave.size == 0 ||
                 memcmp(a->u.leave.data, b->u.leave.data, a->u.leave.size) == 0);
+    case RN_MSG_ABSENT:
+        return a->u.absent.tag == b->u.absent.tag &&
+               a->u.absent.player_mask == b->u.absent.player_mask &&
+               a->u.absent.nonce == b->u.absent.nonce &&
+               a->u.absent.last_frame == b->u.absent.last_frame &&
+               a->u.absent.neutral_from == b->u.absent.neutral_from &&
+               a->u.absent.count == b->u.absent.count && a->u.absent.size == b->u.absent.size &&
+               (a->u.absent.size == 0 ||
+                memcmp(a->u.absent.data, b->u.absent.data, a->u.absent.size) == 0);
     case RN_MSG_FINISH:
         return a->u.finish.tag == b->u.finish.tag && a->u.finish.stop == b->u.finish.stop &&
                a->u.finish.inputs_end == b->u.finish.inputs_end &&
@@ -334,7 +343,7 @@ static rn_msg random_valid_msg(int *bs)
 {
     rn_msg m;
     memset(&m, 0, sizeof m);
-    m.type = (rn_msg_type)(1 + below(RN_MSG_WATCH_ACK));
+    m.type = (rn_msg_type)(1 + below(RN_MSG_ABSENT));
     *bs = k_block_sizes[below(NUM_BLOCK_SIZES)];
     switch (m.type) {
     case RN_MSG_HELLO:
@@ -429,6 +438,24 @@ static rn_msg random_valid_msg(int *bs)
             m.u.leave.fin_stop = (int32_t)edgy(0, RN_MAX_FRAME);
             m.u.leave.fin_end = (int32_t)edgy(m.u.leave.fin_stop, RN_MAX_FRAME);
         }
+        break;
+    }
+    case RN_MSG_ABSENT: {
+        m.u.absent.tag = (uint16_t)rnd();
+        m.u.absent.player_mask = (uint32_t)(1 + below((1u << ROLLNET_MAX_PLAYERS) - 1));
+        m.u.absent.nonce = below(2) ? 0 : rnd();
+        m.u.absent.last_frame = (int32_t)edgy(-1, RN_MAX_FRAME);
+        m.u.absent.neutral_from =
+            below(2) ? -1 : (int32_t)edgy(0, (uint64_t)m.u.absent.last_frame + 1);
+        int32_t to = m.u.absent.neutral_from >= 0 ? m.u.absent.neutral_from - 1
+                                                  : m.u.absent.last_frame;
+        int32_t most = to + 1 < RN_MAX_INPUT_FRAMES ? to + 1 : RN_MAX_INPUT_FRAMES;
+        m.u.absent.count = most > 0 ? (int32_t)below((uint64_t)most + 1) : 0;
+        m.u.absent.size = (size_t)below(64);
+        for (size_t i = 0; i < m.u.absent.size; i++) {
+            g_inputs[i] = (uint8_t)rnd();
+        }
+        m.u.absent.data = g_inputs;
         break;
     }
     case RN_MSG_FINISH:

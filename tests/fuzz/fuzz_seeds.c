@@ -555,6 +555,16 @@ static void seeds_protocol(void)
                             .fin_stop = 300, .fin_end = 302 };
     seed_message("leave-none", &m, 1);
     memset(&m, 0, sizeof m);
+    m.type = RN_MSG_ABSENT;
+    m.u.absent = (rn_absent){ .tag = rn_nonce_tag(0x1002), .player_mask = 4, .nonce = 0x2002,
+                              .last_frame = 90, .neutral_from = -1, .count = 5,
+                              .data = packed, .size = packed_len };
+    seed_message("absent", &m, 1);
+    m.u.absent = (rn_absent){ .tag = rn_nonce_tag(0x1002), .player_mask = 4, .nonce = 0,
+                              .last_frame = 300, .neutral_from = 91, .count = 5,
+                              .data = packed, .size = packed_len };
+    seed_message("absent-neutral", &m, 1);
+    memset(&m, 0, sizeof m);
     m.type = RN_MSG_FINISH;
     m.u.finish = (rn_finish){ .tag = rn_nonce_tag(0x1002), .stop = 900, .inputs_end = 902 };
     seed_message("finish", &m, 1);

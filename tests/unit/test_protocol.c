@@ -1077,7 +1077,7 @@ static void encode_rejects_values_out_of_range(void **state)
     m.u.input.delay = -1;
     assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
 
-    m = (rn_msg){ .type = (rn_msg_type)(RN_MSG_WATCH_ACK + 1) };
+    m = (rn_msg){ .type = (rn_msg_type)(RN_MSG_ABSENT + 1) };
     assert_int_equal(rn_encode(&m, 1, buf, sizeof buf), 0);
 }
 
@@ -1134,7 +1134,7 @@ static void decode_drops_messages_over_the_size_limit(void **state)
 
 static void decode_reports_unknown_types(void **state)
 {
-    const uint64_t types[] = { 0, RN_MSG_WATCH_ACK + 1, 127, 255, UINT64_MAX };
+    const uint64_t types[] = { 0, RN_MSG_ABSENT + 1, 127, 255, UINT64_MAX };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         tval v[3] = { U(types[i]), U(1), U(2) };
         assert_int_equal(decode_values(*state, v, 3, 1), RN_DECODE_UNKNOWN);

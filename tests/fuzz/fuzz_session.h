@@ -135,6 +135,7 @@ static inline void fz_desc(const fz_variant *v, int node, rollnet_session_desc *
     /* A short reconnect window: a peer that closes is reconnected for a
      * second (RESUME reachable), then gone (departures reachable). */
     d->reconnect_timeout_ms = 1000;
+    d->rejoin_timeout_ms = 1000; /* the place is kept for a rejoin that long too */
     /* Small buffers: create stays cheap, a full ledger within a second. */
     d->snapshot_capacity = 1024;
     d->record_capacity = 256;

@@ -101,7 +101,9 @@ static void test_finisher_dies_and_its_finish_reaches_one_survivor(void **state)
 {
     (void)state;
     fx_opts o = {.num_players = 3, .input_delay = 4, .seed = 7, .write_records = true,
-                 .log = fin_log};
+                 .log = fin_log,
+                 /* the finish must settle after the reconnect window, not the 60 s rejoin one */
+                 .rejoin_timeout_ms = ROLLNET_REJOIN_OFF};
     fx f;
     fx_init(&f, &o);
     fx_run(&f, 300);
@@ -446,7 +448,9 @@ static void test_peer_dies_mid_finish(void **state)
 {
     (void)state;
     fx_opts o = {.num_players = 3, .input_delay = 2, .seed = 47, .write_records = true,
-                 .disconnect_timeout_ms = 2000};
+                 .disconnect_timeout_ms = 2000,
+                 /* the finish must settle after the reconnect window, not the 60 s rejoin one */
+                 .rejoin_timeout_ms = ROLLNET_REJOIN_OFF};
     for (int i = 0; i < 3; i++) {
         o.sim[i] = fx_lossy();
     }

@@ -179,6 +179,7 @@ static void run_partition_while_a_peer_dies(uint64_t seed, int starve)
     o.write_records = true;
     o.disconnect_timeout_ms = 1000;
     o.reconnect_timeout_ms = 2000;
+    o.rejoin_timeout_ms = ROLLNET_REJOIN_OFF; /* else the place is kept 60 s for a rejoin */
     for (int i = 0; i < 3; i++) {
         o.sim[i].delay_ms = 30;
         o.sim[i].jitter_ms = 20;
@@ -232,6 +233,7 @@ static void test_ordinary_departure_settles_quickly(void **state)
     o.write_records = true;
     o.disconnect_timeout_ms = 1000;
     o.reconnect_timeout_ms = 2000;
+    o.rejoin_timeout_ms = ROLLNET_REJOIN_OFF; /* else the place is kept 60 s for a rejoin */
     for (int i = 0; i < 3; i++) {
         o.sim[i].delay_ms = 30;
         o.sim[i].jitter_ms = 20;

@@ -415,7 +415,20 @@ static void test_a_corrupt_state_is_refused(void **state)
     fx_free(&f);
 }
 
-static void test_rejoin_is_for_two_player_sessions(void **state)
+/* The last error line a session's desc check logged. */
+static char desc_log[256];
+static void keep_desc_log(rollnet_log_level level, const char *msg, void *user_data)
+{
+    (void)user_data;
+    if (level == ROLLNET_LOG_ERROR) {
+        snprintf(desc_log, sizeof desc_log, "%s", msg);
+    }
+}
+
+/* Rejoin is for any number of players now (three or more agree on the lost
+ * peer's frames first); it still needs reconnection, and a session that
+ * may start from a received state still cannot be recorded. */
+static void test_rejoin_with_three_players_is_created_but_needs_reconnection(void **state)
 {
     (void)state;
     rollnet_memnet *net = rollnet_memnet_create(3, NULL);
@@ -424,18 +437,24 @@ static void test_rejoin_is_for_two_player_sessions(void **state)
     d.num_players = 3;
     d.players[0].kind = ROLLNET_PLAYER_LOCAL;
     d.players[1].kind = ROLLNET_PLAYER_REMOTE;
+    d.players[1].address = "mem:1";
     d.players[2].kind = ROLLNET_PLAYER_REMOTE;
-    d.transport = rollnet_memnet_transport(net, 0);
+    d.players[2].address = "mem:2";
+    d.logger.log = keep_desc_log;
     d.rejoin = true;
+    d.reconnect_timeout_ms = ROLLNET_RECONNECT_OFF;
+    d.transport = rollnet_memnet_transport(net, 0);
     rollnet_session *s = NULL;
+    desc_log[0] = '\0';
     assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_INVALID_DESC);
     assert_null(s);
-    /* Two players: created; a recording, which starts at frame 0, is not
-     * for a session that starts from a received state. */
-    d.num_players = 2;
-    d.players[1].address = "mem:1";
+    assert_non_null(strstr(desc_log, "desc.rejoin"));
+    /* With reconnection: created; a recording, which starts at frame 0, is
+     * not for a session that starts from a received state. */
+    d.reconnect_timeout_ms = 0;
     d.transport = rollnet_memnet_transport(net, 0);
     assert_int_equal(rollnet_session_create(&d, &s), ROLLNET_ERR_OK);
+    assert_non_null(s);
     rollnet_replay_recorder_desc rd;
     memset(&rd, 0, sizeof rd);
     rd.path = "/tmp/rollnet-rejoin-never-written.replay";
@@ -460,7 +479,7 @@ int main(void)
         cmocka_unit_test(test_a_corrupt_state_is_refused),
         cmocka_unit_test(test_a_rejoin_claiming_a_playing_peers_seat_is_refused),
         cmocka_unit_test(test_a_rejoin_claiming_a_lagging_peers_seat_waits_and_is_refused),
-        cmocka_unit_test(test_rejoin_is_for_two_player_sessions),
+        cmocka_unit_test(test_rejoin_with_three_players_is_created_but_needs_reconnection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,6 +139,18 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
             assert_memory_equal(a->u.resume.proof, b->u.resume.proof, RN_AUTH_BYTES);
         }
         break;
+    case RN_MSG_ABSENT:
+        assert_int_equal(a->u.absent.tag, b->u.absent.tag);
+        assert_int_equal(a->u.absent.player_mask, b->u.absent.player_mask);
+        assert_true(a->u.absent.nonce == b->u.absent.nonce);
+        assert_int_equal(a->u.absent.last_frame, b->u.absent.last_frame);
+        assert_int_equal(a->u.absent.neutral_from, b->u.absent.neutral_from);
+        assert_int_equal(a->u.absent.count, b->u.absent.count);
+        assert_int_equal(a->u.absent.size, b->u.absent.size);
+        if (a->u.absent.size > 0) {
+            assert_memory_equal(a->u.absent.data, b->u.absent.data, a->u.absent.size);
+        }
+        break;
     default: /* the spectator's messages: tests/unit/test_state_transfer.c */
         fail_msg("unexpected message type %d", (int)a->type);
     }
@@ -245,6 +257,12 @@ static const uint8_t k_one_frame[] = { 0x05 }; /* one literal byte: one 1-byte f
 #define INPUT_N 8
 #define CHECKSUM_N 5
 #define LOADING_N 5
+#define ABSENT_N 8
+
+/* The types baseline() knows. */
+static const int k_baseline_types[] = { RN_MSG_HELLO,    RN_MSG_REFUSE,  RN_MSG_INPUT,
+                                        RN_MSG_CHECKSUM, RN_MSG_LOADING, RN_MSG_ABSENT };
+#define BASELINE_TYPES (int)(sizeof k_baseline_types / sizeof k_baseline_types[0])
 
 static int baseline(int type, tval *v)
 {
@@ -270,6 +288,12 @@ static int baseline(int type, tval *v)
         tval c[CHECKSUM_N] = { U(4), U(9), I(0), I(100), U(0xdeadbeefull) };
         memcpy(v, c, sizeof c);
         return CHECKSUM_N;
+    }
+    case RN_MSG_ABSENT: { /* player 1, confirmed to 10, one frame carried, nothing neutral */
+        tval a[ABSENT_N] = { U(RN_MSG_ABSENT), U(9), U(2), I(10), I(1),
+                             BIN(k_one_frame, sizeof k_one_frame), U(0x1001), I(-1) };
+        memcpy(v, a, sizeof a);
+        return ABSENT_N;
     }
     default: {
         tval l[LOADING_N] = { U(5), U(9), B(1), U(60000), I(40) };
@@ -631,6 +655,78 @@ static void finish_round_trips_and_checks_its_fields(void **state)
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
 }
 
+/* ABSENT carries the inputs up to neutral_from - 1 (or last_frame when
+ * nothing was played neutral); both sides refuse a note that carries more
+ * frames than that, names nobody or players past the maximum, or plays
+ * neutral from past last_frame + 1. */
+static void absent_round_trips_and_checks_its_fields(void **state)
+{
+    uint8_t inputs[6] = { 1, 1, 2, 2, 2, 0 };
+    uint8_t packed[64];
+    size_t packed_len = 0;
+    assert_true(rn_inputs_compress(inputs, 6, 1, packed, sizeof packed, &packed_len));
+    rn_msg m = { .type = RN_MSG_ABSENT };
+    /* tag, mask, nonce, last, neutral_from, count, data, size */
+    m.u.absent = (rn_absent){ 0x1234, 1u << 2, 0, 100, -1, 6, packed, packed_len };
+    round_trip(*state, &m, 0);
+    m.u.absent = (rn_absent){ 1, 1u << 3, UINT64_MAX, 100, 90, 6, packed, packed_len };
+    round_trip(*state, &m, 0); /* carried to 89 */
+    m.u.absent = (rn_absent){ 1, 1u, 7, 100, 101, 6, packed, packed_len };
+    round_trip(*state, &m, 0); /* neutral from the frame after the last: allowed */
+    m.u.absent = (rn_absent){ 1, 1u, 0, -1, -1, 0, NULL, 0 };
+    round_trip(*state, &m, 0); /* nothing confirmed, nothing carried */
+    m.u.absent = (rn_absent){ 1, 1u, 0, 5, 0, 0, NULL, 0 };
+    round_trip(*state, &m, 0); /* neutral from frame 0: nothing to carry */
+    m.u.absent = (rn_absent){ 1, (1u << ROLLNET_MAX_PLAYERS) - 1, 0, 5, 3, 3, packed, packed_len };
+    round_trip(*state, &m, 0); /* frames 0..2 carried, exactly as many as there are */
+    uint8_t buf[RN_MAX_MESSAGE];
+    m.u.absent = (rn_absent){ 1, 1u, 0, 100, 102, 6, packed, packed_len }; /* past last + 1 */
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.absent = (rn_absent){ 1, 1u, 0, 100, -2, 6, packed, packed_len };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.absent = (rn_absent){ 1, 1u, 0, 5, 3, 4, packed, packed_len }; /* frames 0..2 only */
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.absent = (rn_absent){ 1, 1u, 0, 5, -1, 7, packed, packed_len }; /* frames 0..5 only */
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.absent = (rn_absent){ 1, 1u, 0, 5, 0, 1, packed, packed_len }; /* neutral from 0 */
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.absent = (rn_absent){ 1, 0, 0, 100, -1, 6, packed, packed_len }; /* no player */
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.absent = (rn_absent){ 1, 1u << ROLLNET_MAX_PLAYERS, 0, 100, -1, 6, packed, packed_len };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.absent = (rn_absent){ 1, 1u, 0, 100, -1, RN_MAX_INPUT_FRAMES + 1, packed, packed_len };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.absent = (rn_absent){ 1, 1u, 0, -2, -1, 0, NULL, 0 };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    /* The decoder, from the baseline (player 1, confirmed to 10, one frame). */
+    tval v[ABSENT_N + 1];
+    assert_int_equal(baseline(RN_MSG_ABSENT, v), ABSENT_N);
+    assert_int_equal(decode_values(*state, v, ABSENT_N, 0), RN_DECODE_OK);
+    v[7] = I(3); /* neutral from 3: frames 0..2 carried, one of them is enough */
+    assert_int_equal(decode_values(*state, v, ABSENT_N, 0), RN_DECODE_OK);
+    v[4] = I(3);
+    assert_int_equal(decode_values(*state, v, ABSENT_N, 0), RN_DECODE_OK);
+    v[4] = I(4); /* more than frames 0..2 */
+    assert_int_equal(decode_values(*state, v, ABSENT_N, 0), RN_DECODE_MALFORMED);
+    v[4] = I(0);
+    v[7] = I(0);
+    assert_int_equal(decode_values(*state, v, ABSENT_N, 0), RN_DECODE_OK);
+    v[4] = I(1); /* neutral from frame 0, yet a frame carried */
+    assert_int_equal(decode_values(*state, v, ABSENT_N, 0), RN_DECODE_MALFORMED);
+    v[4] = I(1);
+    v[7] = I(11); /* last_frame + 1 */
+    assert_int_equal(decode_values(*state, v, ABSENT_N, 0), RN_DECODE_OK);
+    v[7] = I(12);
+    assert_int_equal(decode_values(*state, v, ABSENT_N, 0), RN_DECODE_MALFORMED);
+    v[7] = I(-1);
+    v[2] = U(0);
+    assert_int_equal(decode_values(*state, v, ABSENT_N, 0), RN_DECODE_MALFORMED);
+    v[2] = U(1u << ROLLNET_MAX_PLAYERS);
+    assert_int_equal(decode_values(*state, v, ABSENT_N, 0), RN_DECODE_MALFORMED);
+    v[2] = U((1u << ROLLNET_MAX_PLAYERS) - 1);
+    assert_int_equal(decode_values(*state, v, ABSENT_N, 0), RN_DECODE_OK);
+}
+
 /* ---- compression -------------------------------------------------------- */
 
 static void fill_inputs(uint8_t *buf, int count, int bs, uint64_t *s, int style)
@@ -749,9 +845,9 @@ static void frame_advantage_clamps_to_int8(void **state)
 static void decode_rejects_elements_of_the_wrong_type(void **state)
 {
     static const vkind wrong[] = { V_BOOL, V_BIN, V_STR, V_NIL, V_FLOAT, V_ARRAY, V_INT, V_UINT };
-    for (int type = RN_MSG_HELLO; type <= RN_MSG_LOADING; type++) {
+    for (int t = 0; t < BASELINE_TYPES; t++) {
         tval v[16];
-        int n = baseline(type, v);
+        int n = baseline(k_baseline_types[t], v);
         assert_int_equal(decode_values(*state, v, n, 1), RN_DECODE_OK);
         for (int f = 0; f < n; f++) {
             for (size_t w = 0; w < sizeof wrong / sizeof wrong[0]; w++) {
@@ -815,9 +911,9 @@ static void decode_reads_the_version_of_another_rollnets_hello(void **state)
 
 static void decode_rejects_the_wrong_element_count(void **state)
 {
-    for (int type = RN_MSG_HELLO; type <= RN_MSG_LOADING; type++) {
+    for (int t = 0; t < BASELINE_TYPES; t++) {
         tval v[17];
-        int n = baseline(type, v);
+        int n = baseline(k_baseline_types[t], v);
         assert_int_equal(decode_values(*state, v, n - 1, 1), RN_DECODE_MALFORMED);
         v[n] = U(0);
         assert_int_equal(decode_values(*state, v, n + 1, 1), RN_DECODE_MALFORMED);
@@ -897,6 +993,17 @@ static void decode_rejects_values_out_of_range(void **state)
         { RN_MSG_LOADING, 3, U(1ull << 32) },
         { RN_MSG_LOADING, 4, I(-2) },
         { RN_MSG_LOADING, 4, I(RN_MAX_FRAME + 1ll) },
+        { RN_MSG_ABSENT, 1, U(0x10000) },                  /* tag */
+        { RN_MSG_ABSENT, 2, U(0) },                        /* player_mask: nobody */
+        { RN_MSG_ABSENT, 2, U(1u << ROLLNET_MAX_PLAYERS) },
+        { RN_MSG_ABSENT, 3, I(-2) },                       /* last_frame */
+        { RN_MSG_ABSENT, 3, I(RN_MAX_FRAME + 1ll) },
+        { RN_MSG_ABSENT, 4, I(-1) },                       /* count */
+        { RN_MSG_ABSENT, 4, I(12) },                       /* more than frames 0..10 */
+        { RN_MSG_ABSENT, 4, I(RN_MAX_INPUT_FRAMES + 1) },
+        { RN_MSG_ABSENT, 6, I(-1) },                       /* nonce */
+        { RN_MSG_ABSENT, 7, I(-2) },                       /* neutral_from */
+        { RN_MSG_ABSENT, 7, I(12) },                       /* past last_frame + 1 */
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         tval v[16];
@@ -1083,9 +1190,9 @@ static void encode_rejects_values_out_of_range(void **state)
 
 static void decode_rejects_trailing_bytes(void **state)
 {
-    for (int type = RN_MSG_HELLO; type <= RN_MSG_LOADING; type++) {
+    for (int t = 0; t < BASELINE_TYPES; t++) {
         tval v[16];
-        int n = baseline(type, v);
+        int n = baseline(k_baseline_types[t], v);
         uint8_t buf[2 * RN_MAX_MESSAGE];
         size_t len = pack_values(v, n, buf, sizeof buf);
         rn_msg m;
@@ -1201,7 +1308,7 @@ static void decode_rejects_bad_compressed_inputs(void **state)
 static void truncated_messages_never_decode(void **state)
 {
     uint8_t inputs[4 * 3] = { 1, 2, 3, 1, 2, 3, 0, 0, 9, 9, 9, 9 };
-    rn_msg msgs[5] = { valid_hello() };
+    rn_msg msgs[6] = { valid_hello() };
     msgs[1] = (rn_msg){ .type = RN_MSG_REFUSE };
     msgs[1].u.refuse = (rn_refuse){ 4, -70000, 123456789012ll, "" };
     msgs[2] = (rn_msg){ .type = RN_MSG_INPUT };
@@ -1212,7 +1319,10 @@ static void truncated_messages_never_decode(void **state)
     msgs[3].u.checksum = (rn_checksum){ 0xabcd, 2, 1234567, 0x1122334455667788ull };
     msgs[4] = (rn_msg){ .type = RN_MSG_LOADING };
     msgs[4].u.loading = (rn_loading){ 0xabcd, true, 60000, 1234 };
-    for (int i = 0; i < 5; i++) {
+    msgs[5] = (rn_msg){ .type = RN_MSG_ABSENT };
+    msgs[5].u.absent = (rn_absent){ 0xabcd, 6u, 0x1122334455667788ull, 1234567, 1234560, 1,
+                                    k_one_frame, sizeof k_one_frame };
+    for (int i = 0; i < 6; i++) {
         uint8_t buf[RN_MAX_MESSAGE];
         size_t n = rn_encode(&msgs[i], 3, buf, sizeof buf);
         assert_true(n > 0);
@@ -1378,6 +1488,7 @@ int main(void)
         cmocka_unit_test(decode_reports_unknown_types),
         cmocka_unit_test(leave_round_trips_and_checks_its_fields),
         cmocka_unit_test(finish_round_trips_and_checks_its_fields),
+        cmocka_unit_test(absent_round_trips_and_checks_its_fields),
         cmocka_unit_test(ready_round_trips_and_checks_its_field),
         cmocka_unit_test(intro_round_trips_and_checks_its_fields),
         cmocka_unit_test(intro_ask_round_trips_and_checks_its_fields),

@@ -1,0 +1,131 @@
+/* Helpers of the rejoin and play-on tests with three or more players
+ * (test_p2p_rejoin_mesh.c, test_p2p_play_on_mesh.c): options, what every
+ * node's log said about a lost peer (its ABSENT note, p2p_absent.c), the
+ * comparison of every pair of ledgers. In the fixture node i dials every
+ * node j > i. */
+#ifndef MESH_UTIL_H
+#define MESH_UTIL_H
+
+#include "rejoin_util.h"
+
+/* What a node's log said, kept per node (the logger's user_data). */
+typedef struct mesh_log_seen {
+    int notes;                     /* "told the other survivors its frames here" */
+    int32_t note_last[FX_MAX];     /* per lost player: the frame its last note named, -2 none */
+    int32_t neutral_from[FX_MAX];  /* "playing on with its input neutral from frame": -1 none */
+    int readdressed;               /* "is now at" (a host's INTRO re-addressed a lost peer) */
+    int split;                     /* "the mesh split" */
+} mesh_log_seen;
+
+static mesh_log_seen mesh_seen[FX_MAX];
+
+static inline void mesh_log(rollnet_log_level level, const char *msg, void *user_data)
+{
+    int node = (int)(intptr_t)user_data;
+    if (getenv("RN_TEST_LOG")) {
+        print_log(level, msg, user_data);
+    }
+    if (node < 0 || node >= FX_MAX) {
+        return;
+    }
+    mesh_log_seen *m = &mesh_seen[node];
+    int player = -1, frame = -1;
+    const char *at = strstr(msg, "confirmed to ");
+    if (strstr(msg, "told the other survivors its frames here") && at &&
+        sscanf(msg, "player %d", &player) == 1 && sscanf(at, "confirmed to %d", &frame) == 1 &&
+        player >= 0 && player < FX_MAX) {
+        m->notes++;
+        m->note_last[player] = frame;
+    }
+    at = strstr(msg, "neutral from frame ");
+    if (at && sscanf(msg, "player %d", &player) == 1 &&
+        sscanf(at, "neutral from frame %d", &frame) == 1 && player >= 0 && player < FX_MAX) {
+        m->neutral_from[player] = frame;
+    }
+    if (strstr(msg, "is now at ")) {
+        m->readdressed++;
+    }
+    if (strstr(msg, "the mesh split")) {
+        m->split++;
+    }
+}
+
+static inline void mesh_seen_reset(void)
+{
+    memset(mesh_seen, 0, sizeof mesh_seen);
+    for (int i = 0; i < FX_MAX; i++) {
+        for (int p = 0; p < FX_MAX; p++) {
+            mesh_seen[i].note_last[p] = -2;
+            mesh_seen[i].neutral_from[p] = -1;
+        }
+    }
+}
+
+static inline void mesh_opts(fx_opts *o, uint64_t seed, int n)
+{
+    base_opts(o, seed);
+    o->num_players = n;
+    o->log = mesh_log;
+    mesh_seen_reset();
+    for (int i = 0; i < n; i++) {
+        o->sim[i].delay_ms = 20 + 10 * i;
+    }
+}
+
+/* Every pair of running nodes agrees on every frame both hold, and holds at
+ * least `min_common` of them. */
+static inline void all_agree(fx *f, int min_common)
+{
+    for (int i = 0; i < f->n; i++) {
+        for (int j = i + 1; j < f->n; j++) {
+            int common = agree_by_frame(f->rec[i], f->rec[j]);
+            if (common < min_common) {
+                fail_msg("nodes %d and %d share %d frames, wanted %d", i, j, common, min_common);
+            }
+        }
+    }
+}
+
+/* Every survivor raised REJOINED for `who`, all naming one frame, which is
+ * returned (see assert_rejoined). */
+static inline int32_t all_rejoined(fx *f, int who, int min_rows)
+{
+    int32_t from = -1;
+    for (int i = 0; i < f->n; i++) {
+        if (i != who) {
+            int32_t at = assert_rejoined(f, i, who, min_rows);
+            if (from >= 0 && at != from) {
+                fail_msg("node %d's REJOINED names frame %d, another's %d", i, at, from);
+            }
+            from = at;
+        }
+    }
+    return from;
+}
+
+/* Node i's records flagged for player `lost`: every flag is that player's
+ * bit alone, each flagged frame has its input neutral (0), and the flagged
+ * frames are one run, which is returned as [*first, *end). */
+static inline int mesh_flagged(const fx_records *r, int lost, int32_t *first, int32_t *end)
+{
+    int flagged = 0;
+    *first = -1;
+    *end = -1;
+    for (int k = 0; k < r->count; k++) {
+        if (r->disconnected[k] == 0) {
+            continue;
+        }
+        assert_int_equal(r->disconnected[k], 1u << lost);
+        assert_int_equal(r->first_input_byte[k][lost], 0);
+        if (*first < 0) {
+            *first = r->frame[k];
+        } else {
+            assert_int_equal(r->frame[k], *end); /* one run */
+        }
+        *end = r->frame[k] + 1;
+        flagged++;
+    }
+    return flagged;
+}
+
+#endif

@@ -128,4 +128,16 @@ static inline int mesh_flagged(const fx_records *r, int lost, int32_t *first, in
     return flagged;
 }
 
+/* Node `who`'s inputs stop reaching node `starved` (the unreliable channel
+ * from `who` to it is cut) `frames` frames before `who` crashes: the
+ * survivors then hold different numbers of its inputs. */
+static inline void starve_then_crash(fx *f, int who, int starved, uint64_t frames)
+{
+    assert_true(fx_all_running(f));
+    rollnet_memnet_set_link_cut(f->net, who, starved, 1u << ROLLNET_CHANNEL_UNRELIABLE);
+    fx_run(f, frames);
+    fx_crash(f, who);
+    rollnet_memnet_set_link_cut(f->net, who, starved, 0); /* the new process's links are whole */
+}
+
 #endif

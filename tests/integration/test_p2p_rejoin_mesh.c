@@ -43,18 +43,6 @@ static void test_four_players_a_quick_restart_rejoins(void **state)
     crash_and_rejoin(404, 4, 2, 60); /* back before the loss is noticed */
 }
 
-/* Node `who`'s inputs stop reaching node `starved` (the unreliable channel
- * from `who` to it is cut) `frames` frames before `who` crashes: the
- * survivors then hold different numbers of its inputs. */
-static void starve_then_crash(fx *f, int who, int starved, uint64_t frames)
-{
-    assert_true(fx_all_running(f));
-    rollnet_memnet_set_link_cut(f->net, who, starved, 1u << ROLLNET_CHANNEL_UNRELIABLE);
-    fx_run(f, frames);
-    fx_crash(f, who);
-    rollnet_memnet_set_link_cut(f->net, who, starved, 0); /* the new process's links are whole */
-}
-
 /* Node 0 holds more of player 1's inputs than node 2 when node 1 crashes.
  * Each survivor's note names what it holds; both give the new process the
  * state of the frame after the higher of the two (node 0's inputs reach

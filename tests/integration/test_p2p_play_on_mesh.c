@@ -1,0 +1,132 @@
+/* absent_play NEUTRAL with three or more players: once a peer's connection
+ * is lost, the survivors agree on its last frame (ABSENT notes,
+ * p2p_absent.c) and all play on with its players neutral from the frame
+ * after, every such frame flagged alike everywhere; it comes back only by
+ * rejoining, after the neutral frames. In the fixture node i dials every
+ * node j > i. */
+#include "mesh_util.h"
+
+/* The survivors' records agree on which frames were played without `lost`:
+ * one run, flagged for its bit alone, its input neutral, ending where the
+ * rejoin began (`from`); *first gets the run's first frame. */
+static void assert_played_on(fx *f, int lost, int32_t from, int32_t *first)
+{
+    int32_t run_first = -1;
+    for (int i = 0; i < f->n; i++) {
+        if (i == lost) {
+            continue;
+        }
+        int32_t a, b;
+        int flagged = mesh_flagged(f->rec[i], lost, &a, &b);
+        assert_true(flagged > 0);
+        assert_int_equal(b, from); /* no frame flagged after the rejoin */
+        assert_int_equal(flagged, b - a);
+        if (run_first >= 0 && a != run_first) {
+            fail_msg("node %d played on from frame %d, another node from %d", i, a, run_first);
+        }
+        run_first = a;
+        /* The log names the same first frame. */
+        assert_int_equal(mesh_seen[i].neutral_from[lost], a);
+    }
+    /* The rejoined process's records: nothing flagged. */
+    int32_t a, b;
+    assert_int_equal(mesh_flagged(f->rec[lost], lost, &a, &b), 0);
+    *first = run_first;
+}
+
+/* The crashed node's records before its crash, cut at `frame`: at most
+ * max_prediction + input delay + 1 of them lie past it (its own inputs it
+ * confirmed frames with, sent, and lost with its process). */
+static void trim_before(fx *f, int who, int32_t frame)
+{
+    fx_records *before = f->rec_before[who];
+    int keep = 0;
+    while (keep < before->count && before->frame[keep] < frame) {
+        keep++;
+    }
+    assert_true(before->count - keep <= ROLLNET_MAX_PREDICTION + f->opts.input_delay + 1);
+    before->count = keep;
+}
+
+/* Node `who` crashes in a mesh of `n` (with `starved`, not -1: its inputs
+ * stopped reaching that node a few frames before); the survivors play on
+ * for 10 s after noticing, all of them, and it comes back by rejoining. */
+static void play_on_and_rejoin(uint64_t seed, int n, int who, int starved)
+{
+    fx_opts o;
+    mesh_opts(&o, seed, n);
+    o.absent_play = ROLLNET_ABSENT_NEUTRAL;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    int32_t crashed_at = fx_stats(&f, (who + 1) % n).frame;
+    if (starved >= 0) {
+        starve_then_crash(&f, who, starved, 6);
+    } else {
+        fx_crash(&f, who);
+    }
+    fx_run(&f, 15 * 60); /* 5 s to notice the loss, then 10 s played on */
+    int32_t held = -2;
+    for (int i = 0; i < n; i++) {
+        if (i != who) {
+            assert_true(fx_stats(&f, i).frame > crashed_at + 500); /* every survivor plays on */
+            assert_true(mesh_seen[i].note_last[who] >= 0);
+            held = mesh_seen[i].note_last[who] > held ? mesh_seen[i].note_last[who] : held;
+        }
+    }
+    if (starved >= 0) {
+        assert_true(mesh_seen[starved].note_last[who] < held); /* it held fewer */
+    }
+    fx_restart(&f, who);
+    fx_run(&f, 900);
+    int32_t from = f.hp[(who + 1) % n].last_event[ROLLNET_EVENT_REJOINED].u.rejoin.frame;
+    int32_t first = -1;
+    assert_played_on(&f, who, from, &first);
+    /* The crashed process confirmed a few frames past `first` with inputs of
+     * its own that died with it: the survivors played them neutral. */
+    trim_before(&f, who, first);
+    assert_int_equal(all_rejoined(&f, who, 600), from);
+    assert_int_equal(first, held + 1); /* neutral from the frame after the highest note */
+    assert_true(from > crashed_at + 500);
+    all_agree(&f, 600);
+    for (int i = 0; i < n; i++) { /* the survivors agree through the played-on frames too */
+        if (i != who && (who == 0 ? i != 1 : i != 0)) {
+            assert_true(agree_by_frame(f.rec[who == 0 ? 1 : 0], f.rec[i]) > from);
+        }
+    }
+    fx_free(&f);
+}
+
+static void test_three_players_play_on_without_a_crashed_peer_and_it_rejoins(void **state)
+{
+    (void)state;
+    play_on_and_rejoin(501, 3, 1, -1);
+    play_on_and_rejoin(502, 3, 0, -1);
+    play_on_and_rejoin(503, 3, 2, -1);
+}
+
+static void test_four_players_play_on_without_a_crashed_peer_and_it_rejoins(void **state)
+{
+    (void)state;
+    play_on_and_rejoin(511, 4, 2, -1);
+    play_on_and_rejoin(512, 4, 3, -1);
+}
+
+/* Node 2 holds fewer of player 1's inputs than node 0: both play on from
+ * the frame after node 0's, node 2 with the inputs node 0's note carried. */
+static void test_survivors_holding_different_inputs_play_on_from_the_same_frame(void **state)
+{
+    (void)state;
+    play_on_and_rejoin(521, 3, 1, 2);
+    play_on_and_rejoin(522, 4, 1, 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_three_players_play_on_without_a_crashed_peer_and_it_rejoins),
+        cmocka_unit_test(test_four_players_play_on_without_a_crashed_peer_and_it_rejoins),
+        cmocka_unit_test(test_survivors_holding_different_inputs_play_on_from_the_same_frame),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

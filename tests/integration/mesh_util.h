@@ -140,4 +140,28 @@ static inline void starve_then_crash(fx *f, int who, int starved, uint64_t frame
     rollnet_memnet_set_link_cut(f->net, who, starved, 0); /* the new process's links are whole */
 }
 
+/* Tick every node for `ticks` frames like fx_run, but a node whose session
+ * stops (an error other than a skip) is recorded in stopped[] and ticked no
+ * more (the network still delivers what it sent). */
+static inline void run_tolerating_stops(fx *f, uint64_t ticks, rollnet_error *stopped)
+{
+    for (uint64_t t = 0; t < ticks; t++) {
+        uint64_t now = harness_clock_now(&f->clock);
+        for (int i = 0; i < f->n; i++) {
+            if (f->gone[i] || f->paused[i] || stopped[i] != ROLLNET_ERR_OK) {
+                if (f->s[i]) {
+                    rollnet_netsim_flush(&f->sim[i], now);
+                }
+                continue;
+            }
+            rollnet_error err = harness_tick(&f->hp[i], now);
+            fx_record_hash(f, i);
+            if (err != ROLLNET_ERR_OK && !harness_is_skip(err)) {
+                stopped[i] = err;
+            }
+        }
+        harness_clock_tick(&f->clock);
+    }
+}
+
 #endif

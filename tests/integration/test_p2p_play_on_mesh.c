@@ -212,6 +212,79 @@ static void test_known_bug_a_cut_off_survivor_dialled_by_others_tells_them_playe
     cut_off_then_rejoin(533, 2);
 }
 
+/* NEUTRAL, a partial partition: only the link between nodes 0 and 2 is cut,
+ * both ways; node 1 hears both. Nodes 0 and 2 each lose the other and send
+ * a note, but node 1 has lost nobody and sends none: nobody agrees, so
+ * nobody plays on with anyone neutral; all wait at the prediction window.
+ * When the link is back node 0 (it dials node 2) resumes, and node 2, which
+ * sent a note (another survivor could have been playing on with it), answers
+ * PLAYED_ON: node 0 stops, although no frame was played neutral. Created
+ * again with rejoin it comes back; the two others may play it neutral
+ * meanwhile (they lost it when it stopped), alike, only after the frames of
+ * the partition, up to the rejoin. All agree. */
+static void test_a_partial_partition_plays_nobody_neutral(void **state)
+{
+    (void)state;
+    fx_opts o;
+    mesh_opts(&o, 541, 3);
+    o.absent_play = ROLLNET_ABSENT_NEUTRAL;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    uint32_t all = (1u << ROLLNET_CHANNEL_UNRELIABLE) | (1u << ROLLNET_CHANNEL_RELIABLE);
+    rollnet_memnet_set_link_cut(f.net, 0, 2, all);
+    rollnet_memnet_set_link_cut(f.net, 2, 0, all);
+    rollnet_error stopped[FX_MAX] = {ROLLNET_ERR_OK};
+    run_tolerating_stops(&f, 12 * 60, stopped); /* past the 5 s to notice a loss */
+    int32_t frame[FX_MAX], newest = 0;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(stopped[i], ROLLNET_ERR_OK);
+        frame[i] = fx_stats(&f, i).frame;
+        newest = frame[i] > newest ? frame[i] : newest;
+    }
+    run_tolerating_stops(&f, 60, stopped);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(stopped[i], ROLLNET_ERR_OK);
+        assert_int_equal(fx_stats(&f, i).frame, frame[i]); /* all wait */
+        assert_true(frame[i] <= 400 + ROLLNET_MAX_PREDICTION + 1);
+        for (int p = 0; p < 3; p++) {
+            assert_int_equal(mesh_seen[i].neutral_from[p], -1);
+        }
+        int32_t a, b;
+        assert_int_equal(mesh_flagged(f.rec[i], 0, &a, &b), 0);
+    }
+    assert_true(mesh_seen[0].note_last[2] >= 0 && mesh_seen[2].note_last[0] >= 0);
+    assert_int_equal(mesh_seen[1].notes, 0);
+    rollnet_memnet_set_link_cut(f.net, 0, 2, 0);
+    rollnet_memnet_set_link_cut(f.net, 2, 0, 0);
+    for (int t = 0; t < 10 * 60 && stopped[0] == ROLLNET_ERR_OK; t++) {
+        run_tolerating_stops(&f, 1, stopped);
+    }
+    assert_int_equal(stopped[0], ROLLNET_ERR_DISCONNECTED);
+    assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_DISCONNECTED].u.disconnected.reason,
+                     ROLLNET_DISCONNECT_PLAYED_ON);
+    assert_int_equal(f.hp[0].last_event[ROLLNET_EVENT_DISCONNECTED].player, 2);
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(stopped[i], ROLLNET_ERR_OK);
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    }
+    fx_crash(&f, 0);
+    fx_restart(&f, 0);
+    fx_run(&f, 900);
+    int32_t from = all_rejoined(&f, 0, 600);
+    int32_t a1, b1, a2, b2;
+    int n1 = mesh_flagged(f.rec[1], 0, &a1, &b1), n2 = mesh_flagged(f.rec[2], 0, &a2, &b2);
+    assert_int_equal(n1, n2);
+    if (n1 > 0) {
+        assert_int_equal(a1, a2);
+        assert_true(a1 >= newest - ROLLNET_MAX_PREDICTION - 1); /* not during the partition */
+        assert_int_equal(b1, from);
+    }
+    assert_int_equal(mesh_flagged(f.rec[0], 0, &a1, &b1), 0);
+    all_agree(&f, 600);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_four_players_play_on_without_a_crashed_peer_and_it_rejoins),
         cmocka_unit_test(test_survivors_holding_different_inputs_play_on_from_the_same_frame),
         cmocka_unit_test(test_a_survivor_cut_off_from_everyone_waits_and_comes_back_by_rejoining),
+        cmocka_unit_test(test_a_partial_partition_plays_nobody_neutral),
         cmocka_unit_test(test_known_bug_a_cut_off_survivor_dialled_by_others_tells_them_played_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -164,4 +164,22 @@ static inline void run_tolerating_stops(fx *f, uint64_t ticks, rollnet_error *st
     }
 }
 
+/* Forget a node's records before `frame` (those of a survivor that was
+ * itself started again hold nothing before its own rejoin). */
+static inline void forget_before(fx_records *r, int32_t frame)
+{
+    int k = 0;
+    while (k < r->count && r->frame[k] < frame) {
+        k++;
+    }
+    int n = r->count - k;
+    memmove(r->frame, r->frame + k, (size_t)n * sizeof r->frame[0]);
+    memmove(r->episode, r->episode + k, (size_t)n * sizeof r->episode[0]);
+    memmove(r->step, r->step + k, (size_t)n * sizeof r->step[0]);
+    memmove(r->hash, r->hash + k, (size_t)n * sizeof r->hash[0]);
+    memmove(r->first_input_byte, r->first_input_byte + k, (size_t)n * sizeof r->first_input_byte[0]);
+    memmove(r->disconnected, r->disconnected + k, (size_t)n * sizeof r->disconnected[0]);
+    r->count = n;
+}
+
 #endif

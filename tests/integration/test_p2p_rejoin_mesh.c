@@ -71,6 +71,169 @@ static void test_survivors_holding_different_inputs_rejoin_from_the_same_frame(v
     }
 }
 
+/* Run every node, tolerating stops, until node `who` raised `type` or its
+ * session stopped, at most `max` ticks. */
+static void run_until_event(fx *f, int who, rollnet_event_type type, int max,
+                            rollnet_error *stopped)
+{
+    for (int t = 0; t < max && f->hp[who].event_counts[type] == 0 &&
+                    stopped[who] == ROLLNET_ERR_OK;
+         t++) {
+        run_tolerating_stops(f, 1, stopped);
+    }
+}
+
+/* A private session of three: the crashed node comes back with the key.
+ * Started again with another key first, it is refused (REFUSED naming the
+ * key), nobody raises REJOINED and the survivors keep its place; started
+ * once more with the key it rejoins. */
+static void test_a_private_three_player_session_takes_a_rejoin_only_with_its_key(void **state)
+{
+    (void)state;
+    fx_opts o;
+    mesh_opts(&o, 421, 3);
+    for (int i = 0; i < 3; i++) {
+        o.key[i] = "invite: 3P-7F3K";
+    }
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    fx_crash(&f, 1);
+    fx_run(&f, 6 * 60);
+    f.opts.key[1] = "invite: 3P-7F3X";
+    fx_restart(&f, 1);
+    rollnet_error stopped[FX_MAX] = {ROLLNET_ERR_OK};
+    run_until_event(&f, 1, ROLLNET_EVENT_REFUSED, 10 * 60, stopped);
+    run_tolerating_stops(&f, 120, stopped); /* whatever else it would do */
+    assert_true(f.hp[1].event_counts[ROLLNET_EVENT_REFUSED] >= 1);
+    assert_int_equal(f.hp[1].last_event[ROLLNET_EVENT_REFUSED].u.refused.param,
+                     ROLLNET_PARAM_SESSION_KEY);
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_RUNNING], 0);
+    uint32_t refused = 0;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_REJOINED], 0);
+        if (i != 1) {
+            assert_int_equal(stopped[i], ROLLNET_ERR_OK);
+            assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+            refused += fx_stats(&f, i).handshakes_refused;
+        }
+    }
+    assert_true(refused >= 1); /* a survivor refused it too */
+    fx_crash(&f, 1);
+    f.opts.key[1] = "invite: 3P-7F3K";
+    fx_restart(&f, 1);
+    fx_run(&f, 900);
+    all_rejoined(&f, 1, 600);
+    all_agree(&f, 600);
+    fx_free(&f);
+}
+
+/* The same node crashes and rejoins twice; each time every survivor names
+ * one frame, and all agree. With keys each process has a random nonce; with
+ * none, the fixture gives every process of a node the same one. */
+static void crash_twice(uint64_t seed, const char *key)
+{
+    fx_opts o;
+    mesh_opts(&o, seed, 3);
+    for (int i = 0; i < 3 && key; i++) {
+        o.key[i] = key;
+    }
+    static fx f;
+    fx_init(&f, &o);
+    crash_restart(&f, 2, 400, 3 * 60, 900);
+    int32_t first = all_rejoined(&f, 2, 600);
+    for (int i = 0; i < 2; i++) {
+        f.hp[i].event_counts[ROLLNET_EVENT_REJOINED] = 0; /* count the second one alone */
+    }
+    crash_restart(&f, 2, 0, 3 * 60, 900);
+    int32_t second = all_rejoined(&f, 2, 600);
+    assert_true(second > first + 600);
+    all_agree(&f, 600);
+    fx_free(&f);
+}
+
+static void test_a_node_crashes_and_rejoins_twice(void **state)
+{
+    (void)state;
+    crash_twice(431, NULL);
+    crash_twice(432, "invite: twice");
+}
+
+/* Episodes of 100 frames and checksums of every frame through a rejoin of
+ * three, the crash at an episode end: no DESYNC anywhere, and the rejoined
+ * process's episodes and steps are the survivors'. */
+static void test_checksums_every_frame_and_episode_ends_through_a_rejoin(void **state)
+{
+    (void)state;
+    fx_opts o;
+    mesh_opts(&o, 441, 3);
+    o.checksum_interval = 1;
+    o.max_steps = 100;
+    static fx f;
+    fx_init(&f, &o);
+    crash_restart(&f, 0, 400, 4 * 60, 900); /* the crash near frame 400: an episode end */
+    all_rejoined(&f, 0, 600); /* no DESYNC, records equal, episodes too */
+    all_agree(&f, 600);
+    const fx_records *r = f.rec[0];
+    assert_true(r->episode[r->count - 1] >= r->episode[0] + 5); /* through episode ends */
+    fx_free(&f);
+}
+
+/* Node 0 is the host and the joiners know only its address; it introduces
+ * them to each other. Joiner 2 crashes and comes back (the host introduces
+ * it again to joiner 1, which hears its claim), then joiner 1 does. Keys
+ * give each process a random nonce, as in a real restart. The memnet's
+ * addresses never change, so a host's INTRO re-addressing a lost peer finds
+ * the same address and logs nothing ("is now at"). */
+static void test_via_host_joiners_crash_and_rejoin(void **state)
+{
+    (void)state;
+    fx_opts o;
+    mesh_opts(&o, 451, 3);
+    o.via_host = true;
+    for (int i = 0; i < 3; i++) {
+        o.key[i] = "invite: via-host";
+    }
+    static fx f;
+    fx_init(&f, &o);
+    crash_restart(&f, 2, 400, 6 * 60, 900);
+    all_rejoined(&f, 2, 600);
+    for (int i = 0; i < 3; i++) {
+        f.hp[i].event_counts[ROLLNET_EVENT_REJOINED] = 0;
+    }
+    crash_restart(&f, 1, 0, 6 * 60, 900);
+    forget_before(f.rec_before[1], f.rec[2]->frame[0]); /* node 2 holds nothing before */
+    all_rejoined(&f, 1, 600);
+    all_agree(&f, 600);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(mesh_seen[i].readdressed, 0);
+    }
+    fx_free(&f);
+}
+
+/* KNOWN FAULT (skipped unless RN_TEST_KNOWN_BUGS is set): the same without
+ * keys, where the fixture gives the restarted process its old desc.nonce.
+ * The host has introduced the pair (joiner 1, joiner 2) under those nonces
+ * already (p2p_intro.c, pairs[][] keyed by nonce), so it never introduces
+ * the new process to joiner 1; joiner 1 never hears the claim and sends no
+ * note, the host waits for it, no state goes out, and the new process
+ * re-dials the host every 5 then 10 s: no REJOINED within 15 s. */
+static void test_known_bug_via_host_rejoin_with_a_reused_nonce_is_never_introduced(void **state)
+{
+    (void)state;
+    if (!getenv("RN_TEST_KNOWN_BUGS")) {
+        skip();
+    }
+    fx_opts o;
+    mesh_opts(&o, 451, 3);
+    o.via_host = true;
+    static fx f;
+    fx_init(&f, &o);
+    crash_restart(&f, 2, 400, 6 * 60, 900);
+    all_rejoined(&f, 2, 600);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -79,6 +242,11 @@ int main(void)
         cmocka_unit_test(test_three_players_the_node_everyone_dials_rejoins),
         cmocka_unit_test(test_four_players_a_quick_restart_rejoins),
         cmocka_unit_test(test_survivors_holding_different_inputs_rejoin_from_the_same_frame),
+        cmocka_unit_test(test_a_private_three_player_session_takes_a_rejoin_only_with_its_key),
+        cmocka_unit_test(test_a_node_crashes_and_rejoins_twice),
+        cmocka_unit_test(test_checksums_every_frame_and_episode_ends_through_a_rejoin),
+        cmocka_unit_test(test_via_host_joiners_crash_and_rejoin),
+        cmocka_unit_test(test_known_bug_via_host_rejoin_with_a_reused_nonce_is_never_introduced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * p2p_absent.c) and all play on with its players neutral from the frame
  * after, every such frame flagged alike everywhere; it comes back only by
  * rejoining, after the neutral frames. In the fixture node i dials every
- * node j > i. */
+ * node j > i. Tests named known_bug show a fault and are skipped unless
+ * RN_TEST_KNOWN_BUGS is set. */
 #include "mesh_util.h"
 
 /* The survivors' records agree on which frames were played without `lost`:
@@ -89,9 +90,10 @@ static void play_on_and_rejoin(uint64_t seed, int n, int who, int starved)
     assert_int_equal(first, held + 1); /* neutral from the frame after the highest note */
     assert_true(from > crashed_at + 500);
     all_agree(&f, 600);
-    for (int i = 0; i < n; i++) { /* the survivors agree through the played-on frames too */
-        if (i != who && (who == 0 ? i != 1 : i != 0)) {
-            assert_true(agree_by_frame(f.rec[who == 0 ? 1 : 0], f.rec[i]) > from);
+    int ref = who == 0 ? 1 : 0; /* the survivors agree through the played-on frames too */
+    for (int i = 0; i < n; i++) {
+        if (i != who && i != ref) {
+            assert_true(agree_by_frame(f.rec[ref], f.rec[i]) > from);
         }
     }
     fx_free(&f);

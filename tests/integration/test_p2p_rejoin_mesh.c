@@ -1,7 +1,9 @@
-/* Rejoin and absent_play NEUTRAL with three or more players: the survivors
- * agree on the crashed peer's last frame (ABSENT notes, p2p_absent.c)
- * before playing on without it or giving its state to the new process.
- * In the fixture node i dials every node j > i. */
+/* Rejoin with three or more players: the survivors agree on the crashed
+ * peer's last frame (ABSENT notes, p2p_absent.c) before giving its state to
+ * the new process; with keys, via a host, twice, with a spectator. absent_play
+ * NEUTRAL: test_p2p_play_on_mesh.c. In the fixture node i dials every node
+ * j > i. Tests named known_bug show a fault and are skipped unless
+ * RN_TEST_KNOWN_BUGS is set. */
 #include "mesh_util.h"
 
 /* A crash of node `who` in a mesh of `n`, restarted after `down` ticks:

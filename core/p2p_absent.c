@@ -8,34 +8,54 @@
  * same inputs of those players up to the same frame, as in a departure
  * (p2p_leave.c). So each survivor sends the others a note (ABSENT,
  * reliable): the last frame of those players it has confirmed, the first
- * of them it played neutral, and the real inputs before that. Once the
- * notes of every survivor that was there when this side sent its own are
- * in, all take the highest frame: real inputs come from the notes, neutral
- * ones need no data. Every survivor computes the same frame from the same
- * set of notes, so all of them play on from, or send the state of, the
- * same frame.
+ * of them it played neutral, the real inputs before that, and the set of
+ * survivors it counts. Once the notes of every survivor it counts are in,
+ * each naming the same set, all take the highest frame: real inputs come
+ * from the notes, neutral ones need no data. Every survivor of the set
+ * computes the same frame from the same notes, so all of them play on
+ * from, or send the state of, the same frame.
+ *
+ * The set: every live peer with players but the lost one, except peers
+ * lost here too, or rejoining (a new process that has not played yet: it
+ * holds nothing of the lost peer's): two peers may be lost at once. Leaving one
+ * out is a promise: it comes back only as a rejoin (its RESUME is answered
+ * PLAYED_ON), since what it held is not in the agreement. So that two
+ * sides of a partition never both agree, a set agrees only when it holds
+ * more than half of the session's processes, or exactly half with the
+ * lowest player still in the session (with two processes left, the one
+ * with the lowest player decides). A note goes out only once no peer of
+ * its set is silent (INTERRUPTED): a peer cut off from everybody waits
+ * instead of promising anything.
  *
  *   - absent_play NEUTRAL: a survivor sends its note (nonce 0) once the
  *     connection counts as lost, and from then on takes the peer back only
- *     as a rejoin (a RESUME is answered PLAYED_ON): another survivor may
- *     already be playing on with this note, so a resume here could confirm
- *     real inputs where that one confirmed neutral ones. Once agreed, each
- *     plays the players neutral from the frame after the agreed one (and
- *     flags them). The one that lost everybody else can agree with nobody:
- *     it waits, and comes back by rejoining.
- *   - a rejoin: each survivor sends its note (the new process's nonce) when
- *     it accepts the claim (p2p_rejoin.c); the state goes out once the
+ *     as a rejoin (a RESUME is answered PLAYED_ON, whichever side dials):
+ *     another survivor may already be playing on with this note, so a
+ *     resume here could confirm real inputs where that one confirmed
+ *     neutral ones. Once agreed, each plays the players neutral from the
+ *     frame after the agreed one (and flags them). One that lost everybody
+ *     else can agree with nobody: it waits, and comes back by rejoining.
+ *   - a rejoin: each survivor sends its note (the new process's nonce, a
+ *     new one for each process: a claim with the old nonce is refused)
+ *     when it accepts the claim (p2p_rejoin.c); the state goes out once the
  *     notes agree, the lost players' inputs neutral up to the agreed frame
- *     where they were played neutral anywhere. The rejoining process runs
- *     once every survivor has sent it the state (their READYs come with
- *     it), so it never plays a frame some survivor has not agreed to.
- *   - a needed survivor gone before its note came (its own window ended,
- *     it stopped): what it held can no longer be known here, and settling
- *     without it could confirm what it confirmed otherwise: the session
- *     stops, like a departure that cannot be agreed ("the mesh split").
+ *     where they were played neutral anywhere, and the absence ends at the
+ *     frame after it. The rejoining process runs once every survivor has
+ *     sent it the state (their READYs come with it), so it never plays a
+ *     frame some survivor has not agreed to. Meanwhile a survivor that
+ *     waits for notes tells the rejoining process it is there (a loading
+ *     notice, once a second).
+ *   - a survivor of the set gone before its note came (its own window
+ *     ended, it stopped): what it held can no longer be known here, and
+ *     settling without it could confirm what it confirmed otherwise: the
+ *     session stops, like a departure that cannot be agreed ("the mesh
+ *     split").
  *
- * A note is fixed once sent: it is sent again, unchanged, to a survivor
- * whose connection is regained (what went out while it was lost is lost). */
+ * A note's frames are fixed once sent; it goes out again with a new set
+ * when the set changes, to a survivor whose connection is regained, and to
+ * one whose own note for the same process arrives (it may have dropped
+ * ours: a note about a peer that still plays there is not taken, so that
+ * no survivor has inputs forced on a player who is playing). */
 #include <string.h>
 
 #include "p2p_session.h"
@@ -45,17 +65,54 @@ bool rn_p2p_agreeing(const rn_p2p *p)
     return p->base.desc.num_players > 2 && rn_p2p_rejoins(p);
 }
 
-/* The other survivors: live peers with players, but `lost`. */
+/* The survivors this side counts for `lost`: live peers with players, but
+ * `lost` and peers lost (or rejoining) here too. */
 static uint32_t survivors(const rn_p2p *p, const rn_peer *lost)
 {
     uint32_t m = 0;
     for (int i = 0; i < p->num_peers; i++) {
         const rn_peer *q = &p->peers[i];
-        if (q != lost && rn_peer_live(q) && q->player_mask != 0) {
+        if (q != lost && rn_peer_live(q) && q->player_mask != 0 && !q->lost && !q->rejoin_owed &&
+            !q->rejoin_unconfirmed) {
             m |= 1u << i;
         }
     }
     return m;
+}
+
+static uint32_t players_of(const rn_p2p *p, uint32_t peers)
+{
+    uint32_t m = p->base.local_mask;
+    for (int i = 0; i < p->num_peers; i++) {
+        if (peers & (1u << i)) {
+            m |= p->peers[i].player_mask;
+        }
+    }
+    return m;
+}
+
+/* More than half of the session's processes (this one, and every peer with
+ * players that has not departed), or half with the lowest player still in
+ * the session. */
+static bool majority(const rn_p2p *p, uint32_t need)
+{
+    const rollnet_session *s = &p->base;
+    int total = 1, set = 1 + rn_popcount32(need);
+    for (int i = 0; i < p->num_peers; i++) {
+        const rn_peer *q = &p->peers[i];
+        if (q->player_mask != 0 && (rn_peer_live(q) || q->state == RN_PEER_LEAVING)) {
+            total++;
+        }
+    }
+    if (2 * set != total) {
+        return 2 * set > total;
+    }
+    for (int q = 0; q < s->desc.num_players; q++) {
+        if (s->sync.queues[q].disconnected_from < 0) {
+            return (players_of(p, need) & (1u << q)) != 0; /* the lowest player in the session */
+        }
+    }
+    return false;
 }
 
 /* The first frame of `lost`'s players played neutral here in an absence not
@@ -72,6 +129,9 @@ static int32_t neutral_from(const rollnet_session *s, const rn_peer *lost)
     return -1;
 }
 
+/* This side's note about `lost` to the peers in `to`. A note that went out
+ * with a set that can agree is a promise about every peer it leaves out
+ * (and, for a loss, about `lost`): they come back only as a rejoin. */
 static void send_note(rn_p2p *p, rn_peer *lost, uint32_t to)
 {
     rollnet_session *s = &p->base;
@@ -89,51 +149,98 @@ static void send_note(rn_p2p *p, rn_peer *lost, uint32_t to)
     m.u.absent.count = count;
     m.u.absent.data = count > 0 ? p->leave_packed : NULL;
     m.u.absent.size = count > 0 ? packed : 0;
+    m.u.absent.survivors = lost->note.survivors;
+    bool sent = false;
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *q = &p->peers[i];
         if ((to & (1u << i)) && rn_peer_live(q) && !q->lost && q->tp >= 0) {
             rn_link_send(&p->link, q, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
+            sent = true;
+        }
+    }
+    if (!sent || lost->note.done || !majority(p, lost->note.need)) {
+        return;
+    }
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *q = &p->peers[i];
+        if ((q->lost && rn_peer_live(q) && q != lost && !(lost->note.need & (1u << i))) ||
+            (q == lost && lost->note.nonce == 0)) {
+            q->played_on = true;
         }
     }
 }
 
-void rn_p2p_absent_note(rn_p2p *p, rn_peer *lost)
+/* A peer of the set is silent: its note, or its loss, is to come first. */
+static bool set_settled(const rn_p2p *p, uint32_t need)
 {
-    rollnet_session *s = &p->base;
-    lost->note.sent = true;
-    lost->note.nonce = lost->rejoin_owed ? lost->nonce : 0;
-    lost->note.last = rn_p2p_peer_confirmed(p, lost);
-    lost->note.neutral_from = neutral_from(s, lost);
-    lost->note.need = survivors(p, lost);
-    rn_logf(&s->events, ROLLNET_LOG_INFO,
-            "player %d %s: told the other survivors its frames here (confirmed to %d)",
-            rn_peer_event_player(lost), lost->note.nonce ? "rejoins" : "is lost", lost->note.last);
-    send_note(p, lost, lost->note.need);
+    for (int i = 0; i < p->num_peers; i++) {
+        if ((need & (1u << i)) && p->peers[i].state == RN_PEER_INTERRUPTED) {
+            return false;
+        }
+    }
+    return true;
 }
 
-/* A survivor's connection is regained: this side's notes go to it again. */
+/* This side's note about `lost` (its loss, or the rejoining process that
+ * took its place): made once its set is settled, and sent again with a new
+ * set when the set changes. */
+static void note_now(rn_p2p *p, rn_peer *lost)
+{
+    rollnet_session *s = &p->base;
+    uint64_t nonce = lost->rejoin_owed ? lost->nonce : 0;
+    bool fresh = !lost->note.sent || lost->note.done || lost->note.nonce != nonce;
+    uint32_t need = survivors(p, lost);
+    if (!set_settled(p, need) || (!fresh && need == lost->note.need)) {
+        return;
+    }
+    if (fresh) {
+        lost->note.sent = true;
+        lost->note.done = false;
+        lost->note.nonce = nonce;
+        lost->note.last = rn_p2p_peer_confirmed(p, lost);
+        lost->note.neutral_from = neutral_from(s, lost);
+        lost->note.needed = 0;
+        rn_logf(&s->events, ROLLNET_LOG_INFO,
+                "player %d %s: told the other survivors its frames here (confirmed to %d)",
+                rn_peer_event_player(lost), nonce ? "rejoins" : "is lost", lost->note.last);
+    }
+    lost->note.need = need;
+    lost->note.needed |= need;
+    lost->note.survivors = players_of(p, need);
+    send_note(p, lost, need);
+}
+
+void rn_p2p_absent_note(rn_p2p *p, rn_peer *lost)
+{
+    note_now(p, lost);
+}
+
 void rn_p2p_absent_resend(rn_p2p *p, rn_peer *to)
 {
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *lost = &p->peers[i];
-        if (lost != to && lost->note.sent && rn_peer_live(lost) &&
-            (lost->note.need & (1u << to->index))) {
+        if (lost != to && lost->note.sent && rn_peer_live(lost)) {
             send_note(p, lost, 1u << to->index);
         }
     }
 }
 
+/* The peer a note is about, or NULL. */
+static rn_peer *subject(rn_p2p *p, const rn_peer *from, uint32_t mask)
+{
+    for (int i = 0; i < p->num_peers; i++) {
+        rn_peer *q = &p->peers[i];
+        if (q != from && q->player_mask == mask && (rn_peer_live(q) || rn_peer_departed(q))) {
+            return q;
+        }
+    }
+    return NULL;
+}
+
 void rn_p2p_on_absent(rn_p2p *p, rn_peer *from, const rn_absent *a)
 {
     rollnet_session *s = &p->base;
-    rn_peer *lost = NULL;
-    for (int i = 0; i < p->num_peers && !lost; i++) {
-        rn_peer *q = &p->peers[i];
-        if (q != from && q->player_mask == a->player_mask &&
-            (rn_peer_live(q) || rn_peer_departed(q))) {
-            lost = q;
-        }
-    }
+    rn_peer *lost = subject(p, from, a->player_mask);
     if (!rn_p2p_agreeing(p) || !rn_peer_live(from) || from->player_mask == 0 || !lost) {
         from->st.dropped_malformed++; /* about nobody here, or from no survivor */
         return;
@@ -141,20 +248,29 @@ void rn_p2p_on_absent(rn_p2p *p, rn_peer *from, const rn_absent *a)
     if (!rn_peer_live(lost)) {
         return; /* it departed meanwhile: the departure's own agreement settles it */
     }
+    if (lost->state == RN_PEER_RUNNING && !lost->lost && !lost->rejoin_owed) {
+        return; /* it plays here: nothing is forced on it (sent again with the sender's own) */
+    }
     int32_t carried_to = a->neutral_from >= 0 ? a->neutral_from - 1 : a->last_frame;
     if (!rn_p2p_take_inputs(p, a->player_mask, carried_to, a->count, a->data, a->size)) {
         from->st.dropped_malformed++;
         return;
     }
     int k = rn_lowest_player(a->player_mask);
+    bool had = from->notes[k].on && from->notes[k].nonce == a->nonce;
     from->notes[k].on = true;
     from->notes[k].nonce = a->nonce;
     from->notes[k].last = a->last_frame;
     from->notes[k].neutral_from = a->neutral_from;
+    from->notes[k].survivors = a->survivors;
     s->dirty = true;
+    if (!had && lost->note.sent && !lost->note.done && lost->note.nonce == a->nonce &&
+        (lost->note.need & (1u << from->index))) {
+        send_note(p, lost, 1u << from->index); /* it may have dropped ours */
+    }
 }
 
-/* A needed survivor is gone without its note: see the top. */
+/* A survivor of the set is gone without its note: see the top. */
 static void cannot_agree(rn_p2p *p, rn_peer *lost, const rn_peer *gone)
 {
     rollnet_session *s = &p->base;
@@ -196,10 +312,10 @@ static void fill_neutral(rn_p2p *p, rn_peer *lost, int32_t from, int32_t upto)
 }
 
 /* The agreed last frame and first neutral one (-1 none); false while a
- * note is missing. */
+ * note is missing, names another set, or the set may not agree. */
 static bool agreement(rn_p2p *p, rn_peer *lost, int32_t *last, int32_t *nf)
 {
-    if (!lost->note.sent) {
+    if (!lost->note.sent || lost->note.done) {
         return false;
     }
     int k = rn_lowest_player(lost->player_mask);
@@ -207,13 +323,15 @@ static bool agreement(rn_p2p *p, rn_peer *lost, int32_t *last, int32_t *nf)
     *nf = lost->note.neutral_from;
     for (int j = 0; j < p->num_peers; j++) {
         const rn_peer *q = &p->peers[j];
+        bool mine = q->notes[k].on && q->notes[k].nonce == lost->note.nonce;
+        if ((lost->note.needed & (1u << j)) && !mine && rn_peer_departed(q)) {
+            cannot_agree(p, lost, q);
+            return false;
+        }
         if (!(lost->note.need & (1u << j))) {
             continue;
         }
-        if (!q->notes[k].on || q->notes[k].nonce != lost->note.nonce) {
-            if (!rn_peer_live(q)) {
-                cannot_agree(p, lost, q);
-            }
+        if (!mine || q->notes[k].survivors != lost->note.survivors) {
             return false;
         }
         if (q->notes[k].last > *last) {
@@ -223,11 +341,26 @@ static bool agreement(rn_p2p *p, rn_peer *lost, int32_t *last, int32_t *nf)
             *nf = q->notes[k].neutral_from;
         }
     }
-    return true;
+    return majority(p, lost->note.need);
+}
+
+/* The rejoin is agreed at `frame`: its players' absence ends there, on
+ * every survivor alike (whether or not its state reaches the new process). */
+static void absence_ends(rn_p2p *p, rn_peer *lost, int32_t frame)
+{
+    rollnet_session *s = &p->base;
+    for (int q = 0; q < s->desc.num_players; q++) {
+        rn_input_queue *iq = &s->sync.queues[q];
+        if ((lost->player_mask & (1u << q)) && iq->absent_to == INT32_MAX &&
+            iq->absent_from != INT32_MAX) {
+            iq->absent_to = frame;
+        }
+    }
 }
 
 bool rn_p2p_absent_agreed(rn_p2p *p, rn_peer *lost)
 {
+    note_now(p, lost); /* the set may have changed */
     int32_t last, nf;
     if (!agreement(p, lost, &last, &nf)) {
         return false;
@@ -235,7 +368,20 @@ bool rn_p2p_absent_agreed(rn_p2p *p, rn_peer *lost)
     if (nf >= 0) {
         fill_neutral(p, lost, nf, last);
     }
-    return rn_p2p_peer_confirmed(p, lost) == last;
+    if (rn_p2p_peer_confirmed(p, lost) != last) {
+        return false; /* the real inputs the notes carry are not all here */
+    }
+    absence_ends(p, lost, last + 1);
+    return true;
+}
+
+void rn_p2p_absent_done(rn_p2p *p, rn_peer *lost)
+{
+    int k = rn_lowest_player(lost->player_mask);
+    lost->note.done = true;
+    for (int j = 0; j < p->num_peers; j++) {
+        p->peers[j].notes[k].on = false; /* used: the next round's notes are new */
+    }
 }
 
 void rn_p2p_absent_timers(rn_p2p *p, rn_peer *lost)
@@ -244,10 +390,7 @@ void rn_p2p_absent_timers(rn_p2p *p, rn_peer *lost)
     if (s->desc.absent_play != ROLLNET_ABSENT_NEUTRAL || !s->running || lost->rejoin_owed) {
         return;
     }
-    if (!lost->note.sent) {
-        rn_p2p_absent_note(p, lost);
-        lost->played_on = true; /* from now on it comes back only as a rejoin */
-    }
+    note_now(p, lost);
     int32_t last, nf;
     if (!agreement(p, lost, &last, &nf)) {
         return;

@@ -92,8 +92,8 @@ bool rn_p2p_redial_before_start(rn_p2p *p, rn_peer *peer, bool close)
 {
     rollnet_session *s = &p->base;
     if (!peer->outgoing || s->running || peer->st.last_received_frame >= 0 ||
-        s->failed != ROLLNET_ERR_OK || !join_time_left(p, peer)) {
-        return false;
+        s->failed != ROLLNET_ERR_OK || !join_time_left(p, peer) || (p->rejoined && peer->ready)) {
+        return false; /* (a rejoin's survivor that sent its state: it resumes) */
     }
     rn_logf(&s->events, ROLLNET_LOG_INFO,
             "player %d's address %s: the connection closed before the session ran; "
@@ -187,8 +187,11 @@ void rn_p2p_send_hello(rn_p2p *p, rn_peer *peer)
     rn_peer_make_hello(&p->base.desc, p->nonce, p->base.local_mask, &hello);
     /* Once its state is loaded this process is the peer, not a restart: a
      * reconnect to it, or a restart of the other side, must not read its
-     * HELLO as a claim on a seat (p2p_rejoin.c). */
-    hello.u.hello.rejoin = hello.u.hello.rejoin && !p->rejoined;
+     * HELLO as a claim on a seat (p2p_rejoin.c). With 3+ players it runs
+     * once every survivor sent its state: until then a survivor that has
+     * not may be dialled again, and takes the claim again. */
+    hello.u.hello.rejoin = hello.u.hello.rejoin &&
+                           (!p->rejoined || (rn_p2p_agreeing(p) && !p->base.running));
     rn_link_send(&p->link, peer, &hello, ROLLNET_CHANNEL_RELIABLE, p->base.now);
 }
 
@@ -249,6 +252,9 @@ static void describe(rollnet_param param, int64_t local, int64_t remote, const c
                  local && remote ? "the values differ"
                  : local         ? "missing there"
                                  : "missing here");
+    } else if (param == ROLLNET_PARAM_REJOIN && remote == 2) {
+        snprintf(buf, cap, "a rejoin with the nonce of the process it replaces (a restarted "
+                           "process needs a new one)");
     } else if (param == ROLLNET_PARAM_REJOIN) {
         snprintf(buf, cap, "a rejoin with nothing to rejoin (rejoins taken here: %lld)",
                  (long long)local);
@@ -360,7 +366,9 @@ void rn_p2p_on_hello(rn_p2p *p, rn_peer *peer, const rn_hello *h)
         return;
     }
     rn_peer *again = NULL;
-    if (h->rejoin) {
+    if (h->rejoin && !(s->desc.rejoin && !s->running)) {
+        /* (Between two processes that both rejoin, 3+ players, a HELLO is
+         * only a HELLO: neither knew the other.) */
         /* A crashed peer started again (p2p_rejoin.c): it takes a place. */
         if (peer->outgoing || !rn_p2p_rejoin_claim(p, peer, h)) {
             if (peer->outgoing) {

@@ -93,7 +93,12 @@ void rn_p2p_connection_lost(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason 
     }
     peer->tp = -1;
     peer->lost = true;
-    peer->lost_since_ms = s->now;
+    if (!peer->rejoin_owed) {
+        /* (A rejoin not complete yet: the window still counts from the
+         * loss of the process it replaces, so that claims that never
+         * complete cannot keep the place for ever.) */
+        peer->lost_since_ms = s->now;
+    }
     peer->lost_attempts = 0;
     peer->st.connected = false;
     peer->st.connections_lost++;
@@ -384,14 +389,25 @@ static bool from_lost_peer(const rn_p2p *p, const rn_peer *peer, const rn_resume
            r->player_mask == peer->player_mask;
 }
 
+/* The accepting side: the peer it let resume a moment ago says, on that
+ * connection, that it may not (it answers our ACCEPT with PLAYED_ON). */
+static bool from_resumed_peer(const rn_p2p *p, const rn_peer *peer, const rn_resume *r)
+{
+    return !peer->lost && !peer->outgoing && rn_peer_live(peer) && peer->resumed_ms > 0 &&
+           r->nonce == peer->nonce && r->peer_nonce == p->nonce &&
+           r->player_mask == peer->player_mask;
+}
+
 void rn_p2p_on_resume(rn_p2p *p, rn_peer *conn, const rn_resume *r)
 {
     const rollnet_session *s = &p->base;
-    if (s->desc.rejoin && !s->running && !conn->lost) {
+    if (s->desc.rejoin && !s->running && !conn->lost && r->peer_nonce != p->nonce) {
         /* Started again after a crash: the peer's attempt to resume the
          * process it knew. Its connection hears our HELLO, which says
          * rejoin (p2p_rejoin.c). (Our own attempt, conn->lost, to resume
-         * a connection lost before the state came is answered.) */
+         * a connection lost before the state came is answered, and so is
+         * an attempt that names this process: a survivor that accepted it,
+         * with 3+ players before every survivor's state is in.) */
         return;
     }
     if (s->failed != ROLLNET_ERR_OK || !rn_p2p_reconnects(p)) {
@@ -433,9 +449,24 @@ void rn_p2p_on_resume(rn_p2p *p, rn_peer *conn, const rn_resume *r)
             conn->st.dropped_malformed++;
             return;
         }
+        if (conn->played_on) {
+            /* 3+ players, absent_play NEUTRAL: this side told the other
+             * survivors it lost the peer, and they may play on without it
+             * with that note: it comes back only as a rejoin. */
+            rn_logf(&p->base.events, ROLLNET_LOG_WARN,
+                    "player %d's peer accepted our reconnection, but the survivors may play on "
+                    "without it: told to rejoin",
+                    rn_peer_event_player(conn));
+            send_resume(p, conn, RN_RESUME_PLAYED_ON, conn->nonce, 0);
+            break; /* it stops and closes; the attempt's timer closes it otherwise */
+        }
         rn_p2p_resumed(p, conn);
         break;
     case RN_RESUME_PLAYED_ON:
+        if (from_resumed_peer(p, conn, r)) {
+            played_on_without_us(p, conn); /* it accepted us, then found it may not */
+            break;
+        }
         if (!from_lost_peer(p, conn, r) || !conn->proved) {
             conn->st.dropped_malformed++;
             return;

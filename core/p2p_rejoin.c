@@ -71,7 +71,6 @@ rollnet_error rn_p2p_rejoin_init(rn_p2p *p)
     if (!d->rejoin) {
         return ROLLNET_ERR_OK;
     }
-    p->rejoin_src = -1;
     return rn_state_in_init(&p->rejoin_in, &p->base.alloc, d->snapshot_capacity);
 }
 
@@ -165,6 +164,15 @@ bool rn_p2p_rejoin_claim(rn_p2p *p, rn_peer *conn, const rn_hello *h)
                 : !p->base.running ? "the session does not run yet"
                                    : "no silent or lost peer holds those players");
         rn_p2p_refuse(p, conn, ROLLNET_PARAM_REJOIN, rn_p2p_rejoins(p), 1);
+        return false;
+    }
+    if (rn_p2p_agreeing(p) && h->nonce == old->nonce && !old->rejoin_owed) {
+        /* The survivors tell a rejoin from the next by its nonce. */
+        rn_logf(&p->base.events, ROLLNET_LOG_WARN,
+                "a rejoin claiming player %d's place is refused: it has the nonce of the process "
+                "it replaces (leave desc.nonce 0 for a new one)",
+                rn_peer_event_player(old));
+        rn_p2p_refuse(p, conn, ROLLNET_PARAM_REJOIN, 1, 2);
         return false;
     }
     conn->rejoin_for = old->index;
@@ -279,8 +287,8 @@ void rn_p2p_rejoin_accept(rn_p2p *p, rn_peer *conn)
 static bool send_state(rn_p2p *p, rn_peer *peer)
 {
     rollnet_session *s = &p->base;
-    if (rn_p2p_agreeing(p) && !rn_p2p_absent_agreed(p, peer)) {
-        return false; /* the other survivors' notes first */
+    if (rn_p2p_agreeing(p) && !peer->rejoin_unconfirmed && !rn_p2p_absent_agreed(p, peer)) {
+        return false; /* the other survivors' notes first (agreed already when sent again) */
     }
     int32_t from = rn_p2p_peer_confirmed(p, peer) + 1;
     rn_state_info info;
@@ -293,6 +301,9 @@ static bool send_state(rn_p2p *p, rn_peer *peer)
     if (!rn_state_out_begin(&out, p->tag, &info, slot->buf, slot->size, &m)) {
         return false;
     }
+    if (rn_p2p_agreeing(p)) {
+        rn_p2p_absent_done(p, peer);
+    }
     rn_link_send(&p->link, peer, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
     for (uint32_t i = 0; i < rn_state_out_chunks(&out); i++) {
         rn_state_out_chunk(&out, i, &m);
@@ -303,7 +314,6 @@ static bool send_state(rn_p2p *p, rn_peer *peer)
             rn_peer_event_player(peer), info.frame, slot->size, info.episode);
     bool again = peer->rejoin_unconfirmed; /* after a resume: the game heard it all */
     peer->rejoin_owed = false;
-    peer->note.sent = false;
     p->rejoins_owed--;
     absence_ends(p, peer, info.frame);
     peer->ack = info.frame - 1; /* it holds none of our inputs from F on */
@@ -331,8 +341,27 @@ void rn_p2p_rejoin_resumed(rn_p2p *p, rn_peer *peer)
         /* The rejoining side: a transfer cut short starts over. */
         p->rejoin_in.have_head = false;
         p->rejoin_in.received = 0;
-        p->rejoin_src = -1;
     }
+}
+
+/* A rejoin whose state could not go out within the window, counted from
+ * the loss of the process it replaces (3+ players: the survivors never
+ * agreed): the peer is gone, as a lost one whose window ends. */
+static bool rejoin_expired(rn_p2p *p, rn_peer *peer)
+{
+    rollnet_session *s = &p->base;
+    uint32_t window = rn_p2p_hold_ms(p);
+    if (window == ROLLNET_WAIT_FOREVER || peer->rejoin_unconfirmed ||
+        s->now < peer->lost_since_ms + window) {
+        return false;
+    }
+    rn_logf(&s->events, ROLLNET_LOG_ERROR,
+            "player %d: its rejoin did not complete within the window (%u ms)",
+            rn_peer_event_player(peer), (unsigned)window);
+    peer->rejoin_owed = false;
+    p->rejoins_owed--;
+    rn_p2p_peer_gone(p, peer, ROLLNET_DISCONNECT_TIMEOUT, true);
+    return true;
 }
 
 void rn_p2p_rejoin_timers(rn_p2p *p)
@@ -342,10 +371,19 @@ void rn_p2p_rejoin_timers(rn_p2p *p)
         if (!rn_peer_live(peer) || p->base.failed != ROLLNET_ERR_OK) {
             continue;
         }
+        if (peer->rejoin_owed && rejoin_expired(p, peer)) {
+            continue;
+        }
         if (peer->rejoin_owed) {
-            if (!peer->lost) { /* else: owed once it is back (RESUME) */
-                send_state(p, peer);
-            }
+            if (!peer->lost && !send_state(p, peer) && rn_p2p_agreeing(p) &&
+                p->base.now - peer->owed_notice_ms >= 1000) {
+                /* Waiting for the other survivors' notes: the new process
+                 * must not take the silence for a lost connection. */
+                rn_msg m;
+                rn_p2p_loading_notice(p, &m);
+                rn_link_send(&p->link, peer, &m, ROLLNET_CHANNEL_RELIABLE, p->base.now);
+                peer->owed_notice_ms = p->base.now;
+            } /* lost: owed once it is back (RESUME) */
         } else if (peer->lost && rn_p2p_agreeing(p)) {
             rn_p2p_absent_timers(p, peer);
         } else if (peer->lost && plays_on(p, peer)) {
@@ -434,6 +472,23 @@ static void start_from(rn_p2p *p, rn_peer *peer, const rn_state_info *info, cons
     rn_p2p_check_running(p);
 }
 
+/* 3+ players: every survivor sends the state of the same frame, the same
+ * bytes. A transfer is taken from whichever copy brings its next bytes
+ * first (so a survivor whose connection dies halfway costs nothing); a head
+ * like the one taken, and chunks already had, are those copies. */
+static bool another_copy(const rn_p2p *p, const rn_msg *m)
+{
+    const rn_state_in *in = &p->rejoin_in;
+    if (!in->have_head) {
+        return m->type != RN_MSG_STATE_HEAD;
+    }
+    if (m->type == RN_MSG_STATE_HEAD) {
+        const rn_state_head *h = &m->u.state_head;
+        return h->frame == in->info.frame && h->size == in->size && h->checksum == in->checksum;
+    }
+    return m->type == RN_MSG_STATE_CHUNK && m->u.state_chunk.offset < in->received;
+}
+
 void rn_p2p_on_state(rn_p2p *p, rn_peer *peer, const rn_msg *m)
 {
     rollnet_session *s = &p->base;
@@ -445,20 +500,8 @@ void rn_p2p_on_state(rn_p2p *p, rn_peer *peer, const rn_msg *m)
         peer->st.dropped_malformed++; /* nobody asked for a state */
         return;
     }
-    if (rn_p2p_agreeing(p)) {
-        /* Each survivor sends one: the first to begin is taken, unless its
-         * connection is lost meanwhile. */
-        const rn_peer *src = p->rejoin_src >= 0 ? &p->peers[p->rejoin_src] : NULL;
-        if (src && src != peer && (src->lost || !rn_peer_live(src)) &&
-            m->type == RN_MSG_STATE_HEAD) {
-            p->rejoin_in.have_head = false;
-            p->rejoin_in.received = 0;
-            src = NULL;
-        }
-        if ((src && src != peer) || (!src && m->type != RN_MSG_STATE_HEAD)) {
-            return; /* another survivor's copy */
-        }
-        p->rejoin_src = peer->index;
+    if (rn_p2p_agreeing(p) && another_copy(p, m)) {
+        return;
     }
     const char *why = NULL;
     rn_state_result r = rn_state_in_feed(&p->rejoin_in, m, &why);

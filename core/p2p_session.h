@@ -75,7 +75,6 @@ typedef struct rn_p2p {
     /* desc.rejoin (p2p_rejoin.c): the state being received, and whether it
      * has been loaded. */
     rn_state_in rejoin_in;
-    int rejoin_src; /* the peer whose transfer is being taken (3+ players: each sends one), -1 */
     bool rejoined;
     int rejoins_owed; /* peers with rejoin_owed set */
 } rn_p2p;
@@ -265,6 +264,8 @@ bool rn_p2p_absent_agreed(rn_p2p *p, rn_peer *lost);
 void rn_p2p_absent_timers(rn_p2p *p, rn_peer *lost);
 /* A survivor's connection is regained: the notes this side sent go to it again. */
 void rn_p2p_absent_resend(rn_p2p *p, rn_peer *to);
+/* The state went out: the notes of this rejoin are used. */
+void rn_p2p_absent_done(rn_p2p *p, rn_peer *lost);
 
 /* p2p_leave.c */
 /* The newest inputs of `players` ending at `last` (as many as fit, from the

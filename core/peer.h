@@ -132,6 +132,7 @@ typedef struct rn_peer {
      * the connection it went on may have died with it, so a resume sends
      * it again. */
     bool rejoin_unconfirmed;
+    uint64_t owed_notice_ms; /* 3+ players: the state owed waits for notes; last keepalive */
     /* 3+ players with rejoin (p2p_absent.c). The notes this peer sent about
      * other lost peers, by their lowest player. This side's own note about
      * this peer while it is lost or rejoining: sent, for which process (0:
@@ -141,12 +142,15 @@ typedef struct rn_peer {
         bool on;
         uint64_t nonce;
         int32_t last, neutral_from;
+        uint32_t survivors;
     } notes[ROLLNET_MAX_PLAYERS];
     struct {
-        bool sent;
+        bool sent, done;       /* done: the rejoin it was for is complete here */
         uint64_t nonce;
         int32_t last, neutral_from;
-        uint32_t need;
+        uint32_t need;         /* peers (by index) whose notes it needs now */
+        uint32_t needed;       /* ... and ever did in this round */
+        uint32_t survivors;    /* players of this side and of `need` */
     } note;
 } rn_peer;
 

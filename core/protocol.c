@@ -74,13 +74,16 @@
  *            a host introduces two joiners only when each asked for the
  *            other (neither dials the other on its own).
  *   STATE_HEAD, STATE_CHUNK, WATCH, WATCH_ACK: see protocol_spectate.c.
- *   ABSENT   [17, tag, player_mask, last_frame, count, data, nonce, neutral_from]
+ *   ABSENT   [17, tag, player_mask, last_frame, count, data, nonce, neutral_from,
+ *             survivors]
  *            3+ players: the sender's note about a lost peer (rn_absent,
  *            p2p_absent.c). player_mask, last_frame, count and data as in
  *            LEAVE, except that the frames carried end at neutral_from - 1
  *            when neutral_from >= 0 (frames from it on are neutral: nothing
  *            to carry); nonce: 0 when the sender lost the peer, else the
- *            nonce of the rejoining process it accepted in its place.
+ *            nonce of the rejoining process it accepted in its place;
+ *            survivors: the players of the survivors whose notes the
+ *            sender's agreement takes, its own included.
  *
  *   RESUME   [10, kind, nonce, peer_nonce, player_mask, challenge, proof]
  *            a lost connection regained (rn_resume): kind 0..3 (claim,
@@ -112,7 +115,7 @@
 #define RN_INTRO_ASK_ELEMENTS 3
 #define RN_LOADING_ELEMENTS 5
 #define RN_LEAVE_ELEMENTS 9
-#define RN_ABSENT_ELEMENTS 8
+#define RN_ABSENT_ELEMENTS 9
 #define RN_FINISH_ELEMENTS 5
 #define RN_RESUME_ELEMENTS 7
 
@@ -232,6 +235,7 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_bin_with_body(&pk, m->u.absent.data, m->u.absent.size);
         r |= msgpack_pack_uint64(&pk, m->u.absent.nonce);
         r |= msgpack_pack_int32(&pk, m->u.absent.neutral_from);
+        r |= msgpack_pack_uint32(&pk, m->u.absent.survivors);
         break;
     case RN_MSG_FINISH:
         r |= msgpack_pack_array(&pk, RN_FINISH_ELEMENTS);
@@ -375,7 +379,8 @@ static bool rn_parse_absent(const msgpack_object *e, rn_absent *a)
     return rn_get_u16(&e[1], &a->tag) && rn_get_u32(&e[2], &a->player_mask) &&
            rn_get_i32(&e[3], &a->last_frame) && rn_get_i32(&e[4], &a->count) &&
            rn_get_bin(&e[5], RN_MAX_MESSAGE, &a->data, &a->size) &&
-           rn_get_uint(&e[6], UINT64_MAX, &a->nonce) && rn_get_i32(&e[7], &a->neutral_from);
+           rn_get_uint(&e[6], UINT64_MAX, &a->nonce) && rn_get_i32(&e[7], &a->neutral_from) &&
+           rn_get_u32(&e[8], &a->survivors);
 }
 
 static bool rn_parse_finish(const msgpack_object *e, rn_finish *f)

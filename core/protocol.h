@@ -141,6 +141,8 @@ typedef struct rn_absent {
     int32_t count;         /* frames carried, ending at the last before neutral_from (or last_frame) */
     const uint8_t *data;   /* rn_inputs_compress of those frames, as in LEAVE */
     size_t size;
+    uint32_t survivors;    /* the players of the survivors whose notes the sender's agreement
+                            * takes (its own included): they must all name the same set */
 } rn_absent;
 
 /* The sender finishes the session (rollnet_session_finish): it stopped

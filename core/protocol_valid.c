@@ -68,7 +68,8 @@ bool rn_msg_valid(const rn_msg *m)
                rn_frame_ok(a->last_frame) && a->neutral_from >= -1 &&
                a->neutral_from <= a->last_frame + 1 && a->count >= 0 &&
                a->count <= RN_MAX_INPUT_FRAMES && a->count <= carried_to + 1 &&
-               (a->size == 0 || a->data != NULL) && a->size <= RN_MAX_MESSAGE;
+               (a->size == 0 || a->data != NULL) && a->size <= RN_MAX_MESSAGE &&
+               a->survivors < (1u << ROLLNET_MAX_PLAYERS);
     }
     case RN_MSG_FINISH:
         return m->u.finish.stop >= 0 && m->u.finish.inputs_end >= m->u.finish.stop &&

@@ -115,6 +115,7 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
                a->u.absent.nonce == b->u.absent.nonce &&
                a->u.absent.last_frame == b->u.absent.last_frame &&
                a->u.absent.neutral_from == b->u.absent.neutral_from &&
+               a->u.absent.survivors == b->u.absent.survivors &&
                a->u.absent.count == b->u.absent.count && a->u.absent.size == b->u.absent.size &&
                (a->u.absent.size == 0 ||
                 memcmp(a->u.absent.data, b->u.absent.data, a->u.absent.size) == 0);
@@ -456,6 +457,7 @@ static rn_msg random_valid_msg(int *bs)
             g_inputs[i] = (uint8_t)rnd();
         }
         m.u.absent.data = g_inputs;
+        m.u.absent.survivors = (uint32_t)below(1u << ROLLNET_MAX_PLAYERS);
         break;
     }
     case RN_MSG_FINISH:

@@ -558,11 +558,11 @@ static void seeds_protocol(void)
     m.type = RN_MSG_ABSENT;
     m.u.absent = (rn_absent){ .tag = rn_nonce_tag(0x1002), .player_mask = 4, .nonce = 0x2002,
                               .last_frame = 90, .neutral_from = -1, .count = 5,
-                              .data = packed, .size = packed_len };
+                              .data = packed, .size = packed_len, .survivors = 3 };
     seed_message("absent", &m, 1);
     m.u.absent = (rn_absent){ .tag = rn_nonce_tag(0x1002), .player_mask = 4, .nonce = 0,
                               .last_frame = 300, .neutral_from = 91, .count = 5,
-                              .data = packed, .size = packed_len };
+                              .data = packed, .size = packed_len, .survivors = 3 };
     seed_message("absent-neutral", &m, 1);
     memset(&m, 0, sizeof m);
     m.type = RN_MSG_FINISH;

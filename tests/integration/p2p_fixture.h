@@ -182,7 +182,8 @@ static inline void fx_node_create(fx *f, const fx_opts *o, int i)
     d.logger.log = o->log;
     d.logger.user_data = (void *)(intptr_t)i;
     d.seed = o->seed;
-    d.nonce = o->key[i] ? 0 : 0x1000u + (uint64_t)i;
+    /* A process started again has a nonce of its own, as a random one would be. */
+    d.nonce = o->key[i] ? 0 : 0x1000u + (uint64_t)i + 0x100u * (uint64_t)f->restarts[i];
     if (o->key[i]) {
         d.session_key = o->key[i];
         d.session_key_size = strlen(o->key[i]);

@@ -3,8 +3,7 @@
  * p2p_absent.c) and all play on with its players neutral from the frame
  * after, every such frame flagged alike everywhere; it comes back only by
  * rejoining, after the neutral frames. In the fixture node i dials every
- * node j > i. Tests named known_bug show a fault and are skipped unless
- * RN_TEST_KNOWN_BUGS is set. */
+ * node j > i. */
 #include "mesh_util.h"
 
 /* The survivors' records agree on which frames were played without `lost`:
@@ -195,21 +194,14 @@ static void test_a_survivor_cut_off_from_everyone_waits_and_comes_back_by_rejoin
     cut_off_then_rejoin(532, 0);
 }
 
-/* KNOWN BUG in core (skipped unless RN_TEST_KNOWN_BUGS is set): the same
- * with the cut-off node dialled by a survivor (node 1: node 0 dials it;
- * node 2: both dial it). The cut-off node sent its notes to nobody, agreed
- * with nobody and played nothing neutral, yet it marked both peers
- * played_on (rn_p2p_absent_timers sets it as soon as the note is made), so
- * when the network is back it answers the survivors' RESUMEs PLAYED_ON:
- * node 0 (cut 1), or nodes 0 and 1 (cut 2), the survivors that played on,
- * stop with DISCONNECTED PLAYED_ON, and with cut 2 the cut-off node goes on
- * waiting alone. */
-static void test_known_bug_a_cut_off_survivor_dialled_by_others_tells_them_played_on(void **state)
+/* The same with the cut-off node dialled by a survivor (node 1: node 0
+ * dials it; node 2: both dial it). Its peers were silent when it lost them,
+ * so it sent no note and promised nothing: it does not answer the
+ * survivors' RESUMEs with PLAYED_ON (it once did, and stopped the
+ * survivors that had played on). */
+static void test_a_cut_off_survivor_that_others_dial_waits_and_comes_back_by_rejoining(void **state)
 {
     (void)state;
-    if (!getenv("RN_TEST_KNOWN_BUGS")) {
-        skip();
-    }
     cut_off_then_rejoin(531, 1);
     cut_off_then_rejoin(533, 2);
 }
@@ -295,7 +287,7 @@ int main(void)
         cmocka_unit_test(test_survivors_holding_different_inputs_play_on_from_the_same_frame),
         cmocka_unit_test(test_a_survivor_cut_off_from_everyone_waits_and_comes_back_by_rejoining),
         cmocka_unit_test(test_a_partial_partition_plays_nobody_neutral),
-        cmocka_unit_test(test_known_bug_a_cut_off_survivor_dialled_by_others_tells_them_played_on),
+        cmocka_unit_test(test_a_cut_off_survivor_that_others_dial_waits_and_comes_back_by_rejoining),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

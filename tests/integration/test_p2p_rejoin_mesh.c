@@ -2,8 +2,7 @@
  * peer's last frame (ABSENT notes, p2p_absent.c) before giving its state to
  * the new process; with keys, via a host, twice, with a spectator. absent_play
  * NEUTRAL: test_p2p_play_on_mesh.c. In the fixture node i dials every node
- * j > i. Tests named known_bug show a fault and are skipped unless
- * RN_TEST_KNOWN_BUGS is set. */
+ * j > i. */
 #include "mesh_util.h"
 
 /* A crash of node `who` in a mesh of `n`, restarted after `down` ticks:
@@ -213,19 +212,11 @@ static void test_via_host_joiners_crash_and_rejoin(void **state)
     fx_free(&f);
 }
 
-/* KNOWN FAULT (skipped unless RN_TEST_KNOWN_BUGS is set): the same without
- * keys, where the fixture gives the restarted process its old desc.nonce.
- * The host has introduced the pair (joiner 1, joiner 2) under those nonces
- * already (p2p_intro.c, pairs[][] keyed by nonce), so it never introduces
- * the new process to joiner 1; joiner 1 never hears the claim and sends no
- * note, the host waits for it, no state goes out, and the new process
- * re-dials the host every 5 then 10 s: no REJOINED within 15 s. */
-static void test_known_bug_via_host_rejoin_with_a_reused_nonce_is_never_introduced(void **state)
+/* The same without keys: each restarted process has a new nonce of its own
+ * (the fixture's), so the host introduces it again to the other joiner. */
+static void test_via_host_a_public_session_introduces_the_new_process_again(void **state)
 {
     (void)state;
-    if (!getenv("RN_TEST_KNOWN_BUGS")) {
-        skip();
-    }
     fx_opts o;
     mesh_opts(&o, 451, 3);
     o.via_host = true;
@@ -233,6 +224,38 @@ static void test_known_bug_via_host_rejoin_with_a_reused_nonce_is_never_introduc
     fx_init(&f, &o);
     crash_restart(&f, 2, 400, 6 * 60, 900);
     all_rejoined(&f, 2, 600);
+    fx_free(&f);
+}
+
+/* A restarted process with the nonce of the one it replaces is refused with
+ * 3+ players (the survivors tell one rejoin from the next by its nonce):
+ * REFUSED naming ROLLNET_PARAM_REJOIN, and the survivors go on waiting. */
+static void test_a_rejoin_with_the_crashed_process_nonce_is_refused(void **state)
+{
+    (void)state;
+    fx_opts o;
+    mesh_opts(&o, 452, 3);
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    fx_crash(&f, 1);
+    fx_run(&f, 6 * 60);
+    f.restarts[1] = -1; /* fx_restart counts it back to 0: the old nonce */
+    f.opts.rejoin[1] = true;
+    fx_restart(&f, 1);
+    for (int t = 0; t < 5 * 60; t++) {
+        for (int i = 0; i < 3; i++) {
+            (void)harness_tick(&f.hp[i], harness_clock_now(&f.clock));
+            fx_record_hash(&f, i);
+        }
+        harness_clock_tick(&f.clock);
+    }
+    assert_true(f.hp[1].event_counts[ROLLNET_EVENT_REFUSED] >= 1);
+    assert_int_equal(f.hp[1].last_event[ROLLNET_EVENT_REFUSED].u.refused.param,
+                     ROLLNET_PARAM_REJOIN);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_REJOINED], 0);
+    assert_int_equal(f.hp[2].event_counts[ROLLNET_EVENT_REJOINED], 0);
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
     fx_free(&f);
 }
 
@@ -345,7 +368,8 @@ int main(void)
         cmocka_unit_test(test_checksums_every_frame_and_episode_ends_through_a_rejoin),
         cmocka_unit_test(test_via_host_joiners_crash_and_rejoin),
         cmocka_unit_test(test_a_spectator_watches_a_three_player_session_through_a_rejoin),
-        cmocka_unit_test(test_known_bug_via_host_rejoin_with_a_reused_nonce_is_never_introduced),
+        cmocka_unit_test(test_via_host_a_public_session_introduces_the_new_process_again),
+        cmocka_unit_test(test_a_rejoin_with_the_crashed_process_nonce_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

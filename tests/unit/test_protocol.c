@@ -145,6 +145,7 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         assert_true(a->u.absent.nonce == b->u.absent.nonce);
         assert_int_equal(a->u.absent.last_frame, b->u.absent.last_frame);
         assert_int_equal(a->u.absent.neutral_from, b->u.absent.neutral_from);
+        assert_int_equal(a->u.absent.survivors, b->u.absent.survivors);
         assert_int_equal(a->u.absent.count, b->u.absent.count);
         assert_int_equal(a->u.absent.size, b->u.absent.size);
         if (a->u.absent.size > 0) {
@@ -257,7 +258,7 @@ static const uint8_t k_one_frame[] = { 0x05 }; /* one literal byte: one 1-byte f
 #define INPUT_N 8
 #define CHECKSUM_N 5
 #define LOADING_N 5
-#define ABSENT_N 8
+#define ABSENT_N 9
 
 /* The types baseline() knows. */
 static const int k_baseline_types[] = { RN_MSG_HELLO,    RN_MSG_REFUSE,  RN_MSG_INPUT,
@@ -291,7 +292,7 @@ static int baseline(int type, tval *v)
     }
     case RN_MSG_ABSENT: { /* player 1, confirmed to 10, one frame carried, nothing neutral */
         tval a[ABSENT_N] = { U(RN_MSG_ABSENT), U(9), U(2), I(10), I(1),
-                             BIN(k_one_frame, sizeof k_one_frame), U(0x1001), I(-1) };
+                             BIN(k_one_frame, sizeof k_one_frame), U(0x1001), I(-1), U(5) };
         memcpy(v, a, sizeof a);
         return ABSENT_N;
     }
@@ -667,37 +668,39 @@ static void absent_round_trips_and_checks_its_fields(void **state)
     assert_true(rn_inputs_compress(inputs, 6, 1, packed, sizeof packed, &packed_len));
     rn_msg m = { .type = RN_MSG_ABSENT };
     /* tag, mask, nonce, last, neutral_from, count, data, size */
-    m.u.absent = (rn_absent){ 0x1234, 1u << 2, 0, 100, -1, 6, packed, packed_len };
+    m.u.absent = (rn_absent){ 0x1234, 1u << 2, 0, 100, -1, 6, packed, packed_len, 7u };
     round_trip(*state, &m, 0);
-    m.u.absent = (rn_absent){ 1, 1u << 3, UINT64_MAX, 100, 90, 6, packed, packed_len };
+    m.u.absent = (rn_absent){ 1, 1u << 3, UINT64_MAX, 100, 90, 6, packed, packed_len, 7u };
     round_trip(*state, &m, 0); /* carried to 89 */
-    m.u.absent = (rn_absent){ 1, 1u, 7, 100, 101, 6, packed, packed_len };
+    m.u.absent = (rn_absent){ 1, 1u, 7, 100, 101, 6, packed, packed_len, 7u };
     round_trip(*state, &m, 0); /* neutral from the frame after the last: allowed */
-    m.u.absent = (rn_absent){ 1, 1u, 0, -1, -1, 0, NULL, 0 };
+    m.u.absent = (rn_absent){ 1, 1u, 0, -1, -1, 0, NULL, 0, 7u };
     round_trip(*state, &m, 0); /* nothing confirmed, nothing carried */
-    m.u.absent = (rn_absent){ 1, 1u, 0, 5, 0, 0, NULL, 0 };
+    m.u.absent = (rn_absent){ 1, 1u, 0, 5, 0, 0, NULL, 0, 7u };
     round_trip(*state, &m, 0); /* neutral from frame 0: nothing to carry */
-    m.u.absent = (rn_absent){ 1, (1u << ROLLNET_MAX_PLAYERS) - 1, 0, 5, 3, 3, packed, packed_len };
+    m.u.absent = (rn_absent){ 1, (1u << ROLLNET_MAX_PLAYERS) - 1, 0, 5, 3, 3, packed, packed_len, 7u };
     round_trip(*state, &m, 0); /* frames 0..2 carried, exactly as many as there are */
     uint8_t buf[RN_MAX_MESSAGE];
-    m.u.absent = (rn_absent){ 1, 1u, 0, 100, 102, 6, packed, packed_len }; /* past last + 1 */
+    m.u.absent = (rn_absent){ 1, 1u, 0, 100, 102, 6, packed, packed_len, 7u }; /* past last + 1 */
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
-    m.u.absent = (rn_absent){ 1, 1u, 0, 100, -2, 6, packed, packed_len };
+    m.u.absent = (rn_absent){ 1, 1u, 0, 100, -2, 6, packed, packed_len, 7u };
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
-    m.u.absent = (rn_absent){ 1, 1u, 0, 5, 3, 4, packed, packed_len }; /* frames 0..2 only */
+    m.u.absent = (rn_absent){ 1, 1u, 0, 5, 3, 4, packed, packed_len, 7u }; /* frames 0..2 only */
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
-    m.u.absent = (rn_absent){ 1, 1u, 0, 5, -1, 7, packed, packed_len }; /* frames 0..5 only */
+    m.u.absent = (rn_absent){ 1, 1u, 0, 5, -1, 7, packed, packed_len, 7u }; /* frames 0..5 only */
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
-    m.u.absent = (rn_absent){ 1, 1u, 0, 5, 0, 1, packed, packed_len }; /* neutral from 0 */
+    m.u.absent = (rn_absent){ 1, 1u, 0, 5, 0, 1, packed, packed_len, 7u }; /* neutral from 0 */
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
-    m.u.absent = (rn_absent){ 1, 0, 0, 100, -1, 6, packed, packed_len }; /* no player */
+    m.u.absent = (rn_absent){ 1, 0, 0, 100, -1, 6, packed, packed_len, 7u }; /* no player */
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
-    m.u.absent = (rn_absent){ 1, 1u << ROLLNET_MAX_PLAYERS, 0, 100, -1, 6, packed, packed_len };
+    m.u.absent = (rn_absent){ 1, 1u << ROLLNET_MAX_PLAYERS, 0, 100, -1, 6, packed, packed_len, 7u };
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
-    m.u.absent = (rn_absent){ 1, 1u, 0, 100, -1, RN_MAX_INPUT_FRAMES + 1, packed, packed_len };
+    m.u.absent = (rn_absent){ 1, 1u, 0, 100, -1, RN_MAX_INPUT_FRAMES + 1, packed, packed_len, 7u };
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
-    m.u.absent = (rn_absent){ 1, 1u, 0, -2, -1, 0, NULL, 0 };
+    m.u.absent = (rn_absent){ 1, 1u, 0, -2, -1, 0, NULL, 0, 7u };
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.absent = (rn_absent){ 1, 1u, 0, 5, -1, 0, NULL, 0, 1u << ROLLNET_MAX_PLAYERS };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0); /* survivors out of range */
     /* The decoder, from the baseline (player 1, confirmed to 10, one frame). */
     tval v[ABSENT_N + 1];
     assert_int_equal(baseline(RN_MSG_ABSENT, v), ABSENT_N);
@@ -1321,7 +1324,7 @@ static void truncated_messages_never_decode(void **state)
     msgs[4].u.loading = (rn_loading){ 0xabcd, true, 60000, 1234 };
     msgs[5] = (rn_msg){ .type = RN_MSG_ABSENT };
     msgs[5].u.absent = (rn_absent){ 0xabcd, 6u, 0x1122334455667788ull, 1234567, 1234560, 1,
-                                    k_one_frame, sizeof k_one_frame };
+                                    k_one_frame, sizeof k_one_frame, 7u };
     for (int i = 0; i < 6; i++) {
         uint8_t buf[RN_MAX_MESSAGE];
         size_t n = rn_encode(&msgs[i], 3, buf, sizeof buf);

@@ -33,6 +33,16 @@ set -uo pipefail
 GW=$1
 work=$(mktemp -d /tmp/rollnet-rejoin-mesh-XXXXXX)
 source "$(dirname "$0")/proc_lib.sh"
+# Each case keeps its files in a directory of its own.
+dump_logs() {
+    local f
+    for f in "$work"/*/*.err; do
+        if [ -s "$f" ]; then
+            echo "--- $f" >&2
+            tail -n 20 "$f" >&2
+        fi
+    done
+}
 base=$((48000 + $$ % 1000 * 5))
 STEPS=600
 EPISODES=2

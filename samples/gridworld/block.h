@@ -7,7 +7,8 @@
  * without it the peer sees silence (interrupted, then the disconnect
  * timeout). --rejoin (rollnet_session_desc::rejoin) starts this process in
  * the place of one that crashed; --play-on (absent_play NEUTRAL) lets the
- * host play on while its joiner is away. */
+ * others play on while a player is away (two players: the host; more: every
+ * survivor, once they agree on its last frame). */
 #ifndef GRIDWORLD_BLOCK_H
 #define GRIDWORLD_BLOCK_H
 

@@ -68,14 +68,15 @@ static void usage(FILE *out)
             "                       blocked game thread reads as busy, not gone)\n"
             "  --block-at S:L       S seconds after the start, block the game thread for L\n"
             "                       seconds without announcing it\n"
-            "  --rejoin             this process replaces one of a two-player game that\n"
-            "                       crashed (same other arguments, within 60 s): it gets\n"
-            "                       the game's state from the other side and plays on;\n"
+            "  --rejoin             this process replaces a player whose process crashed\n"
+            "                       (same other arguments, within 60 s): it gets the\n"
+            "                       game's state from the others and plays on; a joiner\n"
+            "                       is introduced to the other joiners again by the host;\n"
             "                       its --export starts at the frame it rejoined at\n"
-            "  --play-on            two players, both sides: while the joiner is away\n"
-            "                       (lost or crashed), the host plays on with it standing\n"
-            "                       still (flagged in the export); the joiner comes back\n"
-            "                       with --rejoin (by default both wait for it)\n"
+            "  --play-on            every peer: while a player is away (lost or crashed)\n"
+            "                       the others play on with it standing still (flagged in\n"
+            "                       the export) once they agree on its last frame; it\n"
+            "                       comes back with --rejoin (by default all wait for it)\n"
             "  --help               show this text\n"
             "\n"
             "Keys: arrows/WASD move (in a sync test: WASD player 0, arrows player 1;\n"
@@ -201,10 +202,6 @@ static int check_modes(options *o)
     if (o->replay_out && o->rejoin) {
         fprintf(stderr, "gridworld: --replay-out records a game from its first frame; a --rejoin "
                         "starts later (the process that crashed recorded the beginning)\n");
-        return 2;
-    }
-    if ((o->rejoin || o->play_on) && o->players != 2) {
-        fprintf(stderr, "gridworld: --rejoin and --play-on are for two players (--players 2)\n");
         return 2;
     }
     if (o->rejoin && !o->join && !o->host_port) {

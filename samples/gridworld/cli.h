@@ -38,7 +38,7 @@ typedef struct options {
     bool no_net_thread;
     double block_at, block_length;
     bool rejoin; /* --rejoin: this process takes the place of one that crashed */
-    bool play_on; /* --play-on: the host plays on while its joiner is away */
+    bool play_on; /* --play-on: the others play on while a player is away */
 } options;
 
 /* Fill *o from the command line, defaults first. Strings in *o point into

@@ -601,58 +601,81 @@ typedef struct rollnet_session_desc {
      * ROLLNET_RECONNECT_OFF: no reconnection, a lost connection ends the
      * peer at once (CLOSED or TIMEOUT, as before reconnection existed). */
     uint32_t reconnect_timeout_ms;
-    /** P2P, two players: how long the peer of a lost connection may come
-     * back after its process crashed and was started again with `rejoin`
-     * set, counted from the loss. The lost peer is kept (and, when this is
-     * longer than reconnect_timeout_ms, waited for) this long; meanwhile the
-     * session pauses at the prediction window, as it does while
-     * reconnecting. A rejoin is refused (ROLLNET_PARAM_REJOIN) when nothing
-     * is lost to come back to. Needs reconnection on (with
-     * ROLLNET_RECONNECT_OFF a lost peer is gone at once). Default 60000;
-     * ROLLNET_REJOIN_OFF: no rejoin. */
+    /** P2P: how long the peer of a lost connection may come back after its
+     * process crashed and was started again with `rejoin` set, counted from
+     * the loss. The lost peer is kept (and, when this is longer than
+     * reconnect_timeout_ms, waited for) this long; meanwhile the session
+     * pauses at the prediction window, as it does while reconnecting
+     * (absent_play says otherwise). A rejoin is refused (ROLLNET_PARAM_REJOIN)
+     * when nothing is lost to come back to. Needs reconnection on (with
+     * ROLLNET_RECONNECT_OFF a lost peer is gone at once). Any number of
+     * players: with three or more every survivor keeps the place (see
+     * absent_play and rejoin for how they agree on the lost peer's frames).
+     * Default 60000; ROLLNET_REJOIN_OFF: no rejoin. */
     uint32_t rejoin_timeout_ms;
-    /** P2P, two players: what the session does while its peer's connection
-     * is lost and the place is kept (reconnect_timeout_ms,
-     * rejoin_timeout_ms). ROLLNET_ABSENT_PAUSE (default): it waits at the
-     * prediction window. ROLLNET_ABSENT_NEUTRAL: the side the lost peer had
-     * connected to (the host) plays on with the peer's players neutral from
-     * the frame after their last confirmed input, flagged in every record
-     * (rollnet_record::disconnected) and ADVANCE; the side that had
-     * connected waits, so the two never play on apart. A peer that comes
-     * back takes over at the frame after the neutral ones: a restarted
-     * process by rejoining; a live one, whose RESUME cannot undo frames
-     * played without it, is told so (DISCONNECTED,
-     * ROLLNET_DISCONNECT_PLAYED_ON: its session stops) and comes back by
-     * creating its session again with `rejoin` set. */
+    /** P2P: what the session does while a peer's connection is lost and
+     * its place is kept (reconnect_timeout_ms, rejoin_timeout_ms). Give
+     * every peer the same value (the handshake does not compare it).
+     * ROLLNET_ABSENT_PAUSE (default): it waits at the prediction window.
+     * ROLLNET_ABSENT_NEUTRAL: the session plays on with the lost peer's
+     * players neutral, flagged in every record (rollnet_record::disconnected)
+     * and ADVANCE. With two players the side the lost peer had connected to
+     * (the host) plays on from the frame after their last confirmed input;
+     * the side that had connected waits, so the two never play on apart.
+     * With three or more the survivors first agree on the lost peer's
+     * frames: each sends the others a note (ABSENT, reliable) once the
+     * connection counts as lost here, with the last frame of those players
+     * it confirmed and the real inputs it holds; once every other
+     * survivor's note is in, all take the highest frame and every survivor
+     * plays on from the frame after it. From its note on a survivor takes
+     * the lost peer back only as a rejoin. One lost peer is agreed at a
+     * time: with two lost at once the survivors wait (paused) until one is
+     * back or departs. A survivor that is gone before its note arrived
+     * stops the session, as a departure that cannot be agreed does
+     * (DISCONNECTED, ROLLNET_DISCONNECT_BY_PEERS, frame -1;
+     * ROLLNET_ERR_DISCONNECTED); a process that lost every other peer
+     * agrees with nobody and waits. A peer that comes back takes over at
+     * the frame after the neutral ones: a restarted process by rejoining; a
+     * live one, whose RESUME cannot undo frames played without it, is told
+     * so (DISCONNECTED, ROLLNET_DISCONNECT_PLAYED_ON: its session stops) and
+     * comes back by creating its session again with `rejoin` set. */
     rollnet_absent_play absent_play;
-    /** P2P, two players: this process takes the place of one that crashed
-     * in a session still running on the other side (the same desc as
-     * before: players, addresses, parameters, session key). Its handshake
-     * says so; the other peer, which kept the crashed peer's place for
-     * rejoin_timeout_ms, sends the state of its latest confirmed frame (a
-     * msgpack snapshot over the reliable channel, in chunks, checked like
-     * the state a late spectator gets) and its inputs from there. The
-     * session LOADs that state, raises ROLLNET_EVENT_REJOINED (u.rejoin.frame:
-     * the first frame it runs), then RUNNING, and plays on from that frame;
-     * its confirmed records start there and equal the other peer's. Refused
-     * (ROLLNET_EVENT_REFUSED, ROLLNET_PARAM_REJOIN; the session stops with
-     * ROLLNET_ERR_REFUSED) when the other side has no peer with these
-     * players whose connection is lost or that has been silent past
-     * notify_timeout_ms (a peer that plays keeps its seat). Without a
+    /** P2P: this process takes the place of one that crashed in a session
+     * still running on the other peers (the same desc as before: players,
+     * addresses, parameters, session key). Its handshake says so; each
+     * other peer, which kept the crashed peer's place for rejoin_timeout_ms,
+     * sends the state of its latest confirmed frame (a msgpack snapshot
+     * over the reliable channel, in chunks, checked like the state a late
+     * spectator gets) and its inputs from there. A joiner given only the
+     * host's address asks the host again and is introduced to the other
+     * peers again; a survivor that dials this process's players dials the
+     * address the host's introduction gives. With three or more players
+     * each survivor sends the others a note (ABSENT) of the crashed peer's
+     * frames it holds when it accepts the claim, and its state once the
+     * notes agree, so the state is of the same frame everywhere; this
+     * session takes one of the states (the first to begin) and runs once
+     * every survivor has sent its own. The session LOADs that state, raises
+     * ROLLNET_EVENT_REJOINED (u.rejoin.frame: the first frame it runs), then
+     * RUNNING, and plays on from that frame; its confirmed records start
+     * there and equal the other peers'. Refused (ROLLNET_EVENT_REFUSED,
+     * ROLLNET_PARAM_REJOIN; the session stops with ROLLNET_ERR_REFUSED) when
+     * the peer it reaches has no peer with these players whose connection
+     * is lost or that has been silent past notify_timeout_ms (a peer that
+     * plays keeps its seat). Without a
      * session key nothing proves who claims a seat, so the claim of a seat
      * whose peer is only silent waits until that peer counts as lost (at
      * most disconnect_timeout_ms) and is refused if it is heard again; in a
      * private session the proof of the key lets it in at once. A corrupt or
      * oversize state stops it with ROLLNET_ERR_STATE_INVALID. The crashed
      * process may have confirmed up to max_prediction + input_delay frames
-     * from F on with inputs that never reached the other side: those
+     * from F on with inputs that never reached the others: those
      * records of its own are the only ones that can differ (and, with
-     * absent_play NEUTRAL, every frame a crashed host had played on without
-     * the other peer: those were its alone). Once the state
+     * absent_play NEUTRAL with two players, every frame a crashed host had
+     * played on without the other peer: those were its alone). Once the state
      * is loaded the process is an ordinary peer: its later handshakes (a
-     * reconnect, the other side's own restart) no longer say rejoin.
-     * While the other side loads (rollnet_session_begin_loading) the state
-     * may wait for the load to end; the new process allows
+     * reconnect, another peer's own restart) no longer say rejoin.
+     * While a peer that kept its place loads (rollnet_session_begin_loading)
+     * the state may wait for the load to end; the new process allows
      * loading_grace_ms of silence meanwhile; a connection lost before the
      * state has arrived is resumed like any other, and the state sent
      * again. Default false. */
@@ -932,11 +955,13 @@ typedef enum rollnet_event_type {
      * attempt; RESUMED when play goes on, DISCONNECTED
      * (ROLLNET_DISCONNECT_CONNECTION_LOST) when the window ends. */
     ROLLNET_EVENT_RECONNECTING,
-    /** A crashed peer is back (rollnet_session_desc::rejoin). On the side
+    /** A crashed peer is back (rollnet_session_desc::rejoin). On each side
      * that kept its place: player is the rejoined peer's, and its state of
-     * frame u.rejoin.frame has been sent (RESUMED follows: play goes on).
-     * On the rejoining side: player -1, the state of u.rejoin.frame is
-     * loaded and the session runs from there. */
+     * frame u.rejoin.frame has been sent (RESUMED follows: play goes on);
+     * with three or more players every survivor names the same frame. On
+     * the rejoining side: player -1, the state of u.rejoin.frame is loaded
+     * and the session runs from there (with three or more players, once
+     * every survivor has sent its state). */
     ROLLNET_EVENT_REJOINED
 } rollnet_event_type;
 
@@ -952,19 +977,23 @@ typedef enum rollnet_disconnect_reason {
     /** no handshake within handshake_timeout_ms, or within join_timeout_ms
      * at an address that answered */
     ROLLNET_DISCONNECT_HANDSHAKE_TIMEOUT,
-    ROLLNET_DISCONNECT_BY_PEERS,      /**< 3+ players: another peer lost it; all drop it together */
+    /** 3+ players: another peer lost it; all drop it together. Frame -1:
+     * the survivors cannot agree on its frames (a survivor whose notice or
+     * ABSENT note was needed is gone: "the mesh split" in the log), and the
+     * session stops with ROLLNET_ERR_DISCONNECTED. */
+    ROLLNET_DISCONNECT_BY_PEERS,
     ROLLNET_DISCONNECT_LEFT,          /**< the peer left on purpose (rollnet_session_leave) */
     ROLLNET_DISCONNECT_NO_ANSWER,     /**< nobody answered at its address within join_timeout_ms */
     ROLLNET_DISCONNECT_BUSY_TIMEOUT,  /**< busy (ROLLNET_EVENT_PEER_BUSY) past busy_timeout_ms */
     /** the connection was lost and not regained within reconnect_timeout_ms */
     ROLLNET_DISCONNECT_CONNECTION_LOST,
     /** SPECTATOR, or P2P with rollnet_session_desc::rejoin: the state the
-     * host or the other peer sent was refused (corrupt, oversize,
+     * host or a peer that kept this one's place sent was refused (corrupt, oversize,
      * inconsistent: the log says why); the session stops with
      * ROLLNET_ERR_STATE_INVALID. */
     ROLLNET_DISCONNECT_STATE_INVALID,
     /** P2P, absent_play NEUTRAL: this side's connection was lost and the
-     * other side played on with its players neutral; a resume cannot undo
+     * other peers played on with its players neutral; a resume cannot undo
      * those frames, so the session stops (ROLLNET_ERR_DISCONNECTED). Create
      * it again with rollnet_session_desc::rejoin set to come back. */
     ROLLNET_DISCONNECT_PLAYED_ON
@@ -1010,8 +1039,8 @@ typedef enum rollnet_param {
      * this side accepts rejoins at all, and the peer's rejoin flag, 1): no
      * lost or silent peer holds the players claimed (a peer that plays
      * keeps its seat, also one heard again while a claim on its seat
-     * waited), the session does not run yet or
-     * has more than two players, or rejoin_timeout_ms is ROLLNET_REJOIN_OFF. */
+     * waited), the session does not run yet, or rejoin_timeout_ms is
+     * ROLLNET_REJOIN_OFF (or reconnection is off). */
     ROLLNET_PARAM_REJOIN,
     ROLLNET_PARAM_COUNT_ /**< the number of parameters; not a parameter */
 } rollnet_param;

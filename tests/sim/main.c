@@ -55,8 +55,7 @@ typedef struct tally {
     /* Spectators: scenarios that drew them (and of those, shadowed), sums
      * of the results' spectator figures. */
     uint64_t spect_scenarios, spect_shadowed, spectators, spect_records, spect_finished;
-    uint64_t rejoin_scenarios, neutral_scenarios, restarts, rejoins, rejoins_refused, played_on,
-        flagged_records, rejoins_gave_up;
+    sim_rejoin_tally rejoin[2];
     uint64_t spect_ends[16], spect_stall_timeouts;
     /* Private scenarios and their strangers' refusals (keys.c). */
     uint64_t key_scenarios, key_hello, key_auth, key_resume, key_resumed;
@@ -169,16 +168,7 @@ static bool campaign_one(const cli *c, tally *t, uint64_t seed)
         }
         t->spect_stall_timeouts += r.spectator_host_stall_timeouts;
     }
-    if (sim_scenario_restarts(&sc)) {
-        t->rejoin_scenarios++;
-        t->neutral_scenarios += sc.absent_neutral;
-        t->restarts += r.restarts;
-        t->rejoins += r.rejoins;
-        t->rejoins_refused += r.rejoins_refused;
-        t->played_on += r.played_on;
-        t->flagged_records += r.flagged_records;
-        t->rejoins_gave_up += r.rejoins_gave_up;
-    }
+    sim_rejoin_tally_add(t->rejoin, &sc, &r);
     t->key_scenarios += sc.key[0] != '\0';
     t->key_hello += r.keyed_hello_refused;
     t->key_auth += r.keyed_auth_refused;
@@ -252,20 +242,6 @@ static void print_spectators(const tally *t)
            (unsigned long long)t->spect_finished, (unsigned long long)t->spect_stall_timeouts);
 }
 
-static void print_rejoins(const tally *t)
-{
-    printf("rejoins: %llu scenarios drew them (%llu with absent_play NEUTRAL), %llu restarts: "
-           "%llu rejoined, %llu refused, %llu gave up (handshake timeout, peer gone), %llu "
-           "still waiting at the end; %llu told PLAYED_ON, %llu records played on with a "
-           "player away\n",
-           (unsigned long long)t->rejoin_scenarios, (unsigned long long)t->neutral_scenarios,
-           (unsigned long long)t->restarts, (unsigned long long)t->rejoins,
-           (unsigned long long)t->rejoins_refused, (unsigned long long)t->rejoins_gave_up,
-           (unsigned long long)(t->restarts - t->rejoins - t->rejoins_refused -
-                                t->rejoins_gave_up),
-           (unsigned long long)t->played_on, (unsigned long long)t->flagged_records);
-}
-
 static void print_kinds(const tally *t)
 {
     for (int i = 0; i < t->num_kinds; i++) {
@@ -291,7 +267,7 @@ static int run_seeds(const cli *c)
     }
     print_kinds(&t);
     print_spectators(&t);
-    print_rejoins(&t);
+    sim_rejoin_tally_print(t.rejoin);
     printf("keys: %llu scenarios drew a session key (%llu connections regained with the keyed "
            "RESUME); their strangers were refused %llu times at the HELLO, %llu at the AUTH, "
            "%llu at the RESUME claim or proof\n",

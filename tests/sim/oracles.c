@@ -114,6 +114,7 @@ void sim_watch_init(sim_watch *wt, uint64_t now)
         wt->absent_cut[p] = -1;
         wt->rejoin_cut[p] = -1;
     }
+    wt->rejoin_frame = -1;
     wt->last_event_ms = now;
     wt->started_ms = now;
     wt->wait_since_ms = now;
@@ -222,11 +223,12 @@ void sim_oracle_event(sim_world *w, int x, const rollnet_event *ev)
 /* ---- Records ---- */
 
 /* A neutral input of player p on x while x plays on without it (absent_play
- * NEUTRAL, x the side p connects to, p being reconnected): oracle h. */
+ * NEUTRAL, p being reconnected; with two players x the side p connects to,
+ * with more any survivor): oracle h. */
 static bool unflagged_absence(const sim_world *w, int x, int p, const uint8_t *got)
 {
     static const uint8_t neutral[SIM_MAX_INPUT] = {0};
-    return p != x && x > p && w->sc->absent_neutral &&
+    return p != x && (x > p || w->sc->peers > 2) && w->sc->absent_neutral &&
            (w->nodes[x].watch.reconnecting & (1u << p)) != 0 &&
            memcmp(got, neutral, (size_t)w->sc->input_size) == 0;
 }
@@ -341,8 +343,9 @@ static rollnet_stall_reason stall_reason_of(rollnet_error err)
 
 /* Whether the scenario cut nodes x and y apart recently enough for the cut
  * to have ended y's place here now: a partition or burst between them, a
- * freeze or loading of either, y dead or quit, active within the longest
- * wait a lost peer can take (3 * disconnect + 2 * reconnect + loading). */
+ * freeze or loading of either, a restart of y (its old process gone), all
+ * active within the longest wait a lost peer can take (3 * disconnect + 2 *
+ * reconnect + loading), or y dead or quit. */
 static bool cut_apart(const sim_world *w, int x, int y)
 {
     const sim_scenario *sc = w->sc;
@@ -374,6 +377,11 @@ static bool cut_apart(const sim_world *w, int x, int y)
         case SIM_DIE:
         case SIM_QUIT:
             if (f->a == y) {
+                return true;
+            }
+            break;
+        case SIM_RESTART:
+            if (f->a == y && (uint64_t)f->at_ms + horizon >= t) {
                 return true;
             }
             break;

@@ -177,6 +177,9 @@ typedef struct sim_watch {
     uint32_t dropped;            /* players it said DISCONNECTED for, ever */
     int32_t absent_cut[SIM_MAX_PEERS]; /* first flagged frame of its latest absence, or -1 */
     int32_t rejoin_cut[SIM_MAX_PEERS]; /* frame of its latest REJOINED for the player, or -1 */
+    int32_t rejoin_frame;        /* a restarted process: the frame the first REJOINED about it
+                                    named (its own or a survivor's), or -1 */
+    int rejoin_frame_by;         /* the node that said that one */
 } sim_watch;
 
 typedef struct sim_counting {

@@ -51,8 +51,9 @@
  *    except the split of a mesh (3+ peers): ROLLNET_ERR_DISCONNECTED raised
  *    with a DISCONNECTED of frame -1 for a player p (its departure could not
  *    be agreed, nothing was played neutral) when the node also dropped
- *    another player y (frame -1 too, or a departure frame) that really could
- *    not be heard: the scenario cut the two apart recently (a partition or
+ *    another player y (frame -1 too, or a departure frame; with rejoins on,
+ *    any other survivor: one whose ABSENT note cannot arrive says no
+ *    DISCONNECTED of its own, p2p_absent.c) that really could not be heard: the scenario cut the two apart recently (a partition or
  *    burst between them, a freeze or loading of either, y dead or quit), or
  *    y had dropped this node or stopped itself.
  * d. Memory. No allocation through the allocator hook after setup (checked
@@ -203,6 +204,7 @@ void sim_oracle_event(sim_world *w, int x, const rollnet_event *ev)
         wt->said_reconnecting = wt->said_reconnecting || !wt->running;
         if (ev->player >= 0 && ev->player < SIM_MAX_PEERS) {
             wt->reconnecting |= 1u << ev->player;
+            wt->reconnecting_ms[ev->player] = now_ms(w);
         }
         break;
     case ROLLNET_EVENT_RESUMED:
@@ -401,7 +403,10 @@ static bool mesh_split(const sim_world *w, int x, rollnet_error err)
         return false;
     }
     for (int y = 0; y < w->sc->peers; y++) {
-        bool dropped = wt->departed[y] != NOT_DEPARTED || (wt->unagreed & (1u << y));
+        /* With rejoins on, a survivor whose ABSENT note cannot arrive is
+         * gone without a DISCONNECTED of its own (p2p_absent.c). */
+        bool dropped = wt->departed[y] != NOT_DEPARTED || (wt->unagreed & (1u << y)) ||
+                       w->sc->rejoin_ms != 0;
         if (y == x || !dropped || (wt->unagreed & ~(1u << y)) == 0) {
             continue;
         }

@@ -113,14 +113,19 @@ void sim_rejoin_step(sim_world *w, uint64_t now)
 }
 
 /* Survivor s cannot take node x back: it does not run, has stopped, is
- * gone, was played on without itself, or has dropped x's player (its
- * window ended). */
+ * gone, was played on without itself, or has dropped x's player or kept
+ * its place the whole window (with three or more players a departure is
+ * said only once the others' notices are in). */
 static bool cannot_take_back(const sim_world *w, int x, int s)
 {
     const sim_node *sn = &w->nodes[s];
-    return !sn->watch.running || sn->state == SIM_NODE_STOPPED || sn->state == SIM_NODE_DEAD ||
-           sn->state == SIM_NODE_QUIT || (sn->watch.dropped & (1u << x)) != 0 ||
-           sn->watch.played_on;
+    const sim_watch *ws = &sn->watch;
+    uint64_t now = harness_clock_now(&w->clock);
+    bool window_over = (ws->reconnecting & (1u << x)) &&
+                       now - ws->reconnecting_ms[x] >= sim_scenario_hold_ms(w->sc);
+    return !ws->running || sn->state == SIM_NODE_STOPPED || sn->state == SIM_NODE_DEAD ||
+           sn->state == SIM_NODE_QUIT || (ws->dropped & (1u << x)) != 0 || ws->played_on ||
+           window_over;
 }
 
 /* A refusal of node x's rejoin by the peer of player `by` (-1: unnamed). */
@@ -208,6 +213,25 @@ static void rejoined_here(sim_world *w, int x, int32_t frame)
     }
 }
 
+/* Node x is told that player p's peer played on without it. Justified only
+ * when x was not playing on without p itself: two sides that each played on
+ * without the other cannot both go on, and the one told to stop here was
+ * (by its records) among those that agreed p away. */
+static void told_played_on(sim_world *w, int x, int p)
+{
+    const sim_node *n = &w->nodes[x];
+    if (p < 0 || p >= w->sc->peers || n->rec_count <= n->rec_from) {
+        return;
+    }
+    const sim_record *last = &n->rec[n->rec_count - 1];
+    if (last->disconnected & (1u << p)) {
+        sim_fail(w, 'c', "node %d is told PLAYED_ON by player %d's peer, though it plays on "
+                         "without that player itself (flagged from frame %d to %d): both sides "
+                         "played on without each other and this one stops",
+                 x, p, n->watch.absent_cut[p], last->frame);
+    }
+}
+
 void sim_rejoin_event(sim_world *w, int x, const rollnet_event *ev)
 {
     sim_node *n = &w->nodes[x];
@@ -243,6 +267,10 @@ void sim_rejoin_event(sim_world *w, int x, const rollnet_event *ev)
             sim_fail(w, 'c', "node %d: its rejoin was refused by node %d, though %s runs and "
                              "keeps its place",
                      x, p, p >= 0 ? "it" : "every survivor");
+        } else if (n->incarnation > 0 && ev->u.refused.param != ROLLNET_PARAM_REJOIN) {
+            sim_fail(w, 'c', "node %d's restarted process was refused by node %d: %s differs, "
+                             "a parameter every process of the scenario shares",
+                     x, p, rollnet_param_string(ev->u.refused.param));
         }
         break;
     case ROLLNET_EVENT_DISCONNECTED:
@@ -254,6 +282,7 @@ void sim_rejoin_event(sim_world *w, int x, const rollnet_event *ev)
         if (ev->u.disconnected.reason == ROLLNET_DISCONNECT_PLAYED_ON) {
             wt->played_on = true;
             w->res->played_on++;
+            told_played_on(w, x, p);
         }
         break;
     default:

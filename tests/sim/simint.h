@@ -159,6 +159,7 @@ typedef struct sim_watch {
     bool said_reconnecting; /* RECONNECTING before RUNNING: it waits the reconnect window */
     uint32_t reconnecting;  /* players whose connection is being regained (RECONNECTING, no
                                RESUMED or DISCONNECTED since) */
+    uint64_t reconnecting_ms[SIM_MAX_PEERS]; /* clock of its latest RECONNECTING for a player */
     rollnet_stall_reason stall_reason;
     uint32_t loading_peers;      /* players whose peer announced loading */
     uint32_t synchronized;       /* players whose peer's handshake completed here */

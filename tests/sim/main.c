@@ -398,9 +398,10 @@ static int run_roundtrip(const cli *c)
 /* The self-test's scenario for sabotage o (see run_selftest). */
 static void selftest_scenario(sim_scenario *sc, char o)
 {
+    bool rejoin = o == 'r' || o == 'm';
     sim_scenario_init(sc, 7, o == 'r' ? 2 : 3);
     sc->frames = 600;
-    if (o == 'r') {
+    if (rejoin) {
         sc->reconnect_ms = 3000;
         sc->rejoin_ms = 6000;
     }
@@ -436,7 +437,7 @@ static void selftest_scenario(sim_scenario *sc, char o)
         f.at_ms = 100;
         sim_scenario_add(sc, &f);
     }
-    if (o == 'r') {
+    if (rejoin) {
         memset(&f, 0, sizeof(f));
         f.kind = SIM_DIE;
         f.a = 1;
@@ -471,20 +472,25 @@ static int run_selftest(const cli *c)
      * without saying why). 'r': two players, node 1 crashes and is
      * restarted with rejoin (the clean run must rejoin), and the restarted
      * process takes the frame after the one REJOINED names for its start
-     * (oracle a). 'k': a private scenario whose stranger with the right key
+     * (oracle a); 'm': the same with three players (every survivor's
+     * REJOINED names the frame the restarted process does not take). 'k': a private scenario whose stranger with the right key
      * claims no seat, and is let in as a spectator (oracle k). */
-    for (const char *o = "abcdefpnsrk"; *o; o++) {
-        char want = *o == 's' ? 'x' : *o == 'p' ? 'e' : *o == 'n' ? 'f' : *o == 'r' ? 'a' : *o;
+    for (const char *o = "abcdefpnsrmk"; *o; o++) {
+        char want = *o == 's'                ? 'x'
+                    : *o == 'p'              ? 'e'
+                    : *o == 'n'              ? 'f'
+                    : *o == 'r' || *o == 'm' ? 'a'
+                                             : *o;
         sim_scenario sc;
         selftest_scenario(&sc, *o);
         sim_options opt = c->opt;
         sim_result clean, broken;
         opt.sabotage = 0;
         sim_run(&sc, &opt, &clean);
-        opt.sabotage = *o == 'p' ? 'e' : *o;
+        opt.sabotage = *o == 'p' ? 'e' : *o == 'm' ? 'r' : *o;
         sim_run(&sc, &opt, &broken);
         bool ok = !clean.failed && broken.failed && broken.oracle == want &&
-                  (*o != 'r' || clean.rejoins == 1);
+                  ((*o != 'r' && *o != 'm') || clean.rejoins == 1);
         char label[16];
         snprintf(label, sizeof(label), want != *o ? "%c case %c" : "%c", want, *o);
         printf("%s oracle %s: clean run %s; sabotaged run %s%c%s%s\n", ok ? "PASS" : "FAIL",

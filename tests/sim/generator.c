@@ -10,13 +10,15 @@
  * that everything else a seed draws stays as it was: a scenario without
  * spectators is the one the seed always made.
  *
- * Some two-player scenarios with reconnection and no spectators draw, from a
- * third stream, a rejoin (add_rejoin): rejoin_timeout_ms, sometimes
- * absent_play NEUTRAL, and a crashed peer started again with desc.rejoin,
- * within the window the survivor keeps its place or after it (refused); in
- * NEUTRAL mode sometimes a partition instead of the crash, after which the
- * dialling peer is told it was played on without and comes back the same
- * way. A scenario without them is, again, the one the seed always made.
+ * Some scenarios with reconnection and no spectators draw, from a third
+ * stream, a rejoin (add_rejoin): rejoin_timeout_ms, sometimes absent_play
+ * NEUTRAL, and a crashed peer started again with desc.rejoin, within the
+ * window the survivors keep its place or after it (refused); in NEUTRAL mode
+ * sometimes a partition instead of the crash (two players: the dialling
+ * peer cut off; more: one peer cut off from all the others), after which the
+ * peer cut off is told it was played on without and comes back the same
+ * way. A scenario without them is, again, the one the seed always made (a
+ * two-player seed draws what it drew before 3+ players could rejoin).
  *
  * Private scenarios (a session key) are drawn the same way, from a fourth
  * stream (keys.c). */
@@ -377,7 +379,7 @@ static const sim_fault *death_of(sim_scenario *sc, uint64_t *rng)
     sim_fault f;
     memset(&f, 0, sizeof(f));
     f.kind = SIM_DIE;
-    f.a = (int)sim_below(rng, 2);
+    f.a = (int)sim_below(rng, (uint32_t)sc->peers);
     f.at_ms = 300 + sim_below(rng, (uint32_t)sc->frames * 1000u / SIM_FPS / 2);
     if (!sim_scenario_add(sc, &f)) {
         return NULL;
@@ -385,17 +387,50 @@ static const sim_fault *death_of(sim_scenario *sc, uint64_t *rng)
     return &sc->faults[sc->num_faults - 1];
 }
 
-static void add_rejoin(sim_scenario *sc)
+/* Node a cut off from every other peer (both ways) at `at` for `len`. */
+static void isolate(sim_scenario *sc, int a, uint32_t at, uint32_t len)
 {
-    uint64_t rng = sc->seed ^ 0x72656A6F696E7321ull; /* "rejoins!" */
-    if (sc->peers != 2 || !sc->reconnect_ms || sim_scenario_spectators(sc) > 0 ||
-        sim_below(&rng, 100) >= SIM_REJOIN_PERCENT || sc->num_faults + 3 > SIM_MAX_FAULTS) {
-        return;
+    for (int b = 0; b < sc->peers; b++) {
+        if (b == a) {
+            continue;
+        }
+        sim_fault p;
+        memset(&p, 0, sizeof(p));
+        p.kind = SIM_PARTITION;
+        p.a = a < b ? a : b;
+        p.b = a < b ? b : a;
+        p.both = true;
+        p.at_ms = at;
+        p.for_ms = len;
+        sim_scenario_add(sc, &p);
+    }
+}
+
+/* Whether this scenario draws a rejoin: two players with reconnection, no
+ * spectators and no announced departure, SIM_REJOIN_PERCENT of them; three
+ * or more, SIM_REJOIN_MESH_PERCENT (room for a partition per other peer). */
+static bool draws_rejoin(const sim_scenario *sc, uint64_t *rng)
+{
+    if (!sc->reconnect_ms || sim_scenario_spectators(sc) > 0) {
+        return false;
+    }
+    uint32_t percent = sc->peers == 2 ? SIM_REJOIN_PERCENT : SIM_REJOIN_MESH_PERCENT;
+    if (sim_below(rng, 100) >= percent || sc->num_faults + sc->peers + 1 > SIM_MAX_FAULTS) {
+        return false;
     }
     for (int i = 0; i < sc->num_faults; i++) {
         if (sc->faults[i].kind == SIM_QUIT) {
-            return; /* a departure, announced: nothing to rejoin */
+            return false; /* a departure, announced: nothing to rejoin */
         }
+    }
+    return true;
+}
+
+static void add_rejoin(sim_scenario *sc)
+{
+    uint64_t rng = sc->seed ^ 0x72656A6F696E7321ull; /* "rejoins!" */
+    if (!draws_rejoin(sc, &rng)) {
+        return;
     }
     sc->rejoin_ms = 1500 + sim_below(&rng, 8000);
     sc->absent_neutral = sim_below(&rng, 2) != 0;
@@ -404,19 +439,14 @@ static void add_rejoin(sim_scenario *sc)
     memset(&r, 0, sizeof(r));
     r.kind = SIM_RESTART;
     if (sc->absent_neutral && sim_below(&rng, 3) == 0) {
-        /* Node 0 dials node 1: cut off past the disconnect timeout, it is
-         * played on without, told so when it is heard again, and restarts. */
-        sim_fault p;
-        memset(&p, 0, sizeof(p));
-        p.kind = SIM_PARTITION;
-        p.a = 0;
-        p.b = 1;
-        p.both = true;
-        p.at_ms = 500 + sim_below(&rng, (uint32_t)sc->frames * 1000u / SIM_FPS / 2);
-        p.for_ms = sc->disconnect_ms + 300 + sim_below(&rng, hold);
-        sim_scenario_add(sc, &p);
-        r.a = 0;
-        r.at_ms = p.at_ms + p.for_ms + 200 + sim_below(&rng, 2500);
+        /* Cut off past the disconnect timeout (two players: node 0, which
+         * dials node 1; more: any), it is played on without, told so when
+         * it is heard again, and restarts. */
+        uint32_t at = 500 + sim_below(&rng, (uint32_t)sc->frames * 1000u / SIM_FPS / 2);
+        uint32_t len = sc->disconnect_ms + 300 + sim_below(&rng, hold);
+        r.a = sc->peers == 2 ? 0 : (int)sim_below(&rng, (uint32_t)sc->peers);
+        isolate(sc, r.a, at, len);
+        r.at_ms = at + len + 200 + sim_below(&rng, 2500);
     } else {
         const sim_fault *d = death_of(sc, &rng);
         if (!d) { /* no room (cannot happen: checked above) */

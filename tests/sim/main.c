@@ -55,8 +55,7 @@ typedef struct tally {
     /* Spectators: scenarios that drew them (and of those, shadowed), sums
      * of the results' spectator figures. */
     uint64_t spect_scenarios, spect_shadowed, spectators, spect_records, spect_finished;
-    uint64_t rejoin_scenarios, neutral_scenarios, restarts, rejoins, rejoins_refused, played_on,
-        flagged_records, rejoins_gave_up;
+    sim_rejoin_tally rejoin[2];
     uint64_t spect_ends[16], spect_stall_timeouts;
     /* Private scenarios and their strangers' refusals (keys.c). */
     uint64_t key_scenarios, key_hello, key_auth, key_resume, key_resumed;
@@ -169,16 +168,7 @@ static bool campaign_one(const cli *c, tally *t, uint64_t seed)
         }
         t->spect_stall_timeouts += r.spectator_host_stall_timeouts;
     }
-    if (sim_scenario_restarts(&sc)) {
-        t->rejoin_scenarios++;
-        t->neutral_scenarios += sc.absent_neutral;
-        t->restarts += r.restarts;
-        t->rejoins += r.rejoins;
-        t->rejoins_refused += r.rejoins_refused;
-        t->played_on += r.played_on;
-        t->flagged_records += r.flagged_records;
-        t->rejoins_gave_up += r.rejoins_gave_up;
-    }
+    sim_rejoin_tally_add(t->rejoin, &sc, &r);
     t->key_scenarios += sc.key[0] != '\0';
     t->key_hello += r.keyed_hello_refused;
     t->key_auth += r.keyed_auth_refused;
@@ -252,20 +242,6 @@ static void print_spectators(const tally *t)
            (unsigned long long)t->spect_finished, (unsigned long long)t->spect_stall_timeouts);
 }
 
-static void print_rejoins(const tally *t)
-{
-    printf("rejoins: %llu scenarios drew them (%llu with absent_play NEUTRAL), %llu restarts: "
-           "%llu rejoined, %llu refused, %llu gave up (handshake timeout, peer gone), %llu "
-           "still waiting at the end; %llu told PLAYED_ON, %llu records played on with a "
-           "player away\n",
-           (unsigned long long)t->rejoin_scenarios, (unsigned long long)t->neutral_scenarios,
-           (unsigned long long)t->restarts, (unsigned long long)t->rejoins,
-           (unsigned long long)t->rejoins_refused, (unsigned long long)t->rejoins_gave_up,
-           (unsigned long long)(t->restarts - t->rejoins - t->rejoins_refused -
-                                t->rejoins_gave_up),
-           (unsigned long long)t->played_on, (unsigned long long)t->flagged_records);
-}
-
 static void print_kinds(const tally *t)
 {
     for (int i = 0; i < t->num_kinds; i++) {
@@ -291,7 +267,7 @@ static int run_seeds(const cli *c)
     }
     print_kinds(&t);
     print_spectators(&t);
-    print_rejoins(&t);
+    sim_rejoin_tally_print(t.rejoin);
     printf("keys: %llu scenarios drew a session key (%llu connections regained with the keyed "
            "RESUME); their strangers were refused %llu times at the HELLO, %llu at the AUTH, "
            "%llu at the RESUME claim or proof\n",
@@ -422,9 +398,10 @@ static int run_roundtrip(const cli *c)
 /* The self-test's scenario for sabotage o (see run_selftest). */
 static void selftest_scenario(sim_scenario *sc, char o)
 {
+    bool rejoin = o == 'r' || o == 'm';
     sim_scenario_init(sc, 7, o == 'r' ? 2 : 3);
     sc->frames = 600;
-    if (o == 'r') {
+    if (rejoin) {
         sc->reconnect_ms = 3000;
         sc->rejoin_ms = 6000;
     }
@@ -460,7 +437,7 @@ static void selftest_scenario(sim_scenario *sc, char o)
         f.at_ms = 100;
         sim_scenario_add(sc, &f);
     }
-    if (o == 'r') {
+    if (rejoin) {
         memset(&f, 0, sizeof(f));
         f.kind = SIM_DIE;
         f.a = 1;
@@ -495,20 +472,25 @@ static int run_selftest(const cli *c)
      * without saying why). 'r': two players, node 1 crashes and is
      * restarted with rejoin (the clean run must rejoin), and the restarted
      * process takes the frame after the one REJOINED names for its start
-     * (oracle a). 'k': a private scenario whose stranger with the right key
+     * (oracle a); 'm': the same with three players (every survivor's
+     * REJOINED names the frame the restarted process does not take). 'k': a private scenario whose stranger with the right key
      * claims no seat, and is let in as a spectator (oracle k). */
-    for (const char *o = "abcdefpnsrk"; *o; o++) {
-        char want = *o == 's' ? 'x' : *o == 'p' ? 'e' : *o == 'n' ? 'f' : *o == 'r' ? 'a' : *o;
+    for (const char *o = "abcdefpnsrmk"; *o; o++) {
+        char want = *o == 's'                ? 'x'
+                    : *o == 'p'              ? 'e'
+                    : *o == 'n'              ? 'f'
+                    : *o == 'r' || *o == 'm' ? 'a'
+                                             : *o;
         sim_scenario sc;
         selftest_scenario(&sc, *o);
         sim_options opt = c->opt;
         sim_result clean, broken;
         opt.sabotage = 0;
         sim_run(&sc, &opt, &clean);
-        opt.sabotage = *o == 'p' ? 'e' : *o;
+        opt.sabotage = *o == 'p' ? 'e' : *o == 'm' ? 'r' : *o;
         sim_run(&sc, &opt, &broken);
         bool ok = !clean.failed && broken.failed && broken.oracle == want &&
-                  (*o != 'r' || clean.rejoins == 1);
+                  ((*o != 'r' && *o != 'm') || clean.rejoins == 1);
         char label[16];
         snprintf(label, sizeof(label), want != *o ? "%c case %c" : "%c", want, *o);
         printf("%s oracle %s: clean run %s; sabotaged run %s%c%s%s\n", ok ? "PASS" : "FAIL",

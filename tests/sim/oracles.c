@@ -51,8 +51,9 @@
  *    except the split of a mesh (3+ peers): ROLLNET_ERR_DISCONNECTED raised
  *    with a DISCONNECTED of frame -1 for a player p (its departure could not
  *    be agreed, nothing was played neutral) when the node also dropped
- *    another player y (frame -1 too, or a departure frame) that really could
- *    not be heard: the scenario cut the two apart recently (a partition or
+ *    another player y (frame -1 too, or a departure frame; with rejoins on,
+ *    any other survivor: one whose ABSENT note cannot arrive says no
+ *    DISCONNECTED of its own, p2p_absent.c) that really could not be heard: the scenario cut the two apart recently (a partition or
  *    burst between them, a freeze or loading of either, y dead or quit), or
  *    y had dropped this node or stopped itself.
  * d. Memory. No allocation through the allocator hook after setup (checked
@@ -114,6 +115,7 @@ void sim_watch_init(sim_watch *wt, uint64_t now)
         wt->absent_cut[p] = -1;
         wt->rejoin_cut[p] = -1;
     }
+    wt->rejoin_frame = -1;
     wt->last_event_ms = now;
     wt->started_ms = now;
     wt->wait_since_ms = now;
@@ -202,6 +204,7 @@ void sim_oracle_event(sim_world *w, int x, const rollnet_event *ev)
         wt->said_reconnecting = wt->said_reconnecting || !wt->running;
         if (ev->player >= 0 && ev->player < SIM_MAX_PEERS) {
             wt->reconnecting |= 1u << ev->player;
+            wt->reconnecting_ms[ev->player] = now_ms(w);
         }
         break;
     case ROLLNET_EVENT_RESUMED:
@@ -222,11 +225,12 @@ void sim_oracle_event(sim_world *w, int x, const rollnet_event *ev)
 /* ---- Records ---- */
 
 /* A neutral input of player p on x while x plays on without it (absent_play
- * NEUTRAL, x the side p connects to, p being reconnected): oracle h. */
+ * NEUTRAL, p being reconnected; with two players x the side p connects to,
+ * with more any survivor): oracle h. */
 static bool unflagged_absence(const sim_world *w, int x, int p, const uint8_t *got)
 {
     static const uint8_t neutral[SIM_MAX_INPUT] = {0};
-    return p != x && x > p && w->sc->absent_neutral &&
+    return p != x && (x > p || w->sc->peers > 2) && w->sc->absent_neutral &&
            (w->nodes[x].watch.reconnecting & (1u << p)) != 0 &&
            memcmp(got, neutral, (size_t)w->sc->input_size) == 0;
 }
@@ -341,8 +345,9 @@ static rollnet_stall_reason stall_reason_of(rollnet_error err)
 
 /* Whether the scenario cut nodes x and y apart recently enough for the cut
  * to have ended y's place here now: a partition or burst between them, a
- * freeze or loading of either, y dead or quit, active within the longest
- * wait a lost peer can take (3 * disconnect + 2 * reconnect + loading). */
+ * freeze or loading of either, a restart of y (its old process gone), all
+ * active within the longest wait a lost peer can take (3 * disconnect + 2 *
+ * reconnect + loading), or y dead or quit. */
 static bool cut_apart(const sim_world *w, int x, int y)
 {
     const sim_scenario *sc = w->sc;
@@ -377,6 +382,11 @@ static bool cut_apart(const sim_world *w, int x, int y)
                 return true;
             }
             break;
+        case SIM_RESTART:
+            if (f->a == y && (uint64_t)f->at_ms + horizon >= t) {
+                return true;
+            }
+            break;
         default:
             break;
         }
@@ -393,7 +403,10 @@ static bool mesh_split(const sim_world *w, int x, rollnet_error err)
         return false;
     }
     for (int y = 0; y < w->sc->peers; y++) {
-        bool dropped = wt->departed[y] != NOT_DEPARTED || (wt->unagreed & (1u << y));
+        /* With rejoins on, a survivor whose ABSENT note cannot arrive is
+         * gone without a DISCONNECTED of its own (p2p_absent.c). */
+        bool dropped = wt->departed[y] != NOT_DEPARTED || (wt->unagreed & (1u << y)) ||
+                       w->sc->rejoin_ms != 0;
         if (y == x || !dropped || (wt->unagreed & ~(1u << y)) == 0) {
             continue;
         }

@@ -1,31 +1,40 @@
-/* Rejoins in the campaign (two players). A RESTART fault replaces node a's
- * process, dead, stopped or running, by a new one: its session is destroyed
- * (the memnet tells the other side at once, as a lost connection), and a new
- * router, game, bot (another seed) and session with desc.rejoin and a new
- * nonce start on the same memnet node, with an allocator of their own since
- * they are created during play. Its records go to rec_old; the new process's
- * start at the frame REJOINED gives.
+/* Rejoins in the campaign. A RESTART fault replaces node a's process, dead,
+ * stopped or running, by a new one: its session is destroyed (the memnet
+ * tells the other side at once, as a lost connection), and a new router,
+ * game, bot (another seed) and session with desc.rejoin and a new nonce
+ * start on the same memnet node, with an allocator of their own since they
+ * are created during play. Its records go to rec_old; the new process's
+ * start at the frame REJOINED gives. With three or more players every
+ * survivor agrees on the lost peer's frames first (ABSENT notes) and sends
+ * the state; in absent_play NEUTRAL every survivor plays on once the others
+ * noted the loss.
  *
  * What the oracles make of it:
  *  a. The records of the process that crashed (or was played on without)
- *     may differ from the survivor's only from the first frame the survivor
+ *     may differ from a survivor's only from the first frame that survivor
  *     lacked its input (the first frame flagged disconnected there, or the
  *     frame of the survivor's REJOINED) on, and only up to max_prediction +
  *     input_delay frames past it (a crashed host that had played on without
  *     the survivor: its flagged frames too, lost with it); everywhere else,
- *     and for the new process, byte for byte. Both sides' REJOINED name the
- *     same frame.
+ *     and for the new process, byte for byte; survivors among themselves
+ *     byte for byte, flags included (oracles.c). Every REJOINED about one
+ *     restarted process, its own and each survivor's, names the same frame.
  *  b. A flagged input (rollnet_record::disconnected) is neutral, and only
- *     the accepting side of the lost player flags, in absent_play NEUTRAL.
- *     The new process's first input_delay frames are neutral; from there its
- *     own bot's inputs.
- *  c. A restarted process says REJOINED before RUNNING; a refusal
- *     (ROLLNET_PARAM_REJOIN) only when the survivor cannot take it back: not
- *     running, stopped, dead or gone, or it has dropped the player already
- *     (the window ended). A stop with ROLLNET_ERR_DISCONNECTED after
- *     DISCONNECTED PLAYED_ON is justified. The rest (it runs or says why
- *     within the handshake timeout; the survivor waits no longer than the
- *     place is kept) is the oracles' c for every node, with the kept place
+ *     in absent_play NEUTRAL: with two players only the accepting side of
+ *     the lost player flags; with more, only a player the scenario cut off
+ *     (dead, restarted, frozen, loading, or a partition, burst, close or
+ *     rebind on one of its links) is flagged. The new process's first
+ *     input_delay frames are neutral; from there its own bot's inputs.
+ *  c. A restarted process says REJOINED before RUNNING, and runs only once
+ *     every running survivor that keeps its place has said REJOINED for it;
+ *     a refusal (ROLLNET_PARAM_REJOIN) only when the refusing survivor (any
+ *     survivor, when the event names none) cannot take it back: not
+ *     running, stopped, dead or gone, played on without itself, or it has
+ *     dropped the player already (the window ended). A stop with
+ *     ROLLNET_ERR_DISCONNECTED after DISCONNECTED PLAYED_ON is justified. The
+ *     rest (it runs or says why within the handshake timeout; a survivor
+ *     waits no longer than the place is kept; a mesh that split, oracles.c)
+ *     is the oracles' c for every node, with the kept place
  *     sim_scenario_hold_ms.
  *  d. No allocation through the new process's allocator after its creation;
  *     every one freed when it is destroyed. */
@@ -36,7 +45,7 @@
 
 uint32_t sim_scenario_hold_ms(const sim_scenario *sc)
 {
-    if (sc->rejoin_ms && sc->reconnect_ms && sc->peers == 2 && sc->rejoin_ms > sc->reconnect_ms) {
+    if (sc->rejoin_ms && sc->reconnect_ms && sc->rejoin_ms > sc->reconnect_ms) {
         return sc->rejoin_ms;
     }
     return sc->reconnect_ms;
@@ -103,15 +112,71 @@ void sim_rejoin_step(sim_world *w, uint64_t now)
     }
 }
 
-/* The survivor cannot take node x back: it does not run, has stopped, is
- * gone, or has dropped x's player (its window ended). */
-static bool cannot_take_back(const sim_world *w, int x)
+/* Survivor s cannot take node x back: it does not run, has stopped, is
+ * gone, was played on without itself, or has dropped x's player or kept
+ * its place the whole window (with three or more players a departure is
+ * said only once the others' notices are in). */
+static bool cannot_take_back(const sim_world *w, int x, int s)
 {
-    int s = 1 - x;
     const sim_node *sn = &w->nodes[s];
-    return !sn->watch.running || sn->state == SIM_NODE_STOPPED || sn->state == SIM_NODE_DEAD ||
-           sn->state == SIM_NODE_QUIT || (sn->watch.dropped & (1u << x)) != 0 ||
-           sn->watch.played_on;
+    const sim_watch *ws = &sn->watch;
+    uint64_t now = harness_clock_now(&w->clock);
+    bool window_over = (ws->reconnecting & (1u << x)) &&
+                       now - ws->reconnecting_ms[x] >= sim_scenario_hold_ms(w->sc);
+    return !ws->running || sn->state == SIM_NODE_STOPPED || sn->state == SIM_NODE_DEAD ||
+           sn->state == SIM_NODE_QUIT || (ws->dropped & (1u << x)) != 0 || ws->played_on ||
+           window_over;
+}
+
+/* A refusal of node x's rejoin by the peer of player `by` (-1: unnamed). */
+static bool refusal_justified(const sim_world *w, int x, int by)
+{
+    if (by >= 0 && by < w->sc->peers && by != x) {
+        return cannot_take_back(w, x, by);
+    }
+    for (int s = 0; s < w->sc->peers; s++) {
+        if (s != x && cannot_take_back(w, x, s)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A REJOINED about node x's restarted process, said by node `by` (x itself
+ * or a survivor): all of them name the same frame. */
+static void rejoin_named(sim_world *w, int x, int by, int32_t frame)
+{
+    sim_watch *wx = &w->nodes[x].watch;
+    if (wx->rejoin_frame < 0) {
+        wx->rejoin_frame = frame;
+        wx->rejoin_frame_by = by;
+    } else if (wx->rejoin_frame != frame) {
+        sim_fail(w, 'a', "node %d's REJOINED for node %d's rejoin names frame %d, node %d's "
+                         "frame %d",
+                 by, x, frame, wx->rejoin_frame_by, wx->rejoin_frame);
+    }
+}
+
+/* Node x's restarted process runs: every survivor that runs and keeps its
+ * place has sent it the state, and said REJOINED of the same frame. */
+static void survivors_named(sim_world *w, int x)
+{
+    const sim_watch *wx = &w->nodes[x].watch;
+    for (int s = 0; s < w->sc->peers; s++) {
+        const sim_node *sn = &w->nodes[s];
+        if (s == x || sn->state == SIM_NODE_DEAD || sn->state == SIM_NODE_QUIT ||
+            sn->state == SIM_NODE_STOPPED || cannot_take_back(w, x, s) ||
+            sn->watch.departed[x] != INT32_MAX || (sn->watch.unagreed & (1u << x))) {
+            continue;
+        }
+        if (sn->watch.rejoin_cut[x] != wx->rejoin_frame) {
+            sim_fail(w, 'c', "node %d's restarted process runs from frame %d, but node %d, which "
+                             "keeps its place, has said REJOINED for it %s",
+                     x, wx->rejoin_frame, s,
+                     sn->watch.rejoin_cut[x] < 0 ? "never" : "of another frame");
+            return;
+        }
+    }
 }
 
 static void rejoined_here(sim_world *w, int x, int32_t frame)
@@ -130,11 +195,7 @@ static void rejoined_here(sim_world *w, int x, int32_t frame)
     if (w->sabotage == 'r') {
         frame++; /* self-test: the restarted process takes the wrong frame for its start */
     }
-    int32_t sent = w->nodes[1 - x].watch.rejoin_cut[x];
-    if (sent != frame) {
-        sim_fail(w, 'a', "node %d rejoined at frame %d, but its peer's REJOINED says %d", x,
-                 frame, sent);
-    }
+    rejoin_named(w, x, x, frame);
     n->watch.rejoined = true;
     n->rec_from = n->rec_count = frame;
     /* Its own first input_delay frames are neutral, as at a start; the
@@ -152,6 +213,25 @@ static void rejoined_here(sim_world *w, int x, int32_t frame)
     }
 }
 
+/* Node x is told that player p's peer played on without it. Justified only
+ * when x was not playing on without p itself: two sides that each played on
+ * without the other cannot both go on, and the one told to stop here was
+ * (by its records) among those that agreed p away. */
+static void told_played_on(sim_world *w, int x, int p)
+{
+    const sim_node *n = &w->nodes[x];
+    if (p < 0 || p >= w->sc->peers || n->rec_count <= n->rec_from) {
+        return;
+    }
+    const sim_record *last = &n->rec[n->rec_count - 1];
+    if (last->disconnected & (1u << p)) {
+        sim_fail(w, 'c', "node %d is told PLAYED_ON by player %d's peer, though it plays on "
+                         "without that player itself (flagged from frame %d to %d): both sides "
+                         "played on without each other and this one stops",
+                 x, p, n->watch.absent_cut[p], last->frame);
+    }
+}
+
 void sim_rejoin_event(sim_world *w, int x, const rollnet_event *ev)
 {
     sim_node *n = &w->nodes[x];
@@ -162,22 +242,35 @@ void sim_rejoin_event(sim_world *w, int x, const rollnet_event *ev)
         if (p < 0) {
             w->res->rejoins++;
             rejoined_here(w, x, ev->u.rejoin.frame);
-        } else if (p < SIM_MAX_PEERS) {
+        } else if (p < w->sc->peers) {
             wt->rejoin_cut[p] = ev->u.rejoin.frame;
+            if (w->nodes[p].incarnation == 0) {
+                sim_fail(w, 'c', "node %d: REJOINED for player %d, whose process was never "
+                                 "restarted",
+                         x, p);
+            } else {
+                rejoin_named(w, p, x, ev->u.rejoin.frame);
+            }
         }
         break;
     case ROLLNET_EVENT_RUNNING:
         if (n->incarnation > 0 && !wt->rejoined) {
             sim_fail(w, 'c', "node %d: its restarted process runs without REJOINED", x);
+        } else if (n->incarnation > 0) {
+            survivors_named(w, x);
         }
         break;
     case ROLLNET_EVENT_REFUSED:
         w->res->rejoins_refused += n->incarnation > 0 && ev->u.refused.param == ROLLNET_PARAM_REJOIN;
-        if (n->incarnation > 0 && w->sc->peers == 2 && ev->u.refused.param == ROLLNET_PARAM_REJOIN &&
-            !cannot_take_back(w, x)) {
-            sim_fail(w, 'c', "node %d: its rejoin was refused, though node %d runs and keeps "
-                             "its place",
-                     x, 1 - x);
+        if (n->incarnation > 0 && ev->u.refused.param == ROLLNET_PARAM_REJOIN &&
+            !refusal_justified(w, x, p)) {
+            sim_fail(w, 'c', "node %d: its rejoin was refused by node %d, though %s runs and "
+                             "keeps its place",
+                     x, p, p >= 0 ? "it" : "every survivor");
+        } else if (n->incarnation > 0 && ev->u.refused.param != ROLLNET_PARAM_REJOIN) {
+            sim_fail(w, 'c', "node %d's restarted process was refused by node %d: %s differs, "
+                             "a parameter every process of the scenario shares",
+                     x, p, rollnet_param_string(ev->u.refused.param));
         }
         break;
     case ROLLNET_EVENT_DISCONNECTED:
@@ -189,6 +282,7 @@ void sim_rejoin_event(sim_world *w, int x, const rollnet_event *ev)
         if (ev->u.disconnected.reason == ROLLNET_DISCONNECT_PLAYED_ON) {
             wt->played_on = true;
             w->res->played_on++;
+            told_played_on(w, x, p);
         }
         break;
     default:
@@ -260,16 +354,46 @@ void sim_rejoin_check_old(sim_world *w, int x, int y, const sim_record *r)
     }
 }
 
+/* Whether the scenario has cut node p off by now: dead, restarted, frozen,
+ * loading, or a partition, burst, close or rebind on one of its links. */
+static bool cut_off_so_far(const sim_world *w, int p)
+{
+    for (int i = 0; i < w->sc->num_faults; i++) {
+        const sim_fault *f = &w->sc->faults[i];
+        bool own = f->a == p, link = own || f->b == p;
+        if (f->at_ms > w->t_ms) {
+            continue;
+        }
+        switch (f->kind) {
+        case SIM_DIE: case SIM_RESTART: case SIM_FREEZE: case SIM_LOADING:
+            if (own) {
+                return true;
+            }
+            break;
+        case SIM_PARTITION: case SIM_BURST: case SIM_CLOSE: case SIM_REBIND:
+            if (link) {
+                return true;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    return false;
+}
+
 void sim_rejoin_flagged(sim_world *w, int x, int p, const sim_record *r)
 {
     const sim_scenario *sc = w->sc;
     sim_node *n = &w->nodes[x];
     static const uint8_t neutral[SIM_MAX_INPUT] = {0};
-    if (!sc->absent_neutral || x < p) {
+    bool pair = sc->peers == 2;
+    if (!sc->absent_neutral || (pair && x < p) || (!pair && !cut_off_so_far(w, p))) {
         sim_fail(w, 'b', "node %d frame %d: player %d's input is flagged disconnected, but %s", x,
                  r->frame, p,
                  !sc->absent_neutral ? "it never departed and absent_play is PAUSE"
-                                     : "only the side it connects to plays on without it");
+                 : pair              ? "only the side it connects to plays on without it"
+                                     : "nothing has cut its node off");
         return;
     }
     if (memcmp(r->inputs + (size_t)p * (size_t)sc->input_size, neutral,
@@ -306,5 +430,57 @@ void sim_rejoin_check_freed(sim_world *w, int i)
                          "was destroyed",
                  i, (unsigned long long)n->inc_count.allocs,
                  (unsigned long long)n->inc_count.frees);
+    }
+}
+
+void sim_rejoin_tally_add(sim_rejoin_tally t[2], const sim_scenario *sc, const sim_result *r)
+{
+    if (!sim_scenario_restarts(sc)) {
+        return;
+    }
+    sim_rejoin_tally *g = &t[sc->peers > 2];
+    g->scenarios++;
+    g->neutral += sc->absent_neutral;
+    g->restarts += r->restarts;
+    g->rejoins += r->rejoins;
+    g->refused += r->rejoins_refused;
+    g->gave_up += r->rejoins_gave_up;
+    g->played_on += r->played_on;
+    g->flagged += r->flagged_records;
+    g->with_rejoin += r->rejoins > 0;
+    g->with_refusal += r->rejoins_refused > 0;
+    g->with_gave_up += r->rejoins_gave_up > 0;
+    g->with_played_on += r->played_on > 0;
+}
+
+static void print_group(const char *what, const sim_rejoin_tally *g)
+{
+    printf("%s: %llu scenarios drew them (%llu with absent_play NEUTRAL), %llu restarts: "
+           "%llu rejoined, %llu refused, %llu gave up (handshake timeout, peer gone), %llu "
+           "still waiting at the end; %llu told PLAYED_ON, %llu records played on with a "
+           "player away\n",
+           what, (unsigned long long)g->scenarios, (unsigned long long)g->neutral,
+           (unsigned long long)g->restarts, (unsigned long long)g->rejoins,
+           (unsigned long long)g->refused, (unsigned long long)g->gave_up,
+           (unsigned long long)(g->restarts - g->rejoins - g->refused - g->gave_up),
+           (unsigned long long)g->played_on, (unsigned long long)g->flagged);
+}
+
+void sim_rejoin_tally_print(const sim_rejoin_tally t[2])
+{
+    sim_rejoin_tally all = t[0];
+    const uint64_t *b = &t[1].scenarios;
+    uint64_t *sum = &all.scenarios;
+    for (size_t i = 0; i < sizeof(all) / sizeof(uint64_t); i++) {
+        sum[i] += b[i];
+    }
+    print_group("rejoins", &all);
+    for (int k = 0; k < 2; k++) {
+        const sim_rejoin_tally *g = &t[k];
+        printf("  %s: %llu scenarios with a restart; in %llu a process rejoined, in %llu a "
+               "rejoin was refused, in %llu one gave up, in %llu a peer was told PLAYED_ON\n",
+               k ? "3+ players" : "2 players", (unsigned long long)g->scenarios,
+               (unsigned long long)g->with_rejoin, (unsigned long long)g->with_refusal,
+               (unsigned long long)g->with_gave_up, (unsigned long long)g->with_played_on);
     }
 }

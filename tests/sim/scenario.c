@@ -26,8 +26,7 @@
  * player i. s0..s2 are spectators: a `spectator` line creates one, and its
  * faults (link, burst and partition with its host, freeze, die, quit) follow
  * it. A scenario without spectator lines reads and runs as it always did.
- * `rejoin=` in the timeouts sets rejoin_timeout_ms (without it: no rejoin);
- * `restart` lines need two peers. */
+ * `rejoin=` in the timeouts sets rejoin_timeout_ms (without it: no rejoin). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -469,7 +468,7 @@ static bool fault_valid(const sim_scenario *sc, const sim_fault *f)
     case SIM_QUIT:
         return valid_any(sc, f->a);
     case SIM_RESTART:
-        return valid_node(sc, f->a) && sc->peers == 2;
+        return valid_node(sc, f->a);
     case SIM_SPECTATE:
         return sim_is_spectator(f->a) && valid_node(sc, f->b) &&
                sim_scenario_spectate(sc, f->a) == f; /* one line per spectator */

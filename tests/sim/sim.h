@@ -10,9 +10,8 @@
  * Some scenarios add spectators (spectator.c): sessions of kind
  * ROLLNET_SESSION_SPECTATOR watching one peer, with faults of their own;
  * oracle f checks them, and oracle e that the players do exactly what they
- * do without them. Some two-player scenarios restart a crashed process with
- * desc.rejoin (rejoin.c), some with absent_play NEUTRAL.
- * do without them. Some are private (keys.c): a session key on every peer
+ * do without them. Some scenarios restart a crashed process with
+ * desc.rejoin (rejoin.c), some with absent_play NEUTRAL. Some are private (keys.c): a session key on every peer
  * and spectator, and strangers that know none, another or the right one;
  * oracle k checks that none gets in.
  *
@@ -37,6 +36,7 @@
 #define SIM_SPECTATOR_PERCENT 20 /* of generated scenarios draw spectators */
 #define SIM_REJOIN_PERCENT 45 /* of two-player scenarios with reconnection and no
                                  spectators draw a rejoin */
+#define SIM_REJOIN_MESH_PERCENT 20 /* of those with three or more players */
 #define SIM_MAX_NODES (SIM_MAX_PEERS + SIM_MAX_STRANGERS + SIM_MAX_SPECTATORS)
 #define SIM_MAX_FAULTS 48
 #define SIM_MAX_INPUT 4
@@ -125,8 +125,8 @@ int sim_scenario_spectator_slots(const sim_scenario *sc);
 const sim_fault *sim_scenario_spectate(const sim_scenario *sc, int id);
 /* Without spectator id: its SPECTATE line and every fault naming it. */
 void sim_scenario_drop_spectator(sim_scenario *sc, int id);
-/* How long a lost peer's place is kept: reconnect_ms, or with rejoin on (two
- * players) the longer of it and rejoin_ms. */
+/* How long a lost peer's place is kept: reconnect_ms, or with rejoin on the
+ * longer of it and rejoin_ms. */
 uint32_t sim_scenario_hold_ms(const sim_scenario *sc);
 /* Whether any RESTART line is there. */
 bool sim_scenario_restarts(const sim_scenario *sc);
@@ -190,6 +190,19 @@ typedef struct sim_result {
     uint64_t keyed_hello_refused, keyed_auth_refused, keyed_resume_refused;
     uint64_t keyed_resumed; /* RESUMED events: connections regained with the keyed proof */
 } sim_result;
+
+/* A campaign's rejoin figures (rejoin.c), by group: [0] two players, [1]
+ * three or more. Event counts summed over scenarios with a restart, and
+ * how many of those scenarios saw a process rejoin, refused, give up, or
+ * told it was played on without. */
+typedef struct sim_rejoin_tally {
+    uint64_t scenarios, neutral, restarts, rejoins, refused, gave_up, played_on, flagged;
+    uint64_t with_rejoin, with_refusal, with_gave_up, with_played_on;
+} sim_rejoin_tally;
+
+void sim_rejoin_tally_add(sim_rejoin_tally t[2], const sim_scenario *sc, const sim_result *r);
+/* One line for both groups together, then one per group. */
+void sim_rejoin_tally_print(const sim_rejoin_tally t[2]);
 
 typedef struct sim_options {
     const char *oracles; /* the oracles checked, e.g. "abcdef"; NULL = all */

@@ -159,6 +159,7 @@ typedef struct sim_watch {
     bool said_reconnecting; /* RECONNECTING before RUNNING: it waits the reconnect window */
     uint32_t reconnecting;  /* players whose connection is being regained (RECONNECTING, no
                                RESUMED or DISCONNECTED since) */
+    uint64_t reconnecting_ms[SIM_MAX_PEERS]; /* clock of its latest RECONNECTING for a player */
     rollnet_stall_reason stall_reason;
     uint32_t loading_peers;      /* players whose peer announced loading */
     uint32_t synchronized;       /* players whose peer's handshake completed here */
@@ -177,6 +178,9 @@ typedef struct sim_watch {
     uint32_t dropped;            /* players it said DISCONNECTED for, ever */
     int32_t absent_cut[SIM_MAX_PEERS]; /* first flagged frame of its latest absence, or -1 */
     int32_t rejoin_cut[SIM_MAX_PEERS]; /* frame of its latest REJOINED for the player, or -1 */
+    int32_t rejoin_frame;        /* a restarted process: the frame the first REJOINED about it
+                                    named (its own or a survivor's), or -1 */
+    int rejoin_frame_by;         /* the node that said that one */
 } sim_watch;
 
 typedef struct sim_counting {

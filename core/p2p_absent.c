@@ -24,8 +24,10 @@
  * more than half of the session's processes, or exactly half with the
  * lowest player still in the session (with two processes left, the one
  * with the lowest player decides). A note goes out only once no peer of
- * its set is silent (INTERRUPTED): a peer cut off from everybody waits
- * instead of promising anything.
+ * its set is silent (INTERRUPTED) and its set is such a majority: a peer
+ * cut off from everybody waits instead of promising anything, and no note
+ * lies in wait for the day its set becomes a majority (a departure) while
+ * the peer it is about plays on.
  *
  *   - absent_play NEUTRAL: a survivor sends its note (nonce 0) once the
  *     connection counts as lost, and from then on takes the peer back only
@@ -129,6 +131,11 @@ static int32_t neutral_from(const rollnet_session *s, const rn_peer *lost)
     return -1;
 }
 
+bool rn_p2p_plays_on_without(const rn_p2p *p, const rn_peer *peer)
+{
+    return peer->player_mask != 0 && neutral_from(&p->base, peer) >= 0;
+}
+
 /* This side's note about `lost` to the peers in `to`. A note that went out
  * with a set that can agree is a promise about every peer it leaves out
  * (and, for a loss, about `lost`): they come back only as a rejoin. */
@@ -170,11 +177,15 @@ static void send_note(rn_p2p *p, rn_peer *lost, uint32_t to)
     }
 }
 
-/* A peer of the set is silent: its note, or its loss, is to come first. */
+/* A peer of the set is silent, or resumed and has sent no input since (it
+ * may be about to say it was played on without): its note, or its loss,
+ * is to come first. */
 static bool set_settled(const rn_p2p *p, uint32_t need)
 {
     for (int i = 0; i < p->num_peers; i++) {
-        if ((need & (1u << i)) && p->peers[i].state == RN_PEER_INTERRUPTED) {
+        const rn_peer *q = &p->peers[i];
+        if ((need & (1u << i)) &&
+            (q->state == RN_PEER_INTERRUPTED || q->input_ms < q->resumed_ms)) {
             return false;
         }
     }
@@ -190,8 +201,9 @@ static void note_now(rn_p2p *p, rn_peer *lost)
     uint64_t nonce = lost->rejoin_owed ? lost->nonce : 0;
     bool fresh = !lost->note.sent || lost->note.done || lost->note.nonce != nonce;
     uint32_t need = survivors(p, lost);
-    if (!set_settled(p, need) || (!fresh && need == lost->note.need)) {
-        return;
+    if (!set_settled(p, need) || (!fresh && need == lost->note.need) ||
+        (fresh && !majority(p, need))) {
+        return; /* (a note whose set cannot agree now is not sent: it could later) */
     }
     if (fresh) {
         lost->note.sent = true;

@@ -155,6 +155,7 @@ static void store_inputs(rn_p2p *p, const rn_peer *peer, const rn_input *in, int
 void rn_p2p_on_input(rn_p2p *p, rn_peer *peer, const rn_input *in, bool stale)
 {
     rollnet_session *s = &p->base;
+    peer->input_ms = s->now;
     if (stale) {
         /* From an earlier episode: the inputs are dropped (they are resent
          * until acknowledged), but the message is still a sign of life with

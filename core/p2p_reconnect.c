@@ -463,6 +463,15 @@ void rn_p2p_on_resume(rn_p2p *p, rn_peer *conn, const rn_resume *r)
         rn_p2p_resumed(p, conn);
         break;
     case RN_RESUME_PLAYED_ON:
+        if (rn_p2p_plays_on_without(p, conn)) {
+            /* 3+ players: it only promised (its note's set never agreed);
+             * this side did play on without it. It is the one to rejoin. */
+            rn_logf(&p->base.events, ROLLNET_LOG_WARN,
+                    "player %d's peer says it played on without this side, but this side plays "
+                    "on without it: ignored",
+                    rn_peer_event_player(conn));
+            break;
+        }
         if (from_resumed_peer(p, conn, r)) {
             played_on_without_us(p, conn); /* it accepted us, then found it may not */
             break;

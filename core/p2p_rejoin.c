@@ -407,6 +407,9 @@ static rn_peer *free_slot(rn_p2p *p)
 void rn_p2p_rejoin_on_attempt(rn_p2p *p, rn_peer *peer, const rn_hello *h)
 {
     rollnet_session *s = &p->base;
+    if (h->nonce == peer->nonce) {
+        return; /* the process that rejoined here, not running yet (3+ players): it resumes */
+    }
     rn_peer *conn = free_slot(p);
     if (!conn || !peer->outgoing) {
         peer->st.dropped_malformed++;

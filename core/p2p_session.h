@@ -262,6 +262,8 @@ void rn_p2p_absent_note(rn_p2p *p, rn_peer *lost);
 void rn_p2p_on_absent(rn_p2p *p, rn_peer *from, const rn_absent *a);
 bool rn_p2p_absent_agreed(rn_p2p *p, rn_peer *lost);
 void rn_p2p_absent_timers(rn_p2p *p, rn_peer *lost);
+/* This side plays `peer`'s players neutral now (absent_play NEUTRAL). */
+bool rn_p2p_plays_on_without(const rn_p2p *p, const rn_peer *peer);
 /* A survivor's connection is regained: the notes this side sent go to it again. */
 void rn_p2p_absent_resend(rn_p2p *p, rn_peer *to);
 /* The state went out: the notes of this rejoin are used. */

@@ -133,6 +133,7 @@ typedef struct rn_peer {
      * it again. */
     bool rejoin_unconfirmed;
     uint64_t owed_notice_ms; /* 3+ players: the state owed waits for notes; last keepalive */
+    uint64_t input_ms;       /* when its last INPUT came */
     /* 3+ players with rejoin (p2p_absent.c). The notes this peer sent about
      * other lost peers, by their lowest player. This side's own note about
      * this peer while it is lost or rejoining: sent, for which process (0:

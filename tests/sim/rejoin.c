@@ -406,8 +406,10 @@ void sim_rejoin_flagged(sim_world *w, int x, int p, const sim_record *r)
     w->res->flagged_records++;
     int idx = (int)(r - n->rec);
     bool before = idx > n->rec_from && (n->rec[idx - 1].disconnected & (1u << p)) != 0;
-    if (!before) {
-        n->watch.absent_cut[p] = r->frame; /* an absence starts */
+    if (!before || n->watch.rejoin_cut[p] == r->frame) {
+        /* an absence starts (also right where the last one ended: the
+         * process that rejoined there was lost again before it played) */
+        n->watch.absent_cut[p] = r->frame;
     }
 }
 

@@ -136,9 +136,9 @@ bool rn_p2p_plays_on_without(const rn_p2p *p, const rn_peer *peer)
     return peer->player_mask != 0 && neutral_from(&p->base, peer) >= 0;
 }
 
-/* This side's note about `lost` to the peers in `to`. A note that went out
- * with a set that can agree is a promise about every peer it leaves out
- * (and, for a loss, about `lost`): they come back only as a rejoin. */
+/* This side's note about `lost` to the peers in `to`. A note made with a
+ * set that can agree is a promise about every peer it leaves out (and, for
+ * a loss, about `lost`): they come back only as a rejoin. */
 static void send_note(rn_p2p *p, rn_peer *lost, uint32_t to)
 {
     rollnet_session *s = &p->base;
@@ -157,16 +157,14 @@ static void send_note(rn_p2p *p, rn_peer *lost, uint32_t to)
     m.u.absent.data = count > 0 ? p->leave_packed : NULL;
     m.u.absent.size = count > 0 ? packed : 0;
     m.u.absent.survivors = lost->note.survivors;
-    bool sent = false;
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *q = &p->peers[i];
         if ((to & (1u << i)) && rn_peer_live(q) && !q->lost && q->tp >= 0) {
             rn_link_send(&p->link, q, &m, ROLLNET_CHANNEL_RELIABLE, s->now);
-            sent = true;
         }
     }
-    if (!sent || lost->note.done || !majority(p, lost->note.need)) {
-        return;
+    if (lost->note.done || !majority(p, lost->note.need)) {
+        return; /* (sent or not: with nobody else in its set, it agrees alone) */
     }
     for (int i = 0; i < p->num_peers; i++) {
         rn_peer *q = &p->peers[i];

@@ -33,7 +33,8 @@
  *            loading: bool, true begins and false ends; grace_ms: the grace
  *            the sender asks for; frame: the newest input frame the sender
  *            had sent, -1 none.
- *   LEAVE    [6, tag, player_mask, last_frame, count, data, left, fin_stop, fin_end]
+ *   LEAVE    [6, tag, player_mask, last_frame, count, data, left, fin_stop, fin_end,
+ *             neutral_from]
  *            player_mask: the departed peer's players; last_frame: the
  *            sender's last confirmed frame of them, -1 none; count: frames
  *            carried, last_frame-count+1 .. last_frame; data: bin, those
@@ -43,7 +44,10 @@
  *            left: the departed peer left on purpose (player_mask is then
  *            the sender's own when it announces its departure itself);
  *            fin_stop, fin_end: the departed peer's FINISH (where it stopped,
- *            where its inputs end) as the sender heard it, -1 -1 when not.
+ *            where its inputs end) as the sender heard it, -1 -1 when not;
+ *            neutral_from: the first frame the sender played the departed
+ *            players neutral while they were away, up to the departure
+ *            (absent_play NEUTRAL), -1 none; at most last_frame + 1.
  *   FINISH   [7, tag, stop, inputs_end, done]
  *            stop: the sender's next frame when it began finishing;
  *            inputs_end: the first frame without an input of its players
@@ -114,7 +118,7 @@
 #define RN_INTRO_ELEMENTS 4
 #define RN_INTRO_ASK_ELEMENTS 3
 #define RN_LOADING_ELEMENTS 5
-#define RN_LEAVE_ELEMENTS 9
+#define RN_LEAVE_ELEMENTS 10
 #define RN_ABSENT_ELEMENTS 9
 #define RN_FINISH_ELEMENTS 5
 #define RN_RESUME_ELEMENTS 7
@@ -224,6 +228,7 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= m->u.leave.left ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
         r |= msgpack_pack_int32(&pk, m->u.leave.fin_stop);
         r |= msgpack_pack_int32(&pk, m->u.leave.fin_end);
+        r |= msgpack_pack_int32(&pk, m->u.leave.neutral_from);
         break;
     case RN_MSG_ABSENT:
         r |= msgpack_pack_array(&pk, RN_ABSENT_ELEMENTS);
@@ -371,7 +376,7 @@ static bool rn_parse_leave(const msgpack_object *e, rn_leave *l)
            rn_get_i32(&e[3], &l->last_frame) && rn_get_i32(&e[4], &l->count) &&
            rn_get_bin(&e[5], RN_MAX_MESSAGE, &l->data, &l->size) &&
            rn_get_bool(&e[6], &l->left) && rn_get_i32(&e[7], &l->fin_stop) &&
-           rn_get_i32(&e[8], &l->fin_end);
+           rn_get_i32(&e[8], &l->fin_end) && rn_get_i32(&e[9], &l->neutral_from);
 }
 
 static bool rn_parse_absent(const msgpack_object *e, rn_absent *a)

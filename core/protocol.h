@@ -24,7 +24,8 @@
  * 10: HELLO says rejoin (15 elements); STATE_HEAD, STATE_CHUNK, WATCH,
  *    WATCH_ACK.
  * 11: ABSENT (3+ players: the survivors agree on a lost peer's last frame
- *    before playing on without it or giving its state to a rejoin). */
+ *    before playing on without it or giving its state to a rejoin); LEAVE
+ *    says from which frame the sender played the departed players neutral. */
 #define RN_PROTOCOL_VERSION 11
 #define RN_MAX_MESSAGE 1200       /* bytes; larger messages are dropped as oversize */
 #define RN_INPUT_ELEMENTS 8       /* an INPUT's array length (a fixarray: 0x90 | 8) */
@@ -126,6 +127,8 @@ typedef struct rn_leave {
     size_t size;
     bool left;             /* it left on purpose (rollnet_session_leave): the sender is it, or heard it */
     int32_t fin_stop, fin_end; /* its FINISH as the sender heard it (rn_finish), -1 -1 none */
+    int32_t neutral_from;  /* the first frame the sender played them neutral in an absence that
+                            * lasted until the departure (absent_play NEUTRAL), -1 none */
 } rn_leave;
 
 /* A peer whose connection is lost, in a session of 3+ players that takes

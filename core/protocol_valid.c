@@ -57,7 +57,8 @@ bool rn_msg_valid(const rn_msg *m)
         return l->player_mask != 0 && l->player_mask < (1u << ROLLNET_MAX_PLAYERS) &&
                rn_frame_ok(l->last_frame) && l->count >= 0 && l->count <= RN_MAX_INPUT_FRAMES &&
                l->count <= l->last_frame + 1 && (l->size == 0 || l->data != NULL) &&
-               l->size <= RN_MAX_MESSAGE &&
+               l->size <= RN_MAX_MESSAGE && l->neutral_from >= -1 &&
+               l->neutral_from <= l->last_frame + 1 &&
                ((l->fin_stop == -1 && l->fin_end == -1) ||
                 (l->fin_stop >= 0 && l->fin_end >= l->fin_stop && rn_frame_ok(l->fin_end)));
     }

@@ -107,6 +107,7 @@ static bool msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
                a->u.leave.count == b->u.leave.count && a->u.leave.size == b->u.leave.size &&
                a->u.leave.left == b->u.leave.left && a->u.leave.fin_stop == b->u.leave.fin_stop &&
                a->u.leave.fin_end == b->u.leave.fin_end &&
+               a->u.leave.neutral_from == b->u.leave.neutral_from &&
                (a->u.leave.size == 0 ||
                 memcmp(a->u.leave.data, b->u.leave.data, a->u.leave.size) == 0);
     case RN_MSG_ABSENT:
@@ -439,6 +440,8 @@ static rn_msg random_valid_msg(int *bs)
             m.u.leave.fin_stop = (int32_t)edgy(0, RN_MAX_FRAME);
             m.u.leave.fin_end = (int32_t)edgy(m.u.leave.fin_stop, RN_MAX_FRAME);
         }
+        m.u.leave.neutral_from =
+            below(2) ? -1 : (int32_t)edgy(0, (int64_t)m.u.leave.last_frame + 1);
         break;
     }
     case RN_MSG_ABSENT: {

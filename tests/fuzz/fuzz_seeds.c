@@ -548,11 +548,11 @@ static void seeds_protocol(void)
     m.type = RN_MSG_LEAVE;
     m.u.leave = (rn_leave){ .tag = rn_nonce_tag(0x1002), .player_mask = 4, .last_frame = 90,
                             .count = 5, .data = packed, .size = packed_len,
-                            .fin_stop = -1, .fin_end = -1 };
+                            .fin_stop = -1, .fin_end = -1, .neutral_from = 80 };
     seed_message("leave", &m, 1);
     m.u.leave = (rn_leave){ .tag = rn_nonce_tag(0x1002), .player_mask = 6, .last_frame = -1, .left = true,
                             .count = 0, .data = NULL, .size = 0,
-                            .fin_stop = 300, .fin_end = 302 };
+                            .fin_stop = 300, .fin_end = 302, .neutral_from = -1 };
     seed_message("leave-none", &m, 1);
     memset(&m, 0, sizeof m);
     m.type = RN_MSG_ABSENT;

@@ -102,6 +102,7 @@ static void assert_msg_equal(const rn_msg *a, const rn_msg *b, int block_size)
         assert_int_equal(a->u.leave.left, b->u.leave.left);
         assert_int_equal(a->u.leave.fin_stop, b->u.leave.fin_stop);
         assert_int_equal(a->u.leave.fin_end, b->u.leave.fin_end);
+        assert_int_equal(a->u.leave.neutral_from, b->u.leave.neutral_from);
         if (a->u.leave.size > 0) {
             assert_memory_equal(a->u.leave.data, b->u.leave.data, a->u.leave.size);
         }
@@ -478,23 +479,23 @@ static void leave_round_trips_and_checks_its_fields(void **state)
     size_t packed_len = 0;
     assert_true(rn_inputs_compress(inputs, 6, 1, packed, sizeof packed, &packed_len));
     rn_msg m = { .type = RN_MSG_LEAVE };
-    m.u.leave = (rn_leave){ 0x1234, 1u << 2, 100, 6, packed, packed_len, false, -1, -1 };
+    m.u.leave = (rn_leave){ 0x1234, 1u << 2, 100, 6, packed, packed_len, false, -1, -1, -1 };
     round_trip(*state, &m, 0);
-    m.u.leave = (rn_leave){ 1, 1u, -1, 0, NULL, 0, true, 450, 452 };
+    m.u.leave = (rn_leave){ 1, 1u, -1, 0, NULL, 0, true, 450, 452, -1 };
     round_trip(*state, &m, 0);
     uint8_t buf[RN_MAX_MESSAGE];
-    m.u.leave = (rn_leave){ 1, 0, 10, 1, packed, packed_len, false, -1, -1 }; /* no player */
+    m.u.leave = (rn_leave){ 1, 0, 10, 1, packed, packed_len, false, -1, -1, -1 }; /* no player */
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
-    m.u.leave = (rn_leave){ 1, 1u << ROLLNET_MAX_PLAYERS, 10, 1, packed, packed_len, false, -1, -1 };
+    m.u.leave = (rn_leave){ 1, 1u << ROLLNET_MAX_PLAYERS, 10, 1, packed, packed_len, false, -1, -1, -1 };
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
-    m.u.leave = (rn_leave){ 1, 1u, 3, 5, packed, packed_len, false, -1, -1 }; /* more frames than exist */
+    m.u.leave = (rn_leave){ 1, 1u, 3, 5, packed, packed_len, false, -1, -1, -1 }; /* more frames than exist */
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
-    m.u.leave = (rn_leave){ 1, 1u, 10, RN_MAX_INPUT_FRAMES + 1, packed, packed_len, false, -1, -1 };
+    m.u.leave = (rn_leave){ 1, 1u, 10, RN_MAX_INPUT_FRAMES + 1, packed, packed_len, false, -1, -1, -1 };
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
     /* A FINISH whose inputs end before its stop, or half given. */
-    m.u.leave = (rn_leave){ 1, 1u, 10, 1, packed, packed_len, false, 20, 19 };
+    m.u.leave = (rn_leave){ 1, 1u, 10, 1, packed, packed_len, false, 20, 19, -1 };
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
-    m.u.leave = (rn_leave){ 1, 1u, 10, 1, packed, packed_len, false, 20, -1 };
+    m.u.leave = (rn_leave){ 1, 1u, 10, 1, packed, packed_len, false, 20, -1, -1 };
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
 }
 

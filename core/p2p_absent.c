@@ -46,7 +46,7 @@
  *     sent it the state (their READYs come with it), so it never plays a
  *     frame some survivor has not agreed to. Meanwhile a survivor that
  *     waits for notes tells the rejoining process it is there (a loading
- *     notice, once a second).
+ *     notice, every half notify_timeout_ms, at most a second apart).
  *   - a survivor of the set gone before its note came (its own window
  *     ended, it stopped): what it held can no longer be known here, and
  *     settling without it could confirm what it confirmed otherwise: the

@@ -252,12 +252,13 @@ static void describe(rollnet_param param, int64_t local, int64_t remote, const c
                  local && remote ? "the values differ"
                  : local         ? "missing there"
                                  : "missing here");
-    } else if (param == ROLLNET_PARAM_REJOIN && remote == 2) {
+    } else if (param == ROLLNET_PARAM_REJOIN && (remote == 2 || local == 2)) {
+        /* (2: the claim's value, whichever side tells it) */
         snprintf(buf, cap, "a rejoin with the nonce of the process it replaces (a restarted "
                            "process needs a new one)");
     } else if (param == ROLLNET_PARAM_REJOIN) {
-        snprintf(buf, cap, "a rejoin with nothing to rejoin (rejoins taken here: %lld)",
-                 (long long)local);
+        snprintf(buf, cap, "a rejoin with nothing to rejoin (rejoins taken: %lld)",
+                 (long long)(local > remote ? local : remote));
     } else if (param == ROLLNET_PARAM_SESSION_KEY) {
         snprintf(buf, cap, "the peer does not know the session key (key here %lld, there %lld)",
                  (long long)local, (long long)remote);

@@ -253,6 +253,16 @@ static void dial(rn_p2p *p, uint32_t mask, const char *address)
     rn_p2p_dial(p, peer);
 }
 
+/* A peer this side asked for introductions; or, on a process that rejoins,
+ * one it will ask (its desc gave the address): the host may answer before
+ * the question, since it takes the crashed process's. */
+static bool asked_host(const rn_p2p *p, const rn_peer *from)
+{
+    const rn_intro_state *st = &p->intro;
+    return st->ask_sent[from->index] == from->nonce ||
+           (p->base.desc.rejoin && !p->base.running && (st->configured & (1u << from->index)));
+}
+
 /* An INTRO from the host this side asked, about the players of a peer it
  * dialled and has lost: that peer's process was started again (a rejoin)
  * and may listen elsewhere now. The next reconnect attempt dials the new
@@ -268,7 +278,7 @@ static bool readdress(rn_p2p *p, rn_peer *from, const intro_text *in)
             lost = q;
         }
     }
-    if (!lost || st->ask_sent[from->index] != from->nonce ||
+    if (!lost || !asked_host(p, from) ||
         (in->player_mask & ~st->open_mask) != 0 || strcmp(lost->address, in->address) == 0) {
         return lost != NULL;
     }
@@ -319,9 +329,10 @@ void rn_p2p_on_intro(rn_p2p *p, rn_peer *from, const rn_intro *msg)
                 rn_lowest_player(mask));
         return;
     }
-    /* Only a host this side asked answers: a joiner it dialled, as
-     * introduced or configured, must not point it elsewhere. */
-    if (st->ask_sent[from->index] != from->nonce) {
+    /* Only a host this side asked (or is about to ask: one the desc gave
+     * an address for) answers: a joiner it dialled as introduced must not
+     * point it elsewhere. */
+    if (!asked_host(p, from)) {
         ignore(p, from, in, "not from a peer this side asked (only its host introduces)");
         return;
     }

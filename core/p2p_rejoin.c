@@ -253,6 +253,12 @@ void rn_p2p_rejoin_accept(rn_p2p *p, rn_peer *conn)
     }
     uint64_t since = old->lost ? old->lost_since_ms : s->now;
     forget_old_process(p, old);
+    if (p->intro.asked[old->index].nonce == old->nonce) {
+        /* A host: the new process has the old one's addresses, so it lacks
+         * the same players; its own INTRO_ASK may have come while its claim
+         * waited, and been dropped. */
+        p->intro.asked[old->index].nonce = conn->nonce;
+    }
     old->nonce = conn->nonce;
     old->tag = rn_nonce_tag(conn->nonce);
     old->st.input_delay = conn->st.input_delay;
@@ -375,8 +381,9 @@ void rn_p2p_rejoin_timers(rn_p2p *p)
             continue;
         }
         if (peer->rejoin_owed) {
+            uint32_t every = p->base.desc.notify_timeout_ms / 2;
             if (!peer->lost && !send_state(p, peer) && rn_p2p_agreeing(p) &&
-                p->base.now - peer->owed_notice_ms >= 1000) {
+                p->base.now - peer->owed_notice_ms >= (every < 1000 ? every : 1000)) {
                 /* Waiting for the other survivors' notes: the new process
                  * must not take the silence for a lost connection. */
                 rn_msg m;

@@ -13,6 +13,9 @@
 #   quick    joiner 2 killed in a private session (--key), back 2 s after
 #            the kill, before the loss is noticed (the key proves the claim
 #            at once); only when this gridworld has --key
+#   public   the same without a key: the host's claim waits until the loss
+#            is noticed (nothing proves the claimer); the host introduces the
+#            new process once it takes the claim
 #   play-on  joiner 2 killed, every process with --play-on: once the
 #            survivors notice the loss (5 s of silence) and agree on its last
 #            frame, both play on with player 2 neutral, flagged in their
@@ -184,12 +187,14 @@ PY
         "$killed of the killed joiner's before it$msg"
 }
 
-cases=(pause dialled play-on)
+cases=(pause dialled play-on public)
 case_run pause $((base + 1)) 7 2 &
 pids+=($!)
 case_run dialled $((base + 2)) 7 1 &
 pids+=($!)
 case_run play-on $((base + 3)) 7 2 --play-on &
+pids+=($!)
+case_run public $((base + 5)) 2 2 &
 pids+=($!)
 if ! "$GW" --help | grep -q 'not in this build'; then
     cases+=(quick)
@@ -203,6 +208,7 @@ done
 check pause 2 0
 check dialled 1 0
 check play-on 2 1
+check public 2 0
 if [[ " ${cases[*]} " == *" quick "* ]]; then
     check quick 2 0
 else

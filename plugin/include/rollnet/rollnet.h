@@ -998,7 +998,8 @@ typedef enum rollnet_event_type {
 /** Why a player was disconnected (rollnet_event::u, `disconnected`). */
 typedef enum rollnet_disconnect_reason {
     /** silent past disconnect_timeout_ms (reconnection off: with it, a
-     * silent peer is reconnected, and CONNECTION_LOST ends it) */
+     * silent peer is reconnected, and CONNECTION_LOST ends it); also a
+     * rejoin not completed within rollnet_session_desc::rejoin_timeout_ms */
     ROLLNET_DISCONNECT_TIMEOUT = 0,
     ROLLNET_DISCONNECT_LOADING_GRACE, /**< silent past loading_grace_ms while loading */
     /** the transport closed the connection (reconnection off: with it, a

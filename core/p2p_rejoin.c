@@ -38,9 +38,18 @@
  * of the crashed peer's inputs: each survivor that accepts the claim tells
  * the others what it holds (p2p_absent.c), and the state goes out once they
  * agree, so that F is the same frame everywhere and every survivor holds
- * the same inputs before it. Every survivor sends the state; the rejoining
- * side takes one transfer (the first to begin) and runs once every
- * survivor has sent its own (their READYs come with it). */
+ * the same inputs before it. The claim needs a new nonce (one with the
+ * crashed process's is refused: the survivors tell one rejoin from the
+ * next by it). Every survivor sends the state, the same bytes; the
+ * rejoining side takes them from whichever copy brings its next bytes
+ * first (a survivor dying mid-transfer costs nothing) and runs once every
+ * survivor has sent its own (their READYs come with it). Until then it
+ * answers RESUMEs that name its own nonce, dials a survivor that sent its
+ * state again with RESUME, and says `rejoin` in its HELLO to one that has
+ * not (which takes the claim again). A survivor whose state waits for the
+ * notes sends a loading notice once a second meanwhile. A rejoin that
+ * cannot complete ends with the window, counted from the loss of the
+ * crashed process: the peer is gone (DISCONNECTED TIMEOUT). */
 #include <string.h>
 
 #include "p2p_session.h"

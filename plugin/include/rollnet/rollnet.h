@@ -516,7 +516,9 @@ typedef enum rollnet_prediction {
 /** rollnet_session_desc::absent_play. */
 typedef enum rollnet_absent_play {
     ROLLNET_ABSENT_PAUSE = 0, /**< wait for the lost peer (default) */
-    ROLLNET_ABSENT_NEUTRAL    /**< the host plays on with the lost peer's players neutral */
+    /** play on with the lost peer's players neutral: with two players the
+     * host, with more the survivors once they agree (a majority) */
+    ROLLNET_ABSENT_NEUTRAL
 } rollnet_absent_play;
 
 /** Everything rollnet_session_create needs. Valid when zero-initialised: each
@@ -607,11 +609,16 @@ typedef struct rollnet_session_desc {
      * reconnect_timeout_ms, waited for) this long; meanwhile the session
      * pauses at the prediction window, as it does while reconnecting
      * (absent_play says otherwise). A rejoin is refused (ROLLNET_PARAM_REJOIN)
-     * when nothing is lost to come back to. Needs reconnection on (with
-     * ROLLNET_RECONNECT_OFF a lost peer is gone at once). Any number of
-     * players: with three or more every survivor keeps the place (see
-     * absent_play and rejoin for how they agree on the lost peer's frames).
-     * Default 60000; ROLLNET_REJOIN_OFF: no rejoin. */
+     * when nothing is lost to come back to. A rejoin that has not completed
+     * when this window ends (counted from the loss of the crashed process,
+     * not restarted by a loss of the rejoining connection; with three or
+     * more players, e.g. the survivors never agreed) leaves the peer gone
+     * (DISCONNECTED, ROLLNET_DISCONNECT_TIMEOUT), as a lost peer whose
+     * window ends. Needs reconnection on (with ROLLNET_RECONNECT_OFF a lost
+     * peer is gone at once). Any number of players: with three or more
+     * every survivor keeps the place (see absent_play and rejoin for how
+     * they agree on the lost peer's frames). Default 60000;
+     * ROLLNET_REJOIN_OFF: no rejoin. */
     uint32_t rejoin_timeout_ms;
     /** P2P: what the session does while a peer's connection is lost and
      * its place is kept (reconnect_timeout_ms, rejoin_timeout_ms). Give
@@ -625,17 +632,27 @@ typedef struct rollnet_session_desc {
      * With three or more the survivors first agree on the lost peer's
      * frames: each sends the others a note (ABSENT, reliable) once the
      * connection counts as lost here, with the last frame of those players
-     * it confirmed and the real inputs it holds; once every other
-     * survivor's note is in, all take the highest frame and every survivor
-     * plays on from the frame after it. From its note on a survivor takes
-     * the lost peer back only as a rejoin. One lost peer is agreed at a
-     * time: with two lost at once the survivors wait (paused) until one is
-     * back or departs. A survivor that is gone before its note arrived
-     * stops the session, as a departure that cannot be agreed does
-     * (DISCONNECTED, ROLLNET_DISCONNECT_BY_PEERS, frame -1;
-     * ROLLNET_ERR_DISCONNECTED); a process that lost every other peer
-     * agrees with nobody and waits. A peer that comes back takes over at
-     * the frame after the neutral ones: a restarted process by rejoining; a
+     * it confirmed, the real inputs it holds and its set of survivors (every
+     * live peer with players but the lost one and those lost or rejoining
+     * here too: two or more peers may be lost at once). Notes agree when
+     * every note of the set names the same set and the set is a majority of
+     * the session's processes (more than half of those with players not
+     * departed, or exactly half holding the lowest player still in the
+     * session), so two sides of a partition never both play on; then all
+     * take the highest frame and every survivor plays on from the frame
+     * after it. A note goes out only when its set is such a majority and
+     * none of it is silent (or resumed without playing since): a peer cut
+     * off from everybody sends none and waits (it comes back by rejoining
+     * if the others played on). A note
+     * that went out is a promise: the lost peer, and any peer the set left
+     * out, comes back only as a rejoin. With three players, two lost at once
+     * leave a lone survivor that is no majority: nobody plays on or rejoins,
+     * and when the windows end the two depart (the session may stop, as a
+     * departure that cannot be agreed). A survivor of the set that is gone
+     * before its note arrived stops the session, as a departure that cannot
+     * be agreed does (DISCONNECTED, ROLLNET_DISCONNECT_BY_PEERS, frame -1;
+     * ROLLNET_ERR_DISCONNECTED). A peer that comes back takes over at the
+     * frame after the neutral ones: a restarted process by rejoining; a
      * live one, whose RESUME cannot undo frames played without it, is told
      * so (DISCONNECTED, ROLLNET_DISCONNECT_PLAYED_ON: its session stops) and
      * comes back by creating its session again with `rejoin` set. */
@@ -650,11 +667,20 @@ typedef struct rollnet_session_desc {
      * host's address asks the host again and is introduced to the other
      * peers again; a survivor that dials this process's players dials the
      * address the host's introduction gives. With three or more players
-     * each survivor sends the others a note (ABSENT) of the crashed peer's
+     * this process needs a nonce of its own (leave `nonce` 0): a claim with
+     * the crashed process's is refused (ROLLNET_PARAM_REJOIN, value 2). Each
+     * survivor sends the others a note (ABSENT) of the crashed peer's
      * frames it holds when it accepts the claim, and its state once the
-     * notes agree, so the state is of the same frame everywhere; this
-     * session takes one of the states (the first to begin) and runs once
-     * every survivor has sent its own. The session LOADs that state, raises
+     * notes agree (a majority, see absent_play), so the state is of the
+     * same frame everywhere; meanwhile it sends a loading notice once a
+     * second, so its silence is not taken for a lost connection. This
+     * session takes the state from whichever survivor's copy brings its
+     * next bytes first (the copies are the same bytes: a survivor lost
+     * mid-transfer costs nothing) and runs once every survivor has sent its
+     * own; until then it says `rejoin` in its HELLO to a survivor that has
+     * not sent it and resumes with one that has. A rejoin that does not
+     * complete within rejoin_timeout_ms is given up by the survivors
+     * (DISCONNECTED, TIMEOUT). The session LOADs that state, raises
      * ROLLNET_EVENT_REJOINED (u.rejoin.frame: the first frame it runs), then
      * RUNNING, and plays on from that frame; its confirmed records start
      * there and equal the other peers'. Refused (ROLLNET_EVENT_REFUSED,
@@ -672,8 +698,9 @@ typedef struct rollnet_session_desc {
      * records of its own are the only ones that can differ (and, with
      * absent_play NEUTRAL with two players, every frame a crashed host had
      * played on without the other peer: those were its alone). Once the state
-     * is loaded the process is an ordinary peer: its later handshakes (a
-     * reconnect, another peer's own restart) no longer say rejoin.
+     * is loaded (with three or more players: once it runs) the process is
+     * an ordinary peer: its later handshakes (a reconnect, another peer's
+     * own restart) no longer say rejoin.
      * While a peer that kept its place loads (rollnet_session_begin_loading)
      * the state may wait for the load to end; the new process allows
      * loading_grace_ms of silence meanwhile; a connection lost before the
@@ -693,7 +720,10 @@ typedef struct rollnet_session_desc {
     int ledger_capacity;              /**< confirmed records held until read. Default 4096. */
     /** This peer's session nonce. Default (0): random, drawn afresh for each
      * session. With a session_key, leave it 0: a nonce used again with the
-     * same key lets a recorded handshake be replayed (a WARN says so). */
+     * same key lets a recorded handshake be replayed (a WARN says so). With
+     * `rejoin` and three or more players, leave it 0 too: the survivors tell
+     * one rejoin from the next by the nonce, and refuse a claim that has
+     * the nonce of the process it replaces (ROLLNET_PARAM_REJOIN). */
     uint64_t nonce;
     /** A private session's shared secret, e.g. the text of an invite code:
      * session_key_size bytes of any value, copied at creation (the pointer
@@ -968,7 +998,8 @@ typedef enum rollnet_event_type {
 /** Why a player was disconnected (rollnet_event::u, `disconnected`). */
 typedef enum rollnet_disconnect_reason {
     /** silent past disconnect_timeout_ms (reconnection off: with it, a
-     * silent peer is reconnected, and CONNECTION_LOST ends it) */
+     * silent peer is reconnected, and CONNECTION_LOST ends it); also a
+     * rejoin not completed within rollnet_session_desc::rejoin_timeout_ms */
     ROLLNET_DISCONNECT_TIMEOUT = 0,
     ROLLNET_DISCONNECT_LOADING_GRACE, /**< silent past loading_grace_ms while loading */
     /** the transport closed the connection (reconnection off: with it, a
@@ -992,10 +1023,16 @@ typedef enum rollnet_disconnect_reason {
      * inconsistent: the log says why); the session stops with
      * ROLLNET_ERR_STATE_INVALID. */
     ROLLNET_DISCONNECT_STATE_INVALID,
-    /** P2P, absent_play NEUTRAL: this side's connection was lost and the
-     * other peers played on with its players neutral; a resume cannot undo
-     * those frames, so the session stops (ROLLNET_ERR_DISCONNECTED). Create
-     * it again with rollnet_session_desc::rejoin set to come back. */
+    /** P2P: this side's connection was lost and the other peers played on
+     * with its players neutral (absent_play NEUTRAL), or (three or more
+     * players) agreed without it and promised to take it back only as a
+     * rejoin; a resume cannot undo those frames, so the session stops
+     * (ROLLNET_ERR_DISCONNECTED). Told whichever side dials: in answer to
+     * this side's RESUME proof (this side dials), or to this side's ACCEPT
+     * (the peer dials; this side had let it resume). Not raised when this
+     * side itself plays on without the teller (that one only promised: it
+     * is the one to rejoin). Create the session again with
+     * rollnet_session_desc::rejoin set to come back. */
     ROLLNET_DISCONNECT_PLAYED_ON
 } rollnet_disconnect_reason;
 
@@ -1035,12 +1072,16 @@ typedef enum rollnet_param {
      * or its proof failed (a peer with another key is 0 as the refusing side
      * sees it). */
     ROLLNET_PARAM_SESSION_KEY,
-    /** rollnet_session_desc::rejoin: nothing to rejoin here (values: 1 when
-     * this side accepts rejoins at all, and the peer's rejoin flag, 1): no
-     * lost or silent peer holds the players claimed (a peer that plays
-     * keeps its seat, also one heard again while a claim on its seat
-     * waited), the session does not run yet, or rejoin_timeout_ms is
-     * ROLLNET_REJOIN_OFF (or reconnection is off). */
+    /** rollnet_session_desc::rejoin: the refusing peer takes no such rejoin.
+     * As the rejoining session sees it: remote_value 1 when the refusing
+     * peer accepts rejoins at all (0 when rejoin_timeout_ms is
+     * ROLLNET_REJOIN_OFF or reconnection is off), local_value its claim:
+     * 1, nothing to rejoin there (no lost or silent peer holds the players
+     * claimed: a peer that plays keeps its seat, also one heard again while
+     * a claim on its seat waited; or the session does not run yet); 2, with
+     * three or more players, the claim has the nonce of the process it
+     * replaces (leave rollnet_session_desc::nonce 0; the refusing peer's
+     * log: "a rejoin with the nonce of the process it replaces"). */
     ROLLNET_PARAM_REJOIN,
     ROLLNET_PARAM_COUNT_ /**< the number of parameters; not a parameter */
 } rollnet_param;

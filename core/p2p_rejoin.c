@@ -47,7 +47,7 @@
  * answers RESUMEs that name its own nonce, dials a survivor that sent its
  * state again with RESUME, and says `rejoin` in its HELLO to one that has
  * not (which takes the claim again). A survivor whose state waits for the
- * notes sends a loading notice once a second meanwhile. A rejoin that
+ * notes sends a loading notice every half notify_timeout_ms meanwhile. A rejoin that
  * cannot complete ends with the window, counted from the loss of the
  * crashed process: the peer is gone (DISCONNECTED TIMEOUT). */
 #include <string.h>

@@ -644,8 +644,9 @@ typedef struct rollnet_session_desc {
      * none of it is silent (or resumed without playing since): a peer cut
      * off from everybody sends none and waits (it comes back by rejoining
      * if the others played on). A note
-     * that went out is a promise: the lost peer, and any peer the set left
-     * out, comes back only as a rejoin. With three players, two lost at once
+     * made is a promise (even one that goes to nobody: with two processes
+     * left, the one with the lowest player plays on alone): the lost peer,
+     * and any peer the set left out, comes back only as a rejoin. With three players, two lost at once
      * leave a lone survivor that is no majority: nobody plays on or rejoins,
      * and when the windows end the two depart (the session may stop, as a
      * departure that cannot be agreed). A survivor of the set that is gone

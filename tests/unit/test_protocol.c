@@ -497,6 +497,15 @@ static void leave_round_trips_and_checks_its_fields(void **state)
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
     m.u.leave = (rn_leave){ 1, 1u, 10, 1, packed, packed_len, false, 20, -1, -1 };
     assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    /* neutral_from: the first frame played neutral, at most last + 1. */
+    m.u.leave = (rn_leave){ 1, 1u << 2, 100, 6, packed, packed_len, false, -1, -1, 90 };
+    round_trip(*state, &m, 0);
+    m.u.leave = (rn_leave){ 1, 1u << 2, 100, 6, packed, packed_len, false, -1, -1, 101 };
+    round_trip(*state, &m, 0);
+    m.u.leave = (rn_leave){ 1, 1u << 2, 100, 6, packed, packed_len, false, -1, -1, 102 };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
+    m.u.leave = (rn_leave){ 1, 1u << 2, 100, 6, packed, packed_len, false, -1, -1, -2 };
+    assert_int_equal(rn_encode(&m, 0, buf, sizeof buf), 0);
 }
 
 static void ready_round_trips_and_checks_its_field(void **state)

@@ -253,6 +253,21 @@ static void dial(rn_p2p *p, uint32_t mask, const char *address)
     rn_p2p_dial(p, peer);
 }
 
+/* The transport takes the INTRO's address (check_address); else it is
+ * ignored, saying why. */
+static bool address_ok(rn_p2p *p, rn_peer *from, const intro_text *in)
+{
+    const rollnet_transport_vtable *vt = p->link.transport.vtable;
+    char why[128] = "";
+    if (vt->check_address &&
+        vt->check_address(p->link.transport.self, in->address, why, sizeof(why)) != ROLLNET_ERR_OK) {
+        why[sizeof(why) - 1] = '\0';
+        ignore(p, from, in, why[0] ? why : "the transport refuses the address");
+        return false;
+    }
+    return true;
+}
+
 /* A peer this side asked for introductions; or, on a process that rejoins,
  * one it will ask (its desc gave the address): the host may answer before
  * the question, since it takes the crashed process's. */
@@ -282,12 +297,7 @@ static bool readdress(rn_p2p *p, rn_peer *from, const intro_text *in)
         (in->player_mask & ~st->open_mask) != 0 || strcmp(lost->address, in->address) == 0) {
         return lost != NULL;
     }
-    const rollnet_transport_vtable *vt = p->link.transport.vtable;
-    char why[128] = "";
-    if (vt->check_address &&
-        vt->check_address(p->link.transport.self, in->address, why, sizeof(why)) != ROLLNET_ERR_OK) {
-        why[sizeof(why) - 1] = '\0';
-        ignore(p, from, in, why[0] ? why : "the transport refuses the address");
+    if (!address_ok(p, from, in)) {
         return true;
     }
     memcpy(lost->address, in->address, strlen(in->address) + 1);
@@ -340,12 +350,7 @@ void rn_p2p_on_intro(rn_p2p *p, rn_peer *from, const rn_intro *msg)
         ignore(p, from, in, "it names players with an address of their own");
         return;
     }
-    const rollnet_transport_vtable *vt = p->link.transport.vtable;
-    char why[128] = "";
-    if (vt->check_address &&
-        vt->check_address(p->link.transport.self, in->address, why, sizeof(why)) != ROLLNET_ERR_OK) {
-        why[sizeof(why) - 1] = '\0';
-        ignore(p, from, in, why[0] ? why : "the transport refuses the address");
+    if (!address_ok(p, from, in)) {
         return;
     }
     /* One side of each pair dials: the one whose lowest player is higher. */

@@ -398,6 +398,50 @@ static bool from_resumed_peer(const rn_p2p *p, const rn_peer *peer, const rn_res
            r->player_mask == peer->player_mask;
 }
 
+/* The dialling side: our attempt was accepted. */
+static void on_accept(rn_p2p *p, rn_peer *conn, const rn_resume *r)
+{
+    if (!from_lost_peer(p, conn, r)) {
+        conn->st.dropped_malformed++;
+        return;
+    }
+    if (conn->played_on) {
+        /* 3+ players, absent_play NEUTRAL: this side told the other
+         * survivors it lost the peer, and they may play on without it
+         * with that note: it comes back only as a rejoin. */
+        rn_logf(&p->base.events, ROLLNET_LOG_WARN,
+                "player %d's peer accepted our reconnection, but the survivors may play on "
+                "without it: told to rejoin",
+                rn_peer_event_player(conn));
+        send_resume(p, conn, RN_RESUME_PLAYED_ON, conn->nonce, 0);
+        return; /* it stops and closes; the attempt's timer closes it otherwise */
+    }
+    rn_p2p_resumed(p, conn);
+}
+
+/* PLAYED_ON: the other side took part in playing on without this one. */
+static void on_played_on(rn_p2p *p, rn_peer *conn, const rn_resume *r)
+{
+    if (rn_p2p_plays_on_without(p, conn)) {
+        /* 3+ players: it only promised (its note's set never agreed);
+         * this side did play on without it. It is the one to rejoin. */
+        rn_logf(&p->base.events, ROLLNET_LOG_WARN,
+                "player %d's peer says it played on without this side, but this side plays "
+                "on without it: ignored",
+                rn_peer_event_player(conn));
+        return;
+    }
+    if (from_resumed_peer(p, conn, r)) {
+        played_on_without_us(p, conn); /* it accepted us, then found it may not */
+        return;
+    }
+    if (!from_lost_peer(p, conn, r) || !conn->proved) {
+        conn->st.dropped_malformed++;
+        return;
+    }
+    played_on_without_us(p, conn);
+}
+
 void rn_p2p_on_resume(rn_p2p *p, rn_peer *conn, const rn_resume *r)
 {
     const rollnet_session *s = &p->base;
@@ -445,42 +489,10 @@ void rn_p2p_on_resume(rn_p2p *p, rn_peer *conn, const rn_resume *r)
         break;
     }
     case RN_RESUME_ACCEPT:
-        if (!from_lost_peer(p, conn, r)) {
-            conn->st.dropped_malformed++;
-            return;
-        }
-        if (conn->played_on) {
-            /* 3+ players, absent_play NEUTRAL: this side told the other
-             * survivors it lost the peer, and they may play on without it
-             * with that note: it comes back only as a rejoin. */
-            rn_logf(&p->base.events, ROLLNET_LOG_WARN,
-                    "player %d's peer accepted our reconnection, but the survivors may play on "
-                    "without it: told to rejoin",
-                    rn_peer_event_player(conn));
-            send_resume(p, conn, RN_RESUME_PLAYED_ON, conn->nonce, 0);
-            break; /* it stops and closes; the attempt's timer closes it otherwise */
-        }
-        rn_p2p_resumed(p, conn);
+        on_accept(p, conn, r);
         break;
     case RN_RESUME_PLAYED_ON:
-        if (rn_p2p_plays_on_without(p, conn)) {
-            /* 3+ players: it only promised (its note's set never agreed);
-             * this side did play on without it. It is the one to rejoin. */
-            rn_logf(&p->base.events, ROLLNET_LOG_WARN,
-                    "player %d's peer says it played on without this side, but this side plays "
-                    "on without it: ignored",
-                    rn_peer_event_player(conn));
-            break;
-        }
-        if (from_resumed_peer(p, conn, r)) {
-            played_on_without_us(p, conn); /* it accepted us, then found it may not */
-            break;
-        }
-        if (!from_lost_peer(p, conn, r) || !conn->proved) {
-            conn->st.dropped_malformed++;
-            return;
-        }
-        played_on_without_us(p, conn);
+        on_played_on(p, conn, r);
         break;
     default:
         conn->st.dropped_malformed++;

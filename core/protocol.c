@@ -159,6 +159,62 @@ static int rn_pack_input(msgpack_packer *pk, const rn_input *in, int block_size)
     return r;
 }
 
+/* HELLO, LEAVE, ABSENT element by element, as the layouts at the top say. */
+static int pack_hello(msgpack_packer *pk, const rn_hello *h)
+{
+    int r = 0;
+    r |= msgpack_pack_array(pk, RN_HELLO_ELEMENTS);
+    r |= msgpack_pack_uint8(pk, RN_MSG_HELLO);
+    r |= msgpack_pack_uint32(pk, h->version);
+    r |= msgpack_pack_uint64(pk, h->nonce);
+    r |= msgpack_pack_int32(pk, h->num_players);
+    r |= msgpack_pack_int32(pk, h->input_size);
+    r |= msgpack_pack_int32(pk, h->input_delay);
+    r |= msgpack_pack_int32(pk, h->fps);
+    r |= msgpack_pack_int32(pk, h->max_prediction);
+    r |= msgpack_pack_int32(pk, h->checksum_interval);
+    r |= msgpack_pack_uint64(pk, h->game_id);
+    r |= msgpack_pack_uint64(pk, h->seed);
+    r |= msgpack_pack_uint32(pk, h->player_mask);
+    r |= msgpack_pack_bin_with_body(pk, h->game_params, h->game_params_size);
+    r |= h->keyed ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    r |= h->rejoin ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    return r;
+}
+
+static int pack_leave(msgpack_packer *pk, const rn_leave *x)
+{
+    int r = 0;
+    r |= msgpack_pack_array(pk, RN_LEAVE_ELEMENTS);
+    r |= msgpack_pack_uint8(pk, RN_MSG_LEAVE);
+    r |= msgpack_pack_uint16(pk, x->tag);
+    r |= msgpack_pack_uint32(pk, x->player_mask);
+    r |= msgpack_pack_int32(pk, x->last_frame);
+    r |= msgpack_pack_int32(pk, x->count);
+    r |= msgpack_pack_bin_with_body(pk, x->data, x->size);
+    r |= x->left ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    r |= msgpack_pack_int32(pk, x->fin_stop);
+    r |= msgpack_pack_int32(pk, x->fin_end);
+    r |= msgpack_pack_int32(pk, x->neutral_from);
+    return r;
+}
+
+static int pack_absent(msgpack_packer *pk, const rn_absent *x)
+{
+    int r = 0;
+    r |= msgpack_pack_array(pk, RN_ABSENT_ELEMENTS);
+    r |= msgpack_pack_uint8(pk, RN_MSG_ABSENT);
+    r |= msgpack_pack_uint16(pk, x->tag);
+    r |= msgpack_pack_uint32(pk, x->player_mask);
+    r |= msgpack_pack_int32(pk, x->last_frame);
+    r |= msgpack_pack_int32(pk, x->count);
+    r |= msgpack_pack_bin_with_body(pk, x->data, x->size);
+    r |= msgpack_pack_uint64(pk, x->nonce);
+    r |= msgpack_pack_int32(pk, x->neutral_from);
+    r |= msgpack_pack_uint32(pk, x->survivors);
+    return r;
+}
+
 size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
 {
     if (!m || !out || !rn_msg_valid(m)) {
@@ -170,26 +226,9 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
     msgpack_packer pk = w.pk;
     int r = 0;
     switch (m->type) {
-    case RN_MSG_HELLO: {
-        const rn_hello *h = &m->u.hello;
-        r |= msgpack_pack_array(&pk, RN_HELLO_ELEMENTS);
-        r |= msgpack_pack_uint8(&pk, RN_MSG_HELLO);
-        r |= msgpack_pack_uint32(&pk, h->version);
-        r |= msgpack_pack_uint64(&pk, h->nonce);
-        r |= msgpack_pack_int32(&pk, h->num_players);
-        r |= msgpack_pack_int32(&pk, h->input_size);
-        r |= msgpack_pack_int32(&pk, h->input_delay);
-        r |= msgpack_pack_int32(&pk, h->fps);
-        r |= msgpack_pack_int32(&pk, h->max_prediction);
-        r |= msgpack_pack_int32(&pk, h->checksum_interval);
-        r |= msgpack_pack_uint64(&pk, h->game_id);
-        r |= msgpack_pack_uint64(&pk, h->seed);
-        r |= msgpack_pack_uint32(&pk, h->player_mask);
-        r |= msgpack_pack_bin_with_body(&pk, h->game_params, h->game_params_size);
-        r |= h->keyed ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-        r |= h->rejoin ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    case RN_MSG_HELLO:
+        r |= pack_hello(&pk, &m->u.hello);
         break;
-    }
     case RN_MSG_REFUSE:
         r |= msgpack_pack_array(&pk, RN_REFUSE_ELEMENTS);
         r |= msgpack_pack_uint8(&pk, RN_MSG_REFUSE);
@@ -218,29 +257,10 @@ size_t rn_encode(const rn_msg *m, int block_size, uint8_t *out, size_t cap)
         r |= msgpack_pack_int32(&pk, m->u.loading.frame);
         break;
     case RN_MSG_LEAVE:
-        r |= msgpack_pack_array(&pk, RN_LEAVE_ELEMENTS);
-        r |= msgpack_pack_uint8(&pk, RN_MSG_LEAVE);
-        r |= msgpack_pack_uint16(&pk, m->u.leave.tag);
-        r |= msgpack_pack_uint32(&pk, m->u.leave.player_mask);
-        r |= msgpack_pack_int32(&pk, m->u.leave.last_frame);
-        r |= msgpack_pack_int32(&pk, m->u.leave.count);
-        r |= msgpack_pack_bin_with_body(&pk, m->u.leave.data, m->u.leave.size);
-        r |= m->u.leave.left ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-        r |= msgpack_pack_int32(&pk, m->u.leave.fin_stop);
-        r |= msgpack_pack_int32(&pk, m->u.leave.fin_end);
-        r |= msgpack_pack_int32(&pk, m->u.leave.neutral_from);
+        r |= pack_leave(&pk, &m->u.leave);
         break;
     case RN_MSG_ABSENT:
-        r |= msgpack_pack_array(&pk, RN_ABSENT_ELEMENTS);
-        r |= msgpack_pack_uint8(&pk, RN_MSG_ABSENT);
-        r |= msgpack_pack_uint16(&pk, m->u.absent.tag);
-        r |= msgpack_pack_uint32(&pk, m->u.absent.player_mask);
-        r |= msgpack_pack_int32(&pk, m->u.absent.last_frame);
-        r |= msgpack_pack_int32(&pk, m->u.absent.count);
-        r |= msgpack_pack_bin_with_body(&pk, m->u.absent.data, m->u.absent.size);
-        r |= msgpack_pack_uint64(&pk, m->u.absent.nonce);
-        r |= msgpack_pack_int32(&pk, m->u.absent.neutral_from);
-        r |= msgpack_pack_uint32(&pk, m->u.absent.survivors);
+        r |= pack_absent(&pk, &m->u.absent);
         break;
     case RN_MSG_FINISH:
         r |= msgpack_pack_array(&pk, RN_FINISH_ELEMENTS);

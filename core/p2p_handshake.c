@@ -252,8 +252,10 @@ static void describe(rollnet_param param, int64_t local, int64_t remote, const c
                  local && remote ? "the values differ"
                  : local         ? "missing there"
                                  : "missing here");
+    } else if (param == ROLLNET_PARAM_REJOIN && (remote == 3 || local == 3)) {
+        snprintf(buf, cap, "a rejoin while another player is away (one rejoin at a time)");
     } else if (param == ROLLNET_PARAM_REJOIN && (remote == 2 || local == 2)) {
-        /* (2: the claim's value, whichever side tells it) */
+        /* (2, 3: the claim's value, whichever side tells it) */
         snprintf(buf, cap, "a rejoin with the nonce of the process it replaces (a restarted "
                            "process needs a new one)");
     } else if (param == ROLLNET_PARAM_REJOIN) {

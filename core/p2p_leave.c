@@ -31,6 +31,81 @@ uint32_t rn_p2p_live_peers(const rn_p2p *p)
     return m;
 }
 
+uint32_t rn_p2p_rejoining_peers(const rn_p2p *p)
+{
+    uint32_t m = 0;
+    for (int i = 0; i < p->num_peers; i++) {
+        const rn_peer *q = &p->peers[i];
+        if (rn_peer_live(q) && (q->rejoin_owed || q->rejoin_unconfirmed)) {
+            m |= 1u << i;
+        }
+    }
+    return m;
+}
+
+/* Another survivor played `players` neutral from `frame` while they were
+ * away, up to the departure (its notice says so; the survivors agreed on
+ * that frame, p2p_absent.c): the same frames are flagged here, before the
+ * neutral inputs the notice carries confirm any of them. */
+static void absent_from(rn_p2p *p, uint32_t players, int32_t frame)
+{
+    rollnet_session *s = &p->base;
+    for (int q = 0; q < s->desc.num_players; q++) {
+        rn_input_queue *iq = &s->sync.queues[q];
+        if ((players & (1u << q)) && (iq->absent_to != INT32_MAX || iq->absent_from == INT32_MAX)) {
+            rn_sync_mark_absent(&s->sync);
+            iq->absent_from = frame;
+            iq->absent_to = INT32_MAX;
+        }
+    }
+}
+
+/* A process that rejoins and does not run yet hears from a survivor that
+ * players it has not reached departed (the survivors settled it: the
+ * notice's frame is final): they play neutral after it here too, and the
+ * start no longer waits for them. */
+static bool settled_before_rejoin(rn_p2p *p, rn_peer *from, rn_peer *gone, const rn_leave *l)
+{
+    rollnet_session *s = &p->base;
+    if (!s->desc.rejoin || s->running || !rn_peer_live(from) || from->player_mask == 0 ||
+        (gone && (rn_peer_live(gone) || gone->state == RN_PEER_LEAVING)) ||
+        (l->player_mask & ~p->remote_mask) != 0) {
+        return false;
+    }
+    if (l->neutral_from >= 0) {
+        absent_from(p, l->player_mask, l->neutral_from);
+    }
+    for (int q = 0; q < s->desc.num_players; q++) {
+        rn_input_queue *iq = &s->sync.queues[q];
+        if ((l->player_mask & (1u << q)) && iq->disconnected_from < 0) {
+            rn_iq_disconnect(iq, l->last_frame + 1);
+            rn_sync_mark_absent(&s->sync);
+            rollnet_event ev = rn_event_make(ROLLNET_EVENT_DISCONNECTED, q);
+            ev.u.disconnected.reason = l->left ? ROLLNET_DISCONNECT_LEFT : ROLLNET_DISCONNECT_BY_PEERS;
+            ev.u.disconnected.frame = iq->disconnected_from;
+            rn_events_push(&s->events, &ev);
+        }
+    }
+    if (gone && gone->state != RN_PEER_GONE) {
+        if (gone->tp >= 0) {
+            rn_link_close(&p->link, gone->tp); /* still dialling it: no more */
+        }
+        gone->tp = -1;
+        rn_peer_set_state(gone, RN_PEER_GONE, &s->events);
+    }
+    if (gone) {
+        gone->leave_last = l->last_frame;
+        gone->leave_settled = true;
+    }
+    p->incoming_mask &= ~l->player_mask;
+    s->dirty = true;
+    rn_logf(&s->events, ROLLNET_LOG_INFO,
+            "player %d departed before this process rejoined: neutral after frame %d",
+            rn_lowest_player(l->player_mask), l->last_frame);
+    rn_p2p_check_running(p);
+    return true;
+}
+
 /* A player's peer went before the session ran: it can never start (a player
  * that left cannot be claimed again, and nothing reconnects yet). Said with
  * an error instead of NOT_RUNNING for ever. */
@@ -124,23 +199,6 @@ int32_t rn_p2p_pack_last(rn_p2p *p, uint32_t players, int32_t last, size_t *pack
         }
     }
     return count < 0 ? 0 : count;
-}
-
-/* Another survivor played `players` neutral from `frame` while they were
- * away, up to the departure (its notice says so; the survivors agreed on
- * that frame, p2p_absent.c): the same frames are flagged here, before the
- * neutral inputs the notice carries confirm any of them. */
-static void absent_from(rn_p2p *p, uint32_t players, int32_t frame)
-{
-    rollnet_session *s = &p->base;
-    for (int q = 0; q < s->desc.num_players; q++) {
-        rn_input_queue *iq = &s->sync.queues[q];
-        if ((players & (1u << q)) && (iq->absent_to != INT32_MAX || iq->absent_from == INT32_MAX)) {
-            rn_sync_mark_absent(&s->sync);
-            iq->absent_from = frame;
-            iq->absent_to = INT32_MAX;
-        }
-    }
 }
 
 /* The first frame of an absence of `players` not over yet (played neutral
@@ -298,7 +356,9 @@ void rn_p2p_peer_gone(rn_p2p *p, rn_peer *peer, rollnet_disconnect_reason reason
     }
     /* Survivors may hold different numbers of its inputs: agree first. */
     peer->leave_last = last;
-    peer->leave_need = rn_p2p_live_peers(p);
+    /* (Not a process that rejoins and has not played yet: it holds nothing
+     * of the departed player's but what the survivors gave it.) */
+    peer->leave_need = rn_p2p_live_peers(p) & ~rn_p2p_rejoining_peers(p);
     peer->leave_heard = 0;
     peer->leave_since = s->now;
     peer->leave_reason = reason;
@@ -361,6 +421,9 @@ void rn_p2p_on_leave(rn_p2p *p, rn_peer *from, const rn_leave *l)
         if (q != from && q->player_mask == l->player_mask && q->player_mask != 0) {
             gone = q; /* already settled here: the notice only confirms it */
         }
+    }
+    if (settled_before_rejoin(p, from, gone, l)) {
+        return;
     }
     if (!gone) {
         from->st.dropped_malformed++;

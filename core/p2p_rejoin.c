@@ -162,6 +162,22 @@ static rn_peer *target(rn_p2p *p, const rn_peer *conn, uint32_t mask)
     return NULL;
 }
 
+/* 3+ players: another seat than `old`'s that is away here (lost, being
+ * rejoined, played on without, or leaving), or NULL. */
+static const rn_peer *another_away(const rn_p2p *p, const rn_peer *old)
+{
+    for (int i = 0; i < p->num_peers; i++) {
+        const rn_peer *q = &p->peers[i];
+        if (q != old && q->player_mask != 0 &&
+            ((rn_peer_live(q) && (q->lost || (q->rejoin_owed && q->nonce != old->nonce) ||
+                                  q->rejoin_unconfirmed || rn_p2p_plays_on_without(p, q))) ||
+             q->state == RN_PEER_LEAVING)) {
+            return q;
+        }
+    }
+    return NULL;
+}
+
 bool rn_p2p_rejoin_claim(rn_p2p *p, rn_peer *conn, const rn_hello *h)
 {
     rn_peer *old = target(p, conn, h->player_mask);
@@ -173,6 +189,17 @@ bool rn_p2p_rejoin_claim(rn_p2p *p, rn_peer *conn, const rn_hello *h)
                 : !p->base.running ? "the session does not run yet"
                                    : "no silent or lost peer holds those players");
         rn_p2p_refuse(p, conn, ROLLNET_PARAM_REJOIN, rn_p2p_rejoins(p), 1);
+        return false;
+    }
+    const rn_peer *away = rn_p2p_agreeing(p) ? another_away(p, old) : NULL;
+    if (away) {
+        /* One rejoin at a time: the new process could not run without the
+         * other player's inputs, which only the survivors hold. */
+        rn_logf(&p->base.events, ROLLNET_LOG_WARN,
+                "a rejoin claiming player %d's place is refused: player %d is away too (lost, "
+                "rejoining or played on without); come back once it is back or gone",
+                rn_peer_event_player(old), rn_peer_event_player(away));
+        rn_p2p_refuse(p, conn, ROLLNET_PARAM_REJOIN, 1, 3);
         return false;
     }
     if (rn_p2p_agreeing(p) && h->nonce == old->nonce && !old->rejoin_owed) {
@@ -236,6 +263,7 @@ static void forget_old_process(rn_p2p *p, rn_peer *old)
     old->remote_advantage = 0;
     old->lost = false;
     old->proved = false;
+    memset(old->notes, 0, sizeof(old->notes)); /* what it said of others died with it */
     rn_confirm_forget_peer(&p->confirm, old->index);
 }
 

@@ -107,6 +107,9 @@ static inline int rn_p2p_player_peers(const rn_p2p *p)
 }
 /* Peers exchanging inputs, as a mask of peer indices. */
 uint32_t rn_p2p_live_peers(const rn_p2p *p);
+/* Live peers that are processes rejoining here and have not played yet
+ * (their state owed, or no input since it went out). */
+uint32_t rn_p2p_rejoining_peers(const rn_p2p *p);
 rn_peer *rn_p2p_peer_by_tp(rn_p2p *p, int tp);
 /* p2p_loading.c. The peer is back from loading: normal timeouts again,
  * LOADING_ENDED. A peer's LOADING notice; this peer's own. */

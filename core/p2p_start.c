@@ -15,6 +15,19 @@ static uint32_t claimed_players(const rn_p2p *p)
     return claimed;
 }
 
+/* Remote players that departed before this side ran (a process that
+ * rejoins hears so from the survivors, p2p_leave.c): not waited for. */
+static uint32_t departed_players(const rn_p2p *p)
+{
+    uint32_t m = 0;
+    for (int q = 0; q < p->base.desc.num_players; q++) {
+        if (p->base.sync.queues[q].disconnected_from >= 0) {
+            m |= 1u << q;
+        }
+    }
+    return m & p->remote_mask;
+}
+
 /* When this side may start as far as `peer` is concerned. Each side tells
  * the other when it accepted it (READY: how long ago, repeated until it
  * runs, so one late copy does not matter); both then know both acceptance
@@ -37,7 +50,8 @@ static uint64_t start_at(const rn_peer *peer)
 static bool all_ready(rn_p2p *p)
 {
     rollnet_session *s = &p->base;
-    if (claimed_players(p) != p->remote_mask || (s->desc.rejoin && !p->rejoined)) {
+    if ((claimed_players(p) | departed_players(p)) != p->remote_mask ||
+        (s->desc.rejoin && !p->rejoined)) {
         return false; /* a rejoin runs once its state is loaded (p2p_rejoin.c) */
     }
     for (int i = 0; i < p->num_peers; i++) {

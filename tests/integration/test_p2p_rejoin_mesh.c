@@ -259,6 +259,92 @@ static void test_a_rejoin_with_the_crashed_process_nonce_is_refused(void **state
     fx_free(&f);
 }
 
+/* Ticks every node that has a session, whatever its errors. */
+static void run_any(fx *f, int ticks)
+{
+    for (int t = 0; t < ticks; t++) {
+        for (int i = 0; i < f->n; i++) {
+            if (!f->gone[i]) {
+                (void)harness_tick(&f->hp[i], harness_clock_now(&f->clock));
+                fx_record_hash(f, i);
+            }
+        }
+        harness_clock_tick(&f->clock);
+    }
+}
+
+/* Four players: node 3 crashes and, its window over, departs; then node 1
+ * crashes and is started again. The new process hears from the survivors
+ * that player 3 departed (their LEAVE notices), does not wait for it, and
+ * rejoins; the three agree from the rejoin on. */
+static void test_a_rejoin_after_another_player_departed(void **state)
+{
+    (void)state;
+    fx_opts o;
+    mesh_opts(&o, 461, 4);
+    o.reconnect_timeout_ms = 2000;
+    o.rejoin_timeout_ms = 4000;
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    fx_crash(&f, 3);
+    fx_run(&f, 15 * 60); /* 5 s to notice, 4 s kept, the departure agreed */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    }
+    fx_crash(&f, 1);
+    fx_run(&f, 2 * 60);
+    fx_restart(&f, 1);
+    run_any(&f, 15 * 60);
+    int32_t from = f.hp[0].last_event[ROLLNET_EVENT_REJOINED].u.rejoin.frame;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_REJOINED], 1);
+        assert_int_equal(f.hp[i].last_event[ROLLNET_EVENT_REJOINED].u.rejoin.frame, from);
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DESYNC], 0);
+    }
+    /* The new process names player 3's departure too, and runs. */
+    assert_int_equal(f.hp[1].event_counts[ROLLNET_EVENT_DISCONNECTED], 1);
+    assert_int_equal(f.hp[1].last_event[ROLLNET_EVENT_DISCONNECTED].player, 3);
+    assert_true(fx_stats(&f, 1).running);
+    assert_true(f.rec[1]->count > 600);
+    assert_true(agree_by_frame(f.rec[0], f.rec[1]) > 600);
+    assert_true(agree_by_frame(f.rec[2], f.rec[1]) > 600);
+    assert_true(agree_by_frame(f.rec[0], f.rec[2]) > 600);
+    fx_free(&f);
+}
+
+/* One rejoin at a time: node 3 crashes and stays away; node 1 crashes and
+ * is started again while player 3 is still away. The new process could not
+ * run without player 3's inputs, which only the survivors hold: its claim
+ * is refused (REFUSED, ROLLNET_PARAM_REJOIN), and the survivors go on
+ * waiting, no ledger touched. */
+static void test_a_rejoin_while_another_player_is_away_is_refused(void **state)
+{
+    (void)state;
+    fx_opts o;
+    mesh_opts(&o, 462, 4);
+    static fx f;
+    fx_init(&f, &o);
+    fx_run(&f, 400);
+    fx_crash(&f, 3);
+    fx_run(&f, 6 * 60);
+    fx_crash(&f, 1);
+    fx_run(&f, 6 * 60);
+    fx_restart(&f, 1);
+    run_any(&f, 5 * 60);
+    assert_true(f.hp[1].event_counts[ROLLNET_EVENT_REFUSED] >= 1);
+    assert_int_equal(f.hp[1].last_event[ROLLNET_EVENT_REFUSED].u.refused.param,
+                     ROLLNET_PARAM_REJOIN);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_REJOINED], 0);
+        assert_int_equal(f.hp[i].event_counts[ROLLNET_EVENT_DESYNC], 0);
+    }
+    assert_int_equal(f.hp[0].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    assert_int_equal(f.hp[2].event_counts[ROLLNET_EVENT_DISCONNECTED], 0);
+    assert_true(agree_by_frame(f.rec[0], f.rec[2]) > 380);
+    fx_free(&f);
+}
+
 /* A spectator of node `of`, on the memnet node after the players', its
  * records hashed as the fixture hashes the players'. */
 typedef struct spect {
@@ -370,6 +456,8 @@ int main(void)
         cmocka_unit_test(test_a_spectator_watches_a_three_player_session_through_a_rejoin),
         cmocka_unit_test(test_via_host_a_public_session_introduces_the_new_process_again),
         cmocka_unit_test(test_a_rejoin_with_the_crashed_process_nonce_is_refused),
+        cmocka_unit_test(test_a_rejoin_after_another_player_departed),
+        cmocka_unit_test(test_a_rejoin_while_another_player_is_away_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -646,10 +646,12 @@ typedef struct rollnet_session_desc {
      * if the others played on). A note
      * made is a promise (even one that goes to nobody: with two processes
      * left, the one with the lowest player plays on alone): the lost peer,
-     * and any peer the set left out, comes back only as a rejoin. With three players, two lost at once
-     * leave a lone survivor that is no majority: nobody plays on or rejoins,
-     * and when the windows end the two depart (the session may stop, as a
-     * departure that cannot be agreed). A survivor of the set that is gone
+     * and any peer the set left out, comes back only as a rejoin. With three
+     * players, two lost at once leave a lone survivor that is no majority:
+     * nobody plays on. One rejoin at a time: a claim while another player
+     * is away (lost, rejoining, played on without, leaving) is refused
+     * (ROLLNET_PARAM_REJOIN, value 3); when the windows end the away peers
+     * depart (the session may stop, as a departure that cannot be agreed). A survivor of the set that is gone
      * before its note arrived stops the session, as a departure that cannot
      * be agreed does (DISCONNECTED, ROLLNET_DISCONNECT_BY_PEERS, frame -1;
      * ROLLNET_ERR_DISCONNECTED). A peer that comes back takes over at the
@@ -1082,7 +1084,9 @@ typedef enum rollnet_param {
      * a claim on its seat waited; or the session does not run yet); 2, with
      * three or more players, the claim has the nonce of the process it
      * replaces (leave rollnet_session_desc::nonce 0; the refusing peer's
-     * log: "a rejoin with the nonce of the process it replaces"). */
+     * log: "a rejoin with the nonce of the process it replaces"); 3, with
+     * three or more players, another player is away there (lost, rejoining,
+     * played on without, or leaving): one rejoin at a time. */
     ROLLNET_PARAM_REJOIN,
     ROLLNET_PARAM_COUNT_ /**< the number of parameters; not a parameter */
 } rollnet_param;

@@ -82,7 +82,7 @@ static bool settled_before_rejoin(rn_p2p *p, rn_peer *from, rn_peer *gone, const
             rn_sync_mark_absent(&s->sync);
             rollnet_event ev = rn_event_make(ROLLNET_EVENT_DISCONNECTED, q);
             ev.u.disconnected.reason = l->left ? ROLLNET_DISCONNECT_LEFT : ROLLNET_DISCONNECT_BY_PEERS;
-            ev.u.disconnected.frame = iq->disconnected_from;
+            ev.u.disconnected.frame = l->last_frame + 1; /* (its queue may start later) */
             rn_events_push(&s->events, &ev);
         }
     }

@@ -142,6 +142,21 @@ static bool refusal_justified(const sim_world *w, int x, int by)
     return false;
 }
 
+static bool cut_off_so_far(const sim_world *w, int p);
+
+/* One rejoin at a time (value 3: another player is away at the refusing
+ * survivor): some node other than x and the refusing one has been cut off
+ * by the scenario (dead, restarted, frozen, or a fault on one of its links). */
+static bool another_cut_off(const sim_world *w, int x, int by)
+{
+    for (int y = 0; y < w->sc->peers; y++) {
+        if (y != x && y != by && cut_off_so_far(w, y)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* A REJOINED about node x's restarted process, said by node `by` (x itself
  * or a survivor): all of them name the same frame. */
 static void rejoin_named(sim_world *w, int x, int by, int32_t frame)
@@ -263,7 +278,8 @@ void sim_rejoin_event(sim_world *w, int x, const rollnet_event *ev)
     case ROLLNET_EVENT_REFUSED:
         w->res->rejoins_refused += n->incarnation > 0 && ev->u.refused.param == ROLLNET_PARAM_REJOIN;
         if (n->incarnation > 0 && ev->u.refused.param == ROLLNET_PARAM_REJOIN &&
-            !refusal_justified(w, x, p)) {
+            !refusal_justified(w, x, p) &&
+            !(ev->u.refused.local_value == 3 && another_cut_off(w, x, p))) {
             sim_fail(w, 'c', "node %d: its rejoin was refused by node %d, though %s runs and "
                              "keeps its place",
                      x, p, p >= 0 ? "it" : "every survivor");

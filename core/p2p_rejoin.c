@@ -191,17 +191,6 @@ bool rn_p2p_rejoin_claim(rn_p2p *p, rn_peer *conn, const rn_hello *h)
         rn_p2p_refuse(p, conn, ROLLNET_PARAM_REJOIN, rn_p2p_rejoins(p), 1);
         return false;
     }
-    const rn_peer *away = rn_p2p_agreeing(p) ? another_away(p, old) : NULL;
-    if (away) {
-        /* One rejoin at a time: the new process could not run without the
-         * other player's inputs, which only the survivors hold. */
-        rn_logf(&p->base.events, ROLLNET_LOG_WARN,
-                "a rejoin claiming player %d's place is refused: player %d is away too (lost, "
-                "rejoining or played on without); come back once it is back or gone",
-                rn_peer_event_player(old), rn_peer_event_player(away));
-        rn_p2p_refuse(p, conn, ROLLNET_PARAM_REJOIN, 1, 3);
-        return false;
-    }
     if (rn_p2p_agreeing(p) && h->nonce == old->nonce && !old->rejoin_owed) {
         /* The survivors tell a rejoin from the next by its nonce. */
         rn_logf(&p->base.events, ROLLNET_LOG_WARN,
@@ -228,9 +217,34 @@ bool rn_p2p_rejoin_claim(rn_p2p *p, rn_peer *conn, const rn_hello *h)
     return true;
 }
 
+/* A claim accepted but for another player away: it goes on once none is,
+ * or is refused (value 3) after as long as a public claim may wait. */
+static void waiting_for_the_away(rn_p2p *p, rn_peer *conn)
+{
+    const rollnet_session *s = &p->base;
+    rn_peer *old = &p->peers[conn->rejoin_for];
+    const rn_peer *away = rn_peer_live(old) ? another_away(p, old) : NULL;
+    if (!away && rn_peer_live(old)) {
+        conn->rejoin_away = false;
+        rn_p2p_rejoin_accept(p, conn);
+    } else if (!rn_peer_live(old) || s->now - conn->since_ms >= (uint64_t)s->desc.disconnect_timeout_ms +
+                                                               RN_PENDING_TIMEOUT_MS) {
+        conn->rejoin_away = false;
+        rn_logf(&p->base.events, ROLLNET_LOG_WARN,
+                "a rejoin claiming player %d's place is refused: %s", rn_peer_event_player(old),
+                rn_peer_live(old) ? "another player is still away (one rejoin at a time)"
+                                  : "its peer is gone");
+        rn_p2p_refuse(p, conn, ROLLNET_PARAM_REJOIN, 1, rn_peer_live(old) ? 3 : 1);
+    }
+}
+
 bool rn_p2p_rejoin_waiting(rn_p2p *p, rn_peer *conn)
 {
     const rollnet_session *s = &p->base;
+    if (conn->rejoin_away) {
+        waiting_for_the_away(p, conn);
+        return true;
+    }
     if (!conn->rejoin_wait) {
         return false;
     }
@@ -271,6 +285,19 @@ void rn_p2p_rejoin_accept(rn_p2p *p, rn_peer *conn)
 {
     rollnet_session *s = &p->base;
     rn_peer *old = conn->rejoin_for >= 0 ? &p->peers[conn->rejoin_for] : NULL;
+    const rn_peer *away = old && rn_p2p_agreeing(p) ? another_away(p, old) : NULL;
+    if (away) {
+        /* One rejoin at a time: the new process could not run without the
+         * other player's inputs, which only the survivors hold. The claim
+         * waits (a loss may be regained at once) and is refused if it lasts. */
+        if (!conn->rejoin_away) {
+            conn->rejoin_away = true;
+            rn_logf(&s->events, ROLLNET_LOG_INFO,
+                    "a rejoin claims player %d's place: waiting, player %d is away too",
+                    rn_peer_event_player(old), rn_peer_event_player(away));
+        }
+        return;
+    }
     uint32_t mask = conn->hello_ok ? conn->claim_mask : old ? old->player_mask : 0;
     conn->rejoin_for = -1;
     conn->hello_ok = false;

@@ -124,6 +124,7 @@ typedef struct rn_peer {
      * that has rejoined: the state it is owed has not gone out yet. */
     int rejoin_for;
     bool rejoin_wait; /* ... in a public session: until that peer counts as lost */
+    bool rejoin_away; /* ... 3+ players: until no other player is away (one rejoin at a time) */
     bool rejoin_owed;
     /* absent_play NEUTRAL: this side plays on with its players neutral
      * while its connection is lost (p2p_rejoin.c). */

@@ -649,7 +649,8 @@ typedef struct rollnet_session_desc {
      * and any peer the set left out, comes back only as a rejoin. With three
      * players, two lost at once leave a lone survivor that is no majority:
      * nobody plays on. One rejoin at a time: a claim while another player
-     * is away (lost, rejoining, played on without, leaving) is refused
+     * is away (lost, rejoining, played on without, leaving) waits for
+     * disconnect_timeout_ms and 3 s, then is refused
      * (ROLLNET_PARAM_REJOIN, value 3); when the windows end the away peers
      * depart (the session may stop, as a departure that cannot be agreed). A survivor of the set that is gone
      * before its note arrived stops the session, as a departure that cannot

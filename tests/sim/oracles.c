@@ -131,9 +131,14 @@ static void on_disconnected(sim_world *w, int x, const rollnet_event *ev)
         wt->said_handshake = true;
     }
     /* Before RUNNING: a player it connects to failed its handshake (it never
-     * reconnects), or a player left for good (it cannot rejoin). */
+     * reconnects), or a player left for good (it cannot rejoin). Not a
+     * process that rejoins hearing of a departure the survivors settled
+     * (reason BY_PEERS or LEFT, with its frame): it runs without that player. */
+    bool settled_for_rejoin = w->nodes[x].incarnation > 0 && ev->u.disconnected.frame >= 0 &&
+                              (ev->u.disconnected.reason == ROLLNET_DISCONNECT_BY_PEERS ||
+                               ev->u.disconnected.reason == ROLLNET_DISCONNECT_LEFT);
     if (!wt->running && p >= 0 && (p > x || ev->u.disconnected.frame >= 0) &&
-        !wt->handshake_failed) {
+        !wt->handshake_failed && !settled_for_rejoin) {
         wt->handshake_failed = true;
         wt->handshake_failed_ms = now_ms(w);
     }
@@ -203,8 +208,14 @@ void sim_oracle_event(sim_world *w, int x, const rollnet_event *ev)
     case ROLLNET_EVENT_RECONNECTING:
         wt->said_reconnecting = wt->said_reconnecting || !wt->running;
         if (ev->player >= 0 && ev->player < SIM_MAX_PEERS) {
+            /* The window counts from the loss (the event says how long
+             * ago), not from each repeated attempt's event. */
+            uint64_t since = now_ms(w) - ev->u.waiting.waited_ms;
+            if (!(wt->reconnecting & (1u << ev->player)) ||
+                since < wt->reconnecting_ms[ev->player]) {
+                wt->reconnecting_ms[ev->player] = since;
+            }
             wt->reconnecting |= 1u << ev->player;
-            wt->reconnecting_ms[ev->player] = now_ms(w);
         }
         break;
     case ROLLNET_EVENT_RESUMED:

@@ -33,6 +33,11 @@
 #
 #   test_rejoin_mesh.sh path/to/gridworld
 set -uo pipefail
+
+# The file's lines up to its last newline: a line without one was cut short.
+complete_lines() {
+    if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "$1"; fi
+}
 GW=$1
 work=$(mktemp -d /tmp/rollnet-rejoin-mesh-XXXXXX)
 source "$(dirname "$0")/proc_lib.sh"
@@ -177,7 +182,8 @@ PY
     # The killed joiner's CSV: its complete rows before the same limit.
     local limit=$from
     [ "$played_on" -eq 1 ] && limit=$first_flagged
-    awk -F, -v f="$limit" 'NR > 1 && $1 < f && NF == 21' "$w/killed.csv" >"$w/killed.before"
+    # (A process killed mid-write may leave its last line cut short.)
+    complete_lines "$w/killed.csv" | awk -F, -v f="$limit" 'NR > 1 && $1 < f && NF == 21' >"$w/killed.before"
     local before
     before=$(wc -l <"$w/killed.before")
     [ "$before" -gt 200 ] || fail "$name: the killed joiner's CSV holds only $before rows"

@@ -276,7 +276,10 @@ void sim_rejoin_event(sim_world *w, int x, const rollnet_event *ev)
         }
         break;
     case ROLLNET_EVENT_REFUSED:
-        w->res->rejoins_refused += n->incarnation > 0 && ev->u.refused.param == ROLLNET_PARAM_REJOIN;
+        w->res->rejoins_refused += n->incarnation > 0 && ev->u.refused.param == ROLLNET_PARAM_REJOIN &&
+                                   !wt->gave_up;
+        /* (counted once: not as giving up too when its DISCONNECTED follows) */
+        wt->gave_up = wt->gave_up || (n->incarnation > 0 && !wt->rejoined);
         if (n->incarnation > 0 && ev->u.refused.param == ROLLNET_PARAM_REJOIN &&
             !refusal_justified(w, x, p) &&
             !(ev->u.refused.local_value == 3 && another_cut_off(w, x, p))) {

@@ -6,6 +6,7 @@
 #ifndef FUZZ_COMMON_H
 #define FUZZ_COMMON_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,13 +16,16 @@
 
 static const char *fuzz_target_name = "fuzz";
 
-/* The malloc watch. Armed: every malloc is counted and the largest kept;
- * `fuzz_watch.own` > 0 marks the target's own allocations, which are not.
- * With `fuzz_watch.forbid` set the first counted malloc prints its stack. */
+/* The malloc watch. Armed: every malloc of the thread that armed it is
+ * counted and the largest kept (not another thread's: libFuzzer starts its
+ * own threads whenever it likes); `fuzz_watch.own` > 0 marks the target's
+ * own allocations, which are not counted either. With `fuzz_watch.forbid`
+ * set the first counted malloc prints its stack. */
 typedef struct fuzz_watch_state {
     volatile int armed, own, forbid;
     volatile long count;
     volatile size_t largest;
+    pthread_t thread;
 } fuzz_watch_state;
 
 static fuzz_watch_state fuzz_watch;
@@ -80,7 +84,7 @@ void __sanitizer_print_stack_trace(void);
 static inline void fuzz_malloc_hook(const volatile void *ptr, size_t size)
 {
     (void)ptr;
-    if (fuzz_watch.armed && fuzz_watch.own == 0) {
+    if (fuzz_watch.armed && fuzz_watch.own == 0 && pthread_equal(pthread_self(), fuzz_watch.thread)) {
         if (fuzz_watch.count++ == 0 && fuzz_watch.forbid) {
             fprintf(stderr, "%s: malloc(%zu) where none may happen, from:\n", fuzz_target_name,
                     size);
@@ -115,6 +119,7 @@ static inline void fuzz_watch_arm(bool forbid)
     fuzz_watch.count = 0;
     fuzz_watch.largest = 0;
     fuzz_watch.forbid = forbid;
+    fuzz_watch.thread = pthread_self();
     fuzz_watch.armed = 1;
 }
 

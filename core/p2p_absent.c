@@ -117,23 +117,10 @@ static bool majority(const rn_p2p *p, uint32_t need)
     return false;
 }
 
-/* The first frame of `lost`'s players played neutral here in an absence not
- * over yet, -1 none. */
-static int32_t neutral_from(const rollnet_session *s, const rn_peer *lost)
-{
-    for (int q = 0; q < s->desc.num_players; q++) {
-        const rn_input_queue *iq = &s->sync.queues[q];
-        if ((lost->player_mask & (1u << q)) && iq->absent_to == INT32_MAX &&
-            iq->absent_from != INT32_MAX) {
-            return iq->absent_from;
-        }
-    }
-    return -1;
-}
-
 bool rn_p2p_plays_on_without(const rn_p2p *p, const rn_peer *peer)
 {
-    return peer->player_mask != 0 && neutral_from(&p->base, peer) >= 0;
+    return peer->player_mask != 0 &&
+           rn_sync_absence_start(&p->base.sync, peer->player_mask) >= 0;
 }
 
 /* This side's note about `lost` to the peers in `to`. A note made with a
@@ -208,7 +195,7 @@ static void note_now(rn_p2p *p, rn_peer *lost)
         lost->note.done = false;
         lost->note.nonce = nonce;
         lost->note.last = rn_p2p_peer_confirmed(p, lost);
-        lost->note.neutral_from = neutral_from(s, lost);
+        lost->note.neutral_from = rn_sync_absence_start(&s->sync, lost->player_mask);
         lost->note.needed = 0;
         rn_logf(&s->events, ROLLNET_LOG_INFO,
                 "player %d %s: told the other survivors its frames here (confirmed to %d)",
@@ -301,15 +288,13 @@ static void cannot_agree(rn_p2p *p, rn_peer *lost, const rn_peer *gone)
 static void fill_neutral(rn_p2p *p, rn_peer *lost, int32_t from, int32_t upto)
 {
     rollnet_session *s = &p->base;
+    uint32_t begun = rn_sync_absence_begin(&s->sync, lost->player_mask, from);
     for (int q = 0; q < s->desc.num_players; q++) {
         if (!(lost->player_mask & (1u << q))) {
             continue;
         }
         rn_input_queue *iq = &s->sync.queues[q];
-        if (iq->absent_to != INT32_MAX || iq->absent_from == INT32_MAX) {
-            rn_sync_mark_absent(&s->sync);
-            iq->absent_from = from;
-            iq->absent_to = INT32_MAX;
+        if (begun & (1u << q)) {
             rn_logf(&s->events, ROLLNET_LOG_WARN,
                     "player %d is away: playing on with its input neutral from frame %d", q, from);
         }
@@ -354,20 +339,6 @@ static bool agreement(rn_p2p *p, rn_peer *lost, int32_t *last, int32_t *nf)
     return majority(p, lost->note.need);
 }
 
-/* The rejoin is agreed at `frame`: its players' absence ends there, on
- * every survivor alike (whether or not its state reaches the new process). */
-static void absence_ends(rn_p2p *p, rn_peer *lost, int32_t frame)
-{
-    rollnet_session *s = &p->base;
-    for (int q = 0; q < s->desc.num_players; q++) {
-        rn_input_queue *iq = &s->sync.queues[q];
-        if ((lost->player_mask & (1u << q)) && iq->absent_to == INT32_MAX &&
-            iq->absent_from != INT32_MAX) {
-            iq->absent_to = frame;
-        }
-    }
-}
-
 bool rn_p2p_absent_agreed(rn_p2p *p, rn_peer *lost)
 {
     note_now(p, lost); /* the set may have changed */
@@ -381,7 +352,9 @@ bool rn_p2p_absent_agreed(rn_p2p *p, rn_peer *lost)
     if (rn_p2p_peer_confirmed(p, lost) != last) {
         return false; /* the real inputs the notes carry are not all here */
     }
-    absence_ends(p, lost, last + 1);
+    /* The absence ends at the agreed frame on every survivor alike, whether
+     * or not this side's state reaches the new process. */
+    rn_sync_absence_end(&p->base.sync, lost->player_mask, last + 1);
     return true;
 }
 

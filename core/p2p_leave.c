@@ -43,23 +43,6 @@ uint32_t rn_p2p_rejoining_peers(const rn_p2p *p)
     return m;
 }
 
-/* Another survivor played `players` neutral from `frame` while they were
- * away, up to the departure (its notice says so; the survivors agreed on
- * that frame, p2p_absent.c): the same frames are flagged here, before the
- * neutral inputs the notice carries confirm any of them. */
-static void absent_from(rn_p2p *p, uint32_t players, int32_t frame)
-{
-    rollnet_session *s = &p->base;
-    for (int q = 0; q < s->desc.num_players; q++) {
-        rn_input_queue *iq = &s->sync.queues[q];
-        if ((players & (1u << q)) && (iq->absent_to != INT32_MAX || iq->absent_from == INT32_MAX)) {
-            rn_sync_mark_absent(&s->sync);
-            iq->absent_from = frame;
-            iq->absent_to = INT32_MAX;
-        }
-    }
-}
-
 /* A process that rejoins and does not run yet hears from a survivor that
  * players it has not reached departed (the survivors settled it: the
  * notice's frame is final): they play neutral after it here too, and the
@@ -73,7 +56,7 @@ static bool settled_before_rejoin(rn_p2p *p, rn_peer *from, rn_peer *gone, const
         return false;
     }
     if (l->neutral_from >= 0) {
-        absent_from(p, l->player_mask, l->neutral_from);
+        rn_sync_absence_begin(&s->sync, l->player_mask, l->neutral_from);
     }
     for (int q = 0; q < s->desc.num_players; q++) {
         rn_input_queue *iq = &s->sync.queues[q];
@@ -201,19 +184,6 @@ int32_t rn_p2p_pack_last(rn_p2p *p, uint32_t players, int32_t last, size_t *pack
     return count < 0 ? 0 : count;
 }
 
-/* The first frame of an absence of `players` not over yet (played neutral
- * here), -1 none; at most last + 1. */
-static int32_t absent_start(const rollnet_session *s, uint32_t players, int32_t last)
-{
-    for (int q = 0; q < s->desc.num_players; q++) {
-        const rn_input_queue *iq = &s->sync.queues[q];
-        if ((players & (1u << q)) && iq->absent_to == INT32_MAX && iq->absent_from != INT32_MAX) {
-            return iq->absent_from <= last + 1 ? iq->absent_from : -1;
-        }
-    }
-    return -1;
-}
-
 void rn_p2p_send_leave(rn_p2p *p, uint32_t players, int32_t last, bool left, int32_t fin_stop,
                        int32_t fin_end)
 {
@@ -228,7 +198,8 @@ void rn_p2p_send_leave(rn_p2p *p, uint32_t players, int32_t last, bool left, int
     m.u.leave.left = left;
     m.u.leave.fin_stop = fin_end >= 0 ? fin_stop : -1;
     m.u.leave.fin_end = fin_end >= 0 ? fin_end : -1;
-    m.u.leave.neutral_from = left ? -1 : absent_start(s, players, last);
+    int32_t nf = left ? -1 : rn_sync_absence_start(&s->sync, players);
+    m.u.leave.neutral_from = nf <= last + 1 ? nf : -1;
     m.u.leave.last_frame = last;
     m.u.leave.count = count;
     m.u.leave.data = count > 0 ? p->leave_packed : NULL;
@@ -440,7 +411,7 @@ void rn_p2p_on_leave(rn_p2p *p, rn_peer *from, const rn_leave *l)
         return; /* already settled (or never ran here) */
     }
     if (l->neutral_from >= 0) {
-        absent_from(p, l->player_mask, l->neutral_from);
+        rn_sync_absence_begin(&p->base.sync, l->player_mask, l->neutral_from);
     }
     if (!rn_p2p_take_leave_inputs(p, l)) {
         from->st.dropped_malformed++;

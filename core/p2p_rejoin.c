@@ -112,10 +112,8 @@ static void play_on(rn_p2p *p, rn_peer *peer)
             continue;
         }
         rn_input_queue *iq = &s->sync.queues[q];
-        if (!peer->played_on) {
-            rn_sync_mark_absent(&s->sync);
-            iq->absent_from = iq->last_confirmed + 1;
-            iq->absent_to = INT32_MAX;
+        if (!peer->played_on &&
+            rn_sync_absence_begin(&s->sync, 1u << q, iq->last_confirmed + 1) != 0) {
             rn_logf(&s->events, ROLLNET_LOG_WARN,
                     "player %d is away: playing on with its input neutral from frame %d",
                     q, iq->absent_from);
@@ -131,13 +129,7 @@ static void play_on(rn_p2p *p, rn_peer *peer)
 /* The peer is back at `frame`: its players' absence ends there. */
 static void absence_ends(rn_p2p *p, rn_peer *peer, int32_t frame)
 {
-    rollnet_session *s = &p->base;
-    for (int q = 0; q < s->desc.num_players; q++) {
-        if ((peer->player_mask & (1u << q)) && s->sync.queues[q].absent_to == INT32_MAX &&
-            s->sync.queues[q].absent_from != INT32_MAX) {
-            s->sync.queues[q].absent_to = frame;
-        }
-    }
+    rn_sync_absence_end(&p->base.sync, peer->player_mask, frame);
     peer->played_on = false;
 }
 

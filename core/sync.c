@@ -406,3 +406,42 @@ void rn_sync_discard_inputs_before(rn_sync *s, int32_t frame)
         rn_iq_discard_before(&s->queues[p], frame);
     }
 }
+
+static bool away_now(const rn_input_queue *q)
+{
+    return q->absent_to == INT32_MAX && q->absent_from != INT32_MAX;
+}
+
+uint32_t rn_sync_absence_begin(rn_sync *s, uint32_t players, int32_t frame)
+{
+    uint32_t begun = 0;
+    for (int p = 0; p < s->cfg.num_players; p++) {
+        rn_input_queue *q = &s->queues[p];
+        if ((players & (1u << p)) && !away_now(q)) {
+            rn_sync_mark_absent(s);
+            q->absent_from = frame;
+            q->absent_to = INT32_MAX;
+            begun |= 1u << p;
+        }
+    }
+    return begun;
+}
+
+void rn_sync_absence_end(rn_sync *s, uint32_t players, int32_t frame)
+{
+    for (int p = 0; p < s->cfg.num_players; p++) {
+        if ((players & (1u << p)) && away_now(&s->queues[p])) {
+            s->queues[p].absent_to = frame;
+        }
+    }
+}
+
+int32_t rn_sync_absence_start(const rn_sync *s, uint32_t players)
+{
+    for (int p = 0; p < s->cfg.num_players; p++) {
+        if ((players & (1u << p)) && away_now(&s->queues[p])) {
+            return s->queues[p].absent_from;
+        }
+    }
+    return -1;
+}

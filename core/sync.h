@@ -136,6 +136,12 @@ static inline void rn_sync_mark_absent(rn_sync *s)
 {
     s->anyone_absent = true;
 }
+/* Absences (absent_play NEUTRAL): the players in `players` not away yet
+ * are away from `frame` on (returns those); their absence ends before
+ * `frame`; the first frame of one not over yet, -1 none. */
+uint32_t rn_sync_absence_begin(rn_sync *s, uint32_t players, int32_t frame);
+void rn_sync_absence_end(rn_sync *s, uint32_t players, int32_t frame);
+int32_t rn_sync_absence_start(const rn_sync *s, uint32_t players);
 /* True while the requests of a rollback are not all carried out. */
 bool rn_sync_rollback_in_progress(const rn_sync *s);
 /* True while the current list has requests left. */

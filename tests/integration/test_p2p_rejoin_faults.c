@@ -4,17 +4,8 @@
  * after a survivor promised it away, the same peer crashing twice. Every
  * test runs the nodes whatever their errors and checks that no two
  * ledgers differ, and how each session ends. */
-#include "rejoin_util.h"
+#include "mesh_util.h"
 #include "protocol.h"
-
-static void mesh_opts(fx_opts *o, uint64_t seed, int n)
-{
-    base_opts(o, seed);
-    o->num_players = n;
-    for (int i = 0; i < n; i++) {
-        o->sim[i].delay_ms = 20 + 10 * i;
-    }
-}
 
 /* Tick every non-crashed node, whatever its error; record hashes. */
 static rollnet_error g_err[FX_MAX];
@@ -39,28 +30,14 @@ static void run_lenient(fx *f, uint64_t ticks)
     }
 }
 
-/* Frames both hold and that differ; prints the first. */
+/* Frames both hold and that differ (the first printed). */
 static int differing(const fx_records *a, const fx_records *b, int ia, int ib)
 {
-    int diff = 0;
-    for (int i = 0, k = 0; i < a->count && k < b->count;) {
-        if (a->frame[i] < b->frame[k]) {
-            i++;
-        } else if (a->frame[i] > b->frame[k]) {
-            k++;
-        } else {
-            if (a->hash[i] != b->hash[k]) {
-                if (diff == 0) {
-                    fprintf(stderr, "node %d / node %d: frame %d differs (disc %x/%x)\n", ia, ib,
-                            a->frame[i], a->disconnected[i], b->disconnected[k]);
-                }
-                diff++;
-            }
-            i++;
-            k++;
-        }
+    int d = count_differing(a, b, NULL);
+    if (d) {
+        fprintf(stderr, "  (between node %d and node %d)\n", ia, ib);
     }
-    return diff;
+    return d;
 }
 
 static int total_diff(fx *f)
@@ -74,6 +51,14 @@ static int total_diff(fx *f)
         }
     }
     return d;
+}
+
+/* Every node created, errors forgotten, 400 ticks run. */
+static void start(fx *f, const fx_opts *o)
+{
+    fx_init(f, o);
+    memset(g_err, 0, sizeof g_err);
+    run_lenient(f, 400);
 }
 
 static void report(fx *f, const char *what)
@@ -105,9 +90,7 @@ static void test_crash_twice(void **state)
     mesh_opts(&o, 501, 3);
     o.sim[1] = fx_lossy();
     static fx f;
-    fx_init(&f, &o);
-    memset(g_err, 0, sizeof g_err);
-    run_lenient(&f, 400);
+    start(&f, &o);
     fx_crash(&f, 1);
     run_lenient(&f, 360);
     fx_restart(&f, 1);
@@ -141,9 +124,7 @@ static void two_crash(uint64_t seed, int n, int a, int b, rollnet_absent_play ap
     mesh_opts(&o, seed, n);
     o.absent_play = ap;
     static fx f;
-    fx_init(&f, &o);
-    memset(g_err, 0, sizeof g_err);
-    run_lenient(&f, 400);
+    start(&f, &o);
     fx_crash(&f, a);
     fx_crash(&f, b);
     run_lenient(&f, 360);
@@ -192,9 +173,7 @@ static void neutral_crash(uint64_t seed, int n, int who, bool lossy)
         o.sim[who] = fx_lossy();
     }
     static fx f;
-    fx_init(&f, &o);
-    memset(g_err, 0, sizeof g_err);
-    run_lenient(&f, 400);
+    start(&f, &o);
     fx_crash(&f, who);
     run_lenient(&f, 15 * 60);
     report(&f, "neutral: played on");
@@ -247,9 +226,7 @@ static void test_crash_twice_uneven(void **state)
     mesh_opts(&o, 507, 3);
     o.sim[0].delay_ms = 70; /* node 2's state reaches the rejoiner first */
     static fx f;
-    fx_init(&f, &o);
-    memset(g_err, 0, sizeof g_err);
-    run_lenient(&f, 400);
+    start(&f, &o);
     fx_crash(&f, 1);
     run_lenient(&f, 360);
     fx_restart(&f, 1);
@@ -287,9 +264,7 @@ static void test_forged_absent_about_a_live_player(void **state)
     fx_opts o;
     mesh_opts(&o, 508, 3);
     static fx f;
-    fx_init(&f, &o);
-    memset(g_err, 0, sizeof g_err);
-    run_lenient(&f, 400);
+    start(&f, &o);
     int32_t at = fx_stats(&f, 0).frame;
     static uint8_t raw[128], packed[1200], wire[1400];
     memset(raw, 0x55, sizeof raw);
@@ -336,9 +311,7 @@ static void test_note_lost_then_link_regained(void **state)
     fx_opts o;
     mesh_opts(&o, 509, 3);
     static fx f;
-    fx_init(&f, &o);
-    memset(g_err, 0, sizeof g_err);
-    run_lenient(&f, 400);
+    start(&f, &o);
     fx_crash(&f, 2);
     run_lenient(&f, 360);
     rollnet_memnet_set_link_cut(f.net, 1, 2, all);
@@ -373,9 +346,7 @@ static void test_neutral_two_of_four_crash_stay_down(void **state)
     mesh_opts(&o, 510, 4);
     o.absent_play = ROLLNET_ABSENT_NEUTRAL;
     static fx f;
-    fx_init(&f, &o);
-    memset(g_err, 0, sizeof g_err);
-    run_lenient(&f, 400);
+    start(&f, &o);
     fx_crash(&f, 2);
     fx_crash(&f, 3);
     run_lenient(&f, 20 * 60);
@@ -498,9 +469,7 @@ static void test_neutral_resume_after_note_then_real_loss(void **state)
     o.absent_play = ROLLNET_ABSENT_NEUTRAL;
     o.wrap = dw_wrap;
     static fx f;
-    fx_init(&f, &o);
-    memset(g_err, 0, sizeof g_err);
-    run_lenient(&f, 400);
+    start(&f, &o);
     g_dw.deaf = true;
     g_dw.noclose = true;
     for (int t = 0; t < 20 * 60 && g_dw.noclose; t++) {
@@ -544,9 +513,7 @@ static void test_neutral_second_loss_while_one_is_away(void **state)
     mesh_opts(&o, 512, 4);
     o.absent_play = ROLLNET_ABSENT_NEUTRAL;
     static fx f;
-    fx_init(&f, &o);
-    memset(g_err, 0, sizeof g_err);
-    run_lenient(&f, 400);
+    start(&f, &o);
     fx_crash(&f, 3);
     run_lenient(&f, 15 * 60);
     report(&f, "node 3 away, played on");
